@@ -1,0 +1,123 @@
+//! # Provena primitives
+//!
+//! ## Overview
+//!
+//! Chain-wide types shared by the runtime, the pallets and the node. Everything here is
+//! `no_std` and free of pallet logic, so that a pallet can name another pallet's concepts
+//! (an account, an amount of OPEN, a block number) without depending on that pallet.
+//!
+//! ## Terminology
+//!
+//! - **OPEN**: the native token. It has [`currency::DECIMALS`] = 18 decimals so that a balance
+//!   reads the same on the Substrate side and on the EVM side (where 1 ether = 10^18 wei).
+//! - **Base unit**: the smallest indivisible amount, 10^-18 OPEN.
+//!
+//! ## Design
+//!
+//! Identifiers and amounts are distinct types: a [`Balance`] is a `u128` of base units, and
+//! every id is a named `u64`/`u32` alias, so the intent is visible at each use site. Constants
+//! are computed in `const` context, so an overflow would be a compile error, not a runtime panic.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+use polkadot_sdk::sp_runtime::{
+	generic,
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiAddress, MultiSignature,
+};
+
+/// An index to a block.
+pub type BlockNumber = u32;
+
+/// Alias to a 512-bit signature scheme: sr25519, ed25519 or ecdsa.
+pub type Signature = MultiSignature;
+
+/// An account on the chain: the public key behind [`Signature`], as a 32-byte id.
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+
+/// An address as extrinsics name it (an account id, an index or raw bytes).
+pub type Address = MultiAddress<AccountId, ()>;
+
+/// An amount of OPEN in base units (10^-18 OPEN).
+pub type Balance = u128;
+
+/// The index of a transaction in the chain for an account.
+pub type Nonce = u32;
+
+/// A hash of some data used by the chain.
+pub type Hash = polkadot_sdk::sp_core::H256;
+
+/// The hashing algorithm of blocks and the state trie.
+pub type Hashing = BlakeTwo256;
+
+/// The block header type.
+pub type Header = generic::Header<BlockNumber, Hashing>;
+
+/// Units of the native token, OPEN.
+pub mod currency {
+	use super::Balance;
+
+	/// Decimal places of OPEN. 18, as on Ethereum, so that EVM and native balances are equal.
+	pub const DECIMALS: u8 = 18;
+	/// Ticker symbol shown by wallets and explorers.
+	pub const SYMBOL: &str = "OPEN";
+	/// One whole OPEN in base units.
+	pub const OPEN: Balance = 1_000_000_000_000_000_000;
+	/// One thousandth of an OPEN.
+	pub const MILLI_OPEN: Balance = OPEN / 1_000;
+	/// One millionth of an OPEN.
+	pub const MICRO_OPEN: Balance = MILLI_OPEN / 1_000;
+	/// The total supply minted at genesis: one billion OPEN, 10^27 base units.
+	pub const GENESIS_SUPPLY: Balance = 1_000_000_000 * OPEN;
+
+	/// The deposit for storing `items` entries totalling `bytes` bytes: a flat price per item
+	/// and per byte, so that state bloat is paid for by whoever causes it.
+	pub const fn deposit(items: u32, bytes: u32) -> Balance {
+		(items as Balance)
+			.saturating_mul(20 * MILLI_OPEN)
+			.saturating_add((bytes as Balance).saturating_mul(100 * MICRO_OPEN))
+	}
+}
+
+/// Time in blocks, for a chain with [`time::MILLISECS_PER_BLOCK`] blocks.
+pub mod time {
+	use super::BlockNumber;
+
+	/// The target block time. Aura slots are this long.
+	pub const MILLISECS_PER_BLOCK: u64 = 6_000;
+	/// Slot duration equals the block time: one block per slot at most.
+	pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+	/// Blocks in one minute.
+	pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
+	/// Blocks in one hour.
+	pub const HOURS: BlockNumber = MINUTES * 60;
+	/// Blocks in one day.
+	pub const DAYS: BlockNumber = HOURS * 24;
+}
+
+/// The SS58 address prefix of Provena accounts (`registry`-style network id).
+pub const SS58_PREFIX: u16 = 4044;
+
+#[cfg(test)]
+mod tests {
+	use super::{currency::*, time::*};
+
+	#[test]
+	fn genesis_supply_is_one_billion_open_with_18_decimals() {
+		assert_eq!(OPEN, 10u128.pow(u32::from(DECIMALS)));
+		assert_eq!(GENESIS_SUPPLY, 10u128.pow(27));
+	}
+
+	#[test]
+	fn time_constants_are_consistent() {
+		assert_eq!(MINUTES, 10);
+		assert_eq!(DAYS, 14_400);
+	}
+
+	#[test]
+	fn deposit_saturates_instead_of_overflowing() {
+		assert_eq!(deposit(1, 0), 20 * MILLI_OPEN);
+		assert_eq!(deposit(0, 10), 1_000 * MICRO_OPEN);
+		assert!(deposit(u32::MAX, u32::MAX) > deposit(u32::MAX, 0));
+	}
+}

@@ -1,0 +1,12 @@
+//! Pallet configurations, one file per area. Each file holds the `parameter_types!` of its
+//! pallets next to their `impl Config`, so a parameter is read where it is used.
+
+mod accounts;
+mod consensus;
+mod governance;
+mod monetary;
+mod system;
+
+pub use accounts::ProxyType;
+pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};
+pub use system::{RuntimeBlockLength, RuntimeBlockWeights, Version};
