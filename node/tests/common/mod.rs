@@ -18,6 +18,7 @@ use jsonrpsee::{
 use polkadot_sdk::{
 	frame_system, pallet_balances, pallet_transaction_payment,
 	sp_core::{sr25519, Pair, H256},
+	sp_crypto_hashing::twox_128,
 	sp_keyring::Sr25519Keyring,
 	sp_runtime::{generic::Era, MultiSignature},
 };
@@ -182,7 +183,8 @@ pub async fn free_balance(c: &WsClient, who: &AccountId, at: Option<H256>) -> Ba
 
 /// The events emitted in a block.
 pub async fn events(c: &WsClient, at: H256) -> Vec<RuntimeEvent> {
-	let key = frame_system::Events::<Runtime>::hashed_key().to_vec();
+	// `System::Events` is private to frame-system; its key is the standard storage prefix.
+	let key = [twox_128(b"System"), twox_128(b"Events")].concat();
 	storage::<Vec<frame_system::EventRecord<RuntimeEvent, H256>>>(c, key, Some(at))
 		.await
 		.unwrap_or_default()
