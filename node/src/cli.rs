@@ -6,53 +6,57 @@ use polkadot_sdk::{frame_benchmarking_cli::BenchmarkCmd, sc_cli};
 #[derive(Debug, clap::Subcommand)]
 #[allow(clippy::large_enum_variant)]
 pub enum Subcommand {
-	/// Key management: generate, inspect and insert keys, generate node keys.
-	#[command(subcommand)]
-	Key(sc_cli::KeySubcommand),
+    /// Key management: generate, inspect and insert keys, generate node keys.
+    #[command(subcommand)]
+    Key(sc_cli::KeySubcommand),
 
-	/// Build a chain specification (deprecated upstream in favour of `export-chain-spec`,
-	/// kept because operators' scripts use it).
-	BuildSpec(sc_cli::BuildSpecCmd),
+    /// Build a chain specification (deprecated upstream in favour of `export-chain-spec`,
+    /// kept because operators' scripts use it).
+    BuildSpec(sc_cli::BuildSpecCmd),
 
-	/// Export the chain specification, optionally in raw form.
-	ExportChainSpec(sc_cli::ExportChainSpecCmd),
+    /// Export the chain specification, optionally in raw form.
+    ExportChainSpec(sc_cli::ExportChainSpecCmd),
 
-	/// Validate blocks.
-	CheckBlock(sc_cli::CheckBlockCmd),
+    /// Validate blocks.
+    CheckBlock(sc_cli::CheckBlockCmd),
 
-	/// Export blocks to a file.
-	ExportBlocks(sc_cli::ExportBlocksCmd),
+    /// Export blocks to a file.
+    ExportBlocks(sc_cli::ExportBlocksCmd),
 
-	/// Export the state of a given block into a chain spec.
-	ExportState(sc_cli::ExportStateCmd),
+    /// Export the state of a given block into a chain spec.
+    ExportState(sc_cli::ExportStateCmd),
 
-	/// Import blocks from a file.
-	ImportBlocks(sc_cli::ImportBlocksCmd),
+    /// Import blocks from a file.
+    ImportBlocks(sc_cli::ImportBlocksCmd),
 
-	/// Remove the whole chain database.
-	PurgeChain(sc_cli::PurgeChainCmd),
+    /// Remove the whole chain database.
+    PurgeChain(sc_cli::PurgeChainCmd),
 
-	/// Revert the chain to a previous state.
-	Revert(sc_cli::RevertCmd),
+    /// Revert the chain to a previous state.
+    Revert(sc_cli::RevertCmd),
 
-	/// Runtime benchmarks (`benchmark pallet`, `storage`, `block`, `machine`, ...). Pallet
-	/// benchmarks need a binary built with `--features runtime-benchmarks`.
-	#[command(subcommand)]
-	Benchmark(BenchmarkCmd),
+    /// Runtime benchmarks (`benchmark pallet`, `storage`, `block`, `machine`, ...). Pallet
+    /// benchmarks need a binary built with `--features runtime-benchmarks`.
+    #[command(subcommand)]
+    Benchmark(BenchmarkCmd),
 
-	/// Database and chain information.
-	ChainInfo(sc_cli::ChainInfoCmd),
+    /// Database and chain information.
+    ChainInfo(sc_cli::ChainInfoCmd),
 }
 
 /// The Provena node's command line.
 #[derive(Debug, clap::Parser)]
-#[command(propagate_version = true, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    propagate_version = true,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
-	/// A subcommand; without one the node runs.
-	#[command(subcommand)]
-	pub subcommand: Option<Subcommand>,
+    /// A subcommand; without one the node runs.
+    #[command(subcommand)]
+    pub subcommand: Option<Subcommand>,
 
-	/// Flags of a running node.
-	#[clap(flatten)]
-	pub run: sc_cli::RunCmd,
+    /// Flags of a running node.
+    #[clap(flatten)]
+    pub run: sc_cli::RunCmd,
 }

@@ -1,184 +1,177 @@
 //! Dispatches the command line to the node service or to a subcommand.
 
 use polkadot_sdk::{
-	frame_benchmarking_cli::{BenchmarkCmd, SUBSTRATE_REFERENCE_HARDWARE},
-	sc_cli::{self, SubstrateCli},
-	sc_network::{config::NetworkBackendType, Litep2pNetworkBackend, NetworkWorker},
-	sc_service::PartialComponents,
-	sp_runtime::traits::{Block as BlockT, HashingFor},
+    frame_benchmarking_cli::{BenchmarkCmd, SUBSTRATE_REFERENCE_HARDWARE},
+    sc_cli::{self, SubstrateCli},
+    sc_network::{config::NetworkBackendType, Litep2pNetworkBackend, NetworkWorker},
+    sc_service::PartialComponents,
+    sp_runtime::traits::{Block as BlockT, HashingFor},
 };
 use provena_runtime::opaque::Block;
 
 use crate::{
-	chain_spec,
-	cli::{Cli, Subcommand},
-	service,
+    chain_spec,
+    cli::{Cli, Subcommand},
+    service,
 };
 
 impl SubstrateCli for Cli {
-	fn impl_name() -> String {
-		"Provena Node".into()
-	}
+    fn impl_name() -> String {
+        "Provena Node".into()
+    }
 
-	fn impl_version() -> String {
-		env!("SUBSTRATE_CLI_IMPL_VERSION").into()
-	}
+    fn impl_version() -> String {
+        env!("SUBSTRATE_CLI_IMPL_VERSION").into()
+    }
 
-	fn description() -> String {
-		env!("CARGO_PKG_DESCRIPTION").into()
-	}
+    fn description() -> String {
+        env!("CARGO_PKG_DESCRIPTION").into()
+    }
 
-	fn author() -> String {
-		env!("CARGO_PKG_AUTHORS").into()
-	}
+    fn author() -> String {
+        env!("CARGO_PKG_AUTHORS").into()
+    }
 
-	fn support_url() -> String {
-		"https://provena.invalid/provena/issues".into()
-	}
+    fn support_url() -> String {
+        "https://provena.invalid/provena/issues".into()
+    }
 
-	fn copyright_start_year() -> i32 {
-		2026
-	}
+    fn copyright_start_year() -> i32 {
+        2026
+    }
 
-	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
-		Ok(match id {
-			"dev" => Box::new(chain_spec::development_chain_spec()?),
-			"" | "local" => Box::new(chain_spec::local_chain_spec()?),
-			path => {
-				Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?)
-			},
-		})
-	}
+    fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
+        Ok(match id {
+            "dev" => Box::new(chain_spec::development_chain_spec()?),
+            "" | "local" => Box::new(chain_spec::local_chain_spec()?),
+            path => {
+                Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?)
+            }
+        })
+    }
 }
 
 use polkadot_sdk::sc_service;
 
 /// Parses the command line and runs what it asks for.
 pub fn run() -> sc_cli::Result<()> {
-	let cli = Cli::from_args();
+    let cli = Cli::from_args();
 
-	match &cli.subcommand {
-		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
-		Some(Subcommand::BuildSpec(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.sync_run(|config| cmd.run(config.chain_spec, config.network))
-		},
-		Some(Subcommand::ExportChainSpec(cmd)) => {
-			let spec = cli.load_spec(&cmd.chain)?;
-			cmd.run(spec)
-		},
-		Some(Subcommand::CheckBlock(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, import_queue, .. } =
-					service::new_partial(&config)?;
-				Ok((cmd.run(client, import_queue), task_manager))
-			})
-		},
-		Some(Subcommand::ExportBlocks(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
-				Ok((cmd.run(client, config.database), task_manager))
-			})
-		},
-		Some(Subcommand::ExportState(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
-				Ok((cmd.run(client, config.chain_spec), task_manager))
-			})
-		},
-		Some(Subcommand::ImportBlocks(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, import_queue, .. } =
-					service::new_partial(&config)?;
-				Ok((cmd.run(client, import_queue), task_manager))
-			})
-		},
-		Some(Subcommand::PurgeChain(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.sync_run(|config| cmd.run(config.database))
-		},
-		Some(Subcommand::Revert(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, backend, .. } =
-					service::new_partial(&config)?;
-				// Reverting finalized blocks must also rewind GRANDPA's authority-set state.
-				let aux_revert = Box::new(|client, _, blocks| {
-					polkadot_sdk::sc_consensus_grandpa::revert(client, blocks)?;
-					Ok(())
-				});
-				Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
-			})
-		},
-		Some(Subcommand::Benchmark(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.sync_run(|config| run_benchmark(cmd, config))
-		},
-		Some(Subcommand::ChainInfo(cmd)) => {
-			let runner = cli.create_runner(cmd)?;
-			runner.sync_run(|config| cmd.run::<Block>(&config))
-		},
-		None => {
-			let runner = cli.create_runner(&cli.run)?;
-			runner.run_node_until_exit(|config| async move {
-				match config.network.network_backend {
-					NetworkBackendType::Libp2p => service::new_full::<
-						NetworkWorker<Block, <Block as BlockT>::Hash>,
-					>(config)
-					.map_err(sc_cli::Error::Service),
-					NetworkBackendType::Litep2p => {
-						service::new_full::<Litep2pNetworkBackend>(config)
-							.map_err(sc_cli::Error::Service)
-					},
-				}
-			})
-		},
-	}
+    match &cli.subcommand {
+        Some(Subcommand::Key(cmd)) => cmd.run(&cli),
+        Some(Subcommand::BuildSpec(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| cmd.run(config.chain_spec, config.network))
+        }
+        Some(Subcommand::ExportChainSpec(cmd)) => {
+            let spec = cli.load_spec(&cmd.chain)?;
+            cmd.run(spec)
+        }
+        Some(Subcommand::CheckBlock(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, import_queue, .. } =
+                    service::new_partial(&config)?;
+                Ok((cmd.run(client, import_queue), task_manager))
+            })
+        }
+        Some(Subcommand::ExportBlocks(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
+                Ok((cmd.run(client, config.database), task_manager))
+            })
+        }
+        Some(Subcommand::ExportState(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
+                Ok((cmd.run(client, config.chain_spec), task_manager))
+            })
+        }
+        Some(Subcommand::ImportBlocks(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, import_queue, .. } =
+                    service::new_partial(&config)?;
+                Ok((cmd.run(client, import_queue), task_manager))
+            })
+        }
+        Some(Subcommand::PurgeChain(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| cmd.run(config.database))
+        }
+        Some(Subcommand::Revert(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, backend, .. } =
+                    service::new_partial(&config)?;
+                // Reverting finalized blocks must also rewind GRANDPA's authority-set state.
+                let aux_revert = Box::new(|client, _, blocks| {
+                    polkadot_sdk::sc_consensus_grandpa::revert(client, blocks)?;
+                    Ok(())
+                });
+                Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
+            })
+        }
+        Some(Subcommand::Benchmark(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| run_benchmark(cmd, config))
+        }
+        Some(Subcommand::ChainInfo(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| cmd.run::<Block>(&config))
+        }
+        None => {
+            let runner = cli.create_runner(&cli.run)?;
+            runner.run_node_until_exit(|config| async move {
+                match config.network.network_backend {
+                    NetworkBackendType::Libp2p => {
+                        service::new_full::<NetworkWorker<Block, <Block as BlockT>::Hash>>(config)
+                            .map_err(sc_cli::Error::Service)
+                    }
+                    NetworkBackendType::Litep2p => {
+                        service::new_full::<Litep2pNetworkBackend>(config)
+                            .map_err(sc_cli::Error::Service)
+                    }
+                }
+            })
+        }
+    }
 }
 
 /// Runs a `benchmark` subcommand against this node's runtime and database.
-fn run_benchmark(
-	cmd: &BenchmarkCmd,
-	config: sc_service::Configuration,
-) -> sc_cli::Result<()> {
-	match cmd {
-		BenchmarkCmd::Pallet(cmd) => {
-			if !cfg!(feature = "runtime-benchmarks") {
-				return Err("Pallet benchmarks need a node built with `--features \
+fn run_benchmark(cmd: &BenchmarkCmd, config: sc_service::Configuration) -> sc_cli::Result<()> {
+    match cmd {
+        BenchmarkCmd::Pallet(cmd) => {
+            if !cfg!(feature = "runtime-benchmarks") {
+                return Err("Pallet benchmarks need a node built with `--features \
 					runtime-benchmarks`."
-					.into());
-			}
-			cmd.run_with_spec::<HashingFor<Block>, service::HostFunctions>(Some(
-				config.chain_spec,
-			))
-		},
-		BenchmarkCmd::Block(cmd) => {
-			let PartialComponents { client, .. } = service::new_partial(&config)?;
-			cmd.run(client)
-		},
-		#[cfg(feature = "runtime-benchmarks")]
-		BenchmarkCmd::Storage(cmd) => {
-			let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
-			let db = backend.expose_db();
-			let storage = backend.expose_storage();
-			let shared_trie_cache = backend.expose_shared_trie_cache();
-			cmd.run(config, client, db, storage, shared_trie_cache)
-		},
-		#[cfg(not(feature = "runtime-benchmarks"))]
-		BenchmarkCmd::Storage(_) => {
-			Err("Storage benchmarks need a node built with `--features runtime-benchmarks`.".into())
-		},
-		BenchmarkCmd::Machine(cmd) => {
-			cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone())
-		},
-		BenchmarkCmd::Overhead(_) | BenchmarkCmd::Extrinsic(_) => Err(
-			"`benchmark overhead` and `benchmark extrinsic` are not supported by this node; use \
+                    .into());
+            }
+            cmd.run_with_spec::<HashingFor<Block>, service::HostFunctions>(Some(config.chain_spec))
+        }
+        BenchmarkCmd::Block(cmd) => {
+            let PartialComponents { client, .. } = service::new_partial(&config)?;
+            cmd.run(client)
+        }
+        #[cfg(feature = "runtime-benchmarks")]
+        BenchmarkCmd::Storage(cmd) => {
+            let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
+            let db = backend.expose_db();
+            let storage = backend.expose_storage();
+            let shared_trie_cache = backend.expose_shared_trie_cache();
+            cmd.run(config, client, db, storage, shared_trie_cache)
+        }
+        #[cfg(not(feature = "runtime-benchmarks"))]
+        BenchmarkCmd::Storage(_) => {
+            Err("Storage benchmarks need a node built with `--features runtime-benchmarks`.".into())
+        }
+        BenchmarkCmd::Machine(cmd) => cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()),
+        BenchmarkCmd::Overhead(_) | BenchmarkCmd::Extrinsic(_) => Err(
+            "`benchmark overhead` and `benchmark extrinsic` are not supported by this node; use \
 			 `benchmark pallet` for call weights."
-				.into(),
-		),
-	}
+                .into(),
+        ),
+    }
 }

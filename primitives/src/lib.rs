@@ -20,10 +20,16 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
+pub mod datanets;
+pub mod merkle;
+pub mod serde_helpers;
+
 use polkadot_sdk::sp_runtime::{
-	generic,
-	traits::{BlakeTwo256, IdentifyAccount, Verify},
-	MultiAddress, MultiSignature,
+    generic,
+    traits::{BlakeTwo256, IdentifyAccount, Verify},
+    MultiAddress, MultiSignature,
 };
 
 /// An index to a block.
@@ -55,69 +61,85 @@ pub type Header = generic::Header<BlockNumber, Hashing>;
 
 /// Units of the native token, OPEN.
 pub mod currency {
-	use super::Balance;
+    use super::Balance;
 
-	/// Decimal places of OPEN. 18, as on Ethereum, so that EVM and native balances are equal.
-	pub const DECIMALS: u8 = 18;
-	/// Ticker symbol shown by wallets and explorers.
-	pub const SYMBOL: &str = "OPEN";
-	/// One whole OPEN in base units.
-	pub const OPEN: Balance = 1_000_000_000_000_000_000;
-	/// One thousandth of an OPEN.
-	pub const MILLI_OPEN: Balance = OPEN / 1_000;
-	/// One millionth of an OPEN.
-	pub const MICRO_OPEN: Balance = MILLI_OPEN / 1_000;
-	/// The total supply minted at genesis: one billion OPEN, 10^27 base units.
-	pub const GENESIS_SUPPLY: Balance = 1_000_000_000 * OPEN;
+    /// Decimal places of OPEN. 18, as on Ethereum, so that EVM and native balances are equal.
+    pub const DECIMALS: u8 = 18;
+    /// Ticker symbol shown by wallets and explorers.
+    pub const SYMBOL: &str = "OPEN";
+    /// One whole OPEN in base units.
+    pub const OPEN: Balance = 1_000_000_000_000_000_000;
+    /// One thousandth of an OPEN.
+    pub const MILLI_OPEN: Balance = OPEN / 1_000;
+    /// One millionth of an OPEN.
+    pub const MICRO_OPEN: Balance = MILLI_OPEN / 1_000;
+    /// The total supply minted at genesis: one billion OPEN, 10^27 base units.
+    pub const GENESIS_SUPPLY: Balance = 1_000_000_000 * OPEN;
 
-	/// The deposit for storing `items` entries totalling `bytes` bytes: a flat price per item
-	/// and per byte, so that state bloat is paid for by whoever causes it.
-	pub const fn deposit(items: u32, bytes: u32) -> Balance {
-		(items as Balance)
-			.saturating_mul(20 * MILLI_OPEN)
-			.saturating_add((bytes as Balance).saturating_mul(100 * MICRO_OPEN))
-	}
+    /// The deposit for storing `items` entries totalling `bytes` bytes: a flat price per item
+    /// and per byte, so that state bloat is paid for by whoever causes it.
+    pub const fn deposit(items: u32, bytes: u32) -> Balance {
+        (items as Balance)
+            .saturating_mul(20 * MILLI_OPEN)
+            .saturating_add((bytes as Balance).saturating_mul(100 * MICRO_OPEN))
+    }
 }
 
 /// Time in blocks, for a chain with [`time::MILLISECS_PER_BLOCK`] blocks.
 pub mod time {
-	use super::BlockNumber;
+    use super::BlockNumber;
 
-	/// The target block time. Aura slots are this long.
-	pub const MILLISECS_PER_BLOCK: u64 = 6_000;
-	/// Slot duration equals the block time: one block per slot at most.
-	pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
-	/// Blocks in one minute.
-	pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
-	/// Blocks in one hour.
-	pub const HOURS: BlockNumber = MINUTES * 60;
-	/// Blocks in one day.
-	pub const DAYS: BlockNumber = HOURS * 24;
+    /// The target block time. Aura slots are this long.
+    pub const MILLISECS_PER_BLOCK: u64 = 6_000;
+    /// Slot duration equals the block time: one block per slot at most.
+    pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+    /// Blocks in one minute.
+    pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
+    /// Blocks in one hour.
+    pub const HOURS: BlockNumber = MINUTES * 60;
+    /// Blocks in one day.
+    pub const DAYS: BlockNumber = HOURS * 24;
 }
+
+/// Identifies a datanet. Assigned sequentially from 0.
+pub type DatanetId = u32;
+
+/// Identifies a contribution, unique across all datanets. Assigned sequentially from 0.
+pub type ContributionId = u64;
+
+/// The version number of a datanet snapshot. The first snapshot of a datanet is version 1.
+pub type SnapshotVersion = u32;
+
+/// Identifies a registered model. Assigned sequentially from 0.
+pub type ModelId = u64;
+
+/// The content address of off-chain data (a dataset file, an adapter, an output): its 32-byte
+/// hash, computed off-chain by whoever publishes the data.
+pub type ContentHash = Hash;
 
 /// The SS58 address prefix of Provena accounts (`registry`-style network id).
 pub const SS58_PREFIX: u16 = 4044;
 
 #[cfg(test)]
 mod tests {
-	use super::{currency::*, time::*};
+    use super::{currency::*, time::*};
 
-	#[test]
-	fn genesis_supply_is_one_billion_open_with_18_decimals() {
-		assert_eq!(OPEN, 10u128.pow(u32::from(DECIMALS)));
-		assert_eq!(GENESIS_SUPPLY, 10u128.pow(27));
-	}
+    #[test]
+    fn genesis_supply_is_one_billion_open_with_18_decimals() {
+        assert_eq!(OPEN, 10u128.pow(u32::from(DECIMALS)));
+        assert_eq!(GENESIS_SUPPLY, 10u128.pow(27));
+    }
 
-	#[test]
-	fn time_constants_are_consistent() {
-		assert_eq!(MINUTES, 10);
-		assert_eq!(DAYS, 14_400);
-	}
+    #[test]
+    fn time_constants_are_consistent() {
+        assert_eq!(MINUTES, 10);
+        assert_eq!(DAYS, 14_400);
+    }
 
-	#[test]
-	fn deposit_saturates_instead_of_overflowing() {
-		assert_eq!(deposit(1, 0), 20 * MILLI_OPEN);
-		assert_eq!(deposit(0, 10), 1_000 * MICRO_OPEN);
-		assert!(deposit(u32::MAX, u32::MAX) > deposit(u32::MAX, 0));
-	}
+    #[test]
+    fn deposit_saturates_instead_of_overflowing() {
+        assert_eq!(deposit(1, 0), 20 * MILLI_OPEN);
+        assert_eq!(deposit(0, 10), 1_000 * MICRO_OPEN);
+        assert!(deposit(u32::MAX, u32::MAX) > deposit(u32::MAX, 0));
+    }
 }

@@ -2,243 +2,289 @@
 
 use alloc::vec::Vec;
 use polkadot_sdk::{
-	frame_support::{
-		genesis_builder_helper::{build_state, get_preset},
-		weights::Weight,
-	},
-	pallet_aura, pallet_transaction_payment,
-	pallet_transaction_payment_rpc_runtime_api, sp_api, sp_block_builder,
-	sp_consensus_aura::sr25519::AuthorityId as AuraId,
-	sp_consensus_grandpa::{self, AuthorityId as GrandpaId},
-	sp_core::{crypto::KeyTypeId, OpaqueMetadata},
-	sp_genesis_builder::{self, PresetId},
-	sp_inherents::{CheckInherentsResult, InherentData},
-	sp_offchain,
-	sp_runtime::{
-		traits::{Block as BlockT, NumberFor},
-		transaction_validity::{TransactionSource, TransactionValidity},
-		ApplyExtrinsicResult, ExtrinsicInclusionMode,
-	},
-	sp_session::{self, OpaqueGeneratedSessionKeys},
-	sp_transaction_pool, sp_version::RuntimeVersion,
+    frame_support::{
+        genesis_builder_helper::{build_state, get_preset},
+        weights::Weight,
+    },
+    pallet_aura, pallet_transaction_payment, pallet_transaction_payment_rpc_runtime_api, sp_api,
+    sp_block_builder,
+    sp_consensus_aura::sr25519::AuthorityId as AuraId,
+    sp_consensus_grandpa::{self, AuthorityId as GrandpaId},
+    sp_core::{crypto::KeyTypeId, OpaqueMetadata},
+    sp_genesis_builder::{self, PresetId},
+    sp_inherents::{CheckInherentsResult, InherentData},
+    sp_offchain,
+    sp_runtime::{
+        traits::{Block as BlockT, NumberFor},
+        transaction_validity::{TransactionSource, TransactionValidity},
+        ApplyExtrinsicResult, ExtrinsicInclusionMode,
+    },
+    sp_session::{self, OpaqueGeneratedSessionKeys},
+    sp_transaction_pool,
+    sp_version::RuntimeVersion,
+};
+
+use provena_primitives::{
+    datanets::{ContributionInfo, DatanetInfo, SnapshotInfo},
+    merkle::MerkleProof,
+    BlockNumber, ContributionId, DatanetId, SnapshotVersion,
 };
 
 use crate::{
-	opaque::SessionKeys, AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt,
-	Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System, TransactionPayment, VERSION,
+    opaque::SessionKeys, AccountId, Aura, Balance, Block, Datanets, Executive, Grandpa,
+    InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System, TransactionPayment,
+    VERSION,
 };
 
 polkadot_sdk::sp_api::impl_runtime_apis! {
-	impl sp_api::Core<Block> for Runtime {
-		fn version() -> RuntimeVersion {
-			VERSION
-		}
+    impl sp_api::Core<Block> for Runtime {
+        fn version() -> RuntimeVersion {
+            VERSION
+        }
 
-		fn execute_block(block: <Block as BlockT>::LazyBlock) {
-			Executive::execute_block(block)
-		}
+        fn execute_block(block: <Block as BlockT>::LazyBlock) {
+            Executive::execute_block(block)
+        }
 
-		fn initialize_block(header: &<Block as BlockT>::Header) -> ExtrinsicInclusionMode {
-			Executive::initialize_block(header)
-		}
-	}
+        fn initialize_block(header: &<Block as BlockT>::Header) -> ExtrinsicInclusionMode {
+            Executive::initialize_block(header)
+        }
+    }
 
-	impl sp_api::Metadata<Block> for Runtime {
-		fn metadata() -> OpaqueMetadata {
-			OpaqueMetadata::new(Runtime::metadata().into())
-		}
+    impl sp_api::Metadata<Block> for Runtime {
+        fn metadata() -> OpaqueMetadata {
+            OpaqueMetadata::new(Runtime::metadata().into())
+        }
 
-		fn metadata_at_version(version: u32) -> Option<OpaqueMetadata> {
-			Runtime::metadata_at_version(version)
-		}
+        fn metadata_at_version(version: u32) -> Option<OpaqueMetadata> {
+            Runtime::metadata_at_version(version)
+        }
 
-		fn metadata_versions() -> Vec<u32> {
-			Runtime::metadata_versions()
-		}
-	}
+        fn metadata_versions() -> Vec<u32> {
+            Runtime::metadata_versions()
+        }
+    }
 
-	impl sp_block_builder::BlockBuilder<Block> for Runtime {
-		fn apply_extrinsic(extrinsic: <Block as BlockT>::Extrinsic) -> ApplyExtrinsicResult {
-			Executive::apply_extrinsic(extrinsic)
-		}
+    impl sp_block_builder::BlockBuilder<Block> for Runtime {
+        fn apply_extrinsic(extrinsic: <Block as BlockT>::Extrinsic) -> ApplyExtrinsicResult {
+            Executive::apply_extrinsic(extrinsic)
+        }
 
-		fn finalize_block() -> <Block as BlockT>::Header {
-			Executive::finalize_block()
-		}
+        fn finalize_block() -> <Block as BlockT>::Header {
+            Executive::finalize_block()
+        }
 
-		fn inherent_extrinsics(data: InherentData) -> Vec<<Block as BlockT>::Extrinsic> {
-			data.create_extrinsics()
-		}
+        fn inherent_extrinsics(data: InherentData) -> Vec<<Block as BlockT>::Extrinsic> {
+            data.create_extrinsics()
+        }
 
-		fn check_inherents(
-			block: <Block as BlockT>::LazyBlock,
-			data: InherentData,
-		) -> CheckInherentsResult {
-			data.check_extrinsics(&block)
-		}
-	}
+        fn check_inherents(
+            block: <Block as BlockT>::LazyBlock,
+            data: InherentData,
+        ) -> CheckInherentsResult {
+            data.check_extrinsics(&block)
+        }
+    }
 
-	impl sp_transaction_pool::runtime_api::TaggedTransactionQueue<Block> for Runtime {
-		fn validate_transaction(
-			source: TransactionSource,
-			tx: <Block as BlockT>::Extrinsic,
-			block_hash: <Block as BlockT>::Hash,
-		) -> TransactionValidity {
-			Executive::validate_transaction(source, tx, block_hash)
-		}
-	}
+    impl sp_transaction_pool::runtime_api::TaggedTransactionQueue<Block> for Runtime {
+        fn validate_transaction(
+            source: TransactionSource,
+            tx: <Block as BlockT>::Extrinsic,
+            block_hash: <Block as BlockT>::Hash,
+        ) -> TransactionValidity {
+            Executive::validate_transaction(source, tx, block_hash)
+        }
+    }
 
-	impl sp_offchain::OffchainWorkerApi<Block> for Runtime {
-		fn offchain_worker(header: &<Block as BlockT>::Header) {
-			Executive::offchain_worker(header)
-		}
-	}
+    impl sp_offchain::OffchainWorkerApi<Block> for Runtime {
+        fn offchain_worker(header: &<Block as BlockT>::Header) {
+            Executive::offchain_worker(header)
+        }
+    }
 
-	impl polkadot_sdk::sp_consensus_aura::AuraApi<Block, AuraId> for Runtime {
-		fn slot_duration() -> polkadot_sdk::sp_consensus_aura::SlotDuration {
-			polkadot_sdk::sp_consensus_aura::SlotDuration::from_millis(Aura::slot_duration())
-		}
+    impl polkadot_sdk::sp_consensus_aura::AuraApi<Block, AuraId> for Runtime {
+        fn slot_duration() -> polkadot_sdk::sp_consensus_aura::SlotDuration {
+            polkadot_sdk::sp_consensus_aura::SlotDuration::from_millis(Aura::slot_duration())
+        }
 
-		fn authorities() -> Vec<AuraId> {
-			pallet_aura::Authorities::<Runtime>::get().into_inner()
-		}
-	}
+        fn authorities() -> Vec<AuraId> {
+            pallet_aura::Authorities::<Runtime>::get().into_inner()
+        }
+    }
 
-	impl sp_session::SessionKeys<Block> for Runtime {
-		fn generate_session_keys(owner: Vec<u8>, seed: Option<Vec<u8>>) -> OpaqueGeneratedSessionKeys {
-			SessionKeys::generate(&owner, seed).into()
-		}
+    impl sp_session::SessionKeys<Block> for Runtime {
+        fn generate_session_keys(owner: Vec<u8>, seed: Option<Vec<u8>>) -> OpaqueGeneratedSessionKeys {
+            SessionKeys::generate(&owner, seed).into()
+        }
 
-		fn decode_session_keys(encoded: Vec<u8>) -> Option<Vec<(Vec<u8>, KeyTypeId)>> {
-			SessionKeys::decode_into_raw_public_keys(&encoded)
-		}
-	}
+        fn decode_session_keys(encoded: Vec<u8>) -> Option<Vec<(Vec<u8>, KeyTypeId)>> {
+            SessionKeys::decode_into_raw_public_keys(&encoded)
+        }
+    }
 
-	impl sp_consensus_grandpa::GrandpaApi<Block> for Runtime {
-		fn grandpa_authorities() -> sp_consensus_grandpa::AuthorityList {
-			Grandpa::grandpa_authorities()
-		}
+    impl sp_consensus_grandpa::GrandpaApi<Block> for Runtime {
+        fn grandpa_authorities() -> sp_consensus_grandpa::AuthorityList {
+            Grandpa::grandpa_authorities()
+        }
 
-		fn current_set_id() -> sp_consensus_grandpa::SetId {
-			Grandpa::current_set_id()
-		}
+        fn current_set_id() -> sp_consensus_grandpa::SetId {
+            Grandpa::current_set_id()
+        }
 
-		fn submit_report_equivocation_unsigned_extrinsic(
-			_equivocation_proof: sp_consensus_grandpa::EquivocationProof<
-				<Block as BlockT>::Hash,
-				NumberFor<Block>,
-			>,
-			_key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
-		) -> Option<()> {
-			// Equivocation reports are not accepted (see `configs::consensus`).
-			None
-		}
+        fn submit_report_equivocation_unsigned_extrinsic(
+            _equivocation_proof: sp_consensus_grandpa::EquivocationProof<
+                <Block as BlockT>::Hash,
+                NumberFor<Block>,
+            >,
+            _key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
+        ) -> Option<()> {
+            // Equivocation reports are not accepted (see `configs::consensus`).
+            None
+        }
 
-		fn generate_key_ownership_proof(
-			_set_id: sp_consensus_grandpa::SetId,
-			_authority_id: GrandpaId,
-		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
-			None
-		}
-	}
+        fn generate_key_ownership_proof(
+            _set_id: sp_consensus_grandpa::SetId,
+            _authority_id: GrandpaId,
+        ) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
+            None
+        }
+    }
 
-	impl polkadot_sdk::frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {
-		fn account_nonce(account: AccountId) -> Nonce {
-			System::account_nonce(account)
-		}
-	}
+    impl polkadot_sdk::frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {
+        fn account_nonce(account: AccountId) -> Nonce {
+            System::account_nonce(account)
+        }
+    }
 
-	impl pallet_transaction_payment_rpc_runtime_api::TransactionPaymentApi<Block, Balance> for Runtime {
-		fn query_info(
-			uxt: <Block as BlockT>::Extrinsic,
-			len: u32,
-		) -> pallet_transaction_payment_rpc_runtime_api::RuntimeDispatchInfo<Balance> {
-			TransactionPayment::query_info(uxt, len)
-		}
-		fn query_fee_details(
-			uxt: <Block as BlockT>::Extrinsic,
-			len: u32,
-		) -> pallet_transaction_payment::FeeDetails<Balance> {
-			TransactionPayment::query_fee_details(uxt, len)
-		}
-		fn query_weight_to_fee(weight: Weight) -> Balance {
-			TransactionPayment::weight_to_fee(weight)
-		}
-		fn query_length_to_fee(length: u32) -> Balance {
-			TransactionPayment::length_to_fee(length)
-		}
-	}
+    impl pallet_transaction_payment_rpc_runtime_api::TransactionPaymentApi<Block, Balance> for Runtime {
+        fn query_info(
+            uxt: <Block as BlockT>::Extrinsic,
+            len: u32,
+        ) -> pallet_transaction_payment_rpc_runtime_api::RuntimeDispatchInfo<Balance> {
+            TransactionPayment::query_info(uxt, len)
+        }
+        fn query_fee_details(
+            uxt: <Block as BlockT>::Extrinsic,
+            len: u32,
+        ) -> pallet_transaction_payment::FeeDetails<Balance> {
+            TransactionPayment::query_fee_details(uxt, len)
+        }
+        fn query_weight_to_fee(weight: Weight) -> Balance {
+            TransactionPayment::weight_to_fee(weight)
+        }
+        fn query_length_to_fee(length: u32) -> Balance {
+            TransactionPayment::length_to_fee(length)
+        }
+    }
 
-	impl pallet_transaction_payment_rpc_runtime_api::TransactionPaymentCallApi<Block, Balance, RuntimeCall>
-		for Runtime
-	{
-		fn query_call_info(
-			call: RuntimeCall,
-			len: u32,
-		) -> pallet_transaction_payment::RuntimeDispatchInfo<Balance> {
-			TransactionPayment::query_call_info(call, len)
-		}
-		fn query_call_fee_details(
-			call: RuntimeCall,
-			len: u32,
-		) -> pallet_transaction_payment::FeeDetails<Balance> {
-			TransactionPayment::query_call_fee_details(call, len)
-		}
-		fn query_weight_to_fee(weight: Weight) -> Balance {
-			TransactionPayment::weight_to_fee(weight)
-		}
-		fn query_length_to_fee(length: u32) -> Balance {
-			TransactionPayment::length_to_fee(length)
-		}
-	}
+    impl pallet_transaction_payment_rpc_runtime_api::TransactionPaymentCallApi<Block, Balance, RuntimeCall>
+        for Runtime
+    {
+        fn query_call_info(
+            call: RuntimeCall,
+            len: u32,
+        ) -> pallet_transaction_payment::RuntimeDispatchInfo<Balance> {
+            TransactionPayment::query_call_info(call, len)
+        }
+        fn query_call_fee_details(
+            call: RuntimeCall,
+            len: u32,
+        ) -> pallet_transaction_payment::FeeDetails<Balance> {
+            TransactionPayment::query_call_fee_details(call, len)
+        }
+        fn query_weight_to_fee(weight: Weight) -> Balance {
+            TransactionPayment::weight_to_fee(weight)
+        }
+        fn query_length_to_fee(length: u32) -> Balance {
+            TransactionPayment::length_to_fee(length)
+        }
+    }
 
-	impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
-		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
-			build_state::<RuntimeGenesisConfig>(config)
-		}
+    impl provena_primitives::datanets::DatanetsApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+        fn datanet(id: DatanetId) -> Option<DatanetInfo<AccountId, Balance, BlockNumber>> {
+            Datanets::api_datanet(id)
+        }
 
-		fn get_preset(id: &Option<PresetId>) -> Option<Vec<u8>> {
-			get_preset::<RuntimeGenesisConfig>(id, crate::genesis_config_presets::get_preset)
-		}
+        fn contribution(id: ContributionId) -> Option<ContributionInfo<AccountId, Balance, BlockNumber>> {
+            Datanets::api_contribution(id)
+        }
 
-		fn preset_names() -> Vec<PresetId> {
-			crate::genesis_config_presets::preset_names()
-		}
-	}
+        fn datanet_contributions(
+            datanet: DatanetId,
+            start: u32,
+            limit: u32,
+        ) -> Vec<ContributionInfo<AccountId, Balance, BlockNumber>> {
+            Datanets::api_datanet_contributions(datanet, start, limit)
+        }
 
-	#[cfg(feature = "runtime-benchmarks")]
-	impl polkadot_sdk::frame_benchmarking::Benchmark<Block> for Runtime {
-		fn benchmark_metadata(extra: bool) -> (
-			Vec<polkadot_sdk::frame_benchmarking::BenchmarkList>,
-			Vec<polkadot_sdk::frame_support::traits::StorageInfo>,
-		) {
-			crate::benchmarks::benchmark_metadata(extra)
-		}
+        fn contributor_contributions(
+            who: AccountId,
+            start: u32,
+            limit: u32,
+        ) -> Vec<ContributionInfo<AccountId, Balance, BlockNumber>> {
+            Datanets::api_contributor_contributions(&who, start, limit)
+        }
 
-		fn dispatch_benchmark(
-			config: polkadot_sdk::frame_benchmarking::BenchmarkConfig,
-		) -> Result<Vec<polkadot_sdk::frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
-			crate::benchmarks::dispatch_benchmark(config)
-		}
-	}
+        fn snapshot(datanet: DatanetId, version: SnapshotVersion) -> Option<SnapshotInfo<AccountId, BlockNumber>> {
+            Datanets::api_snapshot(datanet, version)
+        }
 
-	#[cfg(feature = "try-runtime")]
-	impl polkadot_sdk::frame_try_runtime::TryRuntime<Block> for Runtime {
-		fn on_runtime_upgrade(
-			checks: polkadot_sdk::frame_try_runtime::UpgradeCheckSelect,
-		) -> (Weight, Weight) {
-			try_runtime::on_runtime_upgrade(checks)
-		}
+        fn snapshot_proof(
+            datanet: DatanetId,
+            version: SnapshotVersion,
+            contribution: ContributionId,
+        ) -> Option<MerkleProof> {
+            Datanets::api_snapshot_proof(datanet, version, contribution)
+        }
+    }
 
-		fn execute_block(
-			block: <Block as BlockT>::LazyBlock,
-			state_root_check: bool,
-			signature_check: bool,
-			select: polkadot_sdk::frame_try_runtime::TryStateSelect,
-		) -> Weight {
-			try_runtime::execute_block(block, state_root_check, signature_check, select)
-		}
-	}
+    impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
+        fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
+            build_state::<RuntimeGenesisConfig>(config)
+        }
+
+        fn get_preset(id: &Option<PresetId>) -> Option<Vec<u8>> {
+            get_preset::<RuntimeGenesisConfig>(id, crate::genesis_config_presets::get_preset)
+        }
+
+        fn preset_names() -> Vec<PresetId> {
+            crate::genesis_config_presets::preset_names()
+        }
+    }
+
+    #[cfg(feature = "runtime-benchmarks")]
+    impl polkadot_sdk::frame_benchmarking::Benchmark<Block> for Runtime {
+        fn benchmark_metadata(extra: bool) -> (
+            Vec<polkadot_sdk::frame_benchmarking::BenchmarkList>,
+            Vec<polkadot_sdk::frame_support::traits::StorageInfo>,
+        ) {
+            crate::benchmarks::benchmark_metadata(extra)
+        }
+
+        fn dispatch_benchmark(
+            config: polkadot_sdk::frame_benchmarking::BenchmarkConfig,
+        ) -> Result<Vec<polkadot_sdk::frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
+            crate::benchmarks::dispatch_benchmark(config)
+        }
+    }
+
+    #[cfg(feature = "try-runtime")]
+    impl polkadot_sdk::frame_try_runtime::TryRuntime<Block> for Runtime {
+        fn on_runtime_upgrade(
+            checks: polkadot_sdk::frame_try_runtime::UpgradeCheckSelect,
+        ) -> (Weight, Weight) {
+            try_runtime::on_runtime_upgrade(checks)
+        }
+
+        fn execute_block(
+            block: <Block as BlockT>::LazyBlock,
+            state_root_check: bool,
+            signature_check: bool,
+            select: polkadot_sdk::frame_try_runtime::TryStateSelect,
+        ) -> Weight {
+            try_runtime::execute_block(block, state_root_check, signature_check, select)
+        }
+    }
 }
 
 /// `try-runtime` is an offline testing tool: a failed check must abort the run loudly, so these
@@ -247,21 +293,21 @@ polkadot_sdk::sp_api::impl_runtime_apis! {
 #[cfg(feature = "try-runtime")]
 #[allow(clippy::expect_used)]
 mod try_runtime {
-	use super::*;
-	use polkadot_sdk::frame_try_runtime::{TryStateSelect, UpgradeCheckSelect};
+    use super::*;
+    use polkadot_sdk::frame_try_runtime::{TryStateSelect, UpgradeCheckSelect};
 
-	pub fn on_runtime_upgrade(checks: UpgradeCheckSelect) -> (Weight, Weight) {
-		let weight = Executive::try_runtime_upgrade(checks).expect("runtime upgrade checks failed");
-		(weight, crate::configs::RuntimeBlockWeights::get().max_block)
-	}
+    pub fn on_runtime_upgrade(checks: UpgradeCheckSelect) -> (Weight, Weight) {
+        let weight = Executive::try_runtime_upgrade(checks).expect("runtime upgrade checks failed");
+        (weight, crate::configs::RuntimeBlockWeights::get().max_block)
+    }
 
-	pub fn execute_block(
-		block: <Block as BlockT>::LazyBlock,
-		state_root_check: bool,
-		signature_check: bool,
-		select: TryStateSelect,
-	) -> Weight {
-		Executive::try_execute_block(block, state_root_check, signature_check, select)
-			.expect("try_execute_block failed")
-	}
+    pub fn execute_block(
+        block: <Block as BlockT>::LazyBlock,
+        state_root_check: bool,
+        signature_check: bool,
+        select: TryStateSelect,
+    ) -> Weight {
+        Executive::try_execute_block(block, state_root_check, signature_check, select)
+            .expect("try_execute_block failed")
+    }
 }

@@ -21,20 +21,20 @@
 //! total stays exactly [`GENESIS_SUPPLY`].
 
 use crate::{
-	opaque::{AuraId, GrandpaId},
-	AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig, RuntimeGenesisConfig,
-	SudoConfig,
+    opaque::{AuraId, GrandpaId},
+    AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig, RuntimeGenesisConfig,
+    SudoConfig,
 };
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
-	frame_support::{build_struct_json_patch, PalletId},
-	sp_genesis_builder::{self, PresetId},
-	sp_keyring::{Ed25519Keyring, Sr25519Keyring},
-	sp_runtime::traits::AccountIdConversion,
+    frame_support::{build_struct_json_patch, PalletId},
+    sp_genesis_builder::{self, PresetId},
+    sp_keyring::{Ed25519Keyring, Sr25519Keyring},
+    sp_runtime::traits::AccountIdConversion,
 };
-use provena_primitives::currency::OPEN;
 #[cfg(doc)]
 use provena_primitives::currency::GENESIS_SUPPLY;
+use provena_primitives::currency::OPEN;
 use serde_json::Value;
 
 /// The `local_testnet` preset: three validators (Alice, Bob, Charlie).
@@ -45,201 +45,216 @@ pub const DEV_ENDOWMENT: Balance = 1_000_000 * OPEN;
 
 /// One line of the genesis allocation table.
 pub struct Allocation {
-	/// What the bucket is for.
-	pub bucket: &'static str,
-	/// Its keyless account.
-	pub pallet_id: PalletId,
-	/// Its share of [`GENESIS_SUPPLY`], in OPEN.
-	pub amount: Balance,
+    /// What the bucket is for.
+    pub bucket: &'static str,
+    /// Its keyless account.
+    pub pallet_id: PalletId,
+    /// Its share of [`GENESIS_SUPPLY`], in OPEN.
+    pub amount: Balance,
 }
 
 /// The genesis allocation table (see the module docs). Sums to [`GENESIS_SUPPLY`].
 pub const ALLOCATION: [Allocation; 6] = [
-	Allocation {
-		bucket: "community",
-		pallet_id: PalletId(*b"prv/comm"),
-		amount: 510_000_000 * OPEN,
-	},
-	Allocation { bucket: "investors", pallet_id: PalletId(*b"prv/invs"), amount: 180_000_000 * OPEN },
-	Allocation { bucket: "team", pallet_id: PalletId(*b"prv/team"), amount: 150_000_000 * OPEN },
-	Allocation { bucket: "ecosystem", pallet_id: PalletId(*b"prv/ecos"), amount: 100_000_000 * OPEN },
-	Allocation { bucket: "liquidity", pallet_id: PalletId(*b"prv/liqd"), amount: 50_000_000 * OPEN },
-	Allocation { bucket: "treasury", pallet_id: PalletId(*b"prv/trsy"), amount: 10_000_000 * OPEN },
+    Allocation {
+        bucket: "community",
+        pallet_id: PalletId(*b"prv/comm"),
+        amount: 510_000_000 * OPEN,
+    },
+    Allocation {
+        bucket: "investors",
+        pallet_id: PalletId(*b"prv/invs"),
+        amount: 180_000_000 * OPEN,
+    },
+    Allocation { bucket: "team", pallet_id: PalletId(*b"prv/team"), amount: 150_000_000 * OPEN },
+    Allocation {
+        bucket: "ecosystem",
+        pallet_id: PalletId(*b"prv/ecos"),
+        amount: 100_000_000 * OPEN,
+    },
+    Allocation {
+        bucket: "liquidity",
+        pallet_id: PalletId(*b"prv/liqd"),
+        amount: 50_000_000 * OPEN,
+    },
+    Allocation { bucket: "treasury", pallet_id: PalletId(*b"prv/trsy"), amount: 10_000_000 * OPEN },
 ];
 
 /// The account of an allocation bucket.
 pub fn bucket_account(pallet_id: PalletId) -> AccountId {
-	pallet_id.into_account_truncating()
+    pallet_id.into_account_truncating()
 }
 
 /// The account of the named bucket, if such a bucket exists.
 pub fn bucket_account_by_name(bucket: &str) -> Option<AccountId> {
-	ALLOCATION.iter().find(|a| a.bucket == bucket).map(|a| bucket_account(a.pallet_id))
+    ALLOCATION.iter().find(|a| a.bucket == bucket).map(|a| bucket_account(a.pallet_id))
 }
 
 /// Genesis balances: the allocation table, with `dev_accounts` funded out of the ecosystem
 /// bucket. Returns `None` if the dev endowments exceed the ecosystem bucket.
 fn genesis_balances(dev_accounts: &[AccountId]) -> Option<Vec<(AccountId, Balance)>> {
-	let dev_total = DEV_ENDOWMENT.checked_mul(dev_accounts.len() as Balance)?;
-	let mut balances = Vec::with_capacity(ALLOCATION.len().saturating_add(dev_accounts.len()));
-	for a in ALLOCATION.iter() {
-		let amount =
-			if a.bucket == "ecosystem" { a.amount.checked_sub(dev_total)? } else { a.amount };
-		balances.push((bucket_account(a.pallet_id), amount));
-	}
-	balances.extend(dev_accounts.iter().cloned().map(|who| (who, DEV_ENDOWMENT)));
-	Some(balances)
+    let dev_total = DEV_ENDOWMENT.checked_mul(dev_accounts.len() as Balance)?;
+    let mut balances = Vec::with_capacity(ALLOCATION.len().saturating_add(dev_accounts.len()));
+    for a in ALLOCATION.iter() {
+        let amount =
+            if a.bucket == "ecosystem" { a.amount.checked_sub(dev_total)? } else { a.amount };
+        balances.push((bucket_account(a.pallet_id), amount));
+    }
+    balances.extend(dev_accounts.iter().cloned().map(|who| (who, DEV_ENDOWMENT)));
+    Some(balances)
 }
 
 /// A genesis patch with the given validators, sudo key and funded development accounts.
 fn testnet_genesis(
-	validators: Vec<(AuraId, GrandpaId)>,
-	sudo: AccountId,
-	dev_accounts: Vec<AccountId>,
+    validators: Vec<(AuraId, GrandpaId)>,
+    sudo: AccountId,
+    dev_accounts: Vec<AccountId>,
 ) -> Option<Value> {
-	let balances = genesis_balances(&dev_accounts)?;
-	Some(build_struct_json_patch!(RuntimeGenesisConfig {
-		balances: BalancesConfig { balances },
-		aura: AuraConfig { authorities: validators.iter().map(|(aura, _)| aura.clone()).collect() },
-		grandpa: GrandpaConfig {
-			authorities: validators.iter().map(|(_, grandpa)| (grandpa.clone(), 1)).collect(),
-		},
-		sudo: SudoConfig { key: Some(sudo) },
-	}))
+    let balances = genesis_balances(&dev_accounts)?;
+    Some(build_struct_json_patch!(RuntimeGenesisConfig {
+        balances: BalancesConfig { balances },
+        aura: AuraConfig { authorities: validators.iter().map(|(aura, _)| aura.clone()).collect() },
+        grandpa: GrandpaConfig {
+            authorities: validators.iter().map(|(_, grandpa)| (grandpa.clone(), 1)).collect(),
+        },
+        sudo: SudoConfig { key: Some(sudo) },
+    }))
 }
 
 fn validator(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, GrandpaId) {
-	(aura.public().into(), grandpa.public().into())
+    (aura.public().into(), grandpa.public().into())
 }
 
 fn dev_accounts() -> Vec<AccountId> {
-	Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
+    Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
 }
 
 /// The `development` preset: Alice is the only validator and the sudo key.
 pub fn development_config_genesis() -> Option<Value> {
-	testnet_genesis(
-		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
-		Sr25519Keyring::Alice.to_account_id(),
-		dev_accounts(),
-	)
+    testnet_genesis(
+        vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+        Sr25519Keyring::Alice.to_account_id(),
+        dev_accounts(),
+    )
 }
 
 /// The `local_testnet` preset: Alice, Bob and Charlie validate; Alice is the sudo key.
 pub fn local_testnet_genesis() -> Option<Value> {
-	testnet_genesis(
-		vec![
-			validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-			validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
-			validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
-		],
-		Sr25519Keyring::Alice.to_account_id(),
-		dev_accounts(),
-	)
+    testnet_genesis(
+        vec![
+            validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+            validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+            validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+        ],
+        Sr25519Keyring::Alice.to_account_id(),
+        dev_accounts(),
+    )
 }
 
 /// The JSON patch of a named preset, if it exists.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
-	let patch = match id.as_ref() {
-		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis()?,
-		LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis()?,
-		_ => return None,
-	};
-	serde_json::to_vec(&patch).ok()
+    let patch = match id.as_ref() {
+        sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis()?,
+        LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis()?,
+        _ => return None,
+    };
+    serde_json::to_vec(&patch).ok()
 }
 
 /// The names of the presets this runtime provides.
 pub fn preset_names() -> Vec<PresetId> {
-	vec![
-		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
-		PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
-	]
+    vec![
+        PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
+        PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
+    ]
 }
 
 /// The sum of the allocation table; checked against [`GENESIS_SUPPLY`] by the tests.
 pub fn allocation_total() -> Option<Balance> {
-	ALLOCATION.iter().try_fold(0, |acc: Balance, a| acc.checked_add(a.amount))
+    ALLOCATION.iter().try_fold(0, |acc: Balance, a| acc.checked_add(a.amount))
 }
 
 #[cfg(test)]
 mod tests {
-	#![allow(clippy::arithmetic_side_effects)]
-	use super::*;
-	use provena_primitives::currency::GENESIS_SUPPLY;
-	use crate::{Balances, Runtime, System};
-	use polkadot_sdk::{
-		frame_support::genesis_builder_helper::build_state, sp_io::TestExternalities,
-	};
+    #![allow(clippy::arithmetic_side_effects)]
+    use super::*;
+    use crate::{Balances, Runtime, System};
+    use polkadot_sdk::{
+        frame_support::genesis_builder_helper::build_state, sp_io::TestExternalities,
+    };
+    use provena_primitives::currency::GENESIS_SUPPLY;
 
-	/// Applies a JSON patch onto a base value (RFC 7396 merge, as the node's chain-spec does).
-	fn merge(base: &mut Value, patch: Value) {
-		match (base, patch) {
-			(Value::Object(base), Value::Object(patch)) => {
-				for (k, v) in patch {
-					merge(base.entry(k).or_insert(Value::Null), v);
-				}
-			},
-			(base, patch) => *base = patch,
-		}
-	}
+    /// Applies a JSON patch onto a base value (RFC 7396 merge, as the node's chain-spec does).
+    fn merge(base: &mut Value, patch: Value) {
+        match (base, patch) {
+            (Value::Object(base), Value::Object(patch)) => {
+                for (k, v) in patch {
+                    merge(base.entry(k).or_insert(Value::Null), v);
+                }
+            }
+            (base, patch) => *base = patch,
+        }
+    }
 
-	/// Builds the genesis state of a preset exactly as a node does and runs `f` in it.
-	fn with_preset(name: &str, f: impl FnOnce()) {
-		let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-		let patch: Value =
-			serde_json::from_slice(&get_preset(&PresetId::from(name)).unwrap()).unwrap();
-		merge(&mut config, patch);
-		let mut ext = TestExternalities::new_empty();
-		ext.execute_with(|| {
-			build_state::<RuntimeGenesisConfig>(serde_json::to_vec(&config).unwrap()).unwrap();
-			f()
-		});
-	}
+    /// Builds the genesis state of a preset exactly as a node does and runs `f` in it.
+    fn with_preset(name: &str, f: impl FnOnce()) {
+        let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+        let patch: Value =
+            serde_json::from_slice(&get_preset(&PresetId::from(name)).unwrap()).unwrap();
+        merge(&mut config, patch);
+        let mut ext = TestExternalities::new_empty();
+        ext.execute_with(|| {
+            build_state::<RuntimeGenesisConfig>(serde_json::to_vec(&config).unwrap()).unwrap();
+            f()
+        });
+    }
 
-	#[test]
-	fn allocation_table_sums_to_genesis_supply() {
-		assert_eq!(allocation_total(), Some(GENESIS_SUPPLY));
-		assert_eq!(GENESIS_SUPPLY, 10u128.pow(27));
-		let community = &ALLOCATION[0];
-		assert_eq!(community.bucket, "community");
-		assert_eq!(community.amount * 100 / GENESIS_SUPPLY, 51);
-	}
+    #[test]
+    fn allocation_table_sums_to_genesis_supply() {
+        assert_eq!(allocation_total(), Some(GENESIS_SUPPLY));
+        assert_eq!(GENESIS_SUPPLY, 10u128.pow(27));
+        let community = &ALLOCATION[0];
+        assert_eq!(community.bucket, "community");
+        assert_eq!(community.amount * 100 / GENESIS_SUPPLY, 51);
+    }
 
-	#[test]
-	fn every_preset_issues_exactly_ten_to_the_27_base_units() {
-		for name in preset_names() {
-			with_preset(name.as_ref(), || {
-				assert_eq!(Balances::total_issuance(), 10u128.pow(27), "preset {name:?}");
-				let dev_sum: Balance = dev_accounts().iter().map(Balances::free_balance).sum();
-				assert_eq!(dev_sum, 12 * DEV_ENDOWMENT);
-				let community = bucket_account_by_name("community").unwrap();
-				assert_eq!(Balances::free_balance(community), 510_000_000 * OPEN);
-			});
-		}
-	}
+    #[test]
+    fn every_preset_issues_exactly_ten_to_the_27_base_units() {
+        for name in preset_names() {
+            with_preset(name.as_ref(), || {
+                assert_eq!(Balances::total_issuance(), 10u128.pow(27), "preset {name:?}");
+                let dev_sum: Balance = dev_accounts().iter().map(Balances::free_balance).sum();
+                assert_eq!(dev_sum, 12 * DEV_ENDOWMENT);
+                let community = bucket_account_by_name("community").unwrap();
+                assert_eq!(Balances::free_balance(community), 510_000_000 * OPEN);
+            });
+        }
+    }
 
-	#[test]
-	fn presets_set_validators_and_sudo() {
-		with_preset(sp_genesis_builder::DEV_RUNTIME_PRESET, || {
-			assert_eq!(pallet_aura_authorities().len(), 1);
-			assert_eq!(
-				polkadot_sdk::pallet_sudo::Key::<Runtime>::get(),
-				Some(Sr25519Keyring::Alice.to_account_id())
-			);
-			assert_eq!(System::block_number(), 0);
-		});
-		with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
-			assert_eq!(pallet_aura_authorities().len(), 3);
-			assert_eq!(polkadot_sdk::pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 3);
-		});
-	}
+    #[test]
+    fn presets_set_validators_and_sudo() {
+        with_preset(sp_genesis_builder::DEV_RUNTIME_PRESET, || {
+            assert_eq!(pallet_aura_authorities().len(), 1);
+            assert_eq!(
+                polkadot_sdk::pallet_sudo::Key::<Runtime>::get(),
+                Some(Sr25519Keyring::Alice.to_account_id())
+            );
+            assert_eq!(System::block_number(), 0);
+        });
+        with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
+            assert_eq!(pallet_aura_authorities().len(), 3);
+            assert_eq!(
+                polkadot_sdk::pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(),
+                3
+            );
+        });
+    }
 
-	fn pallet_aura_authorities() -> Vec<AuraId> {
-		polkadot_sdk::pallet_aura::Authorities::<Runtime>::get().into_inner()
-	}
+    fn pallet_aura_authorities() -> Vec<AuraId> {
+        polkadot_sdk::pallet_aura::Authorities::<Runtime>::get().into_inner()
+    }
 
-	#[test]
-	fn unknown_preset_is_none() {
-		assert!(get_preset(&PresetId::from("mainnet")).is_none());
-	}
+    #[test]
+    fn unknown_preset_is_none() {
+        assert!(get_preset(&PresetId::from("mainnet")).is_none());
+    }
 }

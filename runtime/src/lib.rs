@@ -19,6 +19,7 @@
 //! | 40 | Scheduler | governance |
 //! | 41 | Preimage | governance |
 //! | 42 | Sudo | governance |
+//! | 50 | Datanets | Payable AI |
 //!
 //! Indices are part of the encoding of every call and event: they never change once a network
 //! has launched. New areas take the next free decade.
@@ -48,55 +49,55 @@ pub mod genesis_config_presets;
 
 use alloc::borrow::Cow;
 use polkadot_sdk::{
-	frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa,
-	pallet_multisig, pallet_preimage, pallet_proxy, pallet_scheduler, pallet_sudo,
-	pallet_timestamp, pallet_transaction_payment, pallet_utility, sp_runtime,
-	sp_runtime::generic, sp_version::RuntimeVersion,
+    frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_multisig,
+    pallet_preimage, pallet_proxy, pallet_scheduler, pallet_sudo, pallet_timestamp,
+    pallet_transaction_payment, pallet_utility, sp_runtime, sp_runtime::generic,
+    sp_version::RuntimeVersion,
 };
 
 pub use provena_primitives::{
-	currency, time, AccountId, Address, Balance, BlockNumber, Hash, Header, Nonce, Signature,
+    currency, time, AccountId, Address, Balance, BlockNumber, Hash, Header, Nonce, Signature,
 };
 
 /// Opaque types, used by the node and CLI to handle blocks without knowing the runtime's calls.
 pub mod opaque {
-	use super::*;
-	use polkadot_sdk::{sp_consensus_aura, sp_consensus_grandpa, sp_runtime::impl_opaque_keys};
+    use super::*;
+    use polkadot_sdk::{sp_consensus_aura, sp_consensus_grandpa, sp_runtime::impl_opaque_keys};
 
-	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+    pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
 
-	/// An opaque block.
-	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
-	/// An opaque block identifier.
-	pub type BlockId = generic::BlockId<Block>;
+    /// An opaque block.
+    pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+    /// An opaque block identifier.
+    pub type BlockId = generic::BlockId<Block>;
 
-	impl_opaque_keys! {
-		/// The session keys of a validator: its Aura (authoring) and GRANDPA (finality) keys.
-		pub struct SessionKeys {
-			pub aura: Aura,
-			pub grandpa: Grandpa,
-		}
-	}
+    impl_opaque_keys! {
+        /// The session keys of a validator: its Aura (authoring) and GRANDPA (finality) keys.
+        pub struct SessionKeys {
+            pub aura: Aura,
+            pub grandpa: Grandpa,
+        }
+    }
 
-	/// The Aura authority key type.
-	pub type AuraId = sp_consensus_aura::sr25519::AuthorityId;
-	/// The GRANDPA authority key type.
-	pub type GrandpaId = sp_consensus_grandpa::AuthorityId;
+    /// The Aura authority key type.
+    pub type AuraId = sp_consensus_aura::sr25519::AuthorityId;
+    /// The GRANDPA authority key type.
+    pub type GrandpaId = sp_consensus_grandpa::AuthorityId;
 }
 
 /// The version of this runtime. Clients compare `spec_version` to know when the runtime was
 /// upgraded; `transaction_version` changes when the encoding of transactions changes.
 #[polkadot_sdk::sp_version::runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
-	spec_name: Cow::Borrowed("provena"),
-	impl_name: Cow::Borrowed("provena-node"),
-	authoring_version: 1,
-	// Bump on every runtime change that is deployed; storage migrations key off it.
-	spec_version: 100,
-	impl_version: 1,
-	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
-	system_version: 1,
+    spec_name: Cow::Borrowed("provena"),
+    impl_name: Cow::Borrowed("provena-node"),
+    authoring_version: 1,
+    // Bump on every runtime change that is deployed; storage migrations key off it.
+    spec_version: 100,
+    impl_version: 1,
+    apis: apis::RUNTIME_API_VERSIONS,
+    transaction_version: 1,
+    system_version: 1,
 };
 
 /// The block type of this runtime.
@@ -104,28 +105,28 @@ pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 
 /// The transaction extensions, checked in order for every signed transaction.
 pub type TxExtension = (
-	// The zero account cannot sign.
-	frame_system::CheckNonZeroSender<Runtime>,
-	// The transaction was built for this runtime version...
-	frame_system::CheckSpecVersion<Runtime>,
-	frame_system::CheckTxVersion<Runtime>,
-	// ...and for this chain.
-	frame_system::CheckGenesis<Runtime>,
-	// Mortality: a transaction is valid only within its era.
-	frame_system::CheckEra<Runtime>,
-	// Replay protection.
-	frame_system::CheckNonce<Runtime>,
-	// The block has room for it.
-	frame_system::CheckWeight<Runtime>,
-	// The sender pays fee and tip.
-	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
-	// Unused weight is returned to the block; must come last to see every refund.
-	frame_system::WeightReclaim<Runtime>,
+    // The zero account cannot sign.
+    frame_system::CheckNonZeroSender<Runtime>,
+    // The transaction was built for this runtime version...
+    frame_system::CheckSpecVersion<Runtime>,
+    frame_system::CheckTxVersion<Runtime>,
+    // ...and for this chain.
+    frame_system::CheckGenesis<Runtime>,
+    // Mortality: a transaction is valid only within its era.
+    frame_system::CheckEra<Runtime>,
+    // Replay protection.
+    frame_system::CheckNonce<Runtime>,
+    // The block has room for it.
+    frame_system::CheckWeight<Runtime>,
+    // The sender pays fee and tip.
+    pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+    // Unused weight is returned to the block; must come last to see every refund.
+    frame_system::WeightReclaim<Runtime>,
 );
 
 /// An extrinsic as it travels in a block.
 pub type UncheckedExtrinsic =
-	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+    generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
 /// The payload a signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
@@ -135,63 +136,67 @@ pub type Migrations = ();
 
 /// Executive: dispatches blocks and extrinsics to the pallets.
 pub type Executive = polkadot_sdk::frame_executive::Executive<
-	Runtime,
-	Block,
-	frame_system::ChainContext<Runtime>,
-	Runtime,
-	AllPalletsWithSystem,
-	Migrations,
+    Runtime,
+    Block,
+    frame_system::ChainContext<Runtime>,
+    Runtime,
+    AllPalletsWithSystem,
+    Migrations,
 >;
 
 #[frame_support::runtime]
 mod runtime {
-	/// The Provena runtime.
-	#[runtime::runtime]
-	#[runtime::derive(
-		RuntimeCall,
-		RuntimeEvent,
-		RuntimeError,
-		RuntimeOrigin,
-		RuntimeFreezeReason,
-		RuntimeHoldReason,
-		RuntimeSlashReason,
-		RuntimeLockId,
-		RuntimeTask,
-		RuntimeViewFunction
-	)]
-	pub struct Runtime;
+    /// The Provena runtime.
+    #[runtime::runtime]
+    #[runtime::derive(
+        RuntimeCall,
+        RuntimeEvent,
+        RuntimeError,
+        RuntimeOrigin,
+        RuntimeFreezeReason,
+        RuntimeHoldReason,
+        RuntimeSlashReason,
+        RuntimeLockId,
+        RuntimeTask,
+        RuntimeViewFunction
+    )]
+    pub struct Runtime;
 
-	// Core.
-	#[runtime::pallet_index(0)]
-	pub type System = frame_system;
-	#[runtime::pallet_index(1)]
-	pub type Timestamp = pallet_timestamp;
+    // Core.
+    #[runtime::pallet_index(0)]
+    pub type System = frame_system;
+    #[runtime::pallet_index(1)]
+    pub type Timestamp = pallet_timestamp;
 
-	// Consensus.
-	#[runtime::pallet_index(10)]
-	pub type Aura = pallet_aura;
-	#[runtime::pallet_index(11)]
-	pub type Grandpa = pallet_grandpa;
+    // Consensus.
+    #[runtime::pallet_index(10)]
+    pub type Aura = pallet_aura;
+    #[runtime::pallet_index(11)]
+    pub type Grandpa = pallet_grandpa;
 
-	// Monetary.
-	#[runtime::pallet_index(20)]
-	pub type Balances = pallet_balances;
-	#[runtime::pallet_index(21)]
-	pub type TransactionPayment = pallet_transaction_payment;
+    // Monetary.
+    #[runtime::pallet_index(20)]
+    pub type Balances = pallet_balances;
+    #[runtime::pallet_index(21)]
+    pub type TransactionPayment = pallet_transaction_payment;
 
-	// Account tools.
-	#[runtime::pallet_index(30)]
-	pub type Utility = pallet_utility;
-	#[runtime::pallet_index(31)]
-	pub type Multisig = pallet_multisig;
-	#[runtime::pallet_index(32)]
-	pub type Proxy = pallet_proxy;
+    // Account tools.
+    #[runtime::pallet_index(30)]
+    pub type Utility = pallet_utility;
+    #[runtime::pallet_index(31)]
+    pub type Multisig = pallet_multisig;
+    #[runtime::pallet_index(32)]
+    pub type Proxy = pallet_proxy;
 
-	// Governance.
-	#[runtime::pallet_index(40)]
-	pub type Scheduler = pallet_scheduler;
-	#[runtime::pallet_index(41)]
-	pub type Preimage = pallet_preimage;
-	#[runtime::pallet_index(42)]
-	pub type Sudo = pallet_sudo;
+    // Governance.
+    #[runtime::pallet_index(40)]
+    pub type Scheduler = pallet_scheduler;
+    #[runtime::pallet_index(41)]
+    pub type Preimage = pallet_preimage;
+    #[runtime::pallet_index(42)]
+    pub type Sudo = pallet_sudo;
+
+    // Payable AI.
+    #[runtime::pallet_index(50)]
+    pub type Datanets = pallet_datanets;
 }

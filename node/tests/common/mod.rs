@@ -3,28 +3,28 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
-	net::TcpListener,
-	path::{Path, PathBuf},
-	process::{Child, Command, Stdio},
-	time::{Duration, Instant},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
 };
 
 use codec::{Decode, Encode};
 use jsonrpsee::{
-	core::client::{ClientT, Subscription, SubscriptionClientT},
-	rpc_params,
-	ws_client::{WsClient, WsClientBuilder},
+    core::client::{ClientT, Subscription, SubscriptionClientT},
+    rpc_params,
+    ws_client::{WsClient, WsClientBuilder},
 };
 use polkadot_sdk::{
-	frame_system, pallet_balances, pallet_transaction_payment,
-	sp_core::{sr25519, Pair, H256},
-	sp_crypto_hashing::twox_128,
-	sp_keyring::Sr25519Keyring,
-	sp_runtime::{generic::Era, MultiSignature},
+    frame_system, pallet_balances, pallet_transaction_payment,
+    sp_core::{sr25519, Pair, H256},
+    sp_crypto_hashing::twox_128,
+    sp_keyring::Sr25519Keyring,
+    sp_runtime::{generic::Era, MultiSignature},
 };
 use provena_runtime::{
-	AccountId, Balance, Nonce, Runtime, RuntimeCall, RuntimeEvent, SignedPayload, TxExtension,
-	UncheckedExtrinsic,
+    AccountId, Balance, Nonce, Runtime, RuntimeCall, RuntimeEvent, SignedPayload, TxExtension,
+    UncheckedExtrinsic,
 };
 use serde_json::Value;
 
@@ -33,218 +33,231 @@ pub const NODE_BIN: &str = env!("CARGO_BIN_EXE_provena-node");
 
 /// Picks a TCP port that is free right now on loopback.
 pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A running `provena-node --dev`, killed (gracefully first) when dropped.
 pub struct DevNode {
-	child: Option<Child>,
-	pub rpc_port: u16,
-	pub base_path: PathBuf,
-	log_path: PathBuf,
+    child: Option<Child>,
+    pub rpc_port: u16,
+    pub base_path: PathBuf,
+    log_path: PathBuf,
 }
 
 impl DevNode {
-	/// Starts a dev node on free ports with its database under `base_path`.
-	pub fn start(base_path: &Path) -> Self {
-		let rpc_port = free_port();
-		let log_path = base_path.join(format!("node-{rpc_port}.log"));
-		let log = std::fs::File::create(&log_path).unwrap();
-		let child = Command::new(NODE_BIN)
-			.args(["--dev", "--base-path"])
-			.arg(base_path)
-			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--port", &free_port().to_string()])
-			.args(["--prometheus-port", &free_port().to_string()])
-			.args(["--no-mdns", "--no-telemetry"])
-			.stdout(Stdio::null())
-			.stderr(log)
-			.spawn()
-			.expect("the node binary starts");
-		DevNode { child: Some(child), rpc_port, base_path: base_path.to_path_buf(), log_path }
-	}
+    /// Starts a dev node on free ports with its database under `base_path`.
+    pub fn start(base_path: &Path) -> Self {
+        let rpc_port = free_port();
+        let log_path = base_path.join(format!("node-{rpc_port}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(NODE_BIN)
+            .args(["--dev", "--base-path"])
+            .arg(base_path)
+            .args(["--rpc-port", &rpc_port.to_string()])
+            .args(["--port", &free_port().to_string()])
+            .args(["--prometheus-port", &free_port().to_string()])
+            .args(["--no-mdns", "--no-telemetry"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the node binary starts");
+        DevNode { child: Some(child), rpc_port, base_path: base_path.to_path_buf(), log_path }
+    }
 
-	/// The node's log so far, for failure messages.
-	pub fn log(&self) -> String {
-		std::fs::read_to_string(&self.log_path).unwrap_or_default()
-	}
+    /// The node's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
 
-	/// Connects an RPC client, retrying while the node starts.
-	pub async fn client(&self) -> WsClient {
-		let url = format!("ws://127.0.0.1:{}", self.rpc_port);
-		let deadline = Instant::now() + Duration::from_secs(120);
-		loop {
-			match WsClientBuilder::default()
-				.request_timeout(Duration::from_secs(60))
-				.build(&url)
-				.await
-			{
-				Ok(client) => return client,
-				Err(e) if Instant::now() < deadline => {
-					let _ = e;
-					tokio::time::sleep(Duration::from_millis(250)).await;
-				},
-				Err(e) => panic!("RPC never came up: {e}\n{}", self.log()),
-			}
-		}
-	}
+    /// Connects an RPC client, retrying while the node starts.
+    pub async fn client(&self) -> WsClient {
+        let url = format!("ws://127.0.0.1:{}", self.rpc_port);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            match WsClientBuilder::default()
+                .request_timeout(Duration::from_secs(60))
+                .build(&url)
+                .await
+            {
+                Ok(client) => return client,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("RPC never came up: {e}\n{}", self.log()),
+            }
+        }
+    }
 
-	/// Stops the node with SIGINT and waits for a clean exit, as an operator would.
-	pub fn stop(&mut self) {
-		if let Some(mut child) = self.child.take() {
-			let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
-			let deadline = Instant::now() + Duration::from_secs(60);
-			while Instant::now() < deadline {
-				if child.try_wait().unwrap().is_some() {
-					return;
-				}
-				std::thread::sleep(Duration::from_millis(100));
-			}
-			let _ = child.kill();
-			let _ = child.wait();
-		}
-	}
+    /// Stops the node with SIGINT and waits for a clean exit, as an operator would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Drop for DevNode {
-	fn drop(&mut self) {
-		self.stop();
-	}
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Parses a `0x`-prefixed hex string.
 pub fn from_hex(s: &str) -> Vec<u8> {
-	hex::decode(s.trim_start_matches("0x")).expect("valid hex")
+    hex::decode(s.trim_start_matches("0x")).expect("valid hex")
 }
 
 /// `0x`-prefixed hex of some bytes.
 pub fn to_hex(bytes: &[u8]) -> String {
-	format!("0x{}", hex::encode(bytes))
+    format!("0x{}", hex::encode(bytes))
 }
 
 /// A block hash from its JSON form.
 pub fn h256(v: &Value) -> H256 {
-	H256::from_slice(&from_hex(v.as_str().expect("a hash string")))
+    H256::from_slice(&from_hex(v.as_str().expect("a hash string")))
 }
 
 /// The best block number.
 pub async fn best_number(c: &WsClient) -> u32 {
-	let header: Value = c.request("chain_getHeader", rpc_params![]).await.unwrap();
-	header_number(&header)
+    let header: Value = c.request("chain_getHeader", rpc_params![]).await.unwrap();
+    header_number(&header)
 }
 
 /// The number of a header in JSON form.
 pub fn header_number(header: &Value) -> u32 {
-	u32::from_str_radix(header["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    u32::from_str_radix(header["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
 /// The finalized block's number and hash.
 pub async fn finalized(c: &WsClient) -> (u32, H256) {
-	let hash: Value = c.request("chain_getFinalizedHead", rpc_params![]).await.unwrap();
-	let header: Value = c.request("chain_getHeader", rpc_params![hash.clone()]).await.unwrap();
-	(header_number(&header), h256(&hash))
+    let hash: Value = c.request("chain_getFinalizedHead", rpc_params![]).await.unwrap();
+    let header: Value = c.request("chain_getHeader", rpc_params![hash.clone()]).await.unwrap();
+    (header_number(&header), h256(&hash))
 }
 
 /// Waits until the best block is at least `n`.
 pub async fn wait_for_best(c: &WsClient, n: u32, timeout: Duration) {
-	let deadline = Instant::now() + timeout;
-	while best_number(c).await < n {
-		assert!(Instant::now() < deadline, "no block #{n} within {timeout:?}");
-		tokio::time::sleep(Duration::from_millis(500)).await;
-	}
+    let deadline = Instant::now() + timeout;
+    while best_number(c).await < n {
+        assert!(Instant::now() < deadline, "no block #{n} within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Waits until the finalized block is at least `n`.
 pub async fn wait_for_finalized(c: &WsClient, n: u32, timeout: Duration) {
-	let deadline = Instant::now() + timeout;
-	while finalized(c).await.0 < n {
-		assert!(Instant::now() < deadline, "block #{n} not finalized within {timeout:?}");
-		tokio::time::sleep(Duration::from_millis(500)).await;
-	}
+    let deadline = Instant::now() + timeout;
+    while finalized(c).await.0 < n {
+        assert!(Instant::now() < deadline, "block #{n} not finalized within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Reads and decodes a storage value at a block (the best block if `at` is `None`).
 pub async fn storage<T: Decode>(c: &WsClient, key: Vec<u8>, at: Option<H256>) -> Option<T> {
-	let v: Option<String> = c
-		.request("state_getStorage", rpc_params![to_hex(&key), at.map(|h| to_hex(h.as_bytes()))])
-		.await
-		.unwrap();
-	v.map(|hex| T::decode(&mut &from_hex(&hex)[..]).expect("storage decodes"))
+    let v: Option<String> = c
+        .request("state_getStorage", rpc_params![to_hex(&key), at.map(|h| to_hex(h.as_bytes()))])
+        .await
+        .unwrap();
+    v.map(|hex| T::decode(&mut &from_hex(&hex)[..]).expect("storage decodes"))
 }
 
 /// The free balance of an account at a block.
 pub async fn free_balance(c: &WsClient, who: &AccountId, at: Option<H256>) -> Balance {
-	let key = frame_system::Account::<Runtime>::hashed_key_for(who);
-	storage::<frame_system::AccountInfo<Nonce, pallet_balances::AccountData<Balance>>>(c, key, at)
-		.await
-		.map(|info| info.data.free)
-		.unwrap_or(0)
+    let key = frame_system::Account::<Runtime>::hashed_key_for(who);
+    storage::<frame_system::AccountInfo<Nonce, pallet_balances::AccountData<Balance>>>(c, key, at)
+        .await
+        .map(|info| info.data.free)
+        .unwrap_or(0)
 }
 
 /// The events emitted in a block.
 pub async fn events(c: &WsClient, at: H256) -> Vec<RuntimeEvent> {
-	// `System::Events` is private to frame-system; its key is the standard storage prefix.
-	let key = [twox_128(b"System"), twox_128(b"Events")].concat();
-	storage::<Vec<frame_system::EventRecord<RuntimeEvent, H256>>>(c, key, Some(at))
-		.await
-		.unwrap_or_default()
-		.into_iter()
-		.map(|r| r.event)
-		.collect()
+    // `System::Events` is private to frame-system; its key is the standard storage prefix.
+    let key = [twox_128(b"System"), twox_128(b"Events")].concat();
+    storage::<Vec<frame_system::EventRecord<RuntimeEvent, H256>>>(c, key, Some(at))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.event)
+        .collect()
 }
 
 /// Signs `call` as `signer` for the chain behind `c`, with the next nonce and no tip.
 pub async fn sign(c: &WsClient, signer: Sr25519Keyring, call: RuntimeCall) -> UncheckedExtrinsic {
-	let who = signer.to_account_id();
-	let nonce: Nonce = c.request("system_accountNextIndex", rpc_params![who.to_string()]).await.unwrap();
-	let version: Value = c.request("state_getRuntimeVersion", rpc_params![]).await.unwrap();
-	let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
-	let genesis = h256(&genesis);
-	let spec_version = version["specVersion"].as_u64().unwrap() as u32;
-	let tx_version = version["transactionVersion"].as_u64().unwrap() as u32;
+    let who = signer.to_account_id();
+    let nonce: Nonce =
+        c.request("system_accountNextIndex", rpc_params![who.to_string()]).await.unwrap();
+    let version: Value = c.request("state_getRuntimeVersion", rpc_params![]).await.unwrap();
+    let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
+    let genesis = h256(&genesis);
+    let spec_version = version["specVersion"].as_u64().unwrap() as u32;
+    let tx_version = version["transactionVersion"].as_u64().unwrap() as u32;
 
-	let tx_ext: TxExtension = (
-		frame_system::CheckNonZeroSender::new(),
-		frame_system::CheckSpecVersion::new(),
-		frame_system::CheckTxVersion::new(),
-		frame_system::CheckGenesis::new(),
-		frame_system::CheckEra::from(Era::Immortal),
-		frame_system::CheckNonce::from(nonce),
-		frame_system::CheckWeight::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::from(0),
-		frame_system::WeightReclaim::new(),
-	);
-	let implicit = ((), spec_version, tx_version, genesis, genesis, (), (), (), ());
-	let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
-	let pair: sr25519::Pair = signer.pair();
-	let signature = payload.using_encoded(|bytes| pair.sign(bytes));
-	UncheckedExtrinsic::new_signed(call, who.into(), MultiSignature::Sr25519(signature), tx_ext)
+    let tx_ext: TxExtension = (
+        frame_system::CheckNonZeroSender::new(),
+        frame_system::CheckSpecVersion::new(),
+        frame_system::CheckTxVersion::new(),
+        frame_system::CheckGenesis::new(),
+        frame_system::CheckEra::from(Era::Immortal),
+        frame_system::CheckNonce::from(nonce),
+        frame_system::CheckWeight::new(),
+        pallet_transaction_payment::ChargeTransactionPayment::from(0),
+        frame_system::WeightReclaim::new(),
+    );
+    let implicit = ((), spec_version, tx_version, genesis, genesis, (), (), (), ());
+    let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
+    let pair: sr25519::Pair = signer.pair();
+    let signature = payload.using_encoded(|bytes| pair.sign(bytes));
+    UncheckedExtrinsic::new_signed(call, who.into(), MultiSignature::Sr25519(signature), tx_ext)
 }
 
 /// Submits an extrinsic and waits until the block that holds it is finalized; returns that
 /// block's hash.
 pub async fn submit_and_wait_finalized(c: &WsClient, xt: &UncheckedExtrinsic) -> H256 {
-	let mut sub: Subscription<Value> = c
-		.subscribe(
-			"author_submitAndWatchExtrinsic",
-			rpc_params![to_hex(&xt.encode())],
-			"author_unwatchExtrinsic",
-		)
-		.await
-		.expect("the extrinsic is accepted into the pool");
-	let deadline = Instant::now() + Duration::from_secs(120);
-	loop {
-		let left = deadline.saturating_duration_since(Instant::now());
-		let status = tokio::time::timeout(left, sub.next())
-			.await
-			.expect("finalized within two minutes")
-			.expect("subscription open")
-			.expect("status decodes");
-		if let Some(hash) = status.get("finalized") {
-			return h256(hash);
-		}
-		for bad in ["dropped", "invalid", "usurped", "finalityTimeout"] {
-			assert!(status.get(bad).is_none() && status != Value::String(bad.into()), "{status}");
-		}
-	}
+    submit_and_watch(c, xt, true).await
+}
+
+/// Submits an extrinsic and waits until a block holds it; returns that block's hash.
+pub async fn submit_and_wait_in_block(c: &WsClient, xt: &UncheckedExtrinsic) -> H256 {
+    submit_and_watch(c, xt, false).await
+}
+
+async fn submit_and_watch(c: &WsClient, xt: &UncheckedExtrinsic, finalized: bool) -> H256 {
+    let mut sub: Subscription<Value> = c
+        .subscribe(
+            "author_submitAndWatchExtrinsic",
+            rpc_params![to_hex(&xt.encode())],
+            "author_unwatchExtrinsic",
+        )
+        .await
+        .expect("the extrinsic is accepted into the pool");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let status = tokio::time::timeout(left, sub.next())
+            .await
+            .expect("finalized within two minutes")
+            .expect("subscription open")
+            .expect("status decodes");
+        if let Some(hash) = status.get("finalized") {
+            return h256(hash);
+        }
+        if let (false, Some(hash)) = (finalized, status.get("inBlock")) {
+            return h256(hash);
+        }
+        for bad in ["dropped", "invalid", "usurped", "finalityTimeout"] {
+            assert!(status.get(bad).is_none() && status != Value::String(bad.into()), "{status}");
+        }
+    }
 }

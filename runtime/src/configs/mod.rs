@@ -3,10 +3,12 @@
 
 mod accounts;
 mod consensus;
+mod datanets;
 mod governance;
 mod monetary;
 mod system;
 
 pub use accounts::ProxyType;
+pub use datanets::{DatanetDeposit, DatanetsPalletId, MinContributionStake, StakeLockup};
 pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};
 pub use system::{RuntimeBlockLength, RuntimeBlockWeights, Version};

@@ -14,53 +14,53 @@
 
 use crate::{Balance, Balances, Runtime, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason};
 use polkadot_sdk::{
-	frame_support::{
-		parameter_types,
-		traits::{ConstU32, ConstU8},
-		weights::{constants::WEIGHT_REF_TIME_PER_SECOND, ConstantMultiplier},
-	},
-	pallet_balances,
-	pallet_transaction_payment::{self, ConstFeeMultiplier, FungibleAdapter, Multiplier},
-	sp_runtime::traits::One,
+    frame_support::{
+        parameter_types,
+        traits::{ConstU32, ConstU8},
+        weights::{constants::WEIGHT_REF_TIME_PER_SECOND, ConstantMultiplier},
+    },
+    pallet_balances,
+    pallet_transaction_payment::{self, ConstFeeMultiplier, FungibleAdapter, Multiplier},
+    sp_runtime::traits::One,
 };
 use provena_primitives::currency::{MICRO_OPEN, MILLI_OPEN, OPEN};
 
 parameter_types! {
-	/// An account holding less than 0.001 OPEN is reaped. Keeps dust accounts from bloating state.
-	pub const ExistentialDeposit: Balance = MILLI_OPEN;
-	/// Price of one unit of ref time (a picosecond of reference compute): 1 OPEN per second.
-	pub const FeePerRefTime: Balance = OPEN / (WEIGHT_REF_TIME_PER_SECOND as Balance);
-	/// Price of one encoded byte of a transaction.
-	pub const TransactionByteFee: Balance = MICRO_OPEN;
-	/// The fee multiplier never moves (see the module docs).
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+    /// An account holding less than 0.001 OPEN is reaped. Keeps dust accounts from bloating state.
+    pub const ExistentialDeposit: Balance = MILLI_OPEN;
+    /// Price of one unit of ref time (a picosecond of reference compute): 1 OPEN per second.
+    pub const FeePerRefTime: Balance = OPEN / (WEIGHT_REF_TIME_PER_SECOND as Balance);
+    /// Price of one encoded byte of a transaction.
+    pub const TransactionByteFee: Balance = MICRO_OPEN;
+    /// The fee multiplier never moves (see the module docs).
+    pub FeeMultiplier: Multiplier = Multiplier::one();
 }
 
 impl pallet_balances::Config for Runtime {
-	type MaxLocks = ConstU32<50>;
-	type MaxReserves = ConstU32<50>;
-	type ReserveIdentifier = [u8; 8];
-	type Balance = Balance;
-	type RuntimeEvent = RuntimeEvent;
-	// Dust from reaped accounts is burned.
-	type DustRemoval = ();
-	type ExistentialDeposit = ExistentialDeposit;
-	type AccountStore = crate::System;
-	type WeightInfo = pallet_balances::weights::SubstrateWeight<Runtime>;
-	type FreezeIdentifier = RuntimeFreezeReason;
-	type MaxFreezes = polkadot_sdk::frame_support::traits::VariantCountOf<RuntimeFreezeReason>;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type RuntimeFreezeReason = RuntimeFreezeReason;
-	type DoneSlashHandler = ();
+    type MaxLocks = ConstU32<50>;
+    type MaxReserves = ConstU32<50>;
+    type ReserveIdentifier = [u8; 8];
+    type Balance = Balance;
+    type RuntimeEvent = RuntimeEvent;
+    // Dust from reaped accounts is burned.
+    type DustRemoval = ();
+    type ExistentialDeposit = ExistentialDeposit;
+    type AccountStore = crate::System;
+    type WeightInfo = pallet_balances::weights::SubstrateWeight<Runtime>;
+    type FreezeIdentifier = RuntimeFreezeReason;
+    type MaxFreezes = polkadot_sdk::frame_support::traits::VariantCountOf<RuntimeFreezeReason>;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type RuntimeFreezeReason = RuntimeFreezeReason;
+    type DoneSlashHandler = ();
 }
 
 impl pallet_transaction_payment::Config for Runtime {
-	type RuntimeEvent = RuntimeEvent;
-	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
-	// Operational transactions (e.g. GRANDPA reports, sudo fixes) get priority at 5x the fee.
-	type OperationalFeeMultiplier = ConstU8<5>;
-	type WeightToFee = ConstantMultiplier<Balance, FeePerRefTime>;
-	type LengthToFee = ConstantMultiplier<Balance, TransactionByteFee>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
-	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
+    type RuntimeEvent = RuntimeEvent;
+    type OnChargeTransaction = FungibleAdapter<Balances, ()>;
+    // Operational transactions (e.g. GRANDPA reports, sudo fixes) get priority at 5x the fee.
+    type OperationalFeeMultiplier = ConstU8<5>;
+    type WeightToFee = ConstantMultiplier<Balance, FeePerRefTime>;
+    type LengthToFee = ConstantMultiplier<Balance, TransactionByteFee>;
+    type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+    type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }

@@ -1,0 +1,59 @@
+//! The node's JSON-RPC extensions beyond the standard `system`, `chain`, `state` and `author`
+//! namespaces that `sc-service` installs: account nonces (`system_accountNextIndex`,
+//! `system_dryRun`), fee queries (`payment_queryInfo`, `payment_queryFeeDetails`) and Provena's
+//! own namespaces (`datanets_*`).
+
+pub mod datanets;
+
+use std::sync::Arc;
+
+use jsonrpsee::RpcModule;
+use polkadot_sdk::{
+    pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer},
+    sc_transaction_pool_api::TransactionPool,
+    sp_api::ProvideRuntimeApi,
+    sp_block_builder::BlockBuilder,
+    sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata},
+    substrate_frame_rpc_system::{System, SystemApiServer},
+};
+use provena_runtime::{opaque::Block, AccountId, Balance, Nonce};
+
+/// What the RPC extensions need from the node.
+pub struct FullDeps<C, P> {
+    /// The client, to call runtime APIs.
+    pub client: Arc<C>,
+    /// The transaction pool, for nonces of pending transactions.
+    pub pool: Arc<P>,
+}
+
+/// Builds the RPC extensions of a full node.
+pub fn create_full<C, P>(
+    deps: FullDeps<C, P>,
+) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
+where
+    C: ProvideRuntimeApi<Block>
+        + HeaderBackend<Block>
+        + HeaderMetadata<Block, Error = BlockChainError>
+        + Send
+        + Sync
+        + 'static,
+    C::Api: polkadot_sdk::substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>
+        + polkadot_sdk::pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
+        + BlockBuilder<Block>
+        + provena_primitives::datanets::DatanetsApi<
+            Block,
+            AccountId,
+            Balance,
+            provena_runtime::BlockNumber,
+        >,
+    P: TransactionPool + 'static,
+{
+    let mut module = RpcModule::new(());
+    let FullDeps { client, pool } = deps;
+
+    module.merge(System::new(client.clone(), pool).into_rpc())?;
+    module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+    module.merge(datanets::DatanetsApiServer::into_rpc(datanets::Datanets::new(client)))?;
+
+    Ok(module)
+}

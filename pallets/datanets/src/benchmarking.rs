@@ -1,0 +1,290 @@
+//! Benchmarks of every call, each in its worst case.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
+
+use super::*;
+use crate::Pallet as DatanetsPallet;
+use alloc::vec;
+use polkadot_sdk::{
+    frame_benchmarking::v2::*,
+    frame_support::traits::fungible::Mutate,
+    frame_system::{Pallet as System, RawOrigin},
+    sp_core::H256,
+    sp_runtime::traits::Bounded,
+};
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+    let who: T::AccountId = account(name, index, 0);
+    T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+    who
+}
+
+fn max_text(len: u32) -> Vec<u8> {
+    vec![b'x'; len as usize]
+}
+
+/// A datanet owned by `owner` with the longest texts and the most curators (so that curator
+/// checks scan the whole list).
+fn datanet<T: Config>(owner: &T::AccountId, visibility: Visibility) -> DatanetId {
+    let id = NextDatanetId::<T>::get();
+    DatanetsPallet::<T>::create_datanet(
+        RawOrigin::Signed(owner.clone()).into(),
+        max_text(T::MaxNameLen::get()),
+        max_text(T::MaxUriLen::get()),
+        max_text(T::MaxTagLen::get()),
+        max_text(T::MaxTagLen::get()),
+        visibility,
+        T::MinContributionStake::get(),
+        u64::MAX,
+    )
+    .unwrap();
+    for i in 0..T::MaxCurators::get().saturating_sub(1) {
+        DatanetsPallet::<T>::add_curator(
+            RawOrigin::Signed(owner.clone()).into(),
+            id,
+            account("curator", i, 0),
+        )
+        .unwrap();
+    }
+    id
+}
+
+fn contribute_as<T: Config>(who: &T::AccountId, datanet: DatanetId, n: u32) -> ContributionId {
+    let id = NextContributionId::<T>::get();
+    let hash = H256::from_low_u64_be(u64::from(n) + 1);
+    DatanetsPallet::<T>::contribute(
+        RawOrigin::Signed(who.clone()).into(),
+        datanet,
+        hash,
+        1,
+        1,
+        max_text(T::MaxUriLen::get()),
+        vec![],
+    )
+    .unwrap();
+    id
+}
+
+#[benchmarks]
+mod benchmarks {
+    use super::*;
+
+    #[benchmark]
+    fn create_datanet() {
+        let owner = funded::<T>("owner", 0);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(owner.clone()),
+            max_text(T::MaxNameLen::get()),
+            max_text(T::MaxUriLen::get()),
+            max_text(T::MaxTagLen::get()),
+            max_text(T::MaxTagLen::get()),
+            Visibility::Public,
+            T::MinContributionStake::get(),
+            1_000_000,
+        );
+        assert_eq!(Datanets::<T>::get(0).map(|d| d.owner), Some(owner));
+    }
+
+    #[benchmark]
+    fn update_datanet() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let update = DatanetUpdate::<T> {
+            description_uri: Some(max_text(T::MaxUriLen::get()).try_into().unwrap()),
+            license: Some(max_text(T::MaxTagLen::get()).try_into().unwrap()),
+            visibility: Some(Visibility::Private),
+            contribution_stake: Some(T::MinContributionStake::get()),
+            max_contribution_bytes: Some(1),
+        };
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d, update);
+        assert_eq!(Datanets::<T>::get(d).unwrap().max_contribution_bytes, 1);
+    }
+
+    #[benchmark]
+    fn add_curator() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let curator: T::AccountId = account("new-curator", 0, 0);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d, curator.clone());
+        assert!(Datanets::<T>::get(d).unwrap().curators.contains(&curator));
+    }
+
+    #[benchmark]
+    fn remove_curator() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let last: T::AccountId = account("new-curator", 0, 0);
+        DatanetsPallet::<T>::add_curator(RawOrigin::Signed(owner.clone()).into(), d, last.clone())
+            .unwrap();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d, last.clone());
+        assert!(!Datanets::<T>::get(d).unwrap().curators.contains(&last));
+    }
+
+    #[benchmark]
+    fn close_datanet() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d);
+        assert_eq!(Datanets::<T>::get(d).unwrap().status, DatanetStatus::Closed);
+    }
+
+    #[benchmark]
+    fn contribute() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let who = funded::<T>("contributor", 0);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(who.clone()),
+            d,
+            H256::repeat_byte(7),
+            1,
+            1,
+            max_text(T::MaxUriLen::get()),
+            max_text(T::MaxTagLen::get()),
+        );
+        assert_eq!(ContributorCount::<T>::get(&who), 1);
+    }
+
+    /// Accepting inserts into a full-but-one accepted list.
+    #[benchmark]
+    fn review_accept() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let who = funded::<T>("contributor", 0);
+        for n in 0..T::MaxAcceptedPerDatanet::get().saturating_sub(1) {
+            let id = contribute_as::<T>(&who, d, n);
+            DatanetsPallet::<T>::do_review(owner.clone(), id, Verdict::Accept { quality: 50 })
+                .unwrap();
+        }
+        let id = contribute_as::<T>(&who, d, u32::MAX - 1);
+        // The last curator in the list reviews, so the curator scan is complete.
+        let curator: T::AccountId = account("curator", T::MaxCurators::get().saturating_sub(2), 0);
+        let reviewer = if T::MaxCurators::get() >= 2 { curator } else { owner };
+        #[extrinsic_call]
+        review(RawOrigin::Signed(reviewer), id, Verdict::Accept { quality: 100 });
+        assert!(Contributions::<T>::get(id).unwrap().status.is_earning());
+    }
+
+    #[benchmark]
+    fn review_reject() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let who = funded::<T>("contributor", 0);
+        let id = contribute_as::<T>(&who, d, 0);
+        #[extrinsic_call]
+        review(RawOrigin::Signed(owner), id, Verdict::Reject);
+        assert_eq!(Contributions::<T>::get(id).unwrap().status, ContributionStatus::Rejected);
+    }
+
+    #[benchmark]
+    fn review_slash() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let who = funded::<T>("contributor", 0);
+        let id = contribute_as::<T>(&who, d, 0);
+        #[extrinsic_call]
+        review(RawOrigin::Signed(owner), id, Verdict::Slash);
+        assert_eq!(Contributions::<T>::get(id).unwrap().status, ContributionStatus::Slashed);
+    }
+
+    /// Withdrawing an accepted contribution removes it from a full accepted list.
+    #[benchmark]
+    fn withdraw_contribution() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let who = funded::<T>("contributor", 0);
+        for n in 0..T::MaxAcceptedPerDatanet::get() {
+            let id = contribute_as::<T>(&who, d, n);
+            DatanetsPallet::<T>::do_review(owner.clone(), id, Verdict::Accept { quality: 50 })
+                .unwrap();
+        }
+        let first = Accepted::<T>::get(d)[0];
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), first);
+        assert_eq!(Contributions::<T>::get(first).unwrap().status, ContributionStatus::Withdrawn);
+    }
+
+    #[benchmark]
+    fn release_stake() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let who = funded::<T>("contributor", 0);
+        let id = contribute_as::<T>(&who, d, 0);
+        DatanetsPallet::<T>::do_review(owner, id, Verdict::Accept { quality: 50 }).unwrap();
+        let unlock = Contributions::<T>::get(id).unwrap().stake_unlocks_at.unwrap();
+        System::<T>::set_block_number(unlock);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), id);
+        assert!(Contributions::<T>::get(id).unwrap().stake_held.is_zero());
+    }
+
+    /// Publishing hashes `n` leaves.
+    #[benchmark]
+    fn publish_snapshot(n: Linear<1, { T::MaxAcceptedPerDatanet::get() }>) {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let who = funded::<T>("contributor", 0);
+        for i in 0..n {
+            let id = contribute_as::<T>(&who, d, i);
+            DatanetsPallet::<T>::do_review(owner.clone(), id, Verdict::Accept { quality: 50 })
+                .unwrap();
+        }
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d);
+        assert_eq!(Snapshots::<T>::get(d, 1).unwrap().contribution_count, n);
+    }
+
+    #[benchmark]
+    fn request_access() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Private);
+        let who = funded::<T>("requester", 0);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who.clone()), d, max_text(T::MaxUriLen::get()));
+        assert!(AccessRequests::<T>::contains_key(d, &who));
+    }
+
+    #[benchmark]
+    fn grant_access() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Private);
+        let who = funded::<T>("requester", 0);
+        DatanetsPallet::<T>::request_access(
+            RawOrigin::Signed(who.clone()).into(),
+            d,
+            max_text(T::MaxUriLen::get()),
+        )
+        .unwrap();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d, who.clone());
+        assert!(AccessGrants::<T>::contains_key(d, &who));
+    }
+
+    #[benchmark]
+    fn revoke_access() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Private);
+        let who = funded::<T>("requester", 0);
+        DatanetsPallet::<T>::grant_access(RawOrigin::Signed(owner.clone()).into(), d, who.clone())
+            .unwrap();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d, who.clone());
+        assert!(!AccessGrants::<T>::contains_key(d, &who));
+    }
+
+    impl_benchmark_test_suite!(
+        DatanetsPallet,
+        crate::mock::ExtBuilder::default().build(),
+        crate::mock::Test
+    );
+}

@@ -1,0 +1,1300 @@
+//! # Datanets
+//!
+//! Community datasets with on-chain provenance, curation, staking and versioned snapshots.
+//!
+//! ## Overview
+//!
+//! A datanet is a domain dataset (Solidity, healthcare, IoT, trading, ...) that anyone can
+//! create and anyone can contribute to. The data stays off-chain, addressed by content hash;
+//! the chain records who contributed what, when, under which license, and what curators decided
+//! about it. Accepted contributions are frozen into numbered snapshots whose Merkle roots models
+//! declare they were trained on, and through which Proof of Attribution pays contributors.
+//!
+//! ## Terminology
+//!
+//! - **Owner**: the creator of a datanet. Holds [`Config::DatanetDeposit`] while it is open,
+//!   manages curators and access grants, and may close it.
+//! - **Curator**: an account the owner appointed (the owner is always one) that reviews
+//!   contributions and publishes snapshots.
+//! - **Contribution**: a content hash with its size, token count, metadata URI and license,
+//!   submitted with the datanet's contribution stake held from the contributor.
+//! - **Verdict**: accept with a quality score 0–100 (stake released after
+//!   [`Config::StakeLockup`]), reject (stake returned now) or slash (stake moved to the
+//!   datanet's reward pool).
+//! - **Snapshot**: version `n` of a datanet: the ordered list of its accepted, non-withdrawn
+//!   contributions at publication, committed to by a binary Merkle root.
+//! - **Reward pool**: slashed stakes, kept per datanet in the pallet account.
+//!
+//! ## Usage
+//!
+//! 1. `create_datanet` — the owner pays a deposit and sets the contribution stake and size limit.
+//! 2. `contribute` — a contributor registers a content hash; the stake is held. The same hash in
+//!    the same datanet is refused: the first registration wins and keeps the credit.
+//! 3. `review` — a curator accepts, rejects or slashes it.
+//! 4. `publish_snapshot` — a curator freezes the accepted set into version `n`.
+//! 5. `release_stake` — anyone releases a stake whose lock-up has passed, back to its contributor.
+//! 6. `withdraw_contribution` — a contributor withdraws; later snapshots exclude it, history stays.
+//! 7. Private datanets: `request_access` → `grant_access` / `revoke_access`. Only the owner and
+//!    granted accounts may declare a private datanet's snapshot as training data.
+//!
+//! Other pallets read contributions and snapshot membership through
+//! [`provena_primitives::datanets::ContributionInspect`], implemented by [`Pallet`].
+//!
+//! ## Design
+//!
+//! - Stakes and deposits are fungible **holds** ([`HoldReason`]), never reserves.
+//! - Snapshot leaves are `SCALE(contribution id, content hash, contributor)`, in ascending
+//!   contribution id order; the tree is the Keccak-256 binary Merkle tree documented in
+//!   [`provena_primitives::merkle`], so Ethereum contracts can verify membership.
+//! - Contributions are listed per datanet and per contributor through dense indices
+//!   (`0..count`), so clients can page through them with stable cursors.
+//! - Every map is bounded: datanets and contributions each lock a deposit or a stake of at least
+//!   [`Config::MinContributionStake`], and per-datanet lists have `Max*` bounds.
+//!
+//! ## Invariants
+//!
+//! Checked by `do_try_state` after every unit test and by `try-runtime`:
+//! - the stake held from each contributor equals the sum of `stake_held` of its contributions;
+//! - the deposit held from each owner equals the deposits of its open datanets;
+//! - every index counter equals the number of entries of its index;
+//! - the accepted list of a datanet is sorted and holds exactly its accepted contributions;
+//! - each snapshot's member list has `contribution_count` entries and `snapshot_count` snapshots
+//!   exist per datanet;
+//! - the pallet account holds at least the sum of all reward pools.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+use alloc::vec::Vec;
+use polkadot_sdk::{
+    frame_support::{
+        ensure,
+        pallet_prelude::*,
+        traits::{
+            fungible::{Inspect, InspectHold, Mutate, MutateHold},
+            tokens::{Fortitude, Precision, Restriction},
+        },
+        PalletId,
+    },
+    frame_system::{self, pallet_prelude::BlockNumberFor},
+    sp_runtime::{
+        traits::{AccountIdConversion, CheckedAdd, Saturating, Zero},
+        DispatchResult,
+    },
+};
+use provena_primitives::{
+    datanets::{
+        snapshot_leaf, ContributionInfo, ContributionInspect, ContributionStatus, ContributionView,
+        DatanetInfo, SnapshotAccessError, SnapshotInfo, Visibility,
+    },
+    merkle, ContentHash, ContributionId, DatanetId, SnapshotVersion,
+};
+
+/// The balance type of the currency this pallet holds stakes in.
+pub type BalanceOf<T> =
+    <<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+/// Log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::datanets";
+
+/// The highest quality score a curator can give.
+pub const MAX_QUALITY: u8 = 100;
+
+#[polkadot_sdk::frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use polkadot_sdk::frame_system::{self, pallet_prelude::*};
+
+    /// The in-code storage version.
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+    #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
+    pub struct Pallet<T>(_);
+
+    /// Why this pallet holds funds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// An owner's deposit for an open datanet.
+        DatanetDeposit,
+        /// A contributor's stake on a contribution.
+        ContributionStake,
+    }
+
+    #[pallet::config]
+    pub trait Config: polkadot_sdk::frame_system::Config {
+        /// The overarching event type.
+        #[allow(deprecated)]
+        type RuntimeEvent: From<Event<Self>>
+            + IsType<<Self as polkadot_sdk::frame_system::Config>::RuntimeEvent>;
+
+        /// The currency deposits and stakes are held in.
+        type Currency: Mutate<Self::AccountId>
+            + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+            + InspectHold<Self::AccountId>;
+
+        /// The overarching hold reason.
+        type RuntimeHoldReason: From<HoldReason>;
+
+        /// The pallet's id; its account keeps the reward pools.
+        #[pallet::constant]
+        type PalletId: Get<PalletId>;
+
+        /// What an owner holds while a datanet is open.
+        #[pallet::constant]
+        type DatanetDeposit: Get<BalanceOf<Self>>;
+
+        /// The least contribution stake a datanet may require. At least the existential deposit,
+        /// so a slashed stake can always fund the pallet account.
+        #[pallet::constant]
+        type MinContributionStake: Get<BalanceOf<Self>>;
+
+        /// How long an accepted (or withdrawn accepted) contribution's stake stays held.
+        #[pallet::constant]
+        type StakeLockup: Get<BlockNumberFor<Self>>;
+
+        /// The longest datanet name, in bytes.
+        #[pallet::constant]
+        type MaxNameLen: Get<u32>;
+
+        /// The longest URI, in bytes.
+        #[pallet::constant]
+        type MaxUriLen: Get<u32>;
+
+        /// The longest domain tag or license id, in bytes.
+        #[pallet::constant]
+        type MaxTagLen: Get<u32>;
+
+        /// The most curators a datanet may have besides its owner.
+        #[pallet::constant]
+        type MaxCurators: Get<u32>;
+
+        /// The most accepted contributions a datanet may have at once; also the largest snapshot.
+        #[pallet::constant]
+        type MaxAcceptedPerDatanet: Get<u32>;
+
+        /// The most snapshots a datanet may publish.
+        #[pallet::constant]
+        type MaxSnapshotsPerDatanet: Get<u32>;
+
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
+    }
+
+    /// The id the next datanet gets.
+    #[pallet::storage]
+    pub type NextDatanetId<T> = StorageValue<_, DatanetId, ValueQuery>;
+
+    /// Datanets by id. `Twox64Concat` is safe: ids are assigned sequentially, not chosen by users.
+    #[pallet::storage]
+    pub type Datanets<T: Config> = StorageMap<_, Twox64Concat, DatanetId, Datanet<T>>;
+
+    /// The id the next contribution gets.
+    #[pallet::storage]
+    pub type NextContributionId<T> = StorageValue<_, ContributionId, ValueQuery>;
+
+    /// Contributions by id. `Twox64Concat` is safe: ids are sequential.
+    #[pallet::storage]
+    pub type Contributions<T: Config> =
+        StorageMap<_, Twox64Concat, ContributionId, Contribution<T>>;
+
+    /// Which contribution registered a content hash in a datanet: first registration wins.
+    /// `Blake2_128Concat` on the hash because users choose it.
+    #[pallet::storage]
+    pub type ContentIndex<T> =
+        StorageDoubleMap<_, Twox64Concat, DatanetId, Blake2_128Concat, ContentHash, ContributionId>;
+
+    /// The `n`th contribution of a datanet (`n < contribution_count`), for paging.
+    #[pallet::storage]
+    pub type DatanetContributions<T> =
+        StorageDoubleMap<_, Twox64Concat, DatanetId, Twox64Concat, u32, ContributionId>;
+
+    /// How many contributions an account ever submitted (the length of its index).
+    /// `Blake2_128Concat`: account ids are user-controlled.
+    #[pallet::storage]
+    pub type ContributorCount<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
+    /// The `n`th contribution of an account (`n < ContributorCount`), for paging.
+    #[pallet::storage]
+    pub type ContributorContributions<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, u32, ContributionId>;
+
+    /// The accepted, non-withdrawn contributions of a datanet, ascending by id: what the next
+    /// snapshot will commit to.
+    #[pallet::storage]
+    pub type Accepted<T: Config> = StorageMap<
+        _,
+        Twox64Concat,
+        DatanetId,
+        BoundedVec<ContributionId, T::MaxAcceptedPerDatanet>,
+        ValueQuery,
+    >;
+
+    /// Published snapshots by datanet and version (from 1).
+    #[pallet::storage]
+    pub type Snapshots<T: Config> =
+        StorageDoubleMap<_, Twox64Concat, DatanetId, Twox64Concat, SnapshotVersion, Snapshot<T>>;
+
+    /// The members of each snapshot, ascending by id (the leaf order).
+    #[pallet::storage]
+    pub type SnapshotMembers<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        DatanetId,
+        Twox64Concat,
+        SnapshotVersion,
+        BoundedVec<ContributionId, T::MaxAcceptedPerDatanet>,
+        ValueQuery,
+    >;
+
+    /// Open access requests to private datanets.
+    #[pallet::storage]
+    pub type AccessRequests<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        DatanetId,
+        Blake2_128Concat,
+        T::AccountId,
+        AccessRequest<T>,
+    >;
+
+    /// Access grants to private datanets, with the block they were granted at.
+    #[pallet::storage]
+    pub type AccessGrants<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        DatanetId,
+        Blake2_128Concat,
+        T::AccountId,
+        BlockNumberFor<T>,
+    >;
+
+    /// Each datanet's reward pool (slashed stakes), kept in the pallet account.
+    #[pallet::storage]
+    pub type RewardPools<T: Config> =
+        StorageMap<_, Twox64Concat, DatanetId, BalanceOf<T>, ValueQuery>;
+
+    /// Datanets to create at genesis: (owner, name, domain, license, visibility, stake, max bytes).
+    #[pallet::genesis_config]
+    #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// The datanets to create; each owner's deposit is held as for `create_datanet`.
+        pub datanets: Vec<(T::AccountId, Vec<u8>, Vec<u8>, Vec<u8>, Visibility, BalanceOf<T>, u64)>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            // The pallet account keeps reward pools; it must never be reaped.
+            frame_system::Pallet::<T>::inc_providers(&Pallet::<T>::account_id());
+            for (owner, name, domain, license, visibility, stake, max_bytes) in &self.datanets {
+                let result = Pallet::<T>::do_create_datanet(
+                    owner.clone(),
+                    bounded(name.clone(), Error::<T>::NameTooLong),
+                    BoundedVec::default(),
+                    bounded(domain.clone(), Error::<T>::TagTooLong),
+                    bounded(license.clone(), Error::<T>::TagTooLong),
+                    *visibility,
+                    *stake,
+                    *max_bytes,
+                );
+                assert!(result.is_ok(), "genesis datanet {name:?} is invalid: {result:?}");
+            }
+        }
+    }
+
+    /// Converts genesis bytes to a bounded text, panicking (at genesis only) with `error`.
+    fn bounded<S: Get<u32>, T: Config>(bytes: Vec<u8>, error: Error<T>) -> BoundedText<S> {
+        match BoundedVec::try_from(bytes) {
+            Ok(b) => b,
+            Err(_) => panic!("genesis datanet field too long: {error:?}"),
+        }
+    }
+
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// A datanet was created.
+        DatanetCreated {
+            datanet: DatanetId,
+            owner: T::AccountId,
+            visibility: Visibility,
+            contribution_stake: BalanceOf<T>,
+        },
+        /// A datanet's settings changed.
+        DatanetUpdated { datanet: DatanetId },
+        /// A curator was appointed.
+        CuratorAdded { datanet: DatanetId, curator: T::AccountId },
+        /// A curator was removed.
+        CuratorRemoved { datanet: DatanetId, curator: T::AccountId },
+        /// A datanet was closed and its owner's deposit released.
+        DatanetClosed { datanet: DatanetId, deposit_released: BalanceOf<T> },
+        /// A contribution was submitted and its stake held.
+        ContributionSubmitted {
+            datanet: DatanetId,
+            contribution: ContributionId,
+            contributor: T::AccountId,
+            content_hash: ContentHash,
+            stake: BalanceOf<T>,
+        },
+        /// A curator accepted a contribution.
+        ContributionAccepted {
+            datanet: DatanetId,
+            contribution: ContributionId,
+            curator: T::AccountId,
+            quality: u8,
+            stake_unlocks_at: BlockNumberFor<T>,
+        },
+        /// A curator rejected a contribution; its stake went back.
+        ContributionRejected {
+            datanet: DatanetId,
+            contribution: ContributionId,
+            curator: T::AccountId,
+        },
+        /// A curator slashed a contribution; its stake went to the datanet's reward pool.
+        ContributionSlashed {
+            datanet: DatanetId,
+            contribution: ContributionId,
+            curator: T::AccountId,
+            amount: BalanceOf<T>,
+        },
+        /// A contributor withdrew a contribution.
+        ContributionWithdrawn { datanet: DatanetId, contribution: ContributionId },
+        /// A held stake went back to its contributor.
+        StakeReleased {
+            contribution: ContributionId,
+            contributor: T::AccountId,
+            amount: BalanceOf<T>,
+        },
+        /// A snapshot was published.
+        SnapshotPublished {
+            datanet: DatanetId,
+            version: SnapshotVersion,
+            root: ContentHash,
+            contributions: u32,
+            publisher: T::AccountId,
+        },
+        /// An account asked for access to a private datanet.
+        AccessRequested { datanet: DatanetId, who: T::AccountId },
+        /// The owner granted access to a private datanet.
+        AccessGranted { datanet: DatanetId, who: T::AccountId },
+        /// The owner revoked access to a private datanet.
+        AccessRevoked { datanet: DatanetId, who: T::AccountId },
+    }
+
+    #[pallet::error]
+    pub enum Error<T> {
+        /// No datanet has this id.
+        DatanetNotFound,
+        /// No contribution has this id.
+        ContributionNotFound,
+        /// Only the datanet's owner may do this.
+        NotOwner,
+        /// Only the owner or a curator of the datanet may do this.
+        NotCurator,
+        /// Only the contribution's contributor may do this.
+        NotContributor,
+        /// The datanet is closed.
+        DatanetClosed,
+        /// This content hash is already registered in this datanet.
+        DuplicateContent,
+        /// The contribution stake is below the minimum.
+        StakeTooLow,
+        /// The contributor cannot afford the datanet's contribution stake.
+        InsufficientBalance,
+        /// The contribution is larger than the datanet allows.
+        ContributionTooLarge,
+        /// A contribution must have a non-zero size.
+        EmptyContribution,
+        /// The contribution was already reviewed.
+        AlreadyReviewed,
+        /// A quality score is at most 100.
+        QualityOutOfRange,
+        /// The contribution is rejected, slashed or already withdrawn.
+        CannotWithdraw,
+        /// The stake's lock-up has not passed yet.
+        StakeLocked,
+        /// The contribution has no held stake to release now.
+        NothingToRelease,
+        /// A snapshot needs at least one accepted contribution.
+        NothingAccepted,
+        /// The datanet has its maximum number of accepted contributions.
+        TooManyAccepted,
+        /// The datanet has published its maximum number of snapshots.
+        TooManySnapshots,
+        /// The datanet has its maximum number of curators.
+        TooManyCurators,
+        /// The account is already a curator (or the owner).
+        AlreadyCurator,
+        /// The account is not a curator of this datanet.
+        CuratorNotFound,
+        /// The name is empty.
+        EmptyName,
+        /// The name is too long.
+        NameTooLong,
+        /// The URI is too long.
+        UriTooLong,
+        /// The domain tag or license id is too long.
+        TagTooLong,
+        /// Access requests and grants are for private datanets only.
+        NotPrivate,
+        /// The account already has access (or is the owner).
+        AlreadyGranted,
+        /// The account has no access grant to revoke.
+        AccessNotGranted,
+        /// A counter or amount would overflow.
+        Overflow,
+    }
+
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn integrity_test() {
+            assert!(
+                T::MinContributionStake::get() >= T::Currency::minimum_balance(),
+                "MinContributionStake must be at least the existential deposit"
+            );
+            assert!(T::MaxAcceptedPerDatanet::get() > 0, "MaxAcceptedPerDatanet must be positive");
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn try_state(
+            _n: BlockNumberFor<T>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Creates a datanet owned by the caller, holding [`Config::DatanetDeposit`].
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::create_datanet())]
+        pub fn create_datanet(
+            origin: OriginFor<T>,
+            name: Vec<u8>,
+            description_uri: Vec<u8>,
+            domain: Vec<u8>,
+            license: Vec<u8>,
+            visibility: Visibility,
+            contribution_stake: BalanceOf<T>,
+            max_contribution_bytes: u64,
+        ) -> DispatchResult {
+            let owner = ensure_signed(origin)?;
+            ensure!(!name.is_empty(), Error::<T>::EmptyName);
+            let name = BoundedVec::try_from(name).map_err(|_| Error::<T>::NameTooLong)?;
+            let description_uri =
+                BoundedVec::try_from(description_uri).map_err(|_| Error::<T>::UriTooLong)?;
+            let domain = BoundedVec::try_from(domain).map_err(|_| Error::<T>::TagTooLong)?;
+            let license = BoundedVec::try_from(license).map_err(|_| Error::<T>::TagTooLong)?;
+            Self::do_create_datanet(
+                owner,
+                name,
+                description_uri,
+                domain,
+                license,
+                visibility,
+                contribution_stake,
+                max_contribution_bytes,
+            )
+            .map(|_| ())
+        }
+
+        /// Changes a datanet's settings. Owner only.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::update_datanet())]
+        pub fn update_datanet(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            update: DatanetUpdate<T>,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut d = Self::owned_datanet(datanet, &who)?;
+            if let Some(stake) = update.contribution_stake {
+                ensure!(stake >= T::MinContributionStake::get(), Error::<T>::StakeTooLow);
+                d.contribution_stake = stake;
+            }
+            if let Some(max) = update.max_contribution_bytes {
+                ensure!(max > 0, Error::<T>::EmptyContribution);
+                d.max_contribution_bytes = max;
+            }
+            if let Some(uri) = update.description_uri {
+                d.description_uri = uri;
+            }
+            if let Some(license) = update.license {
+                d.license = license;
+            }
+            if let Some(visibility) = update.visibility {
+                d.visibility = visibility;
+            }
+            Datanets::<T>::insert(datanet, d);
+            Self::deposit_event(Event::DatanetUpdated { datanet });
+            Ok(())
+        }
+
+        /// Appoints a curator. Owner only.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::add_curator())]
+        pub fn add_curator(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            curator: T::AccountId,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut d = Self::owned_datanet(datanet, &who)?;
+            ensure!(!d.is_curator(&curator), Error::<T>::AlreadyCurator);
+            d.curators.try_push(curator.clone()).map_err(|_| Error::<T>::TooManyCurators)?;
+            Datanets::<T>::insert(datanet, d);
+            Self::deposit_event(Event::CuratorAdded { datanet, curator });
+            Ok(())
+        }
+
+        /// Removes a curator. Owner only.
+        #[pallet::call_index(3)]
+        #[pallet::weight(T::WeightInfo::remove_curator())]
+        pub fn remove_curator(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            curator: T::AccountId,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut d = Self::owned_datanet(datanet, &who)?;
+            let pos = d.curators.iter().position(|c| *c == curator);
+            let pos = pos.ok_or(Error::<T>::CuratorNotFound)?;
+            d.curators.remove(pos);
+            Datanets::<T>::insert(datanet, d);
+            Self::deposit_event(Event::CuratorRemoved { datanet, curator });
+            Ok(())
+        }
+
+        /// Closes a datanet to new contributions and releases the owner's deposit. Owner only.
+        #[pallet::call_index(4)]
+        #[pallet::weight(T::WeightInfo::close_datanet())]
+        pub fn close_datanet(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut d = Self::owned_datanet(datanet, &who)?;
+            ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
+            let released = d.deposit;
+            T::Currency::release(
+                &HoldReason::DatanetDeposit.into(),
+                &who,
+                released,
+                Precision::Exact,
+            )?;
+            d.status = DatanetStatus::Closed;
+            d.deposit = Zero::zero();
+            Datanets::<T>::insert(datanet, d);
+            Self::deposit_event(Event::DatanetClosed { datanet, deposit_released: released });
+            Ok(())
+        }
+
+        /// Registers a contribution and holds the datanet's contribution stake from the caller.
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::contribute())]
+        pub fn contribute(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            content_hash: ContentHash,
+            byte_size: u64,
+            token_count: u64,
+            metadata_uri: Vec<u8>,
+            license: Vec<u8>,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let metadata_uri =
+                BoundedVec::try_from(metadata_uri).map_err(|_| Error::<T>::UriTooLong)?;
+            let license = BoundedVec::try_from(license).map_err(|_| Error::<T>::TagTooLong)?;
+            Self::do_contribute(
+                who,
+                datanet,
+                content_hash,
+                byte_size,
+                token_count,
+                metadata_uri,
+                license,
+            )
+            .map(|_| ())
+        }
+
+        /// A curator's verdict on a pending contribution.
+        #[pallet::call_index(6)]
+        #[pallet::weight(T::WeightInfo::review_accept().max(T::WeightInfo::review_slash()).max(T::WeightInfo::review_reject()))]
+        pub fn review(
+            origin: OriginFor<T>,
+            contribution: ContributionId,
+            verdict: Verdict,
+        ) -> DispatchResult {
+            let curator = ensure_signed(origin)?;
+            Self::do_review(curator, contribution, verdict)
+        }
+
+        /// Withdraws a contribution. Contributor only. A pending contribution's stake goes back
+        /// now; an accepted one's after its lock-up.
+        #[pallet::call_index(7)]
+        #[pallet::weight(T::WeightInfo::withdraw_contribution())]
+        pub fn withdraw_contribution(
+            origin: OriginFor<T>,
+            contribution: ContributionId,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_withdraw(who, contribution)
+        }
+
+        /// Releases a stake whose lock-up has passed to its contributor. Anyone may call it.
+        #[pallet::call_index(8)]
+        #[pallet::weight(T::WeightInfo::release_stake())]
+        pub fn release_stake(origin: OriginFor<T>, contribution: ContributionId) -> DispatchResult {
+            ensure_signed(origin)?;
+            let mut c =
+                Contributions::<T>::get(contribution).ok_or(Error::<T>::ContributionNotFound)?;
+            ensure!(!c.stake_held.is_zero(), Error::<T>::NothingToRelease);
+            let unlocks_at = c.stake_unlocks_at.ok_or(Error::<T>::StakeLocked)?;
+            ensure!(
+                frame_system::Pallet::<T>::block_number() >= unlocks_at,
+                Error::<T>::StakeLocked
+            );
+            let amount = Self::release_held_stake(&mut c)?;
+            let contributor = c.contributor.clone();
+            Contributions::<T>::insert(contribution, c);
+            Self::deposit_event(Event::StakeReleased { contribution, contributor, amount });
+            Ok(())
+        }
+
+        /// Publishes the next snapshot of a datanet over its accepted contributions.
+        /// Owner or curator only.
+        #[pallet::call_index(9)]
+        #[pallet::weight(T::WeightInfo::publish_snapshot(T::MaxAcceptedPerDatanet::get()))]
+        pub fn publish_snapshot(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+        ) -> DispatchResultWithPostInfo {
+            let who = ensure_signed(origin)?;
+            let members = Self::do_publish_snapshot(who, datanet)?;
+            Ok(Some(T::WeightInfo::publish_snapshot(members)).into())
+        }
+
+        /// Asks the owner of a private datanet for access.
+        #[pallet::call_index(10)]
+        #[pallet::weight(T::WeightInfo::request_access())]
+        pub fn request_access(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            purpose_uri: Vec<u8>,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let purpose_uri =
+                BoundedVec::try_from(purpose_uri).map_err(|_| Error::<T>::UriTooLong)?;
+            let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+            ensure!(d.visibility == Visibility::Private, Error::<T>::NotPrivate);
+            ensure!(
+                d.owner != who && !AccessGrants::<T>::contains_key(datanet, &who),
+                Error::<T>::AlreadyGranted
+            );
+            let requested_at = frame_system::Pallet::<T>::block_number();
+            AccessRequests::<T>::insert(datanet, &who, AccessRequest { purpose_uri, requested_at });
+            Self::deposit_event(Event::AccessRequested { datanet, who });
+            Ok(())
+        }
+
+        /// Grants an account access to a private datanet. Owner only.
+        #[pallet::call_index(11)]
+        #[pallet::weight(T::WeightInfo::grant_access())]
+        pub fn grant_access(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            who: T::AccountId,
+        ) -> DispatchResult {
+            let owner = ensure_signed(origin)?;
+            let d = Self::owned_datanet(datanet, &owner)?;
+            ensure!(d.visibility == Visibility::Private, Error::<T>::NotPrivate);
+            ensure!(
+                d.owner != who && !AccessGrants::<T>::contains_key(datanet, &who),
+                Error::<T>::AlreadyGranted
+            );
+            AccessRequests::<T>::remove(datanet, &who);
+            AccessGrants::<T>::insert(datanet, &who, frame_system::Pallet::<T>::block_number());
+            Self::deposit_event(Event::AccessGranted { datanet, who });
+            Ok(())
+        }
+
+        /// Revokes an access grant. Owner only. Models already registered keep their provenance.
+        #[pallet::call_index(12)]
+        #[pallet::weight(T::WeightInfo::revoke_access())]
+        pub fn revoke_access(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            who: T::AccountId,
+        ) -> DispatchResult {
+            let owner = ensure_signed(origin)?;
+            Self::owned_datanet(datanet, &owner)?;
+            ensure!(AccessGrants::<T>::contains_key(datanet, &who), Error::<T>::AccessNotGranted);
+            AccessGrants::<T>::remove(datanet, &who);
+            Self::deposit_event(Event::AccessRevoked { datanet, who });
+            Ok(())
+        }
+    }
+}
+
+impl<T: Config> Pallet<T> {
+    /// The pallet account: it keeps the reward pools.
+    pub fn account_id() -> T::AccountId {
+        T::PalletId::get().into_account_truncating()
+    }
+
+    /// The datanet, if `who` owns it.
+    fn owned_datanet(datanet: DatanetId, who: &T::AccountId) -> Result<Datanet<T>, DispatchError> {
+        let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        ensure!(d.owner == *who, Error::<T>::NotOwner);
+        Ok(d)
+    }
+
+    /// Creates a datanet and holds the owner's deposit. Used by the call and at genesis.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn do_create_datanet(
+        owner: T::AccountId,
+        name: BoundedText<T::MaxNameLen>,
+        description_uri: BoundedText<T::MaxUriLen>,
+        domain: BoundedText<T::MaxTagLen>,
+        license: BoundedText<T::MaxTagLen>,
+        visibility: Visibility,
+        contribution_stake: BalanceOf<T>,
+        max_contribution_bytes: u64,
+    ) -> Result<DatanetId, DispatchError> {
+        ensure!(!name.is_empty(), Error::<T>::EmptyName);
+        ensure!(contribution_stake >= T::MinContributionStake::get(), Error::<T>::StakeTooLow);
+        ensure!(max_contribution_bytes > 0, Error::<T>::EmptyContribution);
+        let id = NextDatanetId::<T>::get();
+        let next = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let deposit = T::DatanetDeposit::get();
+        T::Currency::hold(&HoldReason::DatanetDeposit.into(), &owner, deposit)
+            .map_err(|_| Error::<T>::InsufficientBalance)?;
+        let datanet = Datanet {
+            owner: owner.clone(),
+            name,
+            description_uri,
+            domain,
+            license,
+            visibility,
+            contribution_stake,
+            max_contribution_bytes,
+            deposit,
+            status: DatanetStatus::Open,
+            curators: BoundedVec::default(),
+            created_at: frame_system::Pallet::<T>::block_number(),
+            contribution_count: 0,
+            snapshot_count: 0,
+        };
+        Datanets::<T>::insert(id, datanet);
+        NextDatanetId::<T>::put(next);
+        Self::deposit_event(Event::DatanetCreated {
+            datanet: id,
+            owner,
+            visibility,
+            contribution_stake,
+        });
+        Ok(id)
+    }
+
+    /// Registers a contribution and holds its stake.
+    pub(crate) fn do_contribute(
+        who: T::AccountId,
+        datanet: DatanetId,
+        content_hash: ContentHash,
+        byte_size: u64,
+        token_count: u64,
+        metadata_uri: BoundedText<T::MaxUriLen>,
+        license: BoundedText<T::MaxTagLen>,
+    ) -> Result<ContributionId, DispatchError> {
+        let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
+        ensure!(byte_size > 0, Error::<T>::EmptyContribution);
+        ensure!(byte_size <= d.max_contribution_bytes, Error::<T>::ContributionTooLarge);
+        ensure!(
+            !ContentIndex::<T>::contains_key(datanet, content_hash),
+            Error::<T>::DuplicateContent
+        );
+
+        let id = NextContributionId::<T>::get();
+        let next_id = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let datanet_index = d.contribution_count;
+        d.contribution_count = datanet_index.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let contributor_index = ContributorCount::<T>::get(&who);
+        let next_contributor_index =
+            contributor_index.checked_add(1).ok_or(Error::<T>::Overflow)?;
+
+        let stake = d.contribution_stake;
+        T::Currency::hold(&HoldReason::ContributionStake.into(), &who, stake)
+            .map_err(|_| Error::<T>::InsufficientBalance)?;
+
+        let contribution = Contribution {
+            datanet,
+            contributor: who.clone(),
+            content_hash,
+            byte_size,
+            token_count,
+            metadata_uri,
+            license: if license.is_empty() { d.license.clone() } else { license },
+            status: ContributionStatus::Pending,
+            stake_held: stake,
+            stake_unlocks_at: None,
+            submitted_at: frame_system::Pallet::<T>::block_number(),
+            reviewed: None,
+        };
+        Contributions::<T>::insert(id, contribution);
+        NextContributionId::<T>::put(next_id);
+        ContentIndex::<T>::insert(datanet, content_hash, id);
+        DatanetContributions::<T>::insert(datanet, datanet_index, id);
+        ContributorContributions::<T>::insert(&who, contributor_index, id);
+        ContributorCount::<T>::insert(&who, next_contributor_index);
+        Datanets::<T>::insert(datanet, d);
+        Self::deposit_event(Event::ContributionSubmitted {
+            datanet,
+            contribution: id,
+            contributor: who,
+            content_hash,
+            stake,
+        });
+        Ok(id)
+    }
+
+    /// Applies a curator's verdict.
+    pub(crate) fn do_review(
+        curator: T::AccountId,
+        id: ContributionId,
+        verdict: Verdict,
+    ) -> DispatchResult {
+        let mut c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
+        let datanet = c.datanet;
+        let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        ensure!(d.is_curator(&curator), Error::<T>::NotCurator);
+        ensure!(c.status == ContributionStatus::Pending, Error::<T>::AlreadyReviewed);
+        let now = frame_system::Pallet::<T>::block_number();
+        c.reviewed = Some((curator.clone(), now));
+
+        match verdict {
+            Verdict::Accept { quality } => {
+                ensure!(quality <= MAX_QUALITY, Error::<T>::QualityOutOfRange);
+                let mut accepted = Accepted::<T>::get(datanet);
+                let pos = accepted.binary_search(&id).err().ok_or(Error::<T>::AlreadyReviewed)?;
+                accepted.try_insert(pos, id).map_err(|_| Error::<T>::TooManyAccepted)?;
+                let unlocks_at = now.saturating_add(T::StakeLockup::get());
+                c.status = ContributionStatus::Accepted { quality };
+                c.stake_unlocks_at = Some(unlocks_at);
+                Accepted::<T>::insert(datanet, accepted);
+                Contributions::<T>::insert(id, c);
+                Self::deposit_event(Event::ContributionAccepted {
+                    datanet,
+                    contribution: id,
+                    curator,
+                    quality,
+                    stake_unlocks_at: unlocks_at,
+                });
+            }
+            Verdict::Reject => {
+                let contributor = c.contributor.clone();
+                let amount = Self::release_held_stake(&mut c)?;
+                c.status = ContributionStatus::Rejected;
+                // A rejected hash may be submitted again (improved, or by its rightful owner).
+                ContentIndex::<T>::remove(datanet, c.content_hash);
+                Contributions::<T>::insert(id, c);
+                Self::deposit_event(Event::ContributionRejected {
+                    datanet,
+                    contribution: id,
+                    curator,
+                });
+                Self::deposit_event(Event::StakeReleased { contribution: id, contributor, amount });
+            }
+            Verdict::Slash => {
+                let amount = c.stake_held;
+                let pool = RewardPools::<T>::get(datanet)
+                    .checked_add(&amount)
+                    .ok_or(Error::<T>::Overflow)?;
+                T::Currency::transfer_on_hold(
+                    &HoldReason::ContributionStake.into(),
+                    &c.contributor,
+                    &Self::account_id(),
+                    amount,
+                    Precision::Exact,
+                    Restriction::Free,
+                    Fortitude::Force,
+                )?;
+                c.stake_held = Zero::zero();
+                c.status = ContributionStatus::Slashed;
+                RewardPools::<T>::insert(datanet, pool);
+                Contributions::<T>::insert(id, c);
+                Self::deposit_event(Event::ContributionSlashed {
+                    datanet,
+                    contribution: id,
+                    curator,
+                    amount,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Withdraws a contribution for its contributor.
+    pub(crate) fn do_withdraw(who: T::AccountId, id: ContributionId) -> DispatchResult {
+        let mut c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
+        ensure!(c.contributor == who, Error::<T>::NotContributor);
+        let datanet = c.datanet;
+        let mut released = None;
+        match c.status {
+            ContributionStatus::Pending => {
+                released = Some(Self::release_held_stake(&mut c)?);
+            }
+            ContributionStatus::Accepted { .. } => {
+                let mut accepted = Accepted::<T>::get(datanet);
+                if let Ok(pos) = accepted.binary_search(&id) {
+                    accepted.remove(pos);
+                }
+                Accepted::<T>::insert(datanet, accepted);
+                // The stake keeps its lock-up from acceptance.
+            }
+            _ => return Err(Error::<T>::CannotWithdraw.into()),
+        }
+        c.status = ContributionStatus::Withdrawn;
+        Contributions::<T>::insert(id, c);
+        Self::deposit_event(Event::ContributionWithdrawn { datanet, contribution: id });
+        if let Some(amount) = released {
+            Self::deposit_event(Event::StakeReleased {
+                contribution: id,
+                contributor: who,
+                amount,
+            });
+        }
+        Ok(())
+    }
+
+    /// Publishes the next snapshot; returns how many contributions it holds.
+    pub(crate) fn do_publish_snapshot(
+        who: T::AccountId,
+        datanet: DatanetId,
+    ) -> Result<u32, DispatchError> {
+        let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        ensure!(d.is_curator(&who), Error::<T>::NotCurator);
+        ensure!(d.snapshot_count < T::MaxSnapshotsPerDatanet::get(), Error::<T>::TooManySnapshots);
+        let members = Accepted::<T>::get(datanet);
+        ensure!(!members.is_empty(), Error::<T>::NothingAccepted);
+        let version = d.snapshot_count.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let leaves = Self::leaves(&members)?;
+        let root = merkle::root(&leaves);
+        let count = u32::try_from(members.len()).map_err(|_| Error::<T>::Overflow)?;
+        Snapshots::<T>::insert(
+            datanet,
+            version,
+            Snapshot {
+                root,
+                contribution_count: count,
+                publisher: who.clone(),
+                published_at: frame_system::Pallet::<T>::block_number(),
+            },
+        );
+        SnapshotMembers::<T>::insert(datanet, version, members);
+        d.snapshot_count = version;
+        Datanets::<T>::insert(datanet, d);
+        Self::deposit_event(Event::SnapshotPublished {
+            datanet,
+            version,
+            root,
+            contributions: count,
+            publisher: who,
+        });
+        Ok(count)
+    }
+
+    /// The Merkle leaves of the given contributions, in order.
+    fn leaves(members: &[ContributionId]) -> Result<Vec<Vec<u8>>, DispatchError> {
+        members
+            .iter()
+            .map(|id| {
+                let c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
+                Ok(snapshot_leaf(*id, &c.content_hash, &c.contributor))
+            })
+            .collect()
+    }
+
+    /// Releases whatever stake `c` still holds back to its contributor; returns the amount.
+    fn release_held_stake(c: &mut Contribution<T>) -> Result<BalanceOf<T>, DispatchError> {
+        let amount = c.stake_held;
+        if !amount.is_zero() {
+            T::Currency::release(
+                &HoldReason::ContributionStake.into(),
+                &c.contributor,
+                amount,
+                Precision::Exact,
+            )?;
+        }
+        c.stake_held = Zero::zero();
+        c.stake_unlocks_at = None;
+        Ok(amount)
+    }
+
+    /// Whether `who` may use the data of datanet `d` (id `datanet`).
+    fn has_access(d: &Datanet<T>, datanet: DatanetId, who: &T::AccountId) -> bool {
+        d.visibility == Visibility::Public
+            || d.owner == *who
+            || d.curators.contains(who)
+            || AccessGrants::<T>::contains_key(datanet, who)
+    }
+
+    // ---- Read API (runtime API and RPC) ----
+
+    /// A datanet as the runtime API returns it.
+    pub fn api_datanet(
+        id: DatanetId,
+    ) -> Option<DatanetInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        let d = Datanets::<T>::get(id)?;
+        Some(DatanetInfo {
+            id,
+            owner: d.owner,
+            name: d.name.into_inner(),
+            description_uri: d.description_uri.into_inner(),
+            domain: d.domain.into_inner(),
+            license: d.license.into_inner(),
+            visibility: d.visibility,
+            contribution_stake: d.contribution_stake,
+            max_contribution_bytes: d.max_contribution_bytes,
+            open: d.status == DatanetStatus::Open,
+            curators: d.curators.into_inner(),
+            created_at: d.created_at,
+            contribution_count: d.contribution_count,
+            accepted_count: Accepted::<T>::decode_len(id)
+                .unwrap_or(0)
+                .try_into()
+                .unwrap_or(u32::MAX),
+            snapshot_count: d.snapshot_count,
+            reward_pool: RewardPools::<T>::get(id),
+        })
+    }
+
+    /// A contribution as the runtime API returns it.
+    pub fn api_contribution(
+        id: ContributionId,
+    ) -> Option<ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        Contributions::<T>::get(id).map(|c| Self::contribution_info(id, c))
+    }
+
+    fn contribution_info(
+        id: ContributionId,
+        c: Contribution<T>,
+    ) -> ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> {
+        let (reviewer, reviewed_at) = match c.reviewed {
+            Some((who, at)) => (Some(who), Some(at)),
+            None => (None, None),
+        };
+        ContributionInfo {
+            id,
+            datanet: c.datanet,
+            contributor: c.contributor,
+            content_hash: c.content_hash,
+            byte_size: c.byte_size,
+            token_count: c.token_count,
+            metadata_uri: c.metadata_uri.into_inner(),
+            license: c.license.into_inner(),
+            status: c.status,
+            stake_held: c.stake_held,
+            stake_unlocks_at: c.stake_unlocks_at,
+            submitted_at: c.submitted_at,
+            reviewer,
+            reviewed_at,
+        }
+    }
+
+    /// Up to `limit` contributions of a datanet from index `start`.
+    pub fn api_datanet_contributions(
+        datanet: DatanetId,
+        start: u32,
+        limit: u32,
+    ) -> Vec<ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        Self::page(start, limit, |i| DatanetContributions::<T>::get(datanet, i))
+    }
+
+    /// Up to `limit` contributions of an account from index `start`.
+    pub fn api_contributor_contributions(
+        who: &T::AccountId,
+        start: u32,
+        limit: u32,
+    ) -> Vec<ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        Self::page(start, limit, |i| ContributorContributions::<T>::get(who, i))
+    }
+
+    fn page(
+        start: u32,
+        limit: u32,
+        at: impl Fn(u32) -> Option<ContributionId>,
+    ) -> Vec<ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        (start..start.saturating_add(limit.min(API_PAGE_LIMIT)))
+            .map_while(at)
+            .filter_map(Self::api_contribution)
+            .collect()
+    }
+
+    /// A snapshot as the runtime API returns it.
+    pub fn api_snapshot(
+        datanet: DatanetId,
+        version: SnapshotVersion,
+    ) -> Option<SnapshotInfo<T::AccountId, BlockNumberFor<T>>> {
+        let s = Snapshots::<T>::get(datanet, version)?;
+        Some(SnapshotInfo {
+            datanet,
+            version,
+            root: s.root,
+            members: SnapshotMembers::<T>::get(datanet, version).into_inner(),
+            publisher: s.publisher,
+            published_at: s.published_at,
+        })
+    }
+
+    /// The Merkle proof that `contribution` is in snapshot `version` of `datanet`.
+    pub fn api_snapshot_proof(
+        datanet: DatanetId,
+        version: SnapshotVersion,
+        contribution: ContributionId,
+    ) -> Option<merkle::MerkleProof> {
+        let members = SnapshotMembers::<T>::get(datanet, version);
+        let index = members.binary_search(&contribution).ok()?;
+        let leaves = Self::leaves(&members).ok()?;
+        merkle::proof(leaves, u32::try_from(index).ok()?)
+    }
+
+    /// Checks the pallet's invariants (see the module docs).
+    #[cfg(any(feature = "try-runtime", test))]
+    pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+        use alloc::collections::btree_map::BTreeMap;
+        let mut stakes: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+        let mut accepted_per_datanet: BTreeMap<DatanetId, u32> = BTreeMap::new();
+        let next_contribution = NextContributionId::<T>::get();
+        for (id, c) in Contributions::<T>::iter() {
+            ensure!(id < next_contribution, "contribution id at or above NextContributionId");
+            ensure!(Datanets::<T>::contains_key(c.datanet), "contribution of unknown datanet");
+            let entry = stakes.entry(c.contributor.clone()).or_default();
+            *entry = entry.checked_add(&c.stake_held).ok_or("stake sum overflows")?;
+            if c.status.is_earning() {
+                let n = accepted_per_datanet.entry(c.datanet).or_default();
+                *n = n.saturating_add(1);
+            }
+            if matches!(c.status, ContributionStatus::Slashed | ContributionStatus::Rejected) {
+                ensure!(
+                    c.stake_held.is_zero(),
+                    "rejected or slashed contribution still holds stake"
+                );
+            }
+        }
+        for (who, sum) in stakes.iter() {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::ContributionStake.into(), who) == *sum,
+                "held contribution stake differs from the contributions' stakes"
+            );
+        }
+
+        let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+        let next_datanet = NextDatanetId::<T>::get();
+        for (id, d) in Datanets::<T>::iter() {
+            ensure!(id < next_datanet, "datanet id at or above NextDatanetId");
+            let entry = deposits.entry(d.owner.clone()).or_default();
+            *entry = entry.checked_add(&d.deposit).ok_or("deposit sum overflows")?;
+            if d.status == DatanetStatus::Closed {
+                ensure!(d.deposit.is_zero(), "closed datanet still holds a deposit");
+            }
+            let indexed = DatanetContributions::<T>::iter_prefix(id).count();
+            ensure!(
+                indexed == d.contribution_count as usize,
+                "datanet index differs from its count"
+            );
+            let accepted = Accepted::<T>::get(id);
+            ensure!(
+                accepted.iter().zip(accepted.iter().skip(1)).all(|(a, b)| a < b),
+                "accepted list not strictly sorted"
+            );
+            ensure!(
+                accepted.len() == accepted_per_datanet.get(&id).copied().unwrap_or(0) as usize,
+                "accepted list differs from accepted contributions"
+            );
+            ensure!(
+                Snapshots::<T>::iter_prefix(id).count() == d.snapshot_count as usize,
+                "snapshot count differs from snapshots"
+            );
+            for (version, s) in Snapshots::<T>::iter_prefix(id) {
+                let members = SnapshotMembers::<T>::get(id, version);
+                ensure!(members.len() == s.contribution_count as usize, "snapshot size differs");
+            }
+        }
+        for (who, sum) in deposits.iter() {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::DatanetDeposit.into(), who) == *sum,
+                "held datanet deposit differs from open datanets' deposits"
+            );
+        }
+
+        for (who, count) in ContributorCount::<T>::iter() {
+            ensure!(
+                ContributorContributions::<T>::iter_prefix(&who).count() == count as usize,
+                "contributor index differs from its count"
+            );
+        }
+        for (datanet, hash, id) in ContentIndex::<T>::iter() {
+            let c = Contributions::<T>::get(id).ok_or("content index points nowhere")?;
+            ensure!(c.datanet == datanet && c.content_hash == hash, "content index mismatch");
+        }
+
+        let pools = RewardPools::<T>::iter_values()
+            .try_fold(BalanceOf::<T>::zero(), |acc, v| acc.checked_add(&v))
+            .ok_or("reward pools overflow")?;
+        ensure!(
+            T::Currency::balance(&Self::account_id()) >= pools,
+            "pallet account holds less than the reward pools"
+        );
+        Ok(())
+    }
+}
+
+/// The most items one API page returns, whatever the caller asks.
+pub const API_PAGE_LIMIT: u32 = 1_000;
+
+impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
+    fn contribution(id: ContributionId) -> Option<ContributionView<T::AccountId>> {
+        Contributions::<T>::get(id).map(|c| ContributionView {
+            datanet: c.datanet,
+            contributor: c.contributor,
+            content_hash: c.content_hash,
+            status: c.status,
+        })
+    }
+
+    fn in_snapshot(
+        datanet: DatanetId,
+        version: SnapshotVersion,
+        contribution: ContributionId,
+    ) -> bool {
+        SnapshotMembers::<T>::get(datanet, version).binary_search(&contribution).is_ok()
+    }
+
+    fn can_use_snapshot(
+        who: &T::AccountId,
+        datanet: DatanetId,
+        version: SnapshotVersion,
+    ) -> Result<(), SnapshotAccessError> {
+        let d = Datanets::<T>::get(datanet).ok_or(SnapshotAccessError::UnknownDatanet)?;
+        ensure!(
+            Snapshots::<T>::contains_key(datanet, version),
+            SnapshotAccessError::UnknownSnapshot
+        );
+        ensure!(Self::has_access(&d, datanet, who), SnapshotAccessError::NoAccess);
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! Contributing, duplicates, withdrawal and stake release.
+
+use super::*;
+use polkadot_sdk::frame_support::assert_noop;
+
+#[test]
+fn contribute_holds_the_stake_and_indexes_the_contribution() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let id = contribute(ALICE, d, 1);
+
+        let c = Contributions::<Test>::get(id).unwrap();
+        assert_eq!((c.datanet, c.contributor, c.content_hash), (d, ALICE, hash(1)));
+        assert_eq!(c.status, ContributionStatus::Pending);
+        assert_eq!(c.stake_held, 10);
+        assert_eq!(c.license.to_vec(), b"MIT".to_vec(), "inherits the datanet's license");
+        assert_eq!(stake_held(ALICE), 10);
+        assert_eq!(ContentIndex::<Test>::get(d, hash(1)), Some(id));
+        assert_eq!(DatanetContributions::<Test>::get(d, 0), Some(id));
+        assert_eq!(ContributorContributions::<Test>::get(ALICE, 0), Some(id));
+        assert_eq!(ContributorCount::<Test>::get(ALICE), 1);
+        assert_eq!(Datanets::<Test>::get(d).unwrap().contribution_count, 1);
+        assert_eq!(
+            datanet_events().last(),
+            Some(&Event::ContributionSubmitted {
+                datanet: d,
+                contribution: id,
+                contributor: ALICE,
+                content_hash: hash(1),
+                stake: 10
+            })
+        );
+    });
+}
+
+#[test]
+fn contribute_errors_have_no_side_effects() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        contribute(ALICE, d, 1);
+        let call = |who, datanet, h, size| {
+            DatanetsPallet::contribute(
+                RuntimeOrigin::signed(who),
+                datanet,
+                h,
+                size,
+                1,
+                vec![],
+                vec![],
+            )
+        };
+        assert_noop!(call(BOB, 7, hash(2), 1), Error::<Test>::DatanetNotFound);
+        // First registration wins, even for someone else's copy.
+        assert_noop!(call(BOB, d, hash(1), 1), Error::<Test>::DuplicateContent);
+        assert_noop!(call(ALICE, d, hash(1), 1), Error::<Test>::DuplicateContent);
+        assert_noop!(call(BOB, d, hash(2), 1_001), Error::<Test>::ContributionTooLarge);
+        assert_noop!(call(BOB, d, hash(2), 0), Error::<Test>::EmptyContribution);
+        assert_noop!(call(POOR, d, hash(2), 1), Error::<Test>::InsufficientBalance);
+        assert_noop!(
+            DatanetsPallet::contribute(
+                RuntimeOrigin::signed(BOB),
+                d,
+                hash(2),
+                1,
+                1,
+                vec![b'u'; 65],
+                vec![]
+            ),
+            Error::<Test>::UriTooLong
+        );
+        assert_noop!(
+            DatanetsPallet::contribute(
+                RuntimeOrigin::signed(BOB),
+                d,
+                hash(2),
+                1,
+                1,
+                vec![],
+                vec![b'l'; 17]
+            ),
+            Error::<Test>::TagTooLong
+        );
+    });
+}
+
+#[test]
+fn the_same_content_may_go_to_different_datanets() {
+    ExtBuilder::default().build_and_execute(|| {
+        let a = create_public();
+        let b = create_public();
+        contribute(ALICE, a, 1);
+        contribute(BOB, b, 1);
+        assert_eq!(stake_held(ALICE) + stake_held(BOB), 20);
+    });
+}
+
+#[test]
+fn withdrawing_a_pending_contribution_returns_its_stake_and_keeps_history() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let id = contribute(ALICE, d, 1);
+        assert_noop!(
+            DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(BOB), id),
+            Error::<Test>::NotContributor
+        );
+        assert_noop!(
+            DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), 99),
+            Error::<Test>::ContributionNotFound
+        );
+        assert_ok!(DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), id));
+        assert_eq!(stake_held(ALICE), 0);
+        assert_eq!(Balances::free_balance(ALICE), INITIAL);
+        assert_eq!(Contributions::<Test>::get(id).unwrap().status, ContributionStatus::Withdrawn);
+        assert_eq!(
+            datanet_events()[2..],
+            [
+                Event::ContributionWithdrawn { datanet: d, contribution: id },
+                Event::StakeReleased { contribution: id, contributor: ALICE, amount: 10 },
+            ]
+        );
+        assert_noop!(
+            DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), id),
+            Error::<Test>::CannotWithdraw
+        );
+        // The hash stays registered to its first contributor.
+        assert_noop!(
+            DatanetsPallet::contribute(
+                RuntimeOrigin::signed(BOB),
+                d,
+                hash(1),
+                1,
+                1,
+                vec![],
+                vec![]
+            ),
+            Error::<Test>::DuplicateContent
+        );
+    });
+}
+
+#[test]
+fn an_accepted_stake_is_released_only_after_the_lockup() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let id = contribute(ALICE, d, 1);
+        assert_noop!(
+            DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), id),
+            Error::<Test>::StakeLocked
+        );
+        accept(id);
+        assert_eq!(Contributions::<Test>::get(id).unwrap().stake_unlocks_at, Some(11));
+        run_to_block(10);
+        assert_noop!(
+            DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), id),
+            Error::<Test>::StakeLocked
+        );
+        run_to_block(11);
+        // Anyone may trigger the release; the stake goes to the contributor.
+        assert_ok!(DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), id));
+        assert_eq!(stake_held(ALICE), 0);
+        assert_eq!(Balances::free_balance(ALICE), INITIAL);
+        assert_eq!(
+            datanet_events().last(),
+            Some(&Event::StakeReleased { contribution: id, contributor: ALICE, amount: 10 })
+        );
+        assert_noop!(
+            DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), id),
+            Error::<Test>::NothingToRelease
+        );
+        assert_noop!(
+            DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), 42),
+            Error::<Test>::ContributionNotFound
+        );
+    });
+}
+
+#[test]
+fn withdrawing_an_accepted_contribution_removes_it_from_future_snapshots() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let a = contribute(ALICE, d, 1);
+        let b = contribute(BOB, d, 2);
+        accept(a);
+        accept(b);
+        assert_ok!(DatanetsPallet::publish_snapshot(RuntimeOrigin::signed(OWNER), d));
+        assert_ok!(DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), a));
+        // The stake keeps its lock-up.
+        assert_eq!(stake_held(ALICE), 10);
+        assert_eq!(Accepted::<Test>::get(d).to_vec(), vec![b]);
+        assert_ok!(DatanetsPallet::publish_snapshot(RuntimeOrigin::signed(OWNER), d));
+        assert_eq!(SnapshotMembers::<Test>::get(d, 1).to_vec(), vec![a, b], "history is kept");
+        assert_eq!(SnapshotMembers::<Test>::get(d, 2).to_vec(), vec![b]);
+        run_to_block(11);
+        assert_ok!(DatanetsPallet::release_stake(RuntimeOrigin::signed(ALICE), a));
+        assert_eq!(Balances::free_balance(ALICE), INITIAL);
+    });
+}
+
+#[test]
+fn contributions_page_per_datanet_and_per_contributor() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let e = create_public();
+        let ids: Vec<_> = (1..=5).map(|n| contribute(ALICE, d, n)).collect();
+        let other = contribute(ALICE, e, 9);
+        let page = |start, limit| {
+            DatanetsPallet::api_datanet_contributions(d, start, limit)
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(page(0, 2), ids[0..2]);
+        assert_eq!(page(2, 2), ids[2..4]);
+        assert_eq!(page(4, 2), ids[4..5]);
+        assert!(page(5, 2).is_empty());
+        assert!(page(u32::MAX, u32::MAX).is_empty());
+        let mine: Vec<_> = DatanetsPallet::api_contributor_contributions(&ALICE, 0, 100)
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(mine, [ids.clone(), vec![other]].concat());
+        assert!(DatanetsPallet::api_contributor_contributions(&BOB, 0, 10).is_empty());
+    });
+}

@@ -1,0 +1,132 @@
+//! Curator verdicts: accept, reject, slash.
+
+use super::*;
+use polkadot_sdk::frame_support::assert_noop;
+
+#[test]
+fn accept_records_quality_and_the_curator() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        assert_ok!(DatanetsPallet::add_curator(RuntimeOrigin::signed(OWNER), d, CURATOR));
+        let id = contribute(ALICE, d, 1);
+        assert_ok!(DatanetsPallet::review(
+            RuntimeOrigin::signed(CURATOR),
+            id,
+            Verdict::Accept { quality: 100 }
+        ));
+        let c = Contributions::<Test>::get(id).unwrap();
+        assert_eq!(c.status, ContributionStatus::Accepted { quality: 100 });
+        assert_eq!(c.reviewed, Some((CURATOR, 1)));
+        assert_eq!(Accepted::<Test>::get(d).to_vec(), vec![id]);
+        assert_eq!(stake_held(ALICE), 10, "held until the lock-up passes");
+        assert_eq!(
+            datanet_events().last(),
+            Some(&Event::ContributionAccepted {
+                datanet: d,
+                contribution: id,
+                curator: CURATOR,
+                quality: 100,
+                stake_unlocks_at: 11
+            })
+        );
+    });
+}
+
+#[test]
+fn reject_returns_the_stake_and_frees_the_hash() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let id = contribute(ALICE, d, 1);
+        assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), id, Verdict::Reject));
+        assert_eq!(Contributions::<Test>::get(id).unwrap().status, ContributionStatus::Rejected);
+        assert_eq!(stake_held(ALICE), 0);
+        assert_eq!(Balances::free_balance(ALICE), INITIAL);
+        assert_eq!(
+            datanet_events()[2..],
+            [
+                Event::ContributionRejected { datanet: d, contribution: id, curator: OWNER },
+                Event::StakeReleased { contribution: id, contributor: ALICE, amount: 10 },
+            ]
+        );
+        // A rejected hash can be submitted again.
+        contribute(BOB, d, 1);
+    });
+}
+
+#[test]
+fn slash_moves_the_stake_to_the_reward_pool() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let id = contribute(ALICE, d, 1);
+        assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), id, Verdict::Slash));
+        assert_eq!(Contributions::<Test>::get(id).unwrap().status, ContributionStatus::Slashed);
+        assert_eq!(stake_held(ALICE), 0);
+        assert_eq!(Balances::free_balance(ALICE), INITIAL - 10);
+        assert_eq!(RewardPools::<Test>::get(d), 10);
+        assert_eq!(Balances::free_balance(DatanetsPallet::account_id()), 10);
+        assert_eq!(
+            datanet_events().last(),
+            Some(&Event::ContributionSlashed {
+                datanet: d,
+                contribution: id,
+                curator: OWNER,
+                amount: 10
+            })
+        );
+        // Spam stays registered: it can't be resubmitted.
+        assert_noop!(
+            DatanetsPallet::contribute(
+                RuntimeOrigin::signed(BOB),
+                d,
+                hash(1),
+                1,
+                1,
+                vec![],
+                vec![]
+            ),
+            Error::<Test>::DuplicateContent
+        );
+    });
+}
+
+#[test]
+fn review_errors_have_no_side_effects() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let id = contribute(ALICE, d, 1);
+        let review = |who, id, v| DatanetsPallet::review(RuntimeOrigin::signed(who), id, v);
+        assert_noop!(review(STRANGER, id, Verdict::Reject), Error::<Test>::NotCurator);
+        assert_noop!(review(ALICE, id, Verdict::Accept { quality: 1 }), Error::<Test>::NotCurator);
+        assert_noop!(review(OWNER, 77, Verdict::Reject), Error::<Test>::ContributionNotFound);
+        assert_noop!(
+            review(OWNER, id, Verdict::Accept { quality: 101 }),
+            Error::<Test>::QualityOutOfRange
+        );
+        accept(id);
+        // Double review, whatever the second verdict.
+        for v in [Verdict::Accept { quality: 1 }, Verdict::Reject, Verdict::Slash] {
+            assert_noop!(review(OWNER, id, v), Error::<Test>::AlreadyReviewed);
+        }
+    });
+}
+
+#[test]
+fn a_datanet_holds_at_most_its_maximum_of_accepted_contributions() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let ids: Vec<_> = (1..=9).map(|n| contribute(ALICE, d, n)).collect();
+        for id in &ids[..8] {
+            accept(*id);
+        }
+        assert_noop!(
+            DatanetsPallet::review(
+                RuntimeOrigin::signed(OWNER),
+                ids[8],
+                Verdict::Accept { quality: 5 }
+            ),
+            Error::<Test>::TooManyAccepted
+        );
+        // Accepting out of order keeps the list sorted.
+        assert_eq!(Accepted::<Test>::get(d).to_vec(), ids[..8].to_vec());
+    });
+}

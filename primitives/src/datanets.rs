@@ -1,0 +1,265 @@
+//! What other pallets may know about datanets and their contributions, without depending on
+//! the datanets pallet: the [`ContributionInspect`] trait and the types it speaks.
+
+use crate::{
+    merkle::MerkleProof, serde_helpers, ContentHash, ContributionId, DatanetId, SnapshotVersion,
+};
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// Where a contribution is in its life.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub enum ContributionStatus {
+    /// Submitted with its stake held, waiting for a curator.
+    Pending,
+    /// Accepted by a curator with a quality score (0–100); eligible for snapshots and rewards.
+    Accepted {
+        /// The curator's quality score, 0–100.
+        quality: u8,
+    },
+    /// Rejected in good faith; the stake went back to the contributor.
+    Rejected,
+    /// Rejected as malicious or spam; the stake went to the datanet's reward pool.
+    Slashed,
+    /// Withdrawn by its contributor; kept for history, excluded from later snapshots.
+    Withdrawn,
+}
+
+impl ContributionStatus {
+    /// Whether the contribution may earn attribution rewards now.
+    pub fn is_earning(&self) -> bool {
+        matches!(self, ContributionStatus::Accepted { .. })
+    }
+}
+
+/// Who may see a datanet's data.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub enum Visibility {
+    /// Anyone may use the data and train on its snapshots.
+    Public,
+    /// Only the owner and accounts the owner granted access may train on its snapshots.
+    Private,
+}
+
+/// Why an account may not use a datanet snapshot.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub enum SnapshotAccessError {
+    /// The datanet does not exist.
+    UnknownDatanet,
+    /// The datanet has no snapshot with that version.
+    UnknownSnapshot,
+    /// The datanet is private and the account has no access grant.
+    NoAccess,
+}
+
+/// A contribution as other pallets see it.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub struct ContributionView<AccountId> {
+    /// The datanet it belongs to.
+    pub datanet: DatanetId,
+    /// Who contributed it (and is paid for it).
+    pub contributor: AccountId,
+    /// The hash of its content.
+    pub content_hash: ContentHash,
+    /// Its status now.
+    pub status: ContributionStatus,
+}
+
+/// Read access to datanets for other pallets (models, attribution), wired in the runtime.
+pub trait ContributionInspect<AccountId> {
+    /// A contribution, if it exists.
+    fn contribution(id: ContributionId) -> Option<ContributionView<AccountId>>;
+
+    /// Whether `contribution` is a member of snapshot `version` of `datanet`.
+    fn in_snapshot(
+        datanet: DatanetId,
+        version: SnapshotVersion,
+        contribution: ContributionId,
+    ) -> bool;
+
+    /// Whether `who` may train on snapshot `version` of `datanet` (it exists, and the datanet is
+    /// public or `who` owns it or was granted access).
+    fn can_use_snapshot(
+        who: &AccountId,
+        datanet: DatanetId,
+        version: SnapshotVersion,
+    ) -> Result<(), SnapshotAccessError>;
+}
+
+/// The bytes of a snapshot's Merkle leaf for one contribution: the SCALE encoding of
+/// `(contribution id, content hash, contributor)`. Anyone holding the contribution list can
+/// rebuild the leaves and check the on-chain root.
+pub fn snapshot_leaf<AccountId: Encode>(
+    id: ContributionId,
+    content_hash: &ContentHash,
+    contributor: &AccountId,
+) -> alloc::vec::Vec<u8> {
+    (id, content_hash, contributor).encode()
+}
+
+/// A datanet as the runtime API and RPC return it.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+#[serde(bound(
+    serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: serde::Serialize",
+    deserialize = "AccountId: serde::Deserialize<'de>, Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>"
+))]
+pub struct DatanetInfo<AccountId, Balance, BlockNumber> {
+    /// Its id.
+    pub id: DatanetId,
+    /// Its owner.
+    pub owner: AccountId,
+    /// Its name (UTF-8 as given).
+    #[serde(with = "serde_helpers::text")]
+    pub name: Vec<u8>,
+    /// Where its description lives.
+    #[serde(with = "serde_helpers::text")]
+    pub description_uri: Vec<u8>,
+    /// Its domain tag.
+    #[serde(with = "serde_helpers::text")]
+    pub domain: Vec<u8>,
+    /// Its default license.
+    #[serde(with = "serde_helpers::text")]
+    pub license: Vec<u8>,
+    /// Public or private.
+    pub visibility: Visibility,
+    /// The stake per contribution, in base units.
+    #[serde(with = "serde_helpers::amount")]
+    pub contribution_stake: Balance,
+    /// The largest contribution, in bytes.
+    pub max_contribution_bytes: u64,
+    /// Whether it takes new contributions.
+    pub open: bool,
+    /// Its curators besides the owner.
+    pub curators: Vec<AccountId>,
+    /// When it was created.
+    pub created_at: BlockNumber,
+    /// How many contributions it ever received.
+    pub contribution_count: u32,
+    /// How many are accepted now (what the next snapshot commits to).
+    pub accepted_count: u32,
+    /// How many snapshots it published (the latest version).
+    pub snapshot_count: SnapshotVersion,
+    /// Its reward pool (slashed stakes), in base units.
+    #[serde(with = "serde_helpers::amount")]
+    pub reward_pool: Balance,
+}
+
+/// A contribution as the runtime API and RPC return it.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+#[serde(bound(
+    serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: serde::Serialize",
+    deserialize = "AccountId: serde::Deserialize<'de>, Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>"
+))]
+pub struct ContributionInfo<AccountId, Balance, BlockNumber> {
+    /// Its id.
+    pub id: ContributionId,
+    /// Its datanet.
+    pub datanet: DatanetId,
+    /// Its contributor.
+    pub contributor: AccountId,
+    /// The hash of its content.
+    pub content_hash: ContentHash,
+    /// Its size in bytes.
+    pub byte_size: u64,
+    /// Its size in tokens.
+    pub token_count: u64,
+    /// Where its metadata lives.
+    #[serde(with = "serde_helpers::text")]
+    pub metadata_uri: Vec<u8>,
+    /// Its license.
+    #[serde(with = "serde_helpers::text")]
+    pub license: Vec<u8>,
+    /// Its status.
+    pub status: ContributionStatus,
+    /// The stake still held for it, in base units.
+    #[serde(with = "serde_helpers::amount")]
+    pub stake_held: Balance,
+    /// From when its stake may be released.
+    pub stake_unlocks_at: Option<BlockNumber>,
+    /// When it was submitted.
+    pub submitted_at: BlockNumber,
+    /// Who reviewed it.
+    pub reviewer: Option<AccountId>,
+    /// When it was reviewed.
+    pub reviewed_at: Option<BlockNumber>,
+}
+
+/// A snapshot as the runtime API and RPC return it.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotInfo<AccountId, BlockNumber> {
+    /// Its datanet.
+    pub datanet: DatanetId,
+    /// Its version (from 1).
+    pub version: SnapshotVersion,
+    /// The Merkle root over its members.
+    pub root: ContentHash,
+    /// Its members in leaf order.
+    pub members: Vec<ContributionId>,
+    /// Who published it.
+    pub publisher: AccountId,
+    /// When it was published.
+    pub published_at: BlockNumber,
+}
+
+polkadot_sdk::sp_api::decl_runtime_apis! {
+    /// Read access to datanets for clients, explorers and the node's `datanets_*` RPC.
+    pub trait DatanetsApi<AccountId, Balance, BlockNumber>
+    where
+        AccountId: codec::Codec,
+        Balance: codec::Codec,
+        BlockNumber: codec::Codec,
+    {
+        /// A datanet, if it exists.
+        fn datanet(id: DatanetId) -> Option<DatanetInfo<AccountId, Balance, BlockNumber>>;
+        /// A contribution, if it exists.
+        fn contribution(id: ContributionId) -> Option<ContributionInfo<AccountId, Balance, BlockNumber>>;
+        /// Up to `limit` (at most 1,000) contributions of a datanet, from index `start` in
+        /// submission order.
+        fn datanet_contributions(datanet: DatanetId, start: u32, limit: u32)
+            -> Vec<ContributionInfo<AccountId, Balance, BlockNumber>>;
+        /// Up to `limit` (at most 1,000) contributions of an account, from index `start`.
+        fn contributor_contributions(who: AccountId, start: u32, limit: u32)
+            -> Vec<ContributionInfo<AccountId, Balance, BlockNumber>>;
+        /// A snapshot, if it exists.
+        fn snapshot(datanet: DatanetId, version: SnapshotVersion) -> Option<SnapshotInfo<AccountId, BlockNumber>>;
+        /// The Merkle proof that `contribution` is in snapshot `version` of `datanet`.
+        fn snapshot_proof(datanet: DatanetId, version: SnapshotVersion, contribution: ContributionId)
+            -> Option<MerkleProof>;
+    }
+}
