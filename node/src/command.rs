@@ -149,7 +149,8 @@ fn run_benchmark(cmd: &BenchmarkCmd, config: sc_service::Configuration) -> sc_cl
 					runtime-benchmarks`."
                     .into());
             }
-            cmd.run_with_spec::<HashingFor<Block>, service::HostFunctions>(Some(config.chain_spec))
+            // The benchmark CLI brings the standard and benchmarking host functions itself.
+            cmd.run_with_spec::<HashingFor<Block>, ()>(Some(config.chain_spec))
         }
         BenchmarkCmd::Block(cmd) => {
             let PartialComponents { client, .. } = service::new_partial(&config)?;

@@ -23,8 +23,15 @@ use polkadot_sdk::{
 };
 use provena_runtime::{apis::RuntimeApi, opaque::Block};
 
-/// Host functions the runtime may call: the standard set only.
+/// Host functions the runtime may call: the standard set.
+#[cfg(not(feature = "runtime-benchmarks"))]
 pub type HostFunctions = sp_io::SubstrateHostFunctions;
+
+/// Host functions the runtime may call: the standard set, plus the benchmarking ones that a
+/// runtime built with `runtime-benchmarks` imports.
+#[cfg(feature = "runtime-benchmarks")]
+pub type HostFunctions =
+    (sp_io::SubstrateHostFunctions, polkadot_sdk::frame_benchmarking::benchmarking::HostFunctions);
 
 /// The client of a full node.
 pub type FullClient = sc_service::TFullClient<Block, RuntimeApi, WasmExecutor<HostFunctions>>;

@@ -2,8 +2,8 @@
 //!
 //! Regenerate them after changing a preset with:
 //! ```text
-//! provena-node export-chain-spec --chain local -o chain-specs/local_testnet.json
-//! provena-node export-chain-spec --chain local --raw -o chain-specs/local_testnet.raw.json
+//! provena-node export-chain-spec --chain local --output chain-specs/local_testnet.json
+//! provena-node export-chain-spec --chain local --raw --output chain-specs/local_testnet.raw.json
 //! ```
 //!
 //! The runtime code blob itself is left out of the comparison: the WASM embeds the absolute

@@ -96,9 +96,11 @@ async fn bad_input_gets_an_error_and_the_chain_keeps_producing_blocks() {
     for garbage in ["0xdeadbeef", "0x", "0x00"] {
         let result: Result<Value, _> =
             c.request("author_submitExtrinsic", rpc_params![garbage]).await;
-        let err = result.expect_err("garbage must be refused").to_string();
+        let err = result.expect_err("garbage must be refused").to_string().to_lowercase();
+        // Undecodable bytes are refused by the node ("invalid"/"decode"); bytes that frame an
+        // empty extrinsic reach the runtime's decoder and come back as a verification error.
         assert!(
-            err.to_lowercase().contains("invalid") || err.to_lowercase().contains("decode"),
+            ["invalid", "decode", "verification error"].iter().any(|m| err.contains(m)),
             "{garbage}: {err}"
         );
     }

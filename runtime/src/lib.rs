@@ -47,7 +47,7 @@ mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
 
-use alloc::borrow::Cow;
+use alloc::{borrow::Cow, vec::Vec};
 use polkadot_sdk::{
     frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_multisig,
     pallet_preimage, pallet_proxy, pallet_scheduler, pallet_sudo, pallet_timestamp,

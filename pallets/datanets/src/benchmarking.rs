@@ -55,7 +55,9 @@ fn datanet<T: Config>(owner: &T::AccountId, visibility: Visibility) -> DatanetId
 
 fn contribute_as<T: Config>(who: &T::AccountId, datanet: DatanetId, n: u32) -> ContributionId {
     let id = NextContributionId::<T>::get();
-    let hash = H256::from_low_u64_be(u64::from(n) + 1);
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&(u64::from(n) + 1).to_be_bytes());
+    let hash = H256(bytes);
     DatanetsPallet::<T>::contribute(
         RawOrigin::Signed(who.clone()).into(),
         datanet,
