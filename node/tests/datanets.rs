@@ -45,9 +45,9 @@ fn verify_proof_json(root: H256, proof: &Value) -> bool {
     let mut width = proof["leafCount"].as_u64().unwrap();
     let mut siblings = proof["siblings"].as_array().unwrap().iter().map(h256);
     while width > 1 {
-        if !(index % 2 == 0 && index + 1 == width) {
+        if !(index.is_multiple_of(2) && index + 1 == width) {
             let Some(s) = siblings.next() else { return false };
-            let pair = if index % 2 == 0 {
+            let pair = if index.is_multiple_of(2) {
                 [hash.as_slice(), s.as_bytes()].concat()
             } else {
                 [s.as_bytes(), hash.as_slice()].concat()

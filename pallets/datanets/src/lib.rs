@@ -114,6 +114,9 @@ pub const LOG_TARGET: &str = "runtime::datanets";
 /// The highest quality score a curator can give.
 pub const MAX_QUALITY: u8 = 100;
 
+// FRAME's macro expansion of this module uses `expect` (on can't-fail metadata lookups) and
+// generates functions with one argument per call parameter; the lints are for hand-written code.
+#[allow(clippy::expect_used, clippy::too_many_arguments, clippy::type_complexity)]
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
     use super::*;

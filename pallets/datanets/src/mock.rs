@@ -1,4 +1,5 @@
 //! A test runtime: System, Balances and Datanets.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::type_complexity)]
 
 use crate as pallet_datanets;
 use polkadot_sdk::{

@@ -25,11 +25,14 @@ use polkadot_sdk::{
 };
 use provena_primitives::currency::{MICRO_OPEN, MILLI_OPEN, OPEN};
 
+/// 1 OPEN per second of reference compute (10^12 ref-time units): 10^6 base units per unit.
+const FEE_PER_REF_TIME: Balance = OPEN / (WEIGHT_REF_TIME_PER_SECOND as Balance);
+
 parameter_types! {
     /// An account holding less than 0.001 OPEN is reaped. Keeps dust accounts from bloating state.
     pub const ExistentialDeposit: Balance = MILLI_OPEN;
     /// Price of one unit of ref time (a picosecond of reference compute): 1 OPEN per second.
-    pub const FeePerRefTime: Balance = OPEN / (WEIGHT_REF_TIME_PER_SECOND as Balance);
+    pub const FeePerRefTime: Balance = FEE_PER_REF_TIME;
     /// Price of one encoded byte of a transaction.
     pub const TransactionByteFee: Balance = MICRO_OPEN;
     /// The fee multiplier never moves (see the module docs).

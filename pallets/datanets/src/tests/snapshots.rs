@@ -11,11 +11,11 @@ fn verify_independently(root: H256, p: &MerkleProof) -> bool {
     let (mut index, mut width) = (p.leaf_index as u64, p.leaf_count as u64);
     let mut siblings = p.siblings.iter();
     while width > 1 {
-        let is_promoted = index % 2 == 0 && index + 1 == width;
+        let is_promoted = index.is_multiple_of(2) && index + 1 == width;
         if !is_promoted {
             let Some(sibling) = siblings.next() else { return false };
             let mut buf = [0u8; 64];
-            if index % 2 == 0 {
+            if index.is_multiple_of(2) {
                 buf[..32].copy_from_slice(&hash);
                 buf[32..].copy_from_slice(sibling.as_bytes());
             } else {
