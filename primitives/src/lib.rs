@@ -22,8 +22,10 @@
 
 extern crate alloc;
 
+pub mod bonding_curve;
 pub mod datanets;
 pub mod merkle;
+pub mod models;
 pub mod serde_helpers;
 
 use polkadot_sdk::sp_runtime::{

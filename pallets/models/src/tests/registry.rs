@@ -1,0 +1,307 @@
+//! Registering models, versions, price, ownership and deprecation.
+
+use super::*;
+use polkadot_sdk::frame_support::{assert_noop, traits::fungible::Inspect};
+use provena_primitives::models::ModelView;
+
+#[test]
+fn register_base_and_adapter_with_provenance() {
+    ExtBuilder::default().build_and_execute(|| {
+        let datanet = snapshot_of(DATA_OWNER, Visibility::Public, 1);
+        let base = register_base(DEV, 1, vec![]);
+        let adapter = NextModelId::<Test>::get();
+        assert_ok!(ModelsPallet::register_model(
+            RuntimeOrigin::signed(ALICE),
+            adapter_of(base),
+            hash(2),
+            hash(3),
+            vec![(datanet, 1)],
+            2_000,
+            Permill::from_percent(30),
+            b"ipfs://adapter".to_vec(),
+            None,
+        ));
+        assert_eq!(deposit_held(DEV), MODEL_DEPOSIT);
+        assert_eq!(deposit_held(ALICE), MODEL_DEPOSIT);
+        assert_eq!(ModelByWeights::<Test>::get(hash(2)), Some(adapter));
+        let view = <ModelsPallet as ModelInspect<_, _>>::model(adapter).unwrap();
+        assert_eq!(
+            view,
+            ModelView {
+                developer: ALICE,
+                status: ModelStatus::Active,
+                base: Some(base),
+                weights_hash: hash(2),
+                price_per_1k_tokens: 2_000,
+                developer_share: Permill::from_percent(30),
+                trained_on: vec![(datanet, 1)],
+            }
+        );
+        assert!(<ModelsPallet as ModelInspect<_, _>>::is_active(adapter));
+        assert_eq!(<ModelsPallet as ModelInspect<_, _>>::base(adapter), Some(base));
+        assert_eq!(<ModelsPallet as ModelInspect<_, _>>::price_per_1k_tokens(base), Some(1_000));
+        let info = ModelsPallet::api_model(adapter).unwrap();
+        assert_eq!(info.version, 1);
+        assert!(matches!(
+            info.kind,
+            ModelKindInfo::Adapter { base: b, rank: 8, alpha: 16, ref target_modules }
+                if b == base && target_modules == &["q_proj".to_string(), "v_proj".to_string()]
+        ));
+        assert_eq!(
+            model_events().last(),
+            Some(&Event::ModelRegistered {
+                model: adapter,
+                owner: ALICE,
+                base: Some(base),
+                weights_hash: hash(2),
+                trained_on: vec![(datanet, 1)],
+                predecessor: None,
+                version: 1,
+            })
+        );
+    });
+}
+
+#[test]
+fn new_versions_link_to_their_predecessor() {
+    ExtBuilder::default().build_and_execute(|| {
+        let v1 = register_base(DEV, 1, vec![]);
+        let v2 = NextModelId::<Test>::get();
+        assert_ok!(ModelsPallet::register_model(
+            RuntimeOrigin::signed(DEV),
+            ModelKindArg::Base,
+            hash(2),
+            hash(9),
+            vec![],
+            1_000,
+            Permill::one(),
+            vec![],
+            Some(v1),
+        ));
+        let info = ModelsPallet::api_model(v2).unwrap();
+        assert_eq!((info.predecessor, info.version), (Some(v1), 2));
+        // Someone else cannot claim to be the next version.
+        assert_noop!(
+            ModelsPallet::register_model(
+                RuntimeOrigin::signed(ALICE),
+                ModelKindArg::Base,
+                hash(3),
+                hash(9),
+                vec![],
+                1_000,
+                Permill::one(),
+                vec![],
+                Some(v2),
+            ),
+            Error::<Test>::NotOwner
+        );
+    });
+}
+
+/// Registers with everything valid except what `f` changes, expecting `error`.
+fn refused(who: AccountId, f: impl FnOnce(&mut RegisterArgs), error: Error<Test>) {
+    let mut args = RegisterArgs {
+        kind: ModelKindArg::Base,
+        weights: hash(50),
+        trained_on: vec![],
+        uri: b"ipfs://card".to_vec(),
+        predecessor: None,
+    };
+    f(&mut args);
+    assert_noop!(
+        ModelsPallet::register_model(
+            RuntimeOrigin::signed(who),
+            args.kind,
+            args.weights,
+            hash(200),
+            args.trained_on,
+            1_000,
+            Permill::from_percent(50),
+            args.uri,
+            args.predecessor,
+        ),
+        error
+    );
+}
+
+struct RegisterArgs {
+    kind: ModelKindArg,
+    weights: H256,
+    trained_on: Vec<TrainedOn>,
+    uri: Vec<u8>,
+    predecessor: Option<ModelId>,
+}
+
+#[test]
+fn bad_registrations_fail_cleanly() {
+    ExtBuilder::default().build_and_execute(|| {
+        let public = snapshot_of(DATA_OWNER, Visibility::Public, 1);
+        let private = snapshot_of(DATA_OWNER, Visibility::Private, 2);
+        let base = register_base(DEV, 1, vec![]);
+        let adapter = NextModelId::<Test>::get();
+        assert_ok!(ModelsPallet::register_model(
+            RuntimeOrigin::signed(DEV),
+            adapter_of(base),
+            hash(2),
+            hash(3),
+            vec![],
+            1,
+            Permill::zero(),
+            vec![],
+            None,
+        ));
+        // Snapshots.
+        refused(ALICE, |a| a.trained_on = vec![(99, 1)], Error::<Test>::UnknownDatanet);
+        refused(ALICE, |a| a.trained_on = vec![(public, 2)], Error::<Test>::SnapshotNotFound);
+        refused(ALICE, |a| a.trained_on = vec![(private, 1)], Error::<Test>::NoSnapshotAccess);
+        refused(ALICE, |a| a.trained_on = vec![(public, 1), (public, 1)], Error::<Test>::DuplicateSnapshot);
+        // Weights already registered (first registration wins).
+        refused(ALICE, |a| a.weights = hash(1), Error::<Test>::WeightsAlreadyRegistered);
+        refused(ALICE, |a| a.uri = vec![b'x'; 65], Error::<Test>::UriTooLong);
+        refused(ALICE, |a| a.predecessor = Some(77), Error::<Test>::UnknownPredecessor);
+        refused(ALICE, |a| a.predecessor = Some(base), Error::<Test>::NotOwner);
+        // Adapter shape.
+        let kind = |rank, alpha, modules: Vec<&[u8]>, base| ModelKindArg::Adapter {
+            base,
+            rank,
+            alpha,
+            target_modules: modules.into_iter().map(|m| m.to_vec()).collect(),
+        };
+        refused(ALICE, |a| a.kind = kind(0, 16, vec![b"q_proj"], base), Error::<Test>::InvalidRank);
+        refused(ALICE, |a| a.kind = kind(257, 16, vec![b"q_proj"], base), Error::<Test>::InvalidRank);
+        refused(ALICE, |a| a.kind = kind(8, 0, vec![b"q_proj"], base), Error::<Test>::InvalidAlpha);
+        refused(ALICE, |a| a.kind = kind(8, 16, vec![], base), Error::<Test>::NoTargetModules);
+        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"a", b"b", b"c", b"d", b"e"], base), Error::<Test>::TooManyTargetModules);
+        refused(ALICE, |a| a.kind = kind(8, 16, vec![b""], base), Error::<Test>::InvalidModuleName);
+        refused(ALICE, |a| a.kind = kind(8, 16, vec![&[b'm'; 17]], base), Error::<Test>::InvalidModuleName);
+        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj", b"q_proj"], base), Error::<Test>::DuplicateTargetModule);
+        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj"], 42), Error::<Test>::UnknownBase);
+        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj"], adapter), Error::<Test>::BaseIsAdapter);
+        // Too poor for the deposit: the balances error, and nothing registered.
+        assert_noop!(
+            ModelsPallet::register_model(
+                RuntimeOrigin::signed(POOR),
+                ModelKindArg::Base,
+                hash(60),
+                hash(0),
+                vec![],
+                1,
+                Permill::one(),
+                vec![],
+                None,
+            ),
+            polkadot_sdk::sp_runtime::TokenError::FundsUnavailable
+        );
+        // A deprecated base takes no new adapters.
+        assert_ok!(ModelsPallet::deprecate(RuntimeOrigin::signed(DEV), base));
+        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj"], base), Error::<Test>::BaseNotActive);
+    });
+}
+
+#[test]
+fn too_many_snapshots_is_refused() {
+    ExtBuilder::default().build_and_execute(|| {
+        let datanet = snapshot_of(DATA_OWNER, Visibility::Public, 1);
+        for _ in 0..4 {
+            assert_ok!(Datanets::publish_snapshot(RuntimeOrigin::signed(DATA_OWNER), datanet));
+        }
+        let five: Vec<_> = (1..=5).map(|v| (datanet, v)).collect();
+        refused(ALICE, |a| a.trained_on = five, Error::<Test>::TooManySnapshots);
+        let four: Vec<_> = (1..=4).map(|v| (datanet, v)).collect();
+        register_base(ALICE, 9, four);
+    });
+}
+
+#[test]
+fn private_snapshots_need_an_access_grant() {
+    ExtBuilder::default().build_and_execute(|| {
+        let private = snapshot_of(DATA_OWNER, Visibility::Private, 1);
+        refused(ALICE, |a| a.trained_on = vec![(private, 1)], Error::<Test>::NoSnapshotAccess);
+        // The owner may train on its own private data.
+        register_base(DATA_OWNER, 3, vec![(private, 1)]);
+        assert_ok!(Datanets::request_access(RuntimeOrigin::signed(ALICE), private, vec![]));
+        assert_ok!(Datanets::grant_access(RuntimeOrigin::signed(DATA_OWNER), private, ALICE));
+        register_base(ALICE, 4, vec![(private, 1)]);
+    });
+}
+
+#[test]
+fn price_ownership_and_deprecation() {
+    ExtBuilder::default().build_and_execute(|| {
+        let model = register_base(DEV, 1, vec![]);
+        assert_noop!(
+            ModelsPallet::update_price(RuntimeOrigin::signed(ALICE), model, 5),
+            Error::<Test>::NotOwner
+        );
+        assert_noop!(
+            ModelsPallet::update_price(RuntimeOrigin::signed(DEV), 9, 5),
+            Error::<Test>::UnknownModel
+        );
+        assert_ok!(ModelsPallet::update_price(RuntimeOrigin::signed(DEV), model, 5));
+        assert_eq!(Models::<Test>::get(model).unwrap().price_per_1k_tokens, 5);
+
+        assert_noop!(
+            ModelsPallet::transfer_ownership(RuntimeOrigin::signed(DEV), model, DEV),
+            Error::<Test>::AlreadyOwner
+        );
+        assert_noop!(
+            ModelsPallet::transfer_ownership(RuntimeOrigin::signed(ALICE), model, BOB),
+            Error::<Test>::NotOwner
+        );
+        assert_ok!(ModelsPallet::transfer_ownership(RuntimeOrigin::signed(DEV), model, ALICE));
+        assert_eq!((deposit_held(DEV), deposit_held(ALICE)), (0, MODEL_DEPOSIT));
+        assert_eq!(<ModelsPallet as ModelInspect<_, _>>::developer(model), Some(ALICE));
+
+        assert_noop!(
+            ModelsPallet::deprecate(RuntimeOrigin::signed(DEV), model),
+            Error::<Test>::NotOwner
+        );
+        let free = Balances::balance(&ALICE);
+        assert_ok!(ModelsPallet::deprecate(RuntimeOrigin::signed(ALICE), model));
+        assert_eq!(Balances::balance(&ALICE), free + MODEL_DEPOSIT);
+        assert_eq!(deposit_held(ALICE), 0);
+        assert!(!<ModelsPallet as ModelInspect<_, _>>::is_active(model));
+        assert_noop!(
+            ModelsPallet::deprecate(RuntimeOrigin::signed(ALICE), model),
+            Error::<Test>::ModelNotActive
+        );
+        assert_noop!(
+            ModelsPallet::update_price(RuntimeOrigin::signed(ALICE), model, 7),
+            Error::<Test>::ModelNotActive
+        );
+        assert_noop!(
+            ModelsPallet::launch_token(RuntimeOrigin::signed(ALICE), model),
+            Error::<Test>::ModelNotActive
+        );
+        // A deprecated model can still change hands (no deposit to move).
+        assert_ok!(ModelsPallet::transfer_ownership(RuntimeOrigin::signed(ALICE), model, BOB));
+        assert!(matches!(
+            model_events().last(),
+            Some(Event::OwnershipTransferred { from: ALICE, to: BOB, .. })
+        ));
+    });
+}
+
+#[test]
+fn unsigned_origins_are_refused() {
+    ExtBuilder::default().build_and_execute(|| {
+        assert_noop!(
+            ModelsPallet::update_price(RuntimeOrigin::none(), 0, 1),
+            polkadot_sdk::sp_runtime::DispatchError::BadOrigin
+        );
+        assert_noop!(
+            ModelsPallet::buy(RuntimeOrigin::root(), 0, 1, 1, 1),
+            polkadot_sdk::sp_runtime::DispatchError::BadOrigin
+        );
+    });
+}
+
+#[test]
+fn genesis_registers_base_models_with_deposits() {
+    ExtBuilder::default().with_genesis_base(DEV, 7, 123).build_and_execute(|| {
+        assert_eq!(ModelByWeights::<Test>::get(hash(7)), Some(0));
+        assert_eq!(Models::<Test>::get(0).unwrap().price_per_1k_tokens, 123);
+        assert_eq!(deposit_held(DEV), MODEL_DEPOSIT);
+        assert_eq!(NextModelId::<Test>::get(), 1);
+    });
+}
