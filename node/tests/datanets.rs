@@ -20,12 +20,6 @@ use provena_runtime::{
 };
 use serde_json::Value;
 
-/// An account from its SS58 form (the node prints Provena's prefix).
-fn account(v: &Value) -> provena_runtime::AccountId {
-    use polkadot_sdk::sp_core::crypto::Ss58Codec;
-    provena_runtime::AccountId::from_ss58check_with_version(v.as_str().unwrap()).unwrap().0
-}
-
 fn datanet_events(events: &[RuntimeEvent]) -> Vec<DatanetEvent<provena_runtime::Runtime>> {
     events
         .iter()

@@ -174,11 +174,11 @@ impl CurveParams {
     /// `virtual_native > 0`, `0 < graduation_reserve` and that the curve reaches the graduation
     /// reserve before its supply runs out.
     pub fn validate(&self) -> Result<(), CurveError> {
-        let ok = self.curve_supply > 0 &&
-            self.curve_supply <= self.total_supply &&
-            self.curve_supply < self.virtual_tokens &&
-            self.virtual_native > 0 &&
-            self.graduation_reserve > 0;
+        let ok = self.curve_supply > 0
+            && self.curve_supply <= self.total_supply
+            && self.curve_supply < self.virtual_tokens
+            && self.virtual_native > 0
+            && self.graduation_reserve > 0;
         if !ok {
             return Err(CurveError::InvalidParams);
         }
@@ -207,12 +207,14 @@ impl CurveParams {
         }
         let (x, y) = self.pool(state)?;
         // y − a > 0 because sold + a ≤ curve_supply < virtual_tokens.
-        let denominator = y.checked_sub(tokens).filter(|d| *d > 0).ok_or(CurveError::InvalidParams)?;
+        let denominator =
+            y.checked_sub(tokens).filter(|d| *d > 0).ok_or(CurveError::InvalidParams)?;
         let numerator = mul(x, tokens);
         let denominator = U256::from(denominator);
         let q = div(numerator, denominator)?;
         let r = numerator.saturating_sub(q.saturating_mul(denominator));
-        let q = if r.is_zero() { q } else { q.checked_add(U256::one()).ok_or(CurveError::Overflow)? };
+        let q =
+            if r.is_zero() { q } else { q.checked_add(U256::one()).ok_or(CurveError::Overflow)? };
         let cost = to_u128(q)?;
         // The pool after the trade must still be representable, so that it can be sold back.
         x.checked_add(cost).ok_or(CurveError::Overflow)?;
@@ -220,7 +222,11 @@ impl CurveParams {
     }
 
     /// The OPEN that selling `tokens` takes out of the reserve: `⌊x·a / (y + a)⌋`.
-    pub fn sell_proceeds(&self, state: &CurveState, tokens: Balance) -> Result<Balance, CurveError> {
+    pub fn sell_proceeds(
+        &self,
+        state: &CurveState,
+        tokens: Balance,
+    ) -> Result<Balance, CurveError> {
         if tokens == 0 {
             return Err(CurveError::ZeroAmount);
         }
@@ -228,7 +234,8 @@ impl CurveParams {
             return Err(CurveError::ExceedsSold);
         }
         let (x, y) = self.pool(state)?;
-        let denominator = U256::from(y).checked_add(U256::from(tokens)).ok_or(CurveError::Overflow)?;
+        let denominator =
+            U256::from(y).checked_add(U256::from(tokens)).ok_or(CurveError::Overflow)?;
         let proceeds = to_u128(div(mul(x, tokens), denominator)?)?;
         // Never more than the reserve, even for states no trade sequence can reach.
         Ok(proceeds.min(state.reserve))
@@ -236,14 +243,20 @@ impl CurveParams {
 
     /// The most tokens that `budget` OPEN (curve amount, before fees) buys at `state`, and their
     /// exact cost (at most `budget`). Capped at the curve's remaining supply.
-    pub fn tokens_for(&self, state: &CurveState, budget: Balance) -> Result<(Balance, Balance), CurveError> {
+    pub fn tokens_for(
+        &self,
+        state: &CurveState,
+        budget: Balance,
+    ) -> Result<(Balance, Balance), CurveError> {
         if budget == 0 {
             return Err(CurveError::ZeroAmount);
         }
         let (x, y) = self.pool(state)?;
-        let remaining = self.curve_supply.checked_sub(state.sold).ok_or(CurveError::InvalidParams)?;
+        let remaining =
+            self.curve_supply.checked_sub(state.sold).ok_or(CurveError::InvalidParams)?;
         // The exact curve gives a = y·c / (x + c); cost rounds up, so step down until it fits.
-        let denominator = U256::from(x).checked_add(U256::from(budget)).ok_or(CurveError::Overflow)?;
+        let denominator =
+            U256::from(x).checked_add(U256::from(budget)).ok_or(CurveError::Overflow)?;
         let mut tokens = to_u128(div(mul(y, budget), denominator)?)?.min(remaining);
         // Rounding moves the answer by at most a couple of units; the bound keeps this finite.
         for _ in 0..4 {
@@ -336,7 +349,8 @@ mod tests {
     /// overflow and must fail cleanly), half at realistic magnitudes (where they succeed).
     fn any_params() -> impl Strategy<Value = CurveParams> {
         let full = (1..=u128::MAX, 1..=u128::MAX, 1..=u128::MAX, 1..=u128::MAX);
-        let realistic = (1..=10u128.pow(30), 1..=10u128.pow(30), 1..=10u128.pow(30), 1..=10u128.pow(30));
+        let realistic =
+            (1..=10u128.pow(30), 1..=10u128.pow(30), 1..=10u128.pow(30), 1..=10u128.pow(30));
         prop_oneof![full, realistic].prop_map(|(a, b, v, g)| {
             let curve_supply = a.min(b);
             let virtual_tokens = a.max(b).max(curve_supply.saturating_add(1));

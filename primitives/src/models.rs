@@ -110,7 +110,6 @@ pub trait ModelRevenue<AccountId, Balance> {
 #[derive(
     Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, serde::Serialize, serde::Deserialize,
 )]
-#[serde(rename_all = "camelCase")]
 pub enum ModelKindInfo {
     /// A full model.
     Base,
@@ -185,7 +184,6 @@ pub struct ModelInfo<AccountId, Balance, BlockNumber> {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[serde(rename_all = "camelCase")]
 pub enum TokenPhase<BlockNumber> {
     /// Buys and sells run on the curve.
     Trading,
@@ -253,7 +251,16 @@ pub struct HoldingInfo<Balance> {
 
 /// Why a quote has no answer.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    TypeInfo,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum QuoteError {
     /// No such model, or its token was not launched.

@@ -25,15 +25,17 @@ use polkadot_sdk::{
 };
 
 use provena_primitives::{
+    bonding_curve::Trade,
     datanets::{ContributionInfo, DatanetInfo, SnapshotInfo},
     merkle::MerkleProof,
-    BlockNumber, ContributionId, DatanetId, SnapshotVersion,
+    models::{HoldingInfo, ModelInfo, QuoteError, TokenInfo},
+    BlockNumber, ContentHash, ContributionId, DatanetId, ModelId, SnapshotVersion,
 };
 
 use crate::{
     opaque::SessionKeys, AccountId, Aura, Balance, Block, Datanets, Executive, Grandpa,
-    InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System, TransactionPayment,
-    VERSION,
+    InherentDataExt, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
+    TransactionPayment, VERSION,
 };
 
 polkadot_sdk::sp_api::impl_runtime_apis! {
@@ -235,6 +237,36 @@ polkadot_sdk::sp_api::impl_runtime_apis! {
             contribution: ContributionId,
         ) -> Option<MerkleProof> {
             Datanets::api_snapshot_proof(datanet, version, contribution)
+        }
+    }
+
+    impl provena_primitives::models::ModelsApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+        fn model(id: ModelId) -> Option<ModelInfo<AccountId, Balance, BlockNumber>> {
+            Models::api_model(id)
+        }
+
+        fn model_by_weights(weights_hash: ContentHash) -> Option<ModelId> {
+            Models::api_model_by_weights(weights_hash)
+        }
+
+        fn token(model: ModelId) -> Option<TokenInfo<AccountId, Balance, BlockNumber>> {
+            Models::api_token(model)
+        }
+
+        fn quote_buy(model: ModelId, tokens: Balance) -> Result<Trade, QuoteError> {
+            Models::api_quote_buy(model, tokens)
+        }
+
+        fn quote_sell(model: ModelId, tokens: Balance) -> Result<Trade, QuoteError> {
+            Models::api_quote_sell(model, tokens)
+        }
+
+        fn quote_spend(model: ModelId, budget: Balance) -> Result<Trade, QuoteError> {
+            Models::api_quote_spend(model, budget)
+        }
+
+        fn holding(model: ModelId, who: AccountId) -> HoldingInfo<Balance> {
+            Models::api_holding(model, who)
         }
     }
 

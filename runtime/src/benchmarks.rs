@@ -11,7 +11,9 @@ use polkadot_sdk::{
 };
 
 #[allow(unused_imports)]
-use crate::{Balances, Datanets, Multisig, Preimage, Proxy, Scheduler, Sudo, Timestamp, Utility};
+use crate::{
+    Balances, Datanets, Models, Multisig, Preimage, Proxy, Scheduler, Sudo, Timestamp, Utility,
+};
 use frame_system_benchmarking::Pallet as SystemBench;
 
 impl frame_system_benchmarking::Config for Runtime {}
@@ -27,6 +29,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_preimage, Preimage]
     [pallet_sudo, Sudo]
     [pallet_datanets, Datanets]
+    [pallet_models, Models]
 );
 
 /// The benchmarks available and the storage items they touch.

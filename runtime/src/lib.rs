@@ -20,6 +20,7 @@
 //! | 41 | Preimage | governance |
 //! | 42 | Sudo | governance |
 //! | 50 | Datanets | Payable AI |
+//! | 51 | Models | Payable AI |
 //!
 //! Indices are part of the encoding of every call and event: they never change once a network
 //! has launched. New areas take the next free decade.
@@ -199,4 +200,6 @@ mod runtime {
     // Payable AI.
     #[runtime::pallet_index(50)]
     pub type Datanets = pallet_datanets;
+    #[runtime::pallet_index(51)]
+    pub type Models = pallet_models;
 }

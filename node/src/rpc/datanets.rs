@@ -3,11 +3,7 @@
 
 use std::sync::Arc;
 
-use jsonrpsee::{
-    core::RpcResult,
-    proc_macros::rpc,
-    types::{error::ErrorObjectOwned, ErrorObject},
-};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObject};
 use polkadot_sdk::{
     sp_api::ProvideRuntimeApi, sp_blockchain::HeaderBackend, sp_runtime::traits::Block as BlockT,
 };
@@ -96,14 +92,7 @@ impl<C, B> Datanets<C, B> {
     }
 }
 
-/// A runtime API call that failed (the block is unknown, or the runtime trapped).
-const RUNTIME_ERROR: i32 = 5001;
-/// A page limit above [`MAX_PAGE`].
-const INVALID_PARAMS: i32 = -32602;
-
-fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
-    ErrorObject::owned(RUNTIME_ERROR, "runtime API call failed", Some(e.to_string()))
-}
+use super::{runtime_error, INVALID_PARAMS};
 
 fn check_limit(limit: u32) -> RpcResult<()> {
     if limit == 0 || limit > MAX_PAGE {

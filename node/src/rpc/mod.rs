@@ -1,13 +1,17 @@
 //! The node's JSON-RPC extensions beyond the standard `system`, `chain`, `state` and `author`
 //! namespaces that `sc-service` installs: account nonces (`system_accountNextIndex`,
 //! `system_dryRun`), fee queries (`payment_queryInfo`, `payment_queryFeeDetails`) and Provena's
-//! own namespaces (`datanets_*`).
+//! own namespaces (`datanets_*`, `models_*`).
 
 pub mod datanets;
+pub mod models;
 
 use std::sync::Arc;
 
-use jsonrpsee::RpcModule;
+use jsonrpsee::{
+    types::{error::ErrorObjectOwned, ErrorObject},
+    RpcModule,
+};
 use polkadot_sdk::{
     pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer},
     sc_transaction_pool_api::TransactionPool,
@@ -17,6 +21,16 @@ use polkadot_sdk::{
     substrate_frame_rpc_system::{System, SystemApiServer},
 };
 use provena_runtime::{opaque::Block, AccountId, Balance, Nonce};
+
+/// A runtime API call that failed (the block is unknown, or the runtime trapped).
+pub const RUNTIME_ERROR: i32 = 5001;
+/// Invalid method parameters (JSON-RPC's standard code).
+pub const INVALID_PARAMS: i32 = -32602;
+
+/// The error of a failed runtime API call.
+pub fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObject::owned(RUNTIME_ERROR, "runtime API call failed", Some(e.to_string()))
+}
 
 /// What the RPC extensions need from the node.
 pub struct FullDeps<C, P> {
@@ -45,6 +59,11 @@ where
             AccountId,
             Balance,
             provena_runtime::BlockNumber,
+        > + provena_primitives::models::ModelsApi<
+            Block,
+            AccountId,
+            Balance,
+            provena_runtime::BlockNumber,
         >,
     P: TransactionPool + 'static,
 {
@@ -53,7 +72,8 @@ where
 
     module.merge(System::new(client.clone(), pool).into_rpc())?;
     module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-    module.merge(datanets::DatanetsApiServer::into_rpc(datanets::Datanets::new(client)))?;
+    module.merge(datanets::DatanetsApiServer::into_rpc(datanets::Datanets::new(client.clone())))?;
+    module.merge(models::ModelsApiServer::into_rpc(models::Models::new(client)))?;
 
     Ok(module)
 }

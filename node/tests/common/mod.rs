@@ -181,6 +181,27 @@ pub async fn free_balance(c: &WsClient, who: &AccountId, at: Option<H256>) -> Ba
         .unwrap_or(0)
 }
 
+/// An account from its SS58 form (the node prints Provena's prefix).
+pub fn account(v: &Value) -> AccountId {
+    use polkadot_sdk::sp_core::crypto::Ss58Codec;
+    AccountId::from_ss58check_with_version(v.as_str().unwrap()).unwrap().0
+}
+
+/// The fee `who` paid for the transactions of a block's events.
+pub fn fee_paid(events: &[RuntimeEvent], who: &AccountId) -> Balance {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RuntimeEvent::TransactionPayment(
+                pallet_transaction_payment::Event::TransactionFeePaid {
+                    who: w, actual_fee, ..
+                },
+            ) if w == who => Some(*actual_fee),
+            _ => None,
+        })
+        .sum()
+}
+
 /// The events emitted in a block.
 pub async fn events(c: &WsClient, at: H256) -> Vec<RuntimeEvent> {
     // `System::Events` is private to frame-system; its key is the standard storage prefix.

@@ -110,8 +110,8 @@ use provena_primitives::{
     bonding_curve::{CurveError, CurveParams, CurveState, Trade},
     datanets::{ContributionInspect, SnapshotAccessError},
     models::{
-        HoldingInfo, ModelInfo, ModelInspect, ModelKindInfo, ModelRevenue, ModelStatus,
-        ModelView, QuoteError, TokenInfo, TokenPhase, TrainedOn,
+        HoldingInfo, ModelInfo, ModelInspect, ModelKindInfo, ModelRevenue, ModelStatus, ModelView,
+        QuoteError, TokenInfo, TokenPhase, TrainedOn,
     },
     Balance, ContentHash, ModelId,
 };
@@ -242,14 +242,8 @@ pub mod pallet {
 
     /// Positions in model tokens.
     #[pallet::storage]
-    pub type Holdings<T: Config> = StorageDoubleMap<
-        _,
-        Blake2_128Concat,
-        ModelId,
-        Blake2_128Concat,
-        T::AccountId,
-        Holding,
-    >;
+    pub type Holdings<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, ModelId, Blake2_128Concat, T::AccountId, Holding>;
 
     #[pallet::genesis_config]
     #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
@@ -323,7 +317,12 @@ pub mod pallet {
         /// A curve reached its graduation reserve and closed.
         Graduated { model: ModelId, reserve: Balance, sold: Balance },
         /// Revenue was credited to a token's holders.
-        RevenueDistributed { model: ModelId, from: T::AccountId, amount: Balance, circulating: Balance },
+        RevenueDistributed {
+            model: ModelId,
+            from: T::AccountId,
+            amount: Balance,
+            circulating: Balance,
+        },
         /// A holder claimed revenue.
         RevenueClaimed { model: ModelId, who: T::AccountId, amount: Balance },
         /// Tokens moved between accounts.
@@ -414,7 +413,9 @@ pub mod pallet {
         }
 
         #[cfg(feature = "try-runtime")]
-        fn try_state(_n: BlockNumberFor<T>) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+        fn try_state(
+            _n: BlockNumberFor<T>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
             Self::do_try_state()
         }
     }
@@ -581,7 +582,12 @@ pub mod pallet {
                 Fortitude::Polite,
             )?;
             if trade.fee > 0 {
-                T::Currency::transfer(&who, &T::FeeDestination::get(), trade.fee, Preservation::Preserve)?;
+                T::Currency::transfer(
+                    &who,
+                    &T::FeeDestination::get(),
+                    trade.fee,
+                    Preservation::Preserve,
+                )?;
             }
             Self::change_holding(model, &mut token, &who, |b| b.checked_add(tokens))?;
             token.state = after;
@@ -595,8 +601,13 @@ pub mod pallet {
                 reserve: after.reserve,
             });
             if token.params.graduates_at(&after) {
-                token.phase = TokenPhase::Graduated { at: frame_system::Pallet::<T>::block_number() };
-                Self::deposit_event(Event::Graduated { model, reserve: after.reserve, sold: after.sold });
+                token.phase =
+                    TokenPhase::Graduated { at: frame_system::Pallet::<T>::block_number() };
+                Self::deposit_event(Event::Graduated {
+                    model,
+                    reserve: after.reserve,
+                    sold: after.sold,
+                });
             }
             Tokens::<T>::insert(model, token);
             Ok(())
@@ -753,10 +764,8 @@ impl<T: Config> Pallet<T> {
         let token = Tokens::<T>::get(model).ok_or(Error::<T>::NoToken)?;
         ensure!(m.status == ModelStatus::Active, Error::<T>::ModelNotActive);
         ensure!(token.phase == TokenPhase::Trading, Error::<T>::CurveGraduated);
-        let (trade, after) = token
-            .params
-            .quote_buy(&token.state, tokens, token.fee)
-            .map_err(Self::curve_error)?;
+        let (trade, after) =
+            token.params.quote_buy(&token.state, tokens, token.fee).map_err(Self::curve_error)?;
         ensure!(trade.curve_amount >= T::MinTradeValue::get(), Error::<T>::BelowMinimumTrade);
         Ok((token, trade, after))
     }
@@ -769,19 +778,16 @@ impl<T: Config> Pallet<T> {
         ensure!(Models::<T>::contains_key(model), Error::<T>::UnknownModel);
         let token = Tokens::<T>::get(model).ok_or(Error::<T>::NoToken)?;
         ensure!(token.phase == TokenPhase::Trading, Error::<T>::CurveGraduated);
-        let (trade, after) = token
-            .params
-            .quote_sell(&token.state, tokens, token.fee)
-            .map_err(Self::curve_error)?;
+        let (trade, after) =
+            token.params.quote_sell(&token.state, tokens, token.fee).map_err(Self::curve_error)?;
         ensure!(trade.curve_amount >= T::MinTradeValue::get(), Error::<T>::BelowMinimumTrade);
         Ok((token, trade, after))
     }
 
     /// Moves the revenue accrued on `h` since it was last settled into `h.owed`.
     fn settle(pool: &RevenuePool, h: &mut Holding) -> DispatchResult {
-        let accrued = U256::from(h.balance)
-            .checked_mul(pool.per_token)
-            .ok_or(Error::<T>::Overflow)?;
+        let accrued =
+            U256::from(h.balance).checked_mul(pool.per_token).ok_or(Error::<T>::Overflow)?;
         let fresh = accrued.checked_sub(h.debt).ok_or(Error::<T>::Overflow)?;
         h.owed = h.owed.checked_add(fresh).ok_or(Error::<T>::Overflow)?;
         h.debt = accrued;
@@ -818,7 +824,8 @@ impl<T: Config> Pallet<T> {
         h: Holding,
     ) -> DispatchResult {
         if h.balance == 0 && h.owed < U256::from(REVENUE_PRECISION) {
-            token.revenue.carry = token.revenue.carry.checked_add(h.owed).ok_or(Error::<T>::Overflow)?;
+            token.revenue.carry =
+                token.revenue.carry.checked_add(h.owed).ok_or(Error::<T>::Overflow)?;
             if Holdings::<T>::contains_key(model, who) {
                 Holdings::<T>::remove(model, who);
                 token.holders = token.holders.checked_sub(1).ok_or(Error::<T>::Overflow)?;
@@ -842,17 +849,21 @@ impl<T: Config> Pallet<T> {
         metadata_uri: Vec<u8>,
         predecessor: Option<ModelId>,
     ) -> Result<ModelId, DispatchError> {
-        let metadata_uri = BoundedVec::try_from(metadata_uri).map_err(|_| Error::<T>::UriTooLong)?;
+        let metadata_uri =
+            BoundedVec::try_from(metadata_uri).map_err(|_| Error::<T>::UriTooLong)?;
         let kind = Self::check_kind(kind)?;
         let trained_on = Self::check_trained_on(&who, trained_on)?;
-        ensure!(!ModelByWeights::<T>::contains_key(weights_hash), Error::<T>::WeightsAlreadyRegistered);
+        ensure!(
+            !ModelByWeights::<T>::contains_key(weights_hash),
+            Error::<T>::WeightsAlreadyRegistered
+        );
         let version = match predecessor {
             None => 1,
             Some(p) => {
                 let pm = Models::<T>::get(p).ok_or(Error::<T>::UnknownPredecessor)?;
                 ensure!(pm.owner == who, Error::<T>::NotOwner);
                 pm.version.checked_add(1).ok_or(Error::<T>::Overflow)?
-            },
+            }
         };
         let id = NextModelId::<T>::get();
         let next = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
@@ -914,7 +925,7 @@ impl<T: Config> Pallet<T> {
                 ensure!(b.kind == ModelKind::Base, Error::<T>::BaseIsAdapter);
                 ensure!(b.status == ModelStatus::Active, Error::<T>::BaseNotActive);
                 Ok(ModelKind::Adapter { base, rank, alpha, target_modules: modules })
-            },
+            }
         }
     }
 
@@ -937,7 +948,11 @@ impl<T: Config> Pallet<T> {
 
     /// Credits `amount` from `payer` to `model`'s holders; the body of
     /// [`ModelRevenue::distribute_to_holders`].
-    fn do_distribute(model: ModelId, payer: &T::AccountId, amount: Balance) -> Result<Balance, DispatchError> {
+    fn do_distribute(
+        model: ModelId,
+        payer: &T::AccountId,
+        amount: Balance,
+    ) -> Result<Balance, DispatchError> {
         let Some(mut token) = Tokens::<T>::get(model) else { return Ok(0) };
         let circulating = token.state.sold;
         if amount == 0 || circulating == 0 {
@@ -1028,7 +1043,9 @@ impl<T: Config> Pallet<T> {
     }
 
     /// A token, for the runtime API.
-    pub fn api_token(model: ModelId) -> Option<TokenInfo<T::AccountId, Balance, BlockNumberFor<T>>> {
+    pub fn api_token(
+        model: ModelId,
+    ) -> Option<TokenInfo<T::AccountId, Balance, BlockNumberFor<T>>> {
         let t = Tokens::<T>::get(model)?;
         Some(TokenInfo {
             model,
@@ -1097,10 +1114,9 @@ impl<T: Config> Pallet<T> {
     /// `who`'s position in a model's token.
     pub fn api_holding(model: ModelId, who: T::AccountId) -> HoldingInfo<Balance> {
         match (Tokens::<T>::get(model), Holdings::<T>::get(model, &who)) {
-            (Some(t), Some(h)) => HoldingInfo {
-                balance: h.balance,
-                pending_revenue: Self::pending_revenue(&t, &h),
-            },
+            (Some(t), Some(h)) => {
+                HoldingInfo { balance: h.balance, pending_revenue: Self::pending_revenue(&t, &h) }
+            }
             _ => HoldingInfo { balance: 0, pending_revenue: 0 },
         }
     }
@@ -1139,9 +1155,11 @@ impl<T: Config> Pallet<T> {
                     == t.state.reserve,
                 "held reserve differs from the curve's reserve"
             );
-            let unclaimed = t.revenue.received.checked_sub(t.revenue.claimed).ok_or("claimed > received")?;
+            let unclaimed =
+                t.revenue.received.checked_sub(t.revenue.claimed).ok_or("claimed > received")?;
             ensure!(
-                T::Currency::balance_on_hold(&HoldReason::HolderRevenue.into(), &account) == unclaimed,
+                T::Currency::balance_on_hold(&HoldReason::HolderRevenue.into(), &account)
+                    == unclaimed,
                 "held revenue differs from received − claimed"
             );
             ensure!(T::Currency::balance(&account) >= t.floor, "token account below its floor");
@@ -1165,15 +1183,25 @@ impl<T: Config> Pallet<T> {
                 .ok_or("overflow")?;
             ensure!(lhs == rhs, "revenue: received ≠ claimed + owed + carry");
             ensure!(t.state.sold <= t.params.curve_supply, "sold above the curve supply");
-            let x = U256::from(t.params.virtual_native).checked_add(U256::from(t.state.reserve)).ok_or("overflow")?;
-            let y = t.params.virtual_tokens.checked_sub(t.state.sold).ok_or("sold above virtual tokens")?;
+            let x = U256::from(t.params.virtual_native)
+                .checked_add(U256::from(t.state.reserve))
+                .ok_or("overflow")?;
+            let y = t
+                .params
+                .virtual_tokens
+                .checked_sub(t.state.sold)
+                .ok_or("sold above virtual tokens")?;
             ensure!(
                 x.full_mul(U256::from(y))
-                    >= U256::from(t.params.virtual_native).full_mul(U256::from(t.params.virtual_tokens)),
+                    >= U256::from(t.params.virtual_native)
+                        .full_mul(U256::from(t.params.virtual_tokens)),
                 "x·y fell below k"
             );
             if t.phase == TokenPhase::Trading {
-                ensure!(!t.params.graduates_at(&t.state), "a trading curve is at its graduation reserve");
+                ensure!(
+                    !t.params.graduates_at(&t.state),
+                    "a trading curve is at its graduation reserve"
+                );
             }
         }
         for (model, _, _) in Holdings::<T>::iter() {

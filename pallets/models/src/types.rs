@@ -36,14 +36,7 @@ pub enum ModelKindArg {
 
 /// The kind of a registered model.
 #[derive(
-    CloneNoBound,
-    PartialEqNoBound,
-    EqNoBound,
-    DebugNoBound,
-    Encode,
-    Decode,
-    MaxEncodedLen,
-    TypeInfo,
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
 )]
 #[scale_info(skip_type_params(T))]
 pub enum ModelKind<T: Config> {
@@ -74,14 +67,7 @@ impl<T: Config> ModelKind<T> {
 
 /// A registered model.
 #[derive(
-    CloneNoBound,
-    PartialEqNoBound,
-    EqNoBound,
-    DebugNoBound,
-    Encode,
-    Decode,
-    MaxEncodedLen,
-    TypeInfo,
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
 )]
 #[scale_info(skip_type_params(T))]
 pub struct Model<T: Config> {
@@ -129,14 +115,7 @@ pub struct RevenuePool {
 
 /// A launched model token.
 #[derive(
-    CloneNoBound,
-    PartialEqNoBound,
-    EqNoBound,
-    DebugNoBound,
-    Encode,
-    Decode,
-    MaxEncodedLen,
-    TypeInfo,
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
 )]
 #[scale_info(skip_type_params(T))]
 pub struct Token<T: Config> {

@@ -5,10 +5,12 @@ mod accounts;
 mod consensus;
 mod datanets;
 mod governance;
+mod models;
 mod monetary;
 mod system;
 
 pub use accounts::ProxyType;
 pub use datanets::{DatanetDeposit, DatanetsPalletId, MinContributionStake, StakeLockup};
+pub use models::{Curve, MinTradeValue, ModelDeposit, ModelsPalletId, TradingFee, TreasuryAccount};
 pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};
 pub use system::{RuntimeBlockLength, RuntimeBlockWeights, Version};

@@ -11,8 +11,8 @@ mod registry;
 mod revenue;
 mod token;
 
-use crate::{mock::*, *};
 use crate::mock::Balance;
+use crate::{mock::*, *};
 use polkadot_sdk::{
     frame_support::{assert_ok, traits::fungible::InspectHold},
     sp_core::H256,

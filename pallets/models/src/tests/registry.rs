@@ -154,7 +154,11 @@ fn bad_registrations_fail_cleanly() {
         refused(ALICE, |a| a.trained_on = vec![(99, 1)], Error::<Test>::UnknownDatanet);
         refused(ALICE, |a| a.trained_on = vec![(public, 2)], Error::<Test>::SnapshotNotFound);
         refused(ALICE, |a| a.trained_on = vec![(private, 1)], Error::<Test>::NoSnapshotAccess);
-        refused(ALICE, |a| a.trained_on = vec![(public, 1), (public, 1)], Error::<Test>::DuplicateSnapshot);
+        refused(
+            ALICE,
+            |a| a.trained_on = vec![(public, 1), (public, 1)],
+            Error::<Test>::DuplicateSnapshot,
+        );
         // Weights already registered (first registration wins).
         refused(ALICE, |a| a.weights = hash(1), Error::<Test>::WeightsAlreadyRegistered);
         refused(ALICE, |a| a.uri = vec![b'x'; 65], Error::<Test>::UriTooLong);
@@ -168,15 +172,35 @@ fn bad_registrations_fail_cleanly() {
             target_modules: modules.into_iter().map(|m| m.to_vec()).collect(),
         };
         refused(ALICE, |a| a.kind = kind(0, 16, vec![b"q_proj"], base), Error::<Test>::InvalidRank);
-        refused(ALICE, |a| a.kind = kind(257, 16, vec![b"q_proj"], base), Error::<Test>::InvalidRank);
+        refused(
+            ALICE,
+            |a| a.kind = kind(257, 16, vec![b"q_proj"], base),
+            Error::<Test>::InvalidRank,
+        );
         refused(ALICE, |a| a.kind = kind(8, 0, vec![b"q_proj"], base), Error::<Test>::InvalidAlpha);
         refused(ALICE, |a| a.kind = kind(8, 16, vec![], base), Error::<Test>::NoTargetModules);
-        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"a", b"b", b"c", b"d", b"e"], base), Error::<Test>::TooManyTargetModules);
+        refused(
+            ALICE,
+            |a| a.kind = kind(8, 16, vec![b"a", b"b", b"c", b"d", b"e"], base),
+            Error::<Test>::TooManyTargetModules,
+        );
         refused(ALICE, |a| a.kind = kind(8, 16, vec![b""], base), Error::<Test>::InvalidModuleName);
-        refused(ALICE, |a| a.kind = kind(8, 16, vec![&[b'm'; 17]], base), Error::<Test>::InvalidModuleName);
-        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj", b"q_proj"], base), Error::<Test>::DuplicateTargetModule);
+        refused(
+            ALICE,
+            |a| a.kind = kind(8, 16, vec![&[b'm'; 17]], base),
+            Error::<Test>::InvalidModuleName,
+        );
+        refused(
+            ALICE,
+            |a| a.kind = kind(8, 16, vec![b"q_proj", b"q_proj"], base),
+            Error::<Test>::DuplicateTargetModule,
+        );
         refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj"], 42), Error::<Test>::UnknownBase);
-        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj"], adapter), Error::<Test>::BaseIsAdapter);
+        refused(
+            ALICE,
+            |a| a.kind = kind(8, 16, vec![b"q_proj"], adapter),
+            Error::<Test>::BaseIsAdapter,
+        );
         // Too poor for the deposit: the balances error, and nothing registered.
         assert_noop!(
             ModelsPallet::register_model(
@@ -194,7 +218,11 @@ fn bad_registrations_fail_cleanly() {
         );
         // A deprecated base takes no new adapters.
         assert_ok!(ModelsPallet::deprecate(RuntimeOrigin::signed(DEV), base));
-        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj"], base), Error::<Test>::BaseNotActive);
+        refused(
+            ALICE,
+            |a| a.kind = kind(8, 16, vec![b"q_proj"], base),
+            Error::<Test>::BaseNotActive,
+        );
     });
 }
 

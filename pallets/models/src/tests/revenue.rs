@@ -54,7 +54,10 @@ fn selling_or_transferring_keeps_what_was_earned() {
         distribute(model, 1_000);
         // Alice sells everything: her 500 stay claimable, her holding stays until claimed.
         assert_ok!(ModelsPallet::sell(RuntimeOrigin::signed(ALICE), model, 100_000, 0, 10));
-        assert_eq!(ModelsPallet::api_holding(model, ALICE), HoldingInfo { balance: 0, pending_revenue: 500 });
+        assert_eq!(
+            ModelsPallet::api_holding(model, ALICE),
+            HoldingInfo { balance: 0, pending_revenue: 500 }
+        );
         distribute(model, 1_000);
         assert_eq!(ModelsPallet::api_holding(model, ALICE).pending_revenue, 500);
         assert_eq!(ModelsPallet::api_holding(model, BOB).pending_revenue, 1_500);
@@ -120,7 +123,8 @@ fn nothing_moves_without_holders_or_a_token() {
             Error::<Test>::UnknownModel
         );
         // A payer who cannot pay gets the balances error and nothing is credited.
-        assert!(<ModelsPallet as ModelRevenue<_, _>>::distribute_to_holders(model, &POOR, 1_000).is_err());
+        assert!(<ModelsPallet as ModelRevenue<_, _>>::distribute_to_holders(model, &POOR, 1_000)
+            .is_err());
         assert_eq!(Tokens::<Test>::get(model).unwrap().revenue.received, 0);
     });
 }

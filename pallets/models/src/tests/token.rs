@@ -56,7 +56,15 @@ fn buy_and_sell_move_exact_amounts() {
         assert_eq!(Balances::balance(&TREASURY), treasury + 112);
         assert!(matches!(
             model_events().last(),
-            Some(Event::Bought { who: ALICE, tokens: 100_000, cost: 11_112, fee: 112, sold: 100_000, reserve: 11_112, .. })
+            Some(Event::Bought {
+                who: ALICE,
+                tokens: 100_000,
+                cost: 11_112,
+                fee: 112,
+                sold: 100_000,
+                reserve: 11_112,
+                ..
+            })
         ));
         // The price went up: the same amount costs more for Bob.
         let bob_paid = buy(BOB, model, 100_000);
@@ -64,7 +72,13 @@ fn buy_and_sell_move_exact_amounts() {
         // Alice sells half: x = 100,000 + reserve, y = 800,000.
         let q = ModelsPallet::api_quote_sell(model, 50_000).unwrap();
         let before = Balances::balance(&ALICE);
-        assert_ok!(ModelsPallet::sell(RuntimeOrigin::signed(ALICE), model, 50_000, q.trader_amount, 100));
+        assert_ok!(ModelsPallet::sell(
+            RuntimeOrigin::signed(ALICE),
+            model,
+            50_000,
+            q.trader_amount,
+            100
+        ));
         assert_eq!(Balances::balance(&ALICE), before + q.trader_amount);
         assert_eq!(tokens_of(model, ALICE), 50_000);
         // Selling everything back returns the reserve to exactly what rounding left.
@@ -89,39 +103,90 @@ fn trade_errors_fail_cleanly() {
         let model = launched();
         let signed = RuntimeOrigin::signed;
         let unlaunched = register_base(DEV, 2, vec![]);
-        assert_noop!(ModelsPallet::buy(signed(ALICE), 99, 100, 1_000, 10), Error::<Test>::UnknownModel);
-        assert_noop!(ModelsPallet::buy(signed(ALICE), unlaunched, 100, 1_000, 10), Error::<Test>::NoToken);
-        assert_noop!(ModelsPallet::sell(signed(ALICE), unlaunched, 100, 0, 10), Error::<Test>::NoToken);
-        assert_noop!(ModelsPallet::buy(signed(ALICE), model, 0, 1_000, 10), Error::<Test>::ZeroAmount);
+        assert_noop!(
+            ModelsPallet::buy(signed(ALICE), 99, 100, 1_000, 10),
+            Error::<Test>::UnknownModel
+        );
+        assert_noop!(
+            ModelsPallet::buy(signed(ALICE), unlaunched, 100, 1_000, 10),
+            Error::<Test>::NoToken
+        );
+        assert_noop!(
+            ModelsPallet::sell(signed(ALICE), unlaunched, 100, 0, 10),
+            Error::<Test>::NoToken
+        );
+        assert_noop!(
+            ModelsPallet::buy(signed(ALICE), model, 0, 1_000, 10),
+            Error::<Test>::ZeroAmount
+        );
         assert_noop!(ModelsPallet::sell(signed(ALICE), model, 0, 0, 10), Error::<Test>::ZeroAmount);
         // One token costs 1 < MIN_TRADE.
-        assert_noop!(ModelsPallet::buy(signed(ALICE), model, 1, 1_000, 10), Error::<Test>::BelowMinimumTrade);
+        assert_noop!(
+            ModelsPallet::buy(signed(ALICE), model, 1, 1_000, 10),
+            Error::<Test>::BelowMinimumTrade
+        );
         // 100,000 tokens cost 11,224 with the fee.
-        assert_noop!(ModelsPallet::buy(signed(ALICE), model, 100_000, 11_223, 10), Error::<Test>::SlippageExceeded);
+        assert_noop!(
+            ModelsPallet::buy(signed(ALICE), model, 100_000, 11_223, 10),
+            Error::<Test>::SlippageExceeded
+        );
         System::set_block_number(11);
-        assert_noop!(ModelsPallet::buy(signed(ALICE), model, 100_000, 11_224, 10), Error::<Test>::DeadlinePassed);
-        assert_noop!(ModelsPallet::buy(signed(ALICE), model, 800_001, u128::MAX, 20), Error::<Test>::ExceedsCurveSupply);
+        assert_noop!(
+            ModelsPallet::buy(signed(ALICE), model, 100_000, 11_224, 10),
+            Error::<Test>::DeadlinePassed
+        );
+        assert_noop!(
+            ModelsPallet::buy(signed(ALICE), model, 800_001, u128::MAX, 20),
+            Error::<Test>::ExceedsCurveSupply
+        );
         assert_noop!(
             ModelsPallet::buy(signed(POOR), model, 100_000, u128::MAX, 20),
             polkadot_sdk::sp_runtime::TokenError::FundsUnavailable
         );
         assert_ok!(ModelsPallet::buy(signed(ALICE), model, 100_000, 11_224, 20));
         // Selling more than held, or than sold.
-        assert_noop!(ModelsPallet::sell(signed(BOB), model, 10_000, 0, 20), Error::<Test>::InsufficientTokens);
-        assert_noop!(ModelsPallet::sell(signed(ALICE), model, 100_001, 0, 20), Error::<Test>::InsufficientTokens);
+        assert_noop!(
+            ModelsPallet::sell(signed(BOB), model, 10_000, 0, 20),
+            Error::<Test>::InsufficientTokens
+        );
+        assert_noop!(
+            ModelsPallet::sell(signed(ALICE), model, 100_001, 0, 20),
+            Error::<Test>::InsufficientTokens
+        );
         let q = ModelsPallet::api_quote_sell(model, 50_000).unwrap();
         assert_noop!(
             ModelsPallet::sell(signed(ALICE), model, 50_000, q.trader_amount + 1, 20),
             Error::<Test>::SlippageExceeded
         );
-        assert_noop!(ModelsPallet::sell(signed(ALICE), model, 50_000, 0, 10), Error::<Test>::DeadlinePassed);
-        assert_noop!(ModelsPallet::sell(signed(ALICE), model, 1, 0, 20), Error::<Test>::BelowMinimumTrade);
+        assert_noop!(
+            ModelsPallet::sell(signed(ALICE), model, 50_000, 0, 10),
+            Error::<Test>::DeadlinePassed
+        );
+        assert_noop!(
+            ModelsPallet::sell(signed(ALICE), model, 1, 0, 20),
+            Error::<Test>::BelowMinimumTrade
+        );
         // Token transfers.
-        assert_noop!(ModelsPallet::transfer_tokens(signed(ALICE), model, ALICE, 5), Error::<Test>::SelfTransfer);
-        assert_noop!(ModelsPallet::transfer_tokens(signed(ALICE), model, BOB, 0), Error::<Test>::ZeroAmount);
-        assert_noop!(ModelsPallet::transfer_tokens(signed(BOB), model, ALICE, 1), Error::<Test>::InsufficientTokens);
-        assert_noop!(ModelsPallet::transfer_tokens(signed(ALICE), 99, BOB, 1), Error::<Test>::UnknownModel);
-        assert_noop!(ModelsPallet::transfer_tokens(signed(ALICE), unlaunched, BOB, 1), Error::<Test>::NoToken);
+        assert_noop!(
+            ModelsPallet::transfer_tokens(signed(ALICE), model, ALICE, 5),
+            Error::<Test>::SelfTransfer
+        );
+        assert_noop!(
+            ModelsPallet::transfer_tokens(signed(ALICE), model, BOB, 0),
+            Error::<Test>::ZeroAmount
+        );
+        assert_noop!(
+            ModelsPallet::transfer_tokens(signed(BOB), model, ALICE, 1),
+            Error::<Test>::InsufficientTokens
+        );
+        assert_noop!(
+            ModelsPallet::transfer_tokens(signed(ALICE), 99, BOB, 1),
+            Error::<Test>::UnknownModel
+        );
+        assert_noop!(
+            ModelsPallet::transfer_tokens(signed(ALICE), unlaunched, BOB, 1),
+            Error::<Test>::NoToken
+        );
     });
 }
 
@@ -167,7 +232,12 @@ fn graduation_closes_the_curve_and_locks_the_reserve() {
         assert_eq!(ModelsPallet::api_quote_sell(model, 1_000), Err(QuoteError::Graduated));
         assert_eq!(reserve_held(model), 300_001);
         // Tokens stay transferable.
-        assert_ok!(ModelsPallet::transfer_tokens(RuntimeOrigin::signed(ALICE), model, CAROL, 1_000));
+        assert_ok!(ModelsPallet::transfer_tokens(
+            RuntimeOrigin::signed(ALICE),
+            model,
+            CAROL,
+            1_000
+        ));
         assert_eq!(tokens_of(model, CAROL), 1_000);
     });
 }

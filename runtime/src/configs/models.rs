@@ -1,0 +1,118 @@
+//! Models: the model registry and model tokens on bonding curves (Initial AI Offering).
+//!
+//! ## The curve every token launches on
+//!
+//! 1,000,000,000 tokens (18 decimals); 800,000,000 sold on the curve; virtual reserves of
+//! 10,000 OPEN and 1,073,000,000 tokens, so the first token costs about 9.3 µOPEN. The curve
+//! graduates when its reserve reaches 25,000 OPEN (about 760 million tokens sold); selling out
+//! would take about 29,300 OPEN, so graduation always comes first. A 1% trading fee goes to the
+//! treasury.
+
+use crate::{Balance, Balances, Datanets, Runtime, RuntimeEvent, RuntimeHoldReason};
+use polkadot_sdk::{
+    frame_support::{
+        parameter_types,
+        traits::{ConstU16, ConstU32},
+        PalletId,
+    },
+    sp_runtime::{traits::AccountIdConversion, Permill},
+};
+use provena_primitives::{
+    bonding_curve::{CurveParams, TOKEN_UNIT},
+    currency::{deposit, MILLI_OPEN, OPEN},
+    AccountId,
+};
+
+parameter_types! {
+    /// Token accounts are sub-accounts of this id.
+    pub const ModelsPalletId: PalletId = PalletId(*b"prv/modl");
+    /// An owner's deposit per model: one record of up to ~1.5 KiB.
+    pub const ModelDeposit: Balance = deposit(1, 1_536);
+    /// The curve of every token launched under this runtime (see the module docs).
+    pub const Curve: CurveParams = CurveParams {
+        total_supply: 1_000_000_000 * TOKEN_UNIT,
+        curve_supply: 800_000_000 * TOKEN_UNIT,
+        virtual_native: 10_000 * OPEN,
+        virtual_tokens: 1_073_000_000 * TOKEN_UNIT,
+        graduation_reserve: 25_000 * OPEN,
+    };
+    /// 1% of each trade's curve amount.
+    pub const TradingFee: Permill = Permill::from_percent(1);
+    /// Trades move at least 0.01 OPEN (ten existential deposits).
+    pub const MinTradeValue: Balance = 10 * MILLI_OPEN;
+    /// Trading fees go to the treasury bucket of the genesis allocation.
+    pub TreasuryAccount: AccountId = PalletId(*b"prv/trsy").into_account_truncating();
+}
+
+impl pallet_models::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Datanets = Datanets;
+    type PalletId = ModelsPalletId;
+    type ModelDeposit = ModelDeposit;
+    type Curve = Curve;
+    type TradingFee = TradingFee;
+    type FeeDestination = TreasuryAccount;
+    type MinTradeValue = MinTradeValue;
+    type MaxTrainedOn = ConstU32<16>;
+    type MaxTargetModules = ConstU32<16>;
+    type MaxModuleNameLen = ConstU32<64>;
+    type MaxAdapterRank = ConstU16<1_024>;
+    type MaxUriLen = ConstU32<256>;
+    type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = SnapshotsForBenchmarks;
+}
+
+/// Creates real datanet snapshots for the models benchmarks: one datanet of `who` with one
+/// accepted contribution, published `n` times.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct SnapshotsForBenchmarks;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_models::BenchmarkHelper<AccountId> for SnapshotsForBenchmarks {
+    fn usable_snapshots(
+        who: &AccountId,
+        n: u32,
+    ) -> alloc::vec::Vec<provena_primitives::models::TrainedOn> {
+        use crate::RuntimeOrigin;
+        use polkadot_sdk::sp_core::H256;
+        let origin = || RuntimeOrigin::signed(who.clone());
+        let datanet = pallet_datanets::NextDatanetId::<Runtime>::get();
+        let contribution = pallet_datanets::NextContributionId::<Runtime>::get();
+        fn ok<T, E: core::fmt::Debug>(r: Result<T, E>) {
+            assert!(r.is_ok(), "benchmark snapshot setup failed: {:?}", r.err());
+        }
+        ok(Datanets::create_datanet(
+            origin(),
+            b"bench".to_vec(),
+            alloc::vec::Vec::new(),
+            b"bench".to_vec(),
+            b"MIT".to_vec(),
+            provena_primitives::datanets::Visibility::Private,
+            crate::configs::MinContributionStake::get(),
+            1_000,
+        ));
+        ok(Datanets::contribute(
+            origin(),
+            datanet,
+            H256::repeat_byte(7),
+            1,
+            1,
+            alloc::vec::Vec::new(),
+            alloc::vec::Vec::new(),
+        ));
+        ok(Datanets::review(
+            origin(),
+            contribution,
+            pallet_datanets::Verdict::Accept { quality: 90 },
+        ));
+        (1..=n)
+            .map(|v| {
+                ok(Datanets::publish_snapshot(origin(), datanet));
+                (datanet, v)
+            })
+            .collect()
+    }
+}
