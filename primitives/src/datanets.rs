@@ -104,6 +104,10 @@ pub trait ContributionInspect<AccountId> {
         contribution: ContributionId,
     ) -> bool;
 
+    /// The members of snapshot `version` of `datanet`, in ascending id order (empty if there is
+    /// no such snapshot). For callers that check many contributions against one snapshot.
+    fn snapshot_members(datanet: DatanetId, version: SnapshotVersion) -> Vec<ContributionId>;
+
     /// Whether `who` may train on snapshot `version` of `datanet` (it exists, and the datanet is
     /// public or `who` owns it or was granted access).
     fn can_use_snapshot(

@@ -1287,6 +1287,10 @@ impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
         SnapshotMembers::<T>::get(datanet, version).binary_search(&contribution).is_ok()
     }
 
+    fn snapshot_members(datanet: DatanetId, version: SnapshotVersion) -> Vec<ContributionId> {
+        SnapshotMembers::<T>::get(datanet, version).into_inner()
+    }
+
     fn can_use_snapshot(
         who: &T::AccountId,
         datanet: DatanetId,
