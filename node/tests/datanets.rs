@@ -12,7 +12,7 @@ use codec::Encode;
 use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use pallet_datanets::{Event as DatanetEvent, Verdict};
-use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::keccak_256, sp_keyring::Sr25519Keyring};
+use polkadot_sdk::{sp_core::H256, sp_keyring::Sr25519Keyring};
 use provena_primitives::datanets::Visibility;
 use provena_runtime::{
     configs::{DatanetDeposit, MinContributionStake},
@@ -28,30 +28,6 @@ fn datanet_events(events: &[RuntimeEvent]) -> Vec<DatanetEvent<provena_runtime::
             _ => None,
         })
         .collect()
-}
-
-/// Verifies a proof from its JSON form with the documented rules (keccak leaves, keccak of
-/// concatenated children, odd last node promoted), independently of the runtime's code.
-fn verify_proof_json(root: H256, proof: &Value) -> bool {
-    let leaf = from_hex(proof["leaf"].as_str().unwrap());
-    let mut hash = keccak_256(&leaf);
-    let mut index = proof["leafIndex"].as_u64().unwrap();
-    let mut width = proof["leafCount"].as_u64().unwrap();
-    let mut siblings = proof["siblings"].as_array().unwrap().iter().map(h256);
-    while width > 1 {
-        if !(index.is_multiple_of(2) && index + 1 == width) {
-            let Some(s) = siblings.next() else { return false };
-            let pair = if index.is_multiple_of(2) {
-                [hash.as_slice(), s.as_bytes()].concat()
-            } else {
-                [s.as_bytes(), hash.as_slice()].concat()
-            };
-            hash = keccak_256(&pair);
-        }
-        index /= 2;
-        width = width.div_ceil(2);
-    }
-    siblings.next().is_none() && H256(hash) == root
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

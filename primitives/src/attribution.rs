@@ -122,8 +122,8 @@ impl SplitShares {
         [self.treasury, self.operator, self.model, self.contributors]
             .iter()
             .map(|p| u64::from(p.deconstruct()))
-            .sum::<u64>() ==
-            u64::from(PPM)
+            .sum::<u64>()
+            == u64::from(PPM)
     }
 }
 
@@ -167,7 +167,11 @@ pub enum SplitError {
 /// with the largest remainders `total·nᵢ mod D` (ties to the earlier part). The parts sum to
 /// `total` exactly and each is within one unit of `total·nᵢ/D`. Returns `None` if the
 /// numerators do not sum to the denominator.
-pub fn largest_remainder(total: Balance, numerators: &[u128], denominator: u128) -> Option<Vec<Balance>> {
+pub fn largest_remainder(
+    total: Balance,
+    numerators: &[u128],
+    denominator: u128,
+) -> Option<Vec<Balance>> {
     if denominator == 0 {
         return None;
     }
@@ -437,8 +441,10 @@ mod tests {
     fn weights() -> impl Strategy<Value = Vec<WeightPpm>> {
         proptest::collection::vec(1..=1_000u32, 1..=32).prop_map(|seeds| {
             let total: u64 = seeds.iter().map(|s| u64::from(*s)).sum();
-            let mut w: Vec<WeightPpm> =
-                seeds.iter().map(|s| (u64::from(*s) * u64::from(PPM) / total).max(1) as u32).collect();
+            let mut w: Vec<WeightPpm> = seeds
+                .iter()
+                .map(|s| (u64::from(*s) * u64::from(PPM) / total).max(1) as u32)
+                .collect();
             let sum: u64 = w.iter().map(|x| u64::from(*x)).sum();
             // Fix the rounding on the largest weight.
             let i = (0..w.len()).max_by_key(|i| w[*i]).unwrap();
@@ -450,7 +456,8 @@ mod tests {
     #[test]
     fn hand_computed_split() {
         // 1,000,003 over 5/15/30(40% dev)/50 with weights 3/4 and 1/4.
-        let s = split_fee(1_000_003, &shares(), Permill::from_percent(40), &[750_000, 250_000]).unwrap();
+        let s = split_fee(1_000_003, &shares(), Permill::from_percent(40), &[750_000, 250_000])
+            .unwrap();
         assert_eq!(s.total(), Some(1_000_003));
         // Exact: 50,000.15 / 150,000.45 / 120,000.36 / 180,000.54 / 375,001.125 / 125,000.375;
         // the floors leave 2 units, which go to the two largest remainders (.54 and .45).

@@ -25,6 +25,9 @@ use polkadot_sdk::{
 };
 
 use provena_primitives::{
+    attribution::{
+        EpochIndex, EpochInfo, Payee, ReceiptId, ReceiptInfo, ReceiptProof, RewardInfo, Voucher,
+    },
     bonding_curve::Trade,
     datanets::{ContributionInfo, DatanetInfo, SnapshotInfo},
     merkle::MerkleProof,
@@ -33,8 +36,8 @@ use provena_primitives::{
 };
 
 use crate::{
-    opaque::SessionKeys, AccountId, Aura, Balance, Block, Datanets, Executive, Grandpa,
-    InherentDataExt, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
+    opaque::SessionKeys, AccountId, Attribution, Aura, Balance, Block, Datanets, Executive,
+    Grandpa, InherentDataExt, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
     TransactionPayment, VERSION,
 };
 
@@ -267,6 +270,62 @@ polkadot_sdk::sp_api::impl_runtime_apis! {
 
         fn holding(model: ModelId, who: AccountId) -> HoldingInfo<Balance> {
             Models::api_holding(model, who)
+        }
+    }
+
+    impl provena_primitives::attribution::AttributionApi<Block, AccountId, BlockNumber> for Runtime {
+        fn receipt(id: ReceiptId) -> Option<ReceiptInfo<AccountId, BlockNumber>> {
+            Attribution::api_receipt(id)
+        }
+
+        fn receipts_by_model(model: ModelId, start: u32, limit: u32) -> Vec<ReceiptInfo<AccountId, BlockNumber>> {
+            Attribution::api_receipts_by_model(model, start, limit)
+        }
+
+        fn receipts_by_contribution(
+            contribution: ContributionId,
+            from: ReceiptId,
+            scan: u32,
+            limit: u32,
+        ) -> Vec<ReceiptInfo<AccountId, BlockNumber>> {
+            Attribution::api_receipts_by_contribution(contribution, from, scan, limit)
+        }
+
+        fn rewards(payee: Payee<AccountId>) -> RewardInfo {
+            Attribution::api_rewards(payee)
+        }
+
+        fn account_rewards(who: AccountId) -> (RewardInfo, Vec<(ContributionId, RewardInfo)>) {
+            let own = Attribution::api_rewards(Payee::Account(who.clone()));
+            let mut per_contribution = Vec::new();
+            let mut start = 0u32;
+            loop {
+                let page = Datanets::api_contributor_contributions(&who, start, 1_000);
+                let len = page.len() as u32;
+                for c in page {
+                    let r = Attribution::api_rewards(Payee::Contribution(c.id));
+                    if r != RewardInfo::default() {
+                        per_contribution.push((c.id, r));
+                    }
+                }
+                if len < 1_000 {
+                    break;
+                }
+                start = start.saturating_add(len);
+            }
+            (own, per_contribution)
+        }
+
+        fn epoch(epoch: EpochIndex) -> Option<EpochInfo<BlockNumber>> {
+            Attribution::api_epoch(epoch)
+        }
+
+        fn receipt_proof(id: ReceiptId) -> Option<ReceiptProof> {
+            Attribution::api_receipt_proof(id)
+        }
+
+        fn voucher_payload(voucher: Voucher<AccountId, BlockNumber>) -> Vec<u8> {
+            Attribution::api_voucher_payload(voucher)
         }
     }
 

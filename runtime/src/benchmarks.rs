@@ -12,7 +12,8 @@ use polkadot_sdk::{
 
 #[allow(unused_imports)]
 use crate::{
-    Balances, Datanets, Models, Multisig, Preimage, Proxy, Scheduler, Sudo, Timestamp, Utility,
+    Attribution, Balances, Datanets, Models, Multisig, Preimage, Proxy, Scheduler, Sudo, Timestamp,
+    Utility,
 };
 use frame_system_benchmarking::Pallet as SystemBench;
 
@@ -30,6 +31,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_sudo, Sudo]
     [pallet_datanets, Datanets]
     [pallet_models, Models]
+    [pallet_attribution, Attribution]
 );
 
 /// The benchmarks available and the storage items they touch.

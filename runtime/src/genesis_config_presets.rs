@@ -22,8 +22,8 @@
 
 use crate::{
     opaque::{AuraId, GrandpaId},
-    AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig, RuntimeGenesisConfig,
-    SudoConfig,
+    AccountId, AttributionConfig, AuraConfig, Balance, BalancesConfig, BlockNumber, GrandpaConfig,
+    RuntimeGenesisConfig, SudoConfig,
 };
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
@@ -108,6 +108,7 @@ fn testnet_genesis(
     validators: Vec<(AuraId, GrandpaId)>,
     sudo: AccountId,
     dev_accounts: Vec<AccountId>,
+    challenge_window: BlockNumber,
 ) -> Option<Value> {
     let balances = genesis_balances(&dev_accounts)?;
     Some(build_struct_json_patch!(RuntimeGenesisConfig {
@@ -117,6 +118,7 @@ fn testnet_genesis(
             authorities: validators.iter().map(|(_, grandpa)| (grandpa.clone(), 1)).collect(),
         },
         sudo: SudoConfig { key: Some(sudo) },
+        attribution: AttributionConfig { challenge_window, operators: Vec::new() },
     }))
 }
 
@@ -134,6 +136,8 @@ pub fn development_config_genesis() -> Option<Value> {
         vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
         Sr25519Keyring::Alice.to_account_id(),
         dev_accounts(),
+        // Short, so receipts on a dev chain pay out within two minutes.
+        5,
     )
 }
 
@@ -147,6 +151,7 @@ pub fn local_testnet_genesis() -> Option<Value> {
         ],
         Sr25519Keyring::Alice.to_account_id(),
         dev_accounts(),
+        crate::time::HOURS,
     )
 }
 

@@ -21,6 +21,7 @@
 //! | 42 | Sudo | governance |
 //! | 50 | Datanets | Payable AI |
 //! | 51 | Models | Payable AI |
+//! | 52 | Attribution | Payable AI |
 //!
 //! Indices are part of the encoding of every call and event: they never change once a network
 //! has launched. New areas take the next free decade.
@@ -202,4 +203,6 @@ mod runtime {
     pub type Datanets = pallet_datanets;
     #[runtime::pallet_index(51)]
     pub type Models = pallet_models;
+    #[runtime::pallet_index(52)]
+    pub type Attribution = pallet_attribution;
 }

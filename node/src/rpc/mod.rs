@@ -1,8 +1,9 @@
 //! The node's JSON-RPC extensions beyond the standard `system`, `chain`, `state` and `author`
 //! namespaces that `sc-service` installs: account nonces (`system_accountNextIndex`,
 //! `system_dryRun`), fee queries (`payment_queryInfo`, `payment_queryFeeDetails`) and Provena's
-//! own namespaces (`datanets_*`, `models_*`).
+//! own namespaces (`datanets_*`, `models_*`, `attribution_*`).
 
+pub mod attribution;
 pub mod datanets;
 pub mod models;
 
@@ -64,6 +65,10 @@ where
             AccountId,
             Balance,
             provena_runtime::BlockNumber,
+        > + provena_primitives::attribution::AttributionApi<
+            Block,
+            AccountId,
+            provena_runtime::BlockNumber,
         >,
     P: TransactionPool + 'static,
 {
@@ -73,7 +78,10 @@ where
     module.merge(System::new(client.clone(), pool).into_rpc())?;
     module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
     module.merge(datanets::DatanetsApiServer::into_rpc(datanets::Datanets::new(client.clone())))?;
-    module.merge(models::ModelsApiServer::into_rpc(models::Models::new(client)))?;
+    module.merge(models::ModelsApiServer::into_rpc(models::Models::new(client.clone())))?;
+    module.merge(attribution::AttributionApiServer::into_rpc(attribution::Attribution::new(
+        client,
+    )))?;
 
     Ok(module)
 }

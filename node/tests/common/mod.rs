@@ -18,7 +18,7 @@ use jsonrpsee::{
 use polkadot_sdk::{
     frame_system, pallet_balances, pallet_transaction_payment,
     sp_core::{sr25519, Pair, H256},
-    sp_crypto_hashing::twox_128,
+    sp_crypto_hashing::{keccak_256, twox_128},
     sp_keyring::Sr25519Keyring,
     sp_runtime::{generic::Era, MultiSignature},
 };
@@ -281,4 +281,28 @@ async fn submit_and_watch(c: &WsClient, xt: &UncheckedExtrinsic, finalized: bool
             assert!(status.get(bad).is_none() && status != Value::String(bad.into()), "{status}");
         }
     }
+}
+
+/// Verifies a proof from its JSON form with the documented rules (keccak leaves, keccak of
+/// concatenated children, odd last node promoted), independently of the runtime's code.
+pub fn verify_proof_json(root: H256, proof: &Value) -> bool {
+    let leaf = from_hex(proof["leaf"].as_str().unwrap());
+    let mut hash = keccak_256(&leaf);
+    let mut index = proof["leafIndex"].as_u64().unwrap();
+    let mut width = proof["leafCount"].as_u64().unwrap();
+    let mut siblings = proof["siblings"].as_array().unwrap().iter().map(h256);
+    while width > 1 {
+        if !(index.is_multiple_of(2) && index + 1 == width) {
+            let Some(s) = siblings.next() else { return false };
+            let pair = if index.is_multiple_of(2) {
+                [hash.as_slice(), s.as_bytes()].concat()
+            } else {
+                [s.as_bytes(), hash.as_slice()].concat()
+            };
+            hash = keccak_256(&pair);
+        }
+        index /= 2;
+        width = width.div_ceil(2);
+    }
+    siblings.next().is_none() && H256(hash) == root
 }

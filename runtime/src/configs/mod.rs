@@ -2,6 +2,7 @@
 //! pallets next to their `impl Config`, so a parameter is read where it is used.
 
 mod accounts;
+mod attribution;
 mod consensus;
 mod datanets;
 mod governance;
@@ -10,6 +11,7 @@ mod monetary;
 mod system;
 
 pub use accounts::ProxyType;
+pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorBond, Shares};
 pub use datanets::{DatanetDeposit, DatanetsPalletId, MinContributionStake, StakeLockup};
 pub use models::{Curve, MinTradeValue, ModelDeposit, ModelsPalletId, TradingFee, TreasuryAccount};
 pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};

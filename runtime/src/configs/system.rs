@@ -11,7 +11,7 @@ use polkadot_sdk::{
         parameter_types,
         traits::{ConstU32, Everything},
         weights::{
-            constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+            constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
             Weight,
         },
     },
@@ -74,7 +74,8 @@ impl frame_system::Config for Runtime {
     type BlockHashCount = BlockHashCount;
     // Until benchmarked on reference hardware, use the conservative RocksDB figures: ParityDb
     // is at least as fast, so these over-charge rather than under-charge.
-    type DbWeight = RocksDbWeight;
+    /// The node stores state in ParityDb only, so weights use its read and write costs.
+    type DbWeight = ParityDbWeight;
     type Version = Version;
     type AccountData = pallet_balances::AccountData<crate::Balance>;
     type SS58Prefix = SS58Prefix;

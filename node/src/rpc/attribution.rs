@@ -1,0 +1,232 @@
+//! `attribution_*` JSON-RPC methods: receipts (by id, by model, by contribution), rewards of
+//! payees and accounts, epoch roots and receipt inclusion proofs, and the voucher bytes users
+//! sign — read through the runtime's `AttributionApi` at the best block or a given one.
+
+use std::sync::Arc;
+
+use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObject};
+use polkadot_sdk::{
+    sp_api::ProvideRuntimeApi, sp_blockchain::HeaderBackend, sp_runtime::traits::Block as BlockT,
+};
+use provena_primitives::{
+    attribution::{
+        AttributionApi as AttributionRuntimeApi, EpochIndex, EpochInfo, Payee, ReceiptId,
+        ReceiptInfo, ReceiptProof, RewardInfo, Voucher,
+    },
+    ContributionId, ModelId,
+};
+use provena_runtime::{AccountId, BlockNumber};
+use serde::{Deserialize, Serialize};
+
+use super::{runtime_error, INVALID_PARAMS};
+
+/// Receipt pages larger than this are refused.
+pub const MAX_PAGE: u32 = 1_000;
+/// `receipts_by_contribution` scans at most this many receipt ids per call.
+pub const MAX_SCAN: u32 = 10_000;
+
+/// A receipt as returned over RPC.
+pub type Receipt = ReceiptInfo<AccountId, BlockNumber>;
+
+/// An account's rewards: as a payee itself, and through each of its contributions.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRewards {
+    /// Rewards paid to the account itself (operator, developer, treasury shares).
+    pub account: RewardInfo,
+    /// Rewards of each of its contributions that has earned anything.
+    pub contributions: Vec<ContributionRewards>,
+}
+
+/// One contribution's rewards.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContributionRewards {
+    /// The contribution.
+    pub contribution: ContributionId,
+    /// Its rewards.
+    #[serde(flatten)]
+    pub rewards: RewardInfo,
+}
+
+/// The `attribution_*` RPC methods.
+#[rpc(server)]
+pub trait AttributionApi<BlockHash> {
+    /// A receipt by id.
+    #[method(name = "attribution_getReceipt")]
+    fn receipt(&self, id: ReceiptId, at: Option<BlockHash>) -> RpcResult<Option<Receipt>>;
+
+    /// A page of a model's receipts in submission order.
+    #[method(name = "attribution_getReceiptsByModel")]
+    fn receipts_by_model(
+        &self,
+        model: ModelId,
+        start: u32,
+        limit: u32,
+        at: Option<BlockHash>,
+    ) -> RpcResult<Vec<Receipt>>;
+
+    /// Receipts attributing to a contribution among ids `from..from+scan`; continue from
+    /// `from + scan`.
+    #[method(name = "attribution_getReceiptsByContribution")]
+    fn receipts_by_contribution(
+        &self,
+        contribution: ContributionId,
+        from: ReceiptId,
+        scan: u32,
+        limit: u32,
+        at: Option<BlockHash>,
+    ) -> RpcResult<Vec<Receipt>>;
+
+    /// A payee's rewards (`{"account": ..}`, `{"contribution": id}`, `{"modelHolders": id}`).
+    #[method(name = "attribution_getPayeeRewards")]
+    fn payee_rewards(
+        &self,
+        payee: Payee<AccountId>,
+        at: Option<BlockHash>,
+    ) -> RpcResult<RewardInfo>;
+
+    /// An account's rewards, its own and through its contributions.
+    #[method(name = "attribution_getRewards")]
+    fn rewards(&self, who: AccountId, at: Option<BlockHash>) -> RpcResult<AccountRewards>;
+
+    /// An epoch's commitment.
+    #[method(name = "attribution_getEpoch")]
+    fn epoch(
+        &self,
+        epoch: EpochIndex,
+        at: Option<BlockHash>,
+    ) -> RpcResult<Option<EpochInfo<BlockNumber>>>;
+
+    /// A receipt's inclusion proof in its closed epoch's root.
+    #[method(name = "attribution_getReceiptProof")]
+    fn receipt_proof(
+        &self,
+        id: ReceiptId,
+        at: Option<BlockHash>,
+    ) -> RpcResult<Option<ReceiptProof>>;
+
+    /// The bytes (`0x`-hex) a user signs for a voucher on this chain.
+    #[method(name = "attribution_voucherPayload")]
+    fn voucher_payload(
+        &self,
+        voucher: Voucher<AccountId, BlockNumber>,
+        at: Option<BlockHash>,
+    ) -> RpcResult<String>;
+}
+
+/// Serves `attribution_*` from a client.
+pub struct Attribution<C, B> {
+    client: Arc<C>,
+    _block: std::marker::PhantomData<B>,
+}
+
+impl<C, B> Attribution<C, B> {
+    /// Serves the methods from `client`.
+    pub fn new(client: Arc<C>) -> Self {
+        Self { client, _block: Default::default() }
+    }
+}
+
+impl<C, B> Attribution<C, B>
+where
+    B: BlockT,
+    C: HeaderBackend<B>,
+{
+    fn at(&self, at: Option<B::Hash>) -> B::Hash {
+        at.unwrap_or_else(|| self.client.info().best_hash)
+    }
+}
+
+fn check(name: &str, value: u32, max: u32) -> RpcResult<()> {
+    if value == 0 || value > max {
+        return Err(ErrorObject::owned(
+            INVALID_PARAMS,
+            format!("{name} must be between 1 and {max}"),
+            None::<()>,
+        ));
+    }
+    Ok(())
+}
+
+impl<C, B> AttributionApiServer<B::Hash> for Attribution<C, B>
+where
+    B: BlockT,
+    C: ProvideRuntimeApi<B> + HeaderBackend<B> + Send + Sync + 'static,
+    C::Api: AttributionRuntimeApi<B, AccountId, BlockNumber>,
+{
+    fn receipt(&self, id: ReceiptId, at: Option<B::Hash>) -> RpcResult<Option<Receipt>> {
+        self.client.runtime_api().receipt(self.at(at), id).map_err(runtime_error)
+    }
+
+    fn receipts_by_model(
+        &self,
+        model: ModelId,
+        start: u32,
+        limit: u32,
+        at: Option<B::Hash>,
+    ) -> RpcResult<Vec<Receipt>> {
+        check("limit", limit, MAX_PAGE)?;
+        self.client
+            .runtime_api()
+            .receipts_by_model(self.at(at), model, start, limit)
+            .map_err(runtime_error)
+    }
+
+    fn receipts_by_contribution(
+        &self,
+        contribution: ContributionId,
+        from: ReceiptId,
+        scan: u32,
+        limit: u32,
+        at: Option<B::Hash>,
+    ) -> RpcResult<Vec<Receipt>> {
+        check("limit", limit, MAX_PAGE)?;
+        check("scan", scan, MAX_SCAN)?;
+        self.client
+            .runtime_api()
+            .receipts_by_contribution(self.at(at), contribution, from, scan, limit)
+            .map_err(runtime_error)
+    }
+
+    fn payee_rewards(&self, payee: Payee<AccountId>, at: Option<B::Hash>) -> RpcResult<RewardInfo> {
+        self.client.runtime_api().rewards(self.at(at), payee).map_err(runtime_error)
+    }
+
+    fn rewards(&self, who: AccountId, at: Option<B::Hash>) -> RpcResult<AccountRewards> {
+        let (account, contributions) =
+            self.client.runtime_api().account_rewards(self.at(at), who).map_err(runtime_error)?;
+        Ok(AccountRewards {
+            account,
+            contributions: contributions
+                .into_iter()
+                .map(|(contribution, rewards)| ContributionRewards { contribution, rewards })
+                .collect(),
+        })
+    }
+
+    fn epoch(
+        &self,
+        epoch: EpochIndex,
+        at: Option<B::Hash>,
+    ) -> RpcResult<Option<EpochInfo<BlockNumber>>> {
+        self.client.runtime_api().epoch(self.at(at), epoch).map_err(runtime_error)
+    }
+
+    fn receipt_proof(&self, id: ReceiptId, at: Option<B::Hash>) -> RpcResult<Option<ReceiptProof>> {
+        self.client.runtime_api().receipt_proof(self.at(at), id).map_err(runtime_error)
+    }
+
+    fn voucher_payload(
+        &self,
+        voucher: Voucher<AccountId, BlockNumber>,
+        at: Option<B::Hash>,
+    ) -> RpcResult<String> {
+        let bytes = self
+            .client
+            .runtime_api()
+            .voucher_payload(self.at(at), voucher)
+            .map_err(runtime_error)?;
+        Ok(format!("0x{}", hex::encode(bytes)))
+    }
+}

@@ -1,0 +1,254 @@
+//! Proof of Attribution end to end on a real `provena-node --dev`: a datanet with two
+//! accepted contributions, a model trained on its snapshot, an operator added by sudo, a
+//! user-signed voucher, a receipt submitted by the operator; the challenge window passes,
+//! every party is paid, and the balances match the split to the base unit. The
+//! `attribution_*` RPC answers are checked along the way, and the receipt's epoch proof is
+//! verified independently.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+mod common;
+
+use std::time::Duration;
+
+use codec::Encode;
+use common::*;
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
+use polkadot_sdk::{
+    sp_core::{Pair, H256},
+    sp_keyring::Sr25519Keyring,
+    sp_runtime::{MultiSignature, Permill},
+};
+use provena_primitives::{
+    attribution::{voucher_payload, Payee, Voucher},
+    currency::{MILLI_OPEN, OPEN},
+    datanets::Visibility,
+};
+use provena_runtime::{
+    configs::{MinContributionStake, TreasuryAccount},
+    AccountId, Runtime, RuntimeCall, RuntimeEvent,
+};
+use serde_json::{json, Value};
+
+fn amount(v: &Value) -> u128 {
+    v.as_str().unwrap_or_else(|| panic!("an amount string: {v}")).parse().unwrap()
+}
+
+fn batch(calls: Vec<RuntimeCall>) -> RuntimeCall {
+    RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all { calls })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paid_inference_pays_every_party_over_rpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path());
+    let c = node.client().await;
+    wait_for_best(&c, 1, Duration::from_secs(60)).await;
+    use Sr25519Keyring::{Alice, Bob, Charlie, Dave, Eve, Ferdie};
+
+    // A datanet: Alice's contribution 0 and Bob's contribution 1, accepted, snapshot 1.
+    let dn = |call| RuntimeCall::Datanets(call);
+    let contribute = |byte| {
+        dn(pallet_datanets::Call::contribute {
+            datanet: 0,
+            content_hash: H256::repeat_byte(byte),
+            byte_size: 100,
+            token_count: 25,
+            metadata_uri: vec![],
+            license: vec![],
+        })
+    };
+    let create = batch(vec![
+        dn(pallet_datanets::Call::create_datanet {
+            name: b"Solidity".to_vec(),
+            description_uri: vec![],
+            domain: b"solidity".to_vec(),
+            license: b"MIT".to_vec(),
+            visibility: Visibility::Public,
+            contribution_stake: MinContributionStake::get(),
+            max_contribution_bytes: 1 << 20,
+        }),
+        contribute(1),
+    ]);
+    submit_and_wait_in_block(&c, &sign(&c, Alice, create).await).await;
+    submit_and_wait_in_block(&c, &sign(&c, Bob, contribute(2)).await).await;
+    let accept = |id| {
+        dn(pallet_datanets::Call::review {
+            contribution: id,
+            verdict: pallet_datanets::Verdict::Accept { quality: 90 },
+        })
+    };
+    let publish = batch(vec![
+        accept(0),
+        accept(1),
+        dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
+    ]);
+    submit_and_wait_in_block(&c, &sign(&c, Alice, publish).await).await;
+
+    // Charlie's model, trained on it: 1 OPEN per 1,000 tokens, 40% developer share.
+    let register = RuntimeCall::Models(pallet_models::Call::register_model {
+        kind: pallet_models::ModelKindArg::Base,
+        weights_hash: H256::repeat_byte(0xaa),
+        training_config_hash: H256::zero(),
+        trained_on: vec![(0, 1)],
+        price_per_1k_tokens: OPEN,
+        developer_share: Permill::from_percent(40),
+        metadata_uri: vec![],
+        predecessor: None,
+    });
+    submit_and_wait_in_block(&c, &sign(&c, Charlie, register).await).await;
+
+    // Sudo makes Ferdie an operator.
+    let add = RuntimeCall::Sudo(polkadot_sdk::pallet_sudo::Call::sudo {
+        call: Box::new(RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
+            operator: Ferdie.to_account_id(),
+        })),
+    });
+    submit_and_wait_in_block(&c, &sign(&c, Alice, add).await).await;
+
+    // Dave signs a voucher; the RPC gives the same bytes to sign as the documented rule.
+    let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
+    let voucher = Voucher::<AccountId, u32> {
+        request_id: H256::repeat_byte(0x42),
+        model: 0,
+        max_fee: 2 * OPEN,
+        operator: Ferdie.to_account_id(),
+        expires_at: 10_000,
+    };
+    let payload = voucher_payload(&h256(&genesis), &voucher);
+    let rpc_payload: String = c
+        .request(
+            "attribution_voucherPayload",
+            rpc_params![json!({
+                "requestId": format!("0x{}", "42".repeat(32)),
+                "model": 0,
+                "maxFee": (2 * OPEN).to_string(),
+                "operator": Ferdie.to_account_id().to_string(),
+                "expiresAt": 10_000,
+            })],
+        )
+        .await
+        .unwrap();
+    assert_eq!(from_hex(&rpc_payload), payload);
+    let signature = MultiSignature::Sr25519(Dave.pair().sign(&payload));
+
+    // Ferdie submits the receipt: 600 + 400 tokens → fee 1 OPEN, attributed 3/4 to
+    // contribution 0 and 1/4 to contribution 1.
+    let dave_before = free_balance(&c, &Dave.to_account_id(), None).await;
+    let receipt = ReceiptInput::<Runtime> {
+        voucher,
+        user: Dave.to_account_id(),
+        signature,
+        model: 0,
+        input_tokens: 600,
+        output_tokens: 400,
+        attribution: vec![(0, 750_000), (1, 250_000)],
+        retrieved_from: None,
+        evidence_hash: H256::repeat_byte(0xee),
+    };
+    let submit = RuntimeCall::Attribution(pallet_attribution::Call::submit_receipts {
+        receipts: vec![receipt],
+    });
+    let block = submit_and_wait_in_block(&c, &sign(&c, Ferdie, submit).await).await;
+    let evs = events(&c, block).await;
+    let epoch = evs
+        .iter()
+        .find_map(|e| match e {
+            RuntimeEvent::Attribution(AttributionEvent::ReceiptSubmitted {
+                receipt: 0,
+                fee,
+                epoch,
+                ..
+            }) => {
+                assert_eq!(*fee, OPEN);
+                Some(*epoch)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no ReceiptSubmitted in {evs:?}"));
+    assert_eq!(dave_before - free_balance(&c, &Dave.to_account_id(), Some(block)).await, OPEN);
+
+    // The RPC shows the receipt, its split, and the pending rewards.
+    let r: Value = c.request("attribution_getReceipt", rpc_params![0]).await.unwrap();
+    assert_eq!(account(&r["user"]), Dave.to_account_id());
+    assert_eq!(r["fee"], OPEN.to_string());
+    assert_eq!(r["attribution"], json!([[0, 750_000], [1, 250_000]]));
+    assert_eq!(r["status"], "Pending");
+    let claimable_at = r["claimableAt"].as_u64().unwrap() as u32;
+    let by_model: Value =
+        c.request("attribution_getReceiptsByModel", rpc_params![0, 0, 10]).await.unwrap();
+    assert_eq!(by_model.as_array().unwrap().len(), 1);
+    let by_contribution: Value = c
+        .request("attribution_getReceiptsByContribution", rpc_params![1, 0, 100, 10])
+        .await
+        .unwrap();
+    assert_eq!(by_contribution[0]["id"], 0);
+    let alice: Value = c
+        .request("attribution_getRewards", rpc_params![Alice.to_account_id().to_string()])
+        .await
+        .unwrap();
+    assert_eq!(alice["contributions"][0]["contribution"], 0);
+    assert_eq!(amount(&alice["contributions"][0]["pending"]), 375 * MILLI_OPEN);
+    let err = c
+        .request::<Value, _>("attribution_getReceiptsByModel", rpc_params![0, 0, 0])
+        .await
+        .expect_err("limit checked");
+    assert!(err.to_string().contains("limit"), "{err}");
+
+    // After the window, Eve claims for everyone; each party gets its exact part.
+    wait_for_best(&c, claimable_at, Duration::from_secs(180)).await;
+    let parties = [
+        Alice.to_account_id(),
+        Bob.to_account_id(),
+        Charlie.to_account_id(),
+        Ferdie.to_account_id(),
+        TreasuryAccount::get(),
+    ];
+    let mut before = Vec::new();
+    for p in &parties {
+        before.push(free_balance(&c, p, None).await);
+    }
+    let payees = vec![
+        Payee::Contribution(0),
+        Payee::Contribution(1),
+        Payee::Account(Charlie.to_account_id()),
+        Payee::ModelHolders(0),
+        Payee::Account(Ferdie.to_account_id()),
+        Payee::Account(TreasuryAccount::get()),
+    ];
+    let claim = RuntimeCall::Attribution(pallet_attribution::Call::claim_rewards { payees });
+    let block = submit_and_wait_in_block(&c, &sign(&c, Eve, claim).await).await;
+    let mut gained = Vec::new();
+    for (p, b) in parties.iter().zip(&before) {
+        gained.push(free_balance(&c, p, Some(block)).await - b);
+    }
+    // Contributors 50% by weight; developer 40% of the model's 30% plus the holders' 60% of
+    // it (no token); operator 15%; treasury 5%.
+    assert_eq!(
+        gained,
+        vec![
+            375 * MILLI_OPEN,
+            125 * MILLI_OPEN,
+            300 * MILLI_OPEN,
+            150 * MILLI_OPEN,
+            50 * MILLI_OPEN
+        ]
+    );
+    let alice: Value = c
+        .request("attribution_getRewards", rpc_params![Alice.to_account_id().to_string()])
+        .await
+        .unwrap();
+    assert_eq!(amount(&alice["contributions"][0]["claimed"]), 375 * MILLI_OPEN);
+    assert_eq!(amount(&alice["contributions"][0]["pending"]), 0);
+
+    // The receipt's epoch closed; its proof verifies against the root, and its leaf is the
+    // documented keccak256(SCALE(id, receipt)).
+    let epoch_info: Value = c.request("attribution_getEpoch", rpc_params![epoch]).await.unwrap();
+    let root = h256(&epoch_info["root"]);
+    let proof: Value = c.request("attribution_getReceiptProof", rpc_params![0]).await.unwrap();
+    assert!(verify_proof_json(root, &proof["proof"]), "{proof}");
+    let stored: Option<pallet_attribution::Receipt<Runtime>> =
+        storage(&c, pallet_attribution::Receipts::<Runtime>::hashed_key_for(0u64), None).await;
+    let leaf = polkadot_sdk::sp_crypto_hashing::keccak_256(&(0u64, stored.unwrap()).encode());
+    assert_eq!(from_hex(proof["proof"]["leaf"].as_str().unwrap()), leaf.to_vec());
+}

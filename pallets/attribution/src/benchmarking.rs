@@ -1,0 +1,198 @@
+//! Benchmarks of every call in its worst case, of crediting distinct payees, and of closing an
+//! epoch.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
+
+use super::*;
+use crate::Pallet as Attribution;
+use alloc::vec;
+use polkadot_sdk::{
+    frame_benchmarking::v2::*, frame_support::traits::fungible::Mutate, frame_system::RawOrigin,
+    sp_runtime::traits::Bounded,
+};
+use provena_primitives::attribution::{Voucher, PPM};
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+    let who: T::AccountId = account(name, index, 0);
+    T::Currency::set_balance(&who, Balance::MAX / 1_024);
+    who
+}
+
+fn operator<T: Config>() -> T::AccountId {
+    let op = funded::<T>("operator", 0);
+    Attribution::<T>::do_add_operator(op.clone()).unwrap();
+    op
+}
+
+/// A signed receipt of user `user_index` attributing evenly to `contributions`.
+fn input<T: Config>(
+    user_index: u32,
+    model: ModelId,
+    operator: &T::AccountId,
+    contributions: &[ContributionId],
+) -> ReceiptInput<T> {
+    let mut request = [0u8; 32];
+    request[..4].copy_from_slice(&user_index.to_be_bytes());
+    let voucher = Voucher {
+        request_id: H256(request),
+        model,
+        max_fee: Balance::MAX,
+        operator: operator.clone(),
+        expires_at: BlockNumberFor::<T>::max_value(),
+    };
+    let payload = Attribution::<T>::api_voucher_payload(voucher.clone());
+    let (user, signature) = T::BenchmarkHelper::sign(user_index, &payload);
+    T::Currency::set_balance(&user, Balance::MAX / 1_024);
+    let e = contributions.len() as u32;
+    let attribution = contributions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, PPM / e + if i == 0 { PPM % e } else { 0 }))
+        .collect();
+    ReceiptInput {
+        voucher,
+        user,
+        signature,
+        model,
+        input_tokens: 1_000,
+        output_tokens: 1_000,
+        attribution,
+        retrieved_from: None,
+        evidence_hash: H256::repeat_byte(0xee),
+    }
+}
+
+/// The operator submits one receipt attributing to `e` distinct contributions; returns it.
+fn submitted<T: Config>(e: u32) -> (T::AccountId, u64) {
+    let op = operator::<T>();
+    let owner = funded::<T>("owner", 0);
+    let (model, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, e);
+    let receipt = input::<T>(0, model, &op, &contributions[..e as usize]);
+    Attribution::<T>::do_submit(op.clone(), vec![receipt]).unwrap();
+    (op, NextReceiptId::<T>::get() - 1)
+}
+
+#[benchmarks]
+mod benchmarks {
+    use super::*;
+
+    #[benchmark]
+    fn add_operator() {
+        let who = funded::<T>("operator", 0);
+        let origin = T::AdminOrigin::try_successful_origin().unwrap();
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, who.clone());
+        assert!(Operators::<T>::contains_key(&who));
+    }
+
+    #[benchmark]
+    fn remove_operator() {
+        let who = operator::<T>();
+        let origin = T::AdminOrigin::try_successful_origin().unwrap();
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, who.clone());
+        assert!(!Operators::<T>::contains_key(&who));
+    }
+
+    #[benchmark]
+    fn set_challenge_window() {
+        let origin = T::AdminOrigin::try_successful_origin().unwrap();
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, 77u32.into());
+        assert_eq!(ChallengeWindow::<T>::get(), 77u32.into());
+    }
+
+    /// `n` receipts from `n` users, each attributing to the same `e` contributions, so that
+    /// crediting touches `e + 4` reward records; crediting more distinct payees is
+    /// [`credit_payees`].
+    #[benchmark]
+    fn submit_receipts(
+        n: Linear<1, { T::MaxReceiptsPerCall::get() }>,
+        e: Linear<0, { T::MaxEntries::get() }>,
+    ) {
+        let op = operator::<T>();
+        let owner = funded::<T>("owner", 0);
+        let (model, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, e);
+        let receipts: Vec<_> =
+            (0..n).map(|i| input::<T>(i, model, &op, &contributions[..e as usize])).collect();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(op), receipts);
+        assert_eq!(NextReceiptId::<T>::get(), u64::from(n));
+    }
+
+    /// Crediting `p` distinct payees that already have pending credits.
+    #[benchmark]
+    fn credit_payees(p: Linear<1, { T::MaxReceiptsPerCall::get() * T::MaxEntries::get() + 4 }>) {
+        let now = frame_system::Pallet::<T>::block_number();
+        let credits: BTreeMap<PayeeOf<T>, Balance> =
+            (0..u64::from(p)).map(|c| (Payee::Contribution(c), 1_000)).collect();
+        Attribution::<T>::credit(credits.clone(), now + 1u32.into(), now).unwrap();
+        #[block]
+        {
+            Attribution::<T>::credit(credits, now + 2u32.into(), now).unwrap();
+        }
+        assert_eq!(Rewards::<T>::get(Payee::Contribution(0)).unwrap().earned, 2_000);
+    }
+
+    /// `p` payees (model holders, the costliest kind) with matured rewards.
+    #[benchmark]
+    fn claim_rewards(p: Linear<1, { T::MaxClaims::get() }>) {
+        let op = operator::<T>();
+        let owner = funded::<T>("owner", 0);
+        let mut payees = Vec::new();
+        for i in 0..p {
+            let (model, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
+            T::BenchmarkHelper::launch_with_holder(&owner, model);
+            let receipt = input::<T>(i, model, &op, &contributions[..1]);
+            Attribution::<T>::do_submit(op.clone(), vec![receipt]).unwrap();
+            payees.push(Payee::ModelHolders(model));
+        }
+        let at = Receipts::<T>::get(0).unwrap().claimable_at;
+        frame_system::Pallet::<T>::set_block_number(at);
+        let caller = funded::<T>("caller", 0);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), payees.clone());
+        assert!(Rewards::<T>::get(&payees[0]).unwrap().claimed > 0);
+    }
+
+    /// A receipt with `e` distinct attributed contributions.
+    #[benchmark]
+    fn challenge_receipt(e: Linear<0, { T::MaxEntries::get() }>) {
+        let (_, id) = submitted::<T>(e);
+        let challenger = funded::<T>("challenger", 0);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(challenger), id);
+        assert!(Challenges::<T>::contains_key(id));
+    }
+
+    /// Upholding (refund, slash, reversal) a challenge of a receipt with `e` contributions.
+    #[benchmark]
+    fn resolve_challenge(e: Linear<0, { T::MaxEntries::get() }>) {
+        let (_, id) = submitted::<T>(e);
+        let challenger = funded::<T>("challenger", 0);
+        Attribution::<T>::challenge_receipt(RawOrigin::Signed(challenger).into(), id).unwrap();
+        let origin = T::ResolveOrigin::try_successful_origin().unwrap();
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, id, true);
+        assert!(!Challenges::<T>::contains_key(id));
+    }
+
+    /// Closing an epoch of `n` receipts (the Merkle root over `n` leaves).
+    #[benchmark]
+    fn close_epoch(n: Linear<1, { T::MaxReceiptsPerEpoch::get() }>) {
+        let leaves: Vec<H256> = (0..n).map(|i| H256::repeat_byte((i % 256) as u8)).collect();
+        EpochLeaves::<T>::insert(0, BoundedVec::try_from(leaves).unwrap());
+        let now = frame_system::Pallet::<T>::block_number();
+        #[block]
+        {
+            Attribution::<T>::close_epoch(0, now);
+        }
+        assert!(EpochRoots::<T>::contains_key(0));
+    }
+
+    impl_benchmark_test_suite!(Attribution, crate::mock::ExtBuilder.build(), crate::mock::Test);
+}

@@ -1,0 +1,1266 @@
+//! # Attribution
+//!
+//! Proof of Attribution: every paid inference is a receipt that splits its fee among the data
+//! contributors the answer is attributed to, the model (developer and token holders), the
+//! operator that served it and the protocol treasury.
+//!
+//! ## Overview
+//!
+//! An inference operator serves a request, its attribution engine computes which datanet
+//! contributions the output came from (weights plus an evidence hash), and it submits a receipt
+//! with the user's signed voucher. The chain checks the voucher, charges the user, splits the
+//! fee exactly and credits every party; the credits become claimable after a challenge window.
+//! Every epoch closes with a Merkle root over its receipts, for settlement elsewhere.
+//!
+//! ## Terminology
+//!
+//! - **Operator**: an account allowed to submit receipts, with [`Config::OperatorBond`] held.
+//!   Added and removed by [`Config::AdminOrigin`].
+//! - **Voucher**: `(request id, model, max fee, operator, expiry)` signed off-chain by the user
+//!   (any `MultiSignature`: sr25519, ed25519 or ecdsa) over
+//!   [`provena_primitives::attribution::voucher_payload`] (domain tag + genesis hash + voucher).
+//!   It is spent once per `(user, request id)`; only the named operator may redeem it, only up
+//!   to its expiry block and its max fee.
+//! - **Funding**: the fee is taken from the user's free balance when the receipt is submitted
+//!   (the voucher is the authorization; the user keeps at least the existential deposit). No
+//!   credit has to be pre-funded. The fee is `⌈price per 1,000 tokens × (input + output) / 1,000⌉`
+//!   and must not exceed the voucher's max fee.
+//! - **Eligible contribution**: a contribution in a snapshot the model declares, or one its base
+//!   model declares (for an adapter); for a retrieval-augmented answer, also one in the
+//!   `retrieved_from` snapshot, which the operator must be allowed to use (public datanet, or
+//!   granted). Withdrawn, rejected or slashed contributions are accepted in a receipt but earn
+//!   nothing: their part goes to the treasury.
+//! - **Split**: [`Config::Shares`] gives the treasury, operator, model and contributor shares; the
+//!   model part is divided between developer and token holders by the model's developer share;
+//!   the contributor part by weight; exact to the base unit
+//!   ([`provena_primitives::attribution::split_fee`]). With no attribution the contributor part
+//!   goes to the treasury.
+//! - **Payee**: an account, a contribution (paid to its contributor), or a model's token holders
+//!   (paid through the models pallet; to the developer if nobody holds the token then).
+//! - **Challenge window**: credits of a receipt submitted in epoch `e` become claimable at block
+//!   `(e + 1) · EpochLength + ChallengeWindow`. Until then anyone may challenge it with
+//!   [`Config::ChallengeBond`]; [`Config::ResolveOrigin`] resolves: upheld → its credits are
+//!   reversed, the user refunded, [`Config::OperatorSlash`] of the operator's bond slashed
+//!   ([`Config::ChallengerReward`] of it to the challenger, the rest to the treasury) and the
+//!   challenger's bond returned; rejected → the credits unfreeze and the challenger's bond goes
+//!   to the treasury.
+//! - **Epoch**: [`Config::EpochLength`] blocks. At the first block of epoch `e + 1` the chain
+//!   stores the Merkle root (the Keccak tree of [`provena_primitives::merkle`]) over epoch `e`'s
+//!   receipt leaves, each leaf being `keccak256(SCALE(receipt id, receipt))`.
+//!
+//! ## Usage
+//!
+//! 1. `add_operator` (admin) holds the operator's bond.
+//! 2. Users sign vouchers off-chain (`attribution_voucherPayload` gives the bytes to sign).
+//! 3. `submit_receipts` (operator): up to [`Config::MaxReceiptsPerCall`] receipts, atomically.
+//! 4. `challenge_receipt` (anyone, within the window) and `resolve_challenge` (resolve origin).
+//! 5. `claim_rewards` (anyone, for any payees): pays what has matured to its rightful owner.
+//! 6. `remove_operator` (admin) once the operator has no receipt in a window and no challenge.
+//!
+//! ## Throughput
+//!
+//! `submit_receipts` writes one receipt, one voucher mark, one epoch leaf and one model-index
+//! entry per receipt, and one reward record per distinct payee of the whole batch (credits to
+//! the same contribution or account across a batch are aggregated); its weight is
+//! `submit_receipts(n, e) + credit_payees(p)` for `n` receipts, at most `e` entries each and
+//! `p` distinct payees. From the generated [`weights`] (ParityDb read/write costs, 1.5 s of
+//! normal-dispatch reference time per block), in calls of 64 receipts with 16 attribution
+//! entries each:
+//!
+//! | contributions across a call | receipts per block |
+//! | --- | --- |
+//! | all distinct (1,024 reward records per call, the worst case) | **1,024** |
+//! | the same 16 in every receipt (one datanet's popular documents) | 3,648 |
+//!
+//! The runtime test `receipts_per_block_from_the_weights` recomputes these figures from the
+//! weights file and fails if the worst case drops below 1,000.
+//!
+//! ## Invariants
+//!
+//! Checked by `do_try_state` after every unit test and by `try-runtime`:
+//! - the fees held on the pallet account equal everything owed to payees (pending, matured and
+//!   frozen): held funds equal pending payouts;
+//! - challenger bonds held equal the open challenges' bonds, operator bonds held equal the
+//!   operators' bonds;
+//! - fees charged minus refunded equal paid plus owed, so paid plus pending never exceeds the
+//!   fees charged;
+//! - each payee's `earned` equals `claimed + matured + frozen + Σ pending`;
+//! - each epoch's leaves are at most [`Config::MaxReceiptsPerEpoch`], and every receipt's
+//!   payouts sum to its fee.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+use alloc::{collections::btree_map::BTreeMap, vec::Vec};
+use polkadot_sdk::{
+    frame_support::{
+        ensure,
+        pallet_prelude::*,
+        traits::{
+            fungible::{Inspect, InspectHold, Mutate, MutateHold},
+            tokens::{Fortitude, Precision, Preservation, Restriction},
+            EnsureOrigin,
+        },
+        PalletId,
+    },
+    frame_system::{self, pallet_prelude::BlockNumberFor},
+    sp_core::H256,
+    sp_runtime::{
+        traits::{
+            AccountIdConversion, IdentifyAccount, Saturating, UniqueSaturatedInto, Verify, Zero,
+        },
+        DispatchResult, Permill,
+    },
+};
+use provena_primitives::{
+    attribution::{
+        split_fee, voucher_payload, EpochIndex, EpochInfo, Payee, PayoutAmount, ReceiptInfo,
+        ReceiptProof, ReceiptStatus, RewardInfo, SplitShares,
+    },
+    datanets::ContributionInspect,
+    merkle,
+    models::{ModelInspect, ModelRevenue, ModelStatus},
+    Balance, ContentHash, ContributionId, ModelId,
+};
+
+/// Log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::attribution";
+
+/// The largest page the runtime API returns.
+pub const MAX_PAGE: u32 = 1_000;
+
+/// The most receipts `receipts_by_contribution` scans per call.
+pub const MAX_SCAN: u32 = 10_000;
+
+// FRAME's macro expansion of this module uses `expect` (on can't-fail metadata lookups) and
+// generates functions with one argument per call parameter; the lints are for hand-written code.
+#[allow(clippy::expect_used, clippy::too_many_arguments, clippy::type_complexity)]
+#[polkadot_sdk::frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use polkadot_sdk::frame_system::{self, pallet_prelude::*};
+
+    /// The in-code storage version.
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+    #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
+    pub struct Pallet<T>(_);
+
+    /// Why this pallet holds funds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// An operator's bond.
+        OperatorBond,
+        /// A challenger's bond on an open challenge.
+        ChallengeBond,
+        /// Fees charged and not yet paid out, held on the pallet account.
+        Fees,
+    }
+
+    /// What benchmarks need from the runtime: a model trained on a snapshot with many accepted
+    /// contributions, and a user key that signs vouchers.
+    #[cfg(feature = "runtime-benchmarks")]
+    pub trait BenchmarkHelper<AccountId, Signature> {
+        /// A model of `owner` trained on a snapshot holding `contributions` accepted
+        /// contributions, returned in id order.
+        fn model_with_contributions(
+            owner: &AccountId,
+            contributions: u32,
+        ) -> (ModelId, Vec<ContributionId>);
+        /// A user account and its signature over `payload`.
+        fn sign(user_index: u32, payload: &[u8]) -> (AccountId, Signature);
+        /// Launches `model`'s token and has someone buy it, so holder revenue has holders.
+        fn launch_with_holder(owner: &AccountId, model: ModelId);
+    }
+
+    #[pallet::config]
+    pub trait Config: polkadot_sdk::frame_system::Config {
+        /// The overarching event type.
+        #[allow(deprecated)]
+        type RuntimeEvent: From<Event<Self>>
+            + IsType<<Self as polkadot_sdk::frame_system::Config>::RuntimeEvent>;
+
+        /// The currency (OPEN) fees, bonds and rewards are paid in.
+        type Currency: Mutate<Self::AccountId, Balance = Balance>
+            + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+            + InspectHold<Self::AccountId>;
+
+        /// The overarching hold reason.
+        type RuntimeHoldReason: From<HoldReason>;
+
+        /// Datanets, to check attributed contributions.
+        type Datanets: ContributionInspect<Self::AccountId>;
+
+        /// Models: prices, declared snapshots, developers, and holder revenue.
+        type Models: ModelInspect<Self::AccountId, Balance> + ModelRevenue<Self::AccountId, Balance>;
+
+        /// The signature users sign vouchers with.
+        type OffchainSignature: Verify<Signer = Self::OffchainPublic> + Parameter;
+
+        /// The public key behind [`Config::OffchainSignature`].
+        type OffchainPublic: IdentifyAccount<AccountId = Self::AccountId>;
+
+        /// Adds and removes operators, sets the challenge window.
+        type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+        /// Resolves challenges.
+        type ResolveOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+        /// The pallet's id; its account holds fees until they are paid out.
+        #[pallet::constant]
+        type PalletId: Get<PalletId>;
+
+        /// The protocol treasury.
+        type Treasury: Get<Self::AccountId>;
+
+        /// How fees are split.
+        #[pallet::constant]
+        type Shares: Get<SplitShares>;
+
+        /// What an operator holds while registered.
+        #[pallet::constant]
+        type OperatorBond: Get<Balance>;
+
+        /// What a challenger holds while a challenge is open.
+        #[pallet::constant]
+        type ChallengeBond: Get<Balance>;
+
+        /// What an upheld challenge slashes from the operator's bond (at most the bond).
+        #[pallet::constant]
+        type OperatorSlash: Get<Balance>;
+
+        /// The challenger's share of a slash.
+        #[pallet::constant]
+        type ChallengerReward: Get<Permill>;
+
+        /// Blocks per epoch.
+        #[pallet::constant]
+        type EpochLength: Get<BlockNumberFor<Self>>;
+
+        /// The most receipts per `submit_receipts`.
+        #[pallet::constant]
+        type MaxReceiptsPerCall: Get<u32>;
+
+        /// The most attribution entries per receipt.
+        #[pallet::constant]
+        type MaxEntries: Get<u32>;
+
+        /// The most receipts per epoch.
+        #[pallet::constant]
+        type MaxReceiptsPerEpoch: Get<u32>;
+
+        /// The most pending buckets per payee (later credits merge into the last one, which
+        /// then unlocks at the later time).
+        #[pallet::constant]
+        type MaxPendingBuckets: Get<u32>;
+
+        /// The most payees per `claim_rewards`.
+        #[pallet::constant]
+        type MaxClaims: Get<u32>;
+
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
+
+        /// Benchmark setup.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId, Self::OffchainSignature>;
+    }
+
+    /// Registered operators.
+    #[pallet::storage]
+    pub type Operators<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, Operator<T>>;
+
+    /// Blocks after the end of a receipt's epoch before its credits are claimable.
+    #[pallet::storage]
+    pub type ChallengeWindow<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
+    /// The id the next receipt gets.
+    #[pallet::storage]
+    pub type NextReceiptId<T> = StorageValue<_, u64, ValueQuery>;
+
+    /// Receipts.
+    #[pallet::storage]
+    pub type Receipts<T: Config> = StorageMap<_, Twox64Concat, u64, Receipt<T>>;
+
+    /// Spent vouchers: (user, request id) → the voucher's expiry.
+    #[pallet::storage]
+    pub type UsedVouchers<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Identity,
+        ContentHash,
+        BlockNumberFor<T>,
+    >;
+
+    /// Receipts per model: how many.
+    #[pallet::storage]
+    pub type ModelReceiptCount<T> = StorageMap<_, Twox64Concat, ModelId, u32, ValueQuery>;
+
+    /// Receipts per model: the `i`-th receipt of a model.
+    #[pallet::storage]
+    pub type ModelReceipts<T> = StorageDoubleMap<_, Twox64Concat, ModelId, Twox64Concat, u32, u64>;
+
+    /// What each payee is owed and was paid.
+    #[pallet::storage]
+    pub type Rewards<T: Config> = StorageMap<_, Blake2_128Concat, PayeeOf<T>, RewardRecord<T>>;
+
+    /// Receipt leaves of each epoch, in receipt order.
+    #[pallet::storage]
+    pub type EpochLeaves<T: Config> = StorageMap<
+        _,
+        Twox64Concat,
+        EpochIndex,
+        BoundedVec<H256, T::MaxReceiptsPerEpoch>,
+        ValueQuery,
+    >;
+
+    /// Closed epochs' roots.
+    #[pallet::storage]
+    pub type EpochRoots<T: Config> =
+        StorageMap<_, Twox64Concat, EpochIndex, EpochRoot<BlockNumberFor<T>>>;
+
+    /// Open challenges.
+    #[pallet::storage]
+    pub type Challenges<T: Config> = StorageMap<_, Twox64Concat, u64, Challenge<T>>;
+
+    /// Fees charged, refunded and paid.
+    #[pallet::storage]
+    pub type FeeTotals<T> = StorageValue<_, Totals, ValueQuery>;
+
+    #[pallet::genesis_config]
+    #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// Operators registered at genesis (their bonds are held).
+        pub operators: Vec<T::AccountId>,
+        /// The challenge window in blocks; zero means one epoch.
+        pub challenge_window: BlockNumberFor<T>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            let window = if self.challenge_window.is_zero() {
+                T::EpochLength::get()
+            } else {
+                self.challenge_window
+            };
+            ChallengeWindow::<T>::put(window);
+            for who in &self.operators {
+                let r = Pallet::<T>::do_add_operator(who.clone());
+                assert!(r.is_ok(), "genesis operator cannot be added: {r:?}");
+            }
+        }
+    }
+
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// An operator was added; its bond is held.
+        OperatorAdded { operator: T::AccountId, bond: Balance },
+        /// An operator was removed; its remaining bond was released.
+        OperatorRemoved { operator: T::AccountId, bond_released: Balance },
+        /// The challenge window changed.
+        ChallengeWindowSet { blocks: BlockNumberFor<T> },
+        /// A receipt was accepted and its fee charged.
+        ReceiptSubmitted {
+            receipt: u64,
+            model: ModelId,
+            user: T::AccountId,
+            operator: T::AccountId,
+            fee: Balance,
+            epoch: EpochIndex,
+        },
+        /// Rewards were paid to a payee's owner (for model holders: through the models pallet,
+        /// or to the developer if the token had no holders).
+        RewardsClaimed { payee: PayeeOf<T>, amount: Balance },
+        /// A receipt was challenged; its credits are frozen.
+        ReceiptChallenged { receipt: u64, challenger: T::AccountId },
+        /// A challenge was resolved.
+        ChallengeResolved { receipt: u64, upheld: bool, slashed: Balance },
+        /// An epoch closed with a Merkle root over its receipts.
+        EpochClosed { epoch: EpochIndex, root: H256, receipts: u32 },
+    }
+
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The caller is not a registered operator.
+        NotOperator,
+        /// The account is already an operator.
+        AlreadyOperator,
+        /// The operator has receipts in a challenge window or open challenges.
+        OperatorBusy,
+        /// The challenge window must be positive.
+        InvalidWindow,
+        /// No receipts were given.
+        NoReceipts,
+        /// More receipts than `MaxReceiptsPerCall`.
+        TooManyReceipts,
+        /// More attribution entries than `MaxEntries`.
+        TooManyEntries,
+        /// The voucher names another operator.
+        WrongOperator,
+        /// The receipt's model is not the voucher's.
+        ModelMismatch,
+        /// The voucher's expiry block has passed.
+        VoucherExpired,
+        /// The voucher's signature does not verify for the user.
+        BadSignature,
+        /// The voucher was already spent.
+        VoucherAlreadyUsed,
+        /// No model with that id.
+        UnknownModel,
+        /// The model is deprecated.
+        ModelNotActive,
+        /// The fee (price × tokens) exceeds the voucher's max fee.
+        FeeAboveMax,
+        /// Attribution weights must each be positive and sum to exactly 1,000,000.
+        WeightsNotNormalized,
+        /// A contribution is attributed twice.
+        DuplicateContribution,
+        /// No contribution with that id.
+        UnknownContribution,
+        /// A contribution is in none of the model's snapshots (nor the retrieved one).
+        ContributionNotInModelSnapshots,
+        /// The operator may not use the snapshot it claims to have retrieved from.
+        RetrievalNotAllowed,
+        /// The epoch holds `MaxReceiptsPerEpoch` receipts already.
+        EpochFull,
+        /// More payees than `MaxClaims`.
+        TooManyClaims,
+        /// Nothing is claimable for these payees.
+        NothingToClaim,
+        /// No receipt with that id.
+        UnknownReceipt,
+        /// The receipt is already challenged.
+        AlreadyChallenged,
+        /// The receipt was reversed.
+        ReceiptReversed,
+        /// The receipt's challenge window has passed.
+        ChallengeWindowClosed,
+        /// The receipt has no open challenge.
+        NotChallenged,
+        /// A computation overflowed.
+        Overflow,
+    }
+
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+            if !Self::starts_epoch(n) {
+                return Weight::zero();
+            }
+            let closing = Self::epoch_of(n).saturating_sub(1);
+            let count = EpochLeaves::<T>::decode_len(closing).unwrap_or(0);
+            Self::close_epoch(closing, n);
+            T::WeightInfo::close_epoch(count.try_into().unwrap_or(u32::MAX))
+        }
+
+        fn integrity_test() {
+            assert!(T::Shares::get().is_complete(), "Config::Shares must sum to 100%");
+            assert!(!T::EpochLength::get().is_zero(), "EpochLength must be positive");
+            assert!(T::MaxPendingBuckets::get() > 0, "MaxPendingBuckets must be positive");
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn try_state(
+            _n: BlockNumberFor<T>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Registers an operator and holds its bond. Admin origin.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::add_operator())]
+        pub fn add_operator(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
+            T::AdminOrigin::ensure_origin(origin)?;
+            Self::do_add_operator(operator)
+        }
+
+        /// Removes an operator and releases its bond, once none of its receipts is in a
+        /// challenge window and none is challenged. Admin origin.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::remove_operator())]
+        pub fn remove_operator(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
+            T::AdminOrigin::ensure_origin(origin)?;
+            let op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+            let now = frame_system::Pallet::<T>::block_number();
+            ensure!(op.busy_until <= now && op.open_challenges == 0, Error::<T>::OperatorBusy);
+            if op.bond > 0 {
+                T::Currency::release(
+                    &HoldReason::OperatorBond.into(),
+                    &operator,
+                    op.bond,
+                    Precision::Exact,
+                )?;
+            }
+            Operators::<T>::remove(&operator);
+            Self::deposit_event(Event::OperatorRemoved { operator, bond_released: op.bond });
+            Ok(())
+        }
+
+        /// Sets the challenge window (blocks after a receipt's epoch ends). Admin origin.
+        /// Applies to receipts submitted from now on.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::set_challenge_window())]
+        pub fn set_challenge_window(
+            origin: OriginFor<T>,
+            blocks: BlockNumberFor<T>,
+        ) -> DispatchResult {
+            T::AdminOrigin::ensure_origin(origin)?;
+            ensure!(!blocks.is_zero(), Error::<T>::InvalidWindow);
+            ChallengeWindow::<T>::put(blocks);
+            Self::deposit_event(Event::ChallengeWindowSet { blocks });
+            Ok(())
+        }
+
+        /// Submits receipts, all or none: each one's voucher is checked and spent, its fee
+        /// charged to the user and split, and the credits start their challenge window.
+        /// Operator only.
+        #[pallet::call_index(3)]
+        #[pallet::weight(Pallet::<T>::submit_weight(receipts))]
+        pub fn submit_receipts(
+            origin: OriginFor<T>,
+            receipts: Vec<ReceiptInput<T>>,
+        ) -> DispatchResult {
+            let operator = ensure_signed(origin)?;
+            Self::do_submit(operator, receipts)
+        }
+
+        /// Pays each payee what has matured for it: an account directly, a contribution to its
+        /// contributor, a model's holders through the models pallet. Anyone may call it.
+        #[pallet::call_index(4)]
+        #[pallet::weight(T::WeightInfo::claim_rewards(payees.len().try_into().unwrap_or(u32::MAX)))]
+        pub fn claim_rewards(origin: OriginFor<T>, payees: Vec<PayeeOf<T>>) -> DispatchResult {
+            ensure_signed(origin)?;
+            ensure!(payees.len() <= T::MaxClaims::get() as usize, Error::<T>::TooManyClaims);
+            let now = frame_system::Pallet::<T>::block_number();
+            let mut total: Balance = 0;
+            let mut totals = FeeTotals::<T>::get();
+            for payee in payees {
+                let Some(mut record) = Rewards::<T>::get(&payee) else { continue };
+                Self::mature(&mut record, now)?;
+                let amount = record.matured;
+                if amount == 0 {
+                    continue;
+                }
+                Self::pay(&payee, amount)?;
+                record.matured = 0;
+                record.claimed = record.claimed.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+                Rewards::<T>::insert(&payee, record);
+                total = total.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+                Self::deposit_event(Event::RewardsClaimed { payee, amount });
+            }
+            ensure!(total > 0, Error::<T>::NothingToClaim);
+            totals.paid = totals.paid.checked_add(total).ok_or(Error::<T>::Overflow)?;
+            FeeTotals::<T>::put(totals);
+            Ok(())
+        }
+
+        /// Challenges a receipt within its window, holding [`Config::ChallengeBond`]; its
+        /// credits freeze until the challenge is resolved.
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::challenge_receipt(T::MaxEntries::get()))]
+        pub fn challenge_receipt(origin: OriginFor<T>, receipt: u64) -> DispatchResult {
+            let challenger = ensure_signed(origin)?;
+            let mut r = Receipts::<T>::get(receipt).ok_or(Error::<T>::UnknownReceipt)?;
+            match r.status {
+                ReceiptStatus::Pending => {}
+                ReceiptStatus::Challenged => return Err(Error::<T>::AlreadyChallenged.into()),
+                ReceiptStatus::Reversed => return Err(Error::<T>::ReceiptReversed.into()),
+            }
+            let now = frame_system::Pallet::<T>::block_number();
+            ensure!(now < r.claimable_at, Error::<T>::ChallengeWindowClosed);
+            let bond = T::ChallengeBond::get();
+            T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
+            for (payee, amount) in r.payouts.iter() {
+                let mut record = Rewards::<T>::get(payee).unwrap_or_default();
+                Self::take_pending(&mut record, r.claimable_at, *amount)?;
+                record.frozen = record.frozen.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
+                Rewards::<T>::insert(payee, record);
+            }
+            Operators::<T>::mutate(&r.operator, |op| {
+                if let Some(op) = op {
+                    op.open_challenges = op.open_challenges.saturating_add(1);
+                }
+            });
+            r.status = ReceiptStatus::Challenged;
+            Receipts::<T>::insert(receipt, r);
+            Challenges::<T>::insert(
+                receipt,
+                Challenge { challenger: challenger.clone(), bond, opened_at: now },
+            );
+            Self::deposit_event(Event::ReceiptChallenged { receipt, challenger });
+            Ok(())
+        }
+
+        /// Resolves a challenge. Upheld: the receipt's credits are reversed, the user refunded,
+        /// the operator slashed (part to the challenger) and the challenger's bond returned.
+        /// Rejected: the credits unfreeze and the challenger's bond goes to the treasury.
+        #[pallet::call_index(6)]
+        #[pallet::weight(T::WeightInfo::resolve_challenge(T::MaxEntries::get()))]
+        pub fn resolve_challenge(
+            origin: OriginFor<T>,
+            receipt: u64,
+            upheld: bool,
+        ) -> DispatchResult {
+            T::ResolveOrigin::ensure_origin(origin)?;
+            let c = Challenges::<T>::get(receipt).ok_or(Error::<T>::NotChallenged)?;
+            let mut r = Receipts::<T>::get(receipt).ok_or(Error::<T>::UnknownReceipt)?;
+            let treasury = T::Treasury::get();
+            let mut slashed: Balance = 0;
+            for (payee, amount) in r.payouts.iter() {
+                let mut record = Rewards::<T>::get(payee).unwrap_or_default();
+                record.frozen = record.frozen.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
+                if upheld {
+                    record.earned =
+                        record.earned.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
+                } else {
+                    Self::add_pending(&mut record, r.claimable_at, *amount)?;
+                }
+                Rewards::<T>::insert(payee, record);
+            }
+            let mut op = Operators::<T>::get(&r.operator);
+            if upheld {
+                if r.fee > 0 {
+                    T::Currency::transfer_on_hold(
+                        &HoldReason::Fees.into(),
+                        &Self::account_id(),
+                        &r.user,
+                        r.fee,
+                        Precision::Exact,
+                        Restriction::Free,
+                        Fortitude::Polite,
+                    )?;
+                }
+                FeeTotals::<T>::try_mutate(|t| -> DispatchResult {
+                    t.refunded = t.refunded.checked_add(r.fee).ok_or(Error::<T>::Overflow)?;
+                    Ok(())
+                })?;
+                T::Currency::release(
+                    &HoldReason::ChallengeBond.into(),
+                    &c.challenger,
+                    c.bond,
+                    Precision::Exact,
+                )?;
+                if let Some(op) = op.as_mut() {
+                    slashed = T::OperatorSlash::get().min(op.bond);
+                    let reward = T::ChallengerReward::get().mul_floor(slashed);
+                    let reason = HoldReason::OperatorBond.into();
+                    for (to, amount) in
+                        [(&c.challenger, reward), (&treasury, slashed.saturating_sub(reward))]
+                    {
+                        if amount > 0 {
+                            T::Currency::transfer_on_hold(
+                                &reason,
+                                &r.operator,
+                                to,
+                                amount,
+                                Precision::Exact,
+                                Restriction::Free,
+                                Fortitude::Polite,
+                            )?;
+                        }
+                    }
+                    op.bond = op.bond.saturating_sub(slashed);
+                }
+                r.status = ReceiptStatus::Reversed;
+            } else {
+                T::Currency::transfer_on_hold(
+                    &HoldReason::ChallengeBond.into(),
+                    &c.challenger,
+                    &treasury,
+                    c.bond,
+                    Precision::Exact,
+                    Restriction::Free,
+                    Fortitude::Polite,
+                )?;
+                r.status = ReceiptStatus::Pending;
+            }
+            if let Some(mut op) = op {
+                op.open_challenges = op.open_challenges.saturating_sub(1);
+                Operators::<T>::insert(&r.operator, op);
+            }
+            Receipts::<T>::insert(receipt, r);
+            Challenges::<T>::remove(receipt);
+            Self::deposit_event(Event::ChallengeResolved { receipt, upheld, slashed });
+            Ok(())
+        }
+    }
+}
+
+/// A receipt's pieces as checked, before any effect.
+struct Checked<T: Config> {
+    input: ReceiptInput<T>,
+    fee: Balance,
+    payouts: Vec<(PayeeOf<T>, Balance)>,
+}
+
+impl<T: Config> Pallet<T> {
+    /// The account that holds fees until they are paid out.
+    pub fn account_id() -> T::AccountId {
+        T::PalletId::get().into_account_truncating()
+    }
+
+    fn epoch_of(n: BlockNumberFor<T>) -> EpochIndex {
+        let n: u64 = n.unique_saturated_into();
+        let length: u64 = T::EpochLength::get().unique_saturated_into();
+        n.checked_div(length).unwrap_or(0).unique_saturated_into()
+    }
+
+    /// Whether block `n` starts a new epoch (and so closes the previous one).
+    fn starts_epoch(n: BlockNumberFor<T>) -> bool {
+        let n: u64 = n.unique_saturated_into();
+        let length: u64 = T::EpochLength::get().unique_saturated_into();
+        n >= length && n.checked_rem(length) == Some(0)
+    }
+
+    /// This chain's genesis hash, which vouchers commit to.
+    fn genesis_hash() -> ContentHash {
+        let h = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+        <[u8; 32]>::try_from(h.as_ref()).map(H256).unwrap_or_default()
+    }
+
+    /// The weight of `submit_receipts` for these arguments: the receipts and their largest
+    /// attribution, plus crediting every distinct payee (contributions, each model's developer
+    /// and holders, the operator and the treasury).
+    pub fn submit_weight(receipts: &[ReceiptInput<T>]) -> Weight {
+        let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        let n = receipts.len();
+        let e = receipts.iter().map(|r| r.attribution.len()).max().unwrap_or(0);
+        let contributions = receipts
+            .iter()
+            .flat_map(|r| r.attribution.iter().map(|(c, _)| *c))
+            .collect::<alloc::collections::BTreeSet<_>>()
+            .len();
+        let models =
+            receipts.iter().map(|r| r.model).collect::<alloc::collections::BTreeSet<_>>().len();
+        let payees = contributions.saturating_add(models.saturating_mul(2)).saturating_add(2);
+        T::WeightInfo::submit_receipts(clamp(n), clamp(e))
+            .saturating_add(T::WeightInfo::credit_payees(clamp(payees)))
+    }
+
+    pub(crate) fn do_add_operator(operator: T::AccountId) -> DispatchResult {
+        ensure!(!Operators::<T>::contains_key(&operator), Error::<T>::AlreadyOperator);
+        let bond = T::OperatorBond::get();
+        T::Currency::hold(&HoldReason::OperatorBond.into(), &operator, bond)?;
+        Operators::<T>::insert(
+            &operator,
+            Operator { bond, busy_until: Zero::zero(), open_challenges: 0 },
+        );
+        Self::deposit_event(Event::OperatorAdded { operator, bond });
+        Ok(())
+    }
+
+    /// Checks one receipt without effects; `snapshots` caches snapshot members for the batch.
+    fn check(
+        operator: &T::AccountId,
+        now: BlockNumberFor<T>,
+        genesis: &ContentHash,
+        input: ReceiptInput<T>,
+        snapshots: &mut BTreeMap<(u32, u32), Vec<ContributionId>>,
+    ) -> Result<Checked<T>, DispatchError> {
+        ensure!(
+            input.attribution.len() <= T::MaxEntries::get() as usize,
+            Error::<T>::TooManyEntries
+        );
+        let v = &input.voucher;
+        ensure!(&v.operator == operator, Error::<T>::WrongOperator);
+        ensure!(v.model == input.model, Error::<T>::ModelMismatch);
+        ensure!(now <= v.expires_at, Error::<T>::VoucherExpired);
+        let payload = voucher_payload(genesis, v);
+        ensure!(input.signature.verify(&payload[..], &input.user), Error::<T>::BadSignature);
+        ensure!(
+            !UsedVouchers::<T>::contains_key(&input.user, v.request_id),
+            Error::<T>::VoucherAlreadyUsed
+        );
+        let model = T::Models::model(input.model).ok_or(Error::<T>::UnknownModel)?;
+        ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+        let tokens = u128::from(input.input_tokens).saturating_add(u128::from(input.output_tokens));
+        let fee = model
+            .price_per_1k_tokens
+            .checked_mul(tokens)
+            .and_then(|p| p.checked_add(999))
+            .map(|p| p / 1_000)
+            .ok_or(Error::<T>::Overflow)?;
+        ensure!(fee <= v.max_fee, Error::<T>::FeeAboveMax);
+
+        // The snapshots the model (and, for an adapter, its base) declares, and the retrieved one.
+        let mut declared = model.trained_on.clone();
+        if let Some(base) = model.base {
+            declared.extend(T::Models::trained_on(base));
+        }
+        if let Some((d, v)) = input.retrieved_from {
+            T::Datanets::can_use_snapshot(operator, d, v)
+                .map_err(|_| Error::<T>::RetrievalNotAllowed)?;
+            declared.push((d, v));
+        }
+        let mut weights = Vec::with_capacity(input.attribution.len());
+        let mut seen = alloc::collections::BTreeSet::new();
+        let mut earning = Vec::with_capacity(input.attribution.len());
+        for (contribution, weight) in &input.attribution {
+            ensure!(seen.insert(*contribution), Error::<T>::DuplicateContribution);
+            let view =
+                T::Datanets::contribution(*contribution).ok_or(Error::<T>::UnknownContribution)?;
+            let mut found = false;
+            for (d, ver) in declared.iter().filter(|(d, _)| *d == view.datanet) {
+                let members = snapshots
+                    .entry((*d, *ver))
+                    .or_insert_with(|| T::Datanets::snapshot_members(*d, *ver));
+                if members.binary_search(contribution).is_ok() {
+                    found = true;
+                    break;
+                }
+            }
+            ensure!(found, Error::<T>::ContributionNotInModelSnapshots);
+            weights.push(*weight);
+            earning.push(view.status.is_earning());
+        }
+        let split = split_fee(fee, &T::Shares::get(), model.developer_share, &weights)
+            .map_err(|_| Error::<T>::WeightsNotNormalized)?;
+        let treasury = T::Treasury::get();
+        let mut payouts: Vec<(PayeeOf<T>, Balance)> = Vec::new();
+        let mut to_treasury = split.treasury;
+        for (((contribution, _), part), earns) in
+            input.attribution.iter().zip(&split.contributors).zip(&earning)
+        {
+            if *earns {
+                payouts.push((Payee::Contribution(*contribution), *part));
+            } else {
+                to_treasury = to_treasury.checked_add(*part).ok_or(Error::<T>::Overflow)?;
+            }
+        }
+        payouts.push((Payee::Account(treasury), to_treasury));
+        payouts.push((Payee::Account(operator.clone()), split.operator));
+        payouts.push((Payee::Account(model.developer), split.developer));
+        payouts.push((Payee::ModelHolders(input.model), split.holders));
+        payouts.retain(|(_, amount)| *amount > 0);
+        Ok(Checked { input, fee, payouts })
+    }
+
+    pub(crate) fn do_submit(
+        operator: T::AccountId,
+        receipts: Vec<ReceiptInput<T>>,
+    ) -> DispatchResult {
+        let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+        ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
+        ensure!(
+            receipts.len() <= T::MaxReceiptsPerCall::get() as usize,
+            Error::<T>::TooManyReceipts
+        );
+        let now = frame_system::Pallet::<T>::block_number();
+        let genesis = Self::genesis_hash();
+        let epoch = Self::epoch_of(now);
+        let claimable_at = T::EpochLength::get()
+            .saturating_mul(BlockNumberFor::<T>::from(epoch.saturating_add(1)))
+            .saturating_add(ChallengeWindow::<T>::get());
+
+        // Check everything first: a bad receipt fails the batch before any effect.
+        let mut snapshots = BTreeMap::new();
+        let mut spent = alloc::collections::BTreeSet::new();
+        let mut checked = Vec::with_capacity(receipts.len());
+        for input in receipts {
+            ensure!(
+                spent.insert((input.user.clone(), input.voucher.request_id)),
+                Error::<T>::VoucherAlreadyUsed
+            );
+            checked.push(Self::check(&operator, now, &genesis, input, &mut snapshots)?);
+        }
+
+        let account = Self::account_id();
+        // The pallet account keeps one existential deposit of free balance for good, so it
+        // exists to hold fees; the first operator to submit pays it, once per chain.
+        let floor = T::Currency::minimum_balance();
+        if T::Currency::balance(&account) < floor {
+            T::Currency::transfer(&operator, &account, floor, Preservation::Preserve)?;
+        }
+        let mut credits: BTreeMap<PayeeOf<T>, Balance> = BTreeMap::new();
+        let mut charged: Balance = 0;
+        let mut next = NextReceiptId::<T>::get();
+        for Checked { input, fee, payouts } in checked {
+            if fee > 0 {
+                T::Currency::transfer_and_hold(
+                    &HoldReason::Fees.into(),
+                    &input.user,
+                    &account,
+                    fee,
+                    Precision::Exact,
+                    Preservation::Preserve,
+                    Fortitude::Polite,
+                )?;
+            }
+            charged = charged.checked_add(fee).ok_or(Error::<T>::Overflow)?;
+            for (payee, amount) in &payouts {
+                let c = credits.entry(payee.clone()).or_default();
+                *c = c.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
+            }
+            let id = next;
+            next = next.checked_add(1).ok_or(Error::<T>::Overflow)?;
+            let receipt = Receipt::<T> {
+                user: input.user.clone(),
+                operator: operator.clone(),
+                model: input.model,
+                request_id: input.voucher.request_id,
+                input_tokens: input.input_tokens,
+                output_tokens: input.output_tokens,
+                fee,
+                attribution: BoundedVec::try_from(input.attribution)
+                    .map_err(|_| Error::<T>::TooManyEntries)?,
+                retrieved_from: input.retrieved_from,
+                evidence_hash: input.evidence_hash,
+                payouts: BoundedVec::try_from(payouts).map_err(|_| Error::<T>::TooManyEntries)?,
+                epoch,
+                submitted_at: now,
+                claimable_at,
+                status: ReceiptStatus::Pending,
+            };
+            let leaf = Self::leaf(id, &receipt);
+            EpochLeaves::<T>::try_append(epoch, leaf).map_err(|_| Error::<T>::EpochFull)?;
+            UsedVouchers::<T>::insert(
+                &input.user,
+                input.voucher.request_id,
+                input.voucher.expires_at,
+            );
+            let index = ModelReceiptCount::<T>::get(input.model);
+            ModelReceipts::<T>::insert(input.model, index, id);
+            ModelReceiptCount::<T>::insert(input.model, index.saturating_add(1));
+            Self::deposit_event(Event::ReceiptSubmitted {
+                receipt: id,
+                model: input.model,
+                user: input.user,
+                operator: operator.clone(),
+                fee,
+                epoch,
+            });
+            Receipts::<T>::insert(id, receipt);
+        }
+        NextReceiptId::<T>::put(next);
+        Self::credit(credits, claimable_at, now)?;
+        op.busy_until = op.busy_until.max(claimable_at);
+        Operators::<T>::insert(&operator, op);
+        FeeTotals::<T>::try_mutate(|t| -> DispatchResult {
+            t.charged = t.charged.checked_add(charged).ok_or(Error::<T>::Overflow)?;
+            Ok(())
+        })
+    }
+
+    /// Credits each payee its amount, claimable from `claimable_at`.
+    pub(crate) fn credit(
+        credits: BTreeMap<PayeeOf<T>, Balance>,
+        claimable_at: BlockNumberFor<T>,
+        now: BlockNumberFor<T>,
+    ) -> DispatchResult {
+        for (payee, amount) in credits {
+            let mut record = Rewards::<T>::get(&payee).unwrap_or_default();
+            Self::mature(&mut record, now)?;
+            Self::add_pending(&mut record, claimable_at, amount)?;
+            record.earned = record.earned.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+            Rewards::<T>::insert(&payee, record);
+        }
+        Ok(())
+    }
+
+    /// A receipt's leaf in its epoch's Merkle tree: `keccak256(SCALE(id, receipt))`.
+    pub fn leaf(id: u64, receipt: &Receipt<T>) -> H256 {
+        H256(polkadot_sdk::sp_io::hashing::keccak_256(&(id, receipt).encode()))
+    }
+
+    pub(crate) fn close_epoch(epoch: EpochIndex, now: BlockNumberFor<T>) {
+        let leaves = EpochLeaves::<T>::get(epoch);
+        if leaves.is_empty() {
+            return;
+        }
+        let root = merkle::root(leaves.iter().map(|l| l.as_bytes()));
+        let receipts = u32::try_from(leaves.len()).unwrap_or(u32::MAX);
+        EpochRoots::<T>::insert(epoch, EpochRoot { root, receipts, closed_at: now });
+        Self::deposit_event(Event::EpochClosed { epoch, root, receipts });
+    }
+
+    /// Moves every pending bucket whose time has come into `matured`.
+    fn mature(record: &mut RewardRecord<T>, now: BlockNumberFor<T>) -> DispatchResult {
+        let mut matured = record.matured;
+        for (_, amount) in record.pending.iter().filter(|(at, _)| *at <= now) {
+            matured = matured.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
+        }
+        record.pending.retain(|(at, _)| *at > now);
+        record.matured = matured;
+        Ok(())
+    }
+
+    /// Adds `amount` claimable from `at`. Buckets stay sorted; when they are full the amount
+    /// merges into the last bucket, which then unlocks at the later of the two times.
+    fn add_pending(
+        record: &mut RewardRecord<T>,
+        at: BlockNumberFor<T>,
+        amount: Balance,
+    ) -> DispatchResult {
+        if let Some(b) = record.pending.iter_mut().find(|(t, _)| *t == at) {
+            b.1 = b.1.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+            return Ok(());
+        }
+        let pos = record.pending.iter().position(|(t, _)| *t > at).unwrap_or(record.pending.len());
+        if record.pending.try_insert(pos, (at, amount)).is_err() {
+            // Full: merge into the last bucket at the later time (never earlier than `at`).
+            let last = record.pending.last_mut().ok_or(Error::<T>::Overflow)?;
+            last.0 = last.0.max(at);
+            last.1 = last.1.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+        }
+        Ok(())
+    }
+
+    /// Takes `amount` out of the buckets claimable from `at` or later (where a credit made for
+    /// `at` is, merged or not).
+    fn take_pending(
+        record: &mut RewardRecord<T>,
+        at: BlockNumberFor<T>,
+        amount: Balance,
+    ) -> DispatchResult {
+        let mut left = amount;
+        for b in record.pending.iter_mut().filter(|(t, _)| *t >= at) {
+            let take = left.min(b.1);
+            b.1 = b.1.saturating_sub(take);
+            left = left.saturating_sub(take);
+            if left == 0 {
+                break;
+            }
+        }
+        ensure!(left == 0, Error::<T>::Overflow);
+        record.pending.retain(|(_, a)| *a > 0);
+        Ok(())
+    }
+
+    /// Pays `amount` of held fees from the pallet account to the payee's owner.
+    fn pay(payee: &PayeeOf<T>, amount: Balance) -> DispatchResult {
+        let from = Self::account_id();
+        let reason = HoldReason::Fees.into();
+        let send = |to: &T::AccountId| {
+            T::Currency::transfer_on_hold(
+                &reason,
+                &from,
+                to,
+                amount,
+                Precision::Exact,
+                Restriction::Free,
+                Fortitude::Polite,
+            )
+            .map(|_| ())
+        };
+        match payee {
+            Payee::Account(who) => send(who),
+            Payee::Contribution(id) => {
+                let view = T::Datanets::contribution(*id).ok_or(Error::<T>::UnknownContribution)?;
+                send(&view.contributor)
+            }
+            Payee::ModelHolders(model) => {
+                let developer = T::Models::developer(*model).ok_or(Error::<T>::UnknownModel)?;
+                T::Currency::release(&reason, &from, amount, Precision::Exact)?;
+                let taken = T::Models::distribute_to_holders(*model, &from, amount)?;
+                let rest = amount.saturating_sub(taken);
+                if rest > 0 {
+                    T::Currency::transfer(&from, &developer, rest, Preservation::Preserve)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    // ---- runtime API ----
+
+    /// A receipt for the runtime API.
+    pub fn api_receipt(id: u64) -> Option<ReceiptInfo<T::AccountId, BlockNumberFor<T>>> {
+        Receipts::<T>::get(id).map(|r| ReceiptInfo {
+            id,
+            user: r.user,
+            operator: r.operator,
+            model: r.model,
+            request_id: r.request_id,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            fee: r.fee,
+            attribution: r.attribution.into_inner(),
+            retrieved_from: r.retrieved_from,
+            evidence_hash: r.evidence_hash,
+            payouts: r.payouts.into_iter().map(|(p, a)| (p, PayoutAmount(a))).collect(),
+            epoch: r.epoch,
+            submitted_at: r.submitted_at,
+            claimable_at: r.claimable_at,
+            status: r.status,
+        })
+    }
+
+    /// A page of a model's receipts.
+    pub fn api_receipts_by_model(
+        model: ModelId,
+        start: u32,
+        limit: u32,
+    ) -> Vec<ReceiptInfo<T::AccountId, BlockNumberFor<T>>> {
+        let end = start.saturating_add(limit.min(MAX_PAGE)).min(ModelReceiptCount::<T>::get(model));
+        (start..end)
+            .filter_map(|i| ModelReceipts::<T>::get(model, i))
+            .filter_map(Self::api_receipt)
+            .collect()
+    }
+
+    /// Receipts attributing to a contribution within a bounded id range.
+    pub fn api_receipts_by_contribution(
+        contribution: ContributionId,
+        from: u64,
+        scan: u32,
+        limit: u32,
+    ) -> Vec<ReceiptInfo<T::AccountId, BlockNumberFor<T>>> {
+        let end = from.saturating_add(u64::from(scan.min(MAX_SCAN))).min(NextReceiptId::<T>::get());
+        (from..end)
+            .filter(|id| {
+                Receipts::<T>::get(id)
+                    .is_some_and(|r| r.attribution.iter().any(|(c, _)| *c == contribution))
+            })
+            .take(limit.min(MAX_PAGE) as usize)
+            .filter_map(Self::api_receipt)
+            .collect()
+    }
+
+    /// A payee's rewards now.
+    pub fn api_rewards(payee: PayeeOf<T>) -> RewardInfo {
+        let Some(mut r) = Rewards::<T>::get(&payee) else { return RewardInfo::default() };
+        let now = frame_system::Pallet::<T>::block_number();
+        if Self::mature(&mut r, now).is_err() {
+            return RewardInfo::default();
+        }
+        RewardInfo {
+            earned: r.earned,
+            claimed: r.claimed,
+            claimable: r.matured,
+            pending: r.pending.iter().fold(0u128, |a, (_, b)| a.saturating_add(*b)),
+            frozen: r.frozen,
+        }
+    }
+
+    /// An epoch's commitment (open epochs have no root yet).
+    pub fn api_epoch(epoch: EpochIndex) -> Option<EpochInfo<BlockNumberFor<T>>> {
+        if let Some(e) = EpochRoots::<T>::get(epoch) {
+            return Some(EpochInfo {
+                epoch,
+                root: Some(e.root),
+                receipts: e.receipts,
+                closed_at: Some(e.closed_at),
+            });
+        }
+        let n = EpochLeaves::<T>::decode_len(epoch)?;
+        Some(EpochInfo {
+            epoch,
+            root: None,
+            receipts: u32::try_from(n).unwrap_or(u32::MAX),
+            closed_at: None,
+        })
+    }
+
+    /// A receipt's inclusion proof in its (closed) epoch.
+    pub fn api_receipt_proof(id: u64) -> Option<ReceiptProof> {
+        let r = Receipts::<T>::get(id)?;
+        EpochRoots::<T>::get(r.epoch)?;
+        let leaves = EpochLeaves::<T>::get(r.epoch);
+        // The leaf committed at submission: the receipt as it was then (pending, unchallenged).
+        let mut original = r.clone();
+        original.status = ReceiptStatus::Pending;
+        let leaf = Self::leaf(id, &original);
+        let index = leaves.iter().position(|l| *l == leaf)?;
+        let proof = merkle::proof(
+            leaves.iter().map(|l| l.as_bytes().to_vec()).collect(),
+            u32::try_from(index).ok()?,
+        )?;
+        Some(ReceiptProof { epoch: r.epoch, proof })
+    }
+
+    /// The bytes a user signs for a voucher on this chain.
+    pub fn api_voucher_payload(voucher: VoucherOf<T>) -> Vec<u8> {
+        voucher_payload(&Self::genesis_hash(), &voucher)
+    }
+
+    /// Checks every invariant listed in the crate docs.
+    #[cfg(any(test, feature = "try-runtime"))]
+    pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+        let mut owed: Balance = 0;
+        for (_, r) in Rewards::<T>::iter() {
+            let pending = r
+                .pending
+                .iter()
+                .try_fold(0u128, |a, (_, b)| a.checked_add(*b))
+                .ok_or("overflow")?;
+            let sum = [r.claimed, r.matured, r.frozen, pending]
+                .iter()
+                .try_fold(0u128, |a, b| a.checked_add(*b))
+                .ok_or("overflow")?;
+            ensure!(r.earned == sum, "a payee's earned ≠ claimed + matured + frozen + pending");
+            owed = owed
+                .checked_add(r.matured)
+                .and_then(|o| o.checked_add(r.frozen))
+                .and_then(|o| o.checked_add(pending))
+                .ok_or("overflow")?;
+        }
+        let account = Self::account_id();
+        ensure!(
+            T::Currency::balance_on_hold(&HoldReason::Fees.into(), &account) == owed,
+            "fees held on the pallet account differ from what is owed"
+        );
+        if owed > 0 {
+            ensure!(
+                T::Currency::balance(&account) >= T::Currency::minimum_balance(),
+                "the pallet account lost its floor"
+            );
+        }
+        let t = FeeTotals::<T>::get();
+        ensure!(
+            t.charged.checked_sub(t.refunded) == t.paid.checked_add(owed),
+            "charged − refunded ≠ paid + owed"
+        );
+        let mut bonds: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
+        for (_, c) in Challenges::<T>::iter() {
+            let b = bonds.entry(c.challenger).or_default();
+            *b = b.saturating_add(c.bond);
+        }
+        for (who, bond) in bonds {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &who) == bond,
+                "challenger holds differ from open challenge bonds"
+            );
+        }
+        for (who, op) in Operators::<T>::iter() {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::OperatorBond.into(), &who) == op.bond,
+                "operator hold differs from its bond"
+            );
+        }
+        for (id, r) in Receipts::<T>::iter() {
+            let sum = r
+                .payouts
+                .iter()
+                .try_fold(0u128, |a, (_, b)| a.checked_add(*b))
+                .ok_or("overflow")?;
+            ensure!(sum == r.fee, "a receipt's payouts do not sum to its fee");
+            ensure!(id < NextReceiptId::<T>::get(), "a receipt id at or above NextReceiptId");
+            ensure!(
+                (r.status == ReceiptStatus::Challenged) == Challenges::<T>::contains_key(id),
+                "challenge status mismatch"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Challenging receipts and resolving challenges.
+
+use super::*;
+use polkadot_sdk::{frame_support::assert_noop, sp_runtime::DispatchError};
+use provena_primitives::attribution::ReceiptStatus;
+
+fn challenged() -> Fixture {
+    let f = fixture();
+    submit(vec![receipt(f.model, 1, vec![(f.c0, 750_000), (f.c1, 250_000)])]);
+    assert_ok!(Attribution::challenge_receipt(RuntimeOrigin::signed(challenger()), 0));
+    f
+}
+
+#[test]
+fn an_upheld_challenge_refunds_the_user_and_slashes_the_operator() {
+    ExtBuilder.build_and_execute(|| {
+        let user_before = free(&user());
+        let f = challenged();
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).frozen, 375);
+        assert_noop!(
+            Attribution::challenge_receipt(RuntimeOrigin::signed(holder()), 0),
+            Error::<Test>::AlreadyChallenged
+        );
+        let (ch, tr) = (free(&challenger()), free(&TreasuryAccount::get()));
+        assert_ok!(Attribution::resolve_challenge(RuntimeOrigin::root(), 0, true));
+        assert_eq!(free(&user()), user_before);
+        // Slash 600: half to the challenger, half to the treasury; challenger bond returned.
+        assert_eq!(free(&challenger()), ch + CHALLENGE_BOND + 300);
+        assert_eq!(free(&TreasuryAccount::get()), tr + 300);
+        assert_eq!(
+            Operators::<Test>::get(operator()).unwrap().bond,
+            OPERATOR_BOND - OPERATOR_SLASH
+        );
+        assert_eq!(Attribution::api_receipt(0).unwrap().status, ReceiptStatus::Reversed);
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).earned, 0);
+        run_to_block(30);
+        assert_noop!(
+            Attribution::claim_rewards(RuntimeOrigin::signed(holder()), all_payees(&f)),
+            Error::<Test>::NothingToClaim
+        );
+        assert_noop!(
+            Attribution::challenge_receipt(RuntimeOrigin::signed(holder()), 0),
+            Error::<Test>::ReceiptReversed
+        );
+        let t = FeeTotals::<Test>::get();
+        assert_eq!((t.charged, t.refunded, t.paid), (1_000, 1_000, 0));
+    });
+}
+
+#[test]
+fn a_rejected_challenge_costs_the_challenger_and_pays_everyone() {
+    ExtBuilder.build_and_execute(|| {
+        let f = challenged();
+        let tr = free(&TreasuryAccount::get());
+        assert_ok!(Attribution::resolve_challenge(RuntimeOrigin::root(), 0, false));
+        assert_eq!(free(&TreasuryAccount::get()), tr + CHALLENGE_BOND);
+        assert_eq!(Attribution::api_receipt(0).unwrap().status, ReceiptStatus::Pending);
+        run_to_block(30);
+        let before = free(&data_owner());
+        claim(all_payees(&f));
+        assert_eq!(free(&data_owner()), before + 375);
+    });
+}
+
+#[test]
+fn challenge_errors() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        submit(vec![receipt(f.model, 1, vec![(f.c0, 1_000_000)])]);
+        assert_noop!(
+            Attribution::challenge_receipt(RuntimeOrigin::signed(challenger()), 9),
+            Error::<Test>::UnknownReceipt
+        );
+        assert_noop!(
+            Attribution::resolve_challenge(RuntimeOrigin::root(), 0, true),
+            Error::<Test>::NotChallenged
+        );
+        assert_noop!(
+            Attribution::challenge_receipt(RuntimeOrigin::signed(poor()), 0),
+            polkadot_sdk::sp_runtime::TokenError::FundsUnavailable
+        );
+        assert_ok!(Attribution::challenge_receipt(RuntimeOrigin::signed(challenger()), 0));
+        assert_noop!(
+            Attribution::resolve_challenge(RuntimeOrigin::signed(challenger()), 0, true),
+            DispatchError::BadOrigin
+        );
+        // An operator with an open challenge cannot leave.
+        run_to_block(40);
+        assert_noop!(
+            Attribution::remove_operator(RuntimeOrigin::root(), operator()),
+            Error::<Test>::OperatorBusy
+        );
+        // Past the window a receipt can no longer be challenged.
+        submit(vec![receipt(f.model, 2, vec![(f.c0, 1_000_000)])]);
+        run_to_block(70);
+        assert_noop!(
+            Attribution::challenge_receipt(RuntimeOrigin::signed(holder()), 1),
+            Error::<Test>::ChallengeWindowClosed
+        );
+        // Resolving late (rejected) makes the frozen credits claimable at once.
+        assert_ok!(Attribution::resolve_challenge(RuntimeOrigin::root(), 0, false));
+        claim(vec![Payee::Contribution(f.c0)]);
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).claimed, 1_000);
+    });
+}

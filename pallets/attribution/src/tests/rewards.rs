@@ -1,0 +1,176 @@
+//! Claiming rewards after the challenge window.
+
+use super::*;
+use polkadot_sdk::frame_support::{assert_noop, traits::fungible::InspectHold};
+
+#[test]
+fn every_party_claims_its_exact_part_after_the_window() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        submit(vec![receipt(f.model, 1, vec![(f.c0, 750_000), (f.c1, 250_000)])]);
+        // Nothing is claimable inside the window.
+        assert_noop!(
+            Attribution::claim_rewards(RuntimeOrigin::signed(holder()), all_payees(&f)),
+            Error::<Test>::NothingToClaim
+        );
+        run_to_block(29);
+        assert_noop!(
+            Attribution::claim_rewards(RuntimeOrigin::signed(holder()), all_payees(&f)),
+            Error::<Test>::NothingToClaim
+        );
+        run_to_block(30);
+        let before: Vec<Balance> =
+            [data_owner(), contributor(), operator(), dev(), TreasuryAccount::get()]
+                .iter()
+                .map(free)
+                .collect();
+        claim(all_payees(&f));
+        let after: Vec<Balance> =
+            [data_owner(), contributor(), operator(), dev(), TreasuryAccount::get()]
+                .iter()
+                .map(free)
+                .collect();
+        let gained: Vec<Balance> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        // c0 → data owner 375, c1 → contributor 125, operator 150, developer 120 + the holders'
+        // 180 (the model has no token), treasury 50.
+        assert_eq!(gained, vec![375, 125, 150, 300, 50]);
+        assert_eq!(free(&Attribution::account_id()), ED);
+        assert_eq!(
+            Balances::balance_on_hold(&HoldReason::Fees.into(), &Attribution::account_id()),
+            0
+        );
+        let c0 = Attribution::api_rewards(Payee::Contribution(f.c0));
+        assert_eq!((c0.earned, c0.claimed, c0.claimable, c0.pending), (375, 375, 0, 0));
+        assert_noop!(
+            Attribution::claim_rewards(RuntimeOrigin::signed(holder()), all_payees(&f)),
+            Error::<Test>::NothingToClaim
+        );
+        let t = FeeTotals::<Test>::get();
+        assert_eq!((t.charged, t.refunded, t.paid), (1_000, 0, 1_000));
+    });
+}
+
+#[test]
+fn holder_share_goes_to_token_holders() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        assert_ok!(Models::launch_token(RuntimeOrigin::signed(dev()), f.model));
+        assert_ok!(Models::buy(
+            RuntimeOrigin::signed(holder()),
+            f.model,
+            100_000,
+            u128::MAX,
+            1_000
+        ));
+        submit(vec![receipt(f.model, 1, vec![(f.c0, 1_000_000)])]);
+        run_to_block(30);
+        let dev_before = free(&dev());
+        claim(vec![Payee::ModelHolders(f.model), Payee::Account(dev())]);
+        assert_eq!(free(&dev()) - dev_before, 120);
+        assert_eq!(Models::api_holding(f.model, holder()).pending_revenue, 180);
+        assert_ok!(Models::claim_revenue(RuntimeOrigin::signed(holder()), f.model));
+    });
+}
+
+#[test]
+fn claims_are_bounded_and_need_a_signed_origin() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        assert_noop!(
+            Attribution::claim_rewards(
+                RuntimeOrigin::signed(holder()),
+                vec![Payee::Contribution(f.c0); 9]
+            ),
+            Error::<Test>::TooManyClaims
+        );
+        assert_noop!(
+            Attribution::claim_rewards(RuntimeOrigin::none(), vec![]),
+            polkadot_sdk::sp_runtime::DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Attribution::claim_rewards(RuntimeOrigin::signed(holder()), vec![]),
+            Error::<Test>::NothingToClaim
+        );
+    });
+}
+
+#[test]
+fn pending_buckets_merge_later_never_earlier() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        // A long window keeps every credit pending: six epochs of receipts, but at most four
+        // buckets, so the last ones merge into the fourth, which unlocks at the latest time.
+        assert_ok!(Attribution::set_challenge_window(RuntimeOrigin::root(), 100));
+        for epoch in 0..6u64 {
+            run_to_block(epoch * EPOCH + 1);
+            submit(vec![receipt(f.model, epoch as u8 + 1, vec![(f.c0, 1_000_000)])]);
+        }
+        let rec = Rewards::<Test>::get(Payee::Contribution(f.c0)).unwrap();
+        let times: Vec<u64> = rec.pending.iter().map(|(t, _)| *t).collect();
+        let amounts: Vec<Balance> = rec.pending.iter().map(|(_, a)| *a).collect();
+        assert_eq!(times, vec![110, 120, 130, 160]);
+        assert_eq!(amounts, vec![500, 500, 500, 1_500]);
+        run_to_block(110);
+        claim(vec![Payee::Contribution(f.c0)]);
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).claimed, 500);
+        // The merged credits of epochs 3 and 4 wait for epoch 5's time: later, never earlier.
+        run_to_block(159);
+        claim(vec![Payee::Contribution(f.c0)]);
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).claimed, 1_500);
+        run_to_block(160);
+        claim(vec![Payee::Contribution(f.c0)]);
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).claimed, 3_000);
+    });
+}
+
+#[test]
+fn operators_are_managed_by_the_admin_origin() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let newcomer = challenger();
+        assert_noop!(
+            Attribution::add_operator(RuntimeOrigin::signed(dev()), newcomer.clone()),
+            polkadot_sdk::sp_runtime::DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Attribution::add_operator(RuntimeOrigin::root(), operator()),
+            Error::<Test>::AlreadyOperator
+        );
+        assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), newcomer.clone()));
+        assert_eq!(
+            Balances::balance_on_hold(&HoldReason::OperatorBond.into(), &newcomer),
+            OPERATOR_BOND
+        );
+        assert_noop!(
+            Attribution::add_operator(RuntimeOrigin::root(), poor()),
+            polkadot_sdk::sp_runtime::TokenError::FundsUnavailable
+        );
+        // Busy while a receipt is in its window.
+        submit(vec![receipt(f.model, 1, vec![])]);
+        assert_noop!(
+            Attribution::remove_operator(RuntimeOrigin::root(), operator()),
+            Error::<Test>::OperatorBusy
+        );
+        run_to_block(30);
+        let before = free(&operator());
+        assert_ok!(Attribution::remove_operator(RuntimeOrigin::root(), operator()));
+        assert_eq!(free(&operator()), before + OPERATOR_BOND);
+        assert_noop!(
+            Attribution::remove_operator(RuntimeOrigin::root(), operator()),
+            Error::<Test>::NotOperator
+        );
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(operator()),
+                vec![receipt(f.model, 2, vec![])]
+            ),
+            Error::<Test>::NotOperator
+        );
+        assert_noop!(
+            Attribution::set_challenge_window(RuntimeOrigin::root(), 0),
+            Error::<Test>::InvalidWindow
+        );
+        assert_ok!(Attribution::set_challenge_window(RuntimeOrigin::root(), 5));
+        assert_eq!(ChallengeWindow::<Test>::get(), 5);
+    });
+}

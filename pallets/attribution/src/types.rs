@@ -1,0 +1,181 @@
+//! The records this pallet stores and the arguments its calls take.
+
+use crate::Config;
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use polkadot_sdk::{
+    frame_support::{
+        traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+    },
+    frame_system::pallet_prelude::BlockNumberFor,
+};
+use provena_primitives::{
+    attribution::{EpochIndex, Payee, ReceiptStatus, Voucher, WeightPpm},
+    Balance, ContentHash, ContributionId, DatanetId, ModelId, SnapshotVersion,
+};
+use scale_info::TypeInfo;
+
+/// A voucher as this runtime's types spell it.
+pub type VoucherOf<T> =
+    Voucher<<T as polkadot_sdk::frame_system::Config>::AccountId, BlockNumberFor<T>>;
+
+/// A payee as this runtime's types spell it.
+pub type PayeeOf<T> = Payee<<T as polkadot_sdk::frame_system::Config>::AccountId>;
+
+/// One receipt as an operator submits it.
+#[derive(
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct ReceiptInput<T: Config> {
+    /// The user's voucher.
+    pub voucher: VoucherOf<T>,
+    /// The user, who signed the voucher and pays.
+    pub user: T::AccountId,
+    /// The user's signature over [`provena_primitives::attribution::voucher_payload`].
+    pub signature: T::OffchainSignature,
+    /// The model served (must be the voucher's).
+    pub model: ModelId,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Generated tokens.
+    pub output_tokens: u32,
+    /// The attribution: contributions and weights in ppm summing to 1,000,000 (or empty).
+    pub attribution: Vec<(ContributionId, WeightPpm)>,
+    /// For a retrieval-augmented answer, the snapshot passages were retrieved from.
+    pub retrieved_from: Option<(DatanetId, SnapshotVersion)>,
+    /// The hash of the attribution engine's evidence.
+    pub evidence_hash: ContentHash,
+}
+
+/// The most payouts a receipt has: one per attributed contribution, plus treasury, operator,
+/// developer and holders.
+pub struct MaxPayoutsOf<T>(core::marker::PhantomData<T>);
+impl<T: Config> Get<u32> for MaxPayoutsOf<T> {
+    fn get() -> u32 {
+        T::MaxEntries::get().saturating_add(4)
+    }
+}
+
+/// A stored receipt.
+#[derive(
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Receipt<T: Config> {
+    /// The user who paid.
+    pub user: T::AccountId,
+    /// The operator who submitted it.
+    pub operator: T::AccountId,
+    /// The model used.
+    pub model: ModelId,
+    /// The voucher's request id.
+    pub request_id: ContentHash,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Generated tokens.
+    pub output_tokens: u32,
+    /// The fee charged.
+    pub fee: Balance,
+    /// The attribution.
+    pub attribution: BoundedVec<(ContributionId, WeightPpm), T::MaxEntries>,
+    /// The snapshot retrieved from (RAG).
+    pub retrieved_from: Option<(DatanetId, SnapshotVersion)>,
+    /// The evidence hash.
+    pub evidence_hash: ContentHash,
+    /// Each payee's part; they sum to `fee`.
+    pub payouts: BoundedVec<(PayeeOf<T>, Balance), MaxPayoutsOf<T>>,
+    /// Its epoch.
+    pub epoch: EpochIndex,
+    /// When it was submitted.
+    pub submitted_at: BlockNumberFor<T>,
+    /// When its payouts become claimable unless challenged.
+    pub claimable_at: BlockNumberFor<T>,
+    /// Pending, challenged or reversed.
+    pub status: ReceiptStatus,
+}
+
+/// What the chain owes one payee.
+#[derive(
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    DefaultNoBound,
+    Encode,
+    Decode,
+    MaxEncodedLen,
+    TypeInfo,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct RewardRecord<T: Config> {
+    /// Credited and not reversed, ever.
+    pub earned: Balance,
+    /// Paid out.
+    pub claimed: Balance,
+    /// Past its challenge window, not yet paid.
+    pub matured: Balance,
+    /// Frozen by open challenges.
+    pub frozen: Balance,
+    /// In a challenge window: (claimable from, amount), ascending.
+    pub pending: BoundedVec<(BlockNumberFor<T>, Balance), T::MaxPendingBuckets>,
+}
+
+use polkadot_sdk::frame_support::DefaultNoBound;
+
+/// A registered operator.
+#[derive(
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Operator<T: Config> {
+    /// The bond held from it.
+    pub bond: Balance,
+    /// The latest claimable-at of its receipts: it may not leave before.
+    pub busy_until: BlockNumberFor<T>,
+    /// Challenges open against its receipts.
+    pub open_challenges: u32,
+}
+
+/// An open challenge.
+#[derive(
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Challenge<T: Config> {
+    /// Who challenged.
+    pub challenger: T::AccountId,
+    /// The bond held from them.
+    pub bond: Balance,
+    /// When.
+    pub opened_at: BlockNumberFor<T>,
+}
+
+/// A closed epoch's commitment.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct EpochRoot<BlockNumber> {
+    /// The Merkle root over the epoch's receipt leaves.
+    pub root: ContentHash,
+    /// How many receipts.
+    pub receipts: u32,
+    /// The block that closed it.
+    pub closed_at: BlockNumber,
+}
+
+/// Money in and out of the pallet, for the conservation invariant.
+#[derive(Clone, Default, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct Totals {
+    /// Fees charged to users.
+    pub charged: Balance,
+    /// Fees refunded after upheld challenges.
+    pub refunded: Balance,
+    /// Rewards paid out.
+    pub paid: Balance,
+}

@@ -1,0 +1,199 @@
+//! Proof of Attribution: receipts, the fee split, challenges and epoch roots.
+//!
+//! ## The split of every inference fee
+//!
+//! | party | share |
+//! | --- | --- |
+//! | data contributors, by attribution weight | 50% |
+//! | the model (its developer's share to the developer, the rest to its token holders) | 30% |
+//! | the operator that served the request | 15% |
+//! | the protocol treasury | 5% |
+//!
+//! Epochs are 10 blocks (one minute); the challenge window after an epoch is a genesis
+//! parameter (`development`: 5 blocks, `local_testnet`: one hour) that root can change.
+
+use crate::{
+    Balance, Balances, Datanets, Models, Runtime, RuntimeEvent, RuntimeHoldReason, Signature,
+};
+use polkadot_sdk::{
+    frame_support::{parameter_types, traits::ConstU32, PalletId},
+    frame_system::EnsureRoot,
+    sp_runtime::{traits::Verify, Permill},
+};
+use provena_primitives::{attribution::SplitShares, currency::OPEN, AccountId, BlockNumber};
+
+parameter_types! {
+    /// The account fees wait in until they are paid out.
+    pub const AttributionPalletId: PalletId = PalletId(*b"prv/attr");
+    /// How every fee is split (see the module docs).
+    pub const Shares: SplitShares = SplitShares {
+        treasury: Permill::from_percent(5),
+        operator: Permill::from_percent(15),
+        model: Permill::from_percent(30),
+        contributors: Permill::from_percent(50),
+    };
+    /// An operator's bond: what answers for its receipts.
+    pub const OperatorBond: Balance = 1_000 * OPEN;
+    /// A challenger's bond.
+    pub const ChallengeBond: Balance = 100 * OPEN;
+    /// Slashed from the operator when a challenge is upheld.
+    pub const OperatorSlash: Balance = 500 * OPEN;
+    /// Half of a slash rewards the challenger; the rest goes to the treasury.
+    pub const ChallengerReward: Permill = Permill::from_percent(50);
+    /// One-minute epochs.
+    pub const EpochLength: BlockNumber = 10;
+}
+
+impl pallet_attribution::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Datanets = Datanets;
+    type Models = Models;
+    type OffchainSignature = Signature;
+    type OffchainPublic = <Signature as Verify>::Signer;
+    type AdminOrigin = EnsureRoot<AccountId>;
+    type ResolveOrigin = EnsureRoot<AccountId>;
+    type PalletId = AttributionPalletId;
+    type Treasury = super::TreasuryAccount;
+    type Shares = Shares;
+    type OperatorBond = OperatorBond;
+    type ChallengeBond = ChallengeBond;
+    type OperatorSlash = OperatorSlash;
+    type ChallengerReward = ChallengerReward;
+    type EpochLength = EpochLength;
+    type MaxReceiptsPerCall = ConstU32<64>;
+    type MaxEntries = ConstU32<32>;
+    type MaxReceiptsPerEpoch = ConstU32<20_000>;
+    type MaxPendingBuckets = ConstU32<16>;
+    type MaxClaims = ConstU32<16>;
+    type WeightInfo = pallet_attribution::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = AttributionBenchmarks;
+}
+
+/// Real datanets, models and sr25519 user keys (from the benchmark keystore) for the
+/// attribution benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct AttributionBenchmarks;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_attribution::BenchmarkHelper<AccountId, Signature> for AttributionBenchmarks {
+    fn model_with_contributions(
+        owner: &AccountId,
+        contributions: u32,
+    ) -> (provena_primitives::ModelId, alloc::vec::Vec<provena_primitives::ContributionId>) {
+        use crate::RuntimeOrigin;
+        use polkadot_sdk::{frame_support::traits::fungible::Mutate, sp_core::H256};
+        fn ok<T, E: core::fmt::Debug>(r: Result<T, E>) {
+            assert!(r.is_ok(), "benchmark setup failed: {:?}", r.err());
+        }
+        let _ = Balances::set_balance(owner, Balance::MAX / 1_024);
+        let origin = || RuntimeOrigin::signed(owner.clone());
+        let datanet = pallet_datanets::NextDatanetId::<Runtime>::get();
+        ok(Datanets::create_datanet(
+            origin(),
+            b"bench".to_vec(),
+            alloc::vec::Vec::new(),
+            b"bench".to_vec(),
+            b"MIT".to_vec(),
+            provena_primitives::datanets::Visibility::Public,
+            crate::configs::MinContributionStake::get(),
+            u64::MAX,
+        ));
+        let mut ids = alloc::vec::Vec::new();
+        for i in 0..contributions.max(1) {
+            let id = pallet_datanets::NextContributionId::<Runtime>::get();
+            let mut h = [0u8; 32];
+            h[..4].copy_from_slice(&datanet.to_be_bytes());
+            h[4..8].copy_from_slice(&i.to_be_bytes());
+            ok(Datanets::contribute(
+                origin(),
+                datanet,
+                H256(h),
+                1,
+                1,
+                alloc::vec::Vec::new(),
+                alloc::vec::Vec::new(),
+            ));
+            ok(Datanets::review(origin(), id, pallet_datanets::Verdict::Accept { quality: 90 }));
+            ids.push(id);
+        }
+        ok(Datanets::publish_snapshot(origin(), datanet));
+        let model = pallet_models::NextModelId::<Runtime>::get();
+        let mut w = [0xffu8; 32];
+        w[..8].copy_from_slice(&model.to_be_bytes());
+        ok(Models::register_model(
+            origin(),
+            pallet_models::ModelKindArg::Base,
+            H256(w),
+            H256::zero(),
+            alloc::vec![(datanet, 1)],
+            OPEN / 1_000,
+            Permill::from_percent(40),
+            alloc::vec::Vec::new(),
+            None,
+        ));
+        (model, ids)
+    }
+
+    fn sign(user_index: u32, payload: &[u8]) -> (AccountId, Signature) {
+        use polkadot_sdk::{sp_core::crypto::KeyTypeId, sp_io::crypto};
+        const KEY: KeyTypeId = KeyTypeId(*b"bnch");
+        let seed = alloc::format!("//bench-user-{user_index}");
+        let public = crypto::sr25519_generate(KEY, Some(seed.into_bytes()));
+        let signature = crypto::sr25519_sign(KEY, &public, payload)
+            .unwrap_or_else(|| panic!("the benchmark keystore signs"));
+        (AccountId::from(public.0), Signature::Sr25519(signature))
+    }
+
+    fn launch_with_holder(owner: &AccountId, model: provena_primitives::ModelId) {
+        use crate::RuntimeOrigin;
+        use polkadot_sdk::frame_support::traits::fungible::Mutate;
+        let holder = AccountId::from([0x48u8; 32]);
+        let _ = Balances::set_balance(&holder, Balance::MAX / 1_024);
+        let launched = Models::launch_token(RuntimeOrigin::signed(owner.clone()), model);
+        assert!(launched.is_ok(), "launch failed: {launched:?}");
+        let lot = super::Curve::get().curve_supply / 100;
+        let bought =
+            Models::buy(RuntimeOrigin::signed(holder), model, lot, Balance::MAX, BlockNumber::MAX);
+        assert!(bought.is_ok(), "buy failed: {bought:?}");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+    use crate::configs::RuntimeBlockWeights;
+    use pallet_attribution::WeightInfo;
+    use polkadot_sdk::frame_support::{dispatch::DispatchClass, weights::Weight};
+
+    type W = pallet_attribution::weights::SubstrateWeight<Runtime>;
+
+    /// How many receipts with 16 attribution entries fit in one block's normal-dispatch
+    /// budget, in calls of 64, when the batch credits `payees` distinct payees per call.
+    fn receipts_per_block(payees: u32) -> u64 {
+        let weights = RuntimeBlockWeights::get();
+        let normal = weights.get(DispatchClass::Normal);
+        let budget =
+            normal.max_total.unwrap_or(weights.max_block).saturating_sub(weights.base_block);
+        let per_call: Weight = W::submit_receipts(64, 16)
+            .saturating_add(W::credit_payees(payees))
+            .saturating_add(normal.base_extrinsic);
+        64 * (budget.ref_time() / per_call.ref_time())
+    }
+
+    /// The figures the pallet docs quote ("Throughput"), recomputed from the generated weights.
+    #[test]
+    fn receipts_per_block_from_the_weights() {
+        // Every contribution distinct across the call: 64 × 16 contributions, plus the model's
+        // developer and holders, the operator and the treasury.
+        let worst = receipts_per_block(64 * 16 + 4);
+        // The same 16 contributions in every receipt.
+        let shared = receipts_per_block(16 + 4);
+        println!("receipts with 16 entries per block: {worst} (all distinct), {shared} (shared)");
+        assert!(worst >= 1_000, "worst case {worst} < 1,000 receipts per block");
+        assert!(shared > worst);
+    }
+}
