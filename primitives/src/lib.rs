@@ -120,6 +120,12 @@ pub type ModelId = u64;
 /// hash, computed off-chain by whoever publishes the data.
 pub type ContentHash = Hash;
 
+/// The content address of `bytes`: their BLAKE2b-256 hash. Datanet contributions, model weights
+/// and evidence records are addressed this way.
+pub fn content_hash(bytes: &[u8]) -> ContentHash {
+    <Hashing as polkadot_sdk::sp_runtime::traits::Hash>::hash(bytes)
+}
+
 /// The SS58 address prefix of Provena accounts (`registry`-style network id).
 pub const SS58_PREFIX: u16 = 4044;
 
