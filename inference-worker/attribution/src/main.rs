@@ -142,7 +142,9 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
         Command::Stats { index } => {
             let idx = Index::open(&index)?;
             let size = |f: &str| std::fs::metadata(index.join(f)).map(|m| m.len()).unwrap_or(0);
-            let bytes = size("tokens.u16") + size("sa.u32") + size("manifest.json");
+            let bytes = size("tokens.u16")
+                .saturating_add(size("sa.u32"))
+                .saturating_add(size("manifest.json"));
             json!({
                 "documents": idx.manifest.documents.len(),
                 "tokens": idx.manifest.tokens,

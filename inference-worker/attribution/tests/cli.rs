@@ -52,7 +52,8 @@ fn index_count_attribute_stats() {
     assert_eq!(v["documents"], 2);
     let idx = index.to_str().unwrap();
 
-    let (ok, ids, _) = run(&["tokenize", "--tokenizer", model, "--text", " update balances before"]);
+    let (ok, ids, _) =
+        run(&["tokenize", "--tokenizer", model, "--text", " update balances before"]);
     assert!(ok && ids.as_array().unwrap().len() >= 3);
     let (ok, v, _) = run(&["count", "--index", idx, "--text", " update balances before"]);
     assert!(ok);
