@@ -83,43 +83,16 @@ impl pallet_attribution::BenchmarkHelper<AccountId, Signature> for AttributionBe
         owner: &AccountId,
         contributions: u32,
     ) -> (provena_primitives::ModelId, alloc::vec::Vec<provena_primitives::ContributionId>) {
+        use super::datanets::{bench_ok as ok, benchmark_datanet};
         use crate::RuntimeOrigin;
         use polkadot_sdk::{frame_support::traits::fungible::Mutate, sp_core::H256};
-        fn ok<T, E: core::fmt::Debug>(r: Result<T, E>) {
-            assert!(r.is_ok(), "benchmark setup failed: {:?}", r.err());
-        }
         let _ = Balances::set_balance(owner, Balance::MAX / 1_024);
         let origin = || RuntimeOrigin::signed(owner.clone());
-        let datanet = pallet_datanets::NextDatanetId::<Runtime>::get();
-        ok(Datanets::create_datanet(
-            origin(),
-            b"bench".to_vec(),
-            alloc::vec::Vec::new(),
-            b"bench".to_vec(),
-            b"MIT".to_vec(),
+        let (datanet, ids) = benchmark_datanet(
+            owner,
             provena_primitives::datanets::Visibility::Public,
-            crate::configs::MinContributionStake::get(),
-            u64::MAX,
-        ));
-        let mut ids = alloc::vec::Vec::new();
-        for i in 0..contributions.max(1) {
-            let id = pallet_datanets::NextContributionId::<Runtime>::get();
-            let mut h = [0u8; 32];
-            h[..4].copy_from_slice(&datanet.to_be_bytes());
-            h[4..8].copy_from_slice(&i.to_be_bytes());
-            ok(Datanets::contribute(
-                origin(),
-                datanet,
-                H256(h),
-                1,
-                1,
-                alloc::vec::Vec::new(),
-                alloc::vec::Vec::new(),
-            ));
-            ok(Datanets::review(origin(), id, pallet_datanets::Verdict::Accept { quality: 90 }));
-            ids.push(id);
-        }
-        ok(Datanets::publish_snapshot(origin(), datanet));
+            contributions,
+        );
         let model = pallet_models::NextModelId::<Runtime>::get();
         let mut w = [0xffu8; 32];
         w[..8].copy_from_slice(&model.to_be_bytes());

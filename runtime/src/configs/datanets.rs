@@ -35,3 +35,53 @@ impl pallet_datanets::Config for Runtime {
     type MaxSnapshotsPerDatanet = ConstU32<1_000>;
     type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
 }
+
+/// Panics with the error when a benchmark's setup call fails.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn bench_ok<T, E: core::fmt::Debug>(r: Result<T, E>) {
+    assert!(r.is_ok(), "benchmark setup failed: {:?}", r.err());
+}
+
+/// For benchmarks of other pallets: a datanet of `owner` with `contributions` (at least one)
+/// accepted contributions of its own, all in snapshot 1.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn benchmark_datanet(
+    owner: &crate::AccountId,
+    visibility: provena_primitives::datanets::Visibility,
+    contributions: u32,
+) -> (provena_primitives::DatanetId, alloc::vec::Vec<provena_primitives::ContributionId>) {
+    use crate::{Datanets, RuntimeOrigin};
+    use polkadot_sdk::sp_core::H256;
+    let origin = || RuntimeOrigin::signed(owner.clone());
+    let datanet = pallet_datanets::NextDatanetId::<Runtime>::get();
+    bench_ok(Datanets::create_datanet(
+        origin(),
+        b"bench".to_vec(),
+        alloc::vec::Vec::new(),
+        b"bench".to_vec(),
+        b"MIT".to_vec(),
+        visibility,
+        MinContributionStake::get(),
+        u64::MAX,
+    ));
+    let mut ids = alloc::vec::Vec::new();
+    for i in 0..contributions.max(1) {
+        let id = pallet_datanets::NextContributionId::<Runtime>::get();
+        let mut h = [0u8; 32];
+        h[..4].copy_from_slice(&datanet.to_be_bytes());
+        h[4..8].copy_from_slice(&i.to_be_bytes());
+        bench_ok(Datanets::contribute(
+            origin(),
+            datanet,
+            H256(h),
+            1,
+            1,
+            alloc::vec::Vec::new(),
+            alloc::vec::Vec::new(),
+        ));
+        bench_ok(Datanets::review(origin(), id, pallet_datanets::Verdict::Accept { quality: 90 }));
+        ids.push(id);
+    }
+    bench_ok(Datanets::publish_snapshot(origin(), datanet));
+    (datanet, ids)
+}

@@ -76,43 +76,12 @@ impl pallet_models::BenchmarkHelper<AccountId> for SnapshotsForBenchmarks {
         who: &AccountId,
         n: u32,
     ) -> alloc::vec::Vec<provena_primitives::models::TrainedOn> {
-        use crate::RuntimeOrigin;
-        use polkadot_sdk::sp_core::H256;
-        let origin = || RuntimeOrigin::signed(who.clone());
-        let datanet = pallet_datanets::NextDatanetId::<Runtime>::get();
-        let contribution = pallet_datanets::NextContributionId::<Runtime>::get();
-        fn ok<T, E: core::fmt::Debug>(r: Result<T, E>) {
-            assert!(r.is_ok(), "benchmark snapshot setup failed: {:?}", r.err());
-        }
-        ok(Datanets::create_datanet(
-            origin(),
-            b"bench".to_vec(),
-            alloc::vec::Vec::new(),
-            b"bench".to_vec(),
-            b"MIT".to_vec(),
-            provena_primitives::datanets::Visibility::Private,
-            crate::configs::MinContributionStake::get(),
-            1_000,
-        ));
-        ok(Datanets::contribute(
-            origin(),
-            datanet,
-            H256::repeat_byte(7),
-            1,
-            1,
-            alloc::vec::Vec::new(),
-            alloc::vec::Vec::new(),
-        ));
-        ok(Datanets::review(
-            origin(),
-            contribution,
-            pallet_datanets::Verdict::Accept { quality: 90 },
-        ));
-        (1..=n)
-            .map(|v| {
-                ok(Datanets::publish_snapshot(origin(), datanet));
-                (datanet, v)
-            })
-            .collect()
+        use super::datanets::{bench_ok, benchmark_datanet};
+        let (datanet, _) =
+            benchmark_datanet(who, provena_primitives::datanets::Visibility::Private, 1);
+        (2..=n).for_each(|_| {
+            bench_ok(Datanets::publish_snapshot(crate::RuntimeOrigin::signed(who.clone()), datanet))
+        });
+        (1..=n).map(|v| (datanet, v)).collect()
     }
 }
