@@ -30,10 +30,6 @@ use provena_runtime::{
 };
 use serde_json::{json, Value};
 
-fn amount(v: &Value) -> u128 {
-    v.as_str().unwrap_or_else(|| panic!("an amount string: {v}")).parse().unwrap()
-}
-
 fn batch(calls: Vec<RuntimeCall>) -> RuntimeCall {
     RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all { calls })
 }

@@ -31,10 +31,6 @@ fn model_events(events: &[RuntimeEvent]) -> Vec<ModelEvent<Runtime>> {
         .collect()
 }
 
-fn amount(v: &Value) -> Balance {
-    v.as_str().unwrap_or_else(|| panic!("an amount string: {v}")).parse().unwrap()
-}
-
 async fn quote(c: &WsClient, method: &str, tokens: Balance) -> Value {
     c.request(method, rpc_params![0, tokens.to_string()]).await.unwrap()
 }

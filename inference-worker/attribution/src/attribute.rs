@@ -87,8 +87,7 @@ pub fn attribute(
     let spans = index.maximal_spans(answer, params.min_span.max(1), params.max_freq)?;
     let docs = &index.manifest.documents;
     let mut kept = Vec::new();
-    // Credit in units of 1 / L, where L is the lcm-free common scale: each span's unit is split
-    // as exact fractions by accumulating numerators over a per-span denominator.
+    // Each contribution's summed share of span credit (fractions 1/k; normalized exactly below).
     let mut credit: BTreeMap<u64, f64> = BTreeMap::new();
     for s in spans {
         let run = answer.get(s.start..s.start.saturating_add(s.len)).unwrap_or(&[]);
@@ -124,7 +123,7 @@ pub fn attribute(
         weights: &weights,
         pool_ppm,
     };
-    let hash = blake2_256(&evidence.encode());
+    let hash = provena_primitives::content_hash(&evidence.encode());
     Ok(Attribution {
         weights,
         pool_ppm,
@@ -160,9 +159,4 @@ fn to_ppm(credit: &BTreeMap<u64, f64>, top_k: usize) -> (Vec<(u64, u32)>, u32) {
     weights.sort_by_key(|(c, _)| *c);
     let pool_ppm = parts.last().and_then(|p| u32::try_from(*p).ok()).unwrap_or(0);
     (weights, pool_ppm)
-}
-
-/// BLAKE2b-256, the chain's content hash.
-fn blake2_256(bytes: &[u8]) -> [u8; 32] {
-    provena_primitives::content_hash(bytes).0
 }

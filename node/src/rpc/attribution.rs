@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObject};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use polkadot_sdk::{
     sp_api::ProvideRuntimeApi, sp_blockchain::HeaderBackend, sp_runtime::traits::Block as BlockT,
 };
@@ -18,7 +18,7 @@ use provena_primitives::{
 use provena_runtime::{AccountId, BlockNumber};
 use serde::{Deserialize, Serialize};
 
-use super::{runtime_error, INVALID_PARAMS};
+use super::{block_or_best, check_range, runtime_error};
 
 /// Receipt pages larger than this are refused.
 pub const MAX_PAGE: u32 = 1_000;
@@ -134,19 +134,8 @@ where
     C: HeaderBackend<B>,
 {
     fn at(&self, at: Option<B::Hash>) -> B::Hash {
-        at.unwrap_or_else(|| self.client.info().best_hash)
+        block_or_best(&*self.client, at)
     }
-}
-
-fn check(name: &str, value: u32, max: u32) -> RpcResult<()> {
-    if value == 0 || value > max {
-        return Err(ErrorObject::owned(
-            INVALID_PARAMS,
-            format!("{name} must be between 1 and {max}"),
-            None::<()>,
-        ));
-    }
-    Ok(())
 }
 
 impl<C, B> AttributionApiServer<B::Hash> for Attribution<C, B>
@@ -166,7 +155,7 @@ where
         limit: u32,
         at: Option<B::Hash>,
     ) -> RpcResult<Vec<Receipt>> {
-        check("limit", limit, MAX_PAGE)?;
+        check_range("limit", limit, MAX_PAGE)?;
         self.client
             .runtime_api()
             .receipts_by_model(self.at(at), model, start, limit)
@@ -181,8 +170,8 @@ where
         limit: u32,
         at: Option<B::Hash>,
     ) -> RpcResult<Vec<Receipt>> {
-        check("limit", limit, MAX_PAGE)?;
-        check("scan", scan, MAX_SCAN)?;
+        check_range("limit", limit, MAX_PAGE)?;
+        check_range("scan", scan, MAX_SCAN)?;
         self.client
             .runtime_api()
             .receipts_by_contribution(self.at(at), contribution, from, scan, limit)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObject};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use polkadot_sdk::{
     sp_api::ProvideRuntimeApi, sp_blockchain::HeaderBackend, sp_runtime::traits::Block as BlockT,
 };
@@ -92,18 +92,7 @@ impl<C, B> Datanets<C, B> {
     }
 }
 
-use super::{runtime_error, INVALID_PARAMS};
-
-fn check_limit(limit: u32) -> RpcResult<()> {
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(ErrorObject::owned(
-            INVALID_PARAMS,
-            format!("limit must be between 1 and {MAX_PAGE}"),
-            None::<()>,
-        ));
-    }
-    Ok(())
-}
+use super::{block_or_best, check_range, runtime_error};
 
 impl<C, B> Datanets<C, B>
 where
@@ -111,7 +100,7 @@ where
     C: HeaderBackend<B>,
 {
     fn at(&self, at: Option<B::Hash>) -> B::Hash {
-        at.unwrap_or_else(|| self.client.info().best_hash)
+        block_or_best(&*self.client, at)
     }
 }
 
@@ -144,7 +133,7 @@ where
         limit: u32,
         at: Option<B::Hash>,
     ) -> RpcResult<Vec<Contribution>> {
-        check_limit(limit)?;
+        check_range("limit", limit, MAX_PAGE)?;
         self.client
             .runtime_api()
             .datanet_contributions(self.at(at), datanet, start, limit)
@@ -158,7 +147,7 @@ where
         limit: u32,
         at: Option<B::Hash>,
     ) -> RpcResult<Vec<Contribution>> {
-        check_limit(limit)?;
+        check_range("limit", limit, MAX_PAGE)?;
         self.client
             .runtime_api()
             .contributor_contributions(self.at(at), who, start, limit)

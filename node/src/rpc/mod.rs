@@ -33,6 +33,27 @@ pub fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
     ErrorObject::owned(RUNTIME_ERROR, "runtime API call failed", Some(e.to_string()))
 }
 
+/// Fails with an invalid-params error naming `name` unless `1 <= value <= max`.
+pub fn check_range(name: &str, value: u32, max: u32) -> jsonrpsee::core::RpcResult<()> {
+    if value == 0 || value > max {
+        return Err(ErrorObject::owned(
+            INVALID_PARAMS,
+            format!("{name} must be between 1 and {max}"),
+            None::<()>,
+        ));
+    }
+    Ok(())
+}
+
+/// The block a query reads: the given one, or the best block.
+pub fn block_or_best<B, C>(client: &C, at: Option<B::Hash>) -> B::Hash
+where
+    B: polkadot_sdk::sp_runtime::traits::Block,
+    C: HeaderBackend<B>,
+{
+    at.unwrap_or_else(|| client.info().best_hash)
+}
+
 /// What the RPC extensions need from the node.
 pub struct FullDeps<C, P> {
     /// The client, to call runtime APIs.

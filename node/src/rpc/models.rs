@@ -19,7 +19,7 @@ use provena_primitives::{
 };
 use provena_runtime::{AccountId, Balance, BlockNumber};
 
-use super::{runtime_error, INVALID_PARAMS};
+use super::{block_or_best, runtime_error, INVALID_PARAMS};
 
 /// A quote the curve cannot give.
 pub const QUOTE_ERROR: i32 = 5010;
@@ -98,7 +98,7 @@ where
     C: HeaderBackend<B>,
 {
     fn at(&self, at: Option<B::Hash>) -> B::Hash {
-        at.unwrap_or_else(|| self.client.info().best_hash)
+        block_or_best(&*self.client, at)
     }
 }
 

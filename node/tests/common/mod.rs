@@ -187,6 +187,11 @@ pub fn account(v: &Value) -> AccountId {
     AccountId::from_ss58check_with_version(v.as_str().unwrap()).unwrap().0
 }
 
+/// An amount from its JSON form (a decimal string).
+pub fn amount(v: &Value) -> Balance {
+    v.as_str().unwrap_or_else(|| panic!("an amount string: {v}")).parse().unwrap()
+}
+
 /// The fee `who` paid for the transactions of a block's events.
 pub fn fee_paid(events: &[RuntimeEvent], who: &AccountId) -> Balance {
     events
