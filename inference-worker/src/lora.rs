@@ -1,0 +1,484 @@
+//! LoRA adapters in PEFT format, prepared for per-row application.
+//!
+//! # Format
+//! An adapter is the two files PEFT writes: `adapter_config.json` (`r`, `lora_alpha`,
+//! `target_modules`, optional `use_rslora`) and `adapter_model.safetensors` with
+//! `base_model.model.model.layers.{i}.{self_attn|mlp}.{module}.lora_{A|B}.weight`
+//! (`A`: `[r, in]`, `B`: `[out, r]`). Its id is the chain's content hash (BLAKE2b-256) of
+//! `"provena:adapter:v1" ‖ len(config) ‖ config ‖ len(weights) ‖ weights` (lengths u64 LE):
+//! the value a developer registers as the model's `weights_hash`. Anything PEFT can express
+//! that this engine would silently get wrong (`rank_pattern`, `alpha_pattern`,
+//! `fan_in_fan_out`, biases, DoRA) is refused with its name.
+//!
+//! # Prepared form
+//! `scale · B` is stored transposed (`[r, out]`) next to `A` so that one row's update is `r` dot
+//! products and `r` AXPYs over contiguous memory. For a GGUF base the rows of `B` for `q_proj` and
+//! `k_proj` are permuted the way llama.cpp permuted the base weights.
+//!
+//! # Weighted mixtures
+//! `Σ wᵢ·sᵢ·Bᵢ·Aᵢ` equals one adapter of rank `Σ rᵢ` with `A = [A₁; A₂; …]` and
+//! `B = [w₁s₁B₁, w₂s₂B₂, …]`: [`LoraWeights::mix`] builds exactly that, so a mixture runs through
+//! the same code as a single adapter and the base weights are never touched.
+
+use crate::{
+    error::{Error, Result},
+    model::{kernels, Config, Layout, Target},
+};
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+use std::{collections::HashMap, path::Path};
+
+/// The config file of a PEFT adapter.
+pub const CONFIG_FILE: &str = "adapter_config.json";
+/// The weights file of a PEFT adapter.
+pub const WEIGHTS_FILE: &str = "adapter_model.safetensors";
+
+/// `adapter_config.json`, as PEFT writes it (fields this engine does not use are ignored).
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct AdapterConfig {
+    #[serde(default = "default_peft_type")]
+    pub peft_type: String,
+    pub r: usize,
+    pub lora_alpha: f32,
+    pub target_modules: TargetModules,
+    #[serde(default)]
+    pub use_rslora: bool,
+    #[serde(default)]
+    pub use_dora: bool,
+    #[serde(default)]
+    pub fan_in_fan_out: bool,
+    #[serde(default = "default_bias")]
+    pub bias: String,
+    #[serde(default)]
+    pub rank_pattern: HashMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub alpha_pattern: HashMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub base_model_name_or_path: Option<String>,
+}
+
+fn default_peft_type() -> String {
+    "LORA".into()
+}
+
+fn default_bias() -> String {
+    "none".into()
+}
+
+/// `target_modules`: a list of module names (a regex string is refused).
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum TargetModules {
+    List(Vec<String>),
+    Pattern(String),
+}
+
+impl AdapterConfig {
+    /// The scale applied to `B·A`.
+    pub fn scale(&self) -> f32 {
+        let r = self.r as f32;
+        if self.use_rslora {
+            self.lora_alpha / r.sqrt()
+        } else {
+            self.lora_alpha / r
+        }
+    }
+
+    /// The targets, checked.
+    pub fn targets(&self) -> std::result::Result<Vec<Target>, String> {
+        if self.peft_type != "LORA" {
+            return Err(format!("peft_type {} is not LORA", self.peft_type));
+        }
+        if self.r == 0 {
+            return Err("r is 0".into());
+        }
+        if !(self.lora_alpha.is_finite()) {
+            return Err("lora_alpha is not finite".into());
+        }
+        if self.use_dora {
+            return Err("DoRA (use_dora) is not supported".into());
+        }
+        if self.fan_in_fan_out {
+            return Err("fan_in_fan_out is not supported (Llama projections are nn.Linear)".into());
+        }
+        if self.bias != "none" {
+            return Err(format!("bias {:?} is not supported", self.bias));
+        }
+        if !self.rank_pattern.is_empty() || !self.alpha_pattern.is_empty() {
+            return Err("rank_pattern / alpha_pattern are not supported".into());
+        }
+        let names: Vec<String> = match &self.target_modules {
+            TargetModules::List(v) => v.clone(),
+            TargetModules::Pattern(p) if p == "all-linear" => {
+                Target::ALL.iter().map(|t| t.peft_name().to_string()).collect()
+            }
+            TargetModules::Pattern(p) => {
+                return Err(format!(
+                    "target_modules pattern {p:?} is not supported; list the modules"
+                ))
+            }
+        };
+        let mut out = Vec::new();
+        for n in names {
+            let t =
+                Target::from_peft_name(&n).ok_or_else(|| format!("unknown target module {n}"))?;
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        if out.is_empty() {
+            return Err("target_modules is empty".into());
+        }
+        Ok(out)
+    }
+}
+
+/// The id of an adapter from its two files' bytes.
+pub fn adapter_id(config: &[u8], weights: &[u8]) -> String {
+    let mut buf = Vec::with_capacity(config.len().saturating_add(weights.len()).saturating_add(34));
+    buf.extend_from_slice(b"provena:adapter:v1");
+    buf.extend_from_slice(&(config.len() as u64).to_le_bytes());
+    buf.extend_from_slice(config);
+    buf.extend_from_slice(&(weights.len() as u64).to_le_bytes());
+    buf.extend_from_slice(weights);
+    hex::encode(provena_primitives::content_hash(&buf))
+}
+
+/// One projection's adapter: `A` (`[r, in]`) and `scale·B` transposed (`[r, out]`).
+#[derive(Clone, Debug)]
+pub struct LoraPair {
+    pub rank: usize,
+    pub in_dim: usize,
+    pub out_dim: usize,
+    a: Vec<f32>,
+    bt: Vec<f32>,
+}
+
+impl LoraPair {
+    /// `y += (x·Aᵀ)·(scale·B)ᵀ` for one row.
+    pub fn apply_row(&self, x: &[f32], y: &mut [f32]) {
+        for (a_j, bt_j) in self.a.chunks_exact(self.in_dim).zip(self.bt.chunks_exact(self.out_dim))
+        {
+            let s = kernels::dot(a_j, x);
+            if s != 0.0 {
+                kernels::axpy(s, bt_j, y);
+            }
+        }
+    }
+
+    /// `scale·B·A` as a dense `[out, in]` tensor (for merging).
+    pub fn delta(&self) -> Result<Tensor> {
+        let a = Tensor::from_slice(&self.a, (self.rank, self.in_dim), &Device::Cpu)?;
+        let bt = Tensor::from_slice(&self.bt, (self.rank, self.out_dim), &Device::Cpu)?;
+        Ok(bt.t()?.matmul(&a)?)
+    }
+
+    fn bytes(&self) -> usize {
+        self.a.len().saturating_add(self.bt.len()).saturating_mul(4)
+    }
+}
+
+/// An adapter (or a weighted mixture) ready for the engine: per layer, per target.
+#[derive(Clone, Debug)]
+pub struct LoraWeights {
+    layers: Vec<Vec<Option<LoraPair>>>,
+    /// The largest rank over projections.
+    pub rank: usize,
+}
+
+impl LoraWeights {
+    /// The pair for `layer`/`target`, if the adapter has one.
+    pub fn pair(&self, layer: usize, target: Target) -> Option<&LoraPair> {
+        self.layers.get(layer).and_then(|l| l.get(target.index())).and_then(|p| p.as_ref())
+    }
+
+    /// Per layer, per target (in `Target::ALL` order).
+    pub fn layers(&self) -> &[Vec<Option<LoraPair>>] {
+        &self.layers
+    }
+
+    /// Bytes of prepared weights.
+    pub fn bytes(&self) -> usize {
+        self.layers.iter().flatten().flatten().map(LoraPair::bytes).sum()
+    }
+
+    pub(crate) fn check_layers(&self, layers: usize) -> Result<()> {
+        if self.layers.len() == layers {
+            Ok(())
+        } else {
+            Err(Error::Model(format!("adapter has {} layers, model {layers}", self.layers.len())))
+        }
+    }
+
+    /// Parses and prepares a PEFT adapter for a base with `cfg` and `layout`.
+    pub fn from_peft(
+        config_bytes: &[u8],
+        weights_bytes: &[u8],
+        cfg: &Config,
+        layout: Layout,
+    ) -> std::result::Result<Self, String> {
+        let config: AdapterConfig = serde_json::from_slice(config_bytes)
+            .map_err(|e| format!("{CONFIG_FILE} is not a PEFT LoRA config: {e}"))?;
+        let targets = config.targets()?;
+        let scale = config.scale();
+        let tensors = candle_core::safetensors::load_buffer(weights_bytes, &Device::Cpu)
+            .map_err(|e| format!("{WEIGHTS_FILE} is not a readable safetensors file: {e}"))?;
+        let mut found: HashMap<(usize, Target), (Option<Tensor>, Option<Tensor>)> = HashMap::new();
+        for (name, tensor) in tensors {
+            let (layer, target, is_a) =
+                parse_key(&name).ok_or_else(|| format!("unexpected tensor {name}"))?;
+            if layer >= cfg.layers {
+                return Err(format!(
+                    "tensor {name}: layer {layer} beyond the base's {}",
+                    cfg.layers
+                ));
+            }
+            if !targets.contains(&target) {
+                return Err(format!(
+                    "tensor {name}: {} is not in target_modules",
+                    target.peft_name()
+                ));
+            }
+            let slot = found.entry((layer, target)).or_default();
+            let dst = if is_a { &mut slot.0 } else { &mut slot.1 };
+            if dst.replace(tensor).is_some() {
+                return Err(format!("tensor {name} appears twice"));
+            }
+        }
+        if found.is_empty() {
+            return Err("the adapter has no LoRA tensors".into());
+        }
+        let mut layers: Vec<Vec<Option<LoraPair>>> =
+            (0..cfg.layers).map(|_| vec![None; Target::ALL.len()]).collect();
+        let mut rank = 0;
+        for ((layer, target), pair) in found {
+            let name = format!("layer {layer} {}", target.peft_name());
+            let (Some(a), Some(b)) = pair else {
+                return Err(format!("{name}: lora_A and lora_B must both be present"));
+            };
+            let (in_dim, out_dim) = cfg.dims(target);
+            let a = to_f32_2d(&a, &name, "lora_A")?;
+            let b = to_f32_2d(&b, &name, "lora_B")?;
+            let r = a.0;
+            if a.1 != in_dim || b.0 != out_dim || b.1 != r || r != config.r {
+                return Err(format!(
+                    "{name}: lora_A is {}x{}, lora_B {}x{}; the base needs A {}x{in_dim}, B {out_dim}x{}",
+                    a.0, a.1, b.0, b.1, config.r, config.r
+                ));
+            }
+            let mut bt = vec![0f32; r.saturating_mul(out_dim)];
+            let heads = match target {
+                Target::Q => Some(cfg.heads),
+                Target::K => Some(cfg.kv_heads),
+                _ => None,
+            };
+            for (o, row) in b.2.chunks_exact(r).enumerate() {
+                let dst_o = match (layout, heads) {
+                    (Layout::Gguf, Some(_)) => gguf_row(o, cfg.head_dim),
+                    _ => o,
+                };
+                for (j, &v) in row.iter().enumerate() {
+                    if !v.is_finite() {
+                        return Err(format!("{name}: lora_B has a non-finite value"));
+                    }
+                    if let Some(slot) = j.checked_mul(out_dim).and_then(|s| s.checked_add(dst_o)) {
+                        if let Some(cell) = bt.get_mut(slot) {
+                            *cell = v * scale;
+                        }
+                    }
+                }
+            }
+            if a.2.iter().any(|v| !v.is_finite()) {
+                return Err(format!("{name}: lora_A has a non-finite value"));
+            }
+            rank = rank.max(r);
+            if let Some(slot) = layers.get_mut(layer).and_then(|l| l.get_mut(target.index())) {
+                *slot = Some(LoraPair { rank: r, in_dim, out_dim, a: a.2, bt });
+            }
+        }
+        Ok(Self { layers, rank })
+    }
+
+    /// `Σ wᵢ · adapterᵢ` as one adapter of concatenated rank.
+    pub fn mix(parts: &[(&LoraWeights, f32)]) -> Result<Self> {
+        let Some((first, _)) = parts.first() else {
+            return Err(Error::invalid("adapters", "empty mixture"));
+        };
+        let n_layers = first.layers.len();
+        let mut layers: Vec<Vec<Option<LoraPair>>> =
+            (0..n_layers).map(|_| vec![None; Target::ALL.len()]).collect();
+        let mut rank = 0;
+        for (li, layer) in layers.iter_mut().enumerate() {
+            for (ti, slot) in layer.iter_mut().enumerate() {
+                let mut acc: Option<LoraPair> = None;
+                for (w, weight) in parts {
+                    w.check_layers(n_layers)?;
+                    let Some(p) = w.layers.get(li).and_then(|l| l.get(ti)).and_then(|p| p.as_ref())
+                    else {
+                        continue;
+                    };
+                    let acc = acc.get_or_insert_with(|| LoraPair {
+                        rank: 0,
+                        in_dim: p.in_dim,
+                        out_dim: p.out_dim,
+                        a: Vec::new(),
+                        bt: Vec::new(),
+                    });
+                    acc.rank = acc.rank.saturating_add(p.rank);
+                    acc.a.extend_from_slice(&p.a);
+                    acc.bt.extend(p.bt.iter().map(|v| v * weight));
+                }
+                if let Some(p) = &acc {
+                    rank = rank.max(p.rank);
+                }
+                *slot = acc;
+            }
+        }
+        Ok(Self { layers, rank })
+    }
+}
+
+/// Where HF row `o` of a q/k projection sits in llama.cpp's permuted layout.
+pub(crate) fn gguf_row(o: usize, head_dim: usize) -> usize {
+    let half = head_dim / 2;
+    let head = o.checked_div(head_dim).unwrap_or(0);
+    let within = o.checked_rem(head_dim).unwrap_or(0);
+    let (part, i) = if within < half { (0, within) } else { (1, within.saturating_sub(half)) };
+    head.saturating_mul(head_dim).saturating_add(i.saturating_mul(2)).saturating_add(part)
+}
+
+fn to_f32_2d(
+    t: &Tensor,
+    name: &str,
+    which: &str,
+) -> std::result::Result<(usize, usize, Vec<f32>), String> {
+    let (r, c) = t.dims2().map_err(|_| format!("{name}: {which} is not a matrix"))?;
+    let v = t
+        .to_dtype(candle_core::DType::F32)
+        .and_then(|t| t.flatten_all())
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(|e| format!("{name}: {which}: {e}"))?;
+    Ok((r, c, v))
+}
+
+/// `(layer, target, is_a)` of a PEFT tensor name.
+fn parse_key(name: &str) -> Option<(usize, Target, bool)> {
+    let rest = name.strip_prefix("base_model.model.")?;
+    let rest = rest.strip_prefix("model.layers.")?;
+    let (layer, rest) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let rest = rest.strip_prefix("self_attn.").or_else(|| rest.strip_prefix("mlp."))?;
+    let (module, rest) = rest.split_once('.')?;
+    let target = Target::from_peft_name(module)?;
+    let is_a = match rest {
+        "lora_A.weight" | "lora_A.default.weight" => true,
+        "lora_B.weight" | "lora_B.default.weight" => false,
+        _ => return None,
+    };
+    Some((layer, target, is_a))
+}
+
+/// What a synthetic adapter looks like.
+#[derive(Clone, Debug)]
+pub struct SynthSpec {
+    pub rank: usize,
+    pub alpha: f32,
+    pub targets: Vec<Target>,
+    pub seed: u64,
+    /// Standard deviation of `B`'s entries (0 gives `B = 0`, an adapter that changes nothing).
+    pub b_std: f32,
+}
+
+/// Writes a seeded synthetic PEFT adapter for a base with `cfg` into `dir` and returns its id.
+/// `A` is uniform in `±1/√in` (PEFT's Kaiming init), `B` normal with `b_std`; the same spec
+/// always gives the same bytes.
+pub fn write_synthetic(
+    dir: &Path,
+    cfg: &Config,
+    base_name: &str,
+    spec: &SynthSpec,
+) -> Result<String> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
+    let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    let normal = Normal::new(0f32, spec.b_std.max(0.0))
+        .map_err(|e| Error::invalid("b_std", e.to_string()))?;
+    for layer in 0..cfg.layers {
+        for &target in &spec.targets {
+            let (in_dim, out_dim) = cfg.dims(target);
+            let bound = 1.0 / (in_dim as f32).sqrt();
+            let a: Vec<f32> = (0..spec.rank.saturating_mul(in_dim))
+                .map(|_| rng.random_range(-bound..bound))
+                .collect();
+            let b: Vec<f32> = (0..out_dim.saturating_mul(spec.rank))
+                .map(|_| if spec.b_std > 0.0 { normal.sample(&mut rng) } else { 0.0 })
+                .collect();
+            let prefix = format!(
+                "base_model.model.model.layers.{layer}.{}",
+                match target {
+                    Target::Q | Target::K | Target::V | Target::O => "self_attn",
+                    _ => "mlp",
+                }
+            );
+            let module = target.peft_name();
+            tensors.push((
+                format!("{prefix}.{module}.lora_A.weight"),
+                Tensor::from_vec(a, (spec.rank, in_dim), &Device::Cpu)?,
+            ));
+            tensors.push((
+                format!("{prefix}.{module}.lora_B.weight"),
+                Tensor::from_vec(b, (out_dim, spec.rank), &Device::Cpu)?,
+            ));
+        }
+    }
+    let config = AdapterConfig {
+        peft_type: "LORA".into(),
+        r: spec.rank,
+        lora_alpha: spec.alpha,
+        target_modules: TargetModules::List(
+            spec.targets.iter().map(|t| t.peft_name().to_string()).collect(),
+        ),
+        use_rslora: false,
+        use_dora: false,
+        fan_in_fan_out: false,
+        bias: "none".into(),
+        rank_pattern: HashMap::new(),
+        alpha_pattern: HashMap::new(),
+        base_model_name_or_path: Some(base_name.to_string()),
+    };
+    let config_bytes = serde_json::to_vec_pretty(&config)
+        .map_err(|e| Error::Model(format!("cannot serialize the adapter config: {e}")))?;
+    let cfg_path = dir.join(CONFIG_FILE);
+    std::fs::write(&cfg_path, &config_bytes).map_err(|e| Error::io(&cfg_path, e))?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let map: HashMap<String, Tensor> = tensors.into_iter().collect();
+    candle_core::safetensors::save(&map, &weights_path)?;
+    let weights = std::fs::read(&weights_path).map_err(|e| Error::io(&weights_path, e))?;
+    Ok(adapter_id(&config_bytes, &weights))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gguf_permutation_interleaves_the_halves() {
+        // head_dim 4: HF rows [a0 a1 | b0 b1] sit at GGUF rows [a0 b0 a1 b1].
+        let rows: Vec<usize> = (0..8).map(|o| gguf_row(o, 4)).collect();
+        assert_eq!(rows, vec![0, 2, 1, 3, 4, 6, 5, 7]);
+    }
+
+    #[test]
+    fn peft_names_parse() {
+        assert_eq!(
+            parse_key("base_model.model.model.layers.12.mlp.down_proj.lora_B.weight"),
+            Some((12, Target::Down, false))
+        );
+        assert_eq!(
+            parse_key("base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight"),
+            Some((0, Target::Q, true))
+        );
+        assert_eq!(parse_key("base_model.model.model.layers.0.self_attn.q_proj.weight"), None);
+    }
+}

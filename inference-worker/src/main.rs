@@ -1,0 +1,234 @@
+//! `provena-inference-worker`: `serve` the OpenAI API, or write synthetic adapters.
+
+use anyhow::{anyhow, Context, Result};
+use candle_core::Device;
+use clap::{Parser, Subcommand, ValueEnum};
+use provena_attribution::ModelTokenizer;
+use provena_inference_worker::{
+    engine::{self, EngineConfig},
+    lora::{write_synthetic, SynthSpec},
+    metrics::Metrics,
+    model::{Model, Precision, Target},
+    server::{router, AppState, ChatTemplate},
+    store::{AdapterStore, StoreLimits},
+};
+use std::{path::PathBuf, sync::Arc, time::Instant};
+
+#[derive(Parser)]
+#[command(name = "provena-inference-worker", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PrecisionArg {
+    /// Weights as stored (slow quantization types re-quantized to Q8_0).
+    Native,
+    /// Everything dequantized to f32 (a reference; 4x the memory).
+    Dense,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the OpenAI-compatible API.
+    Serve {
+        /// The base model: a GGUF file or an HF directory (config.json, *.safetensors, tokenizer.json).
+        #[arg(long, env = "PROVENA_MODEL")]
+        model: PathBuf,
+        /// Where the tokenizer is, when not inside the GGUF or the HF directory.
+        #[arg(long, env = "PROVENA_TOKENIZER")]
+        tokenizer: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, env = "PROVENA_WORKER_HOST", default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0 picks a free one; the chosen address is printed).
+        #[arg(long, env = "PROVENA_WORKER_PORT", default_value_t = 8000)]
+        port: u16,
+        /// The content-addressed adapter store.
+        #[arg(long, env = "PROVENA_ADAPTERS_DIR", default_value = "adapters")]
+        adapters_dir: PathBuf,
+        /// Host-memory tier for adapter files, in MiB.
+        #[arg(long, env = "PROVENA_HOST_CACHE_MB", default_value_t = 2048)]
+        host_cache_mb: usize,
+        /// Prepared adapters kept ready for the engine.
+        #[arg(long, env = "PROVENA_DEVICE_SLOTS", default_value_t = 128)]
+        device_slots: usize,
+        /// Sequences decoded together.
+        #[arg(long, env = "PROVENA_MAX_BATCH", default_value_t = 16)]
+        max_batch: usize,
+        /// Requests allowed to wait for a slot before answering 429.
+        #[arg(long, env = "PROVENA_MAX_QUEUE", default_value_t = 256)]
+        max_queue: usize,
+        /// Prompt tokens admitted per engine step.
+        #[arg(long, env = "PROVENA_PREFILL_BUDGET", default_value_t = 512)]
+        prefill_budget: usize,
+        /// Adapters loaded at start.
+        #[arg(long, env = "PROVENA_PRELOAD", value_delimiter = ',')]
+        preload: Vec<String>,
+        /// Adapters loaded at start and never evicted.
+        #[arg(long, env = "PROVENA_PIN", value_delimiter = ',')]
+        pin: Vec<String>,
+        /// How weights are held.
+        #[arg(long, env = "PROVENA_PRECISION", value_enum, default_value = "native")]
+        precision: PrecisionArg,
+    },
+    /// Write seeded synthetic PEFT adapters for a base model (tests and benchmarks).
+    SynthAdapter {
+        /// The base model the adapters are shaped for.
+        #[arg(long, env = "PROVENA_MODEL")]
+        model: PathBuf,
+        /// A store directory: each adapter lands in `<store>/<id>/`.
+        #[arg(long)]
+        store: PathBuf,
+        /// How many adapters (seeds `seed .. seed + count`).
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value_t = 16)]
+        rank: usize,
+        #[arg(long, default_value_t = 32.0)]
+        alpha: f32,
+        /// Target modules (PEFT names).
+        #[arg(long, value_delimiter = ',', default_value = "q_proj,k_proj,v_proj,o_proj")]
+        targets: Vec<String>,
+        /// Standard deviation of B (0 writes adapters that change nothing).
+        #[arg(long, default_value_t = 0.01)]
+        b_std: f32,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Serve {
+            model,
+            tokenizer,
+            host,
+            port,
+            adapters_dir,
+            host_cache_mb,
+            device_slots,
+            max_batch,
+            max_queue,
+            prefill_budget,
+            preload,
+            pin,
+            precision,
+        } => {
+            let started = Instant::now();
+            let precision = match precision {
+                PrecisionArg::Native => Precision::Native,
+                PrecisionArg::Dense => Precision::Dense,
+            };
+            let device = device()?;
+            let base = Arc::new(Model::load(&model, precision, &device)?);
+            let tok_path = tokenizer.unwrap_or_else(|| {
+                if model.is_dir() {
+                    model.join("tokenizer.json")
+                } else {
+                    model.clone()
+                }
+            });
+            let tok = Arc::new(ModelTokenizer::load(&tok_path)?);
+            let template = ChatTemplate::detect(chat_template(&model).as_deref());
+            let metrics = Arc::new(Metrics::new()?);
+            let store = Arc::new(AdapterStore::open(
+                &adapters_dir,
+                base.config.clone(),
+                base.layout,
+                StoreLimits { host_bytes: host_cache_mb.saturating_mul(1 << 20), device_slots },
+                metrics.clone(),
+            )?);
+            for id in &preload {
+                store.load(id, false).with_context(|| format!("preloading {id}"))?;
+            }
+            for id in &pin {
+                store.load(id, true).with_context(|| format!("pinning {id}"))?;
+            }
+            let handle = engine::start(
+                base.clone(),
+                tok.clone(),
+                EngineConfig { max_batch, max_queue, prefill_budget },
+                metrics.clone(),
+            )?;
+            let state = Arc::new(AppState {
+                model: base.clone(),
+                tokenizer: tok,
+                store,
+                engine: handle,
+                metrics,
+                template,
+                started: Instant::now(),
+                counter: Default::default(),
+            });
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
+                let addr = listener.local_addr()?;
+                println!(
+                    "provena-inference-worker: {} ({}, {} layers, base {}) on http://{addr}/v1, ready in {:.1}s",
+                    base.source.name,
+                    model.display(),
+                    base.config.layers,
+                    base.source.hash,
+                    started.elapsed().as_secs_f64()
+                );
+                axum::serve(listener, router(state))
+                    .with_graceful_shutdown(async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    })
+                    .await?;
+                Ok::<(), anyhow::Error>(())
+            })
+        }
+        Command::SynthAdapter { model, store, count, seed, rank, alpha, targets, b_std } => {
+            let base = Model::load(&model, Precision::Native, &Device::Cpu)?;
+            let targets = targets
+                .iter()
+                .map(|t| {
+                    Target::from_peft_name(t).ok_or_else(|| anyhow!("unknown target module {t}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            std::fs::create_dir_all(&store)?;
+            for s in seed..seed.saturating_add(count) {
+                let tmp = store.join(format!(".synth-{s}"));
+                let spec = SynthSpec { rank, alpha, targets: targets.clone(), seed: s, b_std };
+                let id = write_synthetic(&tmp, &base.config, &base.source.name, &spec)?;
+                let dst = store.join(&id);
+                if dst.exists() {
+                    std::fs::remove_dir_all(&tmp)?;
+                } else {
+                    std::fs::rename(&tmp, &dst)?;
+                }
+                println!("{id}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn device() -> Result<Device> {
+    #[cfg(feature = "cuda")]
+    {
+        if let Ok(d) = Device::new_cuda(0) {
+            return Ok(d);
+        }
+    }
+    Ok(Device::Cpu)
+}
+
+/// The chat template in a GGUF's metadata or an HF directory's `tokenizer_config.json`.
+fn chat_template(model: &std::path::Path) -> Option<String> {
+    if model.is_dir() {
+        let raw = std::fs::read(model.join("tokenizer_config.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+        return v.get("chat_template")?.as_str().map(str::to_string);
+    }
+    let mut f = std::fs::File::open(model).ok()?;
+    let content = candle_core::quantized::gguf_file::Content::read(&mut f).ok()?;
+    content.metadata.get("tokenizer.chat_template")?.to_string().ok().cloned()
+}

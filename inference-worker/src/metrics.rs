@@ -1,0 +1,117 @@
+//! Prometheus metrics served at `/metrics`.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Every metric the worker exports.
+pub struct Metrics {
+    pub registry: Registry,
+    /// Requests admitted, by model (`base` or the adapter id).
+    pub requests: IntCounterVec,
+    /// Tokens, by model and kind (`prompt` / `completion`).
+    pub tokens: IntCounterVec,
+    /// Requests refused before running, by reason.
+    pub rejected: IntCounterVec,
+    /// Adapter lookups by result (`device_hit`, `host_hit`, `miss`).
+    pub adapter_cache: IntCounterVec,
+    /// Adapter evictions by tier.
+    pub adapter_evictions: IntCounterVec,
+    /// Time to bring an adapter into the device tier.
+    pub adapter_load_seconds: Histogram,
+    /// Adapters resident in the device tier.
+    pub adapters_resident: IntGauge,
+    /// Requests waiting for a batch slot.
+    pub queue_depth: IntGauge,
+    /// Sequences in the running batch.
+    pub running: IntGauge,
+    /// Time from arrival to the first generated token, by model.
+    pub ttft_seconds: HistogramVec,
+    /// Time between consecutive tokens of a sequence.
+    pub itl_seconds: Histogram,
+    /// Rows per engine step.
+    pub batch_rows: Histogram,
+}
+
+fn latency_buckets() -> Vec<f64> {
+    vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]
+}
+
+impl Metrics {
+    /// Fresh metrics in their own registry.
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new_custom(Some("provena_worker".into()), None)?;
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntCounterVec> {
+                let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
+        let gauge = |name: &str, help: &str| -> prometheus::Result<IntGauge> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let requests = counter("requests_total", "Requests admitted, by model.", &["model"])?;
+        let tokens =
+            counter("tokens_total", "Tokens processed, by model and kind.", &["model", "kind"])?;
+        let rejected = counter("rejected_total", "Requests refused, by reason.", &["reason"])?;
+        let adapter_cache =
+            counter("adapter_cache_total", "Adapter lookups, by result.", &["result"])?;
+        let adapter_evictions =
+            counter("adapter_evictions_total", "Adapters evicted, by tier.", &["tier"])?;
+        let adapter_load_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "adapter_load_seconds",
+                "Time to load an adapter into the device tier.",
+            )
+            .buckets(latency_buckets()),
+        )?;
+        registry.register(Box::new(adapter_load_seconds.clone()))?;
+        let adapters_resident = gauge("adapters_resident", "Adapters in the device tier.")?;
+        let queue_depth = gauge("queue_depth", "Requests waiting for a batch slot.")?;
+        let running = gauge("running_sequences", "Sequences in the running batch.")?;
+        let ttft_seconds = HistogramVec::new(
+            HistogramOpts::new("time_to_first_token_seconds", "Arrival to first token, by model.")
+                .buckets(latency_buckets()),
+            &["model"],
+        )?;
+        registry.register(Box::new(ttft_seconds.clone()))?;
+        let itl_seconds = Histogram::with_opts(
+            HistogramOpts::new("inter_token_latency_seconds", "Time between tokens of a sequence.")
+                .buckets(latency_buckets()),
+        )?;
+        registry.register(Box::new(itl_seconds.clone()))?;
+        let batch_rows = Histogram::with_opts(
+            HistogramOpts::new("batch_rows", "Token rows per engine step.")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]),
+        )?;
+        registry.register(Box::new(batch_rows.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            tokens,
+            rejected,
+            adapter_cache,
+            adapter_evictions,
+            adapter_load_seconds,
+            adapters_resident,
+            queue_depth,
+            running,
+            ttft_seconds,
+            itl_seconds,
+            batch_rows,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let encoder = TextEncoder::new();
+        if encoder.encode(&self.registry.gather(), &mut buf).is_err() {
+            return String::new();
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}

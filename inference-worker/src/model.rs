@@ -1,0 +1,1039 @@
+//! The Llama-architecture forward pass (Llama 2/3, SmolLM, Mistral-style dense models), written
+//! so that LoRA can be injected per row.
+//!
+//! # Loading
+//! - GGUF (`--model file.gguf`): hyper-parameters from the `llama.*` metadata, weights as stored.
+//!   Quantization types without a fast CPU kernel in candle (Q4_1, Q5_0, Q5_1 ...) are
+//!   re-quantized to Q8_0 once at load (Q8_0 has an AVX/VNNI dot product; Q4_1 has only the
+//!   scalar one, which is what makes a stock candle run of a Q4_1 file slow).
+//!   `Precision::Dense` dequantizes everything to f32 instead (reference computations).
+//! - HF (`--model dir/` with `config.json`, `*.safetensors`, `tokenizer.json`): dense f32.
+//!
+//! llama.cpp's converter permutes the rows of `attn_q`/`attn_k` so that its rotary embedding can
+//! rotate adjacent pairs; HF checkpoints rotate the two halves of each head. The model records
+//! which [`Layout`] it has, rotates accordingly, and `lora` permutes PEFT adapters (always in HF
+//! layout) to match, so one adapter gives the same outputs on either file of the same model.
+//!
+//! # One step over many sequences
+//! [`Model::forward`] takes any number of sequences, each with its own new tokens (a whole prompt
+//! or one decoded token), its own [`KvCache`] and its own LoRA (or none). All rows of the step go
+//! through each projection together (one quantized matmul over the stacked rows: the weights
+//! are read once per step, not once per sequence); each row then gets its own adapter's
+//! `x·Aᵀ·Bᵀ` added (a per-row gather of the adapter, BGMV-style); attention runs per sequence
+//! over its cache. Small per-row operations (norms, rotary embedding, attention, SiLU) run as
+//! plain loops over host memory: a candle op per sequence per layer would cost more in
+//! dispatch than the arithmetic (the per-op overhead is what keeps candle's stock quantized
+//! Llama at ~20 tok/s on this CPU).
+
+use crate::{
+    error::{Error, Result},
+    lora::LoraWeights,
+};
+use candle_core::{
+    quantized::{gguf_file, GgmlDType, QMatMul, QTensor},
+    DType, Device, Module, Tensor,
+};
+use rayon::prelude::*;
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+/// The linear projections of a decoder layer, in PEFT's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    Q,
+    K,
+    V,
+    O,
+    Gate,
+    Up,
+    Down,
+}
+
+impl Target {
+    /// Every target, in the order used by per-layer arrays.
+    pub const ALL: [Target; 7] =
+        [Target::Q, Target::K, Target::V, Target::O, Target::Gate, Target::Up, Target::Down];
+
+    /// The PEFT / HF module name (`q_proj` ...).
+    pub fn peft_name(self) -> &'static str {
+        match self {
+            Target::Q => "q_proj",
+            Target::K => "k_proj",
+            Target::V => "v_proj",
+            Target::O => "o_proj",
+            Target::Gate => "gate_proj",
+            Target::Up => "up_proj",
+            Target::Down => "down_proj",
+        }
+    }
+
+    /// The target with PEFT name `name`.
+    pub fn from_peft_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.peft_name() == name)
+    }
+
+    /// Index into per-layer arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    fn gguf_name(self) -> &'static str {
+        match self {
+            Target::Q => "attn_q",
+            Target::K => "attn_k",
+            Target::V => "attn_v",
+            Target::O => "attn_output",
+            Target::Gate => "ffn_gate",
+            Target::Up => "ffn_up",
+            Target::Down => "ffn_down",
+        }
+    }
+
+    fn hf_name(self) -> String {
+        match self {
+            Target::Q | Target::K | Target::V | Target::O => {
+                format!("self_attn.{}", self.peft_name())
+            }
+            _ => format!("mlp.{}", self.peft_name()),
+        }
+    }
+}
+
+/// Hyper-parameters of a Llama-architecture model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub hidden: usize,
+    pub intermediate: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub vocab: usize,
+    pub rope_theta: f32,
+    pub rms_eps: f32,
+    /// The longest sequence (prompt + completion) the model serves.
+    pub context: usize,
+    /// Token ids that end a generation.
+    pub eos: Vec<u32>,
+}
+
+impl Config {
+    /// `(in, out)` of a projection.
+    pub fn dims(&self, target: Target) -> (usize, usize) {
+        let q = self.heads.saturating_mul(self.head_dim);
+        let kv = self.kv_heads.saturating_mul(self.head_dim);
+        match target {
+            Target::Q => (self.hidden, q),
+            Target::K | Target::V => (self.hidden, kv),
+            Target::O => (q, self.hidden),
+            Target::Gate | Target::Up => (self.hidden, self.intermediate),
+            Target::Down => (self.intermediate, self.hidden),
+        }
+    }
+
+    /// Heads per key/value head (grouped-query attention).
+    pub fn group(&self) -> usize {
+        self.heads.checked_div(self.kv_heads).unwrap_or(1)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let ok = self.hidden > 0
+            && self.layers > 0
+            && self.heads > 0
+            && self.kv_heads > 0
+            && self.heads.is_multiple_of(self.kv_heads)
+            && self.head_dim > 0
+            && self.head_dim.is_multiple_of(2)
+            && self.vocab > 0
+            && self.context > 0;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Model(format!("inconsistent hyper-parameters: {self:?}")))
+        }
+    }
+}
+
+/// How the rows of the query/key projections are ordered (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// llama.cpp's GGUF: adjacent pairs rotate together.
+    Gguf,
+    /// Hugging Face: the two halves of each head rotate together.
+    Hf,
+}
+
+/// How weights are held in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// As stored (quantized GGUF types kept, slow ones re-quantized to Q8_0).
+    Native,
+    /// Everything dequantized to f32.
+    Dense,
+}
+
+/// A weight matrix `[out, in]` and how it multiplies.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    weight: LinearWeight,
+    pub in_dim: usize,
+    pub out_dim: usize,
+}
+
+#[derive(Clone, Debug)]
+enum LinearWeight {
+    Quantized(QMatMul),
+    /// Stored transposed (`[in, out]`, contiguous) so the matmul is a plain GEMM.
+    Dense(Tensor),
+}
+
+impl Linear {
+    fn from_qtensor(q: QTensor, precision: Precision, device: &Device) -> Result<Self> {
+        let dims = q.shape().dims2()?;
+        let (out_dim, in_dim) = dims;
+        let weight = match (precision, q.dtype()) {
+            (Precision::Dense, _) | (_, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) => {
+                LinearWeight::Dense(q.dequantize(device)?.t()?.contiguous()?)
+            }
+            (Precision::Native, dtype) if has_fast_cpu_kernel(dtype) || !device.is_cpu() => {
+                LinearWeight::Quantized(QMatMul::from_qtensor(q)?)
+            }
+            (Precision::Native, _) => {
+                let dense = q.dequantize(&Device::Cpu)?;
+                LinearWeight::Quantized(QMatMul::from_qtensor(QTensor::quantize(
+                    &dense,
+                    GgmlDType::Q8_0,
+                )?)?)
+            }
+        };
+        Ok(Self { weight, in_dim, out_dim })
+    }
+
+    fn from_dense(w: Tensor) -> Result<Self> {
+        let (out_dim, in_dim) = w.dims2()?;
+        Ok(Self {
+            weight: LinearWeight::Dense(w.to_dtype(DType::F32)?.t()?.contiguous()?),
+            in_dim,
+            out_dim,
+        })
+    }
+
+    /// `x · Wᵀ` for `rows` rows of `x` (row-major `[rows, in]`), on the host.
+    pub fn forward_host(&self, x: &[f32], rows: usize, device: &Device) -> Result<Vec<f32>> {
+        let xs = Tensor::from_slice(x, (rows, self.in_dim), device)?;
+        let ys = match &self.weight {
+            LinearWeight::Quantized(q) => q.forward(&xs)?,
+            LinearWeight::Dense(wt) => xs.matmul(wt)?,
+        };
+        Ok(ys.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// The weights as a dense f32 `[out, in]` tensor.
+    pub fn dequantized(&self) -> Result<Tensor> {
+        Ok(match &self.weight {
+            LinearWeight::Quantized(QMatMul::QTensor(q)) => q.dequantize(&Device::Cpu)?,
+            LinearWeight::Quantized(QMatMul::Tensor(t)) => t.to_dtype(DType::F32)?,
+            LinearWeight::Quantized(QMatMul::TensorF16(t)) => t.to_dtype(DType::F32)?,
+            LinearWeight::Dense(wt) => wt.t()?.contiguous()?,
+        })
+    }
+
+    /// The quantization of the weights (`None` when dense).
+    pub fn quantization(&self) -> Option<GgmlDType> {
+        match &self.weight {
+            LinearWeight::Quantized(QMatMul::QTensor(q)) => Some(q.dtype()),
+            _ => None,
+        }
+    }
+
+    /// `self` with `delta` (`[out, in]`) added, held at the same quantization (or dense).
+    pub fn with_delta(&self, delta: &Tensor) -> Result<Self> {
+        let merged = self.dequantized()?.add(delta)?;
+        match self.quantization() {
+            Some(dtype) => Ok(Self {
+                weight: LinearWeight::Quantized(QMatMul::from_qtensor(QTensor::quantize(
+                    &merged, dtype,
+                )?)?),
+                in_dim: self.in_dim,
+                out_dim: self.out_dim,
+            }),
+            None => Self::from_dense(merged),
+        }
+    }
+}
+
+/// Quantization types with a vectorized dot product in candle's CPU backend.
+fn has_fast_cpu_kernel(dtype: GgmlDType) -> bool {
+    matches!(
+        dtype,
+        GgmlDType::Q4_0
+            | GgmlDType::Q8_0
+            | GgmlDType::Q2K
+            | GgmlDType::Q3K
+            | GgmlDType::Q4K
+            | GgmlDType::Q5K
+            | GgmlDType::Q6K
+    )
+}
+
+/// One decoder layer.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    attn_norm: Arc<Vec<f32>>,
+    ffn_norm: Arc<Vec<f32>>,
+    /// Indexed by `Target::index`.
+    linears: Vec<Linear>,
+}
+
+impl Layer {
+    /// The projection `target`.
+    pub fn linear(&self, target: Target) -> Option<&Linear> {
+        self.linears.get(target.index())
+    }
+}
+
+/// Where the model came from, for `/v1/models` and receipts.
+#[derive(Clone, Debug)]
+pub struct ModelSource {
+    /// A display name (GGUF `general.name`, or the directory name).
+    pub name: String,
+    /// The content hash (BLAKE2b-256, hex) of the weights file(s): what receipts name as the base.
+    pub hash: String,
+    pub path: String,
+}
+
+/// A loaded model. Cloning is cheap (weights are shared).
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub config: Config,
+    pub layout: Layout,
+    pub source: ModelSource,
+    pub device: Device,
+    embed: Arc<Vec<f32>>,
+    norm: Arc<Vec<f32>>,
+    head: Linear,
+    layers: Vec<Layer>,
+    /// `cos`/`sin` per position and frequency, `[context, head_dim / 2]`.
+    rope_cos: Arc<Vec<f32>>,
+    rope_sin: Arc<Vec<f32>>,
+}
+
+/// Keys and values of one sequence, per layer: `[len, kv_heads * head_dim]` row-major.
+#[derive(Clone, Debug, Default)]
+pub struct KvCache {
+    keys: Vec<Vec<f32>>,
+    values: Vec<Vec<f32>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// An empty cache for `config`, with room reserved for `capacity` tokens.
+    pub fn new(config: &Config, capacity: usize) -> Self {
+        let row = config.kv_heads.saturating_mul(config.head_dim);
+        let room = row.saturating_mul(capacity);
+        Self {
+            keys: (0..config.layers).map(|_| Vec::with_capacity(room)).collect(),
+            values: (0..config.layers).map(|_| Vec::with_capacity(room)).collect(),
+            len: 0,
+        }
+    }
+
+    /// Tokens held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no token is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.keys.iter().chain(&self.values).map(|v| v.len().saturating_mul(4)).sum()
+    }
+}
+
+/// One sequence's part of a step.
+pub struct SeqStep<'a> {
+    /// The new tokens (a prompt or one decoded token); at least one.
+    pub tokens: &'a [u32],
+    pub cache: &'a mut KvCache,
+    pub lora: Option<&'a LoraWeights>,
+    /// Return logits for every new token rather than the last one only (tests).
+    pub all_logits: bool,
+}
+
+impl Model {
+    /// Loads a GGUF file or an HF model directory.
+    pub fn load(path: &Path, precision: Precision, device: &Device) -> Result<Self> {
+        if path.is_dir() {
+            Self::load_hf(path, device)
+        } else {
+            Self::load_gguf(path, precision, device)
+        }
+    }
+
+    /// Loads a GGUF file.
+    pub fn load_gguf(path: &Path, precision: Precision, device: &Device) -> Result<Self> {
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let content = gguf_file::Content::read(&mut file)
+            .map_err(|e| Error::Model(format!("{} is not a GGUF file: {e}", path.display())))?;
+        let arch = meta_str(&content, "general.architecture")?;
+        if arch != "llama" {
+            return Err(Error::Model(format!(
+                "architecture {arch:?} is not supported (llama-architecture models only)"
+            )));
+        }
+        let int = |key: &str| -> Result<usize> {
+            let v = content
+                .metadata
+                .get(key)
+                .ok_or_else(|| Error::Model(format!("GGUF metadata has no {key}")))?;
+            let n = v.to_u64().or_else(|_| v.to_u32().map(u64::from));
+            n.ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| Error::Model(format!("GGUF metadata {key} is not an integer")))
+        };
+        let float = |key: &str, default: f32| -> f32 {
+            content.metadata.get(key).and_then(|v| v.to_f32().ok()).unwrap_or(default)
+        };
+        let hidden = int("llama.embedding_length")?;
+        let heads = int("llama.attention.head_count")?;
+        let kv_heads = int("llama.attention.head_count_kv").unwrap_or(heads);
+        let mut tensor = |name: &str| -> Result<QTensor> {
+            content
+                .tensor(&mut file, name, device)
+                .map_err(|e| Error::Model(format!("tensor {name}: {e}")))
+        };
+        let embed_q = tensor("token_embd.weight")?;
+        let (vocab, embed_dim) = embed_q.shape().dims2()?;
+        let mut eos = Vec::new();
+        if let Ok(id) = int("tokenizer.ggml.eos_token_id") {
+            eos.push(u32::try_from(id).map_err(|_| Error::Model("eos id too large".into()))?);
+        }
+        let config = Config {
+            hidden,
+            intermediate: int("llama.feed_forward_length")?,
+            layers: int("llama.block_count")?,
+            heads,
+            kv_heads,
+            head_dim: hidden.checked_div(heads).unwrap_or(0),
+            vocab,
+            rope_theta: float("llama.rope.freq_base", 10_000.0),
+            rms_eps: float("llama.attention.layer_norm_rms_epsilon", 1e-5),
+            context: int("llama.context_length")?,
+            eos,
+        };
+        config.validate()?;
+        if embed_dim != hidden {
+            return Err(Error::Model(format!(
+                "token_embd is {vocab}x{embed_dim}, hidden {hidden}"
+            )));
+        }
+        let embed = embed_q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+        let head = match tensor("output.weight") {
+            Ok(q) => Linear::from_qtensor(q, precision, device)?,
+            Err(_) => Linear::from_qtensor(embed_q, precision, device)?,
+        };
+        let norm_vec = |q: QTensor| -> Result<Arc<Vec<f32>>> {
+            Ok(Arc::new(q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?))
+        };
+        let norm = norm_vec(tensor("output_norm.weight")?)?;
+        let mut layers = Vec::with_capacity(config.layers);
+        for i in 0..config.layers {
+            let mut linears = Vec::with_capacity(Target::ALL.len());
+            for target in Target::ALL {
+                let q = tensor(&format!("blk.{i}.{}.weight", target.gguf_name()))?;
+                linears.push(Linear::from_qtensor(q, precision, device)?);
+            }
+            layers.push(Layer {
+                attn_norm: norm_vec(tensor(&format!("blk.{i}.attn_norm.weight"))?)?,
+                ffn_norm: norm_vec(tensor(&format!("blk.{i}.ffn_norm.weight"))?)?,
+                linears,
+            });
+        }
+        let name = meta_str(&content, "general.name").unwrap_or_else(|_| {
+            path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        });
+        let source =
+            ModelSource { name, hash: hash_files(&[path])?, path: path.display().to_string() };
+        Self::assemble(config, Layout::Gguf, source, device, embed, norm, head, layers)
+    }
+
+    /// Loads an HF model directory (`config.json`, `*.safetensors`).
+    pub fn load_hf(dir: &Path, device: &Device) -> Result<Self> {
+        let cfg_path = dir.join("config.json");
+        let raw = std::fs::read(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
+        let hf: HfConfig = serde_json::from_slice(&raw)
+            .map_err(|e| Error::Model(format!("{}: {e}", cfg_path.display())))?;
+        if let Some(arch) = hf.architectures.first() {
+            if arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" {
+                return Err(Error::Model(format!("architecture {arch} is not supported")));
+            }
+        }
+        let kv_heads = hf.num_key_value_heads.unwrap_or(hf.num_attention_heads);
+        let config = Config {
+            hidden: hf.hidden_size,
+            intermediate: hf.intermediate_size,
+            layers: hf.num_hidden_layers,
+            heads: hf.num_attention_heads,
+            kv_heads,
+            head_dim: hf
+                .head_dim
+                .unwrap_or_else(|| hf.hidden_size.checked_div(hf.num_attention_heads).unwrap_or(0)),
+            vocab: hf.vocab_size,
+            rope_theta: hf.rope_theta.unwrap_or(10_000.0),
+            rms_eps: hf.rms_norm_eps.unwrap_or(1e-5),
+            context: hf.max_position_embeddings,
+            eos: hf.eos_token_id.map(|e| e.ids()).unwrap_or_default(),
+        };
+        config.validate()?;
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::Model(format!("{} has no .safetensors file", dir.display())));
+        }
+        let mut tensors = HashMap::new();
+        for f in &files {
+            tensors.extend(
+                candle_core::safetensors::load(f, &Device::Cpu)
+                    .map_err(|e| Error::Model(format!("{}: {e}", f.display())))?,
+            );
+        }
+        let mut take = |name: &str| -> Result<Tensor> {
+            let t = tensors
+                .remove(name)
+                .ok_or_else(|| Error::Model(format!("no tensor {name} in {}", dir.display())))?;
+            Ok(t.to_dtype(DType::F32)?)
+        };
+        let embed_t = take("model.embed_tokens.weight")?;
+        let embed = embed_t.flatten_all()?.to_vec1::<f32>()?;
+        let head = match take("lm_head.weight") {
+            Ok(w) => Linear::from_dense(w.to_device(device)?)?,
+            Err(_) => Linear::from_dense(embed_t.to_device(device)?)?,
+        };
+        let vec =
+            |t: Tensor| -> Result<Arc<Vec<f32>>> { Ok(Arc::new(t.flatten_all()?.to_vec1()?)) };
+        let norm = vec(take("model.norm.weight")?)?;
+        let mut layers = Vec::with_capacity(config.layers);
+        for i in 0..config.layers {
+            let p = format!("model.layers.{i}");
+            let mut linears = Vec::with_capacity(Target::ALL.len());
+            for target in Target::ALL {
+                let w = take(&format!("{p}.{}.weight", target.hf_name()))?;
+                linears.push(Linear::from_dense(w.to_device(device)?)?);
+            }
+            layers.push(Layer {
+                attn_norm: vec(take(&format!("{p}.input_layernorm.weight"))?)?,
+                ffn_norm: vec(take(&format!("{p}.post_attention_layernorm.weight"))?)?,
+                linears,
+            });
+        }
+        let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+        let name = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let source =
+            ModelSource { name, hash: hash_files(&refs)?, path: dir.display().to_string() };
+        Self::assemble(config, Layout::Hf, source, device, embed, norm, head, layers)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        config: Config,
+        layout: Layout,
+        source: ModelSource,
+        device: &Device,
+        embed: Vec<f32>,
+        norm: Arc<Vec<f32>>,
+        head: Linear,
+        layers: Vec<Layer>,
+    ) -> Result<Self> {
+        let expect = |what: &str, got: usize, want: usize| -> Result<()> {
+            if got == want {
+                Ok(())
+            } else {
+                Err(Error::Model(format!("{what} has {got} elements, expected {want}")))
+            }
+        };
+        expect("embedding", embed.len(), config.vocab.saturating_mul(config.hidden))?;
+        expect("final norm", norm.len(), config.hidden)?;
+        if head.in_dim != config.hidden || head.out_dim != config.vocab {
+            return Err(Error::Model("output head shape does not match the vocabulary".into()));
+        }
+        for (i, layer) in layers.iter().enumerate() {
+            expect(&format!("layer {i} attn_norm"), layer.attn_norm.len(), config.hidden)?;
+            expect(&format!("layer {i} ffn_norm"), layer.ffn_norm.len(), config.hidden)?;
+            for (target, lin) in Target::ALL.iter().zip(&layer.linears) {
+                if (lin.in_dim, lin.out_dim) != config.dims(*target) {
+                    return Err(Error::Model(format!(
+                        "layer {i} {} is {}x{}, expected {:?}",
+                        target.peft_name(),
+                        lin.out_dim,
+                        lin.in_dim,
+                        config.dims(*target)
+                    )));
+                }
+            }
+        }
+        let (rope_cos, rope_sin) = rope_tables(&config);
+        Ok(Self {
+            config,
+            layout,
+            source,
+            device: device.clone(),
+            embed: Arc::new(embed),
+            norm,
+            head,
+            layers,
+            rope_cos: Arc::new(rope_cos),
+            rope_sin: Arc::new(rope_sin),
+        })
+    }
+
+    /// The decoder layers.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// A copy of the model with `lora` merged into its weights (`W + scale·B·A`), each merged
+    /// projection kept at its quantization (re-quantized) or dense.
+    pub fn merged(&self, lora: &LoraWeights) -> Result<Self> {
+        let mut out = self.clone();
+        for (layer, lora_layer) in out.layers.iter_mut().zip(lora.layers()) {
+            for (lin, pair) in layer.linears.iter_mut().zip(lora_layer) {
+                if let Some(pair) = pair {
+                    *lin = lin.with_delta(&pair.delta()?)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes the model as an HF checkpoint (`config.json` + `model.safetensors`, f32, HF row
+    /// order): how a GGUF base is handed to tools that expect HF files, and how the HF loader
+    /// is tested against the GGUF one.
+    pub fn save_hf(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let cfg = &self.config;
+        let cpu = Device::Cpu;
+        let mut tensors: HashMap<String, Tensor> = HashMap::new();
+        let vec_t = |v: &[f32]| Tensor::from_slice(v, v.len(), &cpu);
+        tensors.insert(
+            "model.embed_tokens.weight".into(),
+            Tensor::from_slice(self.embed.as_slice(), (cfg.vocab, cfg.hidden), &cpu)?,
+        );
+        tensors.insert("lm_head.weight".into(), self.head.dequantized()?);
+        tensors.insert("model.norm.weight".into(), vec_t(&self.norm)?);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let p = format!("model.layers.{i}");
+            tensors.insert(format!("{p}.input_layernorm.weight"), vec_t(&layer.attn_norm)?);
+            tensors.insert(format!("{p}.post_attention_layernorm.weight"), vec_t(&layer.ffn_norm)?);
+            for (target, lin) in Target::ALL.iter().zip(&layer.linears) {
+                let mut w = lin.dequantized()?;
+                if self.layout == Layout::Gguf && matches!(target, Target::Q | Target::K) {
+                    // Row `o` in HF order sits at `gguf_row(o)`.
+                    let idx: Vec<u32> = (0..lin.out_dim)
+                        .map(|o| u32::try_from(crate::lora::gguf_row(o, cfg.head_dim)).unwrap_or(0))
+                        .collect();
+                    w = w.index_select(&Tensor::from_vec(idx, lin.out_dim, &cpu)?, 0)?;
+                }
+                tensors.insert(format!("{p}.{}.weight", target.hf_name()), w);
+            }
+        }
+        let path = dir.join("model.safetensors");
+        candle_core::safetensors::save(&tensors, &path)?;
+        let config = serde_json::json!({
+            "architectures": ["LlamaForCausalLM"],
+            "hidden_size": cfg.hidden,
+            "intermediate_size": cfg.intermediate,
+            "num_hidden_layers": cfg.layers,
+            "num_attention_heads": cfg.heads,
+            "num_key_value_heads": cfg.kv_heads,
+            "head_dim": cfg.head_dim,
+            "vocab_size": cfg.vocab,
+            "rope_theta": cfg.rope_theta,
+            "rms_norm_eps": cfg.rms_eps,
+            "max_position_embeddings": cfg.context,
+            "eos_token_id": cfg.eos,
+            "tie_word_embeddings": false,
+        });
+        let cfg_path = dir.join("config.json");
+        std::fs::write(&cfg_path, config.to_string()).map_err(|e| Error::io(&cfg_path, e))?;
+        Ok(())
+    }
+
+    /// Bytes of weights held (quantized sizes for quantized projections).
+    pub fn weight_bytes(&self) -> usize {
+        let lin = |l: &Linear| match &l.weight {
+            LinearWeight::Quantized(QMatMul::QTensor(q)) => q.storage_size_in_bytes(),
+            _ => l.in_dim.saturating_mul(l.out_dim).saturating_mul(4),
+        };
+        let layers: usize = self.layers.iter().flat_map(|l| l.linears.iter()).map(lin).sum();
+        layers.saturating_add(lin(&self.head)).saturating_add(self.embed.len().saturating_mul(4))
+    }
+
+    /// Runs one step: appends every sequence's tokens to its cache and returns its logits
+    /// (`[vocab]` for the last token, or `[tokens, vocab]` with `all_logits`).
+    // Row offsets are products of the validated shapes and the step's row count (bounded by
+    // the context checks at the top); they cannot overflow.
+    #[allow(clippy::arithmetic_side_effects)]
+    pub fn forward(&self, seqs: &mut [SeqStep<'_>]) -> Result<Vec<Vec<f32>>> {
+        let cfg = &self.config;
+        let hidden = cfg.hidden;
+        // Row bookkeeping: which sequence each row belongs to and its position.
+        let mut row_lora: Vec<Option<&LoraWeights>> = Vec::new();
+        let mut positions: Vec<usize> = Vec::new();
+        let mut segments: Vec<(usize, usize)> = Vec::with_capacity(seqs.len());
+        for seq in seqs.iter() {
+            if seq.tokens.is_empty() {
+                return Err(Error::invalid("tokens", "a step needs at least one token"));
+            }
+            let start = seq.cache.len;
+            let end = start.saturating_add(seq.tokens.len());
+            if end > cfg.context {
+                return Err(Error::invalid(
+                    "prompt",
+                    format!("{end} tokens exceed the context of {}", cfg.context),
+                ));
+            }
+            if let Some(l) = seq.lora {
+                l.check_layers(cfg.layers)?;
+            }
+            segments.push((positions.len(), seq.tokens.len()));
+            positions.extend(start..end);
+            row_lora.extend(std::iter::repeat_n(seq.lora, seq.tokens.len()));
+        }
+        let rows = positions.len();
+        let mut x = Vec::with_capacity(rows.saturating_mul(hidden));
+        for seq in seqs.iter() {
+            for &t in seq.tokens {
+                let row = usize::try_from(t)
+                    .ok()
+                    .and_then(|t| t.checked_mul(hidden))
+                    .and_then(|s| self.embed.get(s..s.saturating_add(hidden)))
+                    .ok_or_else(|| {
+                        Error::invalid("tokens", format!("token id {t} out of range"))
+                    })?;
+                x.extend_from_slice(row);
+            }
+        }
+        for (li, layer) in self.layers.iter().enumerate() {
+            let h = kernels::rms_norm(&x, &layer.attn_norm, cfg.rms_eps);
+            let mut q = self.project(layer, li, Target::Q, &h, rows, &row_lora)?;
+            let mut k = self.project(layer, li, Target::K, &h, rows, &row_lora)?;
+            let v = self.project(layer, li, Target::V, &h, rows, &row_lora)?;
+            let half = cfg.head_dim / 2;
+            kernels::rope(
+                &mut q,
+                cfg.head_dim,
+                &positions,
+                &self.rope_cos,
+                &self.rope_sin,
+                half,
+                self.layout,
+            );
+            kernels::rope(
+                &mut k,
+                cfg.head_dim,
+                &positions,
+                &self.rope_cos,
+                &self.rope_sin,
+                half,
+                self.layout,
+            );
+            let kv_row = cfg.kv_heads * cfg.head_dim;
+            let q_row = cfg.heads * cfg.head_dim;
+            for (seq, &(first, n)) in seqs.iter_mut().zip(&segments) {
+                let span = first * kv_row..(first + n) * kv_row;
+                let (Some(ks), Some(vs)) = (k.get(span.clone()), v.get(span)) else {
+                    return Err(Error::Model("row bookkeeping out of range".into()));
+                };
+                if let (Some(kc), Some(vc)) =
+                    (seq.cache.keys.get_mut(li), seq.cache.values.get_mut(li))
+                {
+                    kc.extend_from_slice(ks);
+                    vc.extend_from_slice(vs);
+                }
+            }
+            let attn: Vec<Vec<f32>> = seqs
+                .par_iter()
+                .zip(segments.par_iter())
+                .map(|(seq, &(first, n))| {
+                    let qs = q.get(first * q_row..(first + n) * q_row).unwrap_or(&[]);
+                    let (Some(kc), Some(vc)) = (seq.cache.keys.get(li), seq.cache.values.get(li))
+                    else {
+                        return Vec::new();
+                    };
+                    kernels::attention(qs, kc, vc, seq.cache.len, cfg)
+                })
+                .collect();
+            let attn: Vec<f32> = attn.concat();
+            if attn.len() != rows * q_row {
+                return Err(Error::Model("attention output has the wrong size".into()));
+            }
+            let o = self.project(layer, li, Target::O, &attn, rows, &row_lora)?;
+            kernels::add_assign(&mut x, &o);
+            let h = kernels::rms_norm(&x, &layer.ffn_norm, cfg.rms_eps);
+            let gate = self.project(layer, li, Target::Gate, &h, rows, &row_lora)?;
+            let up = self.project(layer, li, Target::Up, &h, rows, &row_lora)?;
+            let act = kernels::silu_mul(&gate, &up);
+            let down = self.project(layer, li, Target::Down, &act, rows, &row_lora)?;
+            kernels::add_assign(&mut x, &down);
+        }
+        for (seq, &(_, n)) in seqs.iter_mut().zip(&segments) {
+            seq.cache.len = seq.cache.len.saturating_add(n);
+        }
+        // Logits for the rows asked for only: the vocabulary projection is the largest matmul.
+        let mut picked = Vec::new();
+        let mut counts = Vec::with_capacity(seqs.len());
+        for (seq, &(first, n)) in seqs.iter().zip(&segments) {
+            let range = if seq.all_logits { first..first + n } else { first + n - 1..first + n };
+            counts.push(range.len());
+            let rows = x
+                .get(range.start * hidden..range.end * hidden)
+                .ok_or_else(|| Error::Model("row bookkeeping out of range".into()))?;
+            picked.extend_from_slice(rows);
+        }
+        let picked_rows: usize = counts.iter().sum();
+        let normed = kernels::rms_norm(&picked, &self.norm, cfg.rms_eps);
+        let logits = self.head.forward_host(&normed, picked_rows, &self.device)?;
+        let mut out = Vec::with_capacity(seqs.len());
+        let mut chunks = logits.chunks_exact(cfg.vocab);
+        for n in counts {
+            let mut one = Vec::with_capacity(n * cfg.vocab);
+            for _ in 0..n {
+                one.extend_from_slice(chunks.next().unwrap_or(&[]));
+            }
+            out.push(one);
+        }
+        Ok(out)
+    }
+
+    /// `x·Wᵀ` plus, per row, that row's adapter `x·Aᵀ·(scale·B)ᵀ`.
+    fn project(
+        &self,
+        layer: &Layer,
+        li: usize,
+        target: Target,
+        x: &[f32],
+        rows: usize,
+        row_lora: &[Option<&LoraWeights>],
+    ) -> Result<Vec<f32>> {
+        let lin = layer
+            .linear(target)
+            .ok_or_else(|| Error::Model(format!("layer {li} has no {}", target.peft_name())))?;
+        let mut y = lin.forward_host(x, rows, &self.device)?;
+        if row_lora.iter().any(|l| l.is_some_and(|l| l.pair(li, target).is_some())) {
+            y.par_chunks_mut(lin.out_dim)
+                .zip(x.par_chunks(lin.in_dim))
+                .zip(row_lora.par_iter())
+                .for_each(|((y_row, x_row), lora)| {
+                    if let Some(pair) = lora.and_then(|l| l.pair(li, target)) {
+                        pair.apply_row(x_row, y_row);
+                    }
+                });
+        }
+        Ok(y)
+    }
+}
+
+fn meta_str(content: &gguf_file::Content, key: &str) -> Result<String> {
+    content
+        .metadata
+        .get(key)
+        .and_then(|v| v.to_string().ok().cloned())
+        .ok_or_else(|| Error::Model(format!("GGUF metadata has no string {key}")))
+}
+
+/// BLAKE2b-256 (the chain's content hash) over the files' bytes in order, hex.
+pub fn hash_files(paths: &[&Path]) -> Result<String> {
+    let mut all = Vec::new();
+    for p in paths {
+        let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+        all.extend_from_slice(&bytes);
+    }
+    Ok(hex::encode(provena_primitives::content_hash(&all)))
+}
+
+#[allow(clippy::arithmetic_side_effects)]
+fn rope_tables(cfg: &Config) -> (Vec<f32>, Vec<f32>) {
+    let half = cfg.head_dim / 2;
+    let mut cos = Vec::with_capacity(cfg.context.saturating_mul(half));
+    let mut sin = Vec::with_capacity(cfg.context.saturating_mul(half));
+    for pos in 0..cfg.context {
+        for i in 0..half {
+            let exponent = (2 * i) as f32 / cfg.head_dim as f32;
+            let freq = 1.0 / cfg.rope_theta.powf(exponent);
+            let angle = pos as f32 * freq;
+            cos.push(angle.cos());
+            sin.push(angle.sin());
+        }
+    }
+    (cos, sin)
+}
+
+#[derive(serde::Deserialize)]
+struct HfConfig {
+    #[serde(default)]
+    architectures: Vec<String>,
+    hidden_size: usize,
+    intermediate_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    num_key_value_heads: Option<usize>,
+    head_dim: Option<usize>,
+    vocab_size: usize,
+    rope_theta: Option<f32>,
+    rms_norm_eps: Option<f32>,
+    max_position_embeddings: usize,
+    eos_token_id: Option<EosIds>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum EosIds {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl EosIds {
+    fn ids(self) -> Vec<u32> {
+        match self {
+            EosIds::One(id) => vec![id],
+            EosIds::Many(ids) => ids,
+        }
+    }
+}
+
+/// Per-row numeric loops over host memory. Shapes are checked where the buffers are built
+/// (`Model::assemble`, `Model::forward`); indexing here follows from them.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+pub(crate) mod kernels {
+    use super::{Config, Layout};
+
+    pub fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+        let dim = w.len();
+        let mut out = Vec::with_capacity(x.len());
+        for row in x.chunks_exact(dim) {
+            let ms = row.iter().map(|v| v * v).sum::<f32>() / dim as f32;
+            let scale = 1.0 / (ms + eps).sqrt();
+            out.extend(row.iter().zip(w).map(|(v, g)| v * scale * g));
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn rope(
+        x: &mut [f32],
+        head_dim: usize,
+        positions: &[usize],
+        cos: &[f32],
+        sin: &[f32],
+        half: usize,
+        layout: Layout,
+    ) {
+        let row_len = x.len() / positions.len().max(1);
+        for (row, &pos) in x.chunks_exact_mut(row_len).zip(positions) {
+            let c = &cos[pos * half..(pos + 1) * half];
+            let s = &sin[pos * half..(pos + 1) * half];
+            for head in row.chunks_exact_mut(head_dim) {
+                match layout {
+                    Layout::Gguf => {
+                        for (i, pair) in head.chunks_exact_mut(2).enumerate() {
+                            let (a, b) = (pair[0], pair[1]);
+                            pair[0] = a * c[i] - b * s[i];
+                            pair[1] = a * s[i] + b * c[i];
+                        }
+                    }
+                    Layout::Hf => {
+                        let (lo, hi) = head.split_at_mut(half);
+                        for i in 0..half {
+                            let (a, b) = (lo[i], hi[i]);
+                            lo[i] = a * c[i] - b * s[i];
+                            hi[i] = a * s[i] + b * c[i];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Causal attention of the last `q.len() / q_row` cached positions over the cache.
+    pub fn attention(q: &[f32], k: &[f32], v: &[f32], cached: usize, cfg: &Config) -> Vec<f32> {
+        let hd = cfg.head_dim;
+        let q_row = cfg.heads * hd;
+        let kv_row = cfg.kv_heads * hd;
+        let n = q.len() / q_row;
+        let total = cached + n;
+        let first_pos = total - n;
+        let group = cfg.group();
+        let scale = 1.0 / (hd as f32).sqrt();
+        let mut out = vec![0f32; q.len()];
+        let mut scores = vec![0f32; total];
+        for t in 0..n {
+            let visible = first_pos + t + 1;
+            for h in 0..cfg.heads {
+                let g = h / group;
+                let qh = &q[t * q_row + h * hd..t * q_row + (h + 1) * hd];
+                let mut max = f32::NEG_INFINITY;
+                for (j, score) in scores[..visible].iter_mut().enumerate() {
+                    let kh = &k[j * kv_row + g * hd..j * kv_row + (g + 1) * hd];
+                    let d = dot(qh, kh) * scale;
+                    *score = d;
+                    max = max.max(d);
+                }
+                let mut sum = 0f32;
+                for score in scores[..visible].iter_mut() {
+                    *score = (*score - max).exp();
+                    sum += *score;
+                }
+                let inv = 1.0 / sum;
+                let oh = &mut out[t * q_row + h * hd..t * q_row + (h + 1) * hd];
+                for (j, &p) in scores[..visible].iter().enumerate() {
+                    let vh = &v[j * kv_row + g * hd..j * kv_row + (g + 1) * hd];
+                    let w = p * inv;
+                    for (o, &vv) in oh.iter_mut().zip(vh) {
+                        *o += w * vv;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A dot product in eight independent lanes (vectorizes without fast-math).
+    #[inline]
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0f32; 8];
+        let mut ca = a.chunks_exact(8);
+        let mut cb = b.chunks_exact(8);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            for l in 0..8 {
+                acc[l] += x[l] * y[l];
+            }
+        }
+        let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+        acc.iter().sum::<f32>() + tail
+    }
+
+    /// `y += a·x`.
+    #[inline]
+    pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+        for (yy, &xx) in y.iter_mut().zip(x) {
+            *yy += a * xx;
+        }
+    }
+
+    pub fn add_assign(x: &mut [f32], y: &[f32]) {
+        for (a, b) in x.iter_mut().zip(y) {
+            *a += b;
+        }
+    }
+
+    pub fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
+        gate.iter().zip(up).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u).collect()
+    }
+}
