@@ -6,6 +6,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
+    clippy::needless_range_loop,
     clippy::arithmetic_side_effects
 )]
 
