@@ -1,0 +1,363 @@
+//! The worker's HTTP API, end to end: the real binary on the real SmolLM2 GGUF, real HTTP.
+//! Acceptance 2 (the official OpenAI Python client) and 4 (bad input, corrupt adapters,
+//! concurrent load/unload while serving, overload).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use serde_json::{json, Value};
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_provena-inference-worker");
+
+fn model_path() -> PathBuf {
+    PathBuf::from(
+        std::env::var("PROVENA_MODEL")
+            .expect("PROVENA_MODEL must name the SmolLM2 GGUF (.ci/setup fetches it)"),
+    )
+}
+
+struct Worker {
+    child: Child,
+    addr: String,
+    store: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes `count` synthetic adapters into `store`; returns their ids.
+fn synth(store: &Path, seed: u64, count: u64) -> Vec<String> {
+    let out = Command::new(BIN)
+        .args(["synth-adapter", "--store"])
+        .arg(store)
+        .args(["--seed", &seed.to_string(), "--count", &count.to_string()])
+        .arg("--model")
+        .arg(model_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+fn start(extra: &[&str], adapters: u64) -> (Worker, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("adapters");
+    let ids = if adapters > 0 { synth(&store, 100, adapters) } else { Vec::new() };
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .arg("--model")
+        .arg(model_path())
+        .arg("--adapters-dir")
+        .arg(&store)
+        .args(["--port", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split("/v1").next())
+        .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
+        .to_string();
+    (Worker { child, addr, store, _dir: dir }, ids)
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+fn post(w: &Worker, path: &str, body: Value) -> (u16, Value) {
+    let (status, text) = http(&w.addr, "POST", path, Some(&body.to_string()));
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn get(w: &Worker, path: &str) -> (u16, String) {
+    http(&w.addr, "GET", path, None)
+}
+
+fn complete(w: &Worker, model: &str, prompt: &str, max_tokens: u32) -> (u16, Value) {
+    post(
+        w,
+        "/v1/completions",
+        json!({"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0}),
+    )
+}
+
+#[test]
+fn the_official_openai_python_client_works() {
+    let (w, ids) = start(&[], 1);
+    let pylib = std::env::var("PROVENA_PYLIB")
+        .expect("PROVENA_PYLIB must hold the openai package (.ci/setup installs it)");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openai_client.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(format!("http://{}/v1", w.addr))
+        .arg("base")
+        .arg(&ids[0])
+        .env("PYTHONPATH", pylib)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(seen["not_found"], 404);
+    assert_eq!(seen["invalid"], 422);
+    assert!(seen["stream_chunks"].as_u64().unwrap() > 1);
+}
+
+#[test]
+fn bad_input_gets_a_named_error_and_loses_nothing() {
+    let (w, ids) = start(&[], 1);
+    // Malformed JSON.
+    let (status, body) =
+        http(&w.addr, "POST", "/v1/completions", Some("{\"model\": \"base\", \"prompt\": "));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("malformed JSON"), "{body}");
+    // A field of the wrong type is named.
+    let (status, body) =
+        post(&w, "/v1/completions", json!({"model": "base", "prompt": "x", "max_tokens": "ten"}));
+    assert_eq!((status, body["error"]["param"].as_str()), (422, Some("max_tokens")), "{body}");
+    let (status, body) =
+        post(&w, "/v1/chat/completions", json!({"model": "base", "messages": [{"role": "user"}]}));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["param"], "messages[0]", "{body}");
+    // Out-of-domain values.
+    for (field, value) in [
+        ("temperature", json!(3.5)),
+        ("top_p", json!(0)),
+        ("n", json!(2)),
+        ("max_tokens", json!(0)),
+    ] {
+        let mut req = json!({"model": "base", "prompt": "x"});
+        req[field] = value;
+        let (status, body) = post(&w, "/v1/completions", req);
+        assert_eq!((status, body["error"]["param"].as_str()), (422, Some(field)), "{body}");
+    }
+    // Unknown adapter (well-formed id) and unknown model name.
+    let (status, body) = complete(&w, &"ab".repeat(32), "x", 2);
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("not found"));
+    let (status, _) = complete(&w, "gpt-4", "x", 2);
+    assert_eq!(status, 404);
+    let (status, _) = post(&w, "/v1/adapters/zz/load", json!({}));
+    assert_eq!(status, 404);
+    // Oversized prompt: over the 8,192-token context.
+    let long = "word ".repeat(9000);
+    let (status, body) = complete(&w, "base", &long, 2);
+    assert_eq!((status, body["error"]["param"].as_str()), (422, Some("prompt")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("8192"), "{body}");
+    // Prompt fits but prompt + max_tokens does not.
+    let (status, body) = complete(&w, "base", &"word ".repeat(8000), 500);
+    assert_eq!((status, body["error"]["param"].as_str()), (422, Some("max_tokens")), "{body}");
+    // Bad mixtures.
+    let (status, body) = post(
+        &w,
+        "/v1/completions",
+        json!({"model": "base", "prompt": "x", "adapters": [{"id": ids[0], "weight": f64::MAX}]}),
+    );
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &w,
+        "/v1/completions",
+        json!({"model": "base", "prompt": "x", "adapters": [{"id": ids[0], "weight": 1}, {"id": ids[0], "weight": 1}]}),
+    );
+    assert_eq!((status, body["error"]["param"].as_str()), (422, Some("adapters[1].id")), "{body}");
+    // Nothing was lost: the worker still answers, deterministically.
+    let (s1, a) = complete(&w, &ids[0], "The sky is", 6);
+    let (s2, b) = complete(&w, &ids[0], "The sky is", 6);
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(a["choices"][0]["text"], b["choices"][0]["text"]);
+    let (status, health) = get(&w, "/health");
+    assert_eq!(status, 200, "{health}");
+}
+
+#[test]
+fn a_corrupt_adapter_is_refused_and_the_worker_keeps_serving() {
+    let (w, ids) = start(&[], 2);
+    let weights = w.store.join(&ids[0]).join("adapter_model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&weights, &bytes).unwrap();
+    let (status, body) = complete(&w, &ids[0], "Hello", 4);
+    assert_eq!(status, 422, "{body}");
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(&ids[0]) && msg.contains("corrupt"), "{msg}");
+    // The other adapter and the base still serve.
+    assert_eq!(complete(&w, &ids[1], "Hello", 4).0, 200);
+    assert_eq!(complete(&w, "base", "Hello", 4).0, 200);
+    // Importing a directory whose files are not an adapter is refused with the reason.
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bad.path().join("adapter_config.json"),
+        r#"{"r": 8, "lora_alpha": 16, "target_modules": ["q_proj"]}"#,
+    )
+    .unwrap();
+    std::fs::write(bad.path().join("adapter_model.safetensors"), b"not safetensors").unwrap();
+    let (status, body) = post(&w, "/v1/adapters", json!({"path": bad.path()}));
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("safetensors"), "{body}");
+    // A rank that does not match the base's shapes is refused too.
+    std::fs::copy(
+        w.store.join(&ids[1]).join("adapter_model.safetensors"),
+        bad.path().join("adapter_model.safetensors"),
+    )
+    .unwrap();
+    let (status, body) = post(&w, "/v1/adapters", json!({"path": bad.path()}));
+    assert_eq!(status, 422, "{body}");
+    // A good import lands under its content hash.
+    let good = tempfile::tempdir().unwrap();
+    for f in ["adapter_config.json", "adapter_model.safetensors"] {
+        std::fs::copy(w.store.join(&ids[1]).join(f), good.path().join(f)).unwrap();
+    }
+    let (status, body) = post(&w, "/v1/adapters", json!({"path": good.path()}));
+    assert_eq!((status, body["id"].as_str()), (201, Some(ids[1].as_str())), "{body}");
+}
+
+#[test]
+fn adapters_load_and_unload_concurrently_while_serving() {
+    let (w, ids) = start(&["--device-slots", "2", "--max-batch", "8"], 3);
+    let reference: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            complete(&w, id, "A short poem about the sea:", 16).1["choices"][0]["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(reference.windows(2).any(|p| p[0] != p[1]), "adapters should answer differently");
+    std::thread::scope(|s| {
+        let w = &w;
+        let ids = &ids;
+        let reference = &reference;
+        // Management churn on the same adapters the requests use.
+        let churn = s.spawn(move || {
+            for round in 0..40 {
+                for id in ids {
+                    let action = ["load", "unload", "pin", "unpin", "unload"][round % 5];
+                    let (status, body) = post(w, &format!("/v1/adapters/{id}/{action}"), json!({}));
+                    assert_eq!(status, 200, "{action}: {body}");
+                }
+            }
+        });
+        let clients: Vec<_> = (0..6)
+            .map(|c| {
+                s.spawn(move || {
+                    for i in 0..3 {
+                        let k = (c + i) % ids.len();
+                        let (status, body) =
+                            complete(w, &ids[k], "A short poem about the sea:", 16);
+                        assert_eq!(status, 200, "{body}");
+                        assert_eq!(
+                            body["choices"][0]["text"].as_str().unwrap(),
+                            reference[k],
+                            "adapter {k} changed under churn"
+                        );
+                    }
+                })
+            })
+            .collect();
+        churn.join().unwrap();
+        for c in clients {
+            c.join().unwrap();
+        }
+    });
+    let (_, list) = get(&w, "/v1/adapters");
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn overload_answers_429_and_metrics_report_the_work() {
+    let (w, ids) = start(&["--max-batch", "1", "--max-queue", "1"], 1);
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| complete(&w, &ids[0], "Count to fifty: 1, 2,", 48)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    let completion_tokens: u64 =
+        answers.iter().filter_map(|a| a.1["usage"]["completion_tokens"].as_u64()).sum();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
+    let (status, text) = get(&w, "/metrics");
+    assert_eq!(status, 200);
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    for needle in [
+        format!("provena_worker_requests_total{{model=\"{}\"}} {ok}", ids[0]),
+        "provena_worker_rejected_total{reason=\"overloaded\"}".to_string(),
+        "provena_worker_time_to_first_token_seconds_count".to_string(),
+        "provena_worker_inter_token_latency_seconds_count".to_string(),
+        "provena_worker_adapter_load_seconds_count 1".to_string(),
+        "provena_worker_adapter_cache_total{result=\"miss\"} 1".to_string(),
+        "provena_worker_queue_depth".to_string(),
+        format!(
+            "provena_worker_tokens_total{{kind=\"completion\",model=\"{}\"}} {}",
+            ids[0], completion_tokens
+        ),
+    ] {
+        assert!(text.contains(&needle), "missing {needle} in\n{text}");
+    }
+    let (status, models) = get(&w, "/v1/models");
+    assert_eq!(status, 200);
+    assert!(models.contains(&ids[0]) && models.contains("context_length"), "{models}");
+}
