@@ -56,6 +56,8 @@ pub struct Job {
     pub max_tokens: usize,
     pub sampling: Sampling,
     pub stop: Vec<String>,
+    /// Keep generating past end-of-sequence tokens (benchmarks with fixed output lengths).
+    pub ignore_eos: bool,
     pub events: UnboundedSender<Event>,
     pub arrived: Instant,
 }
@@ -251,7 +253,7 @@ impl Scheduler {
             Some(prev) => self.metrics.itl_seconds.observe(now.duration_since(prev).as_secs_f64()),
         }
         seq.last_token_at = Some(now);
-        let eos = self.model.config.eos.contains(&token);
+        let eos = !seq.job.ignore_eos && self.model.config.eos.contains(&token);
         if !eos {
             seq.generated.push(token);
         }

@@ -100,6 +100,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    provena_inference_worker::tune_cpu_threads();
     match Cli::parse().command {
         Command::Serve {
             model,

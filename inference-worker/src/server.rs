@@ -218,6 +218,9 @@ struct Common {
     stream: bool,
     n: Option<u32>,
     adapters: Option<Vec<AdapterRef>>,
+    /// vLLM's extension: generate exactly `max_tokens` tokens.
+    #[serde(default)]
+    ignore_eos: bool,
 }
 
 // `Common` is read from the same body separately rather than `#[serde(flatten)]`ed in: a
@@ -558,6 +561,7 @@ async fn run(
         max_tokens: valid.max_tokens,
         sampling: valid.sampling.clone(),
         stop: valid.stop.clone(),
+        ignore_eos: common.ignore_eos,
         events: tx,
         arrived: Instant::now(),
     })?;
