@@ -384,7 +384,7 @@ fn main() -> Result<()> {
         let o = serve(&args, &model, &tok, Some(&store), &ids, &p)?;
         report.push(row(&format!("{n} adapters"), &o));
         tps_by_n.insert(n, o.tokens as f64 / o.seconds);
-        if naive_done.is_none() && n >= 10 {
+        if naive_done.is_none() && n >= 10 && args.naive_requests > 0 {
             let prefix: Vec<Planned> = p.iter().take(args.naive_requests).cloned().collect();
             let mut loras = HashMap::new();
             for r in &prefix {
