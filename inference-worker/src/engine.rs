@@ -78,7 +78,13 @@ pub enum Event {
     /// New text.
     Text(String),
     /// The end, with token counts.
-    Done { reason: FinishReason, prompt_tokens: usize, completion_tokens: usize },
+    Done {
+        reason: FinishReason,
+        prompt_tokens: usize,
+        completion_tokens: usize,
+        /// The generated token ids (end-of-sequence excluded), for attribution.
+        tokens: Vec<u32>,
+    },
     /// The job failed inside the engine.
     Failed(String),
 }
@@ -308,7 +314,13 @@ impl Scheduler {
                 .tokens
                 .with_label_values(&[label, "completion"])
                 .inc_by(completion_tokens as u64);
-            let _ = seq.job.events.send(Event::Done { reason, prompt_tokens, completion_tokens });
+            let tokens = std::mem::take(&mut seq.generated);
+            let _ = seq.job.events.send(Event::Done {
+                reason,
+                prompt_tokens,
+                completion_tokens,
+                tokens,
+            });
             seq.finished = true;
         } else {
             seq.pending.clear();

@@ -72,6 +72,11 @@ enum Command {
         /// How weights are held.
         #[arg(long, env = "PROVENA_PRECISION", value_enum, default_value = "native")]
         precision: PrecisionArg,
+        /// A datanet snapshot's attribution index (`provena-attribution index`, built with this
+        /// model's tokenizer): every response then carries contribution weights and the
+        /// evidence hash for its receipt.
+        #[arg(long, env = "PROVENA_ATTRIBUTION_INDEX")]
+        attribution_index: Option<PathBuf>,
     },
     /// Write seeded synthetic PEFT adapters for a base model (tests and benchmarks).
     SynthAdapter {
@@ -116,6 +121,7 @@ fn main() -> Result<()> {
             preload,
             pin,
             precision,
+            attribution_index,
         } => {
             let started = Instant::now();
             let precision = match precision {
@@ -162,6 +168,14 @@ fn main() -> Result<()> {
                 template,
                 started: Instant::now(),
                 counter: Default::default(),
+                attribution: match &attribution_index {
+                    Some(dir) => {
+                        Some(Arc::new(provena_attribution::Index::open(dir).with_context(
+                            || format!("opening the attribution index {}", dir.display()),
+                        )?))
+                    }
+                    None => None,
+                },
             });
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)

@@ -61,6 +61,8 @@ pub struct AppState {
     pub template: ChatTemplate,
     pub started: Instant,
     pub counter: AtomicU64,
+    /// The suffix-array index of the datanet snapshot answers are attributed to, if any.
+    pub attribution: Option<Arc<provena_attribution::Index>>,
 }
 
 /// The router.
@@ -543,6 +545,29 @@ struct Record {
     adapters: Vec<Value>,
     prompt_tokens: usize,
     completion_tokens: usize,
+    /// Contribution weights and the evidence hash, when the worker has an attribution index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attribution: Option<Value>,
+}
+
+/// The answer's attribution against the worker's index: contribution weights (ppm, top 16),
+/// the datanet pool's part and the evidence hash, what the operator's receipt carries.
+fn attribute(state: &AppState, prompt: &[u32], answer: &[u32]) -> Option<Value> {
+    let index = state.attribution.as_ref()?;
+    match provena_attribution::attribute(
+        index,
+        prompt,
+        answer,
+        &provena_attribution::Params::default(),
+    ) {
+        Ok(a) => Some(json!({
+            "weights": a.weights.iter().map(|(c, ppm)| json!({"contribution": c, "ppm": ppm})).collect::<Vec<_>>(),
+            "pool_ppm": a.pool_ppm,
+            "evidence_hash": a.evidence_hash,
+            "spans": a.spans.len(),
+        })),
+        Err(e) => Some(json!({"error": e.to_string()})),
+    }
 }
 
 async fn run(
@@ -570,12 +595,17 @@ async fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let record = move |prompt_tokens: usize, completion_tokens: usize, state: &AppState| Record {
+    let prompt_ids = valid.prompt.clone();
+    let record = move |prompt_tokens: usize,
+                       completion_tokens: usize,
+                       tokens: &[u32],
+                       state: &AppState| Record {
         request_id: id.clone(),
         base_model: state.model.source.hash.clone(),
         adapters: resolved.adapters.iter().map(|(a, w)| json!({"id": a, "weight": w})).collect(),
         prompt_tokens,
         completion_tokens,
+        attribution: if tokens.is_empty() { None } else { attribute(state, &prompt_ids, tokens) },
     };
     let meta = Meta { created, model: valid.model.clone(), kind };
     if valid.stream {
@@ -587,8 +617,8 @@ async fn run(
     loop {
         match rx.recv().await {
             Some(Event::Text(t)) => text.push_str(&t),
-            Some(Event::Done { reason, prompt_tokens, completion_tokens }) => {
-                let rec = record(prompt_tokens, completion_tokens, &state);
+            Some(Event::Done { reason, prompt_tokens, completion_tokens, tokens }) => {
+                let rec = record(prompt_tokens, completion_tokens, &tokens, &state);
                 let usage = Usage {
                     prompt_tokens,
                     completion_tokens,
@@ -629,9 +659,9 @@ fn sse_stream(
     state: Arc<AppState>,
     rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
     meta: Meta,
-    record: impl Fn(usize, usize, &AppState) -> Record + Send + 'static,
+    record: impl Fn(usize, usize, &[u32], &AppState) -> Record + Send + 'static,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    let probe = record(0, 0, &state);
+    let probe = record(0, 0, &[], &state);
     let id = probe.request_id;
     let object = if meta.kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" };
     let mut first = true;
@@ -656,12 +686,12 @@ fn sse_stream(
                     first = false;
                     vec![chunk(delta, None)]
                 }
-                Event::Done { reason, prompt_tokens, completion_tokens } => {
+                Event::Done { reason, prompt_tokens, completion_tokens, tokens } => {
                     let end = finish_choice(kind, reason);
                     let usage = Usage { prompt_tokens, completion_tokens, total_tokens: prompt_tokens.saturating_add(completion_tokens) };
                     vec![
                         chunk(end, None),
-                        chunk(json!([]), Some((usage, record(prompt_tokens, completion_tokens, &state)))),
+                        chunk(json!([]), Some((usage, record(prompt_tokens, completion_tokens, &tokens, &state)))),
                         SseEvent::default().data("[DONE]"),
                     ]
                 }

@@ -361,3 +361,48 @@ fn overload_answers_429_and_metrics_report_the_work() {
     assert_eq!(status, 200);
     assert!(models.contains(&ids[0]) && models.contains("context_length"), "{models}");
 }
+
+#[test]
+fn responses_carry_the_attribution_of_the_answer() {
+    // A two-contribution snapshot indexed with the serving model's tokenizer.
+    let tok = provena_attribution::ModelTokenizer::load(&model_path()).unwrap();
+    let texts = [
+        (
+            7u64,
+            "The capital of France is Paris. It lies on the Seine and is known for its museums.",
+        ),
+        (9u64, "Bread needs flour, water, salt and yeast; knead it and let it rise for an hour."),
+    ];
+    let docs = texts
+        .iter()
+        .map(|(c, t)| provena_attribution::Document {
+            contribution: *c,
+            content_hash: provena_attribution::corpus::hash_hex(t.as_bytes()),
+            tokens: tok.encode(t).unwrap(),
+        })
+        .collect();
+    let index_dir = tempfile::tempdir().unwrap();
+    provena_attribution::Index::build(docs, &tok.source).unwrap().write(index_dir.path()).unwrap();
+    let index_arg = index_dir.path().to_str().unwrap().to_string();
+    let (w, _) = start(&["--attribution-index", &index_arg], 0);
+    let (status, body) = post(
+        &w,
+        "/v1/chat/completions",
+        json!({"model": "base", "messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 16, "temperature": 0}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["choices"][0]["message"]["content"], "The capital of France is Paris.");
+    let att = &body["provena"]["attribution"];
+    assert_eq!(att["weights"], json!([{"contribution": 7, "ppm": 1_000_000}]), "{att}");
+    assert_eq!(att["pool_ppm"], 0);
+    let hash = att["evidence_hash"].as_str().unwrap();
+    assert!(hash.starts_with("0x") && hash.len() == 66, "{hash}");
+    // An answer that copies nothing from the snapshot credits no one.
+    let (status, body) = post(
+        &w,
+        "/v1/completions",
+        json!({"model": "base", "prompt": "1, 2, 3, 4,", "max_tokens": 8, "temperature": 0}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["provena"]["attribution"]["weights"], json!([]), "{body}");
+}
