@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | `tokens.u16` | every document's tokens, little-endian `u16`, each document followed by the separator `0xFFFF` |
 //! | `sa.u32` | the suffix array of `tokens.u16`, little-endian `u32` positions |
-//! | `manifest.json` | format version, token count, tokenizer, the documents (contribution id, content hash, first token, length) and duplicates refused |
+//! | `manifest.json` | format version, token count, tokenizer, the documents (contribution id, content hash, first token, length), duplicates refused and near-duplicates found (MinHash, [`crate::minhash`]) |
 //!
 //! That is **6 bytes per token** (2 for the token, 4 for its suffix-array entry) plus the small
 //! manifest, for corpora below 2^32 tokens and vocabularies below 65,535. Both arrays are
@@ -59,6 +59,10 @@ pub struct Manifest {
     pub documents: Vec<DocEntry>,
     /// Contributions refused because their content duplicates an earlier one: (refused, kept).
     pub duplicates: Vec<(u64, u64)>,
+    /// Pairs of indexed contributions whose content is nearly the same (MinHash estimate of
+    /// shingle Jaccard ≥ 0.8): reported for curators, both still credited for their own copy.
+    #[serde(default)]
+    pub near_duplicates: Vec<crate::minhash::NearDuplicate>,
 }
 
 /// A token sequence held in memory or mapped from a file.
@@ -119,6 +123,14 @@ impl Index {
         let mut documents = Vec::with_capacity(docs.len());
         let mut seen: std::collections::HashMap<String, u64> = Default::default();
         let mut duplicates = Vec::new();
+        let near_duplicates = {
+            let mut first: std::collections::HashSet<&str> = Default::default();
+            crate::minhash::near_duplicates(
+                docs.iter()
+                    .filter(|d| first.insert(d.content_hash.as_str()))
+                    .map(|d| (d.contribution, d.tokens.as_slice())),
+            )
+        };
         for d in docs {
             if let Some(kept) = seen.get(&d.content_hash) {
                 duplicates.push((d.contribution, *kept));
@@ -147,6 +159,7 @@ impl Index {
             tokenizer: tokenizer.to_string(),
             documents,
             duplicates,
+            near_duplicates,
         };
         Ok(Self {
             tokens: Store::Owned(tokens),

@@ -10,6 +10,7 @@
 pub mod attribute;
 pub mod corpus;
 pub mod index;
+pub mod minhash;
 pub mod tokenizer;
 
 pub use attribute::{attribute, Attribution, Params};

@@ -103,6 +103,7 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
             json!({
                 "documents": index.manifest.documents.len(),
                 "duplicates": index.manifest.duplicates,
+                "nearDuplicates": index.manifest.near_duplicates,
                 "tokens": index.manifest.tokens,
                 "contentTokens": bytes,
                 "tokenizeSeconds": tokenized.as_secs_f64(),
@@ -152,6 +153,7 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
                 "bytesPerToken": bytes as f64 / (idx.manifest.tokens.max(1)) as f64,
                 "tokenizer": idx.manifest.tokenizer,
                 "duplicates": idx.manifest.duplicates,
+                "nearDuplicates": idx.manifest.near_duplicates,
             })
         }
     })

@@ -50,6 +50,7 @@ fn index_count_attribute_stats() {
     ]);
     assert!(ok, "{err}");
     assert_eq!(v["documents"], 2);
+    assert_eq!(v["nearDuplicates"], serde_json::json!([]));
     let idx = index.to_str().unwrap();
 
     let (ok, ids, _) =
