@@ -795,25 +795,12 @@ impl Model {
             let mut q = self.project(layer, li, Target::Q, &h, rows, &row_lora)?;
             let mut k = self.project(layer, li, Target::K, &h, rows, &row_lora)?;
             let v = self.project(layer, li, Target::V, &h, rows, &row_lora)?;
-            let half = cfg.head_dim / 2;
-            kernels::rope(
-                &mut q,
-                cfg.head_dim,
-                &positions,
-                &self.rope_cos,
-                &self.rope_sin,
-                half,
-                self.layout,
-            );
-            kernels::rope(
-                &mut k,
-                cfg.head_dim,
-                &positions,
-                &self.rope_cos,
-                &self.rope_sin,
-                half,
-                self.layout,
-            );
+            let rope = |x: &mut [f32]| {
+                let (cos, sin) = (&self.rope_cos, &self.rope_sin);
+                kernels::rope(x, cfg.head_dim, &positions, cos, sin, cfg.head_dim / 2, self.layout)
+            };
+            rope(&mut q);
+            rope(&mut k);
             let kv_row = cfg.kv_heads * cfg.head_dim;
             let q_row = cfg.heads * cfg.head_dim;
             for (seq, &(first, n)) in seqs.iter_mut().zip(&segments) {

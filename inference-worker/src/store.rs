@@ -101,6 +101,18 @@ pub fn is_adapter_id(id: &str) -> bool {
     id.len() == 64 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The least recently used entry that is neither pinned nor `keep`.
+fn lru_victim<V>(
+    tier: &HashMap<String, (V, u64)>,
+    pinned: &HashSet<String>,
+    keep: &str,
+) -> Option<String> {
+    tier.iter()
+        .filter(|(k, _)| !pinned.contains(*k) && k.as_str() != keep)
+        .min_by_key(|(_, (_, used))| *used)
+        .map(|(k, _)| k.clone())
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain maps behind: still consistent.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -264,13 +276,7 @@ impl AdapterStore {
         }
         tiers.host_bytes = tiers.host_bytes.saturating_add(size);
         while tiers.host_bytes > self.limits.host_bytes {
-            let victim = tiers
-                .host
-                .iter()
-                .filter(|(k, _)| !tiers.pinned.contains(*k) && k.as_str() != id)
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone());
-            let Some(victim) = victim else { break };
+            let Some(victim) = lru_victim(&tiers.host, &tiers.pinned, id) else { break };
             if let Some((f, _)) = tiers.host.remove(&victim) {
                 tiers.host_bytes = tiers.host_bytes.saturating_sub(f.bytes());
                 self.metrics.adapter_evictions.with_label_values(&["host"]).inc();
@@ -283,13 +289,7 @@ impl AdapterStore {
         let now = tiers.tick();
         tiers.device.insert(id.to_string(), (weights, now));
         while tiers.device.len() > self.limits.device_slots.max(1) {
-            let victim = tiers
-                .device
-                .iter()
-                .filter(|(k, _)| !tiers.pinned.contains(*k) && k.as_str() != id)
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone());
-            let Some(victim) = victim else { break };
+            let Some(victim) = lru_victim(&tiers.device, &tiers.pinned, id) else { break };
             tiers.device.remove(&victim);
             self.metrics.adapter_evictions.with_label_values(&["device"]).inc();
         }
