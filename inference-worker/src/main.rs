@@ -9,7 +9,7 @@ use provena_inference_worker::{
     lora::{write_synthetic, SynthSpec},
     metrics::Metrics,
     model::{Model, Precision, Target},
-    server::{router, AppState, ChatTemplate},
+    server::{router, AppState, ChatTemplate, RagSource},
     store::{AdapterStore, StoreLimits},
 };
 use std::{path::PathBuf, sync::Arc, time::Instant};
@@ -77,6 +77,13 @@ enum Command {
         /// evidence hash for its receipt.
         #[arg(long, env = "PROVENA_ATTRIBUTION_INDEX")]
         attribution_index: Option<PathBuf>,
+        /// A datanet snapshot's contributions (a corpus directory with `contributions.json`,
+        /// hashes verified) to retrieve passages from for chat requests with `rag`.
+        #[arg(long, env = "PROVENA_RAG_CORPUS", requires = "rag_datanet")]
+        rag_corpus: Option<PathBuf>,
+        /// The datanet id `rag.datanet` must name to use `--rag-corpus`.
+        #[arg(long, env = "PROVENA_RAG_DATANET", requires = "rag_corpus")]
+        rag_datanet: Option<String>,
     },
     /// Write seeded synthetic PEFT adapters for a base model (tests and benchmarks).
     SynthAdapter {
@@ -122,6 +129,8 @@ fn main() -> Result<()> {
             pin,
             precision,
             attribution_index,
+            rag_corpus,
+            rag_datanet,
         } => {
             let started = Instant::now();
             let precision = match precision {
@@ -175,6 +184,16 @@ fn main() -> Result<()> {
                         )?))
                     }
                     None => None,
+                },
+                rag: match (&rag_corpus, rag_datanet) {
+                    (Some(dir), Some(datanet)) => {
+                        let texts = provena_attribution::corpus::load_texts(dir)?;
+                        let retriever = provena_attribution::rag::Retriever::build(
+                            texts.iter().map(|(c, _, t)| (*c, t.as_str())),
+                        )?;
+                        Some(RagSource { datanet, retriever })
+                    }
+                    _ => None,
                 },
             });
             let rt = tokio::runtime::Builder::new_multi_thread()

@@ -63,6 +63,22 @@ pub struct AppState {
     pub counter: AtomicU64,
     /// The suffix-array index of the datanet snapshot answers are attributed to, if any.
     pub attribution: Option<Arc<provena_attribution::Index>>,
+    /// The datanet whose passages `rag` requests retrieve from, if any.
+    pub rag: Option<RagSource>,
+}
+
+/// A datanet snapshot served for retrieval.
+pub struct RagSource {
+    /// The datanet id requests name.
+    pub datanet: String,
+    pub retriever: provena_attribution::rag::Retriever,
+}
+
+#[derive(Deserialize, Debug)]
+struct RagRequest {
+    /// The datanet id (a number or a string).
+    datanet: Value,
+    top_k: Option<usize>,
 }
 
 /// The router.
@@ -106,6 +122,9 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let message = e.to_string();
         match e {
+            Error::NotFound { what: "datanet", .. } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", Some("rag.datanet".into()), message)
+            }
             Error::NotFound { .. } => {
                 Self::new(StatusCode::NOT_FOUND, "not_found", Some("model".into()), message)
             }
@@ -223,6 +242,8 @@ struct Common {
     /// vLLM's extension: generate exactly `max_tokens` tokens.
     #[serde(default)]
     ignore_eos: bool,
+    /// Retrieval-augmented generation over a served datanet (chat only).
+    rag: Option<RagRequest>,
 }
 
 // `Common` is read from the same body separately rather than `#[serde(flatten)]`ed in: a
@@ -480,8 +501,11 @@ async fn completions(
     let [prompt] = prompts.as_slice() else {
         return Err(Error::invalid("prompt", "exactly one prompt per request").into());
     };
+    if common.rag.is_some() {
+        return Err(Error::invalid("rag", "retrieval is supported on /v1/chat/completions").into());
+    }
     let valid = validate(&state, &common, prompt, "prompt")?;
-    run(state, &common, valid, Kind::Completion).await
+    run(state, &common, valid, Kind::Completion, Vec::new()).await
 }
 
 async fn chat_completions(
@@ -525,9 +549,76 @@ async fn chat_completions(
         let role = if m.role == "developer" { "system".to_string() } else { m.role.clone() };
         turns.push((role, text));
     }
+    let hits = match &common.rag {
+        Some(rag) => retrieve(&state, rag, &mut turns)?,
+        None => Vec::new(),
+    };
     let prompt = state.template.render(&turns);
     let valid = validate(&state, &common, &prompt, "messages")?;
-    run(state, &common, valid, Kind::Chat).await
+    run(state, &common, valid, Kind::Chat, hits).await
+}
+
+/// Retrieves passages for the last user turn and puts them in a system turn first.
+fn retrieve(
+    state: &AppState,
+    rag: &RagRequest,
+    turns: &mut Vec<(String, String)>,
+) -> Result<Vec<provena_attribution::rag::Hit>, ApiError> {
+    let datanet = match &rag.datanet {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let source = state
+        .rag
+        .as_ref()
+        .filter(|s| s.datanet == datanet)
+        .ok_or_else(|| Error::NotFound { what: "datanet", id: datanet.clone() })?;
+    let top_k = rag.top_k.unwrap_or(3);
+    if !(1..=16).contains(&top_k) {
+        return Err(Error::invalid("rag.top_k", "must be between 1 and 16").into());
+    }
+    let query = turns
+        .iter()
+        .rev()
+        .find(|(role, _)| role == "user")
+        .map(|(_, text)| text.clone())
+        .ok_or_else(|| Error::invalid("messages", "retrieval needs a user message"))?;
+    let hits = source.retriever.search(&query, top_k).map_err(|e| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None, e.to_string())
+    })?;
+    if !hits.is_empty() {
+        let mut context = String::from("Answer using these passages:\n");
+        for (i, h) in hits.iter().enumerate() {
+            context.push_str(&format!("[{}] {}\n", i.saturating_add(1), h.text));
+        }
+        turns.insert(0, ("system".to_string(), context));
+    }
+    Ok(hits)
+}
+
+/// Citations of the retrieved passages (which ones the answer used) and the used passages'
+/// credit per contribution.
+fn citations(
+    state: &AppState,
+    hits: &[provena_attribution::rag::Hit],
+    answer: &[u32],
+) -> (Vec<Value>, Vec<Value>) {
+    let mut used_hits = Vec::new();
+    let cited = hits
+        .iter()
+        .map(|h| {
+            let used = provena_attribution::rag::used(&state.tokenizer, &h.text, answer).unwrap_or(false);
+            if used {
+                used_hits.push(h);
+            }
+            json!({"contribution": h.contribution, "passage": h.passage, "score": h.score, "used": used})
+        })
+        .collect();
+    let credit = provena_attribution::rag::credit(&used_hits)
+        .into_iter()
+        .map(|(c, ppm)| json!({"contribution": c, "ppm": ppm}))
+        .collect();
+    (cited, credit)
 }
 
 #[derive(Serialize, Clone)]
@@ -548,6 +639,12 @@ struct Record {
     /// Contribution weights and the evidence hash, when the worker has an attribution index.
     #[serde(skip_serializing_if = "Option::is_none")]
     attribution: Option<Value>,
+    /// The passages retrieved for a `rag` request, each marked used or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    citations: Vec<Value>,
+    /// Parts per million per contribution for the passages the answer used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rag_credit: Vec<Value>,
 }
 
 /// The answer's attribution against the worker's index: contribution weights (ppm, top 16),
@@ -575,6 +672,7 @@ async fn run(
     common: &Common,
     valid: Valid,
     kind: Kind,
+    hits: Vec<provena_attribution::rag::Hit>,
 ) -> Result<Response, ApiError> {
     let resolved = state.resolve(common).await?;
     let (tx, rx) = unbounded_channel();
@@ -596,17 +694,32 @@ async fn run(
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let prompt_ids = valid.prompt.clone();
-    let record = move |prompt_tokens: usize,
-                       completion_tokens: usize,
-                       tokens: &[u32],
-                       state: &AppState| Record {
-        request_id: id.clone(),
-        base_model: state.model.source.hash.clone(),
-        adapters: resolved.adapters.iter().map(|(a, w)| json!({"id": a, "weight": w})).collect(),
-        prompt_tokens,
-        completion_tokens,
-        attribution: if tokens.is_empty() { None } else { attribute(state, &prompt_ids, tokens) },
-    };
+    let record =
+        move |prompt_tokens: usize, completion_tokens: usize, tokens: &[u32], state: &AppState| {
+            let (cited, rag_credit) = if tokens.is_empty() {
+                (Vec::new(), Vec::new())
+            } else {
+                citations(state, &hits, tokens)
+            };
+            Record {
+                request_id: id.clone(),
+                base_model: state.model.source.hash.clone(),
+                adapters: resolved
+                    .adapters
+                    .iter()
+                    .map(|(a, w)| json!({"id": a, "weight": w}))
+                    .collect(),
+                prompt_tokens,
+                completion_tokens,
+                attribution: if tokens.is_empty() {
+                    None
+                } else {
+                    attribute(state, &prompt_ids, tokens)
+                },
+                citations: cited,
+                rag_credit,
+            }
+        };
     let meta = Meta { created, model: valid.model.clone(), kind };
     if valid.stream {
         let stream = sse_stream(state, rx, meta, record);

@@ -406,3 +406,65 @@ fn responses_carry_the_attribution_of_the_answer() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provena"]["attribution"]["weights"], json!([]), "{body}");
 }
+
+#[test]
+fn rag_retrieves_cites_and_credits_the_passages_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path();
+    let texts = [
+        (3u64, "Bread is made of flour, water and yeast. The dough is left to rise for an hour."),
+        (5, "The capital of Zorbia is Quellport, a port on the river Vand. Quellport has a population of two million people."),
+        (8, "Quellport is also the name of a brand of tea sold in the north."),
+    ];
+    let mut list = Vec::new();
+    for (c, t) in texts {
+        std::fs::write(corpus.join(format!("{c}.txt")), t).unwrap();
+        list.push(json!({"contribution": c, "contentHash": provena_attribution::corpus::hash_hex(t.as_bytes()), "file": format!("{c}.txt")}));
+    }
+    std::fs::write(corpus.join("contributions.json"), serde_json::to_vec(&list).unwrap()).unwrap();
+    let corpus_arg = corpus.to_str().unwrap().to_string();
+    let (w, _) = start(&["--rag-corpus", &corpus_arg, "--rag-datanet", "42"], 0);
+    let ask = |rag: Value| {
+        let mut req = json!({"model": "base", "messages": [{"role": "user", "content": "What is the capital of Zorbia?"}], "max_tokens": 24, "temperature": 0});
+        if !rag.is_null() {
+            req["rag"] = rag;
+        }
+        post(&w, "/v1/chat/completions", req)
+    };
+    let (status, body) = ask(json!({"datanet": 42, "top_k": 2}));
+    assert_eq!(status, 200, "{body}");
+    let answer = body["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(answer.contains("Quellport"), "{answer}");
+    let cites = body["provena"]["citations"].as_array().unwrap();
+    assert_eq!(cites.len(), 2, "{body}");
+    assert_eq!(
+        (cites[0]["contribution"].as_u64(), cites[0]["used"].as_bool()),
+        (Some(5), Some(true)),
+        "{body}"
+    );
+    assert_eq!(cites[1]["used"], false, "{body}");
+    assert_eq!(
+        body["provena"]["rag_credit"],
+        json!([{"contribution": 5, "ppm": 1_000_000}]),
+        "{body}"
+    );
+    // Without retrieval the model does not know the answer, and nothing is cited.
+    let (status, body) = ask(Value::Null);
+    assert_eq!(status, 200);
+    assert!(
+        !body["choices"][0]["message"]["content"].as_str().unwrap().contains("Quellport"),
+        "{body}"
+    );
+    assert!(body["provena"].get("citations").is_none(), "{body}");
+    // Bad requests.
+    let (status, body) = ask(json!({"datanet": 7}));
+    assert_eq!((status, body["error"]["param"].as_str()), (404, Some("rag.datanet")), "{body}");
+    let (status, body) = ask(json!({"datanet": "42", "top_k": 0}));
+    assert_eq!((status, body["error"]["param"].as_str()), (422, Some("rag.top_k")), "{body}");
+    let (status, body) = post(
+        &w,
+        "/v1/completions",
+        json!({"model": "base", "prompt": "x", "rag": {"datanet": 42}}),
+    );
+    assert_eq!((status, body["error"]["param"].as_str()), (422, Some("rag")), "{body}");
+}

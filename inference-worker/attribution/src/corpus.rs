@@ -29,6 +29,16 @@ pub fn hash_hex(bytes: &[u8]) -> String {
 
 /// Reads, verifies and tokenizes the corpus in `dir`.
 pub fn load(dir: &Path, tokenizer: &ModelTokenizer) -> Result<Vec<Document>> {
+    load_texts(dir)?
+        .into_iter()
+        .map(|(contribution, content_hash, text)| {
+            Ok(Document { contribution, content_hash, tokens: tokenizer.encode(&text)? })
+        })
+        .collect()
+}
+
+/// Reads and verifies the corpus in `dir`: `(contribution, content hash, text)` in list order.
+pub fn load_texts(dir: &Path) -> Result<Vec<(u64, String, String)>> {
     let list = dir.join("contributions.json");
     let raw = std::fs::read(&list).with_context(|| format!("cannot read {}", list.display()))?;
     let entries: Vec<CorpusEntry> = serde_json::from_slice(&raw)
@@ -50,11 +60,7 @@ pub fn load(dir: &Path, tokenizer: &ModelTokenizer) -> Result<Vec<Document>> {
         let text = String::from_utf8(bytes).with_context(|| {
             format!("contribution {}: {} is not UTF-8 text", e.contribution, e.file)
         })?;
-        docs.push(Document {
-            contribution: e.contribution,
-            content_hash: actual,
-            tokens: tokenizer.encode(&text)?,
-        });
+        docs.push((e.contribution, actual, text));
     }
     Ok(docs)
 }

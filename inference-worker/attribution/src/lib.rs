@@ -11,6 +11,7 @@ pub mod attribute;
 pub mod corpus;
 pub mod index;
 pub mod minhash;
+pub mod rag;
 pub mod tokenizer;
 
 pub use attribute::{attribute, Attribution, Params};
