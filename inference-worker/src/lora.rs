@@ -156,41 +156,26 @@ pub struct LoraPair {
 }
 
 impl LoraPair {
-    /// `y += (x·Aᵀ)·(scale·B)ᵀ` for one row.
-    pub fn apply_row(&self, x: &[f32], y: &mut [f32]) {
-        kernels::simd(|| self.apply_row_inner(x, y))
-    }
-
-    #[inline(always)]
-    fn apply_row_inner(&self, x: &[f32], y: &mut [f32]) {
-        for (a_j, bt_j) in self.a.chunks_exact(self.in_dim).zip(self.bt.chunks_exact(self.out_dim))
-        {
-            let s = kernels::dot(a_j, x);
-            if s != 0.0 {
-                kernels::axpy(s, bt_j, y);
-            }
-        }
-    }
-
-    /// [`Self::apply_row`] for the rows `rows` of `x` (`[_, in]`) and `y` (`[_, out]`), with
-    /// the adapter's slices outermost so each is read once for all the rows.
-    pub fn apply_rows(&self, x: &[f32], y: &mut [f32], rows: &[usize]) {
-        kernels::simd(|| self.apply_rows_inner(x, y, rows))
+    /// `out[k] += (x_r·Aᵀ)·(scale·B)ᵀ` for `r = rows[k]`: `x` is `[_, in]`, `out` is
+    /// `[rows.len(), out]`. The adapter's rank-1 slices are outermost, so each is read once
+    /// for all the rows.
+    pub fn apply_rows(&self, x: &[f32], rows: &[usize], out: &mut [f32]) {
+        kernels::simd(|| self.apply_rows_inner(x, rows, out))
     }
 
     // Row offsets come from the step's own row count and the checked projection shapes.
     #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
     #[inline(always)]
-    fn apply_rows_inner(&self, x: &[f32], y: &mut [f32], rows: &[usize]) {
+    fn apply_rows_inner(&self, x: &[f32], rows: &[usize], out: &mut [f32]) {
         let (i, o) = (self.in_dim, self.out_dim);
-        if rows.iter().any(|&r| (r + 1) * i > x.len() || (r + 1) * o > y.len()) {
+        if rows.iter().any(|&r| (r + 1) * i > x.len()) || rows.len() * o > out.len() {
             return;
         }
         for (a_j, bt_j) in self.a.chunks_exact(i).zip(self.bt.chunks_exact(o)) {
-            for &r in rows {
+            for (k, &r) in rows.iter().enumerate() {
                 let s = kernels::dot(a_j, &x[r * i..(r + 1) * i]);
                 if s != 0.0 {
-                    kernels::axpy(s, bt_j, &mut y[r * o..(r + 1) * o]);
+                    kernels::axpy(s, bt_j, &mut out[k * o..(k + 1) * o]);
                 }
             }
         }

@@ -339,8 +339,10 @@ fn has_fast_cpu_kernel(dtype: GgmlDType) -> bool {
     )
 }
 
-/// Steps with at least this many rows spread the per-row host loops over threads.
+/// Steps with at least this many rows spread attention over threads.
 const PARALLEL_ROWS: usize = 64;
+/// Rows of one adapter handled by one LoRA work item.
+const LORA_CHUNK: usize = 16;
 /// Steps with at least this many sequences spread attention over threads (it is bound by
 /// reading the KV caches, and two cores read faster than one).
 const PARALLEL_SEQS: usize = 4;
@@ -797,7 +799,7 @@ impl Model {
             let v = self.project(layer, li, Target::V, &h, rows, &row_lora)?;
             let rope = |x: &mut [f32]| {
                 let (cos, sin) = (&self.rope_cos, &self.rope_sin);
-                kernels::rope(x, cfg.head_dim, &positions, cos, sin, cfg.head_dim / 2, self.layout)
+                kernels::rope(x, cfg.head_dim, &positions, cos, sin, self.layout)
             };
             rope(&mut q);
             rope(&mut k);
@@ -889,60 +891,41 @@ impl Model {
             .ok_or_else(|| Error::Model(format!("layer {li} has no {}", target.peft_name())))?;
         let mut y = lin.forward_host(x, rows, &self.device)?;
         if row_lora.iter().any(|l| l.is_some_and(|l| l.pair(li, target).is_some())) {
-            let apply = |((y_row, x_row), lora): ((&mut [f32], &[f32]), &Option<&LoraWeights>)| {
+            // Rows that share an adapter are done together, so each adapter is read once per
+            // work item rather than once per row (S-LoRA/Punica's point). Work items (an
+            // adapter and at most `LORA_CHUNK` of its rows) run in parallel: distinct adapters
+            // because the step is bound by reading them, a prompt's rows because they are many.
+            // Each item sums its rows' updates into its own buffer, added to `y` afterwards; a
+            // row's arithmetic is the same whatever item it lands in, so a request gives the
+            // same result alone or in any batch.
+            let mut groups: Vec<(&crate::lora::LoraPair, Vec<usize>)> = Vec::new();
+            for (r, lora) in row_lora.iter().enumerate() {
                 if let Some(pair) = lora.and_then(|l| l.pair(li, target)) {
-                    pair.apply_row(x_row, y_row);
-                }
-            };
-            if rows >= PARALLEL_ROWS {
-                y.par_chunks_mut(lin.out_dim)
-                    .zip(x.par_chunks(lin.in_dim))
-                    .zip(row_lora.par_iter())
-                    .for_each(apply);
-            } else {
-                // Rows that share an adapter are done together: each rank-1 slice of the
-                // adapter is read once per step, not once per row (S-LoRA/Punica's point).
-                let mut groups: Vec<(&crate::lora::LoraPair, Vec<usize>)> = Vec::new();
-                for (r, lora) in row_lora.iter().enumerate() {
-                    if let Some(pair) = lora.and_then(|l| l.pair(li, target)) {
-                        match groups.iter_mut().find(|(p, _)| std::ptr::eq(*p, pair)) {
-                            Some((_, rows)) => rows.push(r),
-                            None => groups.push((pair, vec![r])),
-                        }
+                    match groups.iter_mut().find(|(p, _)| std::ptr::eq(*p, pair)) {
+                        Some((_, rows)) => rows.push(r),
+                        None => groups.push((pair, vec![r])),
                     }
                 }
-                {
-                    // Distinct adapters are read in parallel (the step is bound by reading
-                    // them): each group sums its rows' updates into its own buffer, added to
-                    // `y` afterwards; one path for any grouping keeps every row's arithmetic
-                    // identical whether it runs alone or in a mixed batch.
-                    let out_dim = lin.out_dim;
-                    let delta = |(pair, rows): (&crate::lora::LoraPair, Vec<usize>)| {
-                        let mut d = vec![0f32; rows.len().saturating_mul(out_dim)];
-                        let local: Vec<usize> = (0..rows.len()).collect();
-                        let xs: Vec<f32> = rows
-                            .iter()
-                            .flat_map(|&r| {
-                                x.get(r * lin.in_dim..(r + 1) * lin.in_dim)
-                                    .unwrap_or(&[])
-                                    .iter()
-                                    .copied()
-                            })
-                            .collect();
-                        pair.apply_rows(&xs, &mut d, &local);
-                        (rows, d)
-                    };
-                    let deltas: Vec<(Vec<usize>, Vec<f32>)> = if groups.len() > 1 {
-                        groups.into_par_iter().map(delta).collect()
-                    } else {
-                        groups.into_iter().map(delta).collect()
-                    };
-                    for (rows, d) in deltas {
-                        for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim)) {
-                            if let Some(y_row) = y.get_mut(r * out_dim..(r + 1) * out_dim) {
-                                kernels::add_assign(y_row, delta);
-                            }
-                        }
+            }
+            let items: Vec<(&crate::lora::LoraPair, &[usize])> = groups
+                .iter()
+                .flat_map(|(pair, rows)| rows.chunks(LORA_CHUNK).map(move |c| (*pair, c)))
+                .collect();
+            let out_dim = lin.out_dim;
+            let delta = |&(pair, rows): &(&crate::lora::LoraPair, &[usize])| {
+                let mut d = vec![0f32; rows.len() * out_dim];
+                pair.apply_rows(x, rows, &mut d);
+                d
+            };
+            let deltas: Vec<Vec<f32>> = if items.len() > 1 {
+                items.par_iter().map(delta).collect()
+            } else {
+                items.iter().map(delta).collect()
+            };
+            for ((_, rows), d) in items.iter().zip(deltas) {
+                for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim)) {
+                    if let Some(y_row) = y.get_mut(r * out_dim..(r + 1) * out_dim) {
+                        kernels::add_assign(y_row, delta);
                     }
                 }
             }
@@ -1048,9 +1031,9 @@ pub(crate) mod kernels {
         positions: &[usize],
         cos: &[f32],
         sin: &[f32],
-        half: usize,
         layout: Layout,
     ) {
+        let half = head_dim / 2;
         let row_len = x.len() / positions.len().max(1);
         for (row, &pos) in x.chunks_exact_mut(row_len).zip(positions) {
             let c = &cos[pos * half..(pos + 1) * half];

@@ -677,6 +677,7 @@ async fn run(
     let resolved = state.resolve(common).await?;
     let (tx, rx) = unbounded_channel();
     let id = state.request_id(if kind == Kind::Chat { "chatcmpl" } else { "cmpl" });
+    let request_id = id.clone();
     state.engine.submit(Job {
         label: resolved.label.clone(),
         prompt: valid.prompt.clone(),
@@ -722,7 +723,7 @@ async fn run(
         };
     let meta = Meta { created, model: valid.model.clone(), kind };
     if valid.stream {
-        let stream = sse_stream(state, rx, meta, record);
+        let stream = sse_stream(state, rx, meta, request_id, record);
         return Ok(Sse::new(stream).into_response());
     }
     let mut rx = rx;
@@ -772,10 +773,9 @@ fn sse_stream(
     state: Arc<AppState>,
     rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
     meta: Meta,
+    id: String,
     record: impl Fn(usize, usize, &[u32], &AppState) -> Record + Send + 'static,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    let probe = record(0, 0, &[], &state);
-    let id = probe.request_id;
     let object = if meta.kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" };
     let mut first = true;
     let chunk = move |choices: Value, extra: Option<(Usage, Record)>| -> SseEvent {
