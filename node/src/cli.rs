@@ -59,4 +59,8 @@ pub struct Cli {
     /// Flags of a running node.
     #[clap(flatten)]
     pub run: sc_cli::RunCmd,
+
+    /// The Ethereum JSON-RPC endpoint.
+    #[clap(flatten)]
+    pub eth: crate::eth::EthRpcParams,
 }

@@ -124,14 +124,15 @@ pub fn run() -> sc_cli::Result<()> {
         }
         None => {
             let runner = cli.create_runner(&cli.run)?;
+            let eth = cli.eth.clone();
             runner.run_node_until_exit(|config| async move {
                 match config.network.network_backend {
-                    NetworkBackendType::Libp2p => {
-                        service::new_full::<NetworkWorker<Block, <Block as BlockT>::Hash>>(config)
-                            .map_err(sc_cli::Error::Service)
-                    }
+                    NetworkBackendType::Libp2p => service::new_full::<
+                        NetworkWorker<Block, <Block as BlockT>::Hash>,
+                    >(config, &eth)
+                    .map_err(sc_cli::Error::Service),
                     NetworkBackendType::Litep2p => {
-                        service::new_full::<Litep2pNetworkBackend>(config)
+                        service::new_full::<Litep2pNetworkBackend>(config, &eth)
                             .map_err(sc_cli::Error::Service)
                     }
                 }

@@ -149,6 +149,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 /// Builds and starts a full node with the given network backend.
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
     config: Configuration,
+    eth: &crate::eth::EthRpcParams,
 ) -> Result<TaskManager, ServiceError> {
     let sc_service::PartialComponents {
         client,
@@ -240,6 +241,9 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
             crate::rpc::create_full(deps).map_err(Into::into)
         })
     };
+
+    crate::eth::start(eth, client.clone(), transaction_pool.clone(), &task_manager)
+        .map_err(ServiceError::Other)?;
 
     let _rpc_handlers = sc_service::spawn_tasks(sc_service::SpawnTasksParams {
         network: network.clone(),

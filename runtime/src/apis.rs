@@ -1,13 +1,13 @@
 //! Runtime APIs: what the node, RPC clients and tools ask of the runtime.
 
-use alloc::vec::Vec;
+use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
     frame_support::{
         genesis_builder_helper::{build_state, get_preset},
         weights::Weight,
     },
-    pallet_aura, pallet_transaction_payment, pallet_transaction_payment_rpc_runtime_api, sp_api,
-    sp_block_builder,
+    pallet_aura, pallet_revive, pallet_transaction_payment,
+    pallet_transaction_payment_rpc_runtime_api, sp_api, sp_block_builder,
     sp_consensus_aura::sr25519::AuthorityId as AuraId,
     sp_consensus_grandpa::{self, AuthorityId as GrandpaId},
     sp_core::{crypto::KeyTypeId, OpaqueMetadata},
@@ -40,8 +40,16 @@ use crate::{
     Grandpa, InherentDataExt, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
     TransactionPayment, VERSION,
 };
+use polkadot_sdk::sp_api::impl_runtime_apis;
 
-polkadot_sdk::sp_api::impl_runtime_apis! {
+// `pallet_revive`'s macro adds `ReviveApi` (the Ethereum RPC's view of the runtime) to the
+// APIs below and lets Ethereum transactions set their own weight limit.
+pallet_revive::impl_runtime_apis_plus_revive_traits! {
+    Runtime,
+    Revive,
+    Executive,
+    crate::EthExtraImpl,
+
     impl sp_api::Core<Block> for Runtime {
         fn version() -> RuntimeVersion {
             VERSION

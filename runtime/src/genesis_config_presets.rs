@@ -17,8 +17,10 @@
 //! Each bucket is a keyless account derived from a [`PalletId`], so no private key controls it:
 //! funds leave only through root (today Sudo, later governance). Development and local presets
 //! additionally fund the twelve well-known development accounts (Alice, Bob, ... and their
-//! `//stash` accounts) with [`DEV_ENDOWMENT`] each, taken out of the ecosystem fund so that the
-//! total stays exactly [`GENESIS_SUPPLY`].
+//! `//stash` accounts) and the five well-known Ethereum development accounts ([`DEV_ETH_ACCOUNTS`])
+//! with [`DEV_ENDOWMENT`] each, taken out of the ecosystem fund so that the total stays exactly
+//! [`GENESIS_SUPPLY`]. The contracts pallet's own account is given its existential deposit out of
+//! the same fund (otherwise `pallet_revive` would mint it at genesis).
 
 use crate::{
     opaque::{AuraId, GrandpaId},
@@ -42,6 +44,27 @@ pub const LOCAL_TESTNET_RUNTIME_PRESET: &str = "local_testnet";
 
 /// What each well-known development account holds at genesis in dev and local presets.
 pub const DEV_ENDOWMENT: Balance = 1_000_000 * OPEN;
+
+/// The well-known Ethereum development accounts (the keys every Substrate EVM toolkit ships as
+/// Alith, Baltathar, Charleth, Dorothy and Ethan; private keys in the README). Funded only in the
+/// development and local presets.
+pub const DEV_ETH_ACCOUNTS: [(&str, [u8; 20]); 5] = [
+    ("alith", hex_literal::hex!("f24ff3a9cf04c71dbc94d0b566f7a27b94566cac")),
+    ("baltathar", hex_literal::hex!("3cd0a705a2dc65e5b1e1205896baa2be8a07c6e0")),
+    ("charleth", hex_literal::hex!("798d4ba9baf0064ec19eb4f0a1a45785ae9d6dfc")),
+    ("dorothy", hex_literal::hex!("773539d4ac0e786233d90a233654ccee26a613d9")),
+    ("ethan", hex_literal::hex!("ff64d3f6efe2317ee2807d223a0bdc4c0c49dfdb")),
+];
+
+/// The native account of an Ethereum address: the address followed by twelve `0xEE` bytes
+/// (`pallet_revive`'s `AccountId32Mapper`).
+pub fn eth_account(address: [u8; 20]) -> AccountId {
+    let mut raw = [0xEE; 32];
+    for (dst, src) in raw.iter_mut().zip(address) {
+        *dst = src;
+    }
+    AccountId::new(raw)
+}
 
 /// One line of the genesis allocation table.
 pub struct Allocation {
@@ -92,7 +115,10 @@ pub fn bucket_account_by_name(bucket: &str) -> Option<AccountId> {
 /// Genesis balances: the allocation table, with `dev_accounts` funded out of the ecosystem
 /// bucket. Returns `None` if the dev endowments exceed the ecosystem bucket.
 fn genesis_balances(dev_accounts: &[AccountId]) -> Option<Vec<(AccountId, Balance)>> {
-    let dev_total = DEV_ENDOWMENT.checked_mul(dev_accounts.len() as Balance)?;
+    let revive_account: AccountId = PalletId(*b"py/reviv").into_account_truncating();
+    let revive_ed = crate::configs::ExistentialDeposit::get();
+    let dev_total =
+        DEV_ENDOWMENT.checked_mul(dev_accounts.len() as Balance)?.checked_add(revive_ed)?;
     let mut balances = Vec::with_capacity(ALLOCATION.len().saturating_add(dev_accounts.len()));
     for a in ALLOCATION.iter() {
         let amount =
@@ -100,6 +126,7 @@ fn genesis_balances(dev_accounts: &[AccountId]) -> Option<Vec<(AccountId, Balanc
         balances.push((bucket_account(a.pallet_id), amount));
     }
     balances.extend(dev_accounts.iter().cloned().map(|who| (who, DEV_ENDOWMENT)));
+    balances.push((revive_account, revive_ed));
     Some(balances)
 }
 
@@ -127,7 +154,10 @@ fn validator(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, GrandpaI
 }
 
 fn dev_accounts() -> Vec<AccountId> {
-    Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
+    Sr25519Keyring::well_known()
+        .map(|k| k.to_account_id())
+        .chain(DEV_ETH_ACCOUNTS.iter().map(|(_, address)| eth_account(*address)))
+        .collect()
 }
 
 /// The `development` preset: Alice is the only validator and the sudo key.
@@ -228,7 +258,23 @@ mod tests {
             with_preset(name.as_ref(), || {
                 assert_eq!(Balances::total_issuance(), 10u128.pow(27), "preset {name:?}");
                 let dev_sum: Balance = dev_accounts().iter().map(Balances::free_balance).sum();
-                assert_eq!(dev_sum, 12 * DEV_ENDOWMENT);
+                assert_eq!(dev_sum, 17 * DEV_ENDOWMENT);
+                for (name, address) in DEV_ETH_ACCOUNTS {
+                    let who = eth_account(address);
+                    assert_eq!(Balances::free_balance(&who), DEV_ENDOWMENT, "{name}");
+                    // The Ethereum view: the address's spendable balance, in wei.
+                    assert_eq!(
+                        crate::Revive::evm_balance(&address.into()),
+                        (DEV_ENDOWMENT - crate::configs::ExistentialDeposit::get()).into(),
+                        "{name}"
+                    );
+                }
+                // `pallet_revive`'s own account exists, funded out of the allocation.
+                let revive: AccountId = PalletId(*b"py/reviv").into_account_truncating();
+                assert_eq!(
+                    Balances::free_balance(revive),
+                    crate::configs::ExistentialDeposit::get()
+                );
                 let community = bucket_account_by_name("community").unwrap();
                 assert_eq!(Balances::free_balance(community), 510_000_000 * OPEN);
             });

@@ -22,6 +22,7 @@
 //! | 50 | Datanets | Payable AI |
 //! | 51 | Models | Payable AI |
 //! | 52 | Attribution | Payable AI |
+//! | 60 | Revive | EVM contracts |
 //!
 //! Indices are part of the encoding of every call and event: they never change once a network
 //! has launched. New areas take the next free decade.
@@ -30,6 +31,7 @@
 //!
 //! - [`configs`]: one file per area, each with its `parameter_types!` and `impl Config`.
 //! - [`apis`]: the runtime APIs the node and clients call.
+//! - [`precompiles`]: Provena's features as EVM precompiles (`IProvena.sol`).
 //! - [`genesis_config_presets`]: the `development` and `local_testnet` genesis states and the
 //!   genesis token allocation table.
 
@@ -48,11 +50,12 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod precompiles;
 
 use alloc::{borrow::Cow, vec::Vec};
 use polkadot_sdk::{
     frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_multisig,
-    pallet_preimage, pallet_proxy, pallet_scheduler, pallet_sudo, pallet_timestamp,
+    pallet_preimage, pallet_proxy, pallet_revive, pallet_scheduler, pallet_sudo, pallet_timestamp,
     pallet_transaction_payment, pallet_utility, sp_runtime, sp_runtime::generic,
     sp_version::RuntimeVersion,
 };
@@ -122,13 +125,45 @@ pub type TxExtension = (
     frame_system::CheckWeight<Runtime>,
     // The sender pays fee and tip.
     pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+    // Turns the signed origin of an Ethereum transaction into its EVM origin; after every
+    // extension that needs the signed origin.
+    pallet_revive::evm::tx_extension::SetOrigin<Runtime>,
     // Unused weight is returned to the block; must come last to see every refund.
     frame_system::WeightReclaim<Runtime>,
 );
 
-/// An extrinsic as it travels in a block.
+/// The extensions of an Ethereum transaction (`Revive::eth_transact`): the same checks as a
+/// native transaction, built from the Ethereum transaction's nonce and tip. Ethereum
+/// transactions carry no era, so they are immortal; their nonce is their replay protection.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EthExtraImpl;
+
+impl pallet_revive::evm::runtime::EthExtra for EthExtraImpl {
+    type Config = Runtime;
+    type ExtensionV0 = TxExtension;
+    type ExtensionOtherVersions = sp_runtime::traits::InvalidVersion;
+
+    fn get_eth_extension(nonce: Nonce, tip: Balance) -> Self::ExtensionV0 {
+        (
+            frame_system::CheckNonZeroSender::<Runtime>::new(),
+            frame_system::CheckSpecVersion::<Runtime>::new(),
+            frame_system::CheckTxVersion::<Runtime>::new(),
+            frame_system::CheckGenesis::<Runtime>::new(),
+            frame_system::CheckEra::<Runtime>::from(generic::Era::Immortal),
+            frame_system::CheckNonce::<Runtime>::from(nonce),
+            frame_system::CheckWeight::<Runtime>::new(),
+            pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(tip),
+            pallet_revive::evm::tx_extension::SetOrigin::<Runtime>::new_from_eth_transaction(),
+            frame_system::WeightReclaim::<Runtime>::new(),
+        )
+    }
+}
+
+/// An extrinsic as it travels in a block: a native transaction, or an Ethereum transaction
+/// (RLP, signed with an Ethereum key) wrapped in `Revive::eth_transact`, which this type
+/// checks as a transaction of the sender's mapped account.
 pub type UncheckedExtrinsic =
-    generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+    pallet_revive::evm::runtime::UncheckedExtrinsic<Address, Signature, EthExtraImpl>;
 
 /// The payload a signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
@@ -205,4 +240,8 @@ mod runtime {
     pub type Models = pallet_models;
     #[runtime::pallet_index(52)]
     pub type Attribution = pallet_attribution;
+
+    // EVM contracts.
+    #[runtime::pallet_index(60)]
+    pub type Revive = pallet_revive;
 }

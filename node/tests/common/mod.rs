@@ -16,11 +16,14 @@ use jsonrpsee::{
     ws_client::{WsClient, WsClientBuilder},
 };
 use polkadot_sdk::{
-    frame_system, pallet_balances, pallet_transaction_payment,
+    frame_system, pallet_balances, pallet_revive, pallet_transaction_payment,
     sp_core::{sr25519, Pair, H256},
     sp_crypto_hashing::{keccak_256, twox_128},
     sp_keyring::Sr25519Keyring,
-    sp_runtime::{generic::Era, MultiSignature},
+    sp_runtime::{
+        generic::{self, Era},
+        MultiSignature,
+    },
 };
 use provena_runtime::{
     AccountId, Balance, Nonce, Runtime, RuntimeCall, RuntimeEvent, SignedPayload, TxExtension,
@@ -40,6 +43,8 @@ pub fn free_port() -> u16 {
 pub struct DevNode {
     child: Option<Child>,
     pub rpc_port: u16,
+    /// The Ethereum JSON-RPC port.
+    pub eth_port: u16,
     pub base_path: PathBuf,
     log_path: PathBuf,
 }
@@ -48,12 +53,14 @@ impl DevNode {
     /// Starts a dev node on free ports with its database under `base_path`.
     pub fn start(base_path: &Path) -> Self {
         let rpc_port = free_port();
+        let eth_port = free_port();
         let log_path = base_path.join(format!("node-{rpc_port}.log"));
         let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(NODE_BIN)
             .args(["--dev", "--base-path"])
             .arg(base_path)
             .args(["--rpc-port", &rpc_port.to_string()])
+            .args(["--eth-rpc-port", &eth_port.to_string()])
             .args(["--port", &free_port().to_string()])
             .args(["--prometheus-port", &free_port().to_string()])
             .args(["--no-mdns", "--no-telemetry"])
@@ -61,7 +68,13 @@ impl DevNode {
             .stderr(log)
             .spawn()
             .expect("the node binary starts");
-        DevNode { child: Some(child), rpc_port, base_path: base_path.to_path_buf(), log_path }
+        DevNode {
+            child: Some(child),
+            rpc_port,
+            eth_port,
+            base_path: base_path.to_path_buf(),
+            log_path,
+        }
     }
 
     /// The node's log so far, for failure messages.
@@ -239,13 +252,20 @@ pub async fn sign(c: &WsClient, signer: Sr25519Keyring, call: RuntimeCall) -> Un
         frame_system::CheckNonce::from(nonce),
         frame_system::CheckWeight::new(),
         pallet_transaction_payment::ChargeTransactionPayment::from(0),
+        pallet_revive::evm::tx_extension::SetOrigin::default(),
         frame_system::WeightReclaim::new(),
     );
-    let implicit = ((), spec_version, tx_version, genesis, genesis, (), (), (), ());
+    let implicit = ((), spec_version, tx_version, genesis, genesis, (), (), (), (), ());
     let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
     let pair: sr25519::Pair = signer.pair();
     let signature = payload.using_encoded(|bytes| pair.sign(bytes));
-    UncheckedExtrinsic::new_signed(call, who.into(), MultiSignature::Sr25519(signature), tx_ext)
+    generic::UncheckedExtrinsic::new_signed(
+        call,
+        who.into(),
+        MultiSignature::Sr25519(signature),
+        tx_ext,
+    )
+    .into()
 }
 
 /// Submits an extrinsic and waits until the block that holds it is finalized; returns that

@@ -66,6 +66,17 @@ fn input<T: Config>(
     }
 }
 
+/// A voucher for `model` served by `operator`, to prepay, expiring in 100 blocks.
+fn prepaid_voucher<T: Config>(model: ModelId, operator: &T::AccountId) -> VoucherOf<T> {
+    Voucher {
+        request_id: H256::repeat_byte(0x42),
+        model,
+        max_fee: 1_000_000_000,
+        operator: operator.clone(),
+        expires_at: frame_system::Pallet::<T>::block_number() + 100u32.into(),
+    }
+}
+
 /// The operator submits one receipt attributing to `e` distinct contributions; returns it.
 fn submitted<T: Config>(e: u32) -> (T::AccountId, u64) {
     let op = operator::<T>();
@@ -192,6 +203,51 @@ mod benchmarks {
             Attribution::<T>::close_epoch(0, now);
         }
         assert!(EpochRoots::<T>::contains_key(0));
+    }
+
+    /// Prepaying a voucher: the model and operator checks, the hold and the record.
+    #[benchmark]
+    fn prepay_voucher() {
+        let op = operator::<T>();
+        let owner = funded::<T>("owner", 0);
+        let (model, _) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
+        let user = funded::<T>("user", 0);
+        let voucher = prepaid_voucher::<T>(model, &op);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(user.clone()), voucher.clone());
+        assert!(PrepaidVouchers::<T>::contains_key(&user, voucher.request_id));
+    }
+
+    /// Releasing an expired prepaid voucher.
+    #[benchmark]
+    fn release_voucher() {
+        let op = operator::<T>();
+        let owner = funded::<T>("owner", 0);
+        let (model, _) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
+        let user = funded::<T>("user", 0);
+        let voucher = prepaid_voucher::<T>(model, &op);
+        Attribution::<T>::do_prepay_voucher(user.clone(), voucher.clone()).unwrap();
+        frame_system::Pallet::<T>::set_block_number(voucher.expires_at + 1u32.into());
+        #[extrinsic_call]
+        _(RawOrigin::Signed(user.clone()), voucher.request_id);
+        assert!(!PrepaidVouchers::<T>::contains_key(&user, voucher.request_id));
+    }
+
+    /// What a receipt naming a prepaid voucher adds to `submit_receipts`: releasing the hold
+    /// and removing the voucher.
+    #[benchmark]
+    fn redeem_prepaid() {
+        let op = operator::<T>();
+        let owner = funded::<T>("owner", 0);
+        let (model, _) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
+        let user = funded::<T>("user", 0);
+        let voucher = prepaid_voucher::<T>(model, &op);
+        Attribution::<T>::do_prepay_voucher(user.clone(), voucher.clone()).unwrap();
+        #[block]
+        {
+            Attribution::<T>::redeem_prepaid(&user, voucher.request_id, voucher.max_fee).unwrap();
+        }
+        assert!(!PrepaidVouchers::<T>::contains_key(&user, voucher.request_id));
     }
 
     impl_benchmark_test_suite!(Attribution, crate::mock::ExtBuilder.build(), crate::mock::Test);

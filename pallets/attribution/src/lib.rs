@@ -21,6 +21,13 @@
 //!   [`provena_primitives::attribution::voucher_payload`] (domain tag + genesis hash + voucher).
 //!   It is spent once per `(user, request id)`; only the named operator may redeem it, only up
 //!   to its expiry block and its max fee.
+//! - **Prepaid voucher**: a voucher authorized on chain instead of signed, with its max fee held
+//!   from the user until it is redeemed or expires ([`Pallet::prepay_voucher`],
+//!   [`Pallet::release_voucher`]). This is how an account that cannot sign (an EVM contract,
+//!   through the runtime's `IProvena` precompile) pays for inference. A receipt naming a
+//!   prepaid voucher needs no signature (its signature field is ignored); at submission the
+//!   hold is released and the fee charged as for a signed voucher, the rest staying with the
+//!   user.
 //! - **Funding**: the fee is taken from the user's free balance when the receipt is submitted
 //!   (the voucher is the authorization; the user keeps at least the existential deposit). No
 //!   credit has to be pre-funded. The fee is `⌈price per 1,000 tokens × (input + output) / 1,000⌉`
@@ -56,6 +63,8 @@
 //! 4. `challenge_receipt` (anyone, within the window) and `resolve_challenge` (resolve origin).
 //! 5. `claim_rewards` (anyone, for any payees): pays what has matured to its rightful owner.
 //! 6. `remove_operator` (admin) once the operator has no receipt in a window and no challenge.
+//! 7. `prepay_voucher` (user, instead of signing) and `release_voucher` (user, after expiry,
+//!    if no receipt used it).
 //!
 //! ## Throughput
 //!
@@ -63,14 +72,16 @@
 //! entry per receipt, and one reward record per distinct payee of the whole batch (credits to
 //! the same contribution or account across a batch are aggregated); its weight is
 //! `submit_receipts(n, e) + credit_payees(p)` for `n` receipts, at most `e` entries each and
-//! `p` distinct payees. From the generated [`weights`] (ParityDb read/write costs, 1.5 s of
-//! normal-dispatch reference time per block), in calls of 64 receipts with 16 attribution
-//! entries each:
+//! `p` distinct payees, plus `redeem_prepaid` per receipt, charged up front and refunded after
+//! dispatch for every receipt whose voucher was signed rather than prepaid. From the generated
+//! [`weights`] (ParityDb read/write costs, 1.5 s of normal-dispatch reference time per block), in
+//! calls of 64 receipts with 16 attribution entries each:
 //!
 //! | contributions across a call | receipts per block |
 //! | --- | --- |
 //! | all distinct (1,024 reward records per call, the worst case) | **1,024** |
-//! | the same 16 in every receipt (one datanet's popular documents) | 3,648 |
+//! | all distinct, every voucher prepaid | 896 |
+//! | the same 16 in every receipt (one datanet's popular documents) | 3,584 |
 //!
 //! The runtime test `receipts_per_block_from_the_weights` recomputes these figures from the
 //! weights file and fails if the worst case drops below 1,000.
@@ -81,7 +92,7 @@
 //! - the fees held on the pallet account equal everything owed to payees (pending, matured and
 //!   frozen): held funds equal pending payouts;
 //! - challenger bonds held equal the open challenges' bonds, operator bonds held equal the
-//!   operators' bonds;
+//!   operators' bonds, prepaid-voucher holds equal each user's open prepaid vouchers;
 //! - fees charged minus refunded equal paid plus owed, so paid plus pending never exceeds the
 //!   fees charged;
 //! - each payee's `earned` equals `claimed + matured + frozen + Σ pending`;
@@ -170,6 +181,8 @@ pub mod pallet {
         ChallengeBond,
         /// Fees charged and not yet paid out, held on the pallet account.
         Fees,
+        /// A prepaid voucher's max fee, held on the user until redeemed or released.
+        PrepaidVoucher,
     }
 
     /// What benchmarks need from the runtime: a model trained on a snapshot with many accepted
@@ -308,6 +321,12 @@ pub mod pallet {
         BlockNumberFor<T>,
     >;
 
+    /// Prepaid vouchers not yet redeemed: (user, request id) → the voucher (its max fee is
+    /// held on the user).
+    #[pallet::storage]
+    pub type PrepaidVouchers<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Identity, ContentHash, VoucherOf<T>>;
+
     /// Receipts per model: how many.
     #[pallet::storage]
     pub type ModelReceiptCount<T> = StorageMap<_, Twox64Concat, ModelId, u32, ValueQuery>;
@@ -395,6 +414,17 @@ pub mod pallet {
         ChallengeResolved { receipt: u64, upheld: bool, slashed: Balance },
         /// An epoch closed with a Merkle root over its receipts.
         EpochClosed { epoch: EpochIndex, root: H256, receipts: u32 },
+        /// A voucher was authorized on chain; its max fee is held on the user.
+        VoucherPrepaid {
+            user: T::AccountId,
+            request_id: ContentHash,
+            model: ModelId,
+            operator: T::AccountId,
+            max_fee: Balance,
+            expires_at: BlockNumberFor<T>,
+        },
+        /// An expired, unredeemed prepaid voucher was released; its hold returned to the user.
+        VoucherReleased { user: T::AccountId, request_id: ContentHash, amount: Balance },
     }
 
     #[pallet::error]
@@ -457,6 +487,16 @@ pub mod pallet {
         NotChallenged,
         /// A computation overflowed.
         Overflow,
+        /// A prepaid voucher's max fee must be positive.
+        ZeroMaxFee,
+        /// A voucher with this request id is already prepaid by this user.
+        AlreadyPrepaid,
+        /// No prepaid voucher with this request id for this user.
+        NotPrepaid,
+        /// The prepaid voucher has not expired yet: the operator may still redeem it.
+        VoucherNotExpired,
+        /// The receipt's voucher differs from the one prepaid under its request id.
+        PrepaidMismatch,
     }
 
     #[pallet::hooks]
@@ -540,9 +580,15 @@ pub mod pallet {
         pub fn submit_receipts(
             origin: OriginFor<T>,
             receipts: Vec<ReceiptInput<T>>,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let operator = ensure_signed(origin)?;
-            Self::do_submit(operator, receipts)
+            let charged = Self::submit_weight(&receipts);
+            let n = receipts.len();
+            let prepaid = Self::do_submit(operator, receipts)?;
+            // Receipts with signed vouchers did not redeem a prepaid one: refund that part.
+            let unused = T::WeightInfo::redeem_prepaid()
+                .saturating_mul(u64::try_from(n.saturating_sub(prepaid)).unwrap_or(u64::MAX));
+            Ok(Some(charged.saturating_sub(unused)).into())
         }
 
         /// Pays each payee what has matured for it: an account directly, a contribution to its
@@ -704,12 +750,33 @@ pub mod pallet {
             Self::deposit_event(Event::ChallengeResolved { receipt, upheld, slashed });
             Ok(())
         }
+
+        /// Authorizes `voucher` on chain instead of signing it: its max fee is held on the
+        /// caller until the named operator redeems it with a receipt (then the fee is charged
+        /// and the rest released) or it expires unredeemed (then [`Pallet::release_voucher`]).
+        #[pallet::call_index(7)]
+        #[pallet::weight(T::WeightInfo::prepay_voucher())]
+        pub fn prepay_voucher(origin: OriginFor<T>, voucher: VoucherOf<T>) -> DispatchResult {
+            let user = ensure_signed(origin)?;
+            Self::do_prepay_voucher(user, voucher)
+        }
+
+        /// Releases an expired, unredeemed prepaid voucher of the caller: its held max fee
+        /// returns to the caller's free balance.
+        #[pallet::call_index(8)]
+        #[pallet::weight(T::WeightInfo::release_voucher())]
+        pub fn release_voucher(origin: OriginFor<T>, request_id: ContentHash) -> DispatchResult {
+            let user = ensure_signed(origin)?;
+            Self::do_release_voucher(user, request_id)
+        }
     }
 }
 
 /// A receipt's pieces as checked, before any effect.
 struct Checked<T: Config> {
     input: ReceiptInput<T>,
+    /// The held max fee of a prepaid voucher, released at submission.
+    prepaid: Option<Balance>,
     fee: Balance,
     payouts: Vec<(PayeeOf<T>, Balance)>,
 }
@@ -741,7 +808,9 @@ impl<T: Config> Pallet<T> {
 
     /// The weight of `submit_receipts` for these arguments: the receipts and their largest
     /// attribution, plus crediting every distinct payee (contributions, each model's developer
-    /// and holders, the operator and the treasury).
+    /// and holders, the operator and the treasury), plus redeeming a prepaid voucher for every
+    /// receipt (whether a voucher is prepaid is only known from storage, so every receipt is
+    /// charged for it up front; `submit_receipts` refunds the part of signed vouchers).
     pub fn submit_weight(receipts: &[ReceiptInput<T>]) -> Weight {
         let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         let n = receipts.len();
@@ -756,6 +825,7 @@ impl<T: Config> Pallet<T> {
         let payees = contributions.saturating_add(models.saturating_mul(2)).saturating_add(2);
         T::WeightInfo::submit_receipts(clamp(n), clamp(e))
             .saturating_add(T::WeightInfo::credit_payees(clamp(payees)))
+            .saturating_add(T::WeightInfo::redeem_prepaid().saturating_mul(n as u64))
     }
 
     pub(crate) fn do_add_operator(operator: T::AccountId) -> DispatchResult {
@@ -767,6 +837,65 @@ impl<T: Config> Pallet<T> {
             Operator { bond, busy_until: Zero::zero(), open_challenges: 0 },
         );
         Self::deposit_event(Event::OperatorAdded { operator, bond });
+        Ok(())
+    }
+
+    /// Prepays `voucher` for `user` (see [`Pallet::prepay_voucher`]). Also used by the runtime's
+    /// EVM precompile, with the calling contract's account as `user`.
+    pub fn do_prepay_voucher(user: T::AccountId, voucher: VoucherOf<T>) -> DispatchResult {
+        ensure!(voucher.max_fee > 0, Error::<T>::ZeroMaxFee);
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(now <= voucher.expires_at, Error::<T>::VoucherExpired);
+        ensure!(Operators::<T>::contains_key(&voucher.operator), Error::<T>::NotOperator);
+        let model = T::Models::model(voucher.model).ok_or(Error::<T>::UnknownModel)?;
+        ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+        ensure!(
+            !UsedVouchers::<T>::contains_key(&user, voucher.request_id),
+            Error::<T>::VoucherAlreadyUsed
+        );
+        ensure!(
+            !PrepaidVouchers::<T>::contains_key(&user, voucher.request_id),
+            Error::<T>::AlreadyPrepaid
+        );
+        T::Currency::hold(&HoldReason::PrepaidVoucher.into(), &user, voucher.max_fee)?;
+        PrepaidVouchers::<T>::insert(&user, voucher.request_id, voucher.clone());
+        Self::deposit_event(Event::VoucherPrepaid {
+            user,
+            request_id: voucher.request_id,
+            model: voucher.model,
+            operator: voucher.operator,
+            max_fee: voucher.max_fee,
+            expires_at: voucher.expires_at,
+        });
+        Ok(())
+    }
+
+    /// A receipt redeems a prepaid voucher: its hold is released (the fee is then charged from
+    /// the free balance like any other) and the voucher removed.
+    pub(crate) fn redeem_prepaid(
+        user: &T::AccountId,
+        request_id: ContentHash,
+        held: Balance,
+    ) -> DispatchResult {
+        T::Currency::release(&HoldReason::PrepaidVoucher.into(), user, held, Precision::Exact)?;
+        PrepaidVouchers::<T>::remove(user, request_id);
+        Ok(())
+    }
+
+    /// Releases `user`'s expired prepaid voucher `request_id` (see
+    /// [`Pallet::release_voucher`]). Also used by the runtime's EVM precompile.
+    pub fn do_release_voucher(user: T::AccountId, request_id: ContentHash) -> DispatchResult {
+        let v = PrepaidVouchers::<T>::get(&user, request_id).ok_or(Error::<T>::NotPrepaid)?;
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(now > v.expires_at, Error::<T>::VoucherNotExpired);
+        T::Currency::release(
+            &HoldReason::PrepaidVoucher.into(),
+            &user,
+            v.max_fee,
+            Precision::Exact,
+        )?;
+        PrepaidVouchers::<T>::remove(&user, request_id);
+        Self::deposit_event(Event::VoucherReleased { user, request_id, amount: v.max_fee });
         Ok(())
     }
 
@@ -786,12 +915,25 @@ impl<T: Config> Pallet<T> {
         ensure!(&v.operator == operator, Error::<T>::WrongOperator);
         ensure!(v.model == input.model, Error::<T>::ModelMismatch);
         ensure!(now <= v.expires_at, Error::<T>::VoucherExpired);
-        let payload = voucher_payload(genesis, v);
-        ensure!(input.signature.verify(&payload[..], &input.user), Error::<T>::BadSignature);
         ensure!(
             !UsedVouchers::<T>::contains_key(&input.user, v.request_id),
             Error::<T>::VoucherAlreadyUsed
         );
+        // A prepaid voucher is authorized by its hold; any other by the user's signature.
+        let prepaid = match PrepaidVouchers::<T>::get(&input.user, v.request_id) {
+            Some(p) => {
+                ensure!(&p == v, Error::<T>::PrepaidMismatch);
+                Some(p.max_fee)
+            }
+            None => {
+                let payload = voucher_payload(genesis, v);
+                ensure!(
+                    input.signature.verify(&payload[..], &input.user),
+                    Error::<T>::BadSignature
+                );
+                None
+            }
+        };
         let model = T::Models::model(input.model).ok_or(Error::<T>::UnknownModel)?;
         ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
         let tokens = u128::from(input.input_tokens).saturating_add(u128::from(input.output_tokens));
@@ -853,13 +995,15 @@ impl<T: Config> Pallet<T> {
         payouts.push((Payee::Account(model.developer), split.developer));
         payouts.push((Payee::ModelHolders(input.model), split.holders));
         payouts.retain(|(_, amount)| *amount > 0);
-        Ok(Checked { input, fee, payouts })
+        Ok(Checked { input, prepaid, fee, payouts })
     }
 
+    /// Submits `receipts` (see [`Pallet::submit_receipts`]); returns how many redeemed a
+    /// prepaid voucher.
     pub(crate) fn do_submit(
         operator: T::AccountId,
         receipts: Vec<ReceiptInput<T>>,
-    ) -> DispatchResult {
+    ) -> Result<usize, DispatchError> {
         let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
         ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
         ensure!(
@@ -895,7 +1039,12 @@ impl<T: Config> Pallet<T> {
         let mut credits: BTreeMap<PayeeOf<T>, Balance> = BTreeMap::new();
         let mut charged: Balance = 0;
         let mut next = NextReceiptId::<T>::get();
-        for Checked { input, fee, payouts } in checked {
+        let mut redeemed = 0usize;
+        for Checked { input, prepaid, fee, payouts } in checked {
+            if let Some(held) = prepaid {
+                Self::redeem_prepaid(&input.user, input.voucher.request_id, held)?;
+                redeemed = redeemed.saturating_add(1);
+            }
             if fee > 0 {
                 T::Currency::transfer_and_hold(
                     &HoldReason::Fees.into(),
@@ -959,7 +1108,8 @@ impl<T: Config> Pallet<T> {
         FeeTotals::<T>::try_mutate(|t| -> DispatchResult {
             t.charged = t.charged.checked_add(charged).ok_or(Error::<T>::Overflow)?;
             Ok(())
-        })
+        })?;
+        Ok(redeemed)
     }
 
     /// Credits each payee its amount, claimable from `claimable_at`.
@@ -1246,6 +1396,22 @@ impl<T: Config> Pallet<T> {
             ensure!(
                 T::Currency::balance_on_hold(&HoldReason::OperatorBond.into(), &who) == op.bond,
                 "operator hold differs from its bond"
+            );
+        }
+        let mut prepaid: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
+        for (who, request_id, v) in PrepaidVouchers::<T>::iter() {
+            ensure!(v.max_fee > 0, "a prepaid voucher without a max fee");
+            ensure!(
+                !UsedVouchers::<T>::contains_key(&who, request_id),
+                "a prepaid voucher that was already used"
+            );
+            let p = prepaid.entry(who).or_default();
+            *p = p.checked_add(v.max_fee).ok_or("overflow")?;
+        }
+        for (who, amount) in prepaid {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::PrepaidVoucher.into(), &who) == amount,
+                "prepaid-voucher holds differ from the open prepaid vouchers"
             );
         }
         for (id, r) in Receipts::<T>::iter() {

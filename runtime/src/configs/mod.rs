@@ -8,6 +8,7 @@ mod datanets;
 mod governance;
 mod models;
 mod monetary;
+mod revive;
 mod system;
 
 pub use accounts::ProxyType;
@@ -15,4 +16,8 @@ pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorB
 pub use datanets::{DatanetDeposit, DatanetsPalletId, MinContributionStake, StakeLockup};
 pub use models::{Curve, MinTradeValue, ModelDeposit, ModelsPalletId, TradingFee, TreasuryAccount};
 pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};
+pub use revive::{
+    AuraAuthorAccount, CodeHashLockupDepositPercent, DepositPerByte, DepositPerChildTrieItem,
+    DepositPerItem, GasScale, EVM_CHAIN_ID,
+};
 pub use system::{RuntimeBlockLength, RuntimeBlockWeights, Version};

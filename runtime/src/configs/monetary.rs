@@ -20,6 +20,7 @@ use polkadot_sdk::{
         weights::{constants::WEIGHT_REF_TIME_PER_SECOND, ConstantMultiplier},
     },
     pallet_balances,
+    pallet_revive::evm::fees::BlockRatioFee,
     pallet_transaction_payment::{self, ConstFeeMultiplier, FungibleAdapter, Multiplier},
     sp_runtime::traits::One,
 };
@@ -62,7 +63,11 @@ impl pallet_transaction_payment::Config for Runtime {
     type OnChargeTransaction = FungibleAdapter<Balances, ()>;
     // Operational transactions (e.g. GRANDPA reports, sudo fixes) get priority at 5x the fee.
     type OperationalFeeMultiplier = ConstU8<5>;
-    type WeightToFee = ConstantMultiplier<Balance, FeePerRefTime>;
+    // `pallet_revive` derives gas from fees and needs this form: `FEE_PER_REF_TIME` per unit
+    // of ref time, or proof size priced at the same share of the block limit if larger. The
+    // block's proof-size limit is unbounded on this solochain, so proof size never dominates and
+    // the fee is ref time × `FEE_PER_REF_TIME`, as before.
+    type WeightToFee = BlockRatioFee<FEE_PER_REF_TIME, 1, Runtime, Balance>;
     type LengthToFee = ConstantMultiplier<Balance, TransactionByteFee>;
     type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
     type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;

@@ -80,4 +80,8 @@ impl frame_system::Config for Runtime {
     type AccountData = pallet_balances::AccountData<crate::Balance>;
     type SS58Prefix = SS58Prefix;
     type MaxConsumers = ConstU32<16>;
+    // Every new native account gets its Ethereum address mapping (see `revive`), and loses it
+    // when reaped.
+    type OnNewAccount = polkadot_sdk::pallet_revive::AutoMapper<Runtime>;
+    type OnKilledAccount = polkadot_sdk::pallet_revive::AutoMapper<Runtime>;
 }

@@ -8,6 +8,7 @@
 )]
 
 mod challenges;
+mod prepaid;
 mod receipts;
 mod rewards;
 

@@ -1,0 +1,254 @@
+//! EVM compatibility end to end on a real `provena-node --dev`: ethers (npm) and solc-js drive
+//! the node's Ethereum JSON-RPC endpoint (`tests/evm/evm.mjs`: an ERC-20 deployed and used,
+//! an EIP-1559 raw transaction, the Provena precompile called from a contract that prepays an
+//! inference voucher, and the bad inputs a wallet can send); this test prepares the chain over
+//! the native RPC, checks the Ethereum answers against the runtime's own RPC, redeems the
+//! contract's voucher with an operator's receipt, and checks that native and EVM balances agree
+//! in both directions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+mod common;
+
+use std::{path::PathBuf, process::Command, time::Duration};
+
+use common::*;
+use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClientBuilder};
+use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
+use polkadot_sdk::{
+    pallet_balances,
+    sp_core::{sr25519, Pair, H256},
+    sp_keyring::Sr25519Keyring,
+    sp_runtime::{MultiSignature, Permill},
+};
+use provena_primitives::{attribution::Voucher, currency::OPEN, datanets::Visibility};
+use provena_runtime::{
+    configs::{ExistentialDeposit, MinContributionStake},
+    genesis_config_presets::{eth_account, DEV_ETH_ACCOUNTS},
+    AccountId, Runtime, RuntimeCall, RuntimeEvent,
+};
+use serde_json::Value;
+
+fn batch(calls: Vec<RuntimeCall>) -> RuntimeCall {
+    RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all { calls })
+}
+
+fn dev_eth(name: &str) -> [u8; 20] {
+    DEV_ETH_ACCOUNTS.iter().find(|(n, _)| *n == name).unwrap().1
+}
+
+/// An account id as 0x-prefixed hex of its 32 bytes.
+fn raw(who: &AccountId) -> String {
+    let bytes: &[u8; 32] = who.as_ref();
+    to_hex(bytes)
+}
+
+fn u256(v: &Value) -> u128 {
+    u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// Runs the JavaScript side; returns its JSON report.
+fn run_ethers(env: &[(&str, String)]) -> Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/evm");
+    assert!(
+        dir.join("node_modules/ethers").is_dir(),
+        "npm packages missing: run `npm ci --prefix node/tests/evm` (done by .ci/setup)"
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("evm.mjs"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("node (JavaScript) runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(out.status.success(), "the ethers test failed:\n{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("a report line")).expect("a JSON report")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ethereum_tooling_works_against_the_dev_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path());
+    let c = node.client().await;
+    wait_for_best(&c, 1, Duration::from_secs(60)).await;
+    use Sr25519Keyring::{Alice, Bob, Charlie, Ferdie};
+
+    // A datanet with an accepted contribution in snapshot 1, a model trained on it (1 OPEN
+    // per 1,000 tokens) and Ferdie as an operator.
+    let dn = |call| RuntimeCall::Datanets(call);
+    let create = batch(vec![
+        dn(pallet_datanets::Call::create_datanet {
+            name: b"Solidity snippets".to_vec(),
+            description_uri: vec![],
+            domain: b"solidity".to_vec(),
+            license: b"MIT".to_vec(),
+            visibility: Visibility::Public,
+            contribution_stake: MinContributionStake::get(),
+            max_contribution_bytes: 1 << 20,
+        }),
+        dn(pallet_datanets::Call::contribute {
+            datanet: 0,
+            content_hash: H256::repeat_byte(1),
+            byte_size: 100,
+            token_count: 25,
+            metadata_uri: vec![],
+            license: vec![],
+        }),
+        dn(pallet_datanets::Call::review {
+            contribution: 0,
+            verdict: pallet_datanets::Verdict::Accept { quality: 77 },
+        }),
+        dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
+        RuntimeCall::Sudo(polkadot_sdk::pallet_sudo::Call::sudo {
+            call: Box::new(RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
+                operator: Ferdie.to_account_id(),
+            })),
+        }),
+    ]);
+    submit_and_wait_in_block(&c, &sign(&c, Alice, create).await).await;
+    let register = RuntimeCall::Models(pallet_models::Call::register_model {
+        kind: pallet_models::ModelKindArg::Base,
+        weights_hash: H256::repeat_byte(0xaa),
+        training_config_hash: H256::zero(),
+        trained_on: vec![(0, 1)],
+        price_per_1k_tokens: OPEN,
+        developer_share: Permill::from_percent(40),
+        metadata_uri: vec![],
+        predecessor: None,
+    });
+    submit_and_wait_in_block(&c, &sign(&c, Charlie, register).await).await;
+
+    // Native → EVM: Bob sends 5 OPEN to Dorothy's Ethereum address (as its native account).
+    let dorothy = eth_account(dev_eth("dorothy"));
+    let to_dorothy = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+        dest: dorothy.clone().into(),
+        value: 5 * OPEN,
+    });
+    let dorothy_before = free_balance(&c, &dorothy, None).await;
+    let block = submit_and_wait_in_block(&c, &sign(&c, Bob, to_dorothy).await).await;
+    let dorothy_free = free_balance(&c, &dorothy, Some(block)).await;
+    assert_eq!(dorothy_free - dorothy_before, 5 * OPEN);
+
+    // The Ethereum side.
+    let bob = Bob.to_account_id();
+    let bob_before = free_balance(&c, &bob, None).await;
+    let report = run_ethers(&[
+        ("ETH_URL", format!("http://127.0.0.1:{}", node.eth_port)),
+        ("MODEL", "0".into()),
+        ("DATANET", "0".into()),
+        ("CONTRIBUTION", "0".into()),
+        ("OPERATOR", raw(&Ferdie.to_account_id())),
+        ("BOB_ACCOUNT", raw(&bob)),
+        ("DOROTHY_FREE", dorothy_free.to_string()),
+        ("ED", ExistentialDeposit::get().to_string()),
+    ]);
+    eprintln!("report: {report:#}");
+    let eth = WsClientBuilder::default()
+        .build(format!("ws://127.0.0.1:{}", node.eth_port))
+        .await
+        .unwrap();
+
+    // The precompile's answers equal the runtime's own RPC.
+    let model: Value = c.request("models_getModel", rpc_params![0]).await.unwrap();
+    let p = &report["precompile"];
+    assert_eq!(p["model"]["pricePer1kTokens"].as_str().unwrap(), model["pricePer1kTokens"]);
+    assert_eq!(p["model"]["exists"], true);
+    assert_eq!(p["model"]["active"], model["status"] == "Active");
+    let datanet: Value = c.request("datanets_getDatanet", rpc_params![0]).await.unwrap();
+    assert_eq!(p["datanet"]["name"], datanet["name"]);
+    assert_eq!(p["datanet"]["accepted"], datanet["acceptedCount"]);
+    assert_eq!(p["datanet"]["stake"], datanet["contributionStake"]);
+    assert_eq!(p["datanet"]["owner"], raw(&account(&datanet["owner"])));
+    let contribution: Value = c.request("datanets_getContribution", rpc_params![0]).await.unwrap();
+    assert_eq!(contribution["status"], serde_json::json!({ "Accepted": { "quality": 77 } }));
+    assert_eq!(p["contribution"]["status"], 2);
+    assert_eq!(p["contribution"]["quality"], 77);
+    assert_eq!(p["contribution"]["contributor"], raw(&account(&contribution["contributor"])));
+
+    // Block hashes are the chain's own.
+    let erc20_block = report["erc20"]["block"].as_str().unwrap();
+    let header: Value = c.request("chain_getHeader", rpc_params![erc20_block]).await.unwrap();
+    assert!(header["number"].is_string(), "the Ethereum block hash names a chain block");
+
+    // EVM → native: Ethan's payment to Bob's mapped address arrived in Bob's native balance.
+    let to_bob: u128 = report["toBob"]["value"].as_str().unwrap().parse().unwrap();
+    let at = h256(&report["toBob"]["block"]);
+    assert_eq!(free_balance(&c, &bob, Some(at)).await - bob_before, to_bob);
+    let bob_eth: Value = eth
+        .request("eth_getBalance", rpc_params![report["toBob"]["address"].clone(), erc20_block])
+        .await
+        .unwrap();
+    let bob_then = free_balance(&c, &bob, Some(h256(&report["erc20"]["block"]))).await;
+    assert_eq!(u256(&bob_eth), bob_then - ExistentialDeposit::get());
+
+    // Ferdie serves the contract's prepaid request and redeems its voucher: 600 + 400 tokens
+    // cost 1 OPEN, taken from the contract; the rest of the 2 OPEN hold is released.
+    let v = &report["voucher"];
+    let contract_address: [u8; 20] = from_hex(v["contract"].as_str().unwrap()).try_into().unwrap();
+    let contract = eth_account(contract_address);
+    let voucher = Voucher::<AccountId, u32> {
+        request_id: h256(&v["requestId"]),
+        model: 0,
+        max_fee: v["maxFee"].as_str().unwrap().parse().unwrap(),
+        operator: Ferdie.to_account_id(),
+        expires_at: v["expiresAt"].as_u64().unwrap() as u32,
+    };
+    // Not checked for a prepaid voucher: the on-chain hold is the authorization.
+    let signature = MultiSignature::Sr25519(
+        sr25519::Pair::from_string("//Nobody", None).unwrap().sign(b"unused"),
+    );
+    let receipt = ReceiptInput::<Runtime> {
+        voucher,
+        user: contract.clone(),
+        signature,
+        model: 0,
+        input_tokens: 600,
+        output_tokens: 400,
+        attribution: vec![(0, 1_000_000)],
+        retrieved_from: None,
+        evidence_hash: H256::repeat_byte(0xee),
+    };
+    let submit = RuntimeCall::Attribution(pallet_attribution::Call::submit_receipts {
+        receipts: vec![receipt],
+    });
+    let block = submit_and_wait_in_block(&c, &sign(&c, Ferdie, submit).await).await;
+    let evs = events(&c, block).await;
+    assert!(
+        evs.iter().any(|e| matches!(e,
+            RuntimeEvent::Attribution(AttributionEvent::ReceiptSubmitted { user, fee, .. })
+                if *user == contract && *fee == OPEN)),
+        "no receipt charged to the contract in {evs:?}"
+    );
+    let block_hex = to_hex(block.as_bytes());
+    let after: Value =
+        eth.request("eth_getBalance", rpc_params![v["contract"].clone(), block_hex]).await.unwrap();
+    let before: u128 = v["contractBalance"].as_str().unwrap().parse().unwrap();
+    assert_eq!(u256(&after), before + (2 * OPEN - OPEN), "the unspent hold is released");
+    let r: Value = c.request("attribution_getReceipt", rpc_params![0]).await.unwrap();
+    assert_eq!(account(&r["user"]), contract);
+    assert_eq!(r["fee"], OPEN.to_string());
+
+    // The EVM and native views agree for a dev account at the same block.
+    let alith = eth_account(dev_eth("alith"));
+    let alith_eth: Value = eth
+        .request("eth_getBalance", rpc_params![to_hex(&dev_eth("alith")), to_hex(block.as_bytes())])
+        .await
+        .unwrap();
+    assert_eq!(
+        u256(&alith_eth),
+        free_balance(&c, &alith, Some(block)).await - ExistentialDeposit::get()
+    );
+
+    // The node kept producing blocks through everything.
+    let n = best_number(&c).await;
+    wait_for_best(&c, n + 1, Duration::from_secs(60)).await;
+    eprintln!(
+        "gas: plain transfer {} (fee {} wei), ERC-20 transfer {} (fee {} wei), ERC-20 deploy {}",
+        report["plainTransfer"]["gasUsed"],
+        report["plainTransfer"]["fee"],
+        report["erc20"]["transferGasUsed"],
+        report["erc20"]["transferFee"],
+        report["erc20"]["deployGasUsed"],
+    );
+}

@@ -1,0 +1,350 @@
+// Ethereum tooling against a running Provena dev node, driven by `node/tests/evm.rs`.
+//
+// solc-js compiles the contracts offline; ethers v6 deploys and calls them through the node's
+// Ethereum JSON-RPC endpoint, signs raw transactions with the well-known dev keys, and tries
+// the bad inputs a wallet can produce. Every check that fails throws (exit code 1); the last
+// line of stdout is a JSON report the Rust test compares with the chain's own RPC.
+//
+// Inputs (environment): ETH_URL, MODEL, DATANET, CONTRIBUTION, OPERATOR (32-byte hex account
+// id), BOB_ACCOUNT (32-byte hex account id), DOROTHY_FREE (decimal, Dorothy's native free
+// balance), ED (decimal, the existential deposit).
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ethers } from "ethers";
+import solc from "solc";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const env = (name) => {
+  const v = process.env[name];
+  if (v === undefined) throw new Error(`missing environment variable ${name}`);
+  return v;
+};
+
+// The well-known development keys (funded in the `development` preset; see the README).
+const KEYS = {
+  alith: "0x5fb92d6e98884f76de468fa3f6278f8807c48bebc13595d45af5bdc4da702133",
+  baltathar: "0x8075991ce870b93a8870eca0c0f91913d12f47948ca0fd25b49c6fa7cdbeee8b",
+  charleth: "0x0b6e18cafb6ed99687ec547bd28139cafdd2bffe70e6b688025de6b445aa5c5b",
+  dorothy: "0x39539ab1876910bbf3a223d84a29e28f1cb4e2e456503e7e91ed39b2e7223d68",
+  ethan: "0x7dce9bc8babb68fec1409be38c8e1a52650206a7ed90ff956ae8a6d15eeaaef4",
+};
+const ADDRESSES = {
+  alith: "0xf24FF3a9CF04c71Dbc94D0b566f7A27B94566cac",
+  baltathar: "0x3Cd0A705a2DC65e5b1E1205896BaA2be8A07c6e0",
+  charleth: "0x798d4Ba9baf0064Ec19eB4F0a1a45785ae9D6DFc",
+  dorothy: "0x773539d4Ac0e786233D90A233654ccEE26a613D9",
+  ethan: "0xFf64d3F6efE2317EE2807d223a0Bdc4c0c49dfDB",
+};
+const CHAIN_ID = 0x50524fn;
+const PRECOMPILE = "0x000000000000000000000000000000000b000000";
+const OPEN = 10n ** 18n;
+
+const report = {};
+const log = (...args) => console.error("[evm]", ...args);
+
+// ---------------------------------------------------------------------------------------------
+// Compile.
+function compile() {
+  const read = (p) => ({ content: fs.readFileSync(p, "utf8") });
+  const input = {
+    language: "Solidity",
+    sources: {
+      "OpenToken.sol": read(path.join(here, "contracts/OpenToken.sol")),
+      "InferenceClient.sol": read(path.join(here, "contracts/InferenceClient.sol")),
+      "IProvena.sol": read(path.join(here, "../../../runtime/src/precompiles/IProvena.sol")),
+    },
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: "cancun",
+      outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
+    },
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input)));
+  const errors = (out.errors ?? []).filter((e) => e.severity === "error");
+  if (errors.length) throw new Error(errors.map((e) => e.formattedMessage).join("\n"));
+  const get = (file, name) => ({
+    abi: out.contracts[file][name].abi,
+    bytecode: "0x" + out.contracts[file][name].evm.bytecode.object,
+  });
+  return {
+    token: get("OpenToken.sol", "OpenToken"),
+    client: get("InferenceClient.sol", "InferenceClient"),
+    iprovena: get("IProvena.sol", "IProvena"),
+  };
+}
+
+// A JSON-RPC call that must fail; returns the error message.
+async function rejects(provider, method, params, pattern) {
+  try {
+    await provider.send(method, params);
+  } catch (e) {
+    const msg = e?.error?.message ?? e?.info?.error?.message ?? e?.shortMessage ?? String(e);
+    assert.match(msg, pattern, `${method}: unexpected error ${msg}`);
+    return msg;
+  }
+  throw new Error(`${method} was accepted but should have failed (${pattern})`);
+}
+
+async function main() {
+  const provider = new ethers.JsonRpcProvider(env("ETH_URL"), undefined, { pollingInterval: 250 });
+  const wallets = Object.fromEntries(
+    Object.entries(KEYS).map(([name, key]) => [name, new ethers.Wallet(key, provider)]),
+  );
+  for (const [name, w] of Object.entries(wallets)) {
+    assert.equal(w.address, ADDRESSES[name], `${name}'s key derives another address`);
+  }
+  const { alith, baltathar, charleth, dorothy, ethan } = wallets;
+
+  // Chain identity.
+  const chainId = BigInt(await provider.send("eth_chainId", []));
+  assert.equal(chainId, CHAIN_ID);
+  assert.equal((await provider.getNetwork()).chainId, CHAIN_ID);
+  report.chainId = Number(chainId);
+  report.gasPrice = (await provider.send("eth_gasPrice", [])).toString();
+  report.alithBalance = (await provider.getBalance(alith.address)).toString();
+
+  // The native → EVM direction: Dorothy was funded by a Substrate transfer before this ran.
+  const dorothyEth = await provider.getBalance(dorothy.address);
+  assert.equal(dorothyEth, BigInt(env("DOROTHY_FREE")) - BigInt(env("ED")));
+  report.dorothyEthBalance = dorothyEth.toString();
+
+  const compiled = compile();
+
+  // ERC-20: deploy, estimate, transfer, read balances and logs.
+  const factory = new ethers.ContractFactory(compiled.token.abi, compiled.token.bytecode, alith);
+  const supply = 1_000_000n * OPEN;
+  const deployGas = await provider.estimateGas(await factory.getDeployTransaction("Open Test", "OTT", supply));
+  const token = await factory.deploy("Open Test", "OTT", supply);
+  const deployReceipt = await token.deploymentTransaction().wait();
+  assert.equal(deployReceipt.status, 1);
+  assert.equal(deployReceipt.contractAddress, await token.getAddress());
+  assert.ok((await provider.getCode(token.target)).length > 2, "the token has code");
+  assert.equal(await token.symbol(), "OTT");
+  assert.equal(await token.balanceOf(alith.address), supply);
+  log("token at", token.target);
+
+  const amount = 1234n * OPEN;
+  const estimate = await token.transfer.estimateGas(baltathar.address, amount);
+  const tx = await token.transfer(baltathar.address, amount);
+  const r = await tx.wait();
+  assert.equal(r.status, 1);
+  assert.ok(r.gasUsed <= estimate, `gas used ${r.gasUsed} above the estimate ${estimate}`);
+  const rawReceipt = await provider.send("eth_getTransactionReceipt", [tx.hash]);
+  assert.equal(rawReceipt.transactionHash, tx.hash);
+  assert.equal(rawReceipt.status, "0x1");
+  const parsed = token.interface.parseLog(r.logs[0]);
+  assert.equal(parsed.name, "Transfer");
+  assert.deepEqual([parsed.args[0], parsed.args[1], parsed.args[2]], [alith.address, baltathar.address, amount]);
+  assert.equal(await token.balanceOf(baltathar.address), amount);
+  // eth_call with raw calldata, as a wallet's `balanceOf` does.
+  const data = token.interface.encodeFunctionData("balanceOf", [alith.address]);
+  const raw = await provider.send("eth_call", [{ to: token.target, data }, "latest"]);
+  assert.equal(BigInt(raw), supply - amount);
+  const transferTopic = ethers.id("Transfer(address,address,uint256)");
+  const logs = await provider.getLogs({
+    address: token.target,
+    topics: [transferTopic],
+    fromBlock: deployReceipt.blockNumber,
+    toBlock: "latest",
+  });
+  assert.equal(logs.length, 2, "mint and transfer logs");
+  assert.equal(logs[1].transactionHash, tx.hash);
+  assert.equal(ethers.getAddress("0x" + logs[1].topics[2].slice(26)), baltathar.address);
+  const block = await provider.getBlock(r.blockNumber);
+  assert.equal(block.hash, r.blockHash);
+  assert.ok(block.transactions.includes(tx.hash));
+  const fetched = await provider.getTransaction(tx.hash);
+  assert.equal(fetched.from, alith.address);
+  assert.equal(fetched.to, token.target);
+  report.erc20 = {
+    address: token.target,
+    deployGasEstimate: deployGas.toString(),
+    deployGasUsed: deployReceipt.gasUsed.toString(),
+    transferGasEstimate: estimate.toString(),
+    transferGasUsed: r.gasUsed.toString(),
+    transferFee: (r.gasUsed * r.gasPrice).toString(),
+    block: r.blockHash,
+  };
+  log("erc20 transfer", report.erc20);
+
+  // A plain transfer: value arrives exactly; the sender pays value + gasUsed × price exactly.
+  const value = 7n * OPEN;
+  const [aBefore, bBefore] = [await provider.getBalance(alith.address), await provider.getBalance(baltathar.address)];
+  const plainEstimate = await provider.estimateGas({ from: alith.address, to: baltathar.address, value });
+  const ptx = await alith.sendTransaction({ to: baltathar.address, value });
+  const pr = await ptx.wait();
+  assert.equal(pr.status, 1);
+  const [aAfter, bAfter] = [
+    await provider.getBalance(alith.address, pr.blockNumber),
+    await provider.getBalance(baltathar.address, pr.blockNumber),
+  ];
+  assert.equal(bAfter - bBefore, value);
+  assert.equal(aBefore - aAfter, value + pr.gasUsed * pr.gasPrice);
+  report.plainTransfer = {
+    gasEstimate: plainEstimate.toString(),
+    gasUsed: pr.gasUsed.toString(),
+    fee: (pr.gasUsed * pr.gasPrice).toString(),
+  };
+  log("plain transfer", report.plainTransfer);
+
+  // An EIP-1559 transaction signed offline by a dev key and sent raw.
+  const feeData = await provider.getFeeData();
+  const nonce = await provider.getTransactionCount(charleth.address, "pending");
+  const raw1559 = await charleth.signTransaction({
+    type: 2,
+    chainId,
+    nonce,
+    to: dorothy.address,
+    value: 12_345n,
+    gasLimit: plainEstimate * 2n,
+    maxFeePerGas: feeData.gasPrice * 2n,
+    maxPriorityFeePerGas: 0n,
+  });
+  const h1559 = await provider.send("eth_sendRawTransaction", [raw1559]);
+  assert.equal(h1559, ethers.keccak256(raw1559));
+  const r1559 = await provider.waitForTransaction(h1559);
+  assert.equal(r1559.status, 1);
+  assert.equal(r1559.type, 2);
+  report.eip1559 = { hash: h1559, block: r1559.blockHash };
+
+  // The Provena precompile, directly and from a contract.
+  const model = BigInt(env("MODEL"));
+  const datanet = BigInt(env("DATANET"));
+  const contribution = BigInt(env("CONTRIBUTION"));
+  const direct = new ethers.Contract(PRECOMPILE, compiled.iprovena.abi, provider);
+  const clientFactory = new ethers.ContractFactory(compiled.client.abi, compiled.client.bytecode, alith);
+  const client = await clientFactory.deploy({ value: 10n * OPEN });
+  await client.waitForDeployment();
+  const [exists, active, per1k] = await client.modelPrice(model);
+  assert.deepEqual([exists, active, per1k], Array.from(await direct.modelPrice(model)));
+  const dn = await client.datanetSummary(datanet);
+  const dnDirect = await direct.datanet(datanet);
+  assert.equal(dn[2], dnDirect.name);
+  assert.equal(dn[3], dnDirect.acceptedCount);
+  const ct = await client.contribution(contribution);
+  assert.deepEqual(Array.from(ct), Array.from(await direct.contributionStatus(contribution)));
+  const unknown = await client.modelPrice(999_999n);
+  assert.deepEqual(Array.from(unknown), [false, false, 0n]);
+  const quote = await client.quote(model, 1000n);
+  assert.equal(quote, per1k);
+  report.precompile = {
+    model: { exists, active, pricePer1kTokens: per1k.toString() },
+    datanet: { exists: dn[0], owner: dn[1], name: dn[2], accepted: Number(dn[3]), stake: dn[4].toString() },
+    contribution: { status: Number(ct[0]), quality: Number(ct[1]), datanet: Number(ct[2]), contributor: ct[3] },
+  };
+
+  // Paying for inference from the contract: it prepays a voucher out of its own balance.
+  const requestId = ethers.id("provena evm test request");
+  const operator = env("OPERATOR");
+  const head = await provider.getBlockNumber();
+  const expiresAt = head + 1000;
+  const maxFee = 2n * OPEN;
+  const refusal = await client.tryPay.staticCall(requestId, model, maxFee, ethers.zeroPadValue(baltathar.address, 32), expiresAt);
+  assert.equal(refusal, "Provena: NotOperator");
+  const before = await provider.getBalance(client.target);
+  const pay = await client.payForInference(requestId, model, maxFee, operator, expiresAt);
+  const payReceipt = await pay.wait();
+  assert.equal(payReceipt.status, 1);
+  const paid = client.interface.parseLog(payReceipt.logs.at(-1));
+  assert.equal(paid.name, "InferencePaid");
+  const held = await client.prepaid(requestId);
+  assert.deepEqual(Array.from(held), [true, model, maxFee, BigInt(expiresAt)]);
+  assert.equal(before - (await provider.getBalance(client.target)), maxFee, "the max fee is held");
+  // Paying twice for one request is refused, and nothing more is held.
+  await assert.rejects(client.payForInference.estimateGas(requestId, model, maxFee, operator, expiresAt));
+  report.voucher = {
+    contract: client.target,
+    requestId,
+    maxFee: maxFee.toString(),
+    expiresAt,
+    contractBalance: (await provider.getBalance(client.target)).toString(),
+  };
+
+  // EVM → native: Ethan pays Bob's mapped address; Bob's native balance must grow by it.
+  const bobAddress = ethers.getAddress(ethers.dataSlice(ethers.keccak256(env("BOB_ACCOUNT")), 12));
+  const toBob = 3n * OPEN + 17n;
+  const bobTx = await ethan.sendTransaction({ to: bobAddress, value: toBob });
+  const bobReceipt = await bobTx.wait();
+  assert.equal(bobReceipt.status, 1);
+  report.toBob = { address: bobAddress, value: toBob.toString(), block: bobReceipt.blockHash };
+
+  // Bad input: each is a JSON-RPC error, nothing is charged, blocks keep coming.
+  const alithBefore = await provider.getBalance(alith.address);
+  const startBlock = await provider.getBlockNumber();
+  const good = {
+    type: 2,
+    to: baltathar.address,
+    value: 1n,
+    gasLimit: plainEstimate * 2n,
+    maxFeePerGas: feeData.gasPrice * 2n,
+    maxPriorityFeePerGas: 0n,
+  };
+  const alithNonce = await provider.getTransactionCount(alith.address, "pending");
+  const bad = {};
+  bad.wrongChainId = await rejects(
+    provider,
+    "eth_sendRawTransaction",
+    [await alith.signTransaction({ ...good, chainId: 1n, nonce: alithNonce })],
+    /chain id/,
+  );
+  const valid = ethers.Transaction.from(await alith.signTransaction({ ...good, chainId, nonce: alithNonce }));
+  const unsigned = ethers.getBytes(valid.unsignedSerialized);
+  const fields = ethers.decodeRlp(ethers.hexlify(unsigned.slice(1)));
+  const zeroSig = ethers.concat(["0x02", ethers.encodeRlp([...fields, "0x", "0x", "0x"])]);
+  bad.badSignature = await rejects(provider, "eth_sendRawTransaction", [zeroSig], /signature/);
+  const flipped = ethers.getBytes(valid.serialized);
+  flipped[flipped.length - 1] ^= 0x01;
+  bad.tamperedSignature = await rejects(
+    provider,
+    "eth_sendRawTransaction",
+    [ethers.hexlify(flipped)],
+    /signature|insufficient funds|nonce/,
+  );
+  bad.nonceTooLow = await rejects(
+    provider,
+    "eth_sendRawTransaction",
+    [await alith.signTransaction({ ...good, chainId, nonce: 0 })],
+    /nonce too low/,
+  );
+  const pauper = ethers.Wallet.createRandom();
+  bad.insufficientFunds = await rejects(
+    provider,
+    "eth_sendRawTransaction",
+    [await pauper.signTransaction({ ...good, chainId, nonce: 0, value: OPEN })],
+    /insufficient funds/i,
+  );
+  bad.invalidBytecode = await rejects(
+    provider,
+    "eth_sendRawTransaction",
+    [await alith.signTransaction({ ...good, to: null, value: 0n, data: "0xfe", chainId, nonce: alithNonce })],
+    /./,
+  );
+  bad.invalidBytecodeEstimate = await rejects(
+    provider,
+    "eth_estimateGas",
+    [{ from: alith.address, data: "0xfe" }],
+    /./,
+  );
+  bad.malformed = await rejects(provider, "eth_sendRawTransaction", ["0xdeadbeef"], /invalid transaction/);
+  bad.unknownBlock = await rejects(provider, "eth_getBalance", [alith.address, "0xffffff"], /unknown block/);
+  // Blocks keep coming and nothing was charged.
+  const deadline = Date.now() + 60_000;
+  while ((await provider.getBlockNumber()) < startBlock + 2) {
+    assert.ok(Date.now() < deadline, "no new blocks after the bad transactions");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.equal(await provider.getBalance(alith.address), alithBefore, "a refused transaction cost something");
+  assert.equal(await provider.getTransactionCount(alith.address, "latest"), alithNonce);
+  report.badInput = bad;
+  log("bad input", bad);
+
+  console.log(JSON.stringify(report));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,172 @@
+//! Prepaid vouchers: authorized on chain with the max fee held, redeemed without a signature.
+
+use super::*;
+use polkadot_sdk::frame_support::{assert_noop, traits::fungible::InspectHold};
+
+fn held(who: &AccountId) -> Balance {
+    Balances::balance_on_hold(&HoldReason::PrepaidVoucher.into(), who)
+}
+
+/// A voucher of `user()` for `model`, request `request`, max fee 5,000, expiring at block 100.
+fn voucher(model: ModelId, request: u8) -> Voucher<AccountId, u64> {
+    Voucher {
+        request_id: H256::repeat_byte(request),
+        model,
+        max_fee: 5_000,
+        operator: operator(),
+        expires_at: 100,
+    }
+}
+
+/// A receipt for a prepaid `v`, whose signature is garbage (it is not checked).
+fn prepaid_receipt(
+    v: Voucher<AccountId, u64>,
+    attribution: Vec<(ContributionId, u32)>,
+) -> ReceiptInput<Test> {
+    let mut r = receipt(v.model, 0, attribution);
+    r.signature = sign(&pair("Mallory"), &v);
+    r.voucher = v;
+    r
+}
+
+#[test]
+fn a_prepaid_voucher_is_redeemed_without_a_signature() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let v = voucher(f.model, 7);
+        let before = free(&user());
+        assert_ok!(Attribution::prepay_voucher(RuntimeOrigin::signed(user()), v.clone()));
+        assert_eq!((free(&user()), held(&user())), (before - 5_000, 5_000));
+        assert!(matches!(
+            System::events().last().map(|e| e.event.clone()),
+            Some(RuntimeEvent::Attribution(Event::VoucherPrepaid {
+                max_fee: 5_000,
+                expires_at: 100,
+                ..
+            }))
+        ));
+        submit(vec![prepaid_receipt(v.clone(), vec![(f.c0, 1_000_000)])]);
+        // Fee 1,000 charged; the other 4,000 of the hold are free again.
+        assert_eq!((free(&user()), held(&user())), (before - 1_000, 0));
+        assert!(!PrepaidVouchers::<Test>::contains_key(user(), v.request_id));
+        assert_eq!(Attribution::api_receipt(0).unwrap().fee, 1_000);
+        // Spent: neither a second receipt nor a second prepayment.
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(operator()),
+                vec![prepaid_receipt(v.clone(), vec![])]
+            ),
+            Error::<Test>::VoucherAlreadyUsed
+        );
+        assert_noop!(
+            Attribution::prepay_voucher(RuntimeOrigin::signed(user()), v),
+            Error::<Test>::VoucherAlreadyUsed
+        );
+    });
+}
+
+#[test]
+fn a_receipt_must_match_the_prepaid_voucher() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let v = voucher(f.model, 7);
+        assert_ok!(Attribution::prepay_voucher(RuntimeOrigin::signed(user()), v.clone()));
+        // Same request id, a higher max fee than prepaid.
+        let mut other = v.clone();
+        other.max_fee = 9_000;
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(operator()),
+                vec![prepaid_receipt(other, vec![])]
+            ),
+            Error::<Test>::PrepaidMismatch
+        );
+        // Without a prepayment, the garbage signature is checked and fails.
+        let unpaid = voucher(f.model, 8);
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(operator()),
+                vec![prepaid_receipt(unpaid, vec![])]
+            ),
+            Error::<Test>::BadSignature
+        );
+    });
+}
+
+#[test]
+fn bad_prepayments_fail_cleanly() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let deprecated = model_on(&dev(), f.datanet, 9);
+        assert_ok!(Models::deprecate(RuntimeOrigin::signed(dev()), deprecated));
+        let fails = |who: AccountId, v: Voucher<AccountId, u64>, e: Error<Test>| {
+            assert_noop!(Attribution::prepay_voucher(RuntimeOrigin::signed(who), v), e);
+        };
+        let ok = voucher(f.model, 1);
+        fails(user(), Voucher { max_fee: 0, ..ok.clone() }, Error::<Test>::ZeroMaxFee);
+        fails(user(), Voucher { model: 999, ..ok.clone() }, Error::<Test>::UnknownModel);
+        fails(user(), Voucher { model: deprecated, ..ok.clone() }, Error::<Test>::ModelNotActive);
+        fails(user(), Voucher { operator: user(), ..ok.clone() }, Error::<Test>::NotOperator);
+        run_to_block(101);
+        fails(user(), ok.clone(), Error::<Test>::VoucherExpired);
+        let later = Voucher { expires_at: 200, ..ok.clone() };
+        // More than the free balance.
+        assert_noop!(
+            Attribution::prepay_voucher(
+                RuntimeOrigin::signed(poor()),
+                Voucher { max_fee: 1_000_000_000, ..later.clone() }
+            ),
+            polkadot_sdk::sp_runtime::TokenError::FundsUnavailable
+        );
+        assert_ok!(Attribution::prepay_voucher(RuntimeOrigin::signed(user()), later.clone()));
+        fails(user(), later, Error::<Test>::AlreadyPrepaid);
+    });
+}
+
+#[test]
+fn an_expired_prepaid_voucher_is_released_to_its_owner_only() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let v = voucher(f.model, 3);
+        let before = free(&user());
+        assert_ok!(Attribution::prepay_voucher(RuntimeOrigin::signed(user()), v.clone()));
+        let release =
+            |who: AccountId| Attribution::release_voucher(RuntimeOrigin::signed(who), v.request_id);
+        assert_noop!(release(user()), Error::<Test>::VoucherNotExpired);
+        run_to_block(101);
+        assert_noop!(release(operator()), Error::<Test>::NotPrepaid);
+        // Expired: a receipt can no longer use it, and its owner gets the hold back.
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(operator()),
+                vec![prepaid_receipt(v.clone(), vec![])]
+            ),
+            Error::<Test>::VoucherExpired
+        );
+        assert_ok!(release(user()));
+        assert_eq!((free(&user()), held(&user())), (before, 0));
+        assert!(matches!(
+            System::events().last().map(|e| e.event.clone()),
+            Some(RuntimeEvent::Attribution(Event::VoucherReleased { amount: 5_000, .. }))
+        ));
+        assert_noop!(release(user()), Error::<Test>::NotPrepaid);
+    });
+}
+
+#[test]
+fn signed_receipts_are_refunded_the_redemption_weight() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let redeem = <Test as Config>::WeightInfo::redeem_prepaid();
+        let signed = vec![receipt(f.model, 1, vec![]), receipt(f.model, 2, vec![])];
+        let full = Attribution::submit_weight(&signed);
+        let post = Attribution::submit_receipts(RuntimeOrigin::signed(operator()), signed).unwrap();
+        assert_eq!(post.actual_weight, Some(full - redeem - redeem));
+        let v = voucher(f.model, 9);
+        assert_ok!(Attribution::prepay_voucher(RuntimeOrigin::signed(user()), v.clone()));
+        let mixed = vec![prepaid_receipt(v, vec![]), receipt(f.model, 3, vec![])];
+        let full = Attribution::submit_weight(&mixed);
+        let post = Attribution::submit_receipts(RuntimeOrigin::signed(operator()), mixed).unwrap();
+        assert_eq!(post.actual_weight, Some(full - redeem));
+    });
+}
