@@ -17,7 +17,7 @@ use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
 use polkadot_sdk::{
     sp_core::{Pair, H256},
     sp_keyring::Sr25519Keyring,
-    sp_runtime::{MultiSignature, Permill},
+    sp_runtime::MultiSignature,
 };
 use provena_primitives::{
     attribution::{voucher_payload, Payee, Voucher},
@@ -29,10 +29,6 @@ use provena_runtime::{
     AccountId, Runtime, RuntimeCall, RuntimeEvent,
 };
 use serde_json::{json, Value};
-
-fn batch(calls: Vec<RuntimeCall>) -> RuntimeCall {
-    RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all { calls })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paid_inference_pays_every_party_over_rpc() {
@@ -82,17 +78,7 @@ async fn paid_inference_pays_every_party_over_rpc() {
     submit_and_wait_in_block(&c, &sign(&c, Alice, publish).await).await;
 
     // Charlie's model, trained on it: 1 OPEN per 1,000 tokens, 40% developer share.
-    let register = RuntimeCall::Models(pallet_models::Call::register_model {
-        kind: pallet_models::ModelKindArg::Base,
-        weights_hash: H256::repeat_byte(0xaa),
-        training_config_hash: H256::zero(),
-        trained_on: vec![(0, 1)],
-        price_per_1k_tokens: OPEN,
-        developer_share: Permill::from_percent(40),
-        metadata_uri: vec![],
-        predecessor: None,
-    });
-    submit_and_wait_in_block(&c, &sign(&c, Charlie, register).await).await;
+    submit_and_wait_in_block(&c, &sign(&c, Charlie, register_base_model()).await).await;
 
     // Sudo makes Ferdie an operator.
     let add = RuntimeCall::Sudo(polkadot_sdk::pallet_sudo::Call::sudo {

@@ -18,7 +18,7 @@ use polkadot_sdk::{
     pallet_balances,
     sp_core::{sr25519, Pair, H256},
     sp_keyring::Sr25519Keyring,
-    sp_runtime::{MultiSignature, Permill},
+    sp_runtime::MultiSignature,
 };
 use provena_primitives::{attribution::Voucher, currency::OPEN, datanets::Visibility};
 use provena_runtime::{
@@ -27,10 +27,6 @@ use provena_runtime::{
     AccountId, Runtime, RuntimeCall, RuntimeEvent,
 };
 use serde_json::Value;
-
-fn batch(calls: Vec<RuntimeCall>) -> RuntimeCall {
-    RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all { calls })
-}
 
 fn dev_eth(name: &str) -> [u8; 20] {
     DEV_ETH_ACCOUNTS.iter().find(|(n, _)| *n == name).unwrap().1
@@ -107,17 +103,7 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
         }),
     ]);
     submit_and_wait_in_block(&c, &sign(&c, Alice, create).await).await;
-    let register = RuntimeCall::Models(pallet_models::Call::register_model {
-        kind: pallet_models::ModelKindArg::Base,
-        weights_hash: H256::repeat_byte(0xaa),
-        training_config_hash: H256::zero(),
-        trained_on: vec![(0, 1)],
-        price_per_1k_tokens: OPEN,
-        developer_share: Permill::from_percent(40),
-        metadata_uri: vec![],
-        predecessor: None,
-    });
-    submit_and_wait_in_block(&c, &sign(&c, Charlie, register).await).await;
+    submit_and_wait_in_block(&c, &sign(&c, Charlie, register_base_model()).await).await;
 
     // Native → EVM: Bob sends 5 OPEN to Dorothy's Ethereum address (as its native account).
     let dorothy = eth_account(dev_eth("dorothy"));

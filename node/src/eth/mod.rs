@@ -901,22 +901,18 @@ pub fn start(
     let ip = if params.eth_rpc_external { [0, 0, 0, 0] } else { [127, 0, 0, 1] };
     let addr = SocketAddr::from((ip, params.eth_rpc_port));
     let cors = tower_http::cors::CorsLayer::permissive();
+    // Bound here, once, so a taken port fails the node's start with a clear message.
     let listener = std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| format!("cannot listen on {addr} for the Ethereum RPC: {e}"))?;
-    drop(listener);
+    let server = jsonrpsee::server::Server::builder()
+        .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
+        .build_from_tcp(listener)
+        .map_err(|e| format!("the Ethereum RPC server cannot start on {addr}: {e}"))?;
+    log::info!(target: "eth-rpc", "Ethereum JSON-RPC on {addr} (chain id {chain_id})");
+    let handle = server.start(module);
     task_manager.spawn_essential_handle().spawn("eth-rpc-server", Some("eth-rpc"), async move {
-        let server = jsonrpsee::server::Server::builder()
-            .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
-            .build(addr)
-            .await;
-        match server {
-            Ok(server) => {
-                log::info!(target: "eth-rpc", "Ethereum JSON-RPC on {addr} (chain id {chain_id})");
-                let handle = server.start(module);
-                handle.stopped().await;
-            }
-            Err(e) => log::error!(target: "eth-rpc", "Ethereum RPC server failed to start: {e}"),
-        }
+        handle.stopped().await;
     });
     Ok(())
 }

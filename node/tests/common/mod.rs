@@ -22,7 +22,7 @@ use polkadot_sdk::{
     sp_keyring::Sr25519Keyring,
     sp_runtime::{
         generic::{self, Era},
-        MultiSignature,
+        MultiSignature, Permill,
     },
 };
 use provena_runtime::{
@@ -330,4 +330,24 @@ pub fn verify_proof_json(root: H256, proof: &Value) -> bool {
         width = width.div_ceil(2);
     }
     siblings.next().is_none() && H256(hash) == root
+}
+
+/// `calls` as one all-or-nothing `Utility::batch_all`.
+pub fn batch(calls: Vec<RuntimeCall>) -> RuntimeCall {
+    RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all { calls })
+}
+
+/// Registers a base model trained on snapshot 1 of datanet 0, at 1 OPEN per 1,000 tokens
+/// with a 40% developer share.
+pub fn register_base_model() -> RuntimeCall {
+    RuntimeCall::Models(pallet_models::Call::register_model {
+        kind: pallet_models::ModelKindArg::Base,
+        weights_hash: H256::repeat_byte(0xaa),
+        training_config_hash: H256::zero(),
+        trained_on: vec![(0, 1)],
+        price_per_1k_tokens: provena_primitives::currency::OPEN,
+        developer_share: Permill::from_percent(40),
+        metadata_uri: vec![],
+        predecessor: None,
+    })
 }

@@ -66,15 +66,20 @@ fn input<T: Config>(
     }
 }
 
-/// A voucher for `model` served by `operator`, to prepay, expiring in 100 blocks.
-fn prepaid_voucher<T: Config>(model: ModelId, operator: &T::AccountId) -> VoucherOf<T> {
-    Voucher {
+/// A funded user and a voucher for an active model and a registered operator, expiring in 100
+/// blocks, for the user to prepay.
+fn voucher_to_prepay<T: Config>() -> (T::AccountId, VoucherOf<T>) {
+    let op = operator::<T>();
+    let owner = funded::<T>("owner", 0);
+    let (model, _) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
+    let voucher = Voucher {
         request_id: H256::repeat_byte(0x42),
         model,
         max_fee: 1_000_000_000,
-        operator: operator.clone(),
+        operator: op,
         expires_at: frame_system::Pallet::<T>::block_number() + 100u32.into(),
-    }
+    };
+    (funded::<T>("user", 0), voucher)
 }
 
 /// The operator submits one receipt attributing to `e` distinct contributions; returns it.
@@ -208,11 +213,7 @@ mod benchmarks {
     /// Prepaying a voucher: the model and operator checks, the hold and the record.
     #[benchmark]
     fn prepay_voucher() {
-        let op = operator::<T>();
-        let owner = funded::<T>("owner", 0);
-        let (model, _) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
-        let user = funded::<T>("user", 0);
-        let voucher = prepaid_voucher::<T>(model, &op);
+        let (user, voucher) = voucher_to_prepay::<T>();
         #[extrinsic_call]
         _(RawOrigin::Signed(user.clone()), voucher.clone());
         assert!(PrepaidVouchers::<T>::contains_key(&user, voucher.request_id));
@@ -221,11 +222,7 @@ mod benchmarks {
     /// Releasing an expired prepaid voucher.
     #[benchmark]
     fn release_voucher() {
-        let op = operator::<T>();
-        let owner = funded::<T>("owner", 0);
-        let (model, _) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
-        let user = funded::<T>("user", 0);
-        let voucher = prepaid_voucher::<T>(model, &op);
+        let (user, voucher) = voucher_to_prepay::<T>();
         Attribution::<T>::do_prepay_voucher(user.clone(), voucher.clone()).unwrap();
         frame_system::Pallet::<T>::set_block_number(voucher.expires_at + 1u32.into());
         #[extrinsic_call]
@@ -237,11 +234,7 @@ mod benchmarks {
     /// and removing the voucher.
     #[benchmark]
     fn redeem_prepaid() {
-        let op = operator::<T>();
-        let owner = funded::<T>("owner", 0);
-        let (model, _) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
-        let user = funded::<T>("user", 0);
-        let voucher = prepaid_voucher::<T>(model, &op);
+        let (user, voucher) = voucher_to_prepay::<T>();
         Attribution::<T>::do_prepay_voucher(user.clone(), voucher.clone()).unwrap();
         #[block]
         {
