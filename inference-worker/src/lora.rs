@@ -160,7 +160,10 @@ impl LoraPair {
     /// `[rows.len(), out]`. The adapter's rank-1 slices are outermost, so each is read once
     /// for all the rows.
     pub fn apply_rows(&self, x: &[f32], rows: &[usize], out: &mut [f32]) {
-        kernels::simd(|| self.apply_rows_inner(x, rows, out))
+        kernels::simd(
+            #[inline(always)]
+            || self.apply_rows_inner(x, rows, out),
+        )
     }
 
     // Row offsets come from the step's own row count and the checked projection shapes.
