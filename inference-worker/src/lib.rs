@@ -6,17 +6,20 @@ pub mod error;
 pub mod lora;
 pub mod metrics;
 pub mod model;
+pub mod qgemm;
 pub mod server;
 pub mod store;
 
 /// Process-wide settings for the CPU engine; call before the first tensor operation.
 ///
-/// candle's matmul thread pool spins for 25,000 `pause`s after each matmul before parking,
-/// which steals a core from the host loops that run between matmuls (attention, LoRA) on a
-/// small machine. A short spin (1,000) measured 15–20% more tokens/s on 2 cores with
-/// `lora-bench`. An explicit `CANDLE_BARRIER_POOL_SPIN_LIMIT` is left alone.
+/// Every parallel part of a step (the 8-bit matmuls, attention, LoRA) runs on candle's
+/// barrier pool, whose workers spin for `CANDLE_BARRIER_POOL_SPIN_LIMIT` `pause`s after each
+/// region before parking. A step has about a hundred regions separated by short serial
+/// host loops, and waking a parked worker costs tens of microseconds on a VM, so the workers
+/// are kept spinning through a step (100,000 pauses, a few milliseconds, then they park when
+/// the engine is idle). An explicit `CANDLE_BARRIER_POOL_SPIN_LIMIT` is left alone.
 pub fn tune_cpu_threads() {
     if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
-        std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "1000");
+        std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "100000");
     }
 }

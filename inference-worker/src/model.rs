@@ -28,12 +28,12 @@
 use crate::{
     error::{Error, Result},
     lora::LoraWeights,
+    qgemm::{self, Q8Matrix, QActs},
 };
 use candle_core::{
     quantized::{gguf_file, GgmlDType, QMatMul, QTensor},
     DType, Device, Module, Tensor,
 };
-use rayon::prelude::*;
 use std::{collections::HashMap, path::Path, sync::Arc};
 
 /// The linear projections of a decoder layer, in PEFT's names.
@@ -219,6 +219,8 @@ fn quantize_padded(w: &Tensor, dtype: GgmlDType, padded_in: usize) -> Result<QMa
 
 #[derive(Clone, Debug)]
 enum LinearWeight {
+    /// 8-bit tiles for the worker's own AVX-512 VNNI kernel (see `qgemm`).
+    Int8(Arc<Q8Matrix>),
     Quantized(QMatMul),
     /// Stored transposed (`[in, out]`, contiguous) so the matmul is a plain GEMM.
     Dense(Tensor),
@@ -232,6 +234,10 @@ impl Linear {
         let weight = match (precision, q.dtype()) {
             (Precision::Dense, _) | (_, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) => {
                 LinearWeight::Dense(q.dequantize(device)?.t()?.contiguous()?)
+            }
+            (Precision::Native, _) if device.is_cpu() && qgemm::supported(out_dim, in_dim) => {
+                let w = q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+                LinearWeight::Int8(Arc::new(Q8Matrix::quantize(&w, out_dim, in_dim)?))
             }
             (Precision::Native, dtype)
                 if !device.is_cpu()
@@ -270,8 +276,12 @@ impl Linear {
 
     /// `x · Wᵀ` for `rows` rows of `x` (row-major `[rows, in]`), on the host.
     pub fn forward_host(&self, x: &[f32], rows: usize, device: &Device) -> Result<Vec<f32>> {
+        if let LinearWeight::Int8(m) = &self.weight {
+            return m.matmul(&QActs::quantize(x, rows, self.in_dim)?);
+        }
         let xs = self.input(x, rows, device)?;
         let ys = match &self.weight {
+            LinearWeight::Int8(_) => return Err(Error::Model("unreachable weight kind".into())),
             LinearWeight::Quantized(q) => q.forward(&xs)?,
             LinearWeight::Dense(wt) => xs.matmul(wt)?,
         };
@@ -291,6 +301,19 @@ impl Linear {
         rows: usize,
         device: &Device,
     ) -> Result<Vec<Vec<f32>>> {
+        let int8: Vec<&Q8Matrix> = lins
+            .iter()
+            .filter_map(|l| match &l.weight {
+                LinearWeight::Int8(m) => Some(m.as_ref()),
+                _ => None,
+            })
+            .collect();
+        if let Some(first) = int8.first() {
+            if int8.len() == lins.len() && int8.iter().all(|m| m.in_dim == first.in_dim) {
+                let acts = QActs::quantize(x, rows, first.in_dim)?;
+                return Q8Matrix::matmul_many(&int8, &acts);
+            }
+        }
         let mut qs = Vec::with_capacity(lins.len());
         for lin in lins {
             match &lin.weight {
@@ -334,6 +357,9 @@ impl Linear {
     /// The weights as a dense f32 `[out, in]` tensor.
     pub fn dequantized(&self) -> Result<Tensor> {
         Ok(match &self.weight {
+            LinearWeight::Int8(m) => {
+                Tensor::from_vec(m.dequantize(), (self.out_dim, self.in_dim), &Device::Cpu)?
+            }
             LinearWeight::Quantized(QMatMul::QTensor(q)) => {
                 q.dequantize(&Device::Cpu)?.narrow(1, 0, self.in_dim)?.contiguous()?
             }
@@ -343,9 +369,10 @@ impl Linear {
         })
     }
 
-    /// The quantization of the weights (`None` when dense).
+    /// The quantization of the weights (`None` when dense; 8-bit tiles count as Q8_0).
     pub fn quantization(&self) -> Option<GgmlDType> {
         match &self.weight {
+            LinearWeight::Int8(_) => Some(GgmlDType::Q8_0),
             LinearWeight::Quantized(QMatMul::QTensor(q)) => Some(q.dtype()),
             _ => None,
         }
@@ -354,6 +381,19 @@ impl Linear {
     /// `self` with `delta` (`[out, in]`) added, held at the same quantization (or dense).
     pub fn with_delta(&self, delta: &Tensor) -> Result<Self> {
         let merged = self.dequantized()?.add(delta)?;
+        if let LinearWeight::Int8(_) = &self.weight {
+            let w = merged.flatten_all()?.to_vec1::<f32>()?;
+            return Ok(Self {
+                weight: LinearWeight::Int8(Arc::new(Q8Matrix::quantize(
+                    &w,
+                    self.out_dim,
+                    self.in_dim,
+                )?)),
+                in_dim: self.in_dim,
+                out_dim: self.out_dim,
+                padded_in: self.padded_in,
+            });
+        }
         match self.quantization() {
             Some(dtype) => Ok(Self {
                 weight: LinearWeight::Quantized(quantize_padded(&merged, dtype, self.padded_in)?),
@@ -829,6 +869,7 @@ impl Model {
     /// Bytes of weights held (quantized sizes for quantized projections).
     pub fn weight_bytes(&self) -> usize {
         let lin = |l: &Linear| match &l.weight {
+            LinearWeight::Int8(m) => m.bytes(),
             LinearWeight::Quantized(QMatMul::QTensor(q)) => q.storage_size_in_bytes(),
             _ => l.in_dim.saturating_mul(l.out_dim).saturating_mul(4),
         };
@@ -918,7 +959,8 @@ impl Model {
                 kernels::attention(qs, kc, seq.cache.capacity, vc, seq.cache.len, cfg)
             };
             let attn: Vec<Vec<f32>> = if seqs.len() >= PARALLEL_SEQS || rows >= PARALLEL_ROWS {
-                seqs.par_iter().zip(segments.par_iter()).map(attend).collect()
+                let pairs: Vec<_> = seqs.iter().zip(segments.iter()).collect();
+                parallel_map(pairs.len(), |i| pairs.get(i).map(|&p| attend(p)).unwrap_or_default())
             } else {
                 seqs.iter().zip(segments.iter()).map(attend).collect()
             };
@@ -1021,7 +1063,7 @@ impl Model {
             d
         };
         let deltas: Vec<Vec<f32>> = if items.len() > 1 {
-            items.par_iter().map(delta).collect()
+            parallel_map(items.len(), |i| items.get(i).map(delta).unwrap_or_default())
         } else {
             items.iter().map(delta).collect()
         };
@@ -1036,6 +1078,22 @@ impl Model {
         }
         Ok(ys)
     }
+}
+
+/// `f(0) … f(n - 1)` on candle's CPU thread pool, the one the matmuls run on (`qgemm`): one
+/// pool for every parallel part of a step, so its workers stay warm between the parts (a pool
+/// woken from sleep costs tens of microseconds per region, and a step has ~100 regions).
+pub(crate) fn parallel_map<T: Send + Default>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let slots: Vec<std::sync::Mutex<T>> =
+        (0..n).map(|_| std::sync::Mutex::new(T::default())).collect();
+    candle_core::utils::barrier_pool().execute_chunked(n, |range| {
+        for i in range {
+            if let Some(Ok(mut slot)) = slots.get(i).map(|s| s.lock()) {
+                *slot = f(i);
+            }
+        }
+    });
+    slots.into_iter().map(|s| s.into_inner().unwrap_or_default()).collect()
 }
 
 fn meta_str(content: &gguf_file::Content, key: &str) -> Result<String> {
