@@ -145,14 +145,62 @@ pub fn adapter_id(config: &[u8], weights: &[u8]) -> String {
     hex::encode(provena_primitives::content_hash(&buf))
 }
 
-/// One projection's adapter: `A` (`[r, in]`) and `scale·B` transposed (`[r, out]`).
+/// One projection's adapter: `A` (`[r, in]`) and `scale·B` transposed (`[r, out]`), held as
+/// bfloat16.
+///
+/// A decode step with many distinct adapters is bound by reading them (each row's adapter
+/// once per step, ~7 MB per rank-16 q/k/v/o adapter of SmolLM2 in f32); bfloat16 halves that.
+/// It rounds each weight to 8 significant bits (relative error ≤ 2⁻⁹), an error on the small
+/// LoRA correction that is far below the base's own 8-bit quantization; products and sums
+/// are f32. Merging ([`LoraPair::delta`]) uses the same rounded values, so merged and
+/// unmerged outputs agree to f32 rounding.
 #[derive(Clone, Debug)]
 pub struct LoraPair {
     pub rank: usize,
     pub in_dim: usize,
     pub out_dim: usize,
-    a: Vec<f32>,
-    bt: Vec<f32>,
+    a: Vec<u16>,
+    bt: Vec<u16>,
+    /// Per rank-1 slice: the mixture weight of the adapter it comes from (1 outside
+    /// mixtures), applied to `x·aⱼ` so that a mixture reuses its parts' stored values.
+    weight: Vec<f32>,
+}
+
+/// `v` rounded to bfloat16 (nearest, ties to even); `v` is finite (checked at load).
+#[inline(always)]
+fn to_bf16(v: f32) -> u16 {
+    let bits = v.to_bits();
+    let round = 0x7FFF_u32.wrapping_add((bits >> 16) & 1);
+    (bits.wrapping_add(round) >> 16) as u16
+}
+
+#[inline(always)]
+fn from_bf16(h: u16) -> f32 {
+    f32::from_bits(u32::from(h) << 16)
+}
+
+/// `Σ a·x` over bfloat16 `a`, in sixteen f32 lanes.
+#[inline(always)]
+#[allow(clippy::indexing_slicing)]
+fn dot_bf16(a: &[u16], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let mut ca = a.chunks_exact(16);
+    let mut cx = x.chunks_exact(16);
+    for (p, q) in (&mut ca).zip(&mut cx) {
+        for l in 0..16 {
+            acc[l] += from_bf16(p[l]) * q[l];
+        }
+    }
+    let tail: f32 = ca.remainder().iter().zip(cx.remainder()).map(|(p, q)| from_bf16(*p) * q).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `y += s·b` over bfloat16 `b`.
+#[inline(always)]
+fn axpy_bf16(s: f32, b: &[u16], y: &mut [f32]) {
+    for (yy, &bb) in y.iter_mut().zip(b) {
+        *yy += s * from_bf16(bb);
+    }
 }
 
 impl LoraPair {
@@ -174,25 +222,36 @@ impl LoraPair {
         if rows.iter().any(|&r| (r + 1) * i > x.len()) || rows.len() * o > out.len() {
             return;
         }
-        for (a_j, bt_j) in self.a.chunks_exact(i).zip(self.bt.chunks_exact(o)) {
+        for ((a_j, bt_j), &w) in
+            self.a.chunks_exact(i).zip(self.bt.chunks_exact(o)).zip(&self.weight)
+        {
             for (k, &r) in rows.iter().enumerate() {
-                let s = kernels::dot(a_j, &x[r * i..(r + 1) * i]);
+                let s = dot_bf16(a_j, &x[r * i..(r + 1) * i]) * w;
                 if s != 0.0 {
-                    kernels::axpy(s, bt_j, &mut out[k * o..(k + 1) * o]);
+                    axpy_bf16(s, bt_j, &mut out[k * o..(k + 1) * o]);
                 }
             }
         }
     }
 
-    /// `scale·B·A` as a dense `[out, in]` tensor (for merging).
+    /// `scale·B·A` as a dense `[out, in]` tensor (for merging), from the stored values.
     pub fn delta(&self) -> Result<Tensor> {
-        let a = Tensor::from_slice(&self.a, (self.rank, self.in_dim), &Device::Cpu)?;
-        let bt = Tensor::from_slice(&self.bt, (self.rank, self.out_dim), &Device::Cpu)?;
+        let a: Vec<f32> = self.a.iter().map(|&h| from_bf16(h)).collect();
+        let mut bt = Vec::with_capacity(self.bt.len());
+        for (row, &w) in self.bt.chunks_exact(self.out_dim.max(1)).zip(&self.weight) {
+            bt.extend(row.iter().map(|&h| from_bf16(h) * w));
+        }
+        let a = Tensor::from_vec(a, (self.rank, self.in_dim), &Device::Cpu)?;
+        let bt = Tensor::from_vec(bt, (self.rank, self.out_dim), &Device::Cpu)?;
         Ok(bt.t()?.matmul(&a)?)
     }
 
     fn bytes(&self) -> usize {
-        self.a.len().saturating_add(self.bt.len()).saturating_mul(4)
+        self.a
+            .len()
+            .saturating_add(self.bt.len())
+            .saturating_mul(2)
+            .saturating_add(self.weight.len().saturating_mul(4))
     }
 }
 
@@ -284,7 +343,7 @@ impl LoraWeights {
                     a.0, a.1, b.0, b.1, config.r, config.r
                 ));
             }
-            let mut bt = vec![0f32; r.saturating_mul(out_dim)];
+            let mut bt = vec![0u16; r.saturating_mul(out_dim)];
             let heads = match target {
                 Target::Q => Some(cfg.heads),
                 Target::K => Some(cfg.kv_heads),
@@ -299,9 +358,12 @@ impl LoraWeights {
                     if !v.is_finite() {
                         return Err(format!("{name}: lora_B has a non-finite value"));
                     }
+                    if !(v * scale).is_finite() {
+                        return Err(format!("{name}: lora_B times the LoRA scale overflows"));
+                    }
                     if let Some(slot) = j.checked_mul(out_dim).and_then(|s| s.checked_add(dst_o)) {
                         if let Some(cell) = bt.get_mut(slot) {
-                            *cell = v * scale;
+                            *cell = to_bf16(v * scale);
                         }
                     }
                 }
@@ -311,7 +373,14 @@ impl LoraWeights {
             }
             rank = rank.max(r);
             if let Some(slot) = layers.get_mut(layer).and_then(|l| l.get_mut(target.index())) {
-                *slot = Some(LoraPair { rank: r, in_dim, out_dim, a: a.2, bt });
+                *slot = Some(LoraPair {
+                    rank: r,
+                    in_dim,
+                    out_dim,
+                    a: a.2.iter().map(|&v| to_bf16(v)).collect(),
+                    bt,
+                    weight: vec![1.0; r],
+                });
             }
         }
         Ok(Self { layers, rank })
@@ -341,10 +410,12 @@ impl LoraWeights {
                         out_dim: p.out_dim,
                         a: Vec::new(),
                         bt: Vec::new(),
+                        weight: Vec::new(),
                     });
                     acc.rank = acc.rank.saturating_add(p.rank);
                     acc.a.extend_from_slice(&p.a);
-                    acc.bt.extend(p.bt.iter().map(|v| v * weight));
+                    acc.bt.extend_from_slice(&p.bt);
+                    acc.weight.extend(p.weight.iter().map(|v| v * weight));
                 }
                 if let Some(p) = &acc {
                     rank = rank.max(p.rank);

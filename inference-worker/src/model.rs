@@ -1416,14 +1416,6 @@ pub(crate) mod kernels {
         acc.iter().sum::<f32>() + tail
     }
 
-    /// `y += a·x`.
-    #[inline(always)]
-    pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-        for (yy, &xx) in y.iter_mut().zip(x) {
-            *yy += a * xx;
-        }
-    }
-
     pub fn add_assign(x: &mut [f32], y: &[f32]) {
         for (a, b) in x.iter_mut().zip(y) {
             *a += b;
