@@ -15,7 +15,8 @@
 //!   (`W + s·B·A`, re-quantized) whenever the adapter changes, no batching.
 //!
 //! Reports tokens/s, TTFT p50/p99, inter-token latency p50/p99, cold-load time, cache hit
-//! rate, peak memory, and the ratios the worker issue sets goals for.
+//! rate, peak memory, and the ratios the worker issue sets goals for. With `--repeat K` every
+//! configuration runs K times and the median run is reported (ratios between medians).
 
 // Counters and lengths of one benchmark run: far from overflowing.
 #![allow(clippy::arithmetic_side_effects)]
@@ -69,7 +70,8 @@ struct Args {
     rank: usize,
     #[arg(long, value_delimiter = ',', default_value = "q_proj,k_proj,v_proj,o_proj")]
     targets: Vec<String>,
-    #[arg(long, default_value_t = 16)]
+    /// Sequences decoded together (the worker's default).
+    #[arg(long, default_value_t = 32)]
     max_batch: usize,
     #[arg(long, default_value_t = 64)]
     device_slots: usize,
@@ -80,6 +82,11 @@ struct Args {
     naive_requests: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Runs of every configuration (each adapter run with a fresh store); the run with the
+    /// median tokens/s is reported and the ratios are taken between medians. On a shared,
+    /// noisy machine 3 or 5 keeps one slow or fast spell from deciding a ratio.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Write the report as JSON here too.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -247,6 +254,55 @@ fn serve(
     Ok(out)
 }
 
+/// The run with the median tokens/s (the slower middle one for an even count).
+fn median_run(mut runs: Vec<Outcome>) -> Outcome {
+    runs.sort_by(|a, b| (a.tokens as f64 / a.seconds).total_cmp(&(b.tokens as f64 / b.seconds)));
+    let mid = runs.len().saturating_sub(1) / 2;
+    runs.into_iter().nth(mid).unwrap_or_default()
+}
+
+/// A fresh store holding the adapters `plan` draws (written from seeded specs and imported, so
+/// every one is loaded cold, hash-verified, the first time it is asked for); `ids[k]` is the
+/// adapter of Zipf rank `k`. The directory lives as long as the returned guard.
+fn fresh_store(
+    args: &Args,
+    model: &Model,
+    targets: &[Target],
+    n: usize,
+    plan: &[Planned],
+) -> Result<(Arc<AdapterStore>, Vec<String>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let metrics = Arc::new(Metrics::new()?);
+    let store = Arc::new(AdapterStore::open(
+        dir.path(),
+        model.config.clone(),
+        model.layout,
+        StoreLimits { host_bytes: args.host_cache_mb << 20, device_slots: args.device_slots },
+        metrics,
+    )?);
+    let mut ids = vec![String::new(); n];
+    let mut used: Vec<usize> = plan.iter().map(|r| r.adapter).collect();
+    used.sort_unstable();
+    used.dedup();
+    for &k in &used {
+        let spec = SynthSpec {
+            rank: args.rank,
+            alpha: 2.0 * args.rank as f32,
+            targets: targets.to_vec(),
+            seed: k as u64,
+            b_std: 0.01,
+        };
+        let tmp = dir.path().join(format!(".w{k}"));
+        write_synthetic(&tmp, &model.config, &model.source.name, &spec)?;
+        let id = store.import(&tmp)?;
+        std::fs::remove_dir_all(&tmp)?;
+        if let Some(slot) = ids.get_mut(k) {
+            *slot = id;
+        }
+    }
+    Ok((store, ids, dir))
+}
+
 /// One request at a time, merging the adapter into the weights whenever it changes.
 fn naive(
     model: &Model,
@@ -344,46 +400,30 @@ fn main() -> Result<()> {
             "peak_rss_mb": peak_rss_mb(),
         })
     };
+    let repeat = args.repeat.max(1);
     let base_plan = plan(&args, 1, &corpus);
-    let base = serve(&args, &model, &tok, None, &[], &base_plan)?;
+    let base = median_run(
+        (0..repeat)
+            .map(|_| serve(&args, &model, &tok, None, &[], &base_plan))
+            .collect::<Result<Vec<_>>>()?,
+    );
     report.push(row("base", &base));
     let base_tps = base.tokens as f64 / base.seconds;
     let mut tps_by_n: HashMap<usize, f64> = HashMap::new();
     let mut naive_done = None;
     for &n in &args.adapters {
-        let dir = tempfile::tempdir()?;
-        let metrics = Arc::new(Metrics::new()?);
-        let store = Arc::new(AdapterStore::open(
-            dir.path(),
-            model.config.clone(),
-            model.layout,
-            StoreLimits { host_bytes: args.host_cache_mb << 20, device_slots: args.device_slots },
-            metrics,
-        )?);
         let p = plan(&args, n, &corpus);
-        let mut ids = vec![String::new(); n];
-        let mut used: Vec<usize> = p.iter().map(|r| r.adapter).collect();
-        used.sort_unstable();
-        used.dedup();
-        for &k in &used {
-            let spec = SynthSpec {
-                rank: args.rank,
-                alpha: 2.0 * args.rank as f32,
-                targets: targets.clone(),
-                seed: k as u64,
-                b_std: 0.01,
-            };
-            let tmp = dir.path().join(format!(".w{k}"));
-            write_synthetic(&tmp, &model.config, &model.source.name, &spec)?;
-            let id = store.import(&tmp)?;
-            std::fs::remove_dir_all(&tmp)?;
-            if let Some(slot) = ids.get_mut(k) {
-                *slot = id;
-            }
+        let mut runs = Vec::with_capacity(repeat);
+        let mut last = None;
+        for _ in 0..repeat {
+            let (store, ids, dir) = fresh_store(&args, &model, &targets, n, &p)?;
+            runs.push(serve(&args, &model, &tok, Some(&store), &ids, &p)?);
+            last = Some((store, ids, dir));
         }
-        let o = serve(&args, &model, &tok, Some(&store), &ids, &p)?;
+        let o = median_run(runs);
         report.push(row(&format!("{n} adapters"), &o));
         tps_by_n.insert(n, o.tokens as f64 / o.seconds);
+        let Some((store, ids, _dir)) = last else { continue };
         if naive_done.is_none() && n >= 10 && args.naive_requests > 0 {
             let prefix: Vec<Planned> = p.iter().take(args.naive_requests).cloned().collect();
             let mut loras = HashMap::new();
@@ -392,9 +432,14 @@ fn main() -> Result<()> {
                     loras.insert(r.adapter, store.get(id)?);
                 }
             }
-            let (nv, merge) = naive(&model, &loras, &prefix)?;
+            let mut runs = Vec::with_capacity(repeat);
+            for _ in 0..repeat {
+                let (nv, merge) = naive(&model, &loras, &prefix)?;
+                println!("               naive merge time {:.1} s of {:.1} s", merge, nv.seconds);
+                runs.push(nv);
+            }
+            let nv = median_run(runs);
             report.push(row(&format!("naive ({n})"), &nv));
-            println!("               naive merge time {:.1} s of {:.1} s", merge, nv.seconds);
             naive_done = Some((n, nv.tokens as f64 / nv.seconds));
         }
     }
