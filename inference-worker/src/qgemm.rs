@@ -192,8 +192,9 @@ impl Q8Matrix {
         let total: usize = mats.iter().map(|m| m.out_dim / TILE).sum();
         let macs: usize = mats.iter().map(|m| m.out_dim * m.in_dim).sum::<usize>() * rows;
         let threads = pool_threads();
-        // About four items per thread (the pool's cursor balances them), at least 2 tiles each.
-        let per = if macs < INLINE_MACS { total } else { total.div_ceil(threads * 4).max(2) };
+        // About eight items per thread, at least 2 tiles each: the pool's cursor hands them
+        // out one at a time, so the threads finish within one small item of each other.
+        let per = if macs < INLINE_MACS { total } else { total.div_ceil(threads * 8).max(2) };
         let mut items: Vec<(usize, usize, usize)> = Vec::new();
         for (i, m) in mats.iter().enumerate() {
             let n_tiles = m.out_dim / TILE;
@@ -249,6 +250,9 @@ fn pool_threads() -> usize {
     *THREADS.get_or_init(|| candle_core::utils::get_num_threads().max(1))
 }
 
+/// Activations with at least this many rows are quantized on the pool.
+const PARALLEL_QUANTIZE_ROWS: usize = 16;
+
 /// Products below this many multiply-adds (~15 µs on one core) run on the calling thread:
 /// waking the pool would cost more.
 const INLINE_MACS: usize = 1 << 20;
@@ -266,6 +270,8 @@ pub struct QActs {
     corr: Vec<i32>,
 }
 
+// Row offsets are below `x.len()`, checked first.
+#[allow(clippy::arithmetic_side_effects)]
 impl QActs {
     /// Quantizes `x` (row-major `[rows, in_dim]`, `in_dim` a multiple of 32).
     pub fn quantize(x: &[f32], rows: usize, in_dim: usize) -> Result<Self> {
@@ -276,6 +282,36 @@ impl QActs {
                 x.len()
             )));
         }
+        if rows >= PARALLEL_QUANTIZE_ROWS {
+            // Quantized on the pool in row chunks (it is a serial stretch between the
+            // parallel parts of a step otherwise), then joined.
+            let chunk = rows.div_ceil(pool_threads() * 2).max(1);
+            let parts = crate::model::parallel_map(rows.div_ceil(chunk), |i| {
+                let start = (i * chunk).min(rows);
+                let end = (start + chunk).min(rows);
+                x.get(start * in_dim..end * in_dim)
+                    .and_then(|xs| Self::quantize_serial(xs, end - start, in_dim).ok())
+            });
+            let mut out = Self {
+                rows,
+                in_dim,
+                qs: Vec::with_capacity(x.len()),
+                scale: Vec::with_capacity(x.len() / BLOCK),
+                corr: Vec::with_capacity(x.len() / BLOCK),
+            };
+            for part in parts {
+                let part =
+                    part.ok_or_else(|| Error::Model("activation quantization failed".into()))?;
+                out.qs.extend_from_slice(&part.qs);
+                out.scale.extend_from_slice(&part.scale);
+                out.corr.extend_from_slice(&part.corr);
+            }
+            return Ok(out);
+        }
+        Self::quantize_serial(x, rows, in_dim)
+    }
+
+    fn quantize_serial(x: &[f32], rows: usize, in_dim: usize) -> Result<Self> {
         let n_blocks = x.len() / BLOCK;
         let mut qs = vec![0i8; x.len()];
         let mut scale = vec![0f32; n_blocks];
