@@ -1350,7 +1350,7 @@ pub(crate) mod kernels {
                 for (c, a) in acc.iter_mut().enumerate() {
                     let qd = q[c * hd + d];
                     for l in 0..BLOCK {
-                        a[l] += qd * k[l];
+                        a[l] = qd.mul_add(k[l], a[l]);
                     }
                 }
             }
@@ -1381,7 +1381,7 @@ pub(crate) mod kernels {
                 for (c, a) in acc.iter_mut().enumerate() {
                     let w = p[c * stride + j];
                     for l in 0..BLOCK {
-                        a[l] += w * vj[l];
+                        a[l] = w.mul_add(vj[l], a[l]);
                     }
                 }
             }
