@@ -2,11 +2,13 @@
 //! so that LoRA can be injected per row.
 //!
 //! # Loading
-//! - GGUF (`--model file.gguf`): hyper-parameters from the `llama.*` metadata, weights as stored.
-//!   Quantization types without a fast CPU kernel in candle (Q4_1, Q5_0, Q5_1 ...) are
-//!   re-quantized to Q8_0 once at load (Q8_0 has an AVX/VNNI dot product; Q4_1 has only the
-//!   scalar one, which is what makes a stock candle run of a Q4_1 file slow).
-//!   `Precision::Dense` dequantizes everything to f32 instead (reference computations).
+//! - GGUF (`--model file.gguf`): hyper-parameters from the `llama.*` metadata. On a CPU with
+//!   AVX-512 VNNI every quantized projection is re-quantized once at load to the worker's own
+//!   8-bit tiles and multiplied by its own kernel (`qgemm`, which says why). Elsewhere the
+//!   weights stay as stored, except types without a fast CPU kernel in candle (Q4_1, Q5_0,
+//!   Q5_1 ...), re-quantized to Q8_0 (Q4_1 has only a scalar dot product in candle, which is
+//!   what makes a stock candle run of a Q4_1 file slow). `Precision::Dense` dequantizes
+//!   everything to f32 instead (reference computations).
 //! - HF (`--model dir/` with `config.json`, `*.safetensors`, `tokenizer.json`): dense f32.
 //!
 //! llama.cpp's converter permutes the rows of `attn_q`/`attn_k` so that its rotary embedding can
@@ -18,7 +20,8 @@
 //! [`Model::forward`] takes any number of sequences, each with its own new tokens (a whole prompt
 //! or one decoded token), its own [`KvCache`] and its own LoRA (or none). All rows of the step go
 //! through each projection together (one quantized matmul over the stacked rows: the weights
-//! are read once per step, not once per sequence); each row then gets its own adapter's
+//! are read once per step, not once per sequence; projections that read the same input share
+//! one quantization of it); each row then gets its own adapter's
 //! `x·Aᵀ·Bᵀ` added (a per-row gather of the adapter, BGMV-style); attention runs per sequence
 //! over its cache. Small per-row operations (norms, rotary embedding, attention, SiLU) run as
 //! plain loops over host memory: a candle op per sequence per layer would cost more in
