@@ -22,7 +22,7 @@
 //! This module holds the worker's only `unsafe` code: the AVX-512 kernel (intrinsics that
 //! read through pointers) and the call into it. A [`Q8Matrix`] is only constructed when the
 //! running CPU has the instructions ([`available`]), and every pointer offset the kernel
-//! forms is checked against the buffer lengths in [`Q8Matrix::matmul`] before the call.
+//! forms is checked against the buffer lengths (`Q8Matrix::check`) before the call.
 
 use crate::error::{Error, Result};
 
