@@ -279,14 +279,10 @@ impl Linear {
 
     /// `x · Wᵀ` for `rows` rows of `x` (row-major `[rows, in]`), on the host.
     pub fn forward_host(&self, x: &[f32], rows: usize, device: &Device) -> Result<Vec<f32>> {
-        if let LinearWeight::Int8(m) = &self.weight {
-            return m.matmul(&QActs::quantize(x, rows, self.in_dim)?);
-        }
-        let xs = self.input(x, rows, device)?;
         let ys = match &self.weight {
-            LinearWeight::Int8(_) => return Err(Error::Model("unreachable weight kind".into())),
-            LinearWeight::Quantized(q) => q.forward(&xs)?,
-            LinearWeight::Dense(wt) => xs.matmul(wt)?,
+            LinearWeight::Int8(m) => return m.matmul(&QActs::quantize(x, rows, self.in_dim)?),
+            LinearWeight::Quantized(q) => q.forward(&self.input(x, rows, device)?)?,
+            LinearWeight::Dense(wt) => self.input(x, rows, device)?.matmul(wt)?,
         };
         Ok(ys.flatten_all()?.to_vec1::<f32>()?)
     }
@@ -372,40 +368,21 @@ impl Linear {
         })
     }
 
-    /// The quantization of the weights (`None` when dense; 8-bit tiles count as Q8_0).
-    pub fn quantization(&self) -> Option<GgmlDType> {
-        match &self.weight {
-            LinearWeight::Int8(_) => Some(GgmlDType::Q8_0),
-            LinearWeight::Quantized(QMatMul::QTensor(q)) => Some(q.dtype()),
-            _ => None,
-        }
-    }
-
-    /// `self` with `delta` (`[out, in]`) added, held at the same quantization (or dense).
+    /// `self` with `delta` (`[out, in]`) added, held in the same form (re-quantized alike, or
+    /// dense).
     pub fn with_delta(&self, delta: &Tensor) -> Result<Self> {
         let merged = self.dequantized()?.add(delta)?;
-        if let LinearWeight::Int8(_) = &self.weight {
-            let w = merged.flatten_all()?.to_vec1::<f32>()?;
-            return Ok(Self {
-                weight: LinearWeight::Int8(Arc::new(Q8Matrix::quantize(
-                    &w,
-                    self.out_dim,
-                    self.in_dim,
-                )?)),
-                in_dim: self.in_dim,
-                out_dim: self.out_dim,
-                padded_in: self.padded_in,
-            });
-        }
-        match self.quantization() {
-            Some(dtype) => Ok(Self {
-                weight: LinearWeight::Quantized(quantize_padded(&merged, dtype, self.padded_in)?),
-                in_dim: self.in_dim,
-                out_dim: self.out_dim,
-                padded_in: self.padded_in,
-            }),
-            None => Self::from_dense(merged),
-        }
+        let weight = match &self.weight {
+            LinearWeight::Int8(_) => {
+                let w = merged.flatten_all()?.to_vec1::<f32>()?;
+                LinearWeight::Int8(Arc::new(Q8Matrix::quantize(&w, self.out_dim, self.in_dim)?))
+            }
+            LinearWeight::Quantized(QMatMul::QTensor(q)) => {
+                LinearWeight::Quantized(quantize_padded(&merged, q.dtype(), self.padded_in)?)
+            }
+            _ => return Self::from_dense(merged),
+        };
+        Ok(Self { weight, in_dim: self.in_dim, out_dim: self.out_dim, padded_in: self.padded_in })
     }
 }
 
