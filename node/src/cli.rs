@@ -63,4 +63,26 @@ pub struct Cli {
     /// The Ethereum JSON-RPC endpoint.
     #[clap(flatten)]
     pub eth: crate::eth::EthRpcParams,
+
+    /// The inference worker this node's off-chain worker serves on-chain jobs with.
+    #[clap(flatten)]
+    pub inference: InferenceParams,
+}
+
+/// How this node serves on-chain inference jobs (`pallet-inference`'s off-chain worker).
+#[derive(Debug, Clone, clap::Args)]
+pub struct InferenceParams {
+    /// Base URL of the inference worker (e.g. `http://127.0.0.1:8000`) that serves the jobs
+    /// assigned to this node's operator keys. The off-chain worker POSTs each job to its
+    /// `/v1/chat/completions` and submits the answer signed by the operator key (key type
+    /// `infr`, inserted with `key insert`). Without it this node serves no jobs.
+    #[arg(long, env = "PROVENA_INFERENCE_WORKER_URL", value_name = "URL")]
+    pub inference_worker_url: Option<String>,
+
+    /// Puts the operator key of this secret URI (key type `infr`) in the keystore at start,
+    /// e.g. `//Ferdie` on a development chain. A production operator inserts its key once with
+    /// `provena-node key insert --key-type infr` instead of passing a secret on the command
+    /// line. On `--dev` chains the development operator key `//Ferdie` is inserted by default.
+    #[arg(long, env = "PROVENA_INFERENCE_OPERATOR_SURI", value_name = "SURI")]
+    pub inference_operator_suri: Option<String>,
 }

@@ -125,14 +125,15 @@ pub fn run() -> sc_cli::Result<()> {
         None => {
             let runner = cli.create_runner(&cli.run)?;
             let eth = cli.eth.clone();
+            let inference = cli.inference.clone();
             runner.run_node_until_exit(|config| async move {
                 match config.network.network_backend {
                     NetworkBackendType::Libp2p => service::new_full::<
                         NetworkWorker<Block, <Block as BlockT>::Hash>,
-                    >(config, &eth)
+                    >(config, &eth, &inference)
                     .map_err(sc_cli::Error::Service),
                     NetworkBackendType::Litep2p => {
-                        service::new_full::<Litep2pNetworkBackend>(config, &eth)
+                        service::new_full::<Litep2pNetworkBackend>(config, &eth, &inference)
                             .map_err(sc_cli::Error::Service)
                     }
                 }

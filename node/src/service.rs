@@ -150,6 +150,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
     config: Configuration,
     eth: &crate::eth::EthRpcParams,
+    inference: &crate::cli::InferenceParams,
 ) -> Result<TaskManager, ServiceError> {
     let sc_service::PartialComponents {
         client,
@@ -205,6 +206,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
             metrics,
             gap_sync_body_policy: None,
         })?;
+
+    configure_inference(&config, &backend, &keystore_container, inference)?;
 
     if config.offchain_worker.enabled {
         let offchain_workers =
@@ -340,4 +343,50 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
     }
 
     Ok(task_manager)
+}
+
+/// Hands the inference worker's URL to the off-chain worker through persistent off-chain
+/// storage (cleared when the flag is absent, so a stale URL is never used), and puts the
+/// operator key in the keystore when asked to (or, on a development chain, `//Ferdie`).
+fn configure_inference(
+    config: &Configuration,
+    backend: &FullBackend,
+    keystore: &sc_service::KeystoreContainer,
+    params: &crate::cli::InferenceParams,
+) -> Result<(), ServiceError> {
+    use codec::Encode;
+    use polkadot_sdk::{
+        sc_chain_spec::ChainType, sp_core::offchain::OffchainStorage, sp_keystore::Keystore,
+    };
+    let key = pallet_inference::offchain::WORKER_URL_KEY;
+    if let Some(mut storage) = backend.offchain_storage() {
+        let prefix = polkadot_sdk::sp_offchain::STORAGE_PREFIX;
+        match &params.inference_worker_url {
+            Some(url) => {
+                let scheme = url.starts_with("http://") || url.starts_with("https://");
+                if !scheme || url.chars().any(char::is_whitespace) {
+                    return Err(ServiceError::Other(format!(
+                        "--inference-worker-url {url}: not an http(s) URL"
+                    )));
+                }
+                storage.set(prefix, key, &url.as_bytes().to_vec().encode());
+                log::info!("🧠 Serving on-chain inference jobs with the inference worker at {url}");
+            }
+            None => storage.remove(prefix, key),
+        }
+    }
+    let suri = params.inference_operator_suri.clone().or_else(|| {
+        (config.chain_spec.chain_type() == ChainType::Development).then(|| "//Ferdie".to_string())
+    });
+    if let Some(suri) = suri {
+        let public = keystore
+            .keystore()
+            .sr25519_generate_new(pallet_inference::KEY_TYPE, Some(&suri))
+            .map_err(|e| ServiceError::Other(format!("inference operator key: {e}")))?;
+        log::info!(
+            "🧠 Inference operator key {}",
+            polkadot_sdk::sp_core::crypto::Ss58Codec::to_ss58check(&public)
+        );
+    }
+    Ok(())
 }

@@ -25,6 +25,7 @@ extern crate alloc;
 pub mod attribution;
 pub mod bonding_curve;
 pub mod datanets;
+pub mod inference;
 pub mod merkle;
 pub mod models;
 pub mod serde_helpers;

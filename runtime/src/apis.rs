@@ -30,6 +30,7 @@ use provena_primitives::{
     },
     bonding_curve::Trade,
     datanets::{ContributionInfo, DatanetInfo, SnapshotInfo},
+    inference::{JobId, JobInfo},
     merkle::MerkleProof,
     models::{HoldingInfo, ModelInfo, QuoteError, TokenInfo},
     BlockNumber, ContentHash, ContributionId, DatanetId, ModelId, SnapshotVersion,
@@ -37,8 +38,8 @@ use provena_primitives::{
 
 use crate::{
     opaque::SessionKeys, AccountId, Attribution, Aura, Balance, Block, Datanets, Executive,
-    Grandpa, InherentDataExt, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
-    TransactionPayment, VERSION,
+    Grandpa, Inference, InherentDataExt, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig,
+    System, TransactionPayment, VERSION,
 };
 use polkadot_sdk::sp_api::impl_runtime_apis;
 
@@ -334,6 +335,16 @@ pallet_revive::impl_runtime_apis_plus_revive_traits! {
 
         fn voucher_payload(voucher: Voucher<AccountId, BlockNumber>) -> Vec<u8> {
             Attribution::api_voucher_payload(voucher)
+        }
+    }
+
+    impl provena_primitives::inference::InferenceApi<Block, AccountId, BlockNumber> for Runtime {
+        fn job(id: JobId) -> Option<JobInfo<AccountId, BlockNumber>> {
+            Inference::api_job(id)
+        }
+
+        fn operator_jobs(operator: AccountId, limit: u32) -> Vec<JobId> {
+            Inference::api_operator_jobs(operator, limit)
         }
     }
 

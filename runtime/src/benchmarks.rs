@@ -12,8 +12,8 @@ use polkadot_sdk::{
 
 #[allow(unused_imports)]
 use crate::{
-    Attribution, Balances, Datanets, Models, Multisig, Preimage, Proxy, Scheduler, Sudo, Timestamp,
-    Utility,
+    Attribution, Balances, Datanets, Inference, Models, Multisig, Preimage, Proxy, Scheduler, Sudo,
+    Timestamp, Utility,
 };
 use frame_system_benchmarking::Pallet as SystemBench;
 
@@ -32,6 +32,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_datanets, Datanets]
     [pallet_models, Models]
     [pallet_attribution, Attribution]
+    [pallet_inference, Inference]
 );
 
 /// The benchmarks available and the storage items they touch.

@@ -22,6 +22,7 @@
 //! | 50 | Datanets | Payable AI |
 //! | 51 | Models | Payable AI |
 //! | 52 | Attribution | Payable AI |
+//! | 53 | Inference | Payable AI |
 //! | 60 | Revive | EVM contracts |
 //!
 //! Indices are part of the encoding of every call and event: they never change once a network
@@ -240,6 +241,8 @@ mod runtime {
     pub type Models = pallet_models;
     #[runtime::pallet_index(52)]
     pub type Attribution = pallet_attribution;
+    #[runtime::pallet_index(53)]
+    pub type Inference = pallet_inference;
 
     // EVM contracts.
     #[runtime::pallet_index(60)]

@@ -1,10 +1,11 @@
 //! The node's JSON-RPC extensions beyond the standard `system`, `chain`, `state` and `author`
 //! namespaces that `sc-service` installs: account nonces (`system_accountNextIndex`,
 //! `system_dryRun`), fee queries (`payment_queryInfo`, `payment_queryFeeDetails`) and Provena's
-//! own namespaces (`datanets_*`, `models_*`, `attribution_*`).
+//! own namespaces (`datanets_*`, `models_*`, `attribution_*`, `inference_*`).
 
 pub mod attribution;
 pub mod datanets;
+pub mod inference;
 pub mod models;
 
 use std::sync::Arc;
@@ -90,7 +91,7 @@ where
             Block,
             AccountId,
             provena_runtime::BlockNumber,
-        >,
+        > + provena_primitives::inference::InferenceApi<Block, AccountId, provena_runtime::BlockNumber>,
     P: TransactionPool + 'static,
 {
     let mut module = RpcModule::new(());
@@ -101,8 +102,9 @@ where
     module.merge(datanets::DatanetsApiServer::into_rpc(datanets::Datanets::new(client.clone())))?;
     module.merge(models::ModelsApiServer::into_rpc(models::Models::new(client.clone())))?;
     module.merge(attribution::AttributionApiServer::into_rpc(attribution::Attribution::new(
-        client,
+        client.clone(),
     )))?;
+    module.merge(inference::InferenceApiServer::into_rpc(inference::Inference::new(client)))?;
 
     Ok(module)
 }

@@ -52,6 +52,11 @@ pub struct DevNode {
 impl DevNode {
     /// Starts a dev node on free ports with its database under `base_path`.
     pub fn start(base_path: &Path) -> Self {
+        Self::start_with(base_path, &[])
+    }
+
+    /// Starts a dev node like [`DevNode::start`], with extra command-line flags.
+    pub fn start_with(base_path: &Path, extra: &[&str]) -> Self {
         let rpc_port = free_port();
         let eth_port = free_port();
         let log_path = base_path.join(format!("node-{rpc_port}.log"));
@@ -64,6 +69,7 @@ impl DevNode {
             .args(["--port", &free_port().to_string()])
             .args(["--prometheus-port", &free_port().to_string()])
             .args(["--no-mdns", "--no-telemetry"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -88,7 +88,7 @@ fn submitted<T: Config>(e: u32) -> (T::AccountId, u64) {
     let owner = funded::<T>("owner", 0);
     let (model, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, e);
     let receipt = input::<T>(0, model, &op, &contributions[..e as usize]);
-    Attribution::<T>::do_submit(op.clone(), vec![receipt]).unwrap();
+    Attribution::<T>::do_submit(op.clone(), vec![receipt.into()]).unwrap();
     (op, NextReceiptId::<T>::get() - 1)
 }
 
@@ -164,7 +164,7 @@ mod benchmarks {
             let (model, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, 1);
             T::BenchmarkHelper::launch_with_holder(&owner, model);
             let receipt = input::<T>(i, model, &op, &contributions[..1]);
-            Attribution::<T>::do_submit(op.clone(), vec![receipt]).unwrap();
+            Attribution::<T>::do_submit(op.clone(), vec![receipt.into()]).unwrap();
             payees.push(Payee::ModelHolders(model));
         }
         let at = Receipts::<T>::get(0).unwrap().claimable_at;

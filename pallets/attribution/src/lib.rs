@@ -65,6 +65,12 @@
 //! 6. `remove_operator` (admin) once the operator has no receipt in a window and no challenge.
 //! 7. `prepay_voucher` (user, instead of signing) and `release_voucher` (user, after expiry,
 //!    if no receipt used it).
+//! 8. On-chain inference jobs (`pallet-inference`) are settled through
+//!    [`provena_primitives::inference::InferenceSettlement`]: the job's held `max_fee` is the
+//!    user's authorization (released by the inference pallet just before), the voucher is the
+//!    job itself (its request id `job_request_id(job)`, expiring in the completing block), and
+//!    no voucher is marked spent (a job completes once). Everything else is checked, charged and
+//!    split exactly as for a signed voucher.
 //!
 //! ## Throughput
 //!
@@ -143,6 +149,7 @@ use provena_primitives::{
         ReceiptProof, ReceiptStatus, RewardInfo, SplitShares,
     },
     datanets::ContributionInspect,
+    inference::{InferenceSettlement, JobSettlement},
     merkle,
     models::{ModelInspect, ModelRevenue, ModelStatus},
     Balance, ContentHash, ContributionId, ModelId,
@@ -584,7 +591,8 @@ pub mod pallet {
             let operator = ensure_signed(origin)?;
             let charged = Self::submit_weight(&receipts);
             let n = receipts.len();
-            let prepaid = Self::do_submit(operator, receipts)?;
+            let prepaid =
+                Self::do_submit(operator, receipts.into_iter().map(Submission::from).collect())?;
             // Receipts with signed vouchers did not redeem a prepaid one: refund that part.
             let unused = T::WeightInfo::redeem_prepaid()
                 .saturating_mul(u64::try_from(n.saturating_sub(prepaid)).unwrap_or(u64::MAX));
@@ -772,9 +780,48 @@ pub mod pallet {
     }
 }
 
+/// How a user authorized a receipt's fee.
+pub(crate) enum Authorization<T: Config> {
+    /// A voucher signed by the user, or prepaid on chain (then the signature is ignored).
+    Voucher(T::OffchainSignature),
+    /// An on-chain inference job whose `max_fee` the calling pallet held and has just released:
+    /// nothing to verify, and no voucher is marked spent (the job completes only once).
+    Job,
+}
+
+/// A receipt to check and record: the call's [`ReceiptInput`] or a settled job.
+pub(crate) struct Submission<T: Config> {
+    pub voucher: VoucherOf<T>,
+    pub user: T::AccountId,
+    pub model: ModelId,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub attribution: Vec<(ContributionId, provena_primitives::attribution::WeightPpm)>,
+    pub retrieved_from:
+        Option<(provena_primitives::DatanetId, provena_primitives::SnapshotVersion)>,
+    pub evidence_hash: ContentHash,
+    pub auth: Authorization<T>,
+}
+
+impl<T: Config> From<ReceiptInput<T>> for Submission<T> {
+    fn from(r: ReceiptInput<T>) -> Self {
+        Submission {
+            voucher: r.voucher,
+            user: r.user,
+            model: r.model,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            attribution: r.attribution,
+            retrieved_from: r.retrieved_from,
+            evidence_hash: r.evidence_hash,
+            auth: Authorization::Voucher(r.signature),
+        }
+    }
+}
+
 /// A receipt's pieces as checked, before any effect.
 struct Checked<T: Config> {
-    input: ReceiptInput<T>,
+    input: Submission<T>,
     /// The held max fee of a prepaid voucher, released at submission.
     prepaid: Option<Balance>,
     fee: Balance,
@@ -904,7 +951,7 @@ impl<T: Config> Pallet<T> {
         operator: &T::AccountId,
         now: BlockNumberFor<T>,
         genesis: &ContentHash,
-        input: ReceiptInput<T>,
+        input: Submission<T>,
         snapshots: &mut BTreeMap<(u32, u32), Vec<ContributionId>>,
     ) -> Result<Checked<T>, DispatchError> {
         ensure!(
@@ -915,34 +962,34 @@ impl<T: Config> Pallet<T> {
         ensure!(&v.operator == operator, Error::<T>::WrongOperator);
         ensure!(v.model == input.model, Error::<T>::ModelMismatch);
         ensure!(now <= v.expires_at, Error::<T>::VoucherExpired);
-        ensure!(
-            !UsedVouchers::<T>::contains_key(&input.user, v.request_id),
-            Error::<T>::VoucherAlreadyUsed
-        );
-        // A prepaid voucher is authorized by its hold; any other by the user's signature.
-        let prepaid = match PrepaidVouchers::<T>::get(&input.user, v.request_id) {
-            Some(p) => {
-                ensure!(&p == v, Error::<T>::PrepaidMismatch);
-                Some(p.max_fee)
-            }
-            None => {
-                let payload = voucher_payload(genesis, v);
+        let prepaid = match &input.auth {
+            Authorization::Job => None,
+            Authorization::Voucher(signature) => {
                 ensure!(
-                    input.signature.verify(&payload[..], &input.user),
-                    Error::<T>::BadSignature
+                    !UsedVouchers::<T>::contains_key(&input.user, v.request_id),
+                    Error::<T>::VoucherAlreadyUsed
                 );
-                None
+                // A prepaid voucher is authorized by its hold; any other by the signature.
+                match PrepaidVouchers::<T>::get(&input.user, v.request_id) {
+                    Some(p) => {
+                        ensure!(&p == v, Error::<T>::PrepaidMismatch);
+                        Some(p.max_fee)
+                    }
+                    None => {
+                        let payload = voucher_payload(genesis, v);
+                        ensure!(
+                            signature.verify(&payload[..], &input.user),
+                            Error::<T>::BadSignature
+                        );
+                        None
+                    }
+                }
             }
         };
         let model = T::Models::model(input.model).ok_or(Error::<T>::UnknownModel)?;
         ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
         let tokens = u128::from(input.input_tokens).saturating_add(u128::from(input.output_tokens));
-        let fee = model
-            .price_per_1k_tokens
-            .checked_mul(tokens)
-            .and_then(|p| p.checked_add(999))
-            .map(|p| p / 1_000)
-            .ok_or(Error::<T>::Overflow)?;
+        let fee = Self::fee_for(model.price_per_1k_tokens, tokens).ok_or(Error::<T>::Overflow)?;
         ensure!(fee <= v.max_fee, Error::<T>::FeeAboveMax);
 
         // The snapshots the model (and, for an adapter, its base) declares, and the retrieved one.
@@ -1002,7 +1049,7 @@ impl<T: Config> Pallet<T> {
     /// prepaid voucher.
     pub(crate) fn do_submit(
         operator: T::AccountId,
-        receipts: Vec<ReceiptInput<T>>,
+        receipts: Vec<Submission<T>>,
     ) -> Result<usize, DispatchError> {
         let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
         ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
@@ -1083,11 +1130,13 @@ impl<T: Config> Pallet<T> {
             };
             let leaf = Self::leaf(id, &receipt);
             EpochLeaves::<T>::try_append(epoch, leaf).map_err(|_| Error::<T>::EpochFull)?;
-            UsedVouchers::<T>::insert(
-                &input.user,
-                input.voucher.request_id,
-                input.voucher.expires_at,
-            );
+            if let Authorization::Voucher(_) = input.auth {
+                UsedVouchers::<T>::insert(
+                    &input.user,
+                    input.voucher.request_id,
+                    input.voucher.expires_at,
+                );
+            }
             let index = ModelReceiptCount::<T>::get(input.model);
             ModelReceipts::<T>::insert(input.model, index, id);
             ModelReceiptCount::<T>::insert(input.model, index.saturating_add(1));
@@ -1232,6 +1281,11 @@ impl<T: Config> Pallet<T> {
         }
     }
 
+    /// The fee for `tokens` of a model: `⌈price per 1,000 × tokens / 1,000⌉`.
+    fn fee_for(price_per_1k: Balance, tokens: u128) -> Option<Balance> {
+        price_per_1k.checked_mul(tokens)?.checked_add(999).map(|p| p / 1_000)
+    }
+
     // ---- runtime API ----
 
     /// A receipt for the runtime API.
@@ -1344,8 +1398,8 @@ impl<T: Config> Pallet<T> {
         voucher_payload(&Self::genesis_hash(), &voucher)
     }
 
-    /// Checks every invariant listed in the crate docs.
-    #[cfg(any(test, feature = "try-runtime"))]
+    /// Checks every invariant listed in the crate docs. Always compiled (not only for tests and
+    /// `try-runtime`), so that the tests of pallets built on attribution check it too.
     pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
         let mut owed: Balance = 0;
         for (_, r) in Rewards::<T>::iter() {
@@ -1428,5 +1482,46 @@ impl<T: Config> Pallet<T> {
             );
         }
         Ok(())
+    }
+}
+
+/// Completed on-chain inference jobs become receipts here (see
+/// [`provena_primitives::inference::InferenceSettlement`]): the job's operator must be a
+/// registered operator, the voucher is the job itself (request id, model, max fee, operator,
+/// expiring now), and everything else is checked, charged and split as for a signed voucher.
+impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
+    fn is_operator(who: &T::AccountId) -> bool {
+        Operators::<T>::contains_key(who)
+    }
+
+    fn fee(model: ModelId, tokens: u64) -> Option<Balance> {
+        let price = T::Models::price_per_1k_tokens(model)?;
+        Self::fee_for(price, u128::from(tokens))
+    }
+
+    fn settle(job: JobSettlement<T::AccountId>) -> Result<(u64, Balance), DispatchError> {
+        polkadot_sdk::frame_support::storage::with_storage_layer(|| {
+            let id = NextReceiptId::<T>::get();
+            let submission = Submission {
+                voucher: VoucherOf::<T> {
+                    request_id: job.request_id,
+                    model: job.model,
+                    max_fee: job.max_fee,
+                    operator: job.operator.clone(),
+                    expires_at: frame_system::Pallet::<T>::block_number(),
+                },
+                user: job.user,
+                model: job.model,
+                input_tokens: job.input_tokens,
+                output_tokens: job.output_tokens,
+                attribution: job.attribution,
+                retrieved_from: job.retrieved_from,
+                evidence_hash: job.evidence_hash,
+                auth: Authorization::Job,
+            };
+            Self::do_submit(job.operator, alloc::vec![submission])?;
+            let fee = Receipts::<T>::get(id).map(|r| r.fee).ok_or(Error::<T>::UnknownReceipt)?;
+            Ok((id, fee))
+        })
     }
 }

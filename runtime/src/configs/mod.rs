@@ -6,6 +6,7 @@ mod attribution;
 mod consensus;
 mod datanets;
 mod governance;
+mod inference;
 mod models;
 mod monetary;
 mod revive;
@@ -14,6 +15,7 @@ mod system;
 pub use accounts::ProxyType;
 pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorBond, Shares};
 pub use datanets::{DatanetDeposit, DatanetsPalletId, MinContributionStake, StakeLockup};
+pub use inference::{JobDeposit, JobTimeout, OperatorDeposit, Retention};
 pub use models::{Curve, MinTradeValue, ModelDeposit, ModelsPalletId, TradingFee, TreasuryAccount};
 pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};
 pub use revive::{

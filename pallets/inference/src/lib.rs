@@ -1,0 +1,857 @@
+//! # Inference
+//!
+//! On-chain inference requests, served by operators' off-chain workers: a user asks a model a
+//! question on chain with a fee held; the operator assigned to the job answers it through its
+//! inference worker; the answer comes back as the operator's signed transaction and becomes an
+//! attribution receipt that pays the data contributors, the model and the operator.
+//!
+//! ## Overview
+//!
+//! 1. An operator (a bonded attribution operator) registers the base models its inference worker
+//!    serves, holding [`Config::OperatorDeposit`] ([`Pallet::register_operator`]).
+//! 2. A user calls [`Pallet::request_inference`] with a model, a prompt of at most
+//!    [`Config::MaxPromptLen`] bytes (4 KiB in the runtime), `max_tokens`, `max_fee` and an
+//!    optional snapshot to retrieve passages from. `max_fee` and [`Config::JobDeposit`] are held
+//!    from the user; the job is assigned to one operator serving the model's base.
+//! 3. The off-chain worker of every node whose keystore holds an operator key
+//!    ([`KEY_TYPE`] `infr`) and that was started with `--inference-worker-url` takes the jobs
+//!    assigned to its operator, POSTs each to the worker's `/v1/chat/completions` with a bounded
+//!    deadline, and submits [`Pallet::complete_job`] signed by the operator key.
+//! 4. The completion is checked, the held `max_fee` released, and the job handed to
+//!    [`Config::Settlement`] (the attribution pallet), which charges the fee, splits it exactly
+//!    and credits every party; the output is kept for readers (`inference_getJob`).
+//! 5. A job not completed by its deadline expires in `on_initialize` and the user gets the whole
+//!    `max_fee` back. Every job is deleted [`Config::Retention`] blocks after its deadline, and
+//!    its deposit returned to the user.
+//!
+//! ## Terminology
+//!
+//! - **Base**: the model an adapter adapts, or the model itself for a base model. An inference
+//!   worker loads one base and any number of its adapters, so operators register bases.
+//! - **Assignment**: among the operators registered for the job's base that are still bonded
+//!   attribution operators and have fewer than [`Config::MaxOpenJobsPerOperator`] open jobs, the
+//!   one with the fewest open jobs; ties go to the first in registration order at or after
+//!   position `job id mod operators`, so equal operators take turns. No such operator:
+//!   [`Error::NoOperator`], nothing held.
+//! - **Worst-case fee**: the model's price for `prompt bytes + PromptOverheadTokens (+
+//!   RagContextTokens for a retrieval job) + max_tokens` tokens. A byte-level BPE token covers at
+//!   least one byte, so the prompt's tokens never exceed its bytes plus the chat template's.
+//!   `max_fee` must cover it, and a completion may not report more tokens, so a well-formed
+//!   completion can always be paid. (If the developer raises the price meanwhile, the
+//!   completion is refused and the job expires with a full refund.)
+//! - **Job states**: `Open` (prompt stored, `max_fee` held) → `Completed` (output stored,
+//!   receipt issued) or `Expired` (refunded); then deleted.
+//!
+//! ## Usage
+//!
+//! - `register_operator(bases)` / `unregister_operator()` (operator; unregistering needs no open
+//!   job).
+//! - `request_inference(model, prompt, max_tokens, max_fee, rag)` (anyone).
+//! - `complete_job(job, output, input_tokens, output_tokens, attribution, evidence_hash,
+//!   output_hash)` (the assigned operator; sent by its off-chain worker).
+//!
+//! ## Jobs per block
+//!
+//! Every job requested in block `n` expires at `n + JobTimeout` and is deleted at
+//! `n + JobTimeout + Retention`, in per-block queues of at most [`Config::MaxJobsPerBlock`]
+//! (64 in the runtime). So at most 64 jobs are requested per block ([`Error::BlockFull`] beyond),
+//! `on_initialize` expires at most 64 and deletes at most 64 per block, and completions are
+//! bounded by the open jobs. Each node's off-chain worker serves at most
+//! [`Config::OcwJobsPerBlock`] jobs per block (4 in the runtime), all requests in flight at once
+//! under one deadline of [`Config::OcwHttpTimeoutMs`]; it runs beside block import and
+//! authoring, never in their way.
+//!
+//! ## Design
+//!
+//! The pallet knows models and attribution only through traits in `provena-primitives`
+//! ([`ModelInspect`], [`InferenceSettlement`]). Outputs and prompts live in state only while
+//! someone may read them, each paid for by the job's deposit. The off-chain worker's result is
+//! untrusted input like any transaction: it is checked in full by `complete_job`, and an
+//! operator that lies about attribution can be challenged in the attribution pallet.
+//!
+//! ## Invariants
+//!
+//! Checked by `do_try_state` after every unit test and by `try-runtime`:
+//! - every job is in exactly one state and in exactly the queues that state implies: an open job
+//!   is in its operator's open list and its expiry queue; every job is in its prune queue;
+//! - each user's `JobFee` hold equals the `max_fee` sum of their open jobs, and their
+//!   `JobDeposit` hold the deposits of their stored jobs;
+//! - each operator's open-job count equals its open list; registered operators and the
+//!   per-base lists agree, and each holds its deposit.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+pub mod offchain;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+use alloc::vec::Vec;
+use polkadot_sdk::{
+    frame_support::{
+        ensure,
+        pallet_prelude::*,
+        traits::{
+            fungible::{InspectHold, Mutate, MutateHold},
+            tokens::Precision,
+        },
+    },
+    frame_system::{self, offchain::CreateSignedTransaction, pallet_prelude::BlockNumberFor},
+    sp_core::crypto::KeyTypeId,
+    sp_runtime::{
+        traits::{Saturating, Zero},
+        DispatchResult,
+    },
+};
+use provena_primitives::{
+    attribution::{WeightPpm, PPM},
+    inference::{job_request_id, InferenceSettlement, JobId, JobSettlement},
+    models::{ModelInspect, ModelStatus},
+    Balance, ContentHash, ContributionId, DatanetId, ModelId, SnapshotVersion,
+};
+
+/// Log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::inference";
+
+/// The keystore key type of operator keys: `infr`.
+pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"infr");
+
+/// The largest page the runtime API returns.
+pub const MAX_PAGE: u32 = 1_000;
+
+/// Operator keys: sr25519 under [`KEY_TYPE`].
+pub mod crypto {
+    use super::KEY_TYPE;
+    use polkadot_sdk::{
+        sp_application_crypto::{app_crypto, sr25519},
+        sp_runtime::{MultiSignature, MultiSigner},
+    };
+    app_crypto!(sr25519, KEY_TYPE);
+
+    /// Signs the off-chain worker's completions with an operator key from the keystore.
+    pub struct OperatorAuthId;
+
+    impl polkadot_sdk::frame_system::offchain::AppCrypto<MultiSigner, MultiSignature>
+        for OperatorAuthId
+    {
+        type RuntimeAppPublic = Public;
+        type GenericSignature = polkadot_sdk::sp_core::sr25519::Signature;
+        type GenericPublic = polkadot_sdk::sp_core::sr25519::Public;
+    }
+}
+
+// FRAME's macro expansion of this module uses `expect` (on can't-fail metadata lookups) and
+// generates functions with one argument per call parameter; the lints are for hand-written code.
+#[allow(clippy::expect_used, clippy::too_many_arguments, clippy::type_complexity)]
+#[polkadot_sdk::frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use polkadot_sdk::frame_system::pallet_prelude::*;
+
+    /// The in-code storage version.
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+    #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
+    pub struct Pallet<T>(_);
+
+    /// Why this pallet holds funds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// An open job's `max_fee`, held on the user until the job completes or expires.
+        JobFee,
+        /// A stored job's deposit, held on the user until the job is deleted.
+        JobDeposit,
+        /// A registered operator's deposit.
+        OperatorDeposit,
+    }
+
+    /// What benchmarks need from the runtime.
+    #[cfg(feature = "runtime-benchmarks")]
+    pub trait BenchmarkHelper<AccountId> {
+        /// Makes `who` a bonded attribution operator (funding it).
+        fn make_operator(who: &AccountId);
+        /// An active base model of `owner`, trained on a snapshot holding `contributions`
+        /// accepted contributions (returned in id order), priced so a fee is charged.
+        fn model_with_contributions(
+            owner: &AccountId,
+            contributions: u32,
+        ) -> (ModelId, Vec<ContributionId>);
+        /// Funds `who` generously.
+        fn fund(who: &AccountId);
+    }
+
+    #[pallet::config]
+    pub trait Config:
+        CreateSignedTransaction<Call<Self>> + polkadot_sdk::frame_system::Config
+    {
+        /// The overarching event type.
+        #[allow(deprecated)]
+        type RuntimeEvent: From<Event<Self>>
+            + IsType<<Self as polkadot_sdk::frame_system::Config>::RuntimeEvent>;
+
+        /// The currency (OPEN) fees and deposits are held in.
+        type Currency: Mutate<Self::AccountId, Balance = Balance>
+            + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+            + InspectHold<Self::AccountId>;
+
+        /// The overarching hold reason.
+        type RuntimeHoldReason: From<HoldReason>;
+
+        /// Models: status, base, price.
+        type Models: ModelInspect<Self::AccountId, Balance>;
+
+        /// Where completed jobs are paid (the attribution pallet).
+        type Settlement: InferenceSettlement<Self::AccountId>;
+
+        /// The operator key the off-chain worker signs completions with.
+        type AuthorityId: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
+
+        /// The longest prompt, in bytes.
+        #[pallet::constant]
+        type MaxPromptLen: Get<u32>;
+
+        /// The longest stored output, in bytes.
+        #[pallet::constant]
+        type MaxOutputLen: Get<u32>;
+
+        /// The largest `max_tokens`.
+        #[pallet::constant]
+        type MaxTokens: Get<u32>;
+
+        /// Tokens the chat template adds to a prompt (roles, markers), at most.
+        #[pallet::constant]
+        type PromptOverheadTokens: Get<u32>;
+
+        /// Tokens retrieved passages add to a retrieval job's prompt, at most.
+        #[pallet::constant]
+        type RagContextTokens: Get<u32>;
+
+        /// The most attribution entries a completion names.
+        #[pallet::constant]
+        type MaxAttribution: Get<u32>;
+
+        /// The most jobs requested per block (the size of each expiry and prune queue).
+        #[pallet::constant]
+        type MaxJobsPerBlock: Get<u32>;
+
+        /// The most operators per base.
+        #[pallet::constant]
+        type MaxOperatorsPerBase: Get<u32>;
+
+        /// The most bases per operator.
+        #[pallet::constant]
+        type MaxBasesPerOperator: Get<u32>;
+
+        /// The most open jobs per operator; beyond it the operator is not assigned more.
+        #[pallet::constant]
+        type MaxOpenJobsPerOperator: Get<u32>;
+
+        /// Blocks a job stays open.
+        #[pallet::constant]
+        type JobTimeout: Get<BlockNumberFor<Self>>;
+
+        /// Blocks a finished job stays readable after its deadline.
+        #[pallet::constant]
+        type Retention: Get<BlockNumberFor<Self>>;
+
+        /// Held from the user per job until it is deleted: pays for its storage (a full
+        /// prompt or output).
+        #[pallet::constant]
+        type JobDeposit: Get<Balance>;
+
+        /// Held from an operator while registered.
+        #[pallet::constant]
+        type OperatorDeposit: Get<Balance>;
+
+        /// The most jobs one node's off-chain worker serves per block.
+        #[pallet::constant]
+        type OcwJobsPerBlock: Get<u32>;
+
+        /// The off-chain worker's deadline for the inference worker's answers, in milliseconds.
+        #[pallet::constant]
+        type OcwHttpTimeoutMs: Get<u64>;
+
+        /// Weights of this pallet's calls and hooks.
+        type WeightInfo: WeightInfo;
+
+        /// Benchmark setup.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+    }
+
+    /// Registered operators.
+    #[pallet::storage]
+    pub type Operators<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, OperatorOf<T>>;
+
+    /// The operators of each base, in registration order.
+    #[pallet::storage]
+    pub type BaseOperators<T: Config> = StorageMap<
+        _,
+        Twox64Concat,
+        ModelId,
+        BoundedVec<T::AccountId, T::MaxOperatorsPerBase>,
+        ValueQuery,
+    >;
+
+    /// The id the next job gets.
+    #[pallet::storage]
+    pub type NextJobId<T> = StorageValue<_, JobId, ValueQuery>;
+
+    /// Jobs, until deleted.
+    #[pallet::storage]
+    pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, Job<T>>;
+
+    /// Each operator's open jobs (operator, job) → (); what its off-chain worker serves.
+    #[pallet::storage]
+    pub type OperatorJobs<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, JobId, ()>;
+
+    /// Jobs that expire at a block (those requested `JobTimeout` blocks before).
+    #[pallet::storage]
+    pub type Expiries<T: Config> = StorageMap<
+        _,
+        Twox64Concat,
+        BlockNumberFor<T>,
+        BoundedVec<JobId, T::MaxJobsPerBlock>,
+        ValueQuery,
+    >;
+
+    /// Jobs deleted at a block (those that expired `Retention` blocks before).
+    #[pallet::storage]
+    pub type Prunes<T: Config> = StorageMap<
+        _,
+        Twox64Concat,
+        BlockNumberFor<T>,
+        BoundedVec<JobId, T::MaxJobsPerBlock>,
+        ValueQuery,
+    >;
+
+    #[pallet::genesis_config]
+    #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// Operators registered at genesis with the bases they serve (the bases must exist
+        /// and each operator must be an attribution operator at genesis).
+        pub operators: Vec<(T::AccountId, Vec<ModelId>)>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            for (who, bases) in &self.operators {
+                let r = Pallet::<T>::do_register(who.clone(), bases.clone());
+                assert!(r.is_ok(), "genesis inference operator cannot be registered: {r:?}");
+            }
+        }
+    }
+
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// An operator registered the bases it serves; its deposit is held.
+        OperatorRegistered { operator: T::AccountId, bases: Vec<ModelId>, deposit: Balance },
+        /// An operator left; its deposit was released.
+        OperatorUnregistered { operator: T::AccountId, deposit: Balance },
+        /// A job was requested and assigned; `max_fee` and the deposit are held.
+        JobRequested {
+            job: JobId,
+            user: T::AccountId,
+            model: ModelId,
+            operator: T::AccountId,
+            max_fee: Balance,
+            expires_at: BlockNumberFor<T>,
+        },
+        /// A job was completed and settled as a receipt; the rest of `max_fee` was released.
+        JobCompleted {
+            job: JobId,
+            operator: T::AccountId,
+            receipt: u64,
+            fee: Balance,
+            refunded: Balance,
+            output_hash: ContentHash,
+        },
+        /// A job passed its deadline open; the user got `max_fee` back.
+        JobExpired { job: JobId, user: T::AccountId, operator: T::AccountId, refunded: Balance },
+        /// A finished job was deleted; its deposit was released.
+        JobPruned { job: JobId, deposit: Balance },
+    }
+
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The prompt is empty.
+        PromptEmpty,
+        /// The prompt is longer than `MaxPromptLen` bytes.
+        PromptTooLong,
+        /// `max_tokens` must be between 1 and `MaxTokens`.
+        InvalidMaxTokens,
+        /// No model with that id.
+        UnknownModel,
+        /// The model is deprecated.
+        ModelNotActive,
+        /// `max_fee` is below the request's worst-case fee.
+        MaxFeeTooLow,
+        /// No registered operator with capacity serves the model's base.
+        NoOperator,
+        /// This block's expiry queue is full; request in a later block.
+        BlockFull,
+        /// No job with that id.
+        UnknownJob,
+        /// The caller is not the operator the job is assigned to.
+        NotAssignedOperator,
+        /// The job is already completed.
+        AlreadyCompleted,
+        /// The job passed its deadline.
+        JobExpired,
+        /// The output is longer than `MaxOutputLen` bytes.
+        OutputTooLong,
+        /// The output hash is not the output's content hash.
+        OutputHashMismatch,
+        /// More tokens than the request allows.
+        TooManyTokens,
+        /// Attribution weights must each be positive and sum to exactly 1,000,000 (or be
+        /// empty).
+        WeightsNotNormalized,
+        /// More attribution entries than `MaxAttribution`.
+        TooManyEntries,
+        /// The caller is not a bonded attribution operator.
+        NotOperator,
+        /// The caller is already a registered operator.
+        AlreadyRegistered,
+        /// The caller is not a registered operator.
+        NotRegistered,
+        /// An operator must serve 1 to `MaxBasesPerOperator` bases.
+        InvalidBases,
+        /// A base is listed twice.
+        DuplicateBase,
+        /// The model is an adapter, not a base.
+        NotABaseModel,
+        /// The base has `MaxOperatorsPerBase` operators already.
+        TooManyOperators,
+        /// The operator has open jobs.
+        OperatorBusy,
+        /// A computation overflowed.
+        Overflow,
+    }
+
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+            let expiring = Expiries::<T>::decode_len(n).unwrap_or(0);
+            let pruning = Prunes::<T>::decode_len(n).unwrap_or(0);
+            if expiring == 0 && pruning == 0 {
+                return T::DbWeight::get().reads(2);
+            }
+            Self::expire_and_prune(n);
+            let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+            T::WeightInfo::on_initialize(clamp(expiring), clamp(pruning))
+        }
+
+        fn offchain_worker(n: BlockNumberFor<T>) {
+            offchain::run::<T>(n);
+        }
+
+        fn integrity_test() {
+            assert!(!T::JobTimeout::get().is_zero(), "JobTimeout must be positive");
+            assert!(T::MaxJobsPerBlock::get() > 0, "MaxJobsPerBlock must be positive");
+            assert!(T::MaxPromptLen::get() > 0, "MaxPromptLen must be positive");
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn try_state(
+            _n: BlockNumberFor<T>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Registers the caller, a bonded attribution operator, as serving `bases` (base
+        /// models its inference worker loads); holds [`Config::OperatorDeposit`].
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::register_operator(bases.len().try_into().unwrap_or(u32::MAX)))]
+        pub fn register_operator(origin: OriginFor<T>, bases: Vec<ModelId>) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_register(who, bases)
+        }
+
+        /// Unregisters the caller once it has no open job; releases its deposit.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::unregister_operator(T::MaxBasesPerOperator::get()))]
+        pub fn unregister_operator(origin: OriginFor<T>) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let op = Operators::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+            ensure!(op.open_jobs == 0, Error::<T>::OperatorBusy);
+            for base in &op.bases {
+                BaseOperators::<T>::mutate_exists(base, |list| {
+                    if let Some(l) = list {
+                        l.retain(|a| a != &who);
+                        if l.is_empty() {
+                            *list = None;
+                        }
+                    }
+                });
+            }
+            T::Currency::release(
+                &HoldReason::OperatorDeposit.into(),
+                &who,
+                op.deposit,
+                Precision::Exact,
+            )?;
+            Operators::<T>::remove(&who);
+            Self::deposit_event(Event::OperatorUnregistered { operator: who, deposit: op.deposit });
+            Ok(())
+        }
+
+        /// Asks `model` to answer `prompt` (at most [`Config::MaxPromptLen`] bytes) with at
+        /// most `max_tokens` tokens, paying at most `max_fee`, optionally with passages
+        /// retrieved from snapshot `rag`. Holds `max_fee` and [`Config::JobDeposit`] and
+        /// assigns the job to an operator serving the model's base (see the module docs).
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::request_inference(prompt.len().try_into().unwrap_or(u32::MAX)))]
+        pub fn request_inference(
+            origin: OriginFor<T>,
+            model: ModelId,
+            prompt: Vec<u8>,
+            max_tokens: u32,
+            max_fee: Balance,
+            rag: Option<(DatanetId, SnapshotVersion)>,
+        ) -> DispatchResult {
+            let user = ensure_signed(origin)?;
+            Self::do_request(user, model, prompt, max_tokens, max_fee, rag).map(|_| ())
+        }
+
+        /// Completes `job` with its answer. The assigned operator only (its off-chain worker
+        /// sends this): the output must hash to `output_hash`, the tokens stay within the
+        /// request, and the attribution weights (ppm) sum to exactly 1,000,000 or are empty.
+        /// The job's receipt is recorded and paid through [`Config::Settlement`].
+        #[pallet::call_index(3)]
+        #[pallet::weight(T::WeightInfo::complete_job(
+            output.len().try_into().unwrap_or(u32::MAX),
+            attribution.len().try_into().unwrap_or(u32::MAX),
+        ))]
+        pub fn complete_job(
+            origin: OriginFor<T>,
+            job: JobId,
+            output: Vec<u8>,
+            input_tokens: u32,
+            output_tokens: u32,
+            attribution: Vec<(ContributionId, WeightPpm)>,
+            evidence_hash: ContentHash,
+            output_hash: ContentHash,
+        ) -> DispatchResult {
+            let operator = ensure_signed(origin)?;
+            Self::do_complete(
+                operator,
+                job,
+                Completion {
+                    output,
+                    input_tokens,
+                    output_tokens,
+                    attribution,
+                    evidence_hash,
+                    output_hash,
+                },
+            )
+        }
+    }
+}
+
+impl<T: Config> Pallet<T> {
+    pub(crate) fn do_register(who: T::AccountId, bases: Vec<ModelId>) -> DispatchResult {
+        ensure!(!Operators::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
+        ensure!(T::Settlement::is_operator(&who), Error::<T>::NotOperator);
+        let bases: BoundedVec<ModelId, T::MaxBasesPerOperator> =
+            bases.try_into().map_err(|_| Error::<T>::InvalidBases)?;
+        ensure!(!bases.is_empty(), Error::<T>::InvalidBases);
+        for (i, base) in bases.iter().enumerate() {
+            ensure!(!bases.iter().take(i).any(|b| b == base), Error::<T>::DuplicateBase);
+            let m = T::Models::model(*base).ok_or(Error::<T>::UnknownModel)?;
+            ensure!(m.base.is_none(), Error::<T>::NotABaseModel);
+            ensure!(m.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+        }
+        let deposit = T::OperatorDeposit::get();
+        T::Currency::hold(&HoldReason::OperatorDeposit.into(), &who, deposit)?;
+        for base in bases.iter() {
+            BaseOperators::<T>::try_mutate(base, |list| list.try_push(who.clone()))
+                .map_err(|_| Error::<T>::TooManyOperators)?;
+        }
+        Operators::<T>::insert(&who, Operator { bases: bases.clone(), deposit, open_jobs: 0 });
+        Self::deposit_event(Event::OperatorRegistered {
+            operator: who,
+            bases: bases.into_inner(),
+            deposit,
+        });
+        Ok(())
+    }
+
+    /// The tokens a job's prompt may count at most: its bytes, the template's overhead and,
+    /// for a retrieval job, the retrieved passages.
+    pub(crate) fn max_input_tokens(prompt_len: u32, rag: bool) -> u32 {
+        let mut t = prompt_len.saturating_add(T::PromptOverheadTokens::get());
+        if rag {
+            t = t.saturating_add(T::RagContextTokens::get());
+        }
+        t
+    }
+
+    /// The operator a new job `job` for `base` is assigned to (see "Assignment" in the docs).
+    pub fn assign(base: ModelId, job: JobId) -> Option<T::AccountId> {
+        let list = BaseOperators::<T>::get(base);
+        let len = list.len();
+        if len == 0 {
+            return None;
+        }
+        let start = usize::try_from(job.checked_rem(len as u64).unwrap_or(0)).unwrap_or(0);
+        let cap = T::MaxOpenJobsPerOperator::get();
+        let mut best: Option<(u32, T::AccountId)> = None;
+        for who in list.iter().cycle().skip(start).take(len) {
+            let Some(op) = Operators::<T>::get(who) else { continue };
+            if op.open_jobs >= cap || !T::Settlement::is_operator(who) {
+                continue;
+            }
+            if best.as_ref().is_none_or(|(load, _)| op.open_jobs < *load) {
+                best = Some((op.open_jobs, who.clone()));
+            }
+        }
+        best.map(|(_, who)| who)
+    }
+
+    pub(crate) fn do_request(
+        user: T::AccountId,
+        model: ModelId,
+        prompt: Vec<u8>,
+        max_tokens: u32,
+        max_fee: Balance,
+        rag: Option<(DatanetId, SnapshotVersion)>,
+    ) -> Result<JobId, DispatchError> {
+        ensure!(!prompt.is_empty(), Error::<T>::PromptEmpty);
+        let prompt: BoundedVec<u8, T::MaxPromptLen> =
+            prompt.try_into().map_err(|_| Error::<T>::PromptTooLong)?;
+        ensure!((1..=T::MaxTokens::get()).contains(&max_tokens), Error::<T>::InvalidMaxTokens);
+        let m = T::Models::model(model).ok_or(Error::<T>::UnknownModel)?;
+        ensure!(m.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+        let prompt_len = u32::try_from(prompt.len()).map_err(|_| Error::<T>::PromptTooLong)?;
+        let worst = u64::from(Self::max_input_tokens(prompt_len, rag.is_some()))
+            .saturating_add(u64::from(max_tokens));
+        let worst_fee = T::Settlement::fee(model, worst).ok_or(Error::<T>::Overflow)?;
+        ensure!(max_fee >= worst_fee, Error::<T>::MaxFeeTooLow);
+
+        let id = NextJobId::<T>::get();
+        let operator = Self::assign(m.base.unwrap_or(model), id).ok_or(Error::<T>::NoOperator)?;
+        let now = frame_system::Pallet::<T>::block_number();
+        let expires_at = now.saturating_add(T::JobTimeout::get());
+        Expiries::<T>::try_append(expires_at, id).map_err(|_| Error::<T>::BlockFull)?;
+        let deposit = T::JobDeposit::get();
+        if max_fee > 0 {
+            T::Currency::hold(&HoldReason::JobFee.into(), &user, max_fee)?;
+        }
+        T::Currency::hold(&HoldReason::JobDeposit.into(), &user, deposit)?;
+        Operators::<T>::try_mutate(&operator, |op| -> DispatchResult {
+            let op = op.as_mut().ok_or(Error::<T>::NotRegistered)?;
+            op.open_jobs = op.open_jobs.checked_add(1).ok_or(Error::<T>::Overflow)?;
+            Ok(())
+        })?;
+        OperatorJobs::<T>::insert(&operator, id, ());
+        NextJobId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
+        Jobs::<T>::insert(
+            id,
+            Job {
+                user: user.clone(),
+                model,
+                operator: operator.clone(),
+                max_fee,
+                deposit,
+                max_tokens,
+                rag,
+                requested_at: now,
+                expires_at,
+                state: JobState::Open { prompt },
+            },
+        );
+        Self::deposit_event(Event::JobRequested {
+            job: id,
+            user,
+            model,
+            operator,
+            max_fee,
+            expires_at,
+        });
+        Ok(id)
+    }
+
+    pub(crate) fn do_complete(operator: T::AccountId, id: JobId, c: Completion) -> DispatchResult {
+        let mut job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
+        let prompt_len = match &job.state {
+            JobState::Open { prompt } => prompt.len(),
+            JobState::Completed { .. } => return Err(Error::<T>::AlreadyCompleted.into()),
+            JobState::Expired => return Err(Error::<T>::JobExpired.into()),
+        };
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(now < job.expires_at, Error::<T>::JobExpired);
+        ensure!(job.operator == operator, Error::<T>::NotAssignedOperator);
+        let output: BoundedVec<u8, T::MaxOutputLen> =
+            c.output.try_into().map_err(|_| Error::<T>::OutputTooLong)?;
+        ensure!(
+            provena_primitives::content_hash(&output) == c.output_hash,
+            Error::<T>::OutputHashMismatch
+        );
+        let max_in = Self::max_input_tokens(
+            u32::try_from(prompt_len).unwrap_or(u32::MAX),
+            job.rag.is_some(),
+        );
+        ensure!(
+            c.output_tokens <= job.max_tokens && c.input_tokens <= max_in,
+            Error::<T>::TooManyTokens
+        );
+        ensure!(
+            c.attribution.len() <= T::MaxAttribution::get() as usize,
+            Error::<T>::TooManyEntries
+        );
+        if !c.attribution.is_empty() {
+            let sum = c.attribution.iter().map(|(_, w)| u64::from(*w)).sum::<u64>();
+            ensure!(
+                sum == u64::from(PPM) && c.attribution.iter().all(|(_, w)| *w > 0),
+                Error::<T>::WeightsNotNormalized
+            );
+        }
+
+        if job.max_fee > 0 {
+            T::Currency::release(
+                &HoldReason::JobFee.into(),
+                &job.user,
+                job.max_fee,
+                Precision::Exact,
+            )?;
+        }
+        let (receipt, fee) = T::Settlement::settle(JobSettlement {
+            user: job.user.clone(),
+            operator: operator.clone(),
+            model: job.model,
+            request_id: job_request_id(id),
+            input_tokens: c.input_tokens,
+            output_tokens: c.output_tokens,
+            max_fee: job.max_fee,
+            attribution: c.attribution,
+            retrieved_from: job.rag,
+            evidence_hash: c.evidence_hash,
+        })?;
+        Self::close_open(&operator, id)?;
+        job.state = JobState::Completed {
+            output,
+            output_hash: c.output_hash,
+            input_tokens: c.input_tokens,
+            output_tokens: c.output_tokens,
+            receipt,
+            fee,
+        };
+        Jobs::<T>::insert(id, job.clone());
+        Self::deposit_event(Event::JobCompleted {
+            job: id,
+            operator,
+            receipt,
+            fee,
+            refunded: job.max_fee.saturating_sub(fee),
+            output_hash: c.output_hash,
+        });
+        Ok(())
+    }
+
+    /// Takes an open job off its operator's list.
+    fn close_open(operator: &T::AccountId, id: JobId) -> DispatchResult {
+        OperatorJobs::<T>::remove(operator, id);
+        Operators::<T>::mutate(operator, |op| {
+            if let Some(op) = op {
+                op.open_jobs = op.open_jobs.saturating_sub(1);
+            }
+        });
+        Ok(())
+    }
+
+    /// Expires the open jobs whose deadline is `n` (refunding them) and queues all of them for
+    /// deletion; deletes the jobs whose time has come (releasing their deposits).
+    pub(crate) fn expire_and_prune(n: BlockNumberFor<T>) {
+        let expiring = Expiries::<T>::take(n);
+        for id in expiring.iter() {
+            let Some(mut job) = Jobs::<T>::get(id) else { continue };
+            if !matches!(job.state, JobState::Open { .. }) {
+                continue;
+            }
+            if job.max_fee > 0 {
+                let released = T::Currency::release(
+                    &HoldReason::JobFee.into(),
+                    &job.user,
+                    job.max_fee,
+                    Precision::BestEffort,
+                );
+                if released != Ok(job.max_fee) {
+                    log::error!(target: LOG_TARGET, "job {id}: fee hold was {released:?}");
+                }
+            }
+            let _ = Self::close_open(&job.operator, *id);
+            job.state = JobState::Expired;
+            Self::deposit_event(Event::JobExpired {
+                job: *id,
+                user: job.user.clone(),
+                operator: job.operator.clone(),
+                refunded: job.max_fee,
+            });
+            Jobs::<T>::insert(id, job);
+        }
+        if !expiring.is_empty() {
+            // The prune queue of n + Retention takes exactly the jobs of this expiry queue.
+            Prunes::<T>::insert(n.saturating_add(T::Retention::get()), expiring);
+        }
+        for id in Prunes::<T>::take(n) {
+            let Some(job) = Jobs::<T>::take(id) else { continue };
+            let released = T::Currency::release(
+                &HoldReason::JobDeposit.into(),
+                &job.user,
+                job.deposit,
+                Precision::BestEffort,
+            );
+            if released != Ok(job.deposit) {
+                log::error!(target: LOG_TARGET, "job {id}: deposit hold was {released:?}");
+            }
+            Self::deposit_event(Event::JobPruned { job: id, deposit: job.deposit });
+        }
+    }
+
+    /// When a job requested at `requested_at` is deleted.
+    pub fn prune_at(expires_at: BlockNumberFor<T>) -> BlockNumberFor<T> {
+        expires_at.saturating_add(T::Retention::get())
+    }
+
+    // ---- runtime API ----
+
+    /// A job for the runtime API.
+    pub fn api_job(
+        id: JobId,
+    ) -> Option<provena_primitives::inference::JobInfo<T::AccountId, BlockNumberFor<T>>> {
+        Jobs::<T>::get(id).map(|j| j.info(id))
+    }
+
+    /// Open jobs of an operator for the runtime API.
+    pub fn api_operator_jobs(operator: T::AccountId, limit: u32) -> Vec<JobId> {
+        OperatorJobs::<T>::iter_key_prefix(operator).take(limit.min(MAX_PAGE) as usize).collect()
+    }
+
+    // ---- invariants ----
+
+    /// Checks the invariants listed in the module docs.
+    #[cfg(any(test, feature = "try-runtime"))]
+    pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+        types::try_state::<T>()
+    }
+}

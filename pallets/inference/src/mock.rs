@@ -1,0 +1,450 @@
+//! A test runtime: System, Balances, and the real Datanets, Models and Attribution pallets
+//! under Inference, with 32-byte accounts and sr25519 operator keys, so completions are settled
+//! by the real fee split and the off-chain worker signs real transactions.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::type_complexity,
+    clippy::arithmetic_side_effects
+)]
+
+use crate as pallet_inference;
+use codec::Encode;
+use polkadot_sdk::{
+    frame_support::{
+        assert_ok, derive_impl, parameter_types,
+        traits::{ConstU128, ConstU16, ConstU32, ConstU64, Hooks},
+        PalletId,
+    },
+    frame_system::{self, offchain::AppCrypto, EnsureRoot},
+    pallet_balances,
+    sp_core::{sr25519, Pair, H256},
+    sp_io::TestExternalities,
+    sp_runtime::{
+        generic,
+        traits::{IdentifyAccount, IdentityLookup, Verify},
+        AccountId32, BuildStorage, MultiSignature, MultiSigner, Permill,
+    },
+};
+use provena_primitives::{
+    attribution::SplitShares, bonding_curve::CurveParams, datanets::Visibility, ContributionId,
+    DatanetId, ModelId,
+};
+
+pub type AccountId = AccountId32;
+pub type Balance = u128;
+/// Extrinsics carry an account, a `MultiSignature` and no extensions.
+pub type Extrinsic = generic::UncheckedExtrinsic<AccountId, RuntimeCall, MultiSignature, ()>;
+type Block =
+    generic::Block<generic::Header<u64, polkadot_sdk::sp_runtime::traits::BlakeTwo256>, Extrinsic>;
+
+#[polkadot_sdk::frame_support::runtime]
+mod runtime {
+    #[runtime::runtime]
+    #[runtime::derive(
+        RuntimeCall,
+        RuntimeEvent,
+        RuntimeError,
+        RuntimeOrigin,
+        RuntimeFreezeReason,
+        RuntimeHoldReason,
+        RuntimeSlashReason,
+        RuntimeLockId,
+        RuntimeTask,
+        RuntimeViewFunction
+    )]
+    pub struct Test;
+
+    #[runtime::pallet_index(0)]
+    pub type System = frame_system;
+    #[runtime::pallet_index(1)]
+    pub type Balances = pallet_balances;
+    #[runtime::pallet_index(2)]
+    pub type Datanets = pallet_datanets;
+    #[runtime::pallet_index(3)]
+    pub type Models = pallet_models;
+    #[runtime::pallet_index(4)]
+    pub type Attribution = pallet_attribution;
+    #[runtime::pallet_index(5)]
+    pub type Inference = pallet_inference;
+}
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+    type Block = Block;
+    type AccountId = AccountId;
+    type Lookup = IdentityLookup<AccountId>;
+    type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+    type Balance = Balance;
+    type AccountStore = System;
+    type ExistentialDeposit = ConstU128<ED>;
+    type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+impl frame_system::offchain::SigningTypes for Test {
+    type Public = MultiSigner;
+    type Signature = MultiSignature;
+}
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
+where
+    RuntimeCall: From<C>,
+{
+    type Extrinsic = Extrinsic;
+    type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateSignedTransaction<C> for Test
+where
+    RuntimeCall: From<C>,
+{
+    fn create_signed_transaction<A: AppCrypto<MultiSigner, MultiSignature>>(
+        call: RuntimeCall,
+        public: MultiSigner,
+        account: AccountId,
+        nonce: <Test as frame_system::Config>::Nonce,
+    ) -> Option<Extrinsic> {
+        let signature = A::sign(&(&call, nonce).encode(), public)?;
+        Some(Extrinsic::new_signed(call, account, signature, ()))
+    }
+}
+
+pub const ED: Balance = 10;
+
+impl pallet_datanets::Config for Test {
+    type RuntimeEvent = RuntimeEvent;
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type PalletId = DatanetsPalletId;
+    type DatanetDeposit = ConstU128<100>;
+    type MinContributionStake = ConstU128<10>;
+    type StakeLockup = ConstU64<10>;
+    type MaxNameLen = ConstU32<32>;
+    type MaxUriLen = ConstU32<64>;
+    type MaxTagLen = ConstU32<16>;
+    type MaxCurators = ConstU32<3>;
+    type MaxAcceptedPerDatanet = ConstU32<2_000>;
+    type MaxSnapshotsPerDatanet = ConstU32<8>;
+    type WeightInfo = ();
+}
+
+parameter_types! {
+    pub const DatanetsPalletId: PalletId = PalletId(*b"prv/dnet");
+    pub const ModelsPalletId: PalletId = PalletId(*b"prv/modl");
+    pub const AttributionPalletId: PalletId = PalletId(*b"prv/attr");
+    pub const Curve: CurveParams = CurveParams {
+        total_supply: 1_000_000,
+        curve_supply: 800_000,
+        virtual_native: 100_000,
+        virtual_tokens: 1_000_000,
+        graduation_reserve: 300_000,
+    };
+    pub const TradingFee: Permill = Permill::from_percent(1);
+    pub TreasuryAccount: AccountId = account("treasury");
+    /// Treasury 5%, operator 15%, model 30%, contributors 50%.
+    pub const Shares: SplitShares = SplitShares {
+        treasury: Permill::from_percent(5),
+        operator: Permill::from_percent(15),
+        model: Permill::from_percent(30),
+        contributors: Permill::from_percent(50),
+    };
+    pub const ChallengerReward: Permill = Permill::from_percent(50);
+}
+
+impl pallet_models::Config for Test {
+    type RuntimeEvent = RuntimeEvent;
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Datanets = Datanets;
+    type PalletId = ModelsPalletId;
+    type ModelDeposit = ConstU128<50>;
+    type Curve = Curve;
+    type TradingFee = TradingFee;
+    type FeeDestination = TreasuryAccount;
+    type MinTradeValue = ConstU128<10>;
+    type MaxTrainedOn = ConstU32<4>;
+    type MaxTargetModules = ConstU32<4>;
+    type MaxModuleNameLen = ConstU32<16>;
+    type MaxAdapterRank = ConstU16<256>;
+    type MaxUriLen = ConstU32<64>;
+    type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = ModelsBenchHelper;
+}
+
+impl pallet_attribution::Config for Test {
+    type RuntimeEvent = RuntimeEvent;
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Datanets = Datanets;
+    type Models = Models;
+    type OffchainSignature = MultiSignature;
+    type OffchainPublic = <MultiSignature as Verify>::Signer;
+    type AdminOrigin = EnsureRoot<AccountId>;
+    type ResolveOrigin = EnsureRoot<AccountId>;
+    type PalletId = AttributionPalletId;
+    type Treasury = TreasuryAccount;
+    type Shares = Shares;
+    type OperatorBond = ConstU128<OPERATOR_BOND>;
+    type ChallengeBond = ConstU128<CHALLENGE_BOND>;
+    type OperatorSlash = ConstU128<OPERATOR_SLASH>;
+    type ChallengerReward = ChallengerReward;
+    type EpochLength = ConstU64<EPOCH>;
+    type MaxReceiptsPerCall = ConstU32<8>;
+    type MaxEntries = ConstU32<4>;
+    type MaxReceiptsPerEpoch = ConstU32<64>;
+    type MaxPendingBuckets = ConstU32<4>;
+    type MaxClaims = ConstU32<8>;
+    type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = AttributionBenchHelper;
+}
+
+pub const OPERATOR_BOND: Balance = 1_000;
+pub const CHALLENGE_BOND: Balance = 500;
+pub const OPERATOR_SLASH: Balance = 600;
+pub const EPOCH: u64 = 10;
+pub const WINDOW: u64 = 20;
+/// What each account starts with.
+pub const INITIAL: Balance = 10_000_000;
+
+/// A well-known sr25519 key by name.
+pub fn pair(name: &str) -> sr25519::Pair {
+    sr25519::Pair::from_string(&format!("//{name}"), None).unwrap()
+}
+
+/// The account of a named sr25519 key.
+pub fn account(name: &str) -> AccountId {
+    MultiSigner::from(pair(name).public()).into_account()
+}
+
+pub fn dev() -> AccountId {
+    account("Dev")
+}
+pub fn data_owner() -> AccountId {
+    account("DataOwner")
+}
+pub fn contributor() -> AccountId {
+    account("Contributor")
+}
+pub fn operator() -> AccountId {
+    account("Operator")
+}
+pub fn user() -> AccountId {
+    account("User")
+}
+pub fn holder() -> AccountId {
+    account("Holder")
+}
+pub fn poor() -> AccountId {
+    account("Poor")
+}
+
+parameter_types! {
+    pub const JobTimeout: u64 = TIMEOUT;
+    pub const Retention: u64 = RETENTION;
+}
+
+impl pallet_inference::Config for Test {
+    type RuntimeEvent = RuntimeEvent;
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Models = Models;
+    type Settlement = Attribution;
+    type AuthorityId = crate::crypto::OperatorAuthId;
+    type MaxPromptLen = ConstU32<64>;
+    type MaxOutputLen = ConstU32<64>;
+    type MaxTokens = ConstU32<100>;
+    type PromptOverheadTokens = ConstU32<10>;
+    type RagContextTokens = ConstU32<50>;
+    type MaxAttribution = ConstU32<4>;
+    type MaxJobsPerBlock = ConstU32<3>;
+    type MaxOperatorsPerBase = ConstU32<3>;
+    type MaxBasesPerOperator = ConstU32<2>;
+    type MaxOpenJobsPerOperator = ConstU32<4>;
+    type JobTimeout = JobTimeout;
+    type Retention = Retention;
+    type JobDeposit = ConstU128<JOB_DEPOSIT>;
+    type OperatorDeposit = ConstU128<OPERATOR_DEPOSIT>;
+    type OcwJobsPerBlock = ConstU32<2>;
+    type OcwHttpTimeoutMs = ConstU64<5_000>;
+    type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = BenchHelper;
+}
+
+pub const TIMEOUT: u64 = 5;
+pub const RETENTION: u64 = 10;
+pub const JOB_DEPOSIT: Balance = 30;
+pub const OPERATOR_DEPOSIT: Balance = 200;
+
+pub fn operator2() -> AccountId {
+    account("Operator2")
+}
+pub fn operator3() -> AccountId {
+    account("Operator3")
+}
+/// Builds test externalities; `build_and_execute` checks the invariants after each test.
+pub struct ExtBuilder;
+
+impl ExtBuilder {
+    pub fn build(self) -> TestExternalities {
+        let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+        let mut balances: Vec<(AccountId, Balance)> = [
+            dev(),
+            data_owner(),
+            contributor(),
+            operator(),
+            operator2(),
+            operator3(),
+            user(),
+            holder(),
+            TreasuryAccount::get(),
+        ]
+        .into_iter()
+        .map(|a| (a, INITIAL))
+        .collect();
+        balances.push((poor(), 100));
+        pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
+            .assimilate_storage(&mut storage)
+            .unwrap();
+        pallet_attribution::GenesisConfig::<Test> {
+            operators: vec![operator(), operator2()],
+            challenge_window: WINDOW,
+        }
+        .assimilate_storage(&mut storage)
+        .unwrap();
+        let mut ext = TestExternalities::new(storage);
+        ext.execute_with(|| System::set_block_number(1));
+        ext
+    }
+
+    /// Runs `test` and then checks every invariant of this pallet and of attribution.
+    pub fn build_and_execute(self, test: impl FnOnce()) {
+        self.build().execute_with(|| {
+            test();
+            Inference::do_try_state().expect("inference invariants hold after the test");
+            Attribution::do_try_state().expect("attribution invariants hold after the test");
+        })
+    }
+}
+
+/// Runs blocks up to `n`, with both pallets' `on_initialize`.
+pub fn run_to_block(n: u64) {
+    while System::block_number() < n {
+        let next = System::block_number() + 1;
+        System::set_block_number(next);
+        Attribution::on_initialize(next);
+        Inference::on_initialize(next);
+    }
+}
+
+/// A datanet of `owner` whose `n` contributions (by `owner`) are accepted and in snapshot 1.
+pub fn datanet_with(
+    owner: &AccountId,
+    n: u32,
+    visibility: Visibility,
+) -> (DatanetId, Vec<ContributionId>) {
+    let datanet = pallet_datanets::NextDatanetId::<Test>::get();
+    let o = || RuntimeOrigin::signed(owner.clone());
+    assert_ok!(Datanets::create_datanet(
+        o(),
+        b"data".to_vec(),
+        vec![],
+        b"code".to_vec(),
+        b"MIT".to_vec(),
+        visibility,
+        10,
+        1_000_000,
+    ));
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = pallet_datanets::NextContributionId::<Test>::get();
+        let mut h = [0u8; 32];
+        h[..4].copy_from_slice(&datanet.to_be_bytes());
+        h[4..8].copy_from_slice(&i.to_be_bytes());
+        assert_ok!(Datanets::contribute(o(), datanet, H256(h), 10, 10, vec![], vec![]));
+        assert_ok!(Datanets::review(o(), id, pallet_datanets::Verdict::Accept { quality: 80 }));
+        ids.push(id);
+    }
+    assert_ok!(Datanets::publish_snapshot(o(), datanet));
+    (datanet, ids)
+}
+
+/// `owner` registers a base model trained on snapshot 1 of `datanet` with price 1,000 per
+/// 1,000 tokens and a 40% developer share.
+pub fn model_on(owner: &AccountId, datanet: DatanetId, weights: u8) -> ModelId {
+    let id = pallet_models::NextModelId::<Test>::get();
+    assert_ok!(Models::register_model(
+        RuntimeOrigin::signed(owner.clone()),
+        pallet_models::ModelKindArg::Base,
+        H256::repeat_byte(weights),
+        H256::zero(),
+        vec![(datanet, 1)],
+        1_000,
+        Permill::from_percent(40),
+        vec![],
+        None,
+    ));
+    id
+}
+
+/// A datanet with `n` accepted contributions and a base model trained on it (price 1,000 per
+/// 1,000 tokens, 40% developer share), with `operator()` registered to serve it.
+pub fn served_model(n: u32) -> (ModelId, Vec<ContributionId>) {
+    let (datanet, ids) = datanet_with(&data_owner(), n, Visibility::Public);
+    let model = model_on(&dev(), datanet, 0xaa);
+    assert_ok!(Inference::register_operator(RuntimeOrigin::signed(operator()), vec![model]));
+    (model, ids)
+}
+
+/// Benchmark support for the models pallet (unused by these tests' models).
+#[cfg(feature = "runtime-benchmarks")]
+pub struct ModelsBenchHelper;
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_models::BenchmarkHelper<AccountId> for ModelsBenchHelper {
+    fn usable_snapshots(_who: &AccountId, _n: u32) -> Vec<provena_primitives::models::TrainedOn> {
+        Vec::new()
+    }
+}
+
+/// Benchmark support for attribution (unused: its benchmarks do not run here).
+#[cfg(feature = "runtime-benchmarks")]
+pub struct AttributionBenchHelper;
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_attribution::BenchmarkHelper<AccountId, MultiSignature> for AttributionBenchHelper {
+    fn model_with_contributions(_: &AccountId, _: u32) -> (ModelId, Vec<ContributionId>) {
+        unreachable!("attribution benchmarks run in their own crate")
+    }
+    fn sign(_: u32, _: &[u8]) -> (AccountId, MultiSignature) {
+        unreachable!("attribution benchmarks run in their own crate")
+    }
+    fn launch_with_holder(_: &AccountId, _: ModelId) {}
+}
+
+/// Benchmark support: real datanets, models and attribution operators.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchHelper;
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<AccountId> for BenchHelper {
+    fn make_operator(who: &AccountId) {
+        Self::fund(who);
+        assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), who.clone()));
+    }
+
+    fn model_with_contributions(owner: &AccountId, n: u32) -> (ModelId, Vec<ContributionId>) {
+        Self::fund(owner);
+        let (datanet, ids) = datanet_with(owner, n.max(1), Visibility::Public);
+        let weights = (pallet_models::NextModelId::<Test>::get() % 200) as u8 + 1;
+        (model_on(owner, datanet, weights), ids)
+    }
+
+    fn fund(who: &AccountId) {
+        use polkadot_sdk::frame_support::traits::fungible::Mutate;
+        Balances::set_balance(who, u128::MAX / 1_024);
+    }
+}

@@ -1,0 +1,159 @@
+//! On-chain inference jobs served by operators' off-chain workers, and what lets the off-chain
+//! worker sign its completions (`CreateSignedTransaction`).
+//!
+//! | parameter | value | why |
+//! | --- | --- | --- |
+//! | prompt | ≤ 4 KiB | a question, not a document; documents go through RAG |
+//! | output | ≤ 8 KiB stored | 1,024 tokens of English text fit |
+//! | `max_tokens` | ≤ 1,024 | |
+//! | jobs requested per block | ≤ 64 | each expiry and prune queue holds one block's jobs |
+//! | operators per base | ≤ 16 | assignment reads them all |
+//! | open jobs per operator | ≤ 256 | what one worker's queue takes |
+//! | timeout | 20 blocks (2 minutes) | then the user is refunded in full |
+//! | retention after the deadline | 1 day | outputs are readable over `inference_getJob` |
+//! | job deposit | `deposit(2, 8,400)` ≈ 0.88 OPEN | one job record with a full prompt or output |
+//! | operator deposit | 10 OPEN | plus the attribution operator bond |
+//! | off-chain worker | ≤ 4 jobs per block per operator, 30 s deadline | |
+
+use crate::{
+    Attribution, Balance, Balances, Models, Nonce, Runtime, RuntimeCall, RuntimeEvent,
+    RuntimeHoldReason, SignedPayload, TxExtension, UncheckedExtrinsic,
+};
+use codec::Encode;
+use polkadot_sdk::{
+    frame_support::{parameter_types, traits::ConstU32},
+    frame_system, pallet_transaction_payment,
+    sp_runtime::{
+        generic::Era,
+        traits::{self, StaticLookup},
+        SaturatedConversion,
+    },
+};
+use provena_primitives::{
+    currency::{deposit, OPEN},
+    time::{DAYS, MINUTES},
+    BlockNumber, Signature,
+};
+
+parameter_types! {
+    /// Two minutes to answer, then a full refund.
+    pub const JobTimeout: BlockNumber = 2 * MINUTES;
+    /// Finished jobs stay readable for a day after their deadline.
+    pub const Retention: BlockNumber = DAYS;
+    /// One job record with a full prompt or output (8 KiB) and its bookkeeping.
+    pub const JobDeposit: Balance = deposit(2, 8_400);
+    /// Held from a registered operator.
+    pub const OperatorDeposit: Balance = 10 * OPEN;
+}
+
+impl pallet_inference::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Models = Models;
+    type Settlement = Attribution;
+    type AuthorityId = pallet_inference::crypto::OperatorAuthId;
+    type MaxPromptLen = ConstU32<4_096>;
+    type MaxOutputLen = ConstU32<8_192>;
+    type MaxTokens = ConstU32<1_024>;
+    type PromptOverheadTokens = ConstU32<64>;
+    type RagContextTokens = ConstU32<2_048>;
+    type MaxAttribution = ConstU32<32>;
+    type MaxJobsPerBlock = ConstU32<64>;
+    type MaxOperatorsPerBase = ConstU32<16>;
+    type MaxBasesPerOperator = ConstU32<8>;
+    type MaxOpenJobsPerOperator = ConstU32<256>;
+    type JobTimeout = JobTimeout;
+    type Retention = Retention;
+    type JobDeposit = JobDeposit;
+    type OperatorDeposit = OperatorDeposit;
+    type OcwJobsPerBlock = ConstU32<4>;
+    type OcwHttpTimeoutMs = polkadot_sdk::frame_support::traits::ConstU64<30_000>;
+    type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = InferenceBenchmarks;
+}
+
+impl frame_system::offchain::SigningTypes for Runtime {
+    type Public = <Signature as traits::Verify>::Signer;
+    type Signature = Signature;
+}
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Runtime
+where
+    RuntimeCall: From<C>,
+{
+    type Extrinsic = UncheckedExtrinsic;
+    type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateSignedTransaction<C> for Runtime
+where
+    RuntimeCall: From<C>,
+{
+    /// A transaction of `account` with the runtime's extensions, mortal for 64 blocks (longer
+    /// than a job's timeout, after which a completion is useless; no immortal transaction is
+    /// left behind), no tip.
+    fn create_signed_transaction<
+        A: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>,
+    >(
+        call: RuntimeCall,
+        public: Self::Public,
+        account: crate::AccountId,
+        nonce: Nonce,
+    ) -> Option<UncheckedExtrinsic> {
+        let current = frame_system::Pallet::<Runtime>::block_number().saturated_into::<u64>();
+        // The era starts at the parent block: the one this worker saw.
+        let era = Era::mortal(64, current.saturating_sub(1));
+        let extension: TxExtension = (
+            frame_system::CheckNonZeroSender::<Runtime>::new(),
+            frame_system::CheckSpecVersion::<Runtime>::new(),
+            frame_system::CheckTxVersion::<Runtime>::new(),
+            frame_system::CheckGenesis::<Runtime>::new(),
+            frame_system::CheckEra::<Runtime>::from(era),
+            frame_system::CheckNonce::<Runtime>::from(nonce),
+            frame_system::CheckWeight::<Runtime>::new(),
+            pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+            polkadot_sdk::pallet_revive::evm::tx_extension::SetOrigin::<Runtime>::default(),
+            frame_system::WeightReclaim::<Runtime>::new(),
+        );
+        let raw = SignedPayload::new(call, extension).ok()?;
+        let signature = raw.using_encoded(|payload| A::sign(payload, public))?;
+        let (call, extension, _) = raw.deconstruct();
+        let address = <Runtime as frame_system::Config>::Lookup::unlookup(account);
+        Some(
+            polkadot_sdk::sp_runtime::generic::UncheckedExtrinsic::new_signed(
+                call, address, signature, extension,
+            )
+            .into(),
+        )
+    }
+}
+
+/// Real datanets, models and bonded operators for the inference benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct InferenceBenchmarks;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_inference::BenchmarkHelper<crate::AccountId> for InferenceBenchmarks {
+    fn make_operator(who: &crate::AccountId) {
+        Self::fund(who);
+        let added = Attribution::add_operator(crate::RuntimeOrigin::root(), who.clone());
+        assert!(added.is_ok(), "add_operator failed: {added:?}");
+    }
+
+    fn model_with_contributions(
+        owner: &crate::AccountId,
+        contributions: u32,
+    ) -> (provena_primitives::ModelId, alloc::vec::Vec<provena_primitives::ContributionId>) {
+        <super::attribution::AttributionBenchmarks as pallet_attribution::BenchmarkHelper<
+            crate::AccountId,
+            Signature,
+        >>::model_with_contributions(owner, contributions)
+    }
+
+    fn fund(who: &crate::AccountId) {
+        use polkadot_sdk::frame_support::traits::fungible::Mutate;
+        let _ = Balances::set_balance(who, Balance::MAX / 1_024);
+    }
+}
