@@ -157,3 +157,45 @@ impl pallet_inference::BenchmarkHelper<crate::AccountId> for InferenceBenchmarks
         let _ = Balances::set_balance(who, Balance::MAX / 1_024);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+    use crate::configs::RuntimeBlockWeights;
+    use pallet_inference::WeightInfo;
+    use polkadot_sdk::frame_support::{dispatch::DispatchClass, weights::Weight};
+
+    type W = pallet_inference::weights::SubstrateWeight<Runtime>;
+
+    /// How many calls of `weight` fit in one block's normal-dispatch budget.
+    fn per_block(weight: Weight) -> u64 {
+        let weights = RuntimeBlockWeights::get();
+        let normal = weights.get(DispatchClass::Normal);
+        let budget = normal
+            .max_total
+            .unwrap_or(weights.max_block)
+            .saturating_sub(weights.base_block)
+            .ref_time();
+        budget / weight.saturating_add(normal.base_extrinsic).ref_time()
+    }
+
+    /// The figures the pallet docs quote ("Jobs per block"), recomputed from the generated
+    /// weights: requests and completions at their worst case fit in a block beyond the
+    /// per-block request cap, and the expiry hook at its worst case takes a small part of it.
+    #[test]
+    fn jobs_per_block_from_the_weights() {
+        let requests = per_block(W::request_inference(4_096));
+        let completions = per_block(W::complete_job(8_192, 32));
+        let hook = W::on_initialize(64, 64).ref_time();
+        let block = RuntimeBlockWeights::get().max_block.ref_time();
+        println!(
+            "per block: {requests} requests (4 KiB prompts), {completions} completions (8 KiB, \
+             32 entries); worst on_initialize (64 expiring, 64 deleted) {:.1}% of a block",
+            hook as f64 * 100.0 / block as f64
+        );
+        assert!(requests >= 64, "{requests} < MaxJobsPerBlock requests per block");
+        assert!(completions >= 64, "{completions} < 64 completions per block");
+        assert!(hook * 10 <= block, "the expiry hook takes more than a tenth of a block");
+    }
+}
