@@ -1,0 +1,201 @@
+//! The API's request and response types and its error, in OpenAI's shapes.
+
+use crate::error::Error;
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Deserialize, Debug)]
+pub(crate) struct RagRequest {
+    /// The datanet id (a number or a string).
+    pub(crate) datanet: Value,
+    pub(crate) top_k: Option<usize>,
+}
+
+/// An error response in OpenAI's shape.
+#[derive(Debug)]
+pub struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) kind: &'static str,
+    pub(crate) param: Option<String>,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        kind: &'static str,
+        param: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self { status, kind, param, message: message.into() }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        match e {
+            Error::NotFound { what: "datanet", .. } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", Some("rag.datanet".into()), message)
+            }
+            Error::NotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", Some("model".into()), message)
+            }
+            Error::Invalid { param, .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request_error",
+                Some(param),
+                message,
+            ),
+            Error::Overloaded { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "overloaded", None, message)
+            }
+            Error::AdapterRefused { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "adapter_refused",
+                Some("model".into()),
+                message,
+            ),
+            Error::Io { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request_error", None, message)
+            }
+            Error::EngineStopped => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", None, message)
+            }
+            Error::Model(_) | Error::Tensor(_) => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None, message)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {
+            "message": self.message,
+            "type": self.kind,
+            "param": self.param,
+            "code": self.status.as_u16(),
+        }});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// A string or a list of strings (`stop`, `prompt`).
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub(crate) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub(crate) fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+pub(crate) struct AdapterRef {
+    pub(crate) id: String,
+    pub(crate) weight: f32,
+}
+
+/// Fields shared by both generation endpoints.
+#[derive(Deserialize, Debug)]
+pub(crate) struct Common {
+    pub(crate) model: String,
+    pub(crate) max_tokens: Option<u64>,
+    pub(crate) max_completion_tokens: Option<u64>,
+    pub(crate) temperature: Option<f32>,
+    pub(crate) top_p: Option<f32>,
+    pub(crate) seed: Option<u64>,
+    pub(crate) stop: Option<OneOrMany>,
+    #[serde(default)]
+    pub(crate) stream: bool,
+    pub(crate) n: Option<u32>,
+    pub(crate) adapters: Option<Vec<AdapterRef>>,
+    /// vLLM's extension: generate exactly `max_tokens` tokens.
+    #[serde(default)]
+    pub(crate) ignore_eos: bool,
+    /// Retrieval-augmented generation over a served datanet (chat only).
+    pub(crate) rag: Option<RagRequest>,
+}
+
+// `Common` is read from the same body separately rather than `#[serde(flatten)]`ed in: a
+// flattened struct loses the field path of an error.
+#[derive(Deserialize, Debug)]
+pub(crate) struct CompletionRequest {
+    pub(crate) prompt: OneOrMany,
+}
+
+#[derive(Deserialize, Debug)]
+pub(crate) struct ChatRequest {
+    pub(crate) messages: Vec<ChatMessage>,
+}
+
+#[derive(Deserialize, Debug)]
+pub(crate) struct ChatMessage {
+    pub(crate) role: String,
+    pub(crate) content: MessageContent,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+pub(crate) enum MessageContent {
+    Text(String),
+    Parts(Vec<ContentPart>),
+}
+
+#[derive(Deserialize, Debug)]
+pub(crate) struct ContentPart {
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) text: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Completion,
+    Chat,
+}
+
+#[derive(Serialize, Clone)]
+pub(crate) struct Usage {
+    pub(crate) prompt_tokens: usize,
+    pub(crate) completion_tokens: usize,
+    pub(crate) total_tokens: usize,
+}
+
+/// The receipt-ready record of a request.
+#[derive(Serialize, Clone)]
+pub(crate) struct Record {
+    pub(crate) request_id: String,
+    pub(crate) base_model: String,
+    pub(crate) adapters: Vec<Value>,
+    pub(crate) prompt_tokens: usize,
+    pub(crate) completion_tokens: usize,
+    /// Contribution weights and the evidence hash, when the worker has an attribution index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) attribution: Option<Value>,
+    /// The passages retrieved for a `rag` request, each marked used or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) citations: Vec<Value>,
+    /// Parts per million per contribution for the passages the answer used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) rag_credit: Vec<Value>,
+}
+
+pub(crate) struct Meta {
+    pub(crate) created: u64,
+    pub(crate) model: String,
+    pub(crate) kind: Kind,
+}

@@ -1,0 +1,120 @@
+//! Parsing and validating requests: malformed JSON → 400, a field out of its domain → 422 naming
+//! the field; the engine only ever sees a [`Valid`] request.
+
+use super::{
+    types::{ApiError, Common, OneOrMany},
+    AppState,
+};
+use crate::{engine::Sampling, error::Error};
+use axum::{body::Bytes, http::StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Parses a JSON body: 400 for bad JSON, 422 naming the field for a wrong shape.
+pub(crate) fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    parse_value(&parse_json(body)?)
+}
+
+pub(crate) fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", None, format!("malformed JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            None,
+            "the body must be a JSON object",
+        ));
+    }
+    Ok(value)
+}
+
+/// Deserializes `value` (unknown fields ignored), naming the field that does not fit.
+pub(crate) fn parse_value<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let param = (path != ".").then(|| path.clone());
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            param,
+            format!("{path}: {}", e.inner()),
+        )
+    })
+}
+
+/// A request after validation: what the engine and the response need.
+pub(crate) struct Valid {
+    pub(crate) prompt: Vec<u32>,
+    pub(crate) max_tokens: usize,
+    pub(crate) sampling: Sampling,
+    pub(crate) stop: Vec<String>,
+    pub(crate) stream: bool,
+    pub(crate) model: String,
+}
+
+pub(crate) fn validate(
+    state: &AppState,
+    common: &Common,
+    prompt: &str,
+    prompt_param: &str,
+) -> Result<Valid, ApiError> {
+    if let Some(n) = common.n {
+        if n != 1 {
+            return Err(Error::invalid("n", "only n = 1 is supported").into());
+        }
+    }
+    let temperature = common.temperature.unwrap_or(1.0);
+    if !(0.0..=2.0).contains(&temperature) {
+        return Err(Error::invalid("temperature", "must be between 0 and 2").into());
+    }
+    let top_p = common.top_p.unwrap_or(1.0);
+    if !(top_p > 0.0 && top_p <= 1.0) {
+        return Err(Error::invalid("top_p", "must be in (0, 1]").into());
+    }
+    let stop = common.stop.clone().map(OneOrMany::into_vec).unwrap_or_default();
+    if stop.len() > 4 || stop.iter().any(|s| s.is_empty() || s.len() > 64) {
+        return Err(
+            Error::invalid("stop", "at most 4 non-empty stop sequences of ≤ 64 bytes").into()
+        );
+    }
+    let context = state.model.config.context;
+    let tokens =
+        state.tokenizer.encode(prompt).map_err(|e| Error::invalid(prompt_param, e.to_string()))?;
+    if tokens.is_empty() {
+        return Err(Error::invalid(prompt_param, "the prompt is empty").into());
+    }
+    if tokens.len() >= context {
+        return Err(Error::invalid(
+            prompt_param,
+            format!("the prompt is {} tokens; the model's context is {context}", tokens.len()),
+        )
+        .into());
+    }
+    let room = context.saturating_sub(tokens.len());
+    let max_tokens =
+        common.max_completion_tokens.or(common.max_tokens).unwrap_or(256.min(room as u64));
+    let max_tokens = usize::try_from(max_tokens).unwrap_or(usize::MAX);
+    if max_tokens == 0 {
+        return Err(Error::invalid("max_tokens", "must be at least 1").into());
+    }
+    if max_tokens > room {
+        return Err(Error::invalid(
+            "max_tokens",
+            format!(
+                "{} prompt tokens + {max_tokens} exceed the context of {context}",
+                tokens.len()
+            ),
+        )
+        .into());
+    }
+    Ok(Valid {
+        prompt: tokens,
+        max_tokens,
+        sampling: Sampling { temperature, top_p, seed: common.seed },
+        stop,
+        stream: common.stream,
+        model: common.model.clone(),
+    })
+}
