@@ -1,0 +1,245 @@
+//! One step over many sequences (see the module docs of `model`).
+
+use super::*;
+use crate::{
+    error::{Error, Result},
+    lora::LoraWeights,
+};
+
+/// Steps with at least this many rows spread attention over threads.
+const PARALLEL_ROWS: usize = 64;
+/// Rows of one adapter handled by one LoRA work item.
+const LORA_CHUNK: usize = 16;
+/// Steps with at least this many sequences spread attention over threads (it is bound by
+/// reading the KV caches, and two cores read faster than one).
+const PARALLEL_SEQS: usize = 4;
+
+/// One sequence's part of a step.
+pub struct SeqStep<'a> {
+    /// The new tokens (a prompt or one decoded token); at least one.
+    pub tokens: &'a [u32],
+    pub cache: &'a mut KvCache,
+    pub lora: Option<&'a LoraWeights>,
+    /// Return logits for every new token rather than the last one only (tests).
+    pub all_logits: bool,
+}
+
+impl Model {
+    /// Runs one step: appends every sequence's tokens to its cache and returns its logits
+    /// (`[vocab]` for the last token, or `[tokens, vocab]` with `all_logits`).
+    // Row offsets are products of the validated shapes and the step's row count (bounded by
+    // the context checks at the top); they cannot overflow.
+    #[allow(clippy::arithmetic_side_effects)]
+    pub fn forward(&self, seqs: &mut [SeqStep<'_>]) -> Result<Vec<Vec<f32>>> {
+        let cfg = &self.config;
+        let hidden = cfg.hidden;
+        // Row bookkeeping: which sequence each row belongs to and its position.
+        let mut row_lora: Vec<Option<&LoraWeights>> = Vec::new();
+        let mut positions: Vec<usize> = Vec::new();
+        let mut segments: Vec<(usize, usize)> = Vec::with_capacity(seqs.len());
+        for seq in seqs.iter_mut() {
+            if seq.tokens.is_empty() {
+                return Err(Error::invalid("tokens", "a step needs at least one token"));
+            }
+            let start = seq.cache.len;
+            let end = start.saturating_add(seq.tokens.len());
+            if end > cfg.context {
+                return Err(Error::invalid(
+                    "prompt",
+                    format!("{end} tokens exceed the context of {}", cfg.context),
+                ));
+            }
+            if let Some(l) = seq.lora {
+                l.check_layers(cfg.layers)?;
+            }
+            seq.cache.reserve(end);
+            segments.push((positions.len(), seq.tokens.len()));
+            positions.extend(start..end);
+            row_lora.extend(std::iter::repeat_n(seq.lora, seq.tokens.len()));
+        }
+        let rows = positions.len();
+        let mut x = Vec::with_capacity(rows.saturating_mul(hidden));
+        for seq in seqs.iter() {
+            for &t in seq.tokens {
+                let row = usize::try_from(t)
+                    .ok()
+                    .and_then(|t| t.checked_mul(hidden))
+                    .and_then(|s| self.embed.get(s..s.saturating_add(hidden)))
+                    .ok_or_else(|| {
+                        Error::invalid("tokens", format!("token id {t} out of range"))
+                    })?;
+                x.extend_from_slice(row);
+            }
+        }
+        for (li, layer) in self.layers.iter().enumerate() {
+            let h = kernels::rms_norm(&x, &layer.attn_norm, cfg.rms_eps);
+            let qkv =
+                self.project(layer, li, &[Target::Q, Target::K, Target::V], &h, rows, &row_lora)?;
+            let Ok::<[Vec<f32>; 3], _>([mut q, mut k, v]) = qkv.try_into() else {
+                return Err(Error::Model("q/k/v projection count".into()));
+            };
+            let rope = |x: &mut [f32]| {
+                let (cos, sin) = (&self.rope_cos, &self.rope_sin);
+                kernels::rope(x, cfg.head_dim, &positions, cos, sin, self.layout)
+            };
+            rope(&mut q);
+            rope(&mut k);
+            let kv_row = cfg.kv_heads * cfg.head_dim;
+            let q_row = cfg.heads * cfg.head_dim;
+            for (seq, &(first, n)) in seqs.iter_mut().zip(&segments) {
+                let span = first * kv_row..(first + n) * kv_row;
+                let (Some(ks), Some(vs)) = (k.get(span.clone()), v.get(span)) else {
+                    return Err(Error::Model("row bookkeeping out of range".into()));
+                };
+                seq.cache.put_keys(li, ks);
+                if let Some(vc) = seq.cache.values.get_mut(li) {
+                    vc.extend_from_slice(vs);
+                }
+            }
+            // Threads only pay off for large steps: for a decode step the fork/join costs more
+            // than it saves (and competes with candle's matmul pool).
+            let attend = |(seq, &(first, n)): (&SeqStep<'_>, &(usize, usize))| {
+                let qs = q.get(first * q_row..(first + n) * q_row).unwrap_or(&[]);
+                let (Some(kc), Some(vc)) = (seq.cache.keys.get(li), seq.cache.values.get(li))
+                else {
+                    return Vec::new();
+                };
+                kernels::attention(qs, kc, seq.cache.capacity, vc, seq.cache.len, cfg)
+            };
+            let attn: Vec<Vec<f32>> = if seqs.len() >= PARALLEL_SEQS || rows >= PARALLEL_ROWS {
+                let pairs: Vec<_> = seqs.iter().zip(segments.iter()).collect();
+                parallel_map(pairs.len(), |i| pairs.get(i).map(|&p| attend(p)).unwrap_or_default())
+            } else {
+                seqs.iter().zip(segments.iter()).map(attend).collect()
+            };
+            let attn: Vec<f32> = attn.concat();
+            if attn.len() != rows * q_row {
+                return Err(Error::Model("attention output has the wrong size".into()));
+            }
+            let o = self.project(layer, li, &[Target::O], &attn, rows, &row_lora)?;
+            kernels::add_assign(&mut x, o.concat().as_slice());
+            let h = kernels::rms_norm(&x, &layer.ffn_norm, cfg.rms_eps);
+            let gate_up =
+                self.project(layer, li, &[Target::Gate, Target::Up], &h, rows, &row_lora)?;
+            let Ok::<[Vec<f32>; 2], _>([gate, up]) = gate_up.try_into() else {
+                return Err(Error::Model("gate/up projection count".into()));
+            };
+            let act = kernels::silu_mul(&gate, &up);
+            let down = self.project(layer, li, &[Target::Down], &act, rows, &row_lora)?;
+            kernels::add_assign(&mut x, down.concat().as_slice());
+        }
+        for (seq, &(_, n)) in seqs.iter_mut().zip(&segments) {
+            seq.cache.len = seq.cache.len.saturating_add(n);
+        }
+        // Logits for the rows asked for only: the vocabulary projection is the largest matmul.
+        let mut picked = Vec::new();
+        let mut counts = Vec::with_capacity(seqs.len());
+        for (seq, &(first, n)) in seqs.iter().zip(&segments) {
+            let range = if seq.all_logits { first..first + n } else { first + n - 1..first + n };
+            counts.push(range.len());
+            let rows = x
+                .get(range.start * hidden..range.end * hidden)
+                .ok_or_else(|| Error::Model("row bookkeeping out of range".into()))?;
+            picked.extend_from_slice(rows);
+        }
+        let picked_rows: usize = counts.iter().sum();
+        let normed = kernels::rms_norm(&picked, &self.norm, cfg.rms_eps);
+        let logits = self.head.forward_host(&normed, picked_rows, &self.device)?;
+        let mut out = Vec::with_capacity(seqs.len());
+        let mut chunks = logits.chunks_exact(cfg.vocab);
+        for n in counts {
+            let mut one = Vec::with_capacity(n * cfg.vocab);
+            for _ in 0..n {
+                one.extend_from_slice(chunks.next().unwrap_or(&[]));
+            }
+            out.push(one);
+        }
+        Ok(out)
+    }
+
+    /// For each of `targets` (projections that share the input `x`), `x·Wᵀ` plus, per row,
+    /// that row's adapter `x·Aᵀ·(scale·B)ᵀ`.
+    // Row offsets are below `rows · dim`, the sizes of the buffers they index.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn project(
+        &self,
+        layer: &Layer,
+        li: usize,
+        targets: &[Target],
+        x: &[f32],
+        rows: usize,
+        row_lora: &[Option<&LoraWeights>],
+    ) -> Result<Vec<Vec<f32>>> {
+        let lins = targets
+            .iter()
+            .map(|&t| {
+                layer
+                    .linear(t)
+                    .ok_or_else(|| Error::Model(format!("layer {li} has no {}", t.peft_name())))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut ys = Linear::forward_host_shared(&lins, x, rows, &self.device)?;
+        // Rows that share an adapter are done together, so each adapter is read once per work
+        // item rather than once per row (S-LoRA/Punica's point). Work items (one projection of
+        // an adapter and at most `LORA_CHUNK` of its rows) run in parallel: distinct adapters
+        // because the step is bound by reading them, a prompt's rows because they are many.
+        // Each item sums its rows' updates into its own buffer, added to the output afterwards;
+        // a row's arithmetic is the same whatever item it lands in, so a request gives the same
+        // result alone or in any batch.
+        type Item<'a> = (usize, &'a crate::lora::LoraPair, &'a [usize]);
+        let mut groups: Vec<(usize, &crate::lora::LoraPair, Vec<usize>)> = Vec::new();
+        for (ti, &target) in targets.iter().enumerate() {
+            for (r, lora) in row_lora.iter().enumerate() {
+                if let Some(pair) = lora.and_then(|l| l.pair(li, target)) {
+                    match groups.iter_mut().find(|(_, p, _)| std::ptr::eq(*p, pair)) {
+                        Some((_, _, rows)) => rows.push(r),
+                        None => groups.push((ti, pair, vec![r])),
+                    }
+                }
+            }
+        }
+        if groups.is_empty() {
+            return Ok(ys);
+        }
+        let items: Vec<Item<'_>> = groups
+            .iter()
+            .flat_map(|(ti, pair, rows)| rows.chunks(LORA_CHUNK).map(move |c| (*ti, *pair, c)))
+            .collect();
+        let delta = |&(_, pair, rows): &Item<'_>| {
+            let mut d = vec![0f32; rows.len() * pair.out_dim];
+            pair.apply_rows(x, rows, &mut d);
+            d
+        };
+        let deltas: Vec<Vec<f32>> = if items.len() > 1 {
+            parallel_map(items.len(), |i| items.get(i).map(delta).unwrap_or_default())
+        } else {
+            items.iter().map(delta).collect()
+        };
+        for ((ti, pair, rows), d) in items.iter().zip(deltas) {
+            let out_dim = pair.out_dim;
+            let Some(y) = ys.get_mut(*ti) else { continue };
+            for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim)) {
+                if let Some(y_row) = y.get_mut(r * out_dim..(r + 1) * out_dim) {
+                    kernels::add_assign(y_row, delta);
+                }
+            }
+        }
+        Ok(ys)
+    }
+}
+
+/// `f(0) … f(n - 1)` on candle's CPU thread pool, the one the matmuls run on (`qgemm`): one
+/// pool for every parallel part of a step, so its workers stay warm between the parts (a pool
+/// woken from sleep costs tens of microseconds per region, and a step has ~100 regions).
+pub(crate) fn parallel_map<T: Send + Default>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let slots: Vec<std::sync::Mutex<T>> =
+        (0..n).map(|_| std::sync::Mutex::new(T::default())).collect();
+    candle_core::utils::barrier_pool().execute_chunked(n, |range| {
+        for i in range {
+            if let Some(Ok(mut slot)) = slots.get(i).map(|s| s.lock()) {
+                *slot = f(i);
+            }
+        }
+    });
+    slots.into_iter().map(|s| s.into_inner().unwrap_or_default()).collect()
+}
