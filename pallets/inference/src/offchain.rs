@@ -173,7 +173,14 @@ fn serve<T: Config>(account: &Account<T>, url: &str, now: u32) {
                 continue;
             }
         };
-        let body = response.body().collect::<Vec<u8>>();
+        // The answer is bounded (at most `MaxOutputLen` bytes of text, escaped, plus the usage
+        // and attribution): more is not a well-formed answer and is not read into memory.
+        let limit = (T::MaxOutputLen::get() as usize).saturating_mul(6).saturating_add(64 * 1024);
+        let body = response.body().take(limit.saturating_add(1)).collect::<Vec<u8>>();
+        if body.len() > limit {
+            log::warn!(target: LOG_TARGET, "job {id}: the worker's answer exceeds {limit} bytes");
+            continue;
+        }
         let JobState::Open { prompt } = &job.state else { continue };
         let max_in = crate::Pallet::<T>::max_input_tokens(
             u32::try_from(prompt.len()).unwrap_or(u32::MAX),
@@ -247,14 +254,21 @@ pub fn completion<T: Config>(body: &[u8], max_tokens: u32, max_in: u32) -> Optio
     })
 }
 
-/// The largest `keep` weights, scaled to sum to exactly [`PPM`] by largest remainders, in
-/// contribution order; empty when there is no positive weight.
+/// The largest `keep` weights (entries of one contribution summed first), scaled to sum to
+/// exactly [`PPM`] by largest remainders, in contribution order; empty when there is no positive
+/// weight.
 pub fn normalize(
     weights: &mut Vec<(ContributionId, u128)>,
     keep: usize,
 ) -> Vec<(ContributionId, WeightPpm)> {
+    // Entries naming the same contribution are one entry with their summed weight.
+    let mut merged: alloc::collections::BTreeMap<ContributionId, u128> = Default::default();
+    for (c, w) in weights.drain(..) {
+        let e = merged.entry(c).or_default();
+        *e = e.saturating_add(w);
+    }
+    weights.extend(merged);
     weights.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    weights.dedup_by_key(|(c, _)| *c);
     weights.truncate(keep);
     let total = weights.iter().try_fold(0u128, |acc, (_, w)| acc.checked_add(*w));
     let Some(total) = total.filter(|t| *t > 0) else { return Vec::new() };

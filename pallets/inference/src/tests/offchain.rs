@@ -177,6 +177,27 @@ fn a_claimed_job_is_not_served_again_until_the_retry_delay() {
 }
 
 #[test]
+fn an_oversized_answer_is_not_read() {
+    let (mut t, state, pool) = ext();
+    t.execute_with(|| {
+        let (model, _) = served_model(1);
+        request(model);
+        StorageValueRef::persistent(WORKER_URL_KEY).set(&b"http://worker.test".to_vec());
+        // A well-formed answer padded past the bound (64-byte outputs: 384 + 64 KiB).
+        let mut huge = answer("Paris.", json!([]), 0);
+        huge["padding"] = json!("x".repeat(70_000));
+        state.write().expect_request(expected_request(
+            H256::repeat_byte(0xaa),
+            "What is the capital of France?",
+            huge,
+        ));
+        Inference::offchain_worker(1);
+        assert!(submitted(&pool).is_empty());
+        check();
+    });
+}
+
+#[test]
 fn without_a_worker_url_or_an_operator_key_nothing_is_sent() {
     let (mut t, _state, pool) = ext();
     t.execute_with(|| {
@@ -227,6 +248,9 @@ fn answers_are_cut_and_weights_normalized_as_documented() {
         let n = crate::offchain::normalize(&mut thirds, 4);
         assert_eq!(n.iter().map(|(_, p)| p).sum::<u32>(), PPM);
         assert!(crate::offchain::normalize(&mut vec![], 4).is_empty());
+        // Entries of one contribution are merged before ranking.
+        let mut dup = vec![(1, 10u128), (2, 15), (1, 10)];
+        assert_eq!(crate::offchain::normalize(&mut dup, 4), vec![(1, 571_429), (2, 428_571)]);
         // Not an answer.
         assert!(crate::offchain::completion::<Test>(b"not json", 5, 20).is_none());
     });
