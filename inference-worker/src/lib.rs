@@ -1,6 +1,7 @@
 //! Provena's inference worker: one base model, any number of LoRA adapters, an
 //! OpenAI-compatible API. See `README.md` for the design and the measured figures.
 
+pub mod chain;
 pub mod engine;
 pub mod error;
 pub mod lora;

@@ -5,6 +5,7 @@ use candle_core::Device;
 use clap::{Parser, Subcommand, ValueEnum};
 use provena_attribution::ModelTokenizer;
 use provena_inference_worker::{
+    chain::{mask, rpc::Node, voucher, SettleConfig, Settlement},
     engine::{self, EngineConfig},
     lora::{write_synthetic, SynthSpec},
     metrics::Metrics,
@@ -85,6 +86,65 @@ enum Command {
         /// The datanet id `rag.datanet` must name to use `--rag-corpus`.
         #[arg(long, env = "PROVENA_RAG_DATANET", requires = "rag_corpus")]
         rag_datanet: Option<String>,
+        /// The snapshot version `--rag-corpus` holds: a paid answer that used retrieved
+        /// passages names it in its receipt (`retrieved_from`), as the chain requires to credit
+        /// them.
+        #[arg(long, env = "PROVENA_RAG_SNAPSHOT", requires = "rag_corpus")]
+        rag_snapshot: Option<u32>,
+        /// The node to check vouchers against, settle receipts through and read contribution
+        /// statuses from (`ws://…`). With it alone the worker masks non-earning contributions.
+        #[arg(long, env = "PROVENA_CHAIN_RPC")]
+        chain_rpc: Option<String>,
+        /// The operator key (a secret URI: a mnemonic, a hex seed, or `//Dev` forms) whose
+        /// account vouchers name and that signs `submit_receipts`. Prefer the environment
+        /// variable, which `ps` does not show.
+        #[arg(long, env = "PROVENA_OPERATOR_KEY", requires_all = ["chain_rpc", "settle_dir"], hide_env_values = true)]
+        operator_key: Option<String>,
+        /// Where receipts wait to be settled (kept across restarts; see the ledger's docs).
+        #[arg(long, env = "PROVENA_SETTLE_DIR", requires = "operator_key")]
+        settle_dir: Option<PathBuf>,
+        /// Refuse requests without a voucher (402): a public paid endpoint.
+        #[arg(long, env = "PROVENA_REQUIRE_VOUCHER", requires = "operator_key")]
+        require_voucher: bool,
+        /// Seconds between refreshes of the attribution mask from the chain.
+        #[arg(long, env = "PROVENA_MASK_REFRESH", default_value_t = 30.0)]
+        mask_refresh: f64,
+        /// Seconds between settlement rounds (a full batch starts one at once).
+        #[arg(long, env = "PROVENA_SETTLE_INTERVAL", default_value_t = 6.0)]
+        settle_interval: f64,
+        /// Receipts per settlement transaction (1 to 64, the runtime's limit).
+        #[arg(long, env = "PROVENA_SETTLE_BATCH", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=64))]
+        settle_batch: u16,
+        /// Blocks a voucher must stay valid after the best block to be accepted: time for the
+        /// answer and its settlement (10 blocks, one minute, covers a settle interval of 6 s,
+        /// inclusion and a retry).
+        #[arg(long, env = "PROVENA_VOUCHER_MARGIN", default_value_t = 10)]
+        voucher_margin: u32,
+    },
+    /// Sign a voucher for a paid request and print it as a request carries it (the value of
+    /// the `X-Provena-Voucher` header or of `provena.voucher`).
+    Voucher {
+        /// The node to read the chain's genesis hash and best block from.
+        #[arg(long, env = "PROVENA_CHAIN_RPC", default_value = "ws://127.0.0.1:9944")]
+        chain_rpc: String,
+        /// The paying user's secret URI (e.g. `//Dave` on a dev chain).
+        #[arg(long, env = "PROVENA_USER_KEY", hide_env_values = true)]
+        user_key: String,
+        /// The operator who may redeem it (SS58 address).
+        #[arg(long)]
+        operator: String,
+        /// The model's on-chain id.
+        #[arg(long)]
+        model: u64,
+        /// The most the user pays, in OPEN base units (10^18 per OPEN).
+        #[arg(long)]
+        max_fee: u128,
+        /// Blocks from the best block until it expires.
+        #[arg(long, default_value_t = 100)]
+        valid_for: u32,
+        /// The request id (`0x` + 64 hex digits); random by default.
+        #[arg(long)]
+        request_id: Option<String>,
     },
     /// Write seeded synthetic PEFT adapters for a base model (tests and benchmarks).
     SynthAdapter {
@@ -113,6 +173,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     provena_inference_worker::tune_cpu_threads();
     match Cli::parse().command {
         Command::Serve {
@@ -132,6 +193,15 @@ fn main() -> Result<()> {
             attribution_index,
             rag_corpus,
             rag_datanet,
+            rag_snapshot,
+            operator_key,
+            chain_rpc,
+            settle_dir,
+            require_voucher,
+            settle_interval,
+            settle_batch,
+            voucher_margin,
+            mask_refresh,
         } => {
             let started = Instant::now();
             let precision = match precision {
@@ -169,6 +239,60 @@ fn main() -> Result<()> {
                 EngineConfig { max_batch, max_queue, prefill_budget },
                 metrics.clone(),
             )?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let seconds = |flag: &str, s: f64| {
+                std::time::Duration::try_from_secs_f64(s)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| anyhow!("--{flag} must be a positive number of seconds"))
+            };
+            let node = match &chain_rpc {
+                // The node may be starting with the worker (`.ci/dev`): wait up to two minutes.
+                Some(rpc) => Some(Arc::new(
+                    rt.block_on(Node::connect_within(rpc, std::time::Duration::from_secs(120)))
+                        .with_context(|| format!("connecting to {rpc}"))?,
+                )),
+                None => None,
+            };
+            let settlement = match (&node, operator_key, settle_dir) {
+                (Some(node), Some(key), Some(dir)) => {
+                    let config = SettleConfig {
+                        require_voucher,
+                        margin: voucher_margin,
+                        batch: usize::from(settle_batch),
+                    };
+                    let s = rt
+                        .block_on(Settlement::open(node.clone(), &key, &dir, config))
+                        .context("opening the settlement")?;
+                    println!(
+                        "provena-inference-worker: settling as {}, {} receipts waiting",
+                        s.account(),
+                        s.unsettled()
+                    );
+                    let interval = seconds("settle-interval", settle_interval)?;
+                    rt.spawn(provena_inference_worker::chain::settle::run(s.clone(), interval));
+                    Some(s)
+                }
+                _ => None,
+            };
+            let attribution = match &attribution_index {
+                Some(dir) => {
+                    Some(Arc::new(provena_attribution::Index::open(dir).with_context(|| {
+                        format!("opening the attribution index {}", dir.display())
+                    })?))
+                }
+                None => None,
+            };
+            if let (Some(node), Some(index)) = (&node, &attribution) {
+                let interval = seconds("mask-refresh", mask_refresh)?;
+                // The first mask is in place before the first request.
+                let masked = rt.block_on(mask::not_earning(node, index))?;
+                index.set_mask(masked);
+                rt.spawn(mask::run(node.clone(), index.clone(), interval));
+            }
             let state = Arc::new(AppState {
                 model: base.clone(),
                 tokenizer: tok,
@@ -178,29 +302,23 @@ fn main() -> Result<()> {
                 template,
                 started: Instant::now(),
                 counter: Default::default(),
-                attribution: match &attribution_index {
-                    Some(dir) => {
-                        Some(Arc::new(provena_attribution::Index::open(dir).with_context(
-                            || format!("opening the attribution index {}", dir.display()),
-                        )?))
-                    }
-                    None => None,
-                },
+                attribution,
                 rag: match (&rag_corpus, rag_datanet) {
                     (Some(dir), Some(datanet)) => {
                         let texts = provena_attribution::corpus::load_texts(dir)?;
                         let retriever = provena_attribution::rag::Retriever::build(
                             texts.iter().map(|(c, _, t)| (*c, t.as_str())),
                         )?;
-                        Some(RagSource { datanet, retriever })
+                        let snapshot = match (datanet.parse::<u32>(), rag_snapshot) {
+                            (Ok(d), Some(v)) => Some((d, v)),
+                            _ => None,
+                        };
+                        Some(RagSource { datanet, retriever, snapshot })
                     }
                     _ => None,
                 },
+                settlement,
             });
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
                 let addr = listener.local_addr()?;
@@ -219,6 +337,43 @@ fn main() -> Result<()> {
                     .await?;
                 Ok::<(), anyhow::Error>(())
             })
+        }
+        Command::Voucher {
+            chain_rpc,
+            user_key,
+            operator,
+            model,
+            max_fee,
+            valid_for,
+            request_id,
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let node = rt.block_on(Node::connect(&chain_rpc))?;
+            let best = rt.block_on(node.best())?;
+            let request_id = match request_id {
+                Some(hex) => hex.parse().map_err(|e| anyhow!("--request-id: {e:?}"))?,
+                // Unique per user in practice: the clock in nanoseconds, the process and the
+                // best block's hash.
+                None => {
+                    let nanos = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_nanos())
+                        .unwrap_or(0);
+                    let seed = format!("{nanos}:{}:{:?}", std::process::id(), best.hash);
+                    provena_primitives::content_hash(seed.as_bytes())
+                }
+            };
+            let operator = operator.parse().map_err(|e| anyhow!("--operator: {e:?}"))?;
+            let voucher = provena_primitives::attribution::Voucher {
+                request_id,
+                model,
+                max_fee,
+                operator,
+                expires_at: best.number.saturating_add(valid_for),
+            };
+            let signed = voucher::sign(&user_key, voucher, &node.genesis)?;
+            println!("{signed}");
+            Ok(())
         }
         Command::SynthAdapter { model, store, count, seed, rank, alpha, targets, b_std } => {
             let base = Model::load(&model, Precision::Native, &Device::Cpu)?;

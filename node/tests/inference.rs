@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 mod common;
+#[path = "inference/paid.rs"]
+mod paid;
 
 use std::{
     io::{BufRead, BufReader},
@@ -19,6 +21,7 @@ use std::{
 
 use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
+use paid::api_path;
 use pallet_inference::Event as InferenceEvent;
 use polkadot_sdk::{
     sp_core::H256, sp_crypto_hashing::twox_128, sp_keyring::Sr25519Keyring, sp_runtime::Permill,
@@ -61,6 +64,17 @@ impl Drop for Worker {
 
 /// Starts the worker on `port` with `index`, and waits for its banner.
 fn start_worker(port: u16, index: &Path, adapters: &Path) -> Worker {
+    spawn_worker(port, index, adapters, &[], &[])
+}
+
+/// Starts the worker with extra flags and environment, and waits for its banner.
+fn spawn_worker(
+    port: u16,
+    index: &Path,
+    adapters: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Worker {
     let mut child = Command::new(sibling("provena-inference-worker"))
         .arg("serve")
         .arg("--model")
@@ -70,13 +84,18 @@ fn start_worker(port: u16, index: &Path, adapters: &Path) -> Worker {
         .args(["--port", &port.to_string()])
         .arg("--attribution-index")
         .arg(index)
+        .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the worker starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.contains("http://"), "unexpected banner {line:?}");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("on http://") {
+        banner.clear();
+        assert!(out.read_line(&mut banner).unwrap() > 0, "the worker exited before its banner");
+    }
     Worker(child)
 }
 
@@ -224,6 +243,8 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     for p in &parties {
         before.push(free_balance(&c, p, None).await);
     }
+    // Ferdie's transaction fees and transfers are summed over every block from here on.
+    let scan_from = best_number(&c).await + 1;
     let ask = |prompt: &str| {
         RuntimeCall::Inference(pallet_inference::Call::request_inference {
             model: 0,
@@ -261,16 +282,51 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
         format!("{:?}", provena_primitives::inference::job_request_id(0))
     );
 
-    // Ferdie's completion fee, from the block that holds it, and what Ferdie transferred there:
-    // the first receipt ever submitted on a chain pays the attribution pallet account's
-    // existential deposit (see the attribution pallet's docs).
-    let mut ferdie_fees = 0;
-    let mut ferdie_sent = 0;
-    let mut n = {
-        let header: Value = c.request("chain_getHeader", rpc_params![asked]).await.unwrap();
-        header_number(&header) + 1
+    // The worker goes down; the next job is never answered.
+    drop(worker);
+    let dave_mid = free_balance(&c, &who(Dave), None).await;
+    let asked2 = submit_and_wait_in_block(&c, &sign(&c, Dave, ask("And of Spain?")).await).await;
+    let request_fee2 = fee_paid(&events(&c, asked2).await, &who(Dave));
+
+    // The OpenAI API path: a worker settling as Ferdie, paid by vouchers only.
+    let api = api_path(&c, &node, &index, &dir.path().join("adapters"), &weights).await;
+
+    // After both receipts' challenge windows, Eve claims for everyone.
+    let claimable_at =
+        [&receipt, &api].iter().map(|r| r["claimableAt"].as_u64().unwrap() as u32).max().unwrap();
+    wait_for_best(&c, claimable_at, Duration::from_secs(300)).await;
+    let claim = RuntimeCall::Attribution(pallet_attribution::Call::claim_rewards {
+        payees: vec![
+            Payee::Contribution(0),
+            Payee::Account(who(Ferdie)),
+            Payee::Account(who(Charlie)),
+            Payee::ModelHolders(0),
+            Payee::Account(treasury.clone()),
+        ],
+    });
+    let claimed = submit_and_wait_in_block(&c, &sign(&c, Eve, claim).await).await;
+    // What both receipts (the on-chain job's and the API request's) pay a payee.
+    let payout = |payee: Payee<AccountId>| -> u128 {
+        [&receipt, &api]
+            .iter()
+            .flat_map(|r| r["payouts"].as_array().unwrap().iter())
+            .filter(|p| serde_json::from_value::<Payee<AccountId>>(p[0].clone()).unwrap() == payee)
+            .map(|p| amount(&p[1]))
+            .sum()
     };
-    loop {
+    let mut after = Vec::new();
+    for p in &parties {
+        after.push(free_balance(&c, p, Some(claimed)).await);
+    }
+    // Ferdie's transaction fees (its OCW's completion, its worker's settlement) and what it
+    // transferred: the first receipt ever submitted on a chain pays the attribution pallet
+    // account's existential deposit (see the attribution pallet's docs).
+    let (mut ferdie_fees, mut ferdie_sent) = (0, 0);
+    let claimed_at = {
+        let header: Value = c.request("chain_getHeader", rpc_params![claimed]).await.unwrap();
+        header_number(&header)
+    };
+    for n in scan_from..=claimed_at {
         let evs = events_of(&c, n).await;
         ferdie_fees += fee_paid(&evs, &who(Ferdie));
         ferdie_sent += evs
@@ -284,45 +340,6 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
                 _ => None,
             })
             .sum::<u128>();
-        if evs.iter().any(|e| {
-            matches!(e, RuntimeEvent::Inference(InferenceEvent::JobCompleted { job: 0, .. }))
-        }) {
-            break;
-        }
-        n += 1;
-    }
-
-    // The worker goes down; the next job is never answered.
-    drop(worker);
-    let dave_mid = free_balance(&c, &who(Dave), None).await;
-    let asked2 = submit_and_wait_in_block(&c, &sign(&c, Dave, ask("And of Spain?")).await).await;
-    let request_fee2 = fee_paid(&events(&c, asked2).await, &who(Dave));
-
-    // After the challenge window, Eve claims for everyone.
-    let claimable_at = receipt["claimableAt"].as_u64().unwrap() as u32;
-    wait_for_best(&c, claimable_at, Duration::from_secs(300)).await;
-    let claim = RuntimeCall::Attribution(pallet_attribution::Call::claim_rewards {
-        payees: vec![
-            Payee::Contribution(0),
-            Payee::Account(who(Ferdie)),
-            Payee::Account(who(Charlie)),
-            Payee::ModelHolders(0),
-            Payee::Account(treasury.clone()),
-        ],
-    });
-    submit_and_wait_in_block(&c, &sign(&c, Eve, claim).await).await;
-    let payout = |payee: Payee<AccountId>| -> u128 {
-        receipt["payouts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| serde_json::from_value::<Payee<AccountId>>(p[0].clone()).unwrap() == payee)
-            .map(|p| amount(&p[1]))
-            .sum()
-    };
-    let mut after = Vec::new();
-    for p in &parties {
-        after.push(free_balance(&c, p, None).await);
     }
     // Dave: the request's transaction fee, the job deposit (held until the job is deleted) and
     // exactly the fee; the rest of max_fee came back.
@@ -345,9 +362,11 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     );
     // The treasury: its share (transaction fees are burned, not sent to it).
     assert_eq!(after[5], before[5] + payout(Payee::Account(treasury.clone())));
-    // The parts are the fee, exactly.
-    let total: u128 = receipt["payouts"].as_array().unwrap().iter().map(|p| amount(&p[1])).sum();
-    assert_eq!(total, fee);
+    // The parts are the fee, exactly, for each receipt.
+    for (r, f) in [(&receipt, fee), (&api, amount(&api["fee"]))] {
+        let total: u128 = r["payouts"].as_array().unwrap().iter().map(|p| amount(&p[1])).sum();
+        assert_eq!(total, f, "{r}");
+    }
 
     // The unanswered job expires at its deadline and Dave gets all of max_fee back.
     let expired = wait_for_job(&c, 1, "Expired", Duration::from_secs(300)).await;

@@ -247,6 +247,49 @@ pub fn split_fee(
     Ok(Split { treasury, operator, developer, holders, contributors })
 }
 
+/// The largest `keep` weights (entries of one contribution summed first), scaled to sum to
+/// exactly [`PPM`] by largest remainders, in contribution order; empty when there is no positive
+/// weight.
+pub fn normalize_weights(
+    weights: &mut Vec<(ContributionId, u128)>,
+    keep: usize,
+) -> Vec<(ContributionId, WeightPpm)> {
+    // Entries naming the same contribution are one entry with their summed weight.
+    let mut merged: alloc::collections::BTreeMap<ContributionId, u128> = Default::default();
+    for (c, w) in weights.drain(..) {
+        let e = merged.entry(c).or_default();
+        *e = e.saturating_add(w);
+    }
+    weights.extend(merged);
+    weights.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    weights.truncate(keep);
+    let total = weights.iter().try_fold(0u128, |acc, (_, w)| acc.checked_add(*w));
+    let Some(total) = total.filter(|t| *t > 0) else { return Vec::new() };
+    let numerators = weights.iter().map(|(_, w)| *w).collect::<Vec<_>>();
+    let Some(parts) = largest_remainder(u128::from(PPM), &numerators, total) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(ContributionId, WeightPpm)> = weights
+        .iter()
+        .zip(parts)
+        .filter_map(|((c, _), p)| Some((*c, WeightPpm::try_from(p).ok()?)))
+        .filter(|(_, p)| *p > 0)
+        .collect();
+    out.sort_by_key(|(c, _)| *c);
+    // Parts of zero (impossible when scaling up, possible when more than a million entries
+    // share) would leave the sum short: then attribute nothing rather than something wrong.
+    if out.iter().map(|(_, p)| u64::from(*p)).sum::<u64>() != u64::from(PPM) {
+        return Vec::new();
+    }
+    out
+}
+
+/// The fee for `tokens` tokens at `price_per_1k` per 1,000 tokens, rounded up to the base
+/// unit (what `pallet-attribution` charges); `None` on overflow.
+pub fn fee_for(price_per_1k: Balance, tokens: u128) -> Option<Balance> {
+    price_per_1k.checked_mul(tokens)?.checked_add(999).map(|p| p / 1_000)
+}
+
 /// A receipt's status.
 #[derive(
     Clone,

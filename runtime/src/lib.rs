@@ -35,6 +35,8 @@
 //! - [`precompiles`]: Provena's features as EVM precompiles (`IProvena.sol`).
 //! - [`genesis_config_presets`]: the `development` and `local_testnet` genesis states and the
 //!   genesis token allocation table.
+//! - [`client`] (native only): signing transactions for this runtime, for off-chain clients
+//!   such as the inference worker.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime` needs a higher recursion limit than the default.
@@ -49,6 +51,8 @@ extern crate alloc;
 pub mod apis;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
+#[cfg(feature = "std")]
+pub mod client;
 pub mod configs;
 pub mod genesis_config_presets;
 pub mod precompiles;
@@ -132,6 +136,23 @@ pub type TxExtension = (
     // Unused weight is returned to the block; must come last to see every refund.
     frame_system::WeightReclaim<Runtime>,
 );
+
+/// The extensions of a native transaction of `nonce`, valid in `era`, with `tip`: what wallets,
+/// the off-chain workers and [`client`] sign.
+pub fn tx_extension(era: generic::Era, nonce: Nonce, tip: Balance) -> TxExtension {
+    (
+        frame_system::CheckNonZeroSender::<Runtime>::new(),
+        frame_system::CheckSpecVersion::<Runtime>::new(),
+        frame_system::CheckTxVersion::<Runtime>::new(),
+        frame_system::CheckGenesis::<Runtime>::new(),
+        frame_system::CheckEra::<Runtime>::from(era),
+        frame_system::CheckNonce::<Runtime>::from(nonce),
+        frame_system::CheckWeight::<Runtime>::new(),
+        pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(tip),
+        pallet_revive::evm::tx_extension::SetOrigin::<Runtime>::default(),
+        frame_system::WeightReclaim::<Runtime>::new(),
+    )
+}
 
 /// The extensions of an Ethereum transaction (`Revive::eth_transact`): the same checks as a
 /// native transaction, built from the Ethereum transaction's nonce and tip. Ethereum

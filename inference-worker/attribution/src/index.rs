@@ -96,7 +96,8 @@ pub struct Index {
     sa: Store<u32>,
     /// The manifest.
     pub manifest: Manifest,
-    masked: BTreeSet<u64>,
+    /// Contributions not credited; replaced while serving (see [`Index::set_mask`]).
+    masked: std::sync::RwLock<BTreeSet<u64>>,
 }
 
 /// A document to index.
@@ -165,7 +166,7 @@ impl Index {
             tokens: Store::Owned(tokens),
             sa: Store::Owned(sa),
             manifest,
-            masked: BTreeSet::new(),
+            masked: Default::default(),
         })
     }
 
@@ -215,7 +216,7 @@ impl Index {
             tokens: Store::Mapped(tokens),
             sa: Store::Mapped(sa),
             manifest,
-            masked: BTreeSet::new(),
+            masked: Default::default(),
         };
         index.check_structure()?;
         Ok(index)
@@ -282,13 +283,32 @@ impl Index {
     }
 
     /// Stops crediting these contributions (withdrawn or slashed), without rebuilding.
-    pub fn mask(&mut self, contributions: impl IntoIterator<Item = u64>) {
-        self.masked.extend(contributions);
+    pub fn mask(&self, contributions: impl IntoIterator<Item = u64>) {
+        if let Ok(mut m) = self.masked.write() {
+            m.extend(contributions);
+        }
+    }
+
+    /// Replaces the masked set (a refresh from the chain); returns whether it changed.
+    pub fn set_mask(&self, contributions: BTreeSet<u64>) -> bool {
+        match self.masked.write() {
+            Ok(mut m) if *m != contributions => {
+                *m = contributions;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Whether a contribution is masked.
     pub fn is_masked(&self, contribution: u64) -> bool {
-        self.masked.contains(&contribution)
+        self.masked.read().map(|m| m.contains(&contribution)).unwrap_or(false)
+    }
+
+    /// The contributions the index holds, in corpus order without repeats.
+    pub fn contributions(&self) -> Vec<u64> {
+        let mut seen = BTreeSet::new();
+        self.manifest.documents.iter().map(|d| d.contribution).filter(|c| seen.insert(*c)).collect()
     }
 
     /// Compares the suffix at `pos` with `pattern` on the pattern's length: `Equal` when the

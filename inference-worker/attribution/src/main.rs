@@ -133,7 +133,7 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
             top_k,
             mask,
         } => {
-            let mut idx = Index::open(&index)?;
+            let idx = Index::open(&index)?;
             idx.mask(mask);
             let t = tokenizer_for(&idx, tokenizer)?;
             let params = Params { min_span, max_freq, top_k };

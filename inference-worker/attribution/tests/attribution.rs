@@ -78,7 +78,7 @@ fn a_passage_in_two_contributions_splits_its_credit_equally() {
 #[test]
 fn echoes_of_the_prompt_earn_nothing_and_masking_stops_credit() {
     let corpus = docs(10, 500);
-    let mut idx = index_of(&corpus);
+    let idx = index_of(&corpus);
     let passage = corpus[2][10..40].to_vec();
     let mut answer = stream(777, 80, 5_000);
     answer[20..50].copy_from_slice(&passage);
@@ -91,8 +91,10 @@ fn echoes_of_the_prompt_earn_nothing_and_masking_stops_credit() {
     let masked = attribute(&idx, &[], &answer, &Params::default()).unwrap();
     assert!(masked.weights.is_empty());
     assert_ne!(masked.evidence_hash, credited.evidence_hash);
-    // The evidence hash is deterministic.
-    idx.mask([]);
+    // A refresh that unmasks it credits it again; the evidence hash is deterministic.
+    assert!(idx.set_mask(Default::default()));
+    assert!(!idx.set_mask(Default::default()), "unchanged");
+    assert_eq!(attribute(&idx, &[], &answer, &Params::default()).unwrap(), credited);
     let again = attribute(&index_of(&corpus), &[], &answer, &Params::default()).unwrap();
     assert_eq!(again.evidence_hash, credited.evidence_hash);
 }

@@ -91,6 +91,11 @@ pub(crate) async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         "base_hash": state.model.source.hash,
         "queued": state.engine.queued(),
         "uptime_s": state.started.elapsed().as_secs(),
+        "settlement": state.settlement.as_ref().map(|s| json!({
+            "operator": s.account().to_string(),
+            "unsettled": s.unsettled(),
+            "vouchers_required": s.config.require_voucher,
+        })),
     }))
 }
 

@@ -19,6 +19,7 @@
 
 mod admin;
 mod chat_template;
+mod receipt;
 mod sse;
 mod types;
 mod validate;
@@ -27,6 +28,10 @@ pub use chat_template::ChatTemplate;
 pub use types::ApiError;
 
 use crate::{
+    chain::{
+        voucher::{SignedVoucher, VOUCHER_HEADER},
+        Admission, AdmitError, ReceiptAttribution, Settlement,
+    },
     engine::{EngineHandle, Event, Job},
     error::Error,
     lora::LoraWeights,
@@ -40,12 +45,13 @@ use admin::{
 use axum::{
     body::Bytes,
     extract::State,
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{sse::Sse, IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
 use provena_attribution::ModelTokenizer;
+use receipt::{attribute, attribution_json, citations, receipt_attribution};
 use serde_json::{json, Value};
 use sse::sse_stream;
 use std::{
@@ -55,9 +61,10 @@ use std::{
     },
     time::Instant,
 };
-use tokio::sync::mpsc::unbounded_channel;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use types::{
-    ChatRequest, Common, CompletionRequest, Kind, MessageContent, Meta, RagRequest, Record, Usage,
+    ChatRequest, Common, CompletionRequest, Kind, MessageContent, Meta, Outcome, RagRequest,
+    Record, Usage,
 };
 use validate::{parse_json, parse_value, validate, Valid};
 
@@ -75,6 +82,9 @@ pub struct AppState {
     pub attribution: Option<Arc<provena_attribution::Index>>,
     /// The datanet whose passages `rag` requests retrieve from, if any.
     pub rag: Option<RagSource>,
+    /// Paid requests: vouchers checked, receipts recorded and settled on chain (see
+    /// [`crate::chain`]); `None` serves every request unpaid.
+    pub settlement: Option<Arc<Settlement>>,
 }
 
 /// A datanet snapshot served for retrieval.
@@ -82,6 +92,8 @@ pub struct RagSource {
     /// The datanet id requests name.
     pub datanet: String,
     pub retriever: provena_attribution::rag::Retriever,
+    /// The on-chain (datanet, snapshot version) the passages come from, if known.
+    pub snapshot: Option<(u32, u32)>,
 }
 
 /// The router.
@@ -193,6 +205,7 @@ impl AppState {
 
 async fn completions(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let value = parse_json(&body)?;
@@ -206,11 +219,13 @@ async fn completions(
         return Err(Error::invalid("rag", "retrieval is supported on /v1/chat/completions").into());
     }
     let valid = validate(&state, &common, prompt, "prompt")?;
-    run(state, &common, valid, Kind::Completion, Vec::new()).await
+    let paid = admit(&state, &headers, &value, &common, &valid).await?;
+    run(state, &common, valid, Kind::Completion, Vec::new(), paid).await
 }
 
 async fn chat_completions(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let value = parse_json(&body)?;
@@ -256,7 +271,47 @@ async fn chat_completions(
     };
     let prompt = state.template.render(&turns);
     let valid = validate(&state, &common, &prompt, "messages")?;
-    run(state, &common, valid, Kind::Chat, hits).await
+    let paid = admit(&state, &headers, &value, &common, &valid).await?;
+    run(state, &common, valid, Kind::Chat, hits, paid).await
+}
+
+/// Checks a request's voucher when the worker settles on chain (before any inference).
+async fn admit(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    body: &Value,
+    common: &Common,
+    valid: &Valid,
+) -> Result<Option<Admission>, ApiError> {
+    let Some(settlement) = &state.settlement else { return Ok(None) };
+    let header = headers.get(VOUCHER_HEADER).map(|h| h.as_bytes());
+    let refused = |e: AdmitError| {
+        let e = match e {
+            AdmitError::Refused(r) => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                r.code(),
+                Some("provena.voucher".into()),
+                r.to_string(),
+            ),
+            AdmitError::Chain(c) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chain_unavailable",
+                None,
+                c.to_string(),
+            ),
+        };
+        state.metrics.rejected.with_label_values(&[e.kind]).inc();
+        e
+    };
+    let voucher = SignedVoucher::from_request(header, body).map_err(|r| refused(r.into()))?;
+    let served = match (&common.adapters, state.is_base(&common.model)) {
+        (Some(_), _) => None,
+        (None, true) => Some(state.model.source.hash.as_str()),
+        (None, false) => Some(common.model.as_str()),
+    };
+    let tokens =
+        u64::try_from(valid.prompt.len().saturating_add(valid.max_tokens)).unwrap_or(u64::MAX);
+    settlement.admit(voucher, served, tokens).await.map_err(refused)
 }
 
 /// Retrieves passages for the last user turn and puts them in a system turn first.
@@ -297,57 +352,13 @@ fn retrieve(
     Ok(hits)
 }
 
-/// Citations of the retrieved passages (which ones the answer used) and the used passages'
-/// credit per contribution.
-fn citations(
-    state: &AppState,
-    hits: &[provena_attribution::rag::Hit],
-    answer: &[u32],
-) -> (Vec<Value>, Vec<Value>) {
-    let mut used_hits = Vec::new();
-    let cited = hits
-        .iter()
-        .map(|h| {
-            let used = provena_attribution::rag::used(&state.tokenizer, &h.text, answer).unwrap_or(false);
-            if used {
-                used_hits.push(h);
-            }
-            json!({"contribution": h.contribution, "passage": h.passage, "score": h.score, "used": used})
-        })
-        .collect();
-    let credit = provena_attribution::rag::credit(&used_hits)
-        .into_iter()
-        .map(|(c, ppm)| json!({"contribution": c, "ppm": ppm}))
-        .collect();
-    (cited, credit)
-}
-
-/// The answer's attribution against the worker's index: contribution weights (ppm, top 16),
-/// the datanet pool's part and the evidence hash, what the operator's receipt carries.
-fn attribute(state: &AppState, prompt: &[u32], answer: &[u32]) -> Option<Value> {
-    let index = state.attribution.as_ref()?;
-    match provena_attribution::attribute(
-        index,
-        prompt,
-        answer,
-        &provena_attribution::Params::default(),
-    ) {
-        Ok(a) => Some(json!({
-            "weights": a.weights.iter().map(|(c, ppm)| json!({"contribution": c, "ppm": ppm})).collect::<Vec<_>>(),
-            "pool_ppm": a.pool_ppm,
-            "evidence_hash": a.evidence_hash,
-            "spans": a.spans.len(),
-        })),
-        Err(e) => Some(json!({"error": e.to_string()})),
-    }
-}
-
 async fn run(
     state: Arc<AppState>,
     common: &Common,
     valid: Valid,
     kind: Kind,
     hits: Vec<provena_attribution::rag::Hit>,
+    paid: Option<Admission>,
 ) -> Result<Response, ApiError> {
     let resolved = state.resolve(common).await?;
     let (tx, rx) = unbounded_channel();
@@ -370,49 +381,53 @@ async fn run(
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let prompt_ids = valid.prompt.clone();
-    let record =
-        move |prompt_tokens: usize, completion_tokens: usize, tokens: &[u32], state: &AppState| {
-            let (cited, rag_credit) = if tokens.is_empty() {
-                (Vec::new(), Vec::new())
-            } else {
-                citations(state, &hits, tokens)
-            };
-            Record {
-                request_id: id.clone(),
-                base_model: state.model.source.hash.clone(),
-                adapters: resolved
-                    .adapters
-                    .iter()
-                    .map(|(a, w)| json!({"id": a, "weight": w}))
-                    .collect(),
-                prompt_tokens,
-                completion_tokens,
-                attribution: if tokens.is_empty() {
-                    None
-                } else {
-                    attribute(state, &prompt_ids, tokens)
-                },
-                citations: cited,
-                rag_credit,
-            }
+    let adapters: Vec<Value> =
+        resolved.adapters.iter().map(|(a, w)| json!({"id": a, "weight": w})).collect();
+    let record = move |prompt_tokens: usize,
+                       completion_tokens: usize,
+                       tokens: &[u32],
+                       state: &AppState|
+          -> (Record, ReceiptAttribution) {
+        let (cited, rag_credit) = if tokens.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            citations(state, &hits, tokens)
         };
+        let attribution =
+            if tokens.is_empty() { None } else { attribute(state, &prompt_ids, tokens) };
+        let receipt = receipt_attribution(attribution.as_ref(), &rag_credit);
+        let rec = Record {
+            request_id: id.clone(),
+            base_model: state.model.source.hash.clone(),
+            adapters: adapters.clone(),
+            prompt_tokens,
+            completion_tokens,
+            attribution: attribution.as_ref().map(attribution_json),
+            citations: cited,
+            rag_credit: rag_credit
+                .iter()
+                .map(|(c, ppm)| json!({"contribution": c, "ppm": ppm}))
+                .collect(),
+            receipt: json!({
+                "weights": receipt.weights.iter().map(|(c, ppm)| json!({"contribution": c, "ppm": ppm})).collect::<Vec<_>>(),
+                "evidence_hash": format!("{:?}", receipt.evidence_hash),
+            }),
+            settlement: None,
+        };
+        (rec, receipt)
+    };
+    let rx = finish(state.clone(), rx, record, paid);
     let meta = Meta { created, model: valid.model.clone(), kind };
     if valid.stream {
-        let stream = sse_stream(state, rx, meta, request_id, record);
+        let stream = sse_stream(rx, meta, request_id);
         return Ok(Sse::new(stream).into_response());
     }
     let mut rx = rx;
     let mut text = String::new();
     loop {
         match rx.recv().await {
-            Some(Event::Text(t)) => text.push_str(&t),
-            Some(Event::Done { reason, prompt_tokens, completion_tokens, tokens }) => {
-                let rec = record(prompt_tokens, completion_tokens, &tokens, &state);
-                let usage = Usage {
-                    prompt_tokens,
-                    completion_tokens,
-                    total_tokens: prompt_tokens.saturating_add(completion_tokens),
-                };
+            Some(Outcome::Text(t)) => text.push_str(&t),
+            Some(Outcome::Done { reason, usage, record: rec }) => {
                 let choice = match kind {
                     Kind::Completion => {
                         json!({"index": 0, "text": text, "finish_reason": reason, "logprobs": null})
@@ -432,8 +447,81 @@ async fn run(
                 });
                 return Ok(Json(body).into_response());
             }
-            Some(Event::Failed(e)) => return Err(Error::Model(e).into()),
+            Some(Outcome::Failed(e)) => return Err(Error::Model(e).into()),
             None => return Err(Error::EngineStopped.into()),
         }
     }
+}
+
+/// Follows a job's events to its end, in a task of its own: the response reads what it sends.
+/// At the end the record is made (attribution, citations) and, for a paid request, the receipt
+/// recorded on disk before the end is sent, so no answer leaves without its receipt. An unpaid
+/// job is dropped (the engine stops it) when its client goes away; a paid one runs to its end
+/// and is charged.
+fn finish(
+    state: Arc<AppState>,
+    mut events: UnboundedReceiver<Event>,
+    record: impl FnOnce(usize, usize, &[u32], &AppState) -> (Record, ReceiptAttribution)
+        + Send
+        + 'static,
+    mut paid: Option<Admission>,
+) -> UnboundedReceiver<Outcome> {
+    let (out, rx) = unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                Event::Text(t) => {
+                    if out.send(Outcome::Text(t)).is_err() && paid.is_none() {
+                        return;
+                    }
+                }
+                Event::Done { reason, prompt_tokens, completion_tokens, tokens } => {
+                    let paid = paid.take();
+                    let made = tokio::task::spawn_blocking(move || {
+                        let (mut rec, receipt) =
+                            record(prompt_tokens, completion_tokens, &tokens, &state);
+                        let used_rag = !rec.rag_credit.is_empty();
+                        if let Some(admission) = paid {
+                            let request_id = admission.request_id();
+                            let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                            // Retrieved passages credited: the receipt names their snapshot.
+                            let retrieved_from =
+                                state.rag.as_ref().and_then(|r| r.snapshot).filter(|_| used_rag);
+                            let fee = admission
+                                .commit(
+                                    count(prompt_tokens),
+                                    count(completion_tokens),
+                                    receipt,
+                                    retrieved_from,
+                                )
+                                .map_err(|e| format!("the receipt could not be recorded: {e}"))?;
+                            rec.settlement = Some(json!({
+                                "requestId": format!("{request_id:?}"),
+                                "fee": fee.to_string(),
+                                "status": "recorded",
+                            }));
+                        }
+                        Ok::<Record, String>(rec)
+                    })
+                    .await;
+                    let usage = Usage {
+                        prompt_tokens,
+                        completion_tokens,
+                        total_tokens: prompt_tokens.saturating_add(completion_tokens),
+                    };
+                    let _ = out.send(match made {
+                        Ok(Ok(record)) => Outcome::Done { reason, usage, record },
+                        Ok(Err(e)) => Outcome::Failed(e),
+                        Err(e) => Outcome::Failed(e.to_string()),
+                    });
+                    return;
+                }
+                Event::Failed(e) => {
+                    let _ = out.send(Outcome::Failed(e));
+                    return;
+                }
+            }
+        }
+    });
+    rx
 }

@@ -1,22 +1,17 @@
 //! Streaming responses: OpenAI's server-sent-event chunks, then usage and the `provena` record.
 
-use super::{
-    types::{Kind, Meta, Record, Usage},
-    AppState,
-};
-use crate::engine::{Event, FinishReason};
+use super::types::{Kind, Meta, Outcome, Record, Usage};
+use crate::engine::FinishReason;
 use axum::response::sse::Event as SseEvent;
 use futures::{Stream, StreamExt};
 use serde_json::{json, Value};
-use std::{convert::Infallible, sync::Arc};
+use std::convert::Infallible;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 pub(crate) fn sse_stream(
-    state: Arc<AppState>,
-    rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<Outcome>,
     meta: Meta,
     id: String,
-    record: impl Fn(usize, usize, &[u32], &AppState) -> Record + Send + 'static,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let object = if meta.kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" };
     let mut first = true;
@@ -32,7 +27,7 @@ pub(crate) fn sse_stream(
     UnboundedReceiverStream::new(rx)
         .flat_map(move |event| {
             let out: Vec<SseEvent> = match event {
-                Event::Text(t) => {
+                Outcome::Text(t) => {
                     let delta = match kind {
                         Kind::Chat if first => json!([{"index": 0, "delta": {"role": "assistant", "content": t}, "finish_reason": null}]),
                         Kind::Chat => json!([{"index": 0, "delta": {"content": t}, "finish_reason": null}]),
@@ -41,16 +36,15 @@ pub(crate) fn sse_stream(
                     first = false;
                     vec![chunk(delta, None)]
                 }
-                Event::Done { reason, prompt_tokens, completion_tokens, tokens } => {
+                Outcome::Done { reason, usage, record } => {
                     let end = finish_choice(kind, reason);
-                    let usage = Usage { prompt_tokens, completion_tokens, total_tokens: prompt_tokens.saturating_add(completion_tokens) };
                     vec![
                         chunk(end, None),
-                        chunk(json!([]), Some((usage, record(prompt_tokens, completion_tokens, &tokens, &state)))),
+                        chunk(json!([]), Some((usage, record))),
                         SseEvent::default().data("[DONE]"),
                     ]
                 }
-                Event::Failed(e) => vec![SseEvent::default()
+                Outcome::Failed(e) => vec![SseEvent::default()
                     .data(json!({"error": {"message": e, "type": "internal_error", "param": null, "code": 500}}).to_string())],
             };
             futures::stream::iter(out.into_iter().map(Ok))

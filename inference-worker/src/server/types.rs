@@ -1,6 +1,6 @@
 //! The API's request and response types and its error, in OpenAI's shapes.
 
-use crate::error::Error;
+use crate::{engine::FinishReason, error::Error};
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -192,6 +192,22 @@ pub(crate) struct Record {
     /// Parts per million per contribution for the passages the answer used.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) rag_credit: Vec<Value>,
+    /// What the answer's receipt carries: contribution weights summing to 1,000,000 (span and
+    /// RAG credit merged; see `receipt_attribution`) and the evidence hash.
+    pub(crate) receipt: Value,
+    /// For a paid request: the voucher's request id, the fee charged and the receipt's state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) settlement: Option<Value>,
+}
+
+/// What a response gets from its job: the engine's events, with the record made at the end.
+pub(crate) enum Outcome {
+    /// New text.
+    Text(String),
+    /// The end.
+    Done { reason: FinishReason, usage: Usage, record: Record },
+    /// The job failed.
+    Failed(String),
 }
 
 pub(crate) struct Meta {

@@ -16,17 +16,14 @@ use jsonrpsee::{
     ws_client::{WsClient, WsClientBuilder},
 };
 use polkadot_sdk::{
-    frame_system, pallet_balances, pallet_revive, pallet_transaction_payment,
-    sp_core::{sr25519, Pair, H256},
+    frame_system, pallet_balances, pallet_transaction_payment,
+    sp_core::H256,
     sp_crypto_hashing::{keccak_256, twox_128},
     sp_keyring::Sr25519Keyring,
-    sp_runtime::{
-        generic::{self, Era},
-        MultiSignature, Permill,
-    },
+    sp_runtime::{generic::Era, Permill},
 };
 use provena_runtime::{
-    AccountId, Balance, Nonce, Runtime, RuntimeCall, RuntimeEvent, SignedPayload, TxExtension,
+    client::SigningContext, AccountId, Balance, Nonce, Runtime, RuntimeCall, RuntimeEvent,
     UncheckedExtrinsic,
 };
 use serde_json::Value;
@@ -249,29 +246,8 @@ pub async fn sign(c: &WsClient, signer: Sr25519Keyring, call: RuntimeCall) -> Un
     let spec_version = version["specVersion"].as_u64().unwrap() as u32;
     let tx_version = version["transactionVersion"].as_u64().unwrap() as u32;
 
-    let tx_ext: TxExtension = (
-        frame_system::CheckNonZeroSender::new(),
-        frame_system::CheckSpecVersion::new(),
-        frame_system::CheckTxVersion::new(),
-        frame_system::CheckGenesis::new(),
-        frame_system::CheckEra::from(Era::Immortal),
-        frame_system::CheckNonce::from(nonce),
-        frame_system::CheckWeight::new(),
-        pallet_transaction_payment::ChargeTransactionPayment::from(0),
-        pallet_revive::evm::tx_extension::SetOrigin::default(),
-        frame_system::WeightReclaim::new(),
-    );
-    let implicit = ((), spec_version, tx_version, genesis, genesis, (), (), (), (), ());
-    let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
-    let pair: sr25519::Pair = signer.pair();
-    let signature = payload.using_encoded(|bytes| pair.sign(bytes));
-    generic::UncheckedExtrinsic::new_signed(
-        call,
-        who.into(),
-        MultiSignature::Sr25519(signature),
-        tx_ext,
-    )
-    .into()
+    let ctx = SigningContext { genesis, spec_version, transaction_version: tx_version };
+    provena_runtime::client::sign(&signer.pair(), call, nonce, Era::Immortal, genesis, 0, &ctx)
 }
 
 /// Submits an extrinsic and waits until the block that holds it is finalized; returns that

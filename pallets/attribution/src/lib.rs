@@ -989,7 +989,8 @@ impl<T: Config> Pallet<T> {
         let model = T::Models::model(input.model).ok_or(Error::<T>::UnknownModel)?;
         ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
         let tokens = u128::from(input.input_tokens).saturating_add(u128::from(input.output_tokens));
-        let fee = Self::fee_for(model.price_per_1k_tokens, tokens).ok_or(Error::<T>::Overflow)?;
+        let fee = provena_primitives::attribution::fee_for(model.price_per_1k_tokens, tokens)
+            .ok_or(Error::<T>::Overflow)?;
         ensure!(fee <= v.max_fee, Error::<T>::FeeAboveMax);
 
         // The snapshots the model (and, for an adapter, its base) declares, and the retrieved one.
@@ -1281,11 +1282,6 @@ impl<T: Config> Pallet<T> {
         }
     }
 
-    /// The fee for `tokens` of a model: `⌈price per 1,000 × tokens / 1,000⌉`.
-    fn fee_for(price_per_1k: Balance, tokens: u128) -> Option<Balance> {
-        price_per_1k.checked_mul(tokens)?.checked_add(999).map(|p| p / 1_000)
-    }
-
     // ---- runtime API ----
 
     /// A receipt for the runtime API.
@@ -1496,7 +1492,7 @@ impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
 
     fn fee(model: ModelId, tokens: u64) -> Option<Balance> {
         let price = T::Models::price_per_1k_tokens(model)?;
-        Self::fee_for(price, u128::from(tokens))
+        provena_primitives::attribution::fee_for(price, u128::from(tokens))
     }
 
     fn settle(job: JobSettlement<T::AccountId>) -> Result<(u64, Balance), DispatchError> {

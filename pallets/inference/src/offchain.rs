@@ -24,10 +24,11 @@
 //! its weights hash (hex; the worker serves a base under its hash and each adapter under its
 //! own), `max_tokens`, greedy sampling, and `rag: {datanet}` for a retrieval job. From the
 //! answer: the message text (cut to [`Config::MaxOutputLen`] bytes at a character boundary),
-//! the usage's token counts (capped at what the job allows), and `provena.attribution`: the
-//! named contributions' weights, the largest [`Config::MaxAttribution`] kept and scaled to sum
-//! to exactly 1,000,000 by largest remainders (the pool's part is shared pro rata among them),
-//! and the evidence hash.
+//! the usage's token counts (capped at what the job allows), and `provena.receipt` (or, from a
+//! worker without it, `provena.attribution`): the contributions' weights, the largest
+//! [`Config::MaxAttribution`] kept and scaled to sum to exactly 1,000,000 by largest remainders
+//! (the worker merges span and RAG credit and shares the pool's part pro rata among them), and
+//! the evidence hash.
 
 use crate::{Call, Completion, Config, JobState, Jobs, OperatorJobs, Operators, LOG_TARGET};
 use alloc::{
@@ -50,10 +51,7 @@ use polkadot_sdk::{
     },
 };
 use provena_primitives::{
-    attribution::{largest_remainder, WeightPpm, PPM},
-    inference::JobId,
-    models::ModelInspect,
-    ContributionId,
+    attribution::normalize_weights, inference::JobId, models::ModelInspect, ContributionId,
 };
 use serde_json::{json, Value};
 
@@ -226,7 +224,12 @@ pub fn completion<T: Config>(body: &[u8], max_tokens: u32, max_in: u32) -> Optio
     };
     let input_tokens = tokens("prompt_tokens")?.min(max_in);
     let output_tokens = tokens("completion_tokens")?.min(max_tokens);
-    let attribution = v.get("provena").and_then(|p| p.get("attribution"));
+    // The worker's receipt weights (span and RAG credit merged by its documented rule); an
+    // older worker's span attribution otherwise.
+    let provena = v.get("provena");
+    let attribution = provena
+        .and_then(|p| p.get("receipt"))
+        .or_else(|| provena.and_then(|p| p.get("attribution")));
     let mut weights: Vec<(ContributionId, u128)> = attribution
         .and_then(|a| a.get("weights"))
         .and_then(Value::as_array)
@@ -249,46 +252,9 @@ pub fn completion<T: Config>(body: &[u8], max_tokens: u32, max_in: u32) -> Optio
         output,
         input_tokens,
         output_tokens,
-        attribution: normalize(&mut weights, T::MaxAttribution::get() as usize),
+        attribution: normalize_weights(&mut weights, T::MaxAttribution::get() as usize),
         evidence_hash,
     })
-}
-
-/// The largest `keep` weights (entries of one contribution summed first), scaled to sum to
-/// exactly [`PPM`] by largest remainders, in contribution order; empty when there is no positive
-/// weight.
-pub fn normalize(
-    weights: &mut Vec<(ContributionId, u128)>,
-    keep: usize,
-) -> Vec<(ContributionId, WeightPpm)> {
-    // Entries naming the same contribution are one entry with their summed weight.
-    let mut merged: alloc::collections::BTreeMap<ContributionId, u128> = Default::default();
-    for (c, w) in weights.drain(..) {
-        let e = merged.entry(c).or_default();
-        *e = e.saturating_add(w);
-    }
-    weights.extend(merged);
-    weights.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    weights.truncate(keep);
-    let total = weights.iter().try_fold(0u128, |acc, (_, w)| acc.checked_add(*w));
-    let Some(total) = total.filter(|t| *t > 0) else { return Vec::new() };
-    let numerators = weights.iter().map(|(_, w)| *w).collect::<Vec<_>>();
-    let Some(parts) = largest_remainder(u128::from(PPM), &numerators, total) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(ContributionId, WeightPpm)> = weights
-        .iter()
-        .zip(parts)
-        .filter_map(|((c, _), p)| Some((*c, WeightPpm::try_from(p).ok()?)))
-        .filter(|(_, p)| *p > 0)
-        .collect();
-    out.sort_by_key(|(c, _)| *c);
-    // Parts of zero (impossible when scaling up, possible when more than a million entries
-    // share) would leave the sum short: then attribute nothing rather than something wrong.
-    if out.iter().map(|(_, p)| u64::from(*p)).sum::<u64>() != u64::from(PPM) {
-        return Vec::new();
-    }
-    out
 }
 
 /// A `0x`-hex 32-byte hash.

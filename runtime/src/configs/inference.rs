@@ -17,12 +17,12 @@
 
 use crate::{
     Attribution, Balance, Balances, Models, Nonce, Runtime, RuntimeCall, RuntimeEvent,
-    RuntimeHoldReason, SignedPayload, TxExtension, UncheckedExtrinsic,
+    RuntimeHoldReason, SignedPayload, UncheckedExtrinsic,
 };
 use codec::Encode;
 use polkadot_sdk::{
     frame_support::{parameter_types, traits::ConstU32},
-    frame_system, pallet_transaction_payment,
+    frame_system,
     sp_runtime::{
         generic::Era,
         traits::{self, StaticLookup},
@@ -105,18 +105,7 @@ where
         let current = frame_system::Pallet::<Runtime>::block_number().saturated_into::<u64>();
         // The era starts at the parent block: the one this worker saw.
         let era = Era::mortal(64, current.saturating_sub(1));
-        let extension: TxExtension = (
-            frame_system::CheckNonZeroSender::<Runtime>::new(),
-            frame_system::CheckSpecVersion::<Runtime>::new(),
-            frame_system::CheckTxVersion::<Runtime>::new(),
-            frame_system::CheckGenesis::<Runtime>::new(),
-            frame_system::CheckEra::<Runtime>::from(era),
-            frame_system::CheckNonce::<Runtime>::from(nonce),
-            frame_system::CheckWeight::<Runtime>::new(),
-            pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
-            polkadot_sdk::pallet_revive::evm::tx_extension::SetOrigin::<Runtime>::default(),
-            frame_system::WeightReclaim::<Runtime>::new(),
-        );
+        let extension = crate::tx_extension(era, nonce, 0);
         let raw = SignedPayload::new(call, extension).ok()?;
         let signature = raw.using_encoded(|payload| A::sign(payload, public))?;
         let (call, extension, _) = raw.deconstruct();
