@@ -179,3 +179,41 @@ pub struct Totals {
     /// Rewards paid out.
     pub paid: Balance,
 }
+
+/// How a user authorized a receipt's fee.
+pub(crate) enum Authorization<T: Config> {
+    /// A voucher signed by the user, or prepaid on chain (then the signature is ignored).
+    Voucher(<T as Config>::OffchainSignature),
+    /// An on-chain inference job whose `max_fee` the calling pallet held and has just released:
+    /// nothing to verify, and no voucher is marked spent (the job completes only once).
+    Job,
+}
+
+/// A receipt to check and record: the call's [`ReceiptInput`] or a settled job.
+pub(crate) struct Submission<T: Config> {
+    pub voucher: VoucherOf<T>,
+    pub user: T::AccountId,
+    pub model: ModelId,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub attribution: Vec<(ContributionId, WeightPpm)>,
+    pub retrieved_from: Option<(DatanetId, SnapshotVersion)>,
+    pub evidence_hash: ContentHash,
+    pub auth: Authorization<T>,
+}
+
+impl<T: Config> From<ReceiptInput<T>> for Submission<T> {
+    fn from(r: ReceiptInput<T>) -> Self {
+        Submission {
+            voucher: r.voucher,
+            user: r.user,
+            model: r.model,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            attribution: r.attribution,
+            retrieved_from: r.retrieved_from,
+            evidence_hash: r.evidence_hash,
+            auth: Authorization::Voucher(r.signature),
+        }
+    }
+}

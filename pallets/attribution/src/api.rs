@@ -1,0 +1,245 @@
+//! Read access for the runtime API, the pallet's invariants, and settlement of inference jobs
+//! (`InferenceSettlement`).
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+    // ---- runtime API ----
+
+    /// A receipt for the runtime API.
+    pub fn api_receipt(id: u64) -> Option<ReceiptInfo<T::AccountId, BlockNumberFor<T>>> {
+        Receipts::<T>::get(id).map(|r| ReceiptInfo {
+            id,
+            user: r.user,
+            operator: r.operator,
+            model: r.model,
+            request_id: r.request_id,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            fee: r.fee,
+            attribution: r.attribution.into_inner(),
+            retrieved_from: r.retrieved_from,
+            evidence_hash: r.evidence_hash,
+            payouts: r.payouts.into_iter().map(|(p, a)| (p, PayoutAmount(a))).collect(),
+            epoch: r.epoch,
+            submitted_at: r.submitted_at,
+            claimable_at: r.claimable_at,
+            status: r.status,
+        })
+    }
+
+    /// A page of a model's receipts.
+    pub fn api_receipts_by_model(
+        model: ModelId,
+        start: u32,
+        limit: u32,
+    ) -> Vec<ReceiptInfo<T::AccountId, BlockNumberFor<T>>> {
+        let end = start.saturating_add(limit.min(MAX_PAGE)).min(ModelReceiptCount::<T>::get(model));
+        (start..end)
+            .filter_map(|i| ModelReceipts::<T>::get(model, i))
+            .filter_map(Self::api_receipt)
+            .collect()
+    }
+
+    /// Receipts attributing to a contribution within a bounded id range.
+    pub fn api_receipts_by_contribution(
+        contribution: ContributionId,
+        from: u64,
+        scan: u32,
+        limit: u32,
+    ) -> Vec<ReceiptInfo<T::AccountId, BlockNumberFor<T>>> {
+        let end = from.saturating_add(u64::from(scan.min(MAX_SCAN))).min(NextReceiptId::<T>::get());
+        (from..end)
+            .filter(|id| {
+                Receipts::<T>::get(id)
+                    .is_some_and(|r| r.attribution.iter().any(|(c, _)| *c == contribution))
+            })
+            .take(limit.min(MAX_PAGE) as usize)
+            .filter_map(Self::api_receipt)
+            .collect()
+    }
+
+    /// A payee's rewards now.
+    pub fn api_rewards(payee: PayeeOf<T>) -> RewardInfo {
+        let Some(mut r) = Rewards::<T>::get(&payee) else { return RewardInfo::default() };
+        let now = frame_system::Pallet::<T>::block_number();
+        if Self::mature(&mut r, now).is_err() {
+            return RewardInfo::default();
+        }
+        RewardInfo {
+            earned: r.earned,
+            claimed: r.claimed,
+            claimable: r.matured,
+            pending: r.pending.iter().fold(0u128, |a, (_, b)| a.saturating_add(*b)),
+            frozen: r.frozen,
+        }
+    }
+
+    /// An epoch's commitment (open epochs have no root yet).
+    pub fn api_epoch(epoch: EpochIndex) -> Option<EpochInfo<BlockNumberFor<T>>> {
+        if let Some(e) = EpochRoots::<T>::get(epoch) {
+            return Some(EpochInfo {
+                epoch,
+                root: Some(e.root),
+                receipts: e.receipts,
+                closed_at: Some(e.closed_at),
+            });
+        }
+        let n = EpochLeaves::<T>::decode_len(epoch)?;
+        Some(EpochInfo {
+            epoch,
+            root: None,
+            receipts: u32::try_from(n).unwrap_or(u32::MAX),
+            closed_at: None,
+        })
+    }
+
+    /// A receipt's inclusion proof in its (closed) epoch.
+    pub fn api_receipt_proof(id: u64) -> Option<ReceiptProof> {
+        let r = Receipts::<T>::get(id)?;
+        EpochRoots::<T>::get(r.epoch)?;
+        let leaves = EpochLeaves::<T>::get(r.epoch);
+        // The leaf committed at submission: the receipt as it was then (pending, unchallenged).
+        let mut original = r.clone();
+        original.status = ReceiptStatus::Pending;
+        let leaf = Self::leaf(id, &original);
+        let index = leaves.iter().position(|l| *l == leaf)?;
+        let proof = merkle::proof(
+            leaves.iter().map(|l| l.as_bytes().to_vec()).collect(),
+            u32::try_from(index).ok()?,
+        )?;
+        Some(ReceiptProof { epoch: r.epoch, proof })
+    }
+
+    /// The bytes a user signs for a voucher on this chain.
+    pub fn api_voucher_payload(voucher: VoucherOf<T>) -> Vec<u8> {
+        voucher_payload(&Self::genesis_hash(), &voucher)
+    }
+
+    /// Checks every invariant listed in the crate docs. Always compiled (not only for tests and
+    /// `try-runtime`), so that the tests of pallets built on attribution check it too.
+    pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+        let mut owed: Balance = 0;
+        for (_, r) in Rewards::<T>::iter() {
+            let pending = r
+                .pending
+                .iter()
+                .try_fold(0u128, |a, (_, b)| a.checked_add(*b))
+                .ok_or("overflow")?;
+            let sum = [r.claimed, r.matured, r.frozen, pending]
+                .iter()
+                .try_fold(0u128, |a, b| a.checked_add(*b))
+                .ok_or("overflow")?;
+            ensure!(r.earned == sum, "a payee's earned ≠ claimed + matured + frozen + pending");
+            owed = owed
+                .checked_add(r.matured)
+                .and_then(|o| o.checked_add(r.frozen))
+                .and_then(|o| o.checked_add(pending))
+                .ok_or("overflow")?;
+        }
+        let account = Self::account_id();
+        ensure!(
+            T::Currency::balance_on_hold(&HoldReason::Fees.into(), &account) == owed,
+            "fees held on the pallet account differ from what is owed"
+        );
+        if owed > 0 {
+            ensure!(
+                T::Currency::balance(&account) >= T::Currency::minimum_balance(),
+                "the pallet account lost its floor"
+            );
+        }
+        let t = FeeTotals::<T>::get();
+        ensure!(
+            t.charged.checked_sub(t.refunded) == t.paid.checked_add(owed),
+            "charged − refunded ≠ paid + owed"
+        );
+        let mut bonds: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
+        for (_, c) in Challenges::<T>::iter() {
+            let b = bonds.entry(c.challenger).or_default();
+            *b = b.saturating_add(c.bond);
+        }
+        for (who, bond) in bonds {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &who) == bond,
+                "challenger holds differ from open challenge bonds"
+            );
+        }
+        for (who, op) in Operators::<T>::iter() {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::OperatorBond.into(), &who) == op.bond,
+                "operator hold differs from its bond"
+            );
+        }
+        let mut prepaid: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
+        for (who, request_id, v) in PrepaidVouchers::<T>::iter() {
+            ensure!(v.max_fee > 0, "a prepaid voucher without a max fee");
+            ensure!(
+                !UsedVouchers::<T>::contains_key(&who, request_id),
+                "a prepaid voucher that was already used"
+            );
+            let p = prepaid.entry(who).or_default();
+            *p = p.checked_add(v.max_fee).ok_or("overflow")?;
+        }
+        for (who, amount) in prepaid {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::PrepaidVoucher.into(), &who) == amount,
+                "prepaid-voucher holds differ from the open prepaid vouchers"
+            );
+        }
+        for (id, r) in Receipts::<T>::iter() {
+            let sum = r
+                .payouts
+                .iter()
+                .try_fold(0u128, |a, (_, b)| a.checked_add(*b))
+                .ok_or("overflow")?;
+            ensure!(sum == r.fee, "a receipt's payouts do not sum to its fee");
+            ensure!(id < NextReceiptId::<T>::get(), "a receipt id at or above NextReceiptId");
+            ensure!(
+                (r.status == ReceiptStatus::Challenged) == Challenges::<T>::contains_key(id),
+                "challenge status mismatch"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Completed on-chain inference jobs become receipts here (see
+/// [`provena_primitives::inference::InferenceSettlement`]): the job's operator must be a
+/// registered operator, the voucher is the job itself (request id, model, max fee, operator,
+/// expiring now), and everything else is checked, charged and split as for a signed voucher.
+impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
+    fn is_operator(who: &T::AccountId) -> bool {
+        Operators::<T>::contains_key(who)
+    }
+
+    fn fee(model: ModelId, tokens: u64) -> Option<Balance> {
+        let price = T::Models::price_per_1k_tokens(model)?;
+        provena_primitives::attribution::fee_for(price, u128::from(tokens))
+    }
+
+    fn settle(job: JobSettlement<T::AccountId>) -> Result<(u64, Balance), DispatchError> {
+        polkadot_sdk::frame_support::storage::with_storage_layer(|| {
+            let id = NextReceiptId::<T>::get();
+            let submission = Submission {
+                voucher: VoucherOf::<T> {
+                    request_id: job.request_id,
+                    model: job.model,
+                    max_fee: job.max_fee,
+                    operator: job.operator.clone(),
+                    expires_at: frame_system::Pallet::<T>::block_number(),
+                },
+                user: job.user,
+                model: job.model,
+                input_tokens: job.input_tokens,
+                output_tokens: job.output_tokens,
+                attribution: job.attribution,
+                retrieved_from: job.retrieved_from,
+                evidence_hash: job.evidence_hash,
+                auth: Authorization::Job,
+            };
+            Self::do_submit(job.operator, alloc::vec![submission])?;
+            let fee = Receipts::<T>::get(id).map(|r| r.fee).ok_or(Error::<T>::UnknownReceipt)?;
+            Ok((id, fee))
+        })
+    }
+}
