@@ -1,0 +1,252 @@
+//! Read access for the runtime API and other pallets, and the pallet's invariants.
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+    // ---- Read API (runtime API and RPC) ----
+
+    /// A datanet as the runtime API returns it.
+    pub fn api_datanet(
+        id: DatanetId,
+    ) -> Option<DatanetInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        let d = Datanets::<T>::get(id)?;
+        Some(DatanetInfo {
+            id,
+            owner: d.owner,
+            name: d.name.into_inner(),
+            description_uri: d.description_uri.into_inner(),
+            domain: d.domain.into_inner(),
+            license: d.license.into_inner(),
+            visibility: d.visibility,
+            contribution_stake: d.contribution_stake,
+            max_contribution_bytes: d.max_contribution_bytes,
+            open: d.status == DatanetStatus::Open,
+            curators: d.curators.into_inner(),
+            created_at: d.created_at,
+            contribution_count: d.contribution_count,
+            accepted_count: Accepted::<T>::decode_len(id)
+                .unwrap_or(0)
+                .try_into()
+                .unwrap_or(u32::MAX),
+            snapshot_count: d.snapshot_count,
+            reward_pool: RewardPools::<T>::get(id),
+        })
+    }
+
+    /// A contribution as the runtime API returns it.
+    pub fn api_contribution(
+        id: ContributionId,
+    ) -> Option<ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        Contributions::<T>::get(id).map(|c| Self::contribution_info(id, c))
+    }
+
+    pub(crate) fn contribution_info(
+        id: ContributionId,
+        c: Contribution<T>,
+    ) -> ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> {
+        let (reviewer, reviewed_at) = match c.reviewed {
+            Some((who, at)) => (Some(who), Some(at)),
+            None => (None, None),
+        };
+        ContributionInfo {
+            id,
+            datanet: c.datanet,
+            contributor: c.contributor,
+            content_hash: c.content_hash,
+            byte_size: c.byte_size,
+            token_count: c.token_count,
+            metadata_uri: c.metadata_uri.into_inner(),
+            license: c.license.into_inner(),
+            status: c.status,
+            stake_held: c.stake_held,
+            stake_unlocks_at: c.stake_unlocks_at,
+            submitted_at: c.submitted_at,
+            reviewer,
+            reviewed_at,
+        }
+    }
+
+    /// Up to `limit` contributions of a datanet from index `start`.
+    pub fn api_datanet_contributions(
+        datanet: DatanetId,
+        start: u32,
+        limit: u32,
+    ) -> Vec<ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        Self::page(start, limit, |i| DatanetContributions::<T>::get(datanet, i))
+    }
+
+    /// Up to `limit` contributions of an account from index `start`.
+    pub fn api_contributor_contributions(
+        who: &T::AccountId,
+        start: u32,
+        limit: u32,
+    ) -> Vec<ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        Self::page(start, limit, |i| ContributorContributions::<T>::get(who, i))
+    }
+
+    pub(crate) fn page(
+        start: u32,
+        limit: u32,
+        at: impl Fn(u32) -> Option<ContributionId>,
+    ) -> Vec<ContributionInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+        (start..start.saturating_add(limit.min(API_PAGE_LIMIT)))
+            .map_while(at)
+            .filter_map(Self::api_contribution)
+            .collect()
+    }
+
+    /// A snapshot as the runtime API returns it.
+    pub fn api_snapshot(
+        datanet: DatanetId,
+        version: SnapshotVersion,
+    ) -> Option<SnapshotInfo<T::AccountId, BlockNumberFor<T>>> {
+        let s = Snapshots::<T>::get(datanet, version)?;
+        Some(SnapshotInfo {
+            datanet,
+            version,
+            root: s.root,
+            members: SnapshotMembers::<T>::get(datanet, version).into_inner(),
+            publisher: s.publisher,
+            published_at: s.published_at,
+        })
+    }
+
+    /// The Merkle proof that `contribution` is in snapshot `version` of `datanet`.
+    pub fn api_snapshot_proof(
+        datanet: DatanetId,
+        version: SnapshotVersion,
+        contribution: ContributionId,
+    ) -> Option<merkle::MerkleProof> {
+        let members = SnapshotMembers::<T>::get(datanet, version);
+        let index = members.binary_search(&contribution).ok()?;
+        let leaves = Self::leaves(&members).ok()?;
+        merkle::proof(leaves, u32::try_from(index).ok()?)
+    }
+
+    /// Checks the pallet's invariants (see the module docs).
+    #[cfg(any(feature = "try-runtime", test))]
+    pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+        use alloc::collections::btree_map::BTreeMap;
+        let mut stakes: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+        let mut accepted_per_datanet: BTreeMap<DatanetId, u32> = BTreeMap::new();
+        let next_contribution = NextContributionId::<T>::get();
+        for (id, c) in Contributions::<T>::iter() {
+            ensure!(id < next_contribution, "contribution id at or above NextContributionId");
+            ensure!(Datanets::<T>::contains_key(c.datanet), "contribution of unknown datanet");
+            let entry = stakes.entry(c.contributor.clone()).or_default();
+            *entry = entry.checked_add(&c.stake_held).ok_or("stake sum overflows")?;
+            if c.status.is_earning() {
+                let n = accepted_per_datanet.entry(c.datanet).or_default();
+                *n = n.saturating_add(1);
+            }
+            if matches!(c.status, ContributionStatus::Slashed | ContributionStatus::Rejected) {
+                ensure!(
+                    c.stake_held.is_zero(),
+                    "rejected or slashed contribution still holds stake"
+                );
+            }
+        }
+        for (who, sum) in stakes.iter() {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::ContributionStake.into(), who) == *sum,
+                "held contribution stake differs from the contributions' stakes"
+            );
+        }
+
+        let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+        let next_datanet = NextDatanetId::<T>::get();
+        for (id, d) in Datanets::<T>::iter() {
+            ensure!(id < next_datanet, "datanet id at or above NextDatanetId");
+            let entry = deposits.entry(d.owner.clone()).or_default();
+            *entry = entry.checked_add(&d.deposit).ok_or("deposit sum overflows")?;
+            if d.status == DatanetStatus::Closed {
+                ensure!(d.deposit.is_zero(), "closed datanet still holds a deposit");
+            }
+            let indexed = DatanetContributions::<T>::iter_prefix(id).count();
+            ensure!(
+                indexed == d.contribution_count as usize,
+                "datanet index differs from its count"
+            );
+            let accepted = Accepted::<T>::get(id);
+            ensure!(
+                accepted.iter().zip(accepted.iter().skip(1)).all(|(a, b)| a < b),
+                "accepted list not strictly sorted"
+            );
+            ensure!(
+                accepted.len() == accepted_per_datanet.get(&id).copied().unwrap_or(0) as usize,
+                "accepted list differs from accepted contributions"
+            );
+            ensure!(
+                Snapshots::<T>::iter_prefix(id).count() == d.snapshot_count as usize,
+                "snapshot count differs from snapshots"
+            );
+            for (version, s) in Snapshots::<T>::iter_prefix(id) {
+                let members = SnapshotMembers::<T>::get(id, version);
+                ensure!(members.len() == s.contribution_count as usize, "snapshot size differs");
+            }
+        }
+        for (who, sum) in deposits.iter() {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::DatanetDeposit.into(), who) == *sum,
+                "held datanet deposit differs from open datanets' deposits"
+            );
+        }
+
+        for (who, count) in ContributorCount::<T>::iter() {
+            ensure!(
+                ContributorContributions::<T>::iter_prefix(&who).count() == count as usize,
+                "contributor index differs from its count"
+            );
+        }
+        for (datanet, hash, id) in ContentIndex::<T>::iter() {
+            let c = Contributions::<T>::get(id).ok_or("content index points nowhere")?;
+            ensure!(c.datanet == datanet && c.content_hash == hash, "content index mismatch");
+        }
+
+        let pools = RewardPools::<T>::iter_values()
+            .try_fold(BalanceOf::<T>::zero(), |acc, v| acc.checked_add(&v))
+            .ok_or("reward pools overflow")?;
+        ensure!(
+            T::Currency::balance(&Self::account_id()) >= pools,
+            "pallet account holds less than the reward pools"
+        );
+        Ok(())
+    }
+}
+
+impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
+    fn contribution(id: ContributionId) -> Option<ContributionView<T::AccountId>> {
+        Contributions::<T>::get(id).map(|c| ContributionView {
+            datanet: c.datanet,
+            contributor: c.contributor,
+            content_hash: c.content_hash,
+            status: c.status,
+        })
+    }
+
+    fn in_snapshot(
+        datanet: DatanetId,
+        version: SnapshotVersion,
+        contribution: ContributionId,
+    ) -> bool {
+        SnapshotMembers::<T>::get(datanet, version).binary_search(&contribution).is_ok()
+    }
+
+    fn snapshot_members(datanet: DatanetId, version: SnapshotVersion) -> Vec<ContributionId> {
+        SnapshotMembers::<T>::get(datanet, version).into_inner()
+    }
+
+    fn can_use_snapshot(
+        who: &T::AccountId,
+        datanet: DatanetId,
+        version: SnapshotVersion,
+    ) -> Result<(), SnapshotAccessError> {
+        let d = Datanets::<T>::get(datanet).ok_or(SnapshotAccessError::UnknownDatanet)?;
+        ensure!(
+            Snapshots::<T>::contains_key(datanet, version),
+            SnapshotAccessError::UnknownSnapshot
+        );
+        ensure!(Self::has_access(&d, datanet, who), SnapshotAccessError::NoAccess);
+        Ok(())
+    }
+}

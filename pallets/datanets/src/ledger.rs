@@ -1,0 +1,312 @@
+//! Creating datanets, taking contributions, reviews, withdrawals and snapshots: the calls' work.
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+    /// The pallet account: it keeps the reward pools.
+    pub fn account_id() -> T::AccountId {
+        T::PalletId::get().into_account_truncating()
+    }
+
+    /// The datanet, if `who` owns it.
+    pub(crate) fn owned_datanet(
+        datanet: DatanetId,
+        who: &T::AccountId,
+    ) -> Result<Datanet<T>, DispatchError> {
+        let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        ensure!(d.owner == *who, Error::<T>::NotOwner);
+        Ok(d)
+    }
+
+    /// Creates a datanet and holds the owner's deposit. Used by the call and at genesis.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn do_create_datanet(
+        owner: T::AccountId,
+        name: BoundedText<T::MaxNameLen>,
+        description_uri: BoundedText<T::MaxUriLen>,
+        domain: BoundedText<T::MaxTagLen>,
+        license: BoundedText<T::MaxTagLen>,
+        visibility: Visibility,
+        contribution_stake: BalanceOf<T>,
+        max_contribution_bytes: u64,
+    ) -> Result<DatanetId, DispatchError> {
+        ensure!(!name.is_empty(), Error::<T>::EmptyName);
+        ensure!(contribution_stake >= T::MinContributionStake::get(), Error::<T>::StakeTooLow);
+        ensure!(max_contribution_bytes > 0, Error::<T>::EmptyContribution);
+        let id = NextDatanetId::<T>::get();
+        let next = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let deposit = T::DatanetDeposit::get();
+        T::Currency::hold(&HoldReason::DatanetDeposit.into(), &owner, deposit)
+            .map_err(|_| Error::<T>::InsufficientBalance)?;
+        let datanet = Datanet {
+            owner: owner.clone(),
+            name,
+            description_uri,
+            domain,
+            license,
+            visibility,
+            contribution_stake,
+            max_contribution_bytes,
+            deposit,
+            status: DatanetStatus::Open,
+            curators: BoundedVec::default(),
+            created_at: frame_system::Pallet::<T>::block_number(),
+            contribution_count: 0,
+            snapshot_count: 0,
+        };
+        Datanets::<T>::insert(id, datanet);
+        NextDatanetId::<T>::put(next);
+        Self::deposit_event(Event::DatanetCreated {
+            datanet: id,
+            owner,
+            visibility,
+            contribution_stake,
+        });
+        Ok(id)
+    }
+
+    /// Registers a contribution and holds its stake.
+    pub(crate) fn do_contribute(
+        who: T::AccountId,
+        datanet: DatanetId,
+        content_hash: ContentHash,
+        byte_size: u64,
+        token_count: u64,
+        metadata_uri: BoundedText<T::MaxUriLen>,
+        license: BoundedText<T::MaxTagLen>,
+    ) -> Result<ContributionId, DispatchError> {
+        let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
+        ensure!(byte_size > 0, Error::<T>::EmptyContribution);
+        ensure!(byte_size <= d.max_contribution_bytes, Error::<T>::ContributionTooLarge);
+        ensure!(
+            !ContentIndex::<T>::contains_key(datanet, content_hash),
+            Error::<T>::DuplicateContent
+        );
+
+        let id = NextContributionId::<T>::get();
+        let next_id = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let datanet_index = d.contribution_count;
+        d.contribution_count = datanet_index.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let contributor_index = ContributorCount::<T>::get(&who);
+        let next_contributor_index =
+            contributor_index.checked_add(1).ok_or(Error::<T>::Overflow)?;
+
+        let stake = d.contribution_stake;
+        T::Currency::hold(&HoldReason::ContributionStake.into(), &who, stake)
+            .map_err(|_| Error::<T>::InsufficientBalance)?;
+
+        let contribution = Contribution {
+            datanet,
+            contributor: who.clone(),
+            content_hash,
+            byte_size,
+            token_count,
+            metadata_uri,
+            license: if license.is_empty() { d.license.clone() } else { license },
+            status: ContributionStatus::Pending,
+            stake_held: stake,
+            stake_unlocks_at: None,
+            submitted_at: frame_system::Pallet::<T>::block_number(),
+            reviewed: None,
+        };
+        Contributions::<T>::insert(id, contribution);
+        NextContributionId::<T>::put(next_id);
+        ContentIndex::<T>::insert(datanet, content_hash, id);
+        DatanetContributions::<T>::insert(datanet, datanet_index, id);
+        ContributorContributions::<T>::insert(&who, contributor_index, id);
+        ContributorCount::<T>::insert(&who, next_contributor_index);
+        Datanets::<T>::insert(datanet, d);
+        Self::deposit_event(Event::ContributionSubmitted {
+            datanet,
+            contribution: id,
+            contributor: who,
+            content_hash,
+            stake,
+        });
+        Ok(id)
+    }
+
+    /// Applies a curator's verdict.
+    pub(crate) fn do_review(
+        curator: T::AccountId,
+        id: ContributionId,
+        verdict: Verdict,
+    ) -> DispatchResult {
+        let mut c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
+        let datanet = c.datanet;
+        let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        ensure!(d.is_curator(&curator), Error::<T>::NotCurator);
+        ensure!(c.status == ContributionStatus::Pending, Error::<T>::AlreadyReviewed);
+        let now = frame_system::Pallet::<T>::block_number();
+        c.reviewed = Some((curator.clone(), now));
+
+        match verdict {
+            Verdict::Accept { quality } => {
+                ensure!(quality <= MAX_QUALITY, Error::<T>::QualityOutOfRange);
+                let mut accepted = Accepted::<T>::get(datanet);
+                let pos = accepted.binary_search(&id).err().ok_or(Error::<T>::AlreadyReviewed)?;
+                accepted.try_insert(pos, id).map_err(|_| Error::<T>::TooManyAccepted)?;
+                let unlocks_at = now.saturating_add(T::StakeLockup::get());
+                c.status = ContributionStatus::Accepted { quality };
+                c.stake_unlocks_at = Some(unlocks_at);
+                Accepted::<T>::insert(datanet, accepted);
+                Contributions::<T>::insert(id, c);
+                Self::deposit_event(Event::ContributionAccepted {
+                    datanet,
+                    contribution: id,
+                    curator,
+                    quality,
+                    stake_unlocks_at: unlocks_at,
+                });
+            }
+            Verdict::Reject => {
+                let contributor = c.contributor.clone();
+                let amount = Self::release_held_stake(&mut c)?;
+                c.status = ContributionStatus::Rejected;
+                // A rejected hash may be submitted again (improved, or by its rightful owner).
+                ContentIndex::<T>::remove(datanet, c.content_hash);
+                Contributions::<T>::insert(id, c);
+                Self::deposit_event(Event::ContributionRejected {
+                    datanet,
+                    contribution: id,
+                    curator,
+                });
+                Self::deposit_event(Event::StakeReleased { contribution: id, contributor, amount });
+            }
+            Verdict::Slash => {
+                let amount = c.stake_held;
+                let pool = RewardPools::<T>::get(datanet)
+                    .checked_add(&amount)
+                    .ok_or(Error::<T>::Overflow)?;
+                T::Currency::transfer_on_hold(
+                    &HoldReason::ContributionStake.into(),
+                    &c.contributor,
+                    &Self::account_id(),
+                    amount,
+                    Precision::Exact,
+                    Restriction::Free,
+                    Fortitude::Force,
+                )?;
+                c.stake_held = Zero::zero();
+                c.status = ContributionStatus::Slashed;
+                RewardPools::<T>::insert(datanet, pool);
+                Contributions::<T>::insert(id, c);
+                Self::deposit_event(Event::ContributionSlashed {
+                    datanet,
+                    contribution: id,
+                    curator,
+                    amount,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Withdraws a contribution for its contributor.
+    pub(crate) fn do_withdraw(who: T::AccountId, id: ContributionId) -> DispatchResult {
+        let mut c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
+        ensure!(c.contributor == who, Error::<T>::NotContributor);
+        let datanet = c.datanet;
+        let mut released = None;
+        match c.status {
+            ContributionStatus::Pending => {
+                released = Some(Self::release_held_stake(&mut c)?);
+            }
+            ContributionStatus::Accepted { .. } => {
+                let mut accepted = Accepted::<T>::get(datanet);
+                if let Ok(pos) = accepted.binary_search(&id) {
+                    accepted.remove(pos);
+                }
+                Accepted::<T>::insert(datanet, accepted);
+                // The stake keeps its lock-up from acceptance.
+            }
+            _ => return Err(Error::<T>::CannotWithdraw.into()),
+        }
+        c.status = ContributionStatus::Withdrawn;
+        Contributions::<T>::insert(id, c);
+        Self::deposit_event(Event::ContributionWithdrawn { datanet, contribution: id });
+        if let Some(amount) = released {
+            Self::deposit_event(Event::StakeReleased {
+                contribution: id,
+                contributor: who,
+                amount,
+            });
+        }
+        Ok(())
+    }
+
+    /// Publishes the next snapshot; returns how many contributions it holds.
+    pub(crate) fn do_publish_snapshot(
+        who: T::AccountId,
+        datanet: DatanetId,
+    ) -> Result<u32, DispatchError> {
+        let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        ensure!(d.is_curator(&who), Error::<T>::NotCurator);
+        ensure!(d.snapshot_count < T::MaxSnapshotsPerDatanet::get(), Error::<T>::TooManySnapshots);
+        let members = Accepted::<T>::get(datanet);
+        ensure!(!members.is_empty(), Error::<T>::NothingAccepted);
+        let version = d.snapshot_count.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let leaves = Self::leaves(&members)?;
+        let root = merkle::root(&leaves);
+        let count = u32::try_from(members.len()).map_err(|_| Error::<T>::Overflow)?;
+        Snapshots::<T>::insert(
+            datanet,
+            version,
+            Snapshot {
+                root,
+                contribution_count: count,
+                publisher: who.clone(),
+                published_at: frame_system::Pallet::<T>::block_number(),
+            },
+        );
+        SnapshotMembers::<T>::insert(datanet, version, members);
+        d.snapshot_count = version;
+        Datanets::<T>::insert(datanet, d);
+        Self::deposit_event(Event::SnapshotPublished {
+            datanet,
+            version,
+            root,
+            contributions: count,
+            publisher: who,
+        });
+        Ok(count)
+    }
+
+    /// The Merkle leaves of the given contributions, in order.
+    pub(crate) fn leaves(members: &[ContributionId]) -> Result<Vec<Vec<u8>>, DispatchError> {
+        members
+            .iter()
+            .map(|id| {
+                let c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
+                Ok(snapshot_leaf(*id, &c.content_hash, &c.contributor))
+            })
+            .collect()
+    }
+
+    /// Releases whatever stake `c` still holds back to its contributor; returns the amount.
+    pub(crate) fn release_held_stake(
+        c: &mut Contribution<T>,
+    ) -> Result<BalanceOf<T>, DispatchError> {
+        let amount = c.stake_held;
+        if !amount.is_zero() {
+            T::Currency::release(
+                &HoldReason::ContributionStake.into(),
+                &c.contributor,
+                amount,
+                Precision::Exact,
+            )?;
+        }
+        c.stake_held = Zero::zero();
+        c.stake_unlocks_at = None;
+        Ok(amount)
+    }
+
+    /// Whether `who` may use the data of datanet `d` (id `datanet`).
+    pub(crate) fn has_access(d: &Datanet<T>, datanet: DatanetId, who: &T::AccountId) -> bool {
+        d.visibility == Visibility::Public
+            || d.owner == *who
+            || d.curators.contains(who)
+            || AccessGrants::<T>::contains_key(datanet, who)
+    }
+}
