@@ -79,6 +79,10 @@ enum Command {
         /// evidence hash for its receipt.
         #[arg(long, env = "PROVENA_ATTRIBUTION_INDEX")]
         attribution_index: Option<PathBuf>,
+        /// The on-chain id of the datanet the attribution index covers: receipts pay the
+        /// datanet pool's part of each attribution to its reward pool.
+        #[arg(long, env = "PROVENA_ATTRIBUTION_DATANET", requires = "attribution_index")]
+        attribution_datanet: Option<u32>,
         /// A datanet snapshot's contributions (a corpus directory with `contributions.json`,
         /// hashes verified) to retrieve passages from for chat requests with `rag`.
         #[arg(long, env = "PROVENA_RAG_CORPUS", requires = "rag_datanet")]
@@ -191,6 +195,7 @@ fn main() -> Result<()> {
             pin,
             precision,
             attribution_index,
+            attribution_datanet,
             rag_corpus,
             rag_datanet,
             rag_snapshot,
@@ -303,6 +308,7 @@ fn main() -> Result<()> {
                 started: Instant::now(),
                 counter: Default::default(),
                 attribution,
+                attribution_datanet,
                 rag: match (&rag_corpus, rag_datanet) {
                     (Some(dir), Some(datanet)) => {
                         let texts = provena_attribution::corpus::load_texts(dir)?;

@@ -125,6 +125,7 @@ async fn paid_inference_pays_every_party_over_rpc() {
         input_tokens: 600,
         output_tokens: 400,
         attribution: vec![(0, 750_000), (1, 250_000)],
+        pool: None,
         retrieved_from: None,
         evidence_hash: H256::repeat_byte(0xee),
     };

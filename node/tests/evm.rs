@@ -192,6 +192,7 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
         input_tokens: 600,
         output_tokens: 400,
         attribution: vec![(0, 1_000_000)],
+        pool: None,
         retrieved_from: None,
         evidence_hash: H256::repeat_byte(0xee),
     };

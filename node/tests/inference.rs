@@ -84,6 +84,7 @@ fn spawn_worker(
         .args(["--port", &port.to_string()])
         .arg("--attribution-index")
         .arg(index)
+        .args(["--attribution-datanet", "0"])
         .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())

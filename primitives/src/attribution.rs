@@ -100,6 +100,9 @@ pub enum Payee<AccountId> {
     /// The token holders of a model; paid through the models pallet (to the developer if the
     /// model has no holders when paid).
     ModelHolders(ModelId),
+    /// A datanet's reward pool: the attribution credit beyond the contributions a receipt
+    /// names (the engine's top k); paid into the pool the datanets pallet keeps for it.
+    DatanetPool(DatanetId),
 }
 
 /// The runtime's split parameters: shares of each fee, summing to 100%.
@@ -254,6 +257,18 @@ pub fn normalize_weights(
     weights: &mut Vec<(ContributionId, u128)>,
     keep: usize,
 ) -> Vec<(ContributionId, WeightPpm)> {
+    normalize_with_pool(weights, None, keep).0
+}
+
+/// [`normalize_weights`] with a datanet pool's part: the contributions' largest `keep` and the
+/// pool (whatever its rank) are scaled together to sum to exactly [`PPM`]. The pool is `None`
+/// when its scaled part is zero; nothing at all (empty, `None`) when there is no positive weight
+/// or the parts cannot sum to [`PPM`].
+pub fn normalize_with_pool(
+    weights: &mut Vec<(ContributionId, u128)>,
+    pool: Option<(DatanetId, u128)>,
+    keep: usize,
+) -> (Vec<(ContributionId, WeightPpm)>, Option<(DatanetId, WeightPpm)>) {
     // Entries naming the same contribution are one entry with their summed weight.
     let mut merged: alloc::collections::BTreeMap<ContributionId, u128> = Default::default();
     for (c, w) in weights.drain(..) {
@@ -263,25 +278,33 @@ pub fn normalize_weights(
     weights.extend(merged);
     weights.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     weights.truncate(keep);
-    let total = weights.iter().try_fold(0u128, |acc, (_, w)| acc.checked_add(*w));
-    let Some(total) = total.filter(|t| *t > 0) else { return Vec::new() };
-    let numerators = weights.iter().map(|(_, w)| *w).collect::<Vec<_>>();
+    let pool = pool.filter(|(_, w)| *w > 0);
+    let mut numerators = weights.iter().map(|(_, w)| *w).collect::<Vec<_>>();
+    numerators.extend(pool.map(|(_, w)| w));
+    let total = numerators.iter().try_fold(0u128, |acc, w| acc.checked_add(*w));
+    let nothing = (Vec::new(), None);
+    let Some(total) = total.filter(|t| *t > 0) else { return nothing };
     let Some(parts) = largest_remainder(u128::from(PPM), &numerators, total) else {
-        return Vec::new();
+        return nothing;
     };
+    let ppm = |p: &u128| WeightPpm::try_from(*p).ok();
     let mut out: Vec<(ContributionId, WeightPpm)> = weights
         .iter()
-        .zip(parts)
-        .filter_map(|((c, _), p)| Some((*c, WeightPpm::try_from(p).ok()?)))
+        .zip(&parts)
+        .filter_map(|((c, _), p)| Some((*c, ppm(p)?)))
         .filter(|(_, p)| *p > 0)
         .collect();
     out.sort_by_key(|(c, _)| *c);
+    let pool =
+        pool.and_then(|(d, _)| Some((d, ppm(parts.get(weights.len())?)?))).filter(|(_, p)| *p > 0);
     // Parts of zero (impossible when scaling up, possible when more than a million entries
     // share) would leave the sum short: then attribute nothing rather than something wrong.
-    if out.iter().map(|(_, p)| u64::from(*p)).sum::<u64>() != u64::from(PPM) {
-        return Vec::new();
+    let sum = out.iter().map(|(_, p)| u64::from(*p)).sum::<u64>()
+        + pool.map(|(_, p)| u64::from(p)).unwrap_or(0);
+    if sum != u64::from(PPM) {
+        return nothing;
     }
-    out
+    (out, pool)
 }
 
 /// The fee for `tokens` tokens at `price_per_1k` per 1,000 tokens, rounded up to the base
@@ -509,6 +532,19 @@ mod tests {
         assert_eq!(s.developer, 120_000);
         assert_eq!(s.holders, 180_001);
         assert_eq!(s.contributors, vec![375_001, 125_000]);
+    }
+
+    #[test]
+    fn the_pool_is_scaled_with_the_contributions_and_always_kept() {
+        // Keep 1: contribution 1 (450) and the pool (250), as 450/700 and 250/700.
+        let (w, p) = normalize_with_pool(&mut vec![(1, 450), (2, 300)], Some((7, 250)), 1);
+        assert_eq!(w, vec![(1, 642_857)]);
+        assert_eq!(p, Some((7, 357_143)));
+        let (w, p) = normalize_with_pool(&mut vec![(1, 3)], Some((7, 0)), 4);
+        assert_eq!((w, p), (vec![(1, 1_000_000)], None));
+        let (w, p) = normalize_with_pool(&mut vec![], Some((7, 5)), 4);
+        assert_eq!((w, p), (vec![], Some((7, 1_000_000))));
+        assert_eq!(normalize_with_pool(&mut vec![], None, 4), (vec![], None));
     }
 
     #[test]

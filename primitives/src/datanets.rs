@@ -117,6 +117,17 @@ pub trait ContributionInspect<AccountId> {
     ) -> Result<(), SnapshotAccessError>;
 }
 
+/// Paying into datanets' reward pools, for other pallets (attribution), wired in the runtime.
+pub trait RewardPoolFunding<AccountId> {
+    /// Moves `amount` from `from`'s free balance (keeping `from` alive) into the reward pool of
+    /// `datanet`, which must exist.
+    fn fund_reward_pool(
+        datanet: DatanetId,
+        from: &AccountId,
+        amount: crate::Balance,
+    ) -> polkadot_sdk::sp_runtime::DispatchResult;
+}
+
 /// The bytes of a snapshot's Merkle leaf for one contribution: the SCALE encoding of
 /// `(contribution id, content hash, contributor)`. Anyone holding the contribution list can
 /// rebuild the leaves and check the on-chain root.

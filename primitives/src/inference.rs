@@ -43,8 +43,11 @@ pub struct JobSettlement<AccountId> {
     pub output_tokens: u32,
     /// The most the user agreed to pay.
     pub max_fee: Balance,
-    /// Attributed contributions and their weights (ppm, summing to exactly 1,000,000, or empty).
+    /// Attributed contributions and their weights (ppm); with the pool's part they sum to
+    /// exactly 1,000,000 (or both are empty).
     pub attribution: Vec<(ContributionId, WeightPpm)>,
+    /// A datanet reward pool's part (ppm), for credit beyond the named contributions.
+    pub pool: Option<(DatanetId, WeightPpm)>,
     /// The snapshot the user asked passages to be retrieved from, if any.
     pub retrieved_from: Option<(DatanetId, SnapshotVersion)>,
     /// The hash of the attribution engine's evidence.

@@ -237,6 +237,7 @@ mod tests {
                 input_tokens: 3,
                 output_tokens: 4,
                 attribution: vec![(1, 1_000_000)],
+                pool: None,
                 retrieved_from: None,
                 evidence_hash: H256::zero(),
             },

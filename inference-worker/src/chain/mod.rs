@@ -280,8 +280,11 @@ pub struct Admission {
 
 /// What an answer's receipt says about where the answer came from.
 pub struct ReceiptAttribution {
-    /// Contributions and weights, summing to 1,000,000 ppm (or empty).
+    /// Contributions and weights; with the pool's part they sum to 1,000,000 ppm (or both are
+    /// empty).
     pub weights: Vec<(ContributionId, WeightPpm)>,
+    /// A datanet reward pool's part.
+    pub pool: Option<(provena_primitives::DatanetId, WeightPpm)>,
     /// The evidence hash.
     pub evidence_hash: ContentHash,
 }
@@ -313,6 +316,7 @@ impl Admission {
                 input_tokens: prompt_tokens,
                 output_tokens: completion_tokens,
                 attribution: attribution.weights,
+                pool: attribution.pool,
                 retrieved_from,
                 evidence_hash: attribution.evidence_hash,
             },

@@ -80,6 +80,9 @@ pub struct AppState {
     pub counter: AtomicU64,
     /// The suffix-array index of the datanet snapshot answers are attributed to, if any.
     pub attribution: Option<Arc<provena_attribution::Index>>,
+    /// The datanet that index covers: the pool's part of an attribution is paid to its reward
+    /// pool (otherwise shared among the named contributions).
+    pub attribution_datanet: Option<u32>,
     /// The datanet whose passages `rag` requests retrieve from, if any.
     pub rag: Option<RagSource>,
     /// Paid requests: vouchers checked, receipts recorded and settled on chain (see
@@ -395,7 +398,8 @@ async fn run(
         };
         let attribution =
             if tokens.is_empty() { None } else { attribute(state, &prompt_ids, tokens) };
-        let receipt = receipt_attribution(attribution.as_ref(), &rag_credit);
+        let receipt =
+            receipt_attribution(attribution.as_ref(), &rag_credit, state.attribution_datanet);
         let rec = Record {
             request_id: id.clone(),
             base_model: state.model.source.hash.clone(),
@@ -410,6 +414,7 @@ async fn run(
                 .collect(),
             receipt: json!({
                 "weights": receipt.weights.iter().map(|(c, ppm)| json!({"contribution": c, "ppm": ppm})).collect::<Vec<_>>(),
+                "pool": receipt.pool.map(|(d, ppm)| json!({"datanet": d, "ppm": ppm})),
                 "evidence_hash": format!("{:?}", receipt.evidence_hash),
             }),
             settlement: None,

@@ -233,6 +233,7 @@ impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
                 input_tokens: job.input_tokens,
                 output_tokens: job.output_tokens,
                 attribution: job.attribution,
+                pool: job.pool,
                 retrieved_from: job.retrieved_from,
                 evidence_hash: job.evidence_hash,
                 auth: Authorization::Job,

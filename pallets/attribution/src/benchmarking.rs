@@ -61,6 +61,7 @@ fn input<T: Config>(
         input_tokens: 1_000,
         output_tokens: 1_000,
         attribution,
+        pool: None,
         retrieved_from: None,
         evidence_hash: H256::repeat_byte(0xee),
     }

@@ -45,12 +45,23 @@ impl<T: Config> Pallet<T> {
     pub fn submit_weight(receipts: &[ReceiptInput<T>]) -> Weight {
         let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         let n = receipts.len();
-        let e = receipts.iter().map(|r| r.attribution.len()).max().unwrap_or(0);
+        // A pool's part costs what one more entry does.
+        let e = receipts
+            .iter()
+            .map(|r| r.attribution.len().saturating_add(usize::from(r.pool.is_some())))
+            .max()
+            .unwrap_or(0);
         let contributions = receipts
             .iter()
             .flat_map(|r| r.attribution.iter().map(|(c, _)| *c))
             .collect::<alloc::collections::BTreeSet<_>>()
             .len();
+        let pools = receipts
+            .iter()
+            .filter_map(|r| r.pool.map(|(d, _)| d))
+            .collect::<alloc::collections::BTreeSet<_>>()
+            .len();
+        let contributions = contributions.saturating_add(pools);
         let models =
             receipts.iter().map(|r| r.model).collect::<alloc::collections::BTreeSet<_>>().len();
         let payees = contributions.saturating_add(models.saturating_mul(2)).saturating_add(2);
@@ -208,6 +219,11 @@ impl<T: Config> Pallet<T> {
             weights.push(*weight);
             earning.push(view.status.is_earning());
         }
+        // The pool's part is one more weight after the contributions'.
+        if let Some((datanet, weight)) = input.pool {
+            ensure!(declared.iter().any(|(d, _)| *d == datanet), Error::<T>::PoolNotDeclared);
+            weights.push(weight);
+        }
         let split = split_fee(fee, &T::Shares::get(), model.developer_share, &weights)
             .map_err(|_| Error::<T>::WeightsNotNormalized)?;
         let treasury = T::Treasury::get();
@@ -221,6 +237,11 @@ impl<T: Config> Pallet<T> {
             } else {
                 to_treasury = to_treasury.checked_add(*part).ok_or(Error::<T>::Overflow)?;
             }
+        }
+        if let (Some((datanet, _)), Some(part)) =
+            (input.pool, split.contributors.get(input.attribution.len()))
+        {
+            payouts.push((Payee::DatanetPool(datanet), *part));
         }
         payouts.push((Payee::Account(treasury), to_treasury));
         payouts.push((Payee::Account(operator.clone()), split.operator));
@@ -452,6 +473,10 @@ impl<T: Config> Pallet<T> {
             Payee::Contribution(id) => {
                 let view = T::Datanets::contribution(*id).ok_or(Error::<T>::UnknownContribution)?;
                 send(&view.contributor)
+            }
+            Payee::DatanetPool(datanet) => {
+                T::Currency::release(&reason, &from, amount, Precision::Exact)?;
+                T::Datanets::fund_reward_pool(*datanet, &from, amount)
             }
             Payee::ModelHolders(model) => {
                 let developer = T::Models::developer(*model).ok_or(Error::<T>::UnknownModel)?;

@@ -39,11 +39,16 @@
 //!   nothing: their part goes to the treasury.
 //! - **Split**: [`Config::Shares`] gives the treasury, operator, model and contributor shares; the
 //!   model part is divided between developer and token holders by the model's developer share;
-//!   the contributor part by weight; exact to the base unit
-//!   ([`provena_primitives::attribution::split_fee`]). With no attribution the contributor part
-//!   goes to the treasury.
-//! - **Payee**: an account, a contribution (paid to its contributor), or a model's token holders
-//!   (paid through the models pallet; to the developer if nobody holds the token then).
+//!   the contributor part by weight, the pool's part (if any) being one more weight; exact to
+//!   the base unit ([`provena_primitives::attribution::split_fee`]). With no attribution the
+//!   contributor part goes to the treasury.
+//! - **Pool**: the attribution engine names its top contributions and puts the rest of the
+//!   credit in the datanet's pool; a receipt carries that part as `pool: (datanet, ppm)`, the
+//!   datanet being one the model (or the retrieval) declares, and it is paid into the reward
+//!   pool the datanets pallet keeps for that datanet.
+//! - **Payee**: an account, a contribution (paid to its contributor), a model's token holders
+//!   (paid through the models pallet; to the developer if nobody holds the token then), or a
+//!   datanet's reward pool.
 //! - **Challenge window**: credits of a receipt submitted in epoch `e` become claimable at block
 //!   `(e + 1) · EpochLength + ChallengeWindow`. Until then anyone may challenge it with
 //!   [`Config::ChallengeBond`]; [`Config::ResolveOrigin`] resolves: upheld → its credits are
@@ -150,7 +155,7 @@ use provena_primitives::{
         split_fee, voucher_payload, EpochIndex, EpochInfo, Payee, PayoutAmount, ReceiptInfo,
         ReceiptProof, ReceiptStatus, RewardInfo, SplitShares,
     },
-    datanets::ContributionInspect,
+    datanets::{ContributionInspect, RewardPoolFunding},
     inference::{InferenceSettlement, JobSettlement},
     merkle,
     models::{ModelInspect, ModelRevenue, ModelStatus},
@@ -226,7 +231,7 @@ pub mod pallet {
         type RuntimeHoldReason: From<HoldReason>;
 
         /// Datanets, to check attributed contributions.
-        type Datanets: ContributionInspect<Self::AccountId>;
+        type Datanets: ContributionInspect<Self::AccountId> + RewardPoolFunding<Self::AccountId>;
 
         /// Models: prices, declared snapshots, developers, and holder revenue.
         type Models: ModelInspect<Self::AccountId, Balance> + ModelRevenue<Self::AccountId, Balance>;
@@ -506,6 +511,9 @@ pub mod pallet {
         VoucherNotExpired,
         /// The receipt's voucher differs from the one prepaid under its request id.
         PrepaidMismatch,
+        /// The receipt pays a datanet pool of a datanet the model (or the retrieval) does not
+        /// declare.
+        PoolNotDeclared,
     }
 
     #[pallet::hooks]

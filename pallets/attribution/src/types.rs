@@ -47,8 +47,12 @@ pub struct ReceiptInput<T: Config> {
     pub input_tokens: u32,
     /// Generated tokens.
     pub output_tokens: u32,
-    /// The attribution: contributions and weights in ppm summing to 1,000,000 (or empty).
+    /// The attribution: contributions and weights in ppm; with the pool's part they sum to
+    /// 1,000,000 (or both are empty).
     pub attribution: Vec<(ContributionId, WeightPpm)>,
+    /// The part (ppm) of a datanet's reward pool: credit beyond the named contributions. The
+    /// datanet must be one the model (or the retrieval) declares.
+    pub pool: Option<(DatanetId, WeightPpm)>,
     /// For a retrieval-augmented answer, the snapshot passages were retrieved from.
     pub retrieved_from: Option<(DatanetId, SnapshotVersion)>,
     /// The hash of the attribution engine's evidence.
@@ -56,11 +60,11 @@ pub struct ReceiptInput<T: Config> {
 }
 
 /// The most payouts a receipt has: one per attributed contribution, plus treasury, operator,
-/// developer and holders.
+/// developer, holders and a datanet pool.
 pub struct MaxPayoutsOf<T>(core::marker::PhantomData<T>);
 impl<T: Config> Get<u32> for MaxPayoutsOf<T> {
     fn get() -> u32 {
-        T::MaxEntries::get().saturating_add(4)
+        T::MaxEntries::get().saturating_add(5)
     }
 }
 
@@ -197,6 +201,7 @@ pub(crate) struct Submission<T: Config> {
     pub input_tokens: u32,
     pub output_tokens: u32,
     pub attribution: Vec<(ContributionId, WeightPpm)>,
+    pub pool: Option<(DatanetId, WeightPpm)>,
     pub retrieved_from: Option<(DatanetId, SnapshotVersion)>,
     pub evidence_hash: ContentHash,
     pub auth: Authorization<T>,
@@ -211,6 +216,7 @@ impl<T: Config> From<ReceiptInput<T>> for Submission<T> {
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
             attribution: r.attribution,
+            pool: r.pool,
             retrieved_from: r.retrieved_from,
             evidence_hash: r.evidence_hash,
             auth: Authorization::Voucher(r.signature),

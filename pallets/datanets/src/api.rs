@@ -250,3 +250,28 @@ impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
         Ok(())
     }
 }
+
+impl<T: Config> RewardPoolFunding<T::AccountId> for Pallet<T>
+where
+    BalanceOf<T>: From<provena_primitives::Balance>,
+{
+    fn fund_reward_pool(
+        datanet: DatanetId,
+        from: &T::AccountId,
+        amount: provena_primitives::Balance,
+    ) -> DispatchResult {
+        ensure!(Datanets::<T>::contains_key(datanet), Error::<T>::DatanetNotFound);
+        let amount = BalanceOf::<T>::from(amount);
+        let pool =
+            RewardPools::<T>::get(datanet).checked_add(&amount).ok_or(Error::<T>::Overflow)?;
+        T::Currency::transfer(
+            from,
+            &Self::account_id(),
+            amount,
+            polkadot_sdk::frame_support::traits::tokens::Preservation::Preserve,
+        )?;
+        RewardPools::<T>::insert(datanet, pool);
+        Self::deposit_event(Event::RewardPoolFunded { datanet, from: from.clone(), amount });
+        Ok(())
+    }
+}

@@ -23,7 +23,9 @@
 //!   datanet's reward pool).
 //! - **Snapshot**: version `n` of a datanet: the ordered list of its accepted, non-withdrawn
 //!   contributions at publication, committed to by a binary Merkle root.
-//! - **Reward pool**: slashed stakes, kept per datanet in the pallet account.
+//! - **Reward pool**: slashed stakes and the attribution credit receipts put in the datanet's
+//!   pool ([`provena_primitives::datanets::RewardPoolFunding`]), kept per datanet in the pallet
+//!   account.
 //!
 //! ## Usage
 //!
@@ -101,7 +103,7 @@ use polkadot_sdk::{
 use provena_primitives::{
     datanets::{
         snapshot_leaf, ContributionInfo, ContributionInspect, ContributionStatus, ContributionView,
-        DatanetInfo, SnapshotAccessError, SnapshotInfo, Visibility,
+        DatanetInfo, RewardPoolFunding, SnapshotAccessError, SnapshotInfo, Visibility,
     },
     merkle, ContentHash, ContributionId, DatanetId, SnapshotVersion,
 };
@@ -400,6 +402,8 @@ pub mod pallet {
         AccessGranted { datanet: DatanetId, who: T::AccountId },
         /// The owner revoked access to a private datanet.
         AccessRevoked { datanet: DatanetId, who: T::AccountId },
+        /// Attribution credit was paid into a datanet's reward pool.
+        RewardPoolFunded { datanet: DatanetId, from: T::AccountId, amount: BalanceOf<T> },
     }
 
     #[pallet::error]

@@ -119,7 +119,7 @@ mod benchmarks {
             first.1 += PPM - (PPM / e.max(1)) * e;
         }
         #[extrinsic_call]
-        _(RawOrigin::Signed(op), id, output, 1, 1, attribution, H256::zero(), hash);
+        _(RawOrigin::Signed(op), id, output, 1, 1, attribution, H256::zero(), hash, None);
         assert!(matches!(Jobs::<T>::get(id).map(|j| j.state), Some(JobState::Completed { .. })));
     }
 

@@ -154,12 +154,12 @@ impl<T: Config> Pallet<T> {
             c.attribution.len() <= T::MaxAttribution::get() as usize,
             Error::<T>::TooManyEntries
         );
-        if !c.attribution.is_empty() {
-            let sum = c.attribution.iter().map(|(_, w)| u64::from(*w)).sum::<u64>();
-            ensure!(
-                sum == u64::from(PPM) && c.attribution.iter().all(|(_, w)| *w > 0),
-                Error::<T>::WeightsNotNormalized
-            );
+        if !c.attribution.is_empty() || c.pool.is_some() {
+            let pool = c.pool.iter().map(|(_, w)| *w);
+            let mut all = c.attribution.iter().map(|(_, w)| *w).chain(pool);
+            let sum = c.attribution.iter().map(|(_, w)| u64::from(*w)).sum::<u64>()
+                + c.pool.map(|(_, w)| u64::from(w)).unwrap_or(0);
+            ensure!(sum == u64::from(PPM) && all.all(|w| w > 0), Error::<T>::WeightsNotNormalized);
         }
 
         if job.max_fee > 0 {
@@ -179,6 +179,7 @@ impl<T: Config> Pallet<T> {
             output_tokens: c.output_tokens,
             max_fee: job.max_fee,
             attribution: c.attribution,
+            pool: c.pool,
             retrieved_from: job.rag,
             evidence_hash: c.evidence_hash,
         })?;

@@ -542,12 +542,15 @@ pub mod pallet {
 
         /// Completes `job` with its answer. The assigned operator only (its off-chain worker
         /// sends this): the output must hash to `output_hash`, the tokens stay within the
-        /// request, and the attribution weights (ppm) sum to exactly 1,000,000 or are empty.
+        /// request, and the attribution weights (ppm) with the `pool` part (a datanet reward
+        /// pool's, for credit beyond the named contributions) sum to exactly 1,000,000, or
+        /// there are none.
         /// The job's receipt is recorded and paid through [`Config::Settlement`].
         #[pallet::call_index(3)]
+        // A pool's part costs what one more entry does.
         #[pallet::weight(T::WeightInfo::complete_job(
             output.len().try_into().unwrap_or(u32::MAX),
-            attribution.len().try_into().unwrap_or(u32::MAX),
+            attribution.len().saturating_add(usize::from(pool.is_some())).try_into().unwrap_or(u32::MAX),
         ))]
         pub fn complete_job(
             origin: OriginFor<T>,
@@ -558,6 +561,7 @@ pub mod pallet {
             attribution: Vec<(ContributionId, WeightPpm)>,
             evidence_hash: ContentHash,
             output_hash: ContentHash,
+            pool: Option<(DatanetId, WeightPpm)>,
         ) -> DispatchResult {
             let operator = ensure_signed(origin)?;
             Self::do_complete(
@@ -568,6 +572,7 @@ pub mod pallet {
                     input_tokens,
                     output_tokens,
                     attribution,
+                    pool,
                     evidence_hash,
                     output_hash,
                 },

@@ -25,10 +25,10 @@
 //! own), `max_tokens`, greedy sampling, and `rag: {datanet}` for a retrieval job. From the
 //! answer: the message text (cut to [`Config::MaxOutputLen`] bytes at a character boundary),
 //! the usage's token counts (capped at what the job allows), and `provena.receipt` (or, from a
-//! worker without it, `provena.attribution`): the contributions' weights, the largest
-//! [`Config::MaxAttribution`] kept and scaled to sum to exactly 1,000,000 by largest remainders
-//! (the worker merges span and RAG credit and shares the pool's part pro rata among them), and
-//! the evidence hash.
+//! worker without it, `provena.attribution`): the contributions' weights and the datanet pool's
+//! part (`pool: {datanet, ppm}`), the largest [`Config::MaxAttribution`] contributions and the
+//! pool scaled to sum to exactly 1,000,000 by largest remainders (the worker merges span and
+//! RAG credit), and the evidence hash.
 
 use crate::{Call, Completion, Config, JobState, Jobs, OperatorJobs, Operators, LOG_TARGET};
 use alloc::{
@@ -51,7 +51,7 @@ use polkadot_sdk::{
     },
 };
 use provena_primitives::{
-    attribution::normalize_weights, inference::JobId, models::ModelInspect, ContributionId,
+    attribution::normalize_with_pool, inference::JobId, models::ModelInspect, ContributionId,
 };
 use serde_json::{json, Value};
 
@@ -196,6 +196,7 @@ fn serve<T: Config>(account: &Account<T>, url: &str, now: u32) {
             attribution: c.attribution,
             evidence_hash: c.evidence_hash,
             output_hash: c.output_hash,
+            pool: c.pool,
         };
         match signer.send_single_signed_transaction(account, call) {
             Some(Ok(())) => log::info!(target: LOG_TARGET, "job {id}: completion sent"),
@@ -247,12 +248,19 @@ pub fn completion<T: Config>(body: &[u8], max_tokens: u32, max_in: u32) -> Optio
         .and_then(Value::as_str)
         .and_then(parse_h256)
         .unwrap_or_default();
+    let pool = attribution.and_then(|a| a.get("pool")).and_then(|p| {
+        let datanet = u32::try_from(p.get("datanet")?.as_u64()?).ok()?;
+        Some((datanet, u128::from(p.get("ppm")?.as_u64()?)))
+    });
+    let (attribution, pool) =
+        normalize_with_pool(&mut weights, pool, T::MaxAttribution::get() as usize);
     Some(Completion {
         output_hash: provena_primitives::content_hash(&output),
         output,
         input_tokens,
         output_tokens,
-        attribution: normalize_weights(&mut weights, T::MaxAttribution::get() as usize),
+        attribution,
+        pool,
         evidence_hash,
     })
 }

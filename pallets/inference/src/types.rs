@@ -146,6 +146,8 @@ pub struct Completion {
     pub output_tokens: u32,
     /// Contributions and weights (ppm).
     pub attribution: Vec<(ContributionId, WeightPpm)>,
+    /// A datanet reward pool's part (ppm).
+    pub pool: Option<(DatanetId, WeightPpm)>,
     /// The attribution evidence's hash.
     pub evidence_hash: ContentHash,
     /// The output's content hash.

@@ -175,7 +175,8 @@ mod tests {
     #[test]
     fn jobs_per_block_from_the_weights() {
         let requests = per_block(W::request_inference(4_096));
-        let completions = per_block(W::complete_job(8_192, 32));
+        // 32 entries and a pool's part.
+        let completions = per_block(W::complete_job(8_192, 33));
         let hook = W::on_initialize(64, 64).ref_time();
         let block = RuntimeBlockWeights::get().max_block.ref_time();
         println!(

@@ -105,6 +105,7 @@ pub fn receipt_by(
         input_tokens: 600,
         output_tokens: 400,
         attribution,
+        pool: None,
         retrieved_from: None,
         evidence_hash: H256::repeat_byte(0xee),
     }

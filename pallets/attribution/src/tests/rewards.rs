@@ -174,3 +174,84 @@ fn operators_are_managed_by_the_admin_origin() {
         assert_eq!(ChallengeWindow::<Test>::get(), 5);
     });
 }
+
+#[test]
+fn the_pools_part_is_paid_into_the_datanets_reward_pool() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        // 3/4 to c0, 1/4 to the datanet's pool: of the 500 contributor part, 375 and 125.
+        let mut r = receipt(f.model, 1, vec![(f.c0, 750_000)]);
+        r.pool = Some((f.datanet, 250_000));
+        submit(vec![r]);
+        let receipt = Attribution::api_receipt(0).unwrap();
+        assert!(receipt.payouts.contains(&(
+            Payee::DatanetPool(f.datanet),
+            provena_primitives::attribution::PayoutAmount(125)
+        )));
+        run_to_block(30);
+        let pool_before = pallet_datanets::RewardPools::<Test>::get(f.datanet);
+        let account_before = free(&Datanets::account_id());
+        claim(vec![Payee::DatanetPool(f.datanet), Payee::Contribution(f.c0)]);
+        assert_eq!(pallet_datanets::RewardPools::<Test>::get(f.datanet), pool_before + 125);
+        assert_eq!(free(&Datanets::account_id()), account_before + 125);
+        let pool = Attribution::api_rewards(Payee::DatanetPool(f.datanet));
+        assert_eq!((pool.earned, pool.claimed), (125, 125));
+        System::assert_has_event(
+            pallet_datanets::Event::RewardPoolFunded {
+                datanet: f.datanet,
+                from: Attribution::account_id(),
+                amount: 125,
+            }
+            .into(),
+        );
+    });
+}
+
+#[test]
+fn a_pool_must_be_declared_and_its_part_count_in_the_sum() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        // A datanet the model does not declare.
+        let other = pallet_datanets::NextDatanetId::<Test>::get();
+        assert_ok!(Datanets::create_datanet(
+            RuntimeOrigin::signed(data_owner()),
+            b"other".to_vec(),
+            vec![],
+            b"other".to_vec(),
+            b"MIT".to_vec(),
+            Visibility::Public,
+            10,
+            1_000,
+        ));
+        let with_pool = |request, weights: Vec<(ContributionId, u32)>, pool| {
+            let mut r = receipt(f.model, request, weights);
+            r.pool = pool;
+            r
+        };
+        let op = || RuntimeOrigin::signed(operator());
+        assert_noop!(
+            Attribution::submit_receipts(
+                op(),
+                vec![with_pool(1, vec![(f.c0, 750_000)], Some((other, 250_000)))]
+            ),
+            Error::<Test>::PoolNotDeclared
+        );
+        // Weights and pool not summing to a million, a zero pool part.
+        assert_noop!(
+            Attribution::submit_receipts(
+                op(),
+                vec![with_pool(2, vec![(f.c0, 750_000)], Some((f.datanet, 200_000)))]
+            ),
+            Error::<Test>::WeightsNotNormalized
+        );
+        assert_noop!(
+            Attribution::submit_receipts(
+                op(),
+                vec![with_pool(3, vec![(f.c0, 1_000_000)], Some((f.datanet, 0)))]
+            ),
+            Error::<Test>::WeightsNotNormalized
+        );
+        // All of it to the pool is fine.
+        submit(vec![with_pool(4, vec![], Some((f.datanet, 1_000_000)))]);
+    });
+}

@@ -200,3 +200,30 @@ fn genesis_datanets_are_created_with_their_deposit() {
         assert_eq!(NextDatanetId::<Test>::get(), 1);
     });
 }
+
+#[test]
+fn reward_pools_are_funded_from_a_free_balance_for_existing_datanets_only() {
+    use provena_primitives::datanets::RewardPoolFunding;
+    ExtBuilder::default().build_and_execute(|| {
+        let id = create_public();
+        let before = Balances::free_balance(BOB);
+        assert_noop!(
+            <crate::Pallet<Test> as RewardPoolFunding<_>>::fund_reward_pool(id + 1, &BOB, 5),
+            Error::<Test>::DatanetNotFound
+        );
+        assert_ok!(<crate::Pallet<Test> as RewardPoolFunding<_>>::fund_reward_pool(id, &BOB, 5));
+        assert_eq!(RewardPools::<Test>::get(id), 5);
+        assert_eq!(Balances::free_balance(BOB), before - 5);
+        System::assert_last_event(
+            Event::RewardPoolFunded { datanet: id, from: BOB, amount: 5 }.into(),
+        );
+        // Never more than the payer can spend and stay alive.
+        assert!(<crate::Pallet<Test> as RewardPoolFunding<_>>::fund_reward_pool(
+            id,
+            &BOB,
+            Balances::free_balance(BOB)
+        )
+        .is_err());
+        assert_eq!(RewardPools::<Test>::get(id), 5);
+    });
+}

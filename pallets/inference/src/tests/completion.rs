@@ -88,6 +88,7 @@ fn bad_completions_have_named_errors_and_no_effect() {
                 attr,
                 H256::zero(),
                 hash,
+                None,
             )
         };
         assert_noop!(call(operator(), 99, out.clone(), 1, 1, vec![], h), Error::<Test>::UnknownJob);
@@ -164,5 +165,45 @@ fn a_price_raised_after_the_request_lets_the_job_expire_with_a_full_refund() {
         );
         run_to_block(1 + TIMEOUT);
         assert_eq!(Balances::free_balance(user()), free - JOB_DEPOSIT);
+    });
+}
+
+#[test]
+fn a_completion_pays_the_datanet_pools_part_to_its_reward_pool() {
+    ExtBuilder.build_and_execute(|| {
+        let (model, ids) = served_model(2);
+        let datanet = pallet_datanets::Contributions::<Test>::get(ids[0]).unwrap().datanet;
+        let out = b"Paris.".to_vec();
+        let complete_with = |job, attribution: Vec<(u64, u32)>, pool| {
+            Inference::complete_job(
+                RuntimeOrigin::signed(operator()),
+                job,
+                out.clone(),
+                30,
+                10,
+                attribution,
+                H256::zero(),
+                content_hash(&out),
+                pool,
+            )
+        };
+        let job = request(model);
+        // The weights and the pool's part must sum to a million, each positive.
+        assert_noop!(
+            complete_with(job, vec![(ids[0], 750_000)], Some((datanet, 200_000))),
+            Error::<Test>::WeightsNotNormalized
+        );
+        assert_noop!(
+            complete_with(job, vec![(ids[0], PPM)], Some((datanet, 0))),
+            Error::<Test>::WeightsNotNormalized
+        );
+        let receipt = pallet_attribution::NextReceiptId::<Test>::get();
+        assert_ok!(complete_with(job, vec![(ids[0], 750_000)], Some((datanet, 250_000))));
+        // 40 → contributors 20: 15 to the contribution, 5 to the pool.
+        let r = pallet_attribution::Receipts::<Test>::get(receipt).unwrap();
+        let payouts: Vec<_> = r.payouts.into_inner();
+        assert!(payouts.contains(&(Payee::Contribution(ids[0]), 15)));
+        assert!(payouts.contains(&(Payee::DatanetPool(datanet), 5)));
+        assert_eq!(payouts.iter().map(|(_, a)| a).sum::<u128>(), 40);
     });
 }

@@ -60,5 +60,6 @@ pub fn complete(
         attribution,
         H256::repeat_byte(7),
         content_hash(output),
+        None,
     )
 }

@@ -124,6 +124,7 @@ fn the_worker_serves_an_assigned_job_and_submits_a_signed_completion() {
                 attribution: vec![(ids[0], 250_000), (ids[1], 750_000)],
                 evidence_hash: H256::repeat_byte(0xab),
                 output_hash: content_hash(&output),
+                pool: None,
             }
         );
         // Dispatched as the operator, it completes the job.
