@@ -30,6 +30,8 @@ enum PrecisionArg {
     Dense,
 }
 
+// Parsed once at start: the size of the largest subcommand's flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the OpenAI-compatible API.

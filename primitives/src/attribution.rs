@@ -260,6 +260,9 @@ pub fn normalize_weights(
     normalize_with_pool(weights, None, keep).0
 }
 
+/// A datanet reward pool's part of an attribution: the datanet and its weight.
+pub type PoolPart = Option<(DatanetId, WeightPpm)>;
+
 /// [`normalize_weights`] with a datanet pool's part: the contributions' largest `keep` and the
 /// pool (whatever its rank) are scaled together to sum to exactly [`PPM`]. The pool is `None`
 /// when its scaled part is zero; nothing at all (empty, `None`) when there is no positive weight
@@ -268,7 +271,7 @@ pub fn normalize_with_pool(
     weights: &mut Vec<(ContributionId, u128)>,
     pool: Option<(DatanetId, u128)>,
     keep: usize,
-) -> (Vec<(ContributionId, WeightPpm)>, Option<(DatanetId, WeightPpm)>) {
+) -> (Vec<(ContributionId, WeightPpm)>, PoolPart) {
     // Entries naming the same contribution are one entry with their summed weight.
     let mut merged: alloc::collections::BTreeMap<ContributionId, u128> = Default::default();
     for (c, w) in weights.drain(..) {
@@ -299,8 +302,11 @@ pub fn normalize_with_pool(
         pool.and_then(|(d, _)| Some((d, ppm(parts.get(weights.len())?)?))).filter(|(_, p)| *p > 0);
     // Parts of zero (impossible when scaling up, possible when more than a million entries
     // share) would leave the sum short: then attribute nothing rather than something wrong.
-    let sum = out.iter().map(|(_, p)| u64::from(*p)).sum::<u64>()
-        + pool.map(|(_, p)| u64::from(p)).unwrap_or(0);
+    let sum = out
+        .iter()
+        .map(|(_, p)| u64::from(*p))
+        .chain(pool.map(|(_, p)| u64::from(p)))
+        .fold(0u64, u64::saturating_add);
     if sum != u64::from(PPM) {
         return nothing;
     }

@@ -65,7 +65,8 @@ impl Node {
 
     /// [`Node::connect`], retried every second for up to `wait` while the node is unreachable.
     pub async fn connect_within(url: &str, wait: Duration) -> Result<Self, ChainError> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline =
+            tokio::time::Instant::now().checked_add(wait).unwrap_or_else(tokio::time::Instant::now);
         loop {
             match Self::connect(url).await {
                 Err(ChainError::Unavailable(e)) if tokio::time::Instant::now() < deadline => {

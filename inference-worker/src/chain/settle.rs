@@ -79,14 +79,14 @@ pub async fn round(s: &Settlement) -> Result<Round, ChainError> {
     let node = &s.node;
     let finalized = node.finalized().await?;
     if let Some(inflight) = s.ledger.inflight()? {
-        let mut open = 0;
+        let mut open: usize = 0;
         for key in &inflight.keys {
             if node.voucher_used(&key.0, key.1, finalized.hash).await? {
                 s.ledger.settled(key)?;
                 s.release(key);
                 out.settled = out.settled.saturating_add(1);
             } else {
-                open += 1;
+                open = open.saturating_add(1);
             }
         }
         let used_nonce = node.nonce_at(s.account(), finalized.hash).await? > inflight.nonce;

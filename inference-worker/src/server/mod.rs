@@ -515,7 +515,7 @@ fn finish(
                         total_tokens: prompt_tokens.saturating_add(completion_tokens),
                     };
                     let _ = out.send(match made {
-                        Ok(Ok(record)) => Outcome::Done { reason, usage, record },
+                        Ok(Ok(record)) => Outcome::Done { reason, usage, record: Box::new(record) },
                         Ok(Err(e)) => Outcome::Failed(e),
                         Err(e) => Outcome::Failed(e.to_string()),
                     });

@@ -40,7 +40,7 @@ pub(crate) fn sse_stream(
                     let end = finish_choice(kind, reason);
                     vec![
                         chunk(end, None),
-                        chunk(json!([]), Some((usage, record))),
+                        chunk(json!([]), Some((usage, *record))),
                         SseEvent::default().data("[DONE]"),
                     ]
                 }

@@ -205,7 +205,7 @@ pub(crate) enum Outcome {
     /// New text.
     Text(String),
     /// The end.
-    Done { reason: FinishReason, usage: Usage, record: Record },
+    Done { reason: FinishReason, usage: Usage, record: Box<Record> },
     /// The job failed.
     Failed(String),
 }

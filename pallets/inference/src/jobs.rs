@@ -155,11 +155,12 @@ impl<T: Config> Pallet<T> {
             Error::<T>::TooManyEntries
         );
         if !c.attribution.is_empty() || c.pool.is_some() {
-            let pool = c.pool.iter().map(|(_, w)| *w);
-            let mut all = c.attribution.iter().map(|(_, w)| *w).chain(pool);
-            let sum = c.attribution.iter().map(|(_, w)| u64::from(*w)).sum::<u64>()
-                + c.pool.map(|(_, w)| u64::from(w)).unwrap_or(0);
-            ensure!(sum == u64::from(PPM) && all.all(|w| w > 0), Error::<T>::WeightsNotNormalized);
+            let weights = || c.attribution.iter().map(|(_, w)| *w).chain(c.pool.map(|(_, w)| w));
+            let sum = weights().map(u64::from).fold(0u64, u64::saturating_add);
+            ensure!(
+                sum == u64::from(PPM) && weights().all(|w| w > 0),
+                Error::<T>::WeightsNotNormalized
+            );
         }
 
         if job.max_fee > 0 {
