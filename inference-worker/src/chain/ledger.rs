@@ -166,6 +166,30 @@ impl Ledger {
         self.settled(&key)
     }
 
+    /// The keys of the receipts under `rejected/` (from their file names).
+    pub fn rejected_keys(&self) -> Result<std::collections::HashSet<Key>, ChainError> {
+        let dir = self.dir.join("rejected");
+        let mut keys = std::collections::HashSet::new();
+        for entry in fs::read_dir(&dir).map_err(|e| io(&dir, e))?.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let Some((user, request)) = stem.split_once('-') else { continue };
+            let (Ok(user), Ok(request)) = (hex::decode(user), hex::decode(request)) else {
+                continue;
+            };
+            let (Ok(user), Ok(request)) =
+                (<[u8; 32]>::try_from(user.as_slice()), <[u8; 32]>::try_from(request.as_slice()))
+            else {
+                continue;
+            };
+            keys.insert((AccountId::from(user), ContentHash::from(request)));
+        }
+        Ok(keys)
+    }
+
     /// The settlement transaction in flight, if any.
     pub fn inflight(&self) -> Result<Option<Inflight>, ChainError> {
         let path = self.dir.join(INFLIGHT);
@@ -270,6 +294,9 @@ mod tests {
         ledger.settled(&a.key()).unwrap();
         ledger.reject(&b, "Attribution::VoucherExpired").unwrap();
         assert_eq!(ledger.pending().unwrap(), vec![c.clone()]);
+        // A rejected receipt's key is known after a restart.
+        let keys = Ledger::open(dir.path()).unwrap().rejected_keys().unwrap();
+        assert_eq!(keys, [b.key()].into_iter().collect());
         let rejected = fs::read_dir(dir.path().join("rejected"))
             .unwrap()
             .flatten()

@@ -18,7 +18,8 @@
 //! 4. It expires no earlier than `--voucher-margin` blocks after the best block, so the receipt
 //!    can still land.
 //! 5. Its max fee covers the worst case: the model's price × (prompt tokens + `max_tokens`).
-//! 6. It is neither spent on chain nor being served or settled here.
+//! 6. It is neither spent on chain nor being served or settled here, nor refused on chain
+//!    after being served here.
 //! 7. Its funds: a matching prepaid voucher holds them; otherwise the user's free balance covers
 //!    this worst case, the fees of the user's receipts still unsettled here, and the existential
 //!    deposit (the chain charges with "keep alive").
@@ -30,8 +31,9 @@
 //! ## Trust
 //!
 //! The operator bears the risk that a user spends their balance between the answer and the
-//! settlement (the receipt is then refused on chain and kept under `rejected/`); a prepaid
-//! voucher removes it. The user bears none: the chain charges at most the signed max fee, once.
+//! settlement (the receipt is then refused on chain and kept under `rejected/`, and its voucher
+//! is never served again); a prepaid voucher removes it. The user bears none: the chain charges
+//! at most the signed max fee, once.
 
 pub mod ledger;
 pub mod mask;
@@ -49,7 +51,7 @@ use provena_primitives::{
 use provena_runtime::{AccountId, Balance, BlockNumber};
 use rpc::Node;
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::Path,
     sync::{Arc, Mutex},
 };
@@ -106,6 +108,10 @@ pub struct Settlement {
     /// Vouchers being served or waiting to be settled here → the fee they may charge (the
     /// worst case while served, the fee once answered).
     outstanding: Mutex<HashMap<Key, Balance>>,
+    /// Vouchers whose receipt the chain refused for good (under `rejected/`): never served
+    /// again, so a user who empties their balance before settlement gets one free answer per
+    /// funded voucher at most, not one per retry.
+    refused: Mutex<HashSet<Key>>,
     /// The configuration.
     pub config: SettleConfig,
     /// Wakes the settler when a batch is full.
@@ -128,6 +134,7 @@ impl Settlement {
         // are never sent to this one.
         let ledger = Ledger::open(&settle_dir.join(hex::encode(node.genesis)))?;
         let outstanding = ledger.pending()?.into_iter().map(|p| (p.key(), p.fee)).collect();
+        let refused = ledger.rejected_keys()?;
         let best = node.best().await?;
         if !node.is_operator(&account, best.hash).await? {
             log::warn!(
@@ -140,6 +147,7 @@ impl Settlement {
             account,
             ledger,
             outstanding: Mutex::new(outstanding),
+            refused: Mutex::new(refused),
             config,
             wake: tokio::sync::Notify::new(),
         }))
@@ -215,6 +223,9 @@ impl Settlement {
         }
         // Held from here on, so that the same voucher sent twice at once is served once.
         let key: Key = (sv.user.clone(), v.request_id);
+        if self.refused.lock().map_err(|_| poisoned())?.contains(&key) {
+            return Err(Refusal::RefusedOnChain { user: key.0, request_id: key.1 }.into());
+        }
         {
             let mut outstanding = self.outstanding.lock().map_err(|_| poisoned())?;
             if outstanding.contains_key(&key) {
@@ -253,6 +264,14 @@ impl Settlement {
     fn release(&self, key: &Key) {
         if let Ok(mut o) = self.outstanding.lock() {
             o.remove(key);
+        }
+    }
+
+    /// Forgets a receipt the chain refused for good and refuses its voucher from now on.
+    fn refuse(&self, key: &Key) {
+        self.release(key);
+        if let Ok(mut r) = self.refused.lock() {
+            r.insert(key.clone());
         }
     }
 

@@ -186,6 +186,6 @@ fn is_the_receipts_fault(e: DispatchError, name: &str) -> bool {
 fn reject(s: &Settlement, p: &Pending, reason: &str) -> Result<(), ChainError> {
     log::warn!("receipt {:?} of {} rejected: {reason}", p.key().1, p.key().0);
     s.ledger.reject(p, reason)?;
-    s.release(&p.key());
+    s.refuse(&p.key());
     Ok(())
 }

@@ -133,6 +133,8 @@ pub enum Refusal {
     AlreadyUsed { user: AccountId, request_id: Hash },
     #[error("voucher {request_id:?} of {user} is already being served or settled here")]
     InUse { user: AccountId, request_id: Hash },
+    #[error("voucher {request_id:?} of {user} was served and its receipt refused on chain; it is not served again")]
+    RefusedOnChain { user: AccountId, request_id: Hash },
     #[error("{user} has {free} free; this request's worst case, its unsettled ones here and the existential deposit need {needed}")]
     InsufficientFunds { user: AccountId, free: Balance, needed: Balance },
 }
@@ -152,6 +154,7 @@ impl Refusal {
             Refusal::MaxFeeTooLow { .. } => "voucher_max_fee_too_low",
             Refusal::AlreadyUsed { .. } => "voucher_used",
             Refusal::InUse { .. } => "voucher_in_use",
+            Refusal::RefusedOnChain { .. } => "voucher_refused_on_chain",
             Refusal::InsufficientFunds { .. } => "insufficient_funds",
         }
     }
