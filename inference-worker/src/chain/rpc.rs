@@ -208,9 +208,7 @@ impl Node {
     /// Whether `who` is a registered attribution operator.
     pub async fn is_operator(&self, who: &AccountId, at: H256) -> Result<bool, ChainError> {
         let key = pallet_attribution::Operators::<Runtime>::hashed_key_for(who);
-        let raw: Option<String> =
-            self.request("state_getStorage", rpc_params![hex_of(&key), at]).await?;
-        Ok(raw.is_some())
+        Ok(self.storage::<pallet_attribution::Operator<Runtime>>(key, at).await?.is_some())
     }
 
     async fn account(
