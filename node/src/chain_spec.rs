@@ -1,10 +1,13 @@
-//! Chain specifications: `dev` and `local` are built from the runtime's genesis presets;
+//! Chain specifications: `dev`, `local` and `testnet` are built from the runtime's genesis presets;
 //! anything else is a path to a JSON chain spec (such as the committed
 //! `chain-specs/local_testnet.raw.json`).
 
 use polkadot_sdk::{sc_chain_spec::ChainType, sc_service, sp_genesis_builder};
 use provena_primitives::{currency, SS58_PREFIX};
-use provena_runtime::{genesis_config_presets::LOCAL_TESTNET_RUNTIME_PRESET, WASM_BINARY};
+use provena_runtime::{
+    genesis_config_presets::{LOCAL_TESTNET_RUNTIME_PRESET, TESTNET_RUNTIME_PRESET},
+    WASM_BINARY,
+};
 use serde_json::json;
 
 /// A chain spec of this node (no extensions).
@@ -49,6 +52,19 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
         .with_protocol_id("provena-local")
         .with_chain_type(ChainType::Local)
         .with_genesis_config_preset_name(LOCAL_TESTNET_RUNTIME_PRESET)
+        .with_properties(properties())
+        .build())
+}
+
+/// The template of a public network (`testnet` preset: no sudo, six-hour eras, placeholder
+/// validators to replace; README, "Launching a new public network").
+pub fn testnet_chain_spec() -> Result<ChainSpec, String> {
+    Ok(ChainSpec::builder(wasm()?, None)
+        .with_name("Provena Testnet")
+        .with_id("provena_testnet")
+        .with_protocol_id("provena-testnet")
+        .with_chain_type(ChainType::Live)
+        .with_genesis_config_preset_name(TESTNET_RUNTIME_PRESET)
         .with_properties(properties())
         .build())
 }

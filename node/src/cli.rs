@@ -1,6 +1,8 @@
 //! Command-line interface: `provena-node [run flags]` or `provena-node <subcommand>`.
 
-use polkadot_sdk::{frame_benchmarking_cli::BenchmarkCmd, sc_cli};
+#[cfg(feature = "runtime-benchmarks")]
+use polkadot_sdk::frame_benchmarking_cli::BenchmarkCmd;
+use polkadot_sdk::sc_cli;
 
 /// The subcommands besides running the node.
 #[derive(Debug, clap::Subcommand)]
@@ -35,8 +37,10 @@ pub enum Subcommand {
     /// Revert the chain to a previous state.
     Revert(sc_cli::RevertCmd),
 
-    /// Runtime benchmarks (`benchmark pallet`, `storage`, `block`, `machine`, ...). Pallet
-    /// benchmarks need a binary built with `--features runtime-benchmarks`.
+    /// Runtime benchmarks (`benchmark pallet`, `storage`, `block`, `machine`, ...): only in the
+    /// benchmarking build (`--features runtime-benchmarks`), which generates the weights; the
+    /// node that runs a chain carries neither the benchmarking CLI nor a benchmarking runtime.
+    #[cfg(feature = "runtime-benchmarks")]
     #[command(subcommand)]
     Benchmark(BenchmarkCmd),
 

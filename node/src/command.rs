@@ -1,11 +1,15 @@
 //! Dispatches the command line to the node service or to a subcommand.
 
+#[cfg(feature = "runtime-benchmarks")]
 use polkadot_sdk::{
     frame_benchmarking_cli::{BenchmarkCmd, SUBSTRATE_REFERENCE_HARDWARE},
+    sp_runtime::traits::HashingFor,
+};
+use polkadot_sdk::{
     sc_cli::{self, SubstrateCli},
     sc_network::{config::NetworkBackendType, Litep2pNetworkBackend, NetworkWorker},
     sc_service::PartialComponents,
-    sp_runtime::traits::{Block as BlockT, HashingFor},
+    sp_runtime::traits::Block as BlockT,
 };
 use provena_runtime::opaque::Block;
 
@@ -44,6 +48,7 @@ impl SubstrateCli for Cli {
         Ok(match id {
             "dev" => Box::new(chain_spec::development_chain_spec()?),
             "" | "local" => Box::new(chain_spec::local_chain_spec()?),
+            "testnet" => Box::new(chain_spec::testnet_chain_spec()?),
             path => {
                 Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?)
             }
@@ -114,6 +119,7 @@ pub fn run() -> sc_cli::Result<()> {
                 Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
             })
         }
+        #[cfg(feature = "runtime-benchmarks")]
         Some(Subcommand::Benchmark(cmd)) => {
             let runner = cli.create_runner(cmd)?;
             runner.sync_run(|config| run_benchmark(cmd, config))
@@ -143,14 +149,10 @@ pub fn run() -> sc_cli::Result<()> {
 }
 
 /// Runs a `benchmark` subcommand against this node's runtime and database.
+#[cfg(feature = "runtime-benchmarks")]
 fn run_benchmark(cmd: &BenchmarkCmd, config: sc_service::Configuration) -> sc_cli::Result<()> {
     match cmd {
         BenchmarkCmd::Pallet(cmd) => {
-            if !cfg!(feature = "runtime-benchmarks") {
-                return Err("Pallet benchmarks need a node built with `--features \
-					runtime-benchmarks`."
-                    .into());
-            }
             // The benchmark CLI brings the standard and benchmarking host functions itself.
             cmd.run_with_spec::<HashingFor<Block>, ()>(Some(config.chain_spec))
         }
@@ -158,17 +160,12 @@ fn run_benchmark(cmd: &BenchmarkCmd, config: sc_service::Configuration) -> sc_cl
             let PartialComponents { client, .. } = service::new_partial(&config)?;
             cmd.run(client)
         }
-        #[cfg(feature = "runtime-benchmarks")]
         BenchmarkCmd::Storage(cmd) => {
             let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
             let db = backend.expose_db();
             let storage = backend.expose_storage();
             let shared_trie_cache = backend.expose_shared_trie_cache();
             cmd.run(config, client, db, storage, shared_trie_cache)
-        }
-        #[cfg(not(feature = "runtime-benchmarks"))]
-        BenchmarkCmd::Storage(_) => {
-            Err("Storage benchmarks need a node built with `--features runtime-benchmarks`.".into())
         }
         BenchmarkCmd::Machine(cmd) => cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()),
         BenchmarkCmd::Overhead(_) | BenchmarkCmd::Extrinsic(_) => Err(

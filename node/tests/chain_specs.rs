@@ -1,15 +1,16 @@
 //! The committed chain specs in `chain-specs/` must match what the runtime's presets produce.
 //!
-//! Regenerate them after changing a preset with:
+//! Regenerate them after changing a preset or the runtime with:
 //! ```text
 //! provena-node export-chain-spec --chain local --output chain-specs/local_testnet.json
 //! provena-node export-chain-spec --chain local --raw --output chain-specs/local_testnet.raw.json
 //! ```
 //!
-//! The runtime code blob itself is left out of the comparison: the WASM embeds the absolute
-//! path of the checkout it was built in (in panic locations), so two identical sources built in
-//! different directories differ there. The test checks instead that the committed spec carries a
-//! compressed WASM runtime.
+//! The comparison includes the runtime code: the committed `:code` must be byte for byte the
+//! runtime this checkout builds (the node's build has no features, so that is the production
+//! runtime; the WASM build remaps local paths, so any clone builds the same blob, see
+//! `runtime/build.rs`), and it must not import any benchmarking host function, which a node
+//! built without `runtime-benchmarks` cannot provide.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{path::PathBuf, process::Command};
@@ -21,6 +22,8 @@ const NODE_BIN: &str = env!("CARGO_BIN_EXE_provena-node");
 const CODE_KEY: &str = "0x3a636f6465";
 /// Magic prefix of a zstd-compressed WASM blob (`sp-maybe-compressed-blob`).
 const COMPRESSED_WASM_MAGIC: &str = "0x52bc537646db8e05";
+/// A runtime blob is at most this large once decompressed (the node's own limit is 64 MiB).
+const CODE_BOMB_LIMIT: usize = 64 << 20;
 
 fn spec_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../chain-specs")
@@ -54,16 +57,105 @@ fn take_code(spec: &mut Value) -> String {
     code.and_then(|c| c.as_str().map(str::to_owned)).expect("the spec carries runtime code")
 }
 
+/// The functions a runtime blob (compressed or not) imports from the host.
+fn host_imports(code: &[u8]) -> Result<Vec<String>, String> {
+    let wasm = polkadot_sdk::sp_maybe_compressed_blob::decompress(code, CODE_BOMB_LIMIT)
+        .map_err(|e| format!("not a runtime blob: {e}"))?;
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+        if let wasmparser::Payload::ImportSection(imports) =
+            payload.map_err(|e| format!("not WASM: {e}"))?
+        {
+            for import in imports {
+                names.push(import.map_err(|e| format!("bad import: {e}"))?.name.to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Refuses a runtime that imports benchmarking host functions (a `runtime-benchmarks` build).
+fn check_production(code: &[u8]) -> Result<(), String> {
+    let imports = host_imports(code)?;
+    let benchmarking: Vec<_> =
+        imports.iter().filter(|name| name.starts_with("ext_benchmarking_")).collect();
+    if !benchmarking.is_empty() {
+        return Err(format!(
+            "the runtime was built with `runtime-benchmarks` (it imports {benchmarking:?}); a \
+             production node cannot run it"
+        ));
+    }
+    if !imports.iter().any(|name| name.starts_with("ext_storage_get")) {
+        return Err("the blob imports no storage host function: not a runtime".into());
+    }
+    Ok(())
+}
+
+fn hex_bytes(code: &str) -> Vec<u8> {
+    hex::decode(code.trim_start_matches("0x")).expect("the code is hex")
+}
+
 fn check(name: &str, raw: bool) {
     let mut want = exported(raw);
     let mut have = committed(name);
-    take_code(&mut want);
+    let built = take_code(&mut want);
     let code = take_code(&mut have);
     assert!(code.starts_with(COMPRESSED_WASM_MAGIC), "{name}: the code is not a compressed WASM");
+    if let Err(e) = check_production(&hex_bytes(&code)) {
+        panic!("chain-specs/{name}: {e}");
+    }
+    assert!(
+        code == built,
+        "chain-specs/{name}: the runtime code differs from the runtime this checkout builds \
+         ({} vs {} hex digits); regenerate it (see tests/chain_specs.rs)",
+        code.len(),
+        built.len()
+    );
     assert!(
 		want == have,
 		"chain-specs/{name} drifted from the runtime presets; regenerate it (see tests/chain_specs.rs)"
 	);
+}
+
+/// A minimal WASM module importing `env.<name>: () -> i64`.
+fn module_importing(name: &str) -> Vec<u8> {
+    let mut import = vec![1u8, 0x03];
+    import.extend_from_slice(b"env");
+    import.push(u8::try_from(name.len()).unwrap());
+    import.extend_from_slice(name.as_bytes());
+    import.extend_from_slice(&[0x00, 0x00]);
+    let mut wasm = b"\0asm".to_vec();
+    wasm.extend_from_slice(&[1, 0, 0, 0]);
+    wasm.extend_from_slice(&[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7e]);
+    wasm.push(0x02);
+    wasm.push(u8::try_from(import.len()).unwrap());
+    wasm.extend_from_slice(&import);
+    wasm
+}
+
+#[test]
+fn a_benchmarking_runtime_is_refused() {
+    // Compressed as runtime blobs are in chain specs, importing what a benchmarking runtime
+    // imports next to the standard host functions.
+    for imported in
+        ["ext_benchmarking_current_time_version_1", "ext_benchmarking_wipe_db_version_1"]
+    {
+        let blob = polkadot_sdk::sp_maybe_compressed_blob::compress_strongly(
+            &module_importing(imported),
+            CODE_BOMB_LIMIT,
+        )
+        .unwrap();
+        let err = check_production(&blob).unwrap_err();
+        assert!(err.contains("runtime-benchmarks") && err.contains(imported), "{err}");
+    }
+    assert!(check_production(&module_importing("ext_storage_get_version_1")).is_ok());
+    assert!(check_production(b"not wasm").is_err());
+}
+
+#[test]
+fn this_checkout_builds_a_production_runtime() {
+    let code = provena_runtime::WASM_BINARY.expect("built with the WASM runtime");
+    check_production(code).unwrap();
 }
 
 #[test]
@@ -81,6 +173,7 @@ fn committed_local_testnet_has_three_validators_and_open_properties() {
     let spec = committed("local_testnet.json");
     assert_eq!(spec["properties"]["tokenSymbol"], "OPEN");
     assert_eq!(spec["properties"]["tokenDecimals"], 18);
-    let aura = &spec["genesis"]["runtimeGenesis"]["patch"]["aura"]["authorities"];
-    assert_eq!(aura.as_array().map(Vec::len), Some(3));
+    let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
+    assert_eq!(patch["session"]["keys"].as_array().map(Vec::len), Some(3));
+    assert_eq!(patch["staking"]["stakers"].as_array().map(Vec::len), Some(3));
 }

@@ -38,8 +38,8 @@ use provena_primitives::{
 
 use crate::{
     opaque::SessionKeys, AccountId, Attribution, Aura, Balance, Block, Datanets, Executive,
-    Grandpa, Inference, InherentDataExt, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig,
-    System, TransactionPayment, VERSION,
+    Grandpa, Historical, Inference, InherentDataExt, Models, Nonce, Runtime, RuntimeCall,
+    RuntimeGenesisConfig, Staking, System, TransactionPayment, VERSION,
 };
 use polkadot_sdk::sp_api::impl_runtime_apis;
 
@@ -146,21 +146,38 @@ pallet_revive::impl_runtime_apis_plus_revive_traits! {
         }
 
         fn submit_report_equivocation_unsigned_extrinsic(
-            _equivocation_proof: sp_consensus_grandpa::EquivocationProof<
+            equivocation_proof: sp_consensus_grandpa::EquivocationProof<
                 <Block as BlockT>::Hash,
                 NumberFor<Block>,
             >,
-            _key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
+            key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
         ) -> Option<()> {
-            // Equivocation reports are not accepted (see `configs::consensus`).
-            None
+            let key_owner_proof = key_owner_proof.decode()?;
+            Grandpa::submit_unsigned_equivocation_report(equivocation_proof, key_owner_proof)
         }
 
         fn generate_key_ownership_proof(
             _set_id: sp_consensus_grandpa::SetId,
-            _authority_id: GrandpaId,
+            authority_id: GrandpaId,
         ) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
-            None
+            use polkadot_sdk::frame_support::traits::KeyOwnerProofSystem;
+            Historical::prove((sp_consensus_grandpa::KEY_TYPE, authority_id))
+                .map(|proof| codec::Encode::encode(&proof))
+                .map(sp_consensus_grandpa::OpaqueKeyOwnershipProof::new)
+        }
+    }
+
+    impl polkadot_sdk::pallet_staking_runtime_api::StakingApi<Block, Balance, AccountId> for Runtime {
+        fn nominations_quota(balance: Balance) -> u32 {
+            Staking::api_nominations_quota(balance)
+        }
+
+        fn eras_stakers_page_count(era: polkadot_sdk::sp_staking::EraIndex, account: AccountId) -> polkadot_sdk::sp_staking::Page {
+            Staking::api_eras_stakers_page_count(era, account)
+        }
+
+        fn pending_rewards(era: polkadot_sdk::sp_staking::EraIndex, account: AccountId) -> bool {
+            Staking::api_pending_rewards(era, account)
         }
     }
 

@@ -23,16 +23,22 @@
 //! the same fund (otherwise `pallet_revive` would mint it at genesis).
 
 use crate::{
-    opaque::{AuraId, GrandpaId},
-    AccountId, AttributionConfig, AuraConfig, Balance, BalancesConfig, BlockNumber, GrandpaConfig,
-    RuntimeGenesisConfig, SudoConfig,
+    configs::{
+        MaxActiveValidators, MaxCandidates, MaxNominatorAccounts, MinNominatorBond,
+        MinValidatorBond, SlashRewardFraction,
+    },
+    opaque::{AuraId, GrandpaId, SessionKeys},
+    AccountId, AttributionConfig, Balance, BalancesConfig, BlockNumber, RuntimeGenesisConfig,
+    SessionConfig, StakingConfig, SudoConfig,
 };
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
     frame_support::{build_struct_json_patch, PalletId},
+    pallet_staking::Forcing,
     sp_genesis_builder::{self, PresetId},
     sp_keyring::{Ed25519Keyring, Sr25519Keyring},
     sp_runtime::traits::AccountIdConversion,
+    sp_staking::StakerStatus,
 };
 #[cfg(doc)]
 use provena_primitives::currency::GENESIS_SUPPLY;
@@ -41,6 +47,12 @@ use serde_json::Value;
 
 /// The `local_testnet` preset: three validators (Alice, Bob, Charlie).
 pub const LOCAL_TESTNET_RUNTIME_PRESET: &str = "local_testnet";
+
+/// The `testnet` preset: a template for a public network (see [`testnet_genesis_preset`]).
+pub const TESTNET_RUNTIME_PRESET: &str = "testnet";
+
+/// What each genesis validator bonds (out of its endowment).
+pub const VALIDATOR_BOND: Balance = 100_000 * OPEN;
 
 /// What each well-known development account holds at genesis in dev and local presets.
 pub const DEV_ENDOWMENT: Balance = 1_000_000 * OPEN;
@@ -130,27 +142,80 @@ fn genesis_balances(dev_accounts: &[AccountId]) -> Option<Vec<(AccountId, Balanc
     Some(balances)
 }
 
-/// A genesis patch with the given validators, sudo key and funded development accounts.
-fn testnet_genesis(
-    validators: Vec<(AuraId, GrandpaId)>,
-    sudo: AccountId,
-    dev_accounts: Vec<AccountId>,
+/// A validator in a genesis preset: its stash account (which also controls it) and its session
+/// keys.
+pub struct GenesisValidator {
+    /// The stash: bonds [`VALIDATOR_BOND`] and is the validator's identity in session and staking.
+    pub stash: AccountId,
+    /// Block authoring key.
+    pub aura: AuraId,
+    /// Finality key.
+    pub grandpa: GrandpaId,
+}
+
+/// How a preset's network is run.
+struct NetworkParams {
+    /// The sudo key, if the chain has one.
+    sudo: Option<AccountId>,
+    /// Attribution challenge window, in blocks.
     challenge_window: BlockNumber,
+    /// `Forcing::ForceAlways` makes every session an era (an election a minute): for local and
+    /// development chains, where validators should join quickly.
+    force_era: Forcing,
+    /// Fewer elected validators than this keeps the previous set.
+    minimum_validator_count: u32,
+}
+
+/// A genesis patch with the given validators, network parameters and funded accounts.
+fn testnet_genesis(
+    validators: Vec<GenesisValidator>,
+    endowed: Vec<AccountId>,
+    params: NetworkParams,
 ) -> Option<Value> {
-    let balances = genesis_balances(&dev_accounts)?;
+    let balances = genesis_balances(&endowed)?;
     Some(build_struct_json_patch!(RuntimeGenesisConfig {
         balances: BalancesConfig { balances },
-        aura: AuraConfig { authorities: validators.iter().map(|(aura, _)| aura.clone()).collect() },
-        grandpa: GrandpaConfig {
-            authorities: validators.iter().map(|(_, grandpa)| (grandpa.clone(), 1)).collect(),
+        session: SessionConfig {
+            keys: validators
+                .iter()
+                .map(|v| {
+                    let keys = SessionKeys { aura: v.aura.clone(), grandpa: v.grandpa.clone() };
+                    (v.stash.clone(), v.stash.clone(), keys)
+                })
+                .collect(),
         },
-        sudo: SudoConfig { key: Some(sudo) },
-        attribution: AttributionConfig { challenge_window, operators: Vec::new() },
+        staking: StakingConfig {
+            validator_count: MaxActiveValidators::get(),
+            minimum_validator_count: params.minimum_validator_count,
+            stakers: validators
+                .iter()
+                .map(|v| {
+                    (v.stash.clone(), v.stash.clone(), VALIDATOR_BOND, StakerStatus::Validator)
+                })
+                .collect(),
+            force_era: params.force_era,
+            slash_reward_fraction: SlashRewardFraction::get(),
+            min_validator_bond: MinValidatorBond::get(),
+            min_nominator_bond: MinNominatorBond::get(),
+            max_validator_count: Some(MaxCandidates::get()),
+            max_nominator_count: Some(MaxNominatorAccounts::get()),
+        },
+        sudo: SudoConfig { key: params.sudo },
+        attribution: AttributionConfig {
+            challenge_window: params.challenge_window,
+            operators: Vec::new()
+        },
     }))
 }
 
-fn validator(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, GrandpaId) {
-    (aura.public().into(), grandpa.public().into())
+/// A validator from the well-known development keys: `//Name` is its stash, Aura (sr25519) and
+/// GRANDPA (ed25519) key.
+pub fn dev_validator(sr: Sr25519Keyring, ed: Ed25519Keyring) -> GenesisValidator {
+    GenesisValidator {
+        stash: sr.to_account_id(),
+        aura: sr.public().into(),
+        grandpa: ed.public().into(),
+    }
 }
 
 fn dev_accounts() -> Vec<AccountId> {
@@ -163,25 +228,65 @@ fn dev_accounts() -> Vec<AccountId> {
 /// The `development` preset: Alice is the only validator and the sudo key.
 pub fn development_config_genesis() -> Option<Value> {
     testnet_genesis(
-        vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
-        Sr25519Keyring::Alice.to_account_id(),
+        vec![dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
         dev_accounts(),
-        // Short, so receipts on a dev chain pay out within two minutes.
-        5,
+        NetworkParams {
+            sudo: Some(Sr25519Keyring::Alice.to_account_id()),
+            // Short, so receipts on a dev chain pay out within two minutes.
+            challenge_window: 5,
+            force_era: Forcing::ForceAlways,
+            minimum_validator_count: 1,
+        },
     )
 }
 
-/// The `local_testnet` preset: Alice, Bob and Charlie validate; Alice is the sudo key.
+/// The `local_testnet` preset: Alice, Bob and Charlie validate; Alice is the sudo key; an era
+/// every session (one minute), so new validators are elected within two minutes.
 pub fn local_testnet_genesis() -> Option<Value> {
     testnet_genesis(
         vec![
-            validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-            validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
-            validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+            dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+            dev_validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+            dev_validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
         ],
-        Sr25519Keyring::Alice.to_account_id(),
         dev_accounts(),
-        crate::time::HOURS,
+        NetworkParams {
+            sudo: Some(Sr25519Keyring::Alice.to_account_id()),
+            challenge_window: crate::time::HOURS,
+            force_era: Forcing::ForceAlways,
+            minimum_validator_count: 2,
+        },
+    )
+}
+
+/// The `testnet` preset: the template of a public network.
+///
+/// - **No sudo**: nothing can be done as root until governance exists (issue 18); runtime
+///   upgrades included.
+/// - **Validators**: four placeholders from the well-known development keys (`//Alice`, `//Bob`,
+///   `//Charlie`, `//Dave` as stash, Aura and GRANDPA key), each endowed with
+///   [`DEV_ENDOWMENT`] and bonding [`VALIDATOR_BOND`]. Anyone knows these keys: whoever
+///   launches a network replaces them in the exported chain spec (`session.keys`,
+///   `staking.stakers`, `balances.balances`; README, "Run a network") with their own.
+/// - **Eras** of six hours (not forced), at least three elected validators, a one-hour
+///   attribution challenge window; no development accounts are funded.
+pub fn testnet_genesis_preset() -> Option<Value> {
+    let validators = vec![
+        dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+        dev_validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+        dev_validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+        dev_validator(Sr25519Keyring::Dave, Ed25519Keyring::Dave),
+    ];
+    let endowed = validators.iter().map(|v| v.stash.clone()).collect();
+    testnet_genesis(
+        validators,
+        endowed,
+        NetworkParams {
+            sudo: None,
+            challenge_window: crate::time::HOURS,
+            force_era: Forcing::NotForcing,
+            minimum_validator_count: 3,
+        },
     )
 }
 
@@ -190,6 +295,7 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
     let patch = match id.as_ref() {
         sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis()?,
         LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis()?,
+        TESTNET_RUNTIME_PRESET => testnet_genesis_preset()?,
         _ => return None,
     };
     serde_json::to_vec(&patch).ok()
@@ -200,6 +306,7 @@ pub fn preset_names() -> Vec<PresetId> {
     vec![
         PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
         PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
+        PresetId::from(TESTNET_RUNTIME_PRESET),
     ]
 }
 
@@ -216,6 +323,7 @@ mod tests {
     use polkadot_sdk::{
         frame_support::genesis_builder_helper::build_state, sp_io::TestExternalities,
     };
+    use polkadot_sdk::{frame_support::traits::fungible::Inspect, sp_runtime::Perbill};
     use provena_primitives::currency::GENESIS_SUPPLY;
 
     /// Applies a JSON patch onto a base value (RFC 7396 merge, as the node's chain-spec does).
@@ -257,7 +365,19 @@ mod tests {
         for name in preset_names() {
             with_preset(name.as_ref(), || {
                 assert_eq!(Balances::total_issuance(), 10u128.pow(27), "preset {name:?}");
-                let dev_sum: Balance = dev_accounts().iter().map(Balances::free_balance).sum();
+                // `pallet_revive`'s own account exists, funded out of the allocation.
+                let revive: AccountId = PalletId(*b"py/reviv").into_account_truncating();
+                assert_eq!(
+                    Balances::free_balance(revive),
+                    crate::configs::ExistentialDeposit::get()
+                );
+                let community = bucket_account_by_name("community").unwrap();
+                assert_eq!(Balances::free_balance(community), 510_000_000 * OPEN);
+            });
+        }
+        for name in [sp_genesis_builder::DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
+            with_preset(name, || {
+                let dev_sum: Balance = dev_accounts().iter().map(Balances::total_balance).sum();
                 assert_eq!(dev_sum, 17 * DEV_ENDOWMENT);
                 for (name, address) in DEV_ETH_ACCOUNTS {
                     let who = eth_account(address);
@@ -269,34 +389,58 @@ mod tests {
                         "{name}"
                     );
                 }
-                // `pallet_revive`'s own account exists, funded out of the allocation.
-                let revive: AccountId = PalletId(*b"py/reviv").into_account_truncating();
-                assert_eq!(
-                    Balances::free_balance(revive),
-                    crate::configs::ExistentialDeposit::get()
-                );
-                let community = bucket_account_by_name("community").unwrap();
-                assert_eq!(Balances::free_balance(community), 510_000_000 * OPEN);
             });
         }
+        with_preset(TESTNET_RUNTIME_PRESET, || {
+            // Only the four placeholder validators are endowed; no development account.
+            let dev_sum: Balance = dev_accounts().iter().map(Balances::total_balance).sum();
+            assert_eq!(dev_sum, 4 * DEV_ENDOWMENT);
+            assert_eq!(Balances::total_balance(&Sr25519Keyring::Eve.to_account_id()), 0);
+        });
+    }
+
+    fn session_validators() -> Vec<AccountId> {
+        polkadot_sdk::pallet_session::Validators::<Runtime>::get()
     }
 
     #[test]
     fn presets_set_validators_and_sudo() {
+        use polkadot_sdk::{pallet_grandpa, pallet_staking, pallet_sudo};
         with_preset(sp_genesis_builder::DEV_RUNTIME_PRESET, || {
             assert_eq!(pallet_aura_authorities().len(), 1);
+            assert_eq!(session_validators(), vec![Sr25519Keyring::Alice.to_account_id()]);
             assert_eq!(
-                polkadot_sdk::pallet_sudo::Key::<Runtime>::get(),
+                pallet_sudo::Key::<Runtime>::get(),
                 Some(Sr25519Keyring::Alice.to_account_id())
+            );
+            assert_eq!(
+                pallet_staking::ForceEra::<Runtime>::get(),
+                pallet_staking::Forcing::ForceAlways
             );
             assert_eq!(System::block_number(), 0);
         });
         with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
             assert_eq!(pallet_aura_authorities().len(), 3);
+            assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 3);
+            // Each validator bonded its stake (held, so its total balance is unchanged).
+            let alice = Sr25519Keyring::Alice.to_account_id();
+            let ledger = pallet_staking::Ledger::<Runtime>::get(&alice).unwrap();
+            assert_eq!(ledger.active, VALIDATOR_BOND);
+            assert!(pallet_staking::Validators::<Runtime>::contains_key(&alice));
+            assert_eq!(pallet_staking::MinValidatorBond::<Runtime>::get(), MinValidatorBond::get());
             assert_eq!(
-                polkadot_sdk::pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(),
-                3
+                pallet_staking::MaxNominatorsCount::<Runtime>::get(),
+                Some(MaxNominatorAccounts::get())
             );
+        });
+        with_preset(TESTNET_RUNTIME_PRESET, || {
+            assert_eq!(session_validators().len(), 4);
+            assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+            assert_eq!(
+                pallet_staking::ForceEra::<Runtime>::get(),
+                pallet_staking::Forcing::NotForcing
+            );
+            assert_eq!(pallet_staking::MinimumValidatorCount::<Runtime>::get(), 3);
         });
     }
 
@@ -307,5 +451,56 @@ mod tests {
     #[test]
     fn unknown_preset_is_none() {
         assert!(get_preset(&PresetId::from("mainnet")).is_none());
+    }
+
+    #[test]
+    fn era_rewards_follow_the_documented_schedule() {
+        use crate::configs::era_reward;
+        let pool = 510_000_000 * OPEN;
+        let year = 1000 * 3600 * 24 * 365;
+        // A year-long era pays 5% of the pool; a six-hour era its share of that.
+        assert_eq!(era_reward(pool, year), 25_500_000 * OPEN);
+        let six_hours = era_reward(pool, 6 * 3600 * 1000);
+        assert_eq!(
+            six_hours,
+            Perbill::from_rational(6 * 3600 * 1000u64, year).mul_floor(25_500_000 * OPEN)
+        );
+        assert!(six_hours > 17_400 * OPEN && six_hours < 17_500 * OPEN);
+        // A stalled chain gets no windfall; an empty pool pays nothing.
+        assert_eq!(era_reward(pool, 10 * year), era_reward(pool, year));
+        assert_eq!(era_reward(0, year), 0);
+    }
+
+    #[test]
+    fn staking_rewards_move_open_out_of_the_pool_and_slashes_into_the_treasury() {
+        use crate::configs::{rewards_pool, slash_destination};
+        use polkadot_sdk::frame_support::traits::{
+            fungible::{Balanced, Inspect},
+            tokens::{imbalance::OnUnbalanced, Precision},
+        };
+        with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
+            let supply = Balances::total_issuance();
+            let bob = Sr25519Keyring::Bob.to_account_id();
+            let pool = Balances::balance(&rewards_pool());
+            // What `payout_stakers` does: deposit a reward, then hand the imbalance over.
+            let paid = <Balances as Balanced<AccountId>>::deposit(&bob, 7 * OPEN, Precision::Exact)
+                .unwrap();
+            crate::configs::staking::RewardFromPool::on_unbalanced(paid);
+            assert_eq!(Balances::total_issuance(), supply);
+            assert_eq!(Balances::balance(&rewards_pool()), pool - 7 * OPEN);
+            // A slash: withdrawn from the offender, resolved into the treasury.
+            let treasury = Balances::balance(&slash_destination());
+            let slashed = <Balances as Balanced<AccountId>>::withdraw(
+                &bob,
+                3 * OPEN,
+                Precision::Exact,
+                polkadot_sdk::frame_support::traits::tokens::Preservation::Preserve,
+                polkadot_sdk::frame_support::traits::tokens::Fortitude::Polite,
+            )
+            .unwrap();
+            crate::configs::staking::SlashToTreasury::on_unbalanced(slashed);
+            assert_eq!(Balances::total_issuance(), supply);
+            assert_eq!(Balances::balance(&slash_destination()), treasury + 3 * OPEN);
+        });
     }
 }

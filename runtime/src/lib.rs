@@ -13,6 +13,11 @@
 //! | 11 | Grandpa | consensus |
 //! | 20 | Balances | monetary |
 //! | 21 | TransactionPayment | monetary |
+//! | 22 | Authorship | staking (block authors earn reward points) |
+//! | 23 | Staking | staking (validators elected by NPoS, rewards, slashing) |
+//! | 24 | Offences | staking (GRANDPA equivocation reports) |
+//! | 25 | Historical | staking (session keys of past sessions, for offence proofs) |
+//! | 26 | Session | staking (session keys, validator set rotation) |
 //! | 30 | Utility | account tools |
 //! | 31 | Multisig | account tools |
 //! | 32 | Proxy | account tools |
@@ -26,15 +31,17 @@
 //! | 60 | Revive | EVM contracts |
 //!
 //! Indices are part of the encoding of every call and event: they never change once a network
-//! has launched. New areas take the next free decade.
+//! has launched. New areas take the next free decade. Genesis is built and hooks run in index
+//! order, so a pallet that needs another's genesis state takes a higher index (staking after
+//! balances, session after staking).
 //!
 //! ## Layout
 //!
 //! - [`configs`]: one file per area, each with its `parameter_types!` and `impl Config`.
 //! - [`apis`]: the runtime APIs the node and clients call.
 //! - [`precompiles`]: Provena's features as EVM precompiles (`IProvena.sol`).
-//! - [`genesis_config_presets`]: the `development` and `local_testnet` genesis states and the
-//!   genesis token allocation table.
+//! - [`genesis_config_presets`]: the `development`, `local_testnet` and `testnet` genesis states
+//!   and the genesis token allocation table.
 //! - [`client`] (native only): signing transactions for this runtime, for off-chain clients
 //!   such as the inference worker.
 
@@ -59,8 +66,9 @@ pub mod precompiles;
 
 use alloc::{borrow::Cow, vec::Vec};
 use polkadot_sdk::{
-    frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_multisig,
-    pallet_preimage, pallet_proxy, pallet_revive, pallet_scheduler, pallet_sudo, pallet_timestamp,
+    frame_support, frame_system, pallet_aura, pallet_authorship, pallet_balances, pallet_grandpa,
+    pallet_multisig, pallet_offences, pallet_preimage, pallet_proxy, pallet_revive,
+    pallet_scheduler, pallet_session, pallet_staking, pallet_sudo, pallet_timestamp,
     pallet_transaction_payment, pallet_utility, sp_runtime, sp_runtime::generic,
     sp_version::RuntimeVersion,
 };
@@ -103,7 +111,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     impl_name: Cow::Borrowed("provena-node"),
     authoring_version: 1,
     // Bump on every runtime change that is deployed; storage migrations key off it.
-    spec_version: 101,
+    spec_version: 102,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,
@@ -238,6 +246,20 @@ mod runtime {
     pub type Balances = pallet_balances;
     #[runtime::pallet_index(21)]
     pub type TransactionPayment = pallet_transaction_payment;
+
+    // Validator staking. Pallets are built at genesis and run their hooks in index order:
+    // staking bonds balances at genesis (after Balances), then session takes the validators
+    // staking elected and hands their keys to Aura and GRANDPA.
+    #[runtime::pallet_index(22)]
+    pub type Authorship = pallet_authorship;
+    #[runtime::pallet_index(23)]
+    pub type Staking = pallet_staking;
+    #[runtime::pallet_index(24)]
+    pub type Offences = pallet_offences;
+    #[runtime::pallet_index(25)]
+    pub type Historical = pallet_session::historical;
+    #[runtime::pallet_index(26)]
+    pub type Session = pallet_session;
 
     // Account tools.
     #[runtime::pallet_index(30)]

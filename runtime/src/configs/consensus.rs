@@ -1,6 +1,8 @@
-//! Timestamp, Aura (block authoring in 6-second slots) and GRANDPA (finality).
+//! Timestamp, Aura (block authoring in 6-second slots) and GRANDPA (finality). The authorities
+//! of both are the validators that staking elects (see [`super::staking`]).
 
-use crate::{opaque::AuraId, Aura, Runtime, RuntimeEvent};
+use super::staking::{BondingDuration, MaxExposurePageSize, ReportLongevity, SessionsPerEra};
+use crate::{opaque::AuraId, Aura, Historical, Offences, Runtime, RuntimeEvent, Session};
 use polkadot_sdk::{
     frame_support::{parameter_types, traits::ConstBool},
     pallet_aura, pallet_grandpa, pallet_timestamp,
@@ -9,13 +11,11 @@ use polkadot_sdk::{
 use provena_primitives::time::SLOT_DURATION;
 
 parameter_types! {
-    /// At most 32 validators: enough for a permissioned launch set, small enough that GRANDPA
-    /// rounds stay fast.
+    /// At most 32 validators: small enough that GRANDPA rounds stay fast.
     pub const MaxAuthorities: u32 = 32;
-    /// No nominator staking on this chain.
-    pub const MaxNominators: u32 = 0;
-    /// GRANDPA keeps set-id to session mappings for this many sessions (for equivocation reports).
-    pub const MaxSetIdSessionEntries: u64 = 0;
+    /// GRANDPA keeps set-id to session mappings for as long as an offence can be reported.
+    pub const MaxSetIdSessionEntries: u64 =
+        (BondingDuration::get() as u64).saturating_mul(SessionsPerEra::get() as u64);
 }
 
 impl pallet_timestamp::Config for Runtime {
@@ -28,7 +28,8 @@ impl pallet_timestamp::Config for Runtime {
 
 impl pallet_aura::Config for Runtime {
     type AuthorityId = AuraId;
-    type DisabledValidators = ();
+    // A disabled (slashed) validator does not author.
+    type DisabledValidators = Session;
     type MaxAuthorities = MaxAuthorities;
     type AllowMultipleBlocksPerSlot = ConstBool<false>;
     type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
@@ -38,10 +39,11 @@ impl pallet_grandpa::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     type WeightInfo = ();
     type MaxAuthorities = MaxAuthorities;
-    type MaxNominators = MaxNominators;
+    // Weighs an equivocation report by the nominators an offender may have in one page.
+    type MaxNominators = MaxExposurePageSize;
     type MaxSetIdSessionEntries = MaxSetIdSessionEntries;
-    // Equivocation reporting needs a session/offences pallet; a sudo-managed authority set
-    // has no slashing to apply, so reports are not accepted.
-    type KeyOwnerProof = polkadot_sdk::sp_core::Void;
-    type EquivocationReportSystem = ();
+    // Equivocations are proven against the historical session keys and slashed by staking.
+    type KeyOwnerProof = polkadot_sdk::sp_session::MembershipProof;
+    type EquivocationReportSystem =
+        pallet_grandpa::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
 }

@@ -87,6 +87,16 @@ where
     type RuntimeCall = RuntimeCall;
 }
 
+/// Unsigned transactions (GRANDPA equivocation reports, validated by `ValidateUnsigned`).
+impl<C> frame_system::offchain::CreateBare<C> for Runtime
+where
+    RuntimeCall: From<C>,
+{
+    fn create_bare(call: RuntimeCall) -> UncheckedExtrinsic {
+        polkadot_sdk::sp_runtime::generic::UncheckedExtrinsic::new_bare(call).into()
+    }
+}
+
 impl<C> frame_system::offchain::CreateSignedTransaction<C> for Runtime
 where
     RuntimeCall: From<C>,

@@ -10,6 +10,7 @@ mod inference;
 mod models;
 mod monetary;
 mod revive;
+pub(crate) mod staking;
 mod system;
 
 pub use accounts::ProxyType;
@@ -19,7 +20,12 @@ pub use inference::{JobDeposit, JobTimeout, OperatorDeposit, Retention};
 pub use models::{Curve, MinTradeValue, ModelDeposit, ModelsPalletId, TradingFee, TreasuryAccount};
 pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};
 pub use revive::{
-    AuraAuthorAccount, CodeHashLockupDepositPercent, DepositPerByte, DepositPerChildTrieItem,
-    DepositPerItem, GasScale, EVM_CHAIN_ID,
+    CodeHashLockupDepositPercent, DepositPerByte, DepositPerChildTrieItem, DepositPerItem,
+    GasScale, EVM_CHAIN_ID,
+};
+pub use staking::{
+    era_reward, rewards_pool, slash_destination, BondingDuration, KeyDeposit, MaxActiveValidators,
+    MaxCandidates, MaxNominatorAccounts, MinNominatorBond, MinValidatorBond, SessionsPerEra,
+    SlashRewardFraction, ANNUAL_REWARD_PERCENT, SESSION_LENGTH,
 };
 pub use system::{RuntimeBlockLength, RuntimeBlockWeights, Version};

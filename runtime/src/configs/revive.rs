@@ -24,16 +24,15 @@ use crate::{
     precompiles::Provena, AccountId, Address, Balance, Balances, EthExtraImpl, Runtime,
     RuntimeCall, RuntimeEvent, RuntimeHoldReason, RuntimeOrigin, Signature, Timestamp,
 };
-use codec::{Decode, Encode};
 use polkadot_sdk::{
     frame_support::{
         derive_impl, parameter_types,
-        traits::{ConstBool, ConstU32, ConstU64, FindAuthor},
+        traits::{ConstBool, ConstU32, ConstU64},
     },
     frame_system::EnsureSigned,
-    pallet_aura, pallet_revive,
+    pallet_revive,
     pallet_revive::{evm::fees::Info as FeeInfo, AccountId32Mapper},
-    sp_runtime::{ConsensusEngineId, Perbill},
+    sp_runtime::Perbill,
 };
 use provena_primitives::currency::{MICRO_OPEN, MILLI_OPEN};
 
@@ -53,22 +52,6 @@ parameter_types! {
     pub const GasScale: u32 = 1_000_000_000;
 }
 
-/// The block author as a native account: the Aura authority that sealed the block (its sr25519
-/// key is its account id). Contracts read it as `block.coinbase`.
-pub struct AuraAuthorAccount;
-
-impl FindAuthor<AccountId> for AuraAuthorAccount {
-    fn find_author<'a, I>(digests: I) -> Option<AccountId>
-    where
-        I: 'a + IntoIterator<Item = (ConsensusEngineId, &'a [u8])>,
-    {
-        let index = <pallet_aura::Pallet<Runtime> as FindAuthor<u32>>::find_author(digests)?;
-        let authorities = pallet_aura::Authorities::<Runtime>::get();
-        let key = authorities.get(usize::try_from(index).ok()?)?;
-        AccountId::decode(&mut &key.encode()[..]).ok()
-    }
-}
-
 #[derive_impl(pallet_revive::config_preludes::TestDefaultConfig)]
 impl pallet_revive::Config for Runtime {
     type Time = Timestamp;
@@ -80,7 +63,8 @@ impl pallet_revive::Config for Runtime {
     type RuntimeHoldReason = RuntimeHoldReason;
     type WeightInfo = pallet_revive::weights::SubstrateWeight<Runtime>;
     type Precompiles = (Provena<Runtime>,);
-    type FindAuthor = AuraAuthorAccount;
+    // The block author's stash account (the validator that sealed the block): `block.coinbase`.
+    type FindAuthor = polkadot_sdk::pallet_session::FindAccountFromAuthorIndex<Self, crate::Aura>;
     type DepositPerByte = DepositPerByte;
     type DepositPerItem = DepositPerItem;
     type DepositPerChildTrieItem = DepositPerChildTrieItem;

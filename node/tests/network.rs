@@ -1,0 +1,222 @@
+//! A real network: the README's three-validator recipe, grown to four validators by staking, and
+//! a full node, all real `provena-node` processes on this machine, through five scenarios:
+//!
+//! 1. all four validators author and finalize;
+//! 2. one validator killed: finality continues; restarted: it catches up and authors again;
+//! 3. a fresh full node syncs from genesis to the finalized head and serves the same state root;
+//! 4. a new account (Dave) bonds, sets keys from `author_rotateKeysWithOwner` and is elected at
+//!    the next era, then authors; a validator that chills and unbonds (Charlie) leaves the set;
+//! 5. two nodes running the same validator key (Bob's) equivocate: the GRANDPA offence is reported
+//!    on chain and Bob's stake is slashed by the documented `(3k/n)^2` fraction.
+//!
+//! Every wait is a deadline (stated next to it), never a sleep. The local testnet forces an era
+//! every session (ten blocks), so elections take a minute or two. One test, so the scenarios share
+//! the network (it is heavy on two cores); it takes about ten minutes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+mod common;
+#[path = "network/harness.rs"]
+mod harness;
+
+use std::{
+    cell::Cell,
+    time::{Duration, Instant},
+};
+
+use common::{events, finalized, sign, submit_and_wait_in_block};
+use harness::{
+    active_era, block_hash, era_points, session_validators, state_root, within, Network,
+};
+use polkadot_sdk::{
+    pallet_offences, pallet_session, pallet_staking, pallet_utility, sp_keyring::Sr25519Keyring,
+    sp_runtime::Perbill,
+};
+use provena_primitives::currency::OPEN;
+use provena_runtime::{genesis_config_presets::VALIDATOR_BOND, RuntimeCall, RuntimeEvent};
+
+/// The RPC ports the README's recipe gives Alice, Bob and Charlie.
+const RECIPE_NODES: [(&str, u16); 3] = [("alice", 9954), ("bob", 9955), ("charlie", 9956)];
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_and_a_full_node_through_five_scenarios() {
+    let started = Instant::now();
+    let mut net = Network::from_readme(&RECIPE_NODES);
+    let alice = net.node("alice").client().await;
+    let [alice_id, bob_id, charlie_id, dave_id] =
+        [Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie, Sr25519Keyring::Dave]
+            .map(|k| k.to_account_id());
+
+    // The recipe's network finalizes (deadline: two minutes from start).
+    within(&net, "the README network finalizes block 3", 2 * MINUTE, || async {
+        (finalized(&alice).await.0 >= 3).then_some(())
+    })
+    .await;
+    eprintln!("recipe: three validators finalize ({:?})", started.elapsed());
+
+    // 4a. Dave: a node with a file keystore, keys rotated over RPC, bond + keys + validate in one
+    // batch; elected at the next era (deadline: three minutes, i.e. three one-minute eras).
+    net.add_node("dave", &["--validator"]);
+    let dave_node = net.node("dave").client().await;
+    let (keys, proof) = harness::rotate_keys(&dave_node, &dave_id).await;
+    let join = RuntimeCall::Utility(pallet_utility::Call::batch_all {
+        calls: vec![
+            RuntimeCall::Staking(pallet_staking::Call::bond {
+                value: 2 * VALIDATOR_BOND,
+                payee: pallet_staking::RewardDestination::Staked,
+            }),
+            RuntimeCall::Session(pallet_session::Call::set_keys { keys, proof }),
+            RuntimeCall::Staking(pallet_staking::Call::validate {
+                prefs: pallet_staking::ValidatorPrefs {
+                    commission: Perbill::from_percent(5),
+                    blocked: false,
+                },
+            }),
+        ],
+    });
+    submit_and_wait_in_block(&alice, &sign(&alice, Sr25519Keyring::Dave, join).await).await;
+    within(&net, "Dave is elected into the session validators", 3 * MINUTE, || async {
+        session_validators(&alice, None).await.contains(&dave_id).then_some(())
+    })
+    .await;
+    eprintln!("4a: Dave elected ({:?})", started.elapsed());
+
+    // 1. All four author (reward points in one era) and that era is finalized (deadline: three
+    // minutes).
+    let all = [alice_id.clone(), bob_id.clone(), charlie_id.clone(), dave_id.clone()];
+    within(&net, "an era in which all four author, finalized", 3 * MINUTE, || async {
+        let (_, head) = finalized(&alice).await;
+        let era = active_era(&alice, Some(head)).await;
+        for e in [era, era.saturating_sub(1)] {
+            let points = era_points(&alice, e, Some(head)).await;
+            if all.iter().all(|v| points.get(v).copied().unwrap_or(0) > 0) {
+                return Some(());
+            }
+        }
+        None
+    })
+    .await;
+    eprintln!("1: four validators author and finalize ({:?})", started.elapsed());
+
+    // 2. Bob crashes: finality goes on with three of four (deadline: one minute for 5 blocks).
+    let (before, _) = finalized(&alice).await;
+    net.node("bob").kill();
+    within(&net, "finality continues without Bob", MINUTE, || async {
+        (finalized(&alice).await.0 >= before + 5).then_some(())
+    })
+    .await;
+    // Restarted on the same database: it catches up with the finalized head and authors again
+    // in an era that began after the restart (deadline: three minutes).
+    let era_at_restart = active_era(&alice, None).await;
+    net.node("bob").restart();
+    let bob = net.node("bob").client().await;
+    let (head_at_restart, _) = finalized(&alice).await;
+    within(&net, "Bob catches up and authors again", 3 * MINUTE, || async {
+        let caught_up = finalized(&bob).await.0 >= head_at_restart;
+        let era = active_era(&alice, None).await;
+        let authored = era > era_at_restart
+            && era_points(&alice, era, None).await.get(&bob_id).copied().unwrap_or(0) > 0;
+        (caught_up && authored).then_some(())
+    })
+    .await;
+    eprintln!(
+        "2: Bob killed, finality continued, restarted, caught up, authored ({:?})",
+        started.elapsed()
+    );
+
+    // 3. A fresh full node syncs from genesis to the finalized head and serves the same state
+    // (deadline: two minutes).
+    let (target, target_hash) = finalized(&alice).await;
+    net.add_node("full", &[]);
+    let full = net.node("full").client().await;
+    within(&net, "the full node reaches the finalized head", 2 * MINUTE, || async {
+        (finalized(&full).await.0 >= target).then_some(())
+    })
+    .await;
+    assert_eq!(block_hash(&full, target).await, Some(target_hash));
+    assert_eq!(state_root(&full, target_hash).await, state_root(&alice, target_hash).await);
+    assert_eq!(
+        session_validators(&full, Some(target_hash)).await,
+        session_validators(&alice, Some(target_hash)).await
+    );
+    eprintln!(
+        "3: full node synced block #{target} with the same state root ({:?})",
+        started.elapsed()
+    );
+
+    // 5. Bob's key on a second node: both vote in GRANDPA with one key. The equivocation is
+    // reported and Bob is slashed after the deferral (deadlines: three minutes to the report,
+    // five to the slash). Every finalized block is scanned, none skipped.
+    let cursor = Cell::new(finalized(&alice).await.0);
+    net.add_node("bob-twin", &["--bob"]);
+    let (report_block, fraction) =
+        within(&net, "an equivocation of Bob is reported", 3 * MINUTE, || async {
+            harness::scan_finalized(&alice, &cursor, |event| match event {
+                RuntimeEvent::Staking(pallet_staking::Event::SlashReported {
+                    validator,
+                    fraction,
+                    ..
+                }) if *validator == bob_id => Some(*fraction),
+                _ => None,
+            })
+            .await
+        })
+        .await;
+    net.node("bob-twin").kill();
+    let report_events = events(&alice, report_block).await;
+    assert!(
+        report_events.iter().any(|e| matches!(
+            e,
+            RuntimeEvent::Offences(pallet_offences::Event::Offence { kind, .. })
+                if kind.starts_with(b"grandpa:equivocat")
+        )),
+        "a GRANDPA equivocation offence: {report_events:?}"
+    );
+    // The documented fraction: (3k/n)^2 for k = 1 offender among n = 4 validators.
+    assert_eq!(fraction, Perbill::from_rational(3u32, 4).square(), "slash fraction, 1 of 4");
+    eprintln!("5: equivocation reported: {fraction:?} of Bob's stake ({:?})", started.elapsed());
+
+    // 4b, while the slash is deferred: Charlie chills and unbonds, and leaves the set
+    // (deadline: three minutes).
+    let leave = RuntimeCall::Utility(pallet_utility::Call::batch_all {
+        calls: vec![
+            RuntimeCall::Staking(pallet_staking::Call::chill {}),
+            RuntimeCall::Staking(pallet_staking::Call::unbond { value: VALIDATOR_BOND }),
+        ],
+    });
+    submit_and_wait_in_block(&alice, &sign(&alice, Sr25519Keyring::Charlie, leave).await).await;
+    within(&net, "Charlie leaves the session validators", 3 * MINUTE, || async {
+        (!session_validators(&alice, None).await.contains(&charlie_id)).then_some(())
+    })
+    .await;
+    let charlie_ledger = harness::ledger(&alice, &charlie_id, None).await.unwrap();
+    assert_eq!(charlie_ledger.active, 0);
+    assert_eq!(charlie_ledger.unlocking.iter().map(|c| c.value).sum::<u128>(), VALIDATOR_BOND);
+    eprintln!("4b: Charlie unbonded and left the set ({:?})", started.elapsed());
+
+    // The deferred slash applies: Bob loses exactly that fraction of his exposed stake, which
+    // goes to the treasury bucket, so the supply stays 10^27.
+    let (_, slashed) = within(&net, "Bob's slash is applied", 5 * MINUTE, || async {
+        harness::scan_finalized(&alice, &cursor, |event| match event {
+            RuntimeEvent::Staking(pallet_staking::Event::Slashed { staker, amount })
+                if *staker == bob_id =>
+            {
+                Some(*amount)
+            }
+            _ => None,
+        })
+        .await
+    })
+    .await;
+    assert_eq!(slashed, fraction * VALIDATOR_BOND, "Bob's slash");
+    let bob_ledger = harness::ledger(&alice, &bob_id, None).await.unwrap();
+    assert_eq!(bob_ledger.active, VALIDATOR_BOND - slashed);
+    eprintln!("5: Bob slashed {} OPEN ({:?})", slashed / OPEN, started.elapsed());
+
+    // The staking pallets' invariants on the final finalized state, from storage (the
+    // production node has no try-runtime API): see `harness::check_staking_invariants`.
+    let (_, head) = finalized(&alice).await;
+    harness::check_staking_invariants(&alice, head).await;
+    eprintln!("invariants hold at the finalized head; done in {:?}", started.elapsed());
+}
