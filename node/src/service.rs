@@ -327,7 +327,14 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
             network,
             sync: sync_service,
             notification_service: grandpa_notification_service,
-            voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
+            // Votes target the best block itself, with no "stay N blocks behind" rule. Aura
+            // equivocations (two blocks for one slot) cannot be proven on chain, so a validator
+            // running its key twice is caught by GRANDPA: each copy votes for the block it
+            // authored, the two signed votes for one round differ, and any node that sees both
+            // reports them (`report_equivocation_unsigned`) and staking slashes the key. Behind
+            // the tip, both copies would vote for the same ancestor and never be caught. Safety
+            // does not depend on the rule; honest finality is one block sooner.
+            voting_rule: sc_consensus_grandpa::VotingRulesBuilder::new().build(),
             prometheus_registry,
             shared_voter_state: SharedVoterState::empty(),
             telemetry: telemetry.as_ref().map(|x| x.handle()),

@@ -440,3 +440,36 @@ pub async fn check_staking_invariants(c: &WsClient, at: H256) {
         assert!(raw.is_some(), "session validator {v} has an exposure in era {era}");
     }
 }
+
+/// Starts a validator node `name` with a file keystore, rotates its session keys over RPC
+/// (`author_rotateKeysWithOwner`) and sends, as `who`, one batch that bonds twice the genesis
+/// validator bond, sets the keys with their ownership proof and declares the intent to validate
+/// (5% commission); returns once the batch is in a block. Election follows at the next era.
+pub async fn join_as_validator(
+    net: &mut Network,
+    name: &str,
+    who: polkadot_sdk::sp_keyring::Sr25519Keyring,
+    chain: &WsClient,
+) {
+    use provena_runtime::{genesis_config_presets::VALIDATOR_BOND, RuntimeCall};
+    net.add_node(name, &["--validator"]);
+    let node = net.node(name).client().await;
+    let (keys, proof) = rotate_keys(&node, &who.to_account_id()).await;
+    let join = RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all {
+        calls: vec![
+            RuntimeCall::Staking(pallet_staking::Call::bond {
+                value: 2 * VALIDATOR_BOND,
+                payee: pallet_staking::RewardDestination::Staked,
+            }),
+            RuntimeCall::Session(pallet_session::Call::set_keys { keys, proof }),
+            RuntimeCall::Staking(pallet_staking::Call::validate {
+                prefs: pallet_staking::ValidatorPrefs {
+                    commission: polkadot_sdk::sp_runtime::Perbill::from_percent(5),
+                    blocked: false,
+                },
+            }),
+        ],
+    });
+    let xt = common::sign(chain, who, join).await;
+    common::submit_and_wait_in_block(chain, &xt).await;
+}
