@@ -131,6 +131,8 @@ async fn four_validators_and_a_full_node_through_five_scenarios() {
     // reported and Bob is slashed after the deferral (deadlines: three minutes to the report,
     // five to the slash). Every finalized block is scanned, none skipped.
     let cursor = Cell::new(finalized(&alice).await.0);
+    let treasury = provena_runtime::configs::slash_destination();
+    let treasury_before = common::free_balance(&alice, &treasury, None).await;
     net.add_node("bob-twin", &["--bob"]);
     let (report_block, fraction) =
         within(&net, "an equivocation of Bob is reported", 3 * MINUTE, || async {
@@ -191,9 +193,26 @@ async fn four_validators_and_a_full_node_through_five_scenarios() {
         .await
     })
     .await;
-    assert_eq!(slashed, fraction * VALIDATOR_BOND, "Bob's slash");
+    // Staking slashes the ledger pro rata (Perquintill), so the amount is the fraction of the
+    // stake to within a part per billion; the accounting around it is exact.
+    let expected = fraction * VALIDATOR_BOND;
+    assert!(
+        expected.abs_diff(slashed) <= expected / 1_000_000_000,
+        "Bob's slash: {slashed} vs {expected}"
+    );
     let bob_ledger = harness::ledger(&alice, &bob_id, None).await.unwrap();
     assert_eq!(bob_ledger.active, VALIDATOR_BOND - slashed);
+    assert_eq!(bob_ledger.total, VALIDATOR_BOND - slashed);
+    // The reporter (for an unsigned report: the author of the block that included it) gets
+    // half of the 10% slash reward fraction; the treasury bucket the other 95%. Nothing is
+    // minted or burnt (the supply is checked with the invariants below).
+    let (_, head) = finalized(&alice).await;
+    let to_treasury = common::free_balance(&alice, &treasury, Some(head)).await - treasury_before;
+    let expected_treasury = Perbill::from_percent(95) * slashed;
+    assert!(
+        to_treasury.abs_diff(expected_treasury) <= slashed / 1_000_000_000,
+        "the treasury bucket receives 95% of the slash: {to_treasury} of {slashed}"
+    );
     eprintln!("5: Bob slashed {} OPEN ({:?})", slashed / OPEN, started.elapsed());
 
     // The staking pallets' invariants on the final finalized state, from storage (the

@@ -50,7 +50,8 @@
 //! staking: the fraction is `min(1, (3k/n)^2)` of the stake exposed in that era for `k` offenders
 //! among `n` validators (one of four: 56.25%), nominators included; the offender is disabled
 //! (it stops authoring) for the rest of the era, at most a third of the set at once. Slashes wait [`SlashDeferDuration`] eras (root can cancel one with
-//! `staking.cancel_deferred_slash`), then [`SlashRewardFraction`] goes to the reporters and the
+//! `staking.cancel_deferred_slash`), then half of [`SlashRewardFraction`] (5% of the slash) goes
+//! to the reporters (for an unsigned report, the author of the block that included it) and the
 //! rest to the treasury bucket (`modlprv/trsy`): slashed OPEN is not burnt either.
 //! Aura equivocations (two blocks in one slot) are detected and logged by every node but cannot
 //! be proven on chain by Aura; a double-signing validator also double-votes in GRANDPA, which is
