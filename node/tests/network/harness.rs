@@ -384,7 +384,30 @@ pub async fn check_staking_invariants(c: &WsClient, at: H256) {
     )
     .await
     .unwrap();
-    assert_eq!(issuance, provena_primitives::currency::GENESIS_SUPPLY, "total issuance");
+    // Transaction fees are burnt (documented); nothing else changes the supply: staking rewards
+    // and slashes only move OPEN. So issuance + every fee paid since genesis = 10^27.
+    let head = header_number_of(c, at).await;
+    let mut fees: Balance = 0;
+    for n in 1..=head {
+        let hash = block_hash(c, n).await.expect("a finalized block");
+        for event in common::events(c, hash).await {
+            if let provena_runtime::RuntimeEvent::TransactionPayment(
+                polkadot_sdk::pallet_transaction_payment::Event::TransactionFeePaid {
+                    actual_fee,
+                    ..
+                },
+            ) = event
+            {
+                // `actual_fee` includes the tip.
+                fees += actual_fee;
+            }
+        }
+    }
+    assert_eq!(
+        issuance + fees,
+        provena_primitives::currency::GENESIS_SUPPLY,
+        "total issuance plus burnt fees ({fees}) at block #{head}"
+    );
 
     let bonded_prefix = pallet_staking::Bonded::<Runtime>::final_prefix();
     let stashes: Vec<AccountId> =
@@ -472,4 +495,11 @@ pub async fn join_as_validator(
     });
     let xt = common::sign(chain, who, join).await;
     common::submit_and_wait_in_block(chain, &xt).await;
+}
+
+/// The number of block `hash`.
+pub async fn header_number_of(c: &WsClient, hash: H256) -> u32 {
+    let header: Value =
+        c.request("chain_getHeader", rpc_params![common::to_hex(hash.as_bytes())]).await.unwrap();
+    common::header_number(&header)
 }
