@@ -32,39 +32,54 @@ fn wasm() -> Result<&'static [u8], String> {
     })
 }
 
-/// The single-validator development chain (`--dev`).
-pub fn development_chain_spec() -> Result<ChainSpec, String> {
+/// A chain spec of this node's runtime from one of its genesis presets.
+fn from_preset(
+    name: &str,
+    id: &str,
+    protocol_id: &str,
+    chain_type: ChainType,
+    preset: &str,
+) -> Result<ChainSpec, String> {
     Ok(ChainSpec::builder(wasm()?, None)
-        .with_name("Provena Development")
-        .with_id("provena_dev")
-        .with_protocol_id("provena-dev")
-        .with_chain_type(ChainType::Development)
-        .with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
+        .with_name(name)
+        .with_id(id)
+        .with_protocol_id(protocol_id)
+        .with_chain_type(chain_type)
+        .with_genesis_config_preset_name(preset)
         .with_properties(properties())
         .build())
 }
 
+/// The single-validator development chain (`--dev`).
+pub fn development_chain_spec() -> Result<ChainSpec, String> {
+    from_preset(
+        "Provena Development",
+        "provena_dev",
+        "provena-dev",
+        ChainType::Development,
+        sp_genesis_builder::DEV_RUNTIME_PRESET,
+    )
+}
+
 /// The three-validator local testnet (Alice, Bob, Charlie).
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
-    Ok(ChainSpec::builder(wasm()?, None)
-        .with_name("Provena Local Testnet")
-        .with_id("provena_local_testnet")
-        .with_protocol_id("provena-local")
-        .with_chain_type(ChainType::Local)
-        .with_genesis_config_preset_name(LOCAL_TESTNET_RUNTIME_PRESET)
-        .with_properties(properties())
-        .build())
+    from_preset(
+        "Provena Local Testnet",
+        "provena_local_testnet",
+        "provena-local",
+        ChainType::Local,
+        LOCAL_TESTNET_RUNTIME_PRESET,
+    )
 }
 
 /// The template of a public network (`testnet` preset: no sudo, six-hour eras, placeholder
 /// validators to replace; README, "Launching a new public network").
 pub fn testnet_chain_spec() -> Result<ChainSpec, String> {
-    Ok(ChainSpec::builder(wasm()?, None)
-        .with_name("Provena Testnet")
-        .with_id("provena_testnet")
-        .with_protocol_id("provena-testnet")
-        .with_chain_type(ChainType::Live)
-        .with_genesis_config_preset_name(TESTNET_RUNTIME_PRESET)
-        .with_properties(properties())
-        .build())
+    from_preset(
+        "Provena Testnet",
+        "provena_testnet",
+        "provena-testnet",
+        ChainType::Live,
+        TESTNET_RUNTIME_PRESET,
+    )
 }
