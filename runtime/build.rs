@@ -1,9 +1,10 @@
 //! Builds the runtime's WASM blob (`WASM_BINARY`).
 //!
-//! The blob is the same whatever directory the checkout, the cargo home or the target directory
-//! is in: the paths rustc would embed (in panic locations) are remapped to fixed prefixes, so a
-//! fresh clone builds exactly the code committed in `chain-specs/` (checked by the node's
-//! `chain_specs` test). The outer profile does not change it either: `.cargo/config.toml` pins
+//! The paths rustc would embed in the blob (panic locations) are remapped to fixed prefixes, so
+//! the cargo home, the checkout and the target directory do not appear in it. The blob is still
+//! not byte-identical across checkout paths: the nested WASM cargo hashes the checkout's crates
+//! by absolute path into symbol names (see the node's `chain_specs` test, which compares what a
+//! path cannot change). The outer profile does not change it: `.cargo/config.toml` pins
 //! `WASM_BUILD_TYPE=release`, so `--profile production` nodes embed the same blob.
 
 fn main() {
