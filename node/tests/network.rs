@@ -193,8 +193,9 @@ async fn four_validators_and_a_full_node_through_five_scenarios() {
         .await
     })
     .await;
-    // Staking slashes the ledger pro rata (Perquintill), so the amount is the fraction of the
-    // stake to within a part per billion; the accounting around it is exact.
+    // The slash is the fraction of Bob's exposure, which staking derives through u64 vote
+    // weights (`U128CurrencyToVote`), a few 1e-17 short of his bond: so the amount is the fraction
+    // of the bond to within a part per billion; the accounting around it is exact.
     let expected = fraction * VALIDATOR_BOND;
     assert!(
         expected.abs_diff(slashed) <= expected / 1_000_000_000,
