@@ -36,6 +36,23 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Connects an RPC client to a local node on `rpc_port`, retrying for two minutes while it
+/// starts; the panic shows `log()`.
+pub async fn connect(rpc_port: u16, log: impl Fn() -> String) -> WsClient {
+    let url = format!("ws://127.0.0.1:{rpc_port}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match WsClientBuilder::default().request_timeout(Duration::from_secs(60)).build(&url).await
+        {
+            Ok(client) => return client,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("RPC on {url} never came up: {e}\n{}", log()),
+        }
+    }
+}
+
 /// A running `provena-node --dev`, killed (gracefully first) when dropped.
 pub struct DevNode {
     child: Option<Child>,
@@ -87,22 +104,7 @@ impl DevNode {
 
     /// Connects an RPC client, retrying while the node starts.
     pub async fn client(&self) -> WsClient {
-        let url = format!("ws://127.0.0.1:{}", self.rpc_port);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            match WsClientBuilder::default()
-                .request_timeout(Duration::from_secs(60))
-                .build(&url)
-                .await
-            {
-                Ok(client) => return client,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(e) => panic!("RPC never came up: {e}\n{}", self.log()),
-            }
-        }
+        connect(self.rpc_port, || self.log()).await
     }
 
     /// Stops the node with SIGINT and waits for a clean exit, as an operator would.

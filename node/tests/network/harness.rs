@@ -11,11 +11,7 @@ use std::{
 };
 
 use codec::Decode;
-use jsonrpsee::{
-    core::client::ClientT,
-    rpc_params,
-    ws_client::{WsClient, WsClientBuilder},
-};
+use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
 use polkadot_sdk::{pallet_session, pallet_staking, sp_core::H256};
 use provena_runtime::{AccountId, Runtime};
 use serde_json::Value;
@@ -93,21 +89,7 @@ impl NetNode {
 
     /// An RPC client, retried while the node starts.
     pub async fn client(&self) -> WsClient {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            match WsClientBuilder::default()
-                .request_timeout(Duration::from_secs(60))
-                .build(&self.url())
-                .await
-            {
-                Ok(client) => return client,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(e) => panic!("{}: RPC never came up: {e}\n{}", self.name, self.log_tail()),
-            }
-        }
+        common::connect(self.rpc_port, || format!("{}:\n{}", self.name, self.log_tail())).await
     }
 }
 
