@@ -5,7 +5,9 @@
 //! 2. one validator killed: finality continues; restarted: it catches up and authors again;
 //! 3. a fresh full node syncs from genesis to the finalized head and serves the same state root;
 //! 4. a new account (Dave) bonds, sets keys from `author_rotateKeysWithOwner` and is elected at
-//!    the next era, then authors; a validator that chills and unbonds (Charlie) leaves the set;
+//!    the next era, then authors; Eve nominates Dave, and paying out an era in which she backs
+//!    him moves exactly the rewards out of the community pool, 95% pro rata to stake (Dave's 5%
+//!    commission off the top); a validator that chills and unbonds (Charlie) leaves the set;
 //! 5. two nodes running the same validator key (Bob's) equivocate: the GRANDPA offence is reported
 //!    on chain and Bob's stake is slashed by the documented `(3k/n)^2` fraction.
 //!
@@ -37,6 +39,9 @@ use provena_runtime::{genesis_config_presets::VALIDATOR_BOND, RuntimeCall, Runti
 /// The RPC ports the README's recipe gives Alice, Bob and Charlie.
 const RECIPE_NODES: [(&str, u16); 3] = [("alice", 9954), ("bob", 9955), ("charlie", 9956)];
 
+/// What Eve bonds to nominate Dave (who bonds twice the genesis validator bond).
+const EVE_BOND: u128 = 50_000 * OPEN;
+
 const MINUTE: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,6 +68,20 @@ async fn four_validators_and_a_full_node_through_five_scenarios() {
     })
     .await;
     eprintln!("4a: Dave elected ({:?})", started.elapsed());
+    // Eve backs Dave with 50k OPEN; she is in his exposure from the next election on.
+    let eve_id = Sr25519Keyring::Eve.to_account_id();
+    let nominate = RuntimeCall::Utility(pallet_utility::Call::batch_all {
+        calls: vec![
+            RuntimeCall::Staking(pallet_staking::Call::bond {
+                value: EVE_BOND,
+                payee: pallet_staking::RewardDestination::Stash,
+            }),
+            RuntimeCall::Staking(pallet_staking::Call::nominate {
+                targets: vec![dave_id.clone().into()],
+            }),
+        ],
+    });
+    submit_and_wait_in_block(&alice, &sign(&alice, Sr25519Keyring::Eve, nominate).await).await;
 
     // 1. All four author (reward points in one era) and that era is finalized (deadline: three
     // minutes).
@@ -124,6 +143,71 @@ async fn four_validators_and_a_full_node_through_five_scenarios() {
     );
     eprintln!(
         "3: full node synced block #{target} with the same state root ({:?})",
+        started.elapsed()
+    );
+
+    // 4c. Rewards: wait for a finalized era in which Eve backs Dave (deadline: three minutes),
+    // then for its end (two minutes), and pay it out.
+    let eve_era = within(&net, "an era in which Eve backs Dave", 3 * MINUTE, || async {
+        let (_, head) = finalized(&alice).await;
+        let era = active_era(&alice, Some(head)).await;
+        let page = harness::exposure_page(&alice, era, &dave_id, 0, Some(head)).await?;
+        page.others.iter().any(|i| i.who == eve_id).then_some(era)
+    })
+    .await;
+    within(&net, "the era in which Eve backs Dave ends", 2 * MINUTE, || async {
+        (active_era(&alice, None).await > eve_era).then_some(())
+    })
+    .await;
+    let payout = RuntimeCall::Staking(pallet_staking::Call::payout_stakers {
+        validator_stash: dave_id.clone(),
+        era: eve_era,
+    });
+    let paid_in =
+        submit_and_wait_in_block(&alice, &sign(&alice, Sr25519Keyring::Ferdie, payout).await).await;
+    let rewards: std::collections::BTreeMap<_, _> = events(&alice, paid_in)
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            RuntimeEvent::Staking(pallet_staking::Event::Rewarded { stash, amount, .. }) => {
+                Some((stash, amount))
+            }
+            _ => None,
+        })
+        .collect();
+    let (dave_reward, eve_reward) = (rewards[&dave_id], rewards[&eve_id]);
+    let paid = dave_reward + eve_reward;
+    assert_eq!(rewards.len(), 2, "only Dave and Eve are paid: {rewards:?}");
+    // Exactly what was paid left the community pool (fees are burnt, not pooled).
+    let pool = provena_runtime::configs::rewards_pool();
+    let parent = harness::parent_of(&alice, paid_in).await;
+    let pool_spent = common::free_balance(&alice, &pool, Some(parent)).await
+        - common::free_balance(&alice, &pool, Some(paid_in)).await;
+    assert_eq!(pool_spent, paid, "the pool pays the era's rewards, nothing minted");
+    // Eve's share: 95% (after Dave's 5% commission) of the payout, pro rata to her exposure.
+    let overview = harness::exposure_overview(&alice, eve_era, &dave_id, Some(parent))
+        .await
+        .expect("Dave has an exposure in the era paid");
+    let eve_exposed = harness::exposure_page(&alice, eve_era, &dave_id, 0, Some(parent))
+        .await
+        .unwrap()
+        .others
+        .iter()
+        .find(|i| i.who == eve_id)
+        .unwrap()
+        .value;
+    let expected_eve = Perbill::from_rational(eve_exposed, overview.total)
+        * (paid - Perbill::from_percent(5) * paid);
+    assert!(
+        paid > 0 && expected_eve.abs_diff(eve_reward) <= paid / 1_000_000_000 + 1,
+        "Eve's reward {eve_reward} of {paid}, expected {expected_eve}"
+    );
+    assert!(
+        eve_exposed.abs_diff(EVE_BOND) <= EVE_BOND / 1_000_000_000,
+        "Eve's exposure is her bond: {eve_exposed}"
+    );
+    eprintln!(
+        "4c: era {eve_era} paid {paid} from the pool: Dave {dave_reward}, Eve {eve_reward} ({:?})",
         started.elapsed()
     );
 

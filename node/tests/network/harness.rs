@@ -106,6 +106,30 @@ fn spawn(args: &[String], log: &Path) -> u32 {
         .id()
 }
 
+/// The first of each port range the recipe gives its nodes (`$((base + i))` for node `i`): p2p,
+/// RPC, Ethereum RPC, Prometheus.
+const RECIPE_PORT_BASES: [u16; 4] = [30433, 9954, 8555, 9625];
+
+/// Fails at once, naming the port, when a recipe port is taken (by a node of an earlier run, say:
+/// a stale node with the same genesis would also join and confuse the new network).
+fn refuse_taken_ports(nodes: usize) {
+    let recipe = recipe();
+    for base in RECIPE_PORT_BASES {
+        assert!(
+            recipe.contains(&format!("$(({base} + i))")),
+            "the README recipe no longer numbers ports from {base}: update RECIPE_PORT_BASES"
+        );
+        for port in (base..).take(nodes) {
+            if let Err(e) = std::net::TcpListener::bind(("0.0.0.0", port)) {
+                panic!(
+                    "port {port} of the README network recipe is taken ({e}); stop whatever holds it \
+                     (e.g. `pkill provena-node`) and run again"
+                );
+            }
+        }
+    }
+}
+
 /// A network on one machine. Every node is killed when it is dropped.
 pub struct Network {
     pub dir: tempfile::TempDir,
@@ -118,6 +142,7 @@ impl Network {
     /// Runs the README recipe with `NET` set to a fresh directory and `provena-node` on `PATH`;
     /// `nodes` are the names and RPC ports the recipe documents.
     pub fn from_readme(nodes: &[(&str, u16)]) -> Self {
+        refuse_taken_ports(nodes.len());
         let dir = tempfile::tempdir().unwrap();
         let bin_dir = Path::new(NODE_BIN).parent().unwrap();
         let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
@@ -315,6 +340,37 @@ pub async fn ledger(
     at: Option<H256>,
 ) -> Option<pallet_staking::StakingLedger<Runtime>> {
     common::storage(c, pallet_staking::Ledger::<Runtime>::hashed_key_for(stash), at).await
+}
+
+/// Page `page` of a validator's exposure in `era` (its nominators and their stake).
+pub async fn exposure_page(
+    c: &WsClient,
+    era: u32,
+    validator: &AccountId,
+    page: u32,
+    at: Option<H256>,
+) -> Option<polkadot_sdk::sp_staking::ExposurePage<AccountId, u128>> {
+    let key =
+        pallet_staking::ErasStakersPaged::<Runtime>::hashed_key_for((era, validator.clone(), page));
+    common::storage(c, key, at).await
+}
+
+/// A validator's total and own stake in `era`.
+pub async fn exposure_overview(
+    c: &WsClient,
+    era: u32,
+    validator: &AccountId,
+    at: Option<H256>,
+) -> Option<polkadot_sdk::sp_staking::PagedExposureMetadata<u128>> {
+    let key = pallet_staking::ErasStakersOverview::<Runtime>::hashed_key_for(era, validator);
+    common::storage(c, key, at).await
+}
+
+/// The parent of block `hash`.
+pub async fn parent_of(c: &WsClient, hash: H256) -> H256 {
+    let header: Value =
+        c.request("chain_getHeader", rpc_params![common::to_hex(hash.as_bytes())]).await.unwrap();
+    common::h256(&header["parentHash"])
 }
 
 /// Every storage key under `prefix` at `at`.
