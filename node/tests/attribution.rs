@@ -48,6 +48,7 @@ async fn paid_inference_pays_every_party_over_rpc() {
             token_count: 25,
             metadata_uri: vec![],
             license: vec![],
+            max_stake: u128::MAX,
         })
     };
     let create = batch(vec![

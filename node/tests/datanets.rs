@@ -83,6 +83,7 @@ async fn datanet_lifecycle_over_rpc() {
             token_count: 1_000,
             metadata_uri: b"ipfs://meta".to_vec(),
             license: vec![],
+            max_stake: u128::MAX,
         });
         let block = submit_and_wait_in_block(&c, &sign(&c, who, call).await).await;
         assert!(matches!(

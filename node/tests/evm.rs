@@ -90,6 +90,7 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
             token_count: 25,
             metadata_uri: vec![],
             license: vec![],
+            max_stake: u128::MAX,
         }),
         dn(pallet_datanets::Call::review {
             contribution: 0,

@@ -153,6 +153,7 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
             token_count: 20,
             metadata_uri: vec![],
             license: vec![],
+            max_stake: u128::MAX,
         })
     };
     let create = batch(vec![

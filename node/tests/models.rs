@@ -86,6 +86,7 @@ async fn model_token_lifecycle_over_rpc() {
             token_count: 250,
             metadata_uri: vec![],
             license: vec![],
+            max_stake: u128::MAX,
         }),
         datanet(pallet_datanets::Call::review {
             contribution: 0,

@@ -96,6 +96,10 @@ pub trait ModelInspect<AccountId, Balance> {
 /// Where a model's share of inference revenue goes to its token holders (implemented by the
 /// models pallet, called by the attribution pallet).
 pub trait ModelRevenue<AccountId, Balance> {
+    /// Whether `model`'s token has holders now (a launched token with a circulating supply):
+    /// then [`ModelRevenue::distribute_to_holders`] takes a positive amount in full.
+    fn has_holders(model: ModelId) -> bool;
+
     /// Moves `amount` from `payer` to the holders of `model`'s token, pro rata to their
     /// balances now. Returns the amount taken: `0` (and nothing moves) when the model has no
     /// token or nobody holds any, so the caller can route that share elsewhere.

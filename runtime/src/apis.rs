@@ -324,8 +324,10 @@ pallet_revive::impl_runtime_apis_plus_revive_traits! {
         fn account_rewards(who: AccountId) -> (RewardInfo, Vec<(ContributionId, RewardInfo)>) {
             let own = Attribution::api_rewards(Payee::Account(who.clone()));
             let mut per_contribution = Vec::new();
+            // Bounded: the account's first `MAX_SCAN` (10,000) contributions, in pages of
+            // 1,000; a larger contributor pages through `rewards(Payee::Contribution(id))`.
             let mut start = 0u32;
-            loop {
+            while start < pallet_attribution::MAX_SCAN {
                 let page = Datanets::api_contributor_contributions(&who, start, 1_000);
                 let len = page.len() as u32;
                 for c in page {

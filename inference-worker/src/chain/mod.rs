@@ -112,6 +112,9 @@ pub struct Settlement {
     /// again, so a user who empties their balance before settlement gets one free answer per
     /// funded voucher at most, not one per retry.
     refused: Mutex<HashSet<Key>>,
+    /// Receipts that were in an included settlement transaction and are still unspent: the
+    /// chain skipped them (`ReceiptSkipped`), so the next round tries each alone to learn why.
+    suspects: Mutex<HashSet<Key>>,
     /// The configuration.
     pub config: SettleConfig,
     /// Wakes the settler when a batch is full.
@@ -148,6 +151,7 @@ impl Settlement {
             ledger,
             outstanding: Mutex::new(outstanding),
             refused: Mutex::new(refused),
+            suspects: Mutex::new(HashSet::new()),
             config,
             wake: tokio::sync::Notify::new(),
         }))
@@ -265,6 +269,18 @@ impl Settlement {
         if let Ok(mut o) = self.outstanding.lock() {
             o.remove(key);
         }
+    }
+
+    /// Marks receipts the chain skipped in an included batch (see `suspects`).
+    fn suspect(&self, keys: impl IntoIterator<Item = Key>) {
+        if let Ok(mut s) = self.suspects.lock() {
+            s.extend(keys);
+        }
+    }
+
+    /// Whether a receipt was skipped in an included batch; `clear` forgets it.
+    fn is_suspect(&self, key: &Key, clear: bool) -> bool {
+        self.suspects.lock().is_ok_and(|mut s| if clear { s.remove(key) } else { s.contains(key) })
     }
 
     /// Forgets a receipt the chain refused for good and refuses its voucher from now on.

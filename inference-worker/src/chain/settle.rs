@@ -17,7 +17,11 @@
 //!   receipt is tried alone: one the chain refuses for a reason of its own (bad signature,
 //!   expired, fee above max, a contribution outside the model's snapshots, …) is rejected with
 //!   that reason; one refused for a reason that may pass (the user's balance, the operator not
-//!   yet registered) waits for the next round, until its voucher expires. The rest is signed
+//!   yet registered) waits for the next round, until its voucher expires. The chain settles a
+//!   batch in part (a receipt that fails between the dry run and inclusion is skipped with a
+//!   `ReceiptSkipped` event): receipts of an included transaction that are still unspent are
+//!   *suspects*, each tried alone in the next round like the receipts of a failing batch. The
+//!   rest is signed
 //!   (mortal, [`ERA_PERIOD`] blocks), written to `inflight.tx`, then sent.
 //!
 //! Because the transaction is on disk before it is sent and is the only one until it is final
@@ -30,8 +34,11 @@ use super::{
     ChainError, Settlement,
 };
 use codec::Encode;
-use polkadot_sdk::sp_runtime::{generic::Era, DispatchError};
-use provena_runtime::{client, RuntimeCall};
+use polkadot_sdk::{
+    sp_core::H256,
+    sp_runtime::{generic::Era, DispatchError},
+};
+use provena_runtime::{client, RuntimeCall, UncheckedExtrinsic};
 use std::{sync::Arc, time::Duration};
 
 /// The era of a settlement transaction, in blocks: it lands within this or never.
@@ -42,6 +49,8 @@ pub const ERA_PERIOD: u64 = 32;
 const NOT_THE_RECEIPTS: &[&str] = &[
     "Attribution::NotOperator",
     "Attribution::EpochFull",
+    "Attribution::OperatorEpochFull",
+    "Attribution::NoHolders",
     "Attribution::TooManyReceipts",
     "Attribution::NoReceipts",
     "Attribution::Overflow",
@@ -97,6 +106,16 @@ pub async fn round(s: &Settlement) -> Result<Round, ChainError> {
             }
             return Ok(out);
         }
+        if used_nonce && open > 0 {
+            // Included (or failed) without spending these: each is tried alone next.
+            let mut unspent = Vec::new();
+            for key in &inflight.keys {
+                if !node.voucher_used(&key.0, key.1, finalized.hash).await? {
+                    unspent.push(key.clone());
+                }
+            }
+            s.suspect(unspent);
+        }
         s.ledger.clear_inflight()?;
     }
 
@@ -136,6 +155,21 @@ pub async fn round(s: &Settlement) -> Result<Round, ChainError> {
         client::sign(&s.operator, call, nonce, era, checkpoint, 0, &ctx)
     };
 
+    // Receipts the chain skipped before are tried alone first.
+    let (suspects, rest): (Vec<Pending>, Vec<Pending>) =
+        batch.into_iter().partition(|p| s.is_suspect(&p.key(), false));
+    batch = rest;
+    for p in suspects {
+        let key = p.key();
+        let tx = sign(std::slice::from_ref(&p), state_nonce);
+        if let Some(p) = alone(s, p, &tx, best.hash, &mut out).await? {
+            batch.push(p);
+        }
+        s.is_suspect(&key, true);
+    }
+    if batch.is_empty() {
+        return Ok(out);
+    }
     match node.dry_run(&sign(&batch, state_nonce), best.hash).await? {
         Err(invalid) => {
             return Err(ChainError::Refused(format!(
@@ -144,21 +178,12 @@ pub async fn round(s: &Settlement) -> Result<Round, ChainError> {
         }
         Ok(Ok(())) => {}
         Ok(Err(_)) => {
-            // Find the receipts at fault, one by one.
+            // Nothing in the batch would settle: find the receipts at fault, one by one.
             let mut good = Vec::with_capacity(batch.len());
             for p in batch {
-                match node.dry_run(&sign(std::slice::from_ref(&p), state_nonce), best.hash).await? {
-                    Ok(Ok(())) => good.push(p),
-                    Ok(Err(e)) => {
-                        let name = client::error_name(e);
-                        if is_the_receipts_fault(e, &name) {
-                            reject(s, &p, &name)?;
-                            out.rejected = out.rejected.saturating_add(1);
-                        } else {
-                            log::warn!("receipt {:?} waits: {name}", p.key().1);
-                        }
-                    }
-                    Err(invalid) => log::warn!("receipt {:?} waits: {invalid:?}", p.key().1),
+                let tx = sign(std::slice::from_ref(&p), state_nonce);
+                if let Some(p) = alone(s, p, &tx, best.hash, &mut out).await? {
+                    good.push(p);
                 }
             }
             batch = good;
@@ -175,6 +200,31 @@ pub async fn round(s: &Settlement) -> Result<Round, ChainError> {
     node.submit(&xt).await?;
     out.sent = batch.len();
     Ok(out)
+}
+
+/// Tries one receipt alone (`tx` submits just it) against block `at`: `Some` if it would
+/// settle; otherwise it is rejected for good (counted in `out`) or waits for a later round.
+async fn alone(
+    s: &Settlement,
+    p: Pending,
+    tx: &UncheckedExtrinsic,
+    at: H256,
+    out: &mut Round,
+) -> Result<Option<Pending>, ChainError> {
+    match s.node.dry_run(tx, at).await? {
+        Ok(Ok(())) => return Ok(Some(p)),
+        Ok(Err(e)) => {
+            let name = client::error_name(e);
+            if is_the_receipts_fault(e, &name) {
+                reject(s, &p, &name)?;
+                out.rejected = out.rejected.saturating_add(1);
+            } else {
+                log::warn!("receipt {:?} waits: {name}", p.key().1);
+            }
+        }
+        Err(invalid) => log::warn!("receipt {:?} waits: {invalid:?}", p.key().1),
+    }
+    Ok(None)
 }
 
 fn is_the_receipts_fault(e: DispatchError, name: &str) -> bool {

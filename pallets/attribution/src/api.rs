@@ -120,7 +120,13 @@ impl<T: Config> Pallet<T> {
     /// `try-runtime`), so that the tests of pallets built on attribution check it too.
     pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
         let mut owed: Balance = 0;
-        for (_, r) in Rewards::<T>::iter() {
+        for (payee, r) in Rewards::<T>::iter() {
+            if Self::paid_when_credited(&payee) {
+                ensure!(
+                    r.matured == 0 && r.frozen == 0 && r.pending.is_empty(),
+                    "token holders' revenue is paid when credited, never pending"
+                );
+            }
             let pending = r
                 .pending
                 .iter()
@@ -163,6 +169,12 @@ impl<T: Config> Pallet<T> {
                 T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &who) == bond,
                 "challenger holds differ from open challenge bonds"
             );
+        }
+        let epoch = Self::epoch_of(frame_system::Pallet::<T>::block_number());
+        for (who, (e, count)) in OperatorEpochUsage::<T>::iter() {
+            ensure!(Operators::<T>::contains_key(&who), "epoch usage of a removed operator");
+            ensure!(e <= epoch, "epoch usage in a future epoch");
+            ensure!(count <= Self::operator_epoch_cap(), "an operator above its epoch share");
         }
         for (who, op) in Operators::<T>::iter() {
             ensure!(

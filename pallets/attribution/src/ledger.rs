@@ -2,6 +2,34 @@
 //! payouts.
 
 use crate::*;
+use polkadot_sdk::frame_support::storage::with_storage_layer;
+
+/// What every receipt of one `submit_receipts` call shares.
+struct Batch<T: Config> {
+    operator: T::AccountId,
+    now: BlockNumberFor<T>,
+    genesis: ContentHash,
+    epoch: EpochIndex,
+    claimable_at: BlockNumberFor<T>,
+    /// The pallet account, which holds the fees.
+    account: T::AccountId,
+}
+
+/// What a `submit_receipts` call did.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    /// Receipts settled.
+    pub settled: u32,
+    /// Of them, those that redeemed a prepaid voucher.
+    pub redeemed: u32,
+    /// Receipts skipped.
+    pub skipped: u32,
+    /// Why the first skipped receipt was.
+    pub first_error: Option<DispatchError>,
+}
+
+/// A receipt as applied: its fee, whether it redeemed a prepaid voucher, its payouts.
+type Applied<T> = (Balance, bool, Vec<(PayeeOf<T>, Balance)>);
 
 /// A receipt's pieces as checked, before any effect.
 struct Checked<T: Config> {
@@ -65,9 +93,19 @@ impl<T: Config> Pallet<T> {
         let models =
             receipts.iter().map(|r| r.model).collect::<alloc::collections::BTreeSet<_>>().len();
         let payees = contributions.saturating_add(models.saturating_mul(2)).saturating_add(2);
+        // Paying a model's holders at credit time does what claiming for one of them does
+        // (release the fees, distribute into the models pallet's accumulator): priced as such.
+        // One more read and write: the operator's epoch usage.
         T::WeightInfo::submit_receipts(clamp(n), clamp(e))
             .saturating_add(T::WeightInfo::credit_payees(clamp(payees)))
+            .saturating_add(T::WeightInfo::claim_rewards(clamp(models)))
+            .saturating_add(T::DbWeight::get().reads_writes(1, 1))
             .saturating_add(T::WeightInfo::redeem_prepaid().saturating_mul(n as u64))
+    }
+
+    /// The most receipts one operator may submit in an epoch.
+    pub fn operator_epoch_cap() -> u32 {
+        T::OperatorEpochShare::get().mul_floor(T::MaxReceiptsPerEpoch::get())
     }
 
     pub(crate) fn do_add_operator(operator: T::AccountId) -> DispatchResult {
@@ -187,6 +225,8 @@ impl<T: Config> Pallet<T> {
         let fee = provena_primitives::attribution::fee_for(model.price_per_1k_tokens, tokens)
             .ok_or(Error::<T>::Overflow)?;
         ensure!(fee <= v.max_fee, Error::<T>::FeeAboveMax);
+        // A free receipt would take epoch capacity and state for nothing.
+        ensure!(fee > 0, Error::<T>::ZeroFee);
 
         // The snapshots the model (and, for an adapter, its base) declares, and the retrieved one.
         let mut declared = model.trained_on.clone();
@@ -245,18 +285,27 @@ impl<T: Config> Pallet<T> {
         }
         payouts.push((Payee::Account(treasury), to_treasury));
         payouts.push((Payee::Account(operator.clone()), split.operator));
+        // The holders' part belongs to whoever holds the token now: it is distributed to them
+        // when credited (see `credit`). With nobody holding the token, it is the developer's.
+        let holders = if T::Models::has_holders(input.model) {
+            Payee::ModelHolders(input.model)
+        } else {
+            Payee::Account(model.developer.clone())
+        };
         payouts.push((Payee::Account(model.developer), split.developer));
-        payouts.push((Payee::ModelHolders(input.model), split.holders));
+        payouts.push((holders, split.holders));
         payouts.retain(|(_, amount)| *amount > 0);
         Ok(Checked { input, prepaid, fee, payouts })
     }
 
-    /// Submits `receipts` (see [`Pallet::submit_receipts`]); returns how many redeemed a
-    /// prepaid voucher.
+    /// Submits `receipts` (see [`Pallet::submit_receipts`]). Errors of the batch (not an
+    /// operator, no receipts, too many) fail it; a receipt that fails its checks or its charge
+    /// is skipped with [`Event::ReceiptSkipped`] (its effects undone) and the rest settle. When
+    /// every receipt is skipped the call fails with the first one's error.
     pub(crate) fn do_submit(
         operator: T::AccountId,
         receipts: Vec<Submission<T>>,
-    ) -> Result<usize, DispatchError> {
+    ) -> Result<Outcome, DispatchError> {
         let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
         ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
         ensure!(
@@ -264,122 +313,186 @@ impl<T: Config> Pallet<T> {
             Error::<T>::TooManyReceipts
         );
         let now = frame_system::Pallet::<T>::block_number();
-        let genesis = Self::genesis_hash();
         let epoch = Self::epoch_of(now);
-        let claimable_at = T::EpochLength::get()
-            .saturating_mul(BlockNumberFor::<T>::from(epoch.saturating_add(1)))
-            .saturating_add(ChallengeWindow::<T>::get());
+        let batch = Batch {
+            operator: operator.clone(),
+            now,
+            genesis: Self::genesis_hash(),
+            epoch,
+            claimable_at: T::EpochLength::get()
+                .saturating_mul(BlockNumberFor::<T>::from(epoch.saturating_add(1)))
+                .saturating_add(ChallengeWindow::<T>::get()),
+            account: Self::account_id(),
+        };
+        // The operator's share of the epoch.
+        let mut used = match OperatorEpochUsage::<T>::get(&operator) {
+            Some((e, count)) if e == epoch => count,
+            _ => 0,
+        };
+        let cap = Self::operator_epoch_cap();
 
-        // Check everything first: a bad receipt fails the batch before any effect.
-        let mut snapshots = BTreeMap::new();
-        let mut spent = alloc::collections::BTreeSet::new();
-        let mut checked = Vec::with_capacity(receipts.len());
-        for input in receipts {
-            ensure!(
-                spent.insert((input.user.clone(), input.voucher.request_id)),
-                Error::<T>::VoucherAlreadyUsed
-            );
-            checked.push(Self::check(&operator, now, &genesis, input, &mut snapshots)?);
-        }
-
-        let account = Self::account_id();
         // The pallet account keeps one existential deposit of free balance for good, so it
         // exists to hold fees; the first operator to submit pays it, once per chain.
         let floor = T::Currency::minimum_balance();
-        if T::Currency::balance(&account) < floor {
-            T::Currency::transfer(&operator, &account, floor, Preservation::Preserve)?;
+        if T::Currency::balance(&batch.account) < floor {
+            T::Currency::transfer(&operator, &batch.account, floor, Preservation::Preserve)?;
         }
+        let mut snapshots = BTreeMap::new();
+        let mut spent = alloc::collections::BTreeSet::new();
         let mut credits: BTreeMap<PayeeOf<T>, Balance> = BTreeMap::new();
         let mut charged: Balance = 0;
         let mut next = NextReceiptId::<T>::get();
-        let mut redeemed = 0usize;
-        for Checked { input, prepaid, fee, payouts } in checked {
-            if let Some(held) = prepaid {
-                Self::redeem_prepaid(&input.user, input.voucher.request_id, held)?;
-                redeemed = redeemed.saturating_add(1);
-            }
-            if fee > 0 {
-                T::Currency::transfer_and_hold(
-                    &HoldReason::Fees.into(),
-                    &input.user,
-                    &account,
-                    fee,
-                    Precision::Exact,
-                    Preservation::Preserve,
-                    Fortitude::Polite,
-                )?;
-            }
-            charged = charged.checked_add(fee).ok_or(Error::<T>::Overflow)?;
-            for (payee, amount) in &payouts {
-                let c = credits.entry(payee.clone()).or_default();
-                *c = c.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
-            }
-            let id = next;
-            next = next.checked_add(1).ok_or(Error::<T>::Overflow)?;
-            let receipt = Receipt::<T> {
-                user: input.user.clone(),
-                operator: operator.clone(),
-                model: input.model,
-                request_id: input.voucher.request_id,
-                input_tokens: input.input_tokens,
-                output_tokens: input.output_tokens,
-                fee,
-                attribution: BoundedVec::try_from(input.attribution)
-                    .map_err(|_| Error::<T>::TooManyEntries)?,
-                retrieved_from: input.retrieved_from,
-                evidence_hash: input.evidence_hash,
-                payouts: BoundedVec::try_from(payouts).map_err(|_| Error::<T>::TooManyEntries)?,
-                epoch,
-                submitted_at: now,
-                claimable_at,
-                status: ReceiptStatus::Pending,
-            };
-            let leaf = Self::leaf(id, &receipt);
-            EpochLeaves::<T>::try_append(epoch, leaf).map_err(|_| Error::<T>::EpochFull)?;
-            if let Authorization::Voucher(_) = input.auth {
-                UsedVouchers::<T>::insert(
-                    &input.user,
-                    input.voucher.request_id,
-                    input.voucher.expires_at,
-                );
-            }
-            let index = ModelReceiptCount::<T>::get(input.model);
-            ModelReceipts::<T>::insert(input.model, index, id);
-            ModelReceiptCount::<T>::insert(input.model, index.saturating_add(1));
-            Self::deposit_event(Event::ReceiptSubmitted {
-                receipt: id,
-                model: input.model,
-                user: input.user,
-                operator: operator.clone(),
-                fee,
-                epoch,
+        let mut outcome = Outcome::default();
+        for (index, input) in receipts.into_iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            let key = (input.user.clone(), input.voucher.request_id);
+            // Each receipt in its own storage layer: a failure undoes only its own effects.
+            let result = with_storage_layer(|| {
+                ensure!(used < cap, Error::<T>::OperatorEpochFull);
+                ensure!(!spent.contains(&key), Error::<T>::VoucherAlreadyUsed);
+                let checked = Self::check(&operator, now, &batch.genesis, input, &mut snapshots)?;
+                Self::apply(&batch, next, checked)
             });
-            Receipts::<T>::insert(id, receipt);
+            match result {
+                Ok((fee, redeemed, payouts)) => {
+                    for (payee, amount) in payouts {
+                        let c = credits.entry(payee).or_default();
+                        *c = c.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+                    }
+                    charged = charged.checked_add(fee).ok_or(Error::<T>::Overflow)?;
+                    next = next.checked_add(1).ok_or(Error::<T>::Overflow)?;
+                    used = used.saturating_add(1);
+                    spent.insert(key);
+                    outcome.settled = outcome.settled.saturating_add(1);
+                    outcome.redeemed = outcome.redeemed.saturating_add(u32::from(redeemed));
+                }
+                Err(error) => {
+                    Self::deposit_event(Event::ReceiptSkipped {
+                        operator: operator.clone(),
+                        index,
+                        user: key.0,
+                        request_id: key.1,
+                        error,
+                    });
+                    outcome.skipped = outcome.skipped.saturating_add(1);
+                    outcome.first_error.get_or_insert(error);
+                }
+            }
+        }
+        if outcome.settled == 0 {
+            return Err(outcome.first_error.unwrap_or(Error::<T>::NoReceipts.into()));
         }
         NextReceiptId::<T>::put(next);
-        Self::credit(credits, claimable_at, now)?;
-        op.busy_until = op.busy_until.max(claimable_at);
+        let paid = Self::credit(credits, batch.claimable_at, now)?;
+        op.busy_until = op.busy_until.max(batch.claimable_at);
+        OperatorEpochUsage::<T>::insert(&operator, (epoch, used));
         Operators::<T>::insert(&operator, op);
         FeeTotals::<T>::try_mutate(|t| -> DispatchResult {
             t.charged = t.charged.checked_add(charged).ok_or(Error::<T>::Overflow)?;
+            t.paid = t.paid.checked_add(paid).ok_or(Error::<T>::Overflow)?;
             Ok(())
         })?;
-        Ok(redeemed)
+        Ok(outcome)
     }
 
-    /// Credits each payee its amount, claimable from `claimable_at`.
+    /// Charges and stores one checked receipt as receipt `id`; returns its fee, whether it
+    /// redeemed a prepaid voucher, and its payouts (credited with the batch's).
+    fn apply(batch: &Batch<T>, id: u64, checked: Checked<T>) -> Result<Applied<T>, DispatchError> {
+        let Checked { input, prepaid, fee, payouts } = checked;
+        if let Some(held) = prepaid {
+            Self::redeem_prepaid(&input.user, input.voucher.request_id, held)?;
+        }
+        T::Currency::transfer_and_hold(
+            &HoldReason::Fees.into(),
+            &input.user,
+            &batch.account,
+            fee,
+            Precision::Exact,
+            Preservation::Preserve,
+            Fortitude::Polite,
+        )?;
+        let receipt = Receipt::<T> {
+            user: input.user.clone(),
+            operator: batch.operator.clone(),
+            model: input.model,
+            request_id: input.voucher.request_id,
+            input_tokens: input.input_tokens,
+            output_tokens: input.output_tokens,
+            fee,
+            attribution: BoundedVec::try_from(input.attribution)
+                .map_err(|_| Error::<T>::TooManyEntries)?,
+            retrieved_from: input.retrieved_from,
+            evidence_hash: input.evidence_hash,
+            payouts: BoundedVec::try_from(payouts.clone())
+                .map_err(|_| Error::<T>::TooManyEntries)?,
+            epoch: batch.epoch,
+            submitted_at: batch.now,
+            claimable_at: batch.claimable_at,
+            status: ReceiptStatus::Pending,
+        };
+        let leaf = Self::leaf(id, &receipt);
+        EpochLeaves::<T>::try_append(batch.epoch, leaf).map_err(|_| Error::<T>::EpochFull)?;
+        if let Authorization::Voucher(_) = input.auth {
+            UsedVouchers::<T>::insert(
+                &input.user,
+                input.voucher.request_id,
+                input.voucher.expires_at,
+            );
+        }
+        let index = ModelReceiptCount::<T>::get(input.model);
+        ModelReceipts::<T>::insert(input.model, index, id);
+        ModelReceiptCount::<T>::insert(input.model, index.saturating_add(1));
+        Self::deposit_event(Event::ReceiptSubmitted {
+            receipt: id,
+            model: input.model,
+            user: input.user,
+            operator: batch.operator.clone(),
+            fee,
+            epoch: batch.epoch,
+        });
+        Receipts::<T>::insert(id, receipt);
+        Ok((fee, prepaid.is_some(), payouts))
+    }
+
+    /// Credits each payee its amount, claimable from `claimable_at`, except a model's token
+    /// holders: their part is distributed at once into the models pallet's revenue
+    /// accumulator, so it belongs to those who hold the token while it is earned (a buyer who
+    /// comes later gets none of it). Returns what was so paid.
     pub(crate) fn credit(
         credits: BTreeMap<PayeeOf<T>, Balance>,
         claimable_at: BlockNumberFor<T>,
         now: BlockNumberFor<T>,
-    ) -> DispatchResult {
+    ) -> Result<Balance, DispatchError> {
+        let mut paid: Balance = 0;
         for (payee, amount) in credits {
             let mut record = Rewards::<T>::get(&payee).unwrap_or_default();
             Self::mature(&mut record, now)?;
-            Self::add_pending(&mut record, claimable_at, amount)?;
             record.earned = record.earned.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+            if let Payee::ModelHolders(model) = payee {
+                Self::distribute_to_holders(model, amount)?;
+                record.claimed = record.claimed.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+                paid = paid.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+                Self::deposit_event(Event::HoldersPaid { model, amount });
+            } else {
+                Self::add_pending(&mut record, claimable_at, amount)?;
+            }
             Rewards::<T>::insert(&payee, record);
         }
+        Ok(paid)
+    }
+
+    /// Whether a payee is paid when credited (a model's holders) rather than after the window.
+    pub(crate) fn paid_when_credited(payee: &PayeeOf<T>) -> bool {
+        matches!(payee, Payee::ModelHolders(_))
+    }
+
+    /// Moves `amount` of held fees to `model`'s token holders, in full.
+    fn distribute_to_holders(model: ModelId, amount: Balance) -> DispatchResult {
+        let account = Self::account_id();
+        T::Currency::release(&HoldReason::Fees.into(), &account, amount, Precision::Exact)?;
+        let taken = T::Models::distribute_to_holders(model, &account, amount)?;
+        // The receipt was checked against holders in this same call; none can have left.
+        ensure!(taken == amount, Error::<T>::NoHolders);
         Ok(())
     }
 

@@ -47,12 +47,18 @@
 //!   datanet being one the model (or the retrieval) declares, and it is paid into the reward
 //!   pool the datanets pallet keeps for that datanet.
 //! - **Payee**: an account, a contribution (paid to its contributor), a model's token holders
-//!   (paid through the models pallet; to the developer if nobody holds the token then), or a
-//!   datanet's reward pool.
+//!   (paid through the models pallet), or a datanet's reward pool.
+//! - **Holder revenue**: the holders' part is paid into the models pallet's revenue
+//!   accumulator when the receipt is credited, pro rata to the holdings at that moment, so it
+//!   belongs to those who held while it was earned: buying just before a payout and selling
+//!   after earns nothing from receipts credited before the buy. When nobody holds the token the
+//!   part is the developer's (an ordinary credit). It is not held through the challenge
+//!   window: an upheld challenge refunds it to the user out of the operator's bond.
 //! - **Challenge window**: credits of a receipt submitted in epoch `e` become claimable at block
 //!   `(e + 1) · EpochLength + ChallengeWindow`. Until then anyone may challenge it with
 //!   [`Config::ChallengeBond`]; [`Config::ResolveOrigin`] resolves: upheld → its credits are
-//!   reversed, the user refunded, [`Config::OperatorSlash`] of the operator's bond slashed
+//!   reversed, the user refunded (the holders' part out of the operator's bond),
+//!   [`Config::OperatorSlash`] of what is left of the operator's bond slashed
 //!   ([`Config::ChallengerReward`] of it to the challenger, the rest to the treasury) and the
 //!   challenger's bond returned; rejected → the credits unfreeze and the challenger's bond goes
 //!   to the treasury.
@@ -64,7 +70,9 @@
 //!
 //! 1. `add_operator` (admin) holds the operator's bond.
 //! 2. Users sign vouchers off-chain (`attribution_voucherPayload` gives the bytes to sign).
-//! 3. `submit_receipts` (operator): up to [`Config::MaxReceiptsPerCall`] receipts, atomically.
+//! 3. `submit_receipts` (operator): up to [`Config::MaxReceiptsPerCall`] receipts; a bad one
+//!    is skipped with an event, the rest settle; each operator submits at most
+//!    [`Config::OperatorEpochShare`] of an epoch's [`Config::MaxReceiptsPerEpoch`].
 //! 4. `challenge_receipt` (anyone, within the window) and `resolve_challenge` (resolve origin).
 //! 5. `claim_rewards` (anyone, for any payees): pays what has matured to its rightful owner.
 //! 6. `remove_operator` (admin) once the operator has no receipt in a window and no challenge.
@@ -92,7 +100,7 @@
 //! | --- | --- |
 //! | all distinct (1,024 reward records per call, the worst case) | **1,024** |
 //! | all distinct, every voucher prepaid | 896 |
-//! | the same 16 in every receipt (one datanet's popular documents) | 3,584 |
+//! | the same 16 in every receipt (one datanet's popular documents) | 3,520 |
 //!
 //! The runtime test `receipts_per_block_from_the_weights` recomputes these figures from the
 //! weights file and fails if the worst case drops below 1,000.
@@ -117,7 +125,9 @@ extern crate alloc;
 mod api;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod challenges;
 mod ledger;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -180,7 +190,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -291,6 +301,11 @@ pub mod pallet {
         #[pallet::constant]
         type MaxReceiptsPerEpoch: Get<u32>;
 
+        /// The share of an epoch's receipts one operator may submit, so that no operator can
+        /// fill an epoch for everyone.
+        #[pallet::constant]
+        type OperatorEpochShare: Get<Permill>;
+
         /// The most pending buckets per payee (later credits merge into the last one, which
         /// then unlocks at the later time).
         #[pallet::constant]
@@ -372,6 +387,12 @@ pub mod pallet {
     #[pallet::storage]
     pub type Challenges<T: Config> = StorageMap<_, Twox64Concat, u64, Challenge<T>>;
 
+    /// Receipts each operator submitted in an epoch: `(epoch, count)`, replaced when the
+    /// operator submits in a later epoch, removed with the operator.
+    #[pallet::storage]
+    pub type OperatorEpochUsage<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, (EpochIndex, u32), OptionQuery>;
+
     /// Fees charged, refunded and paid.
     #[pallet::storage]
     pub type FeeTotals<T> = StorageValue<_, Totals, ValueQuery>;
@@ -410,6 +431,15 @@ pub mod pallet {
         OperatorRemoved { operator: T::AccountId, bond_released: Balance },
         /// The challenge window changed.
         ChallengeWindowSet { blocks: BlockNumberFor<T> },
+        /// Receipt `index` of an operator's `submit_receipts` batch was skipped (nothing of it
+        /// happened; the voucher is not spent) for `error`; the rest of the batch settled.
+        ReceiptSkipped {
+            operator: T::AccountId,
+            index: u32,
+            user: T::AccountId,
+            request_id: ContentHash,
+            error: DispatchError,
+        },
         /// A receipt was accepted and its fee charged.
         ReceiptSubmitted {
             receipt: u64,
@@ -424,8 +454,12 @@ pub mod pallet {
         RewardsClaimed { payee: PayeeOf<T>, amount: Balance },
         /// A receipt was challenged; its credits are frozen.
         ReceiptChallenged { receipt: u64, challenger: T::AccountId },
-        /// A challenge was resolved.
-        ChallengeResolved { receipt: u64, upheld: bool, slashed: Balance },
+        /// A challenge was resolved; if upheld, the user got `refunded` back (the whole fee,
+        /// unless the operator's bond could not make good the holders' part).
+        ChallengeResolved { receipt: u64, upheld: bool, slashed: Balance, refunded: Balance },
+        /// A model's token holders were paid their part of the receipts just credited, into
+        /// the models pallet's revenue accumulator (pro rata to their holdings now).
+        HoldersPaid { model: ModelId, amount: Balance },
         /// An epoch closed with a Merkle root over its receipts.
         EpochClosed { epoch: EpochIndex, root: H256, receipts: u32 },
         /// A voucher was authorized on chain; its max fee is held on the user.
@@ -514,6 +548,13 @@ pub mod pallet {
         /// The receipt pays a datanet pool of a datanet the model (or the retrieval) does not
         /// declare.
         PoolNotDeclared,
+        /// The fee is zero (a zero price or no tokens): free receipts are refused.
+        ZeroFee,
+        /// The model's token has no holders to pay.
+        NoHolders,
+        /// The operator has submitted its share ([`Config::OperatorEpochShare`]) of this
+        /// epoch's receipts.
+        OperatorEpochFull,
     }
 
     #[pallet::hooks]
@@ -532,6 +573,10 @@ pub mod pallet {
             assert!(T::Shares::get().is_complete(), "Config::Shares must sum to 100%");
             assert!(!T::EpochLength::get().is_zero(), "EpochLength must be positive");
             assert!(T::MaxPendingBuckets::get() > 0, "MaxPendingBuckets must be positive");
+            assert!(
+                Self::operator_epoch_cap() >= T::MaxReceiptsPerCall::get(),
+                "an operator's share of an epoch must hold at least one full call"
+            );
         }
 
         #[cfg(feature = "try-runtime")]
@@ -570,6 +615,7 @@ pub mod pallet {
                 )?;
             }
             Operators::<T>::remove(&operator);
+            OperatorEpochUsage::<T>::remove(&operator);
             Self::deposit_event(Event::OperatorRemoved { operator, bond_released: op.bond });
             Ok(())
         }
@@ -589,9 +635,12 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Submits receipts, all or none: each one's voucher is checked and spent, its fee
-        /// charged to the user and split, and the credits start their challenge window.
-        /// Operator only.
+        /// Submits receipts: each one's voucher is checked and spent, its fee charged to the
+        /// user and split, and the credits start their challenge window (the holders' part is
+        /// paid at once). A receipt that fails (a bad voucher, a user who cannot pay, a model
+        /// repriced or deprecated since) is skipped with [`Event::ReceiptSkipped`] naming its
+        /// index and error, and the rest settle; if none settles the call fails with the first
+        /// error. Operator only, within its share of the epoch.
         #[pallet::call_index(3)]
         #[pallet::weight(Pallet::<T>::submit_weight(receipts))]
         pub fn submit_receipts(
@@ -600,12 +649,16 @@ pub mod pallet {
         ) -> DispatchResultWithPostInfo {
             let operator = ensure_signed(origin)?;
             let charged = Self::submit_weight(&receipts);
-            let n = receipts.len();
-            let prepaid =
+            let n = u64::try_from(receipts.len()).unwrap_or(u64::MAX);
+            let outcome =
                 Self::do_submit(operator, receipts.into_iter().map(Submission::from).collect())?;
-            // Receipts with signed vouchers did not redeem a prepaid one: refund that part.
+            // Charged for the work done: receipts that did not redeem a prepaid voucher get that
+            // part back, and skipped ones the writes they did not make.
             let unused = T::WeightInfo::redeem_prepaid()
-                .saturating_mul(u64::try_from(n.saturating_sub(prepaid)).unwrap_or(u64::MAX));
+                .saturating_mul(n.saturating_sub(u64::from(outcome.redeemed)))
+                .saturating_add(
+                    T::DbWeight::get().writes(5).saturating_mul(u64::from(outcome.skipped)),
+                );
             Ok(Some(charged.saturating_sub(unused)).into())
         }
 
@@ -645,39 +698,12 @@ pub mod pallet {
         #[pallet::weight(T::WeightInfo::challenge_receipt(T::MaxEntries::get()))]
         pub fn challenge_receipt(origin: OriginFor<T>, receipt: u64) -> DispatchResult {
             let challenger = ensure_signed(origin)?;
-            let mut r = Receipts::<T>::get(receipt).ok_or(Error::<T>::UnknownReceipt)?;
-            match r.status {
-                ReceiptStatus::Pending => {}
-                ReceiptStatus::Challenged => return Err(Error::<T>::AlreadyChallenged.into()),
-                ReceiptStatus::Reversed => return Err(Error::<T>::ReceiptReversed.into()),
-            }
-            let now = frame_system::Pallet::<T>::block_number();
-            ensure!(now < r.claimable_at, Error::<T>::ChallengeWindowClosed);
-            let bond = T::ChallengeBond::get();
-            T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
-            for (payee, amount) in r.payouts.iter() {
-                let mut record = Rewards::<T>::get(payee).unwrap_or_default();
-                Self::take_pending(&mut record, r.claimable_at, *amount)?;
-                record.frozen = record.frozen.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
-                Rewards::<T>::insert(payee, record);
-            }
-            Operators::<T>::mutate(&r.operator, |op| {
-                if let Some(op) = op {
-                    op.open_challenges = op.open_challenges.saturating_add(1);
-                }
-            });
-            r.status = ReceiptStatus::Challenged;
-            Receipts::<T>::insert(receipt, r);
-            Challenges::<T>::insert(
-                receipt,
-                Challenge { challenger: challenger.clone(), bond, opened_at: now },
-            );
-            Self::deposit_event(Event::ReceiptChallenged { receipt, challenger });
-            Ok(())
+            Self::do_challenge(challenger, receipt)
         }
 
-        /// Resolves a challenge. Upheld: the receipt's credits are reversed, the user refunded,
-        /// the operator slashed (part to the challenger) and the challenger's bond returned.
+        /// Resolves a challenge. Upheld: the receipt's credits are reversed, the user refunded
+        /// in full (the part already paid to token holders out of the operator's bond), the
+        /// operator slashed (part to the challenger) and the challenger's bond returned.
         /// Rejected: the credits unfreeze and the challenger's bond goes to the treasury.
         #[pallet::call_index(6)]
         #[pallet::weight(T::WeightInfo::resolve_challenge(T::MaxEntries::get()))]
@@ -687,86 +713,7 @@ pub mod pallet {
             upheld: bool,
         ) -> DispatchResult {
             T::ResolveOrigin::ensure_origin(origin)?;
-            let c = Challenges::<T>::get(receipt).ok_or(Error::<T>::NotChallenged)?;
-            let mut r = Receipts::<T>::get(receipt).ok_or(Error::<T>::UnknownReceipt)?;
-            let treasury = T::Treasury::get();
-            let mut slashed: Balance = 0;
-            for (payee, amount) in r.payouts.iter() {
-                let mut record = Rewards::<T>::get(payee).unwrap_or_default();
-                record.frozen = record.frozen.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
-                if upheld {
-                    record.earned =
-                        record.earned.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
-                } else {
-                    Self::add_pending(&mut record, r.claimable_at, *amount)?;
-                }
-                Rewards::<T>::insert(payee, record);
-            }
-            let mut op = Operators::<T>::get(&r.operator);
-            if upheld {
-                if r.fee > 0 {
-                    T::Currency::transfer_on_hold(
-                        &HoldReason::Fees.into(),
-                        &Self::account_id(),
-                        &r.user,
-                        r.fee,
-                        Precision::Exact,
-                        Restriction::Free,
-                        Fortitude::Polite,
-                    )?;
-                }
-                FeeTotals::<T>::try_mutate(|t| -> DispatchResult {
-                    t.refunded = t.refunded.checked_add(r.fee).ok_or(Error::<T>::Overflow)?;
-                    Ok(())
-                })?;
-                T::Currency::release(
-                    &HoldReason::ChallengeBond.into(),
-                    &c.challenger,
-                    c.bond,
-                    Precision::Exact,
-                )?;
-                if let Some(op) = op.as_mut() {
-                    slashed = T::OperatorSlash::get().min(op.bond);
-                    let reward = T::ChallengerReward::get().mul_floor(slashed);
-                    let reason = HoldReason::OperatorBond.into();
-                    for (to, amount) in
-                        [(&c.challenger, reward), (&treasury, slashed.saturating_sub(reward))]
-                    {
-                        if amount > 0 {
-                            T::Currency::transfer_on_hold(
-                                &reason,
-                                &r.operator,
-                                to,
-                                amount,
-                                Precision::Exact,
-                                Restriction::Free,
-                                Fortitude::Polite,
-                            )?;
-                        }
-                    }
-                    op.bond = op.bond.saturating_sub(slashed);
-                }
-                r.status = ReceiptStatus::Reversed;
-            } else {
-                T::Currency::transfer_on_hold(
-                    &HoldReason::ChallengeBond.into(),
-                    &c.challenger,
-                    &treasury,
-                    c.bond,
-                    Precision::Exact,
-                    Restriction::Free,
-                    Fortitude::Polite,
-                )?;
-                r.status = ReceiptStatus::Pending;
-            }
-            if let Some(mut op) = op {
-                op.open_challenges = op.open_challenges.saturating_sub(1);
-                Operators::<T>::insert(&r.operator, op);
-            }
-            Receipts::<T>::insert(receipt, r);
-            Challenges::<T>::remove(receipt);
-            Self::deposit_event(Event::ChallengeResolved { receipt, upheld, slashed });
-            Ok(())
+            Self::do_resolve(receipt, upheld)
         }
 
         /// Authorizes `voucher` on chain instead of signing it: its max fee is held on the

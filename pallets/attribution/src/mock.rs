@@ -163,11 +163,18 @@ impl pallet_attribution::Config for Test {
     type MaxReceiptsPerCall = ConstU32<8>;
     type MaxEntries = ConstU32<4>;
     type MaxReceiptsPerEpoch = ConstU32<64>;
+    type OperatorEpochShare = OperatorEpochShare;
     type MaxPendingBuckets = ConstU32<4>;
     type MaxClaims = ConstU32<8>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = BenchHelper;
+}
+
+polkadot_sdk::frame_support::parameter_types! {
+    /// A quarter of the epoch's 64 receipts per operator.
+    pub const OperatorEpochShare: polkadot_sdk::sp_runtime::Permill =
+        polkadot_sdk::sp_runtime::Permill::from_percent(25);
 }
 
 pub const OPERATOR_BOND: Balance = 1_000;
@@ -298,7 +305,7 @@ pub fn datanet_with(
         let mut h = [0u8; 32];
         h[..4].copy_from_slice(&datanet.to_be_bytes());
         h[4..8].copy_from_slice(&i.to_be_bytes());
-        assert_ok!(Datanets::contribute(o(), datanet, H256(h), 10, 10, vec![], vec![]));
+        assert_ok!(Datanets::contribute(o(), datanet, H256(h), 10, 10, vec![], vec![], u128::MAX));
         assert_ok!(Datanets::review(o(), id, pallet_datanets::Verdict::Accept { quality: 80 }));
         ids.push(id);
     }

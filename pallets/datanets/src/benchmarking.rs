@@ -66,6 +66,7 @@ fn contribute_as<T: Config>(who: &T::AccountId, datanet: DatanetId, n: u32) -> C
         1,
         max_text(T::MaxUriLen::get()),
         vec![],
+        BalanceOf::<T>::max_value(),
     )
     .unwrap();
     id
@@ -153,6 +154,7 @@ mod benchmarks {
             1,
             max_text(T::MaxUriLen::get()),
             max_text(T::MaxTagLen::get()),
+            BalanceOf::<T>::max_value(),
         );
         assert_eq!(ContributorCount::<T>::get(&who), 1);
     }
@@ -188,12 +190,19 @@ mod benchmarks {
         assert_eq!(Contributions::<T>::get(id).unwrap().status, ContributionStatus::Rejected);
     }
 
+    /// The worst slash: a dispute of an accepted contribution in a full accepted list (it is
+    /// removed from the list).
     #[benchmark]
     fn review_slash() {
         let owner = funded::<T>("owner", 0);
         let d = datanet::<T>(&owner, Visibility::Public);
         let who = funded::<T>("contributor", 0);
-        let id = contribute_as::<T>(&who, d, 0);
+        for n in 0..T::MaxAcceptedPerDatanet::get() {
+            let id = contribute_as::<T>(&who, d, n);
+            DatanetsPallet::<T>::do_review(owner.clone(), id, Verdict::Accept { quality: 50 })
+                .unwrap();
+        }
+        let id = Accepted::<T>::get(d)[0];
         #[extrinsic_call]
         review(RawOrigin::Signed(owner), id, Verdict::Slash);
         assert_eq!(Contributions::<T>::get(id).unwrap().status, ContributionStatus::Slashed);

@@ -66,6 +66,8 @@ impl<T: Config> Pallet<T> {
     }
 
     /// Registers a contribution and holds its stake.
+    // The arguments of the `contribute` call, passed through.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn do_contribute(
         who: T::AccountId,
         datanet: DatanetId,
@@ -74,9 +76,12 @@ impl<T: Config> Pallet<T> {
         token_count: u64,
         metadata_uri: BoundedText<T::MaxUriLen>,
         license: BoundedText<T::MaxTagLen>,
+        max_stake: BalanceOf<T>,
     ) -> Result<ContributionId, DispatchError> {
         let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
         ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
+        // The owner may have raised the stake since the contributor looked.
+        ensure!(d.contribution_stake <= max_stake, Error::<T>::StakeAboveMax);
         ensure!(byte_size > 0, Error::<T>::EmptyContribution);
         ensure!(byte_size <= d.max_contribution_bytes, Error::<T>::ContributionTooLarge);
         ensure!(
@@ -137,8 +142,12 @@ impl<T: Config> Pallet<T> {
         let datanet = c.datanet;
         let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
         ensure!(d.is_curator(&curator), Error::<T>::NotCurator);
-        ensure!(c.status == ContributionStatus::Pending, Error::<T>::AlreadyReviewed);
         let now = frame_system::Pallet::<T>::block_number();
+        // A dispute: an accepted contribution may still be slashed while its stake is locked.
+        let disputed = matches!(c.status, ContributionStatus::Accepted { .. })
+            && matches!(verdict, Verdict::Slash)
+            && c.stake_unlocks_at.is_some_and(|at| now < at);
+        ensure!(c.status == ContributionStatus::Pending || disputed, Error::<T>::AlreadyReviewed);
         c.reviewed = Some((curator.clone(), now));
 
         match verdict {
@@ -175,6 +184,12 @@ impl<T: Config> Pallet<T> {
                 Self::deposit_event(Event::StakeReleased { contribution: id, contributor, amount });
             }
             Verdict::Slash => {
+                if disputed {
+                    // It leaves the accepted set: later snapshots exclude it, and receipts that
+                    // attribute it from earlier snapshots pay its part to the treasury.
+                    Accepted::<T>::mutate(datanet, |accepted| accepted.retain(|a| *a != id));
+                    c.stake_unlocks_at = None;
+                }
                 let amount = c.stake_held;
                 let pool = RewardPools::<T>::get(datanet)
                     .checked_add(&amount)

@@ -21,6 +21,11 @@
 //! - **Verdict**: accept with a quality score 0–100 (stake released after
 //!   [`Config::StakeLockup`]), reject (stake returned now) or slash (stake moved to the
 //!   datanet's reward pool).
+//! - **Dispute**: the lock-up is the time in which an accepted contribution can still be
+//!   disputed: a curator may slash it until its stake unlocks (plagiarism or a license problem
+//!   found after acceptance). It leaves the accepted set, later snapshots exclude it, receipts
+//!   that attribute it from earlier snapshots pay its part to the treasury, and its stake goes to
+//!   the datanet's reward pool.
 //! - **Snapshot**: version `n` of a datanet: the ordered list of its accepted, non-withdrawn
 //!   contributions at publication, committed to by a binary Merkle root.
 //! - **Reward pool**: slashed stakes and the attribution credit receipts put in the datanet's
@@ -30,9 +35,11 @@
 //! ## Usage
 //!
 //! 1. `create_datanet` — the owner pays a deposit and sets the contribution stake and size limit.
-//! 2. `contribute` — a contributor registers a content hash; the stake is held. The same hash in
-//!    the same datanet is refused: the first registration wins and keeps the credit.
-//! 3. `review` — a curator accepts, rejects or slashes it.
+//! 2. `contribute` — a contributor registers a content hash; the stake is held (at most the
+//!    contributor's `max_stake`). The same hash in the same datanet is refused: the first
+//!    registration wins and keeps the credit.
+//! 3. `review` — a curator accepts, rejects or slashes it (an accepted one can still be slashed
+//!    during its lock-up).
 //! 4. `publish_snapshot` — a curator freezes the accepted set into version `n`.
 //! 5. `release_stake` — anyone releases a stake whose lock-up has passed, back to its contributor.
 //! 6. `withdraw_contribution` — a contributor withdraws; later snapshots exclude it, history stays.
@@ -468,6 +475,8 @@ pub mod pallet {
         AccessNotGranted,
         /// A counter or amount would overflow.
         Overflow,
+        /// The datanet's contribution stake is above the contributor's `max_stake`.
+        StakeAboveMax,
     }
 
     #[pallet::hooks]
@@ -611,7 +620,8 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Registers a contribution and holds the datanet's contribution stake from the caller.
+        /// Registers a contribution and holds the datanet's contribution stake from the caller,
+        /// which must not exceed `max_stake` (the owner may change the stake at any time).
         #[pallet::call_index(5)]
         #[pallet::weight(T::WeightInfo::contribute())]
         pub fn contribute(
@@ -622,6 +632,7 @@ pub mod pallet {
             token_count: u64,
             metadata_uri: Vec<u8>,
             license: Vec<u8>,
+            max_stake: BalanceOf<T>,
         ) -> DispatchResult {
             let who = ensure_signed(origin)?;
             let metadata_uri =
@@ -635,6 +646,7 @@ pub mod pallet {
                 token_count,
                 metadata_uri,
                 license,
+                max_stake,
             )
             .map(|_| ())
         }

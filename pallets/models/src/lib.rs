@@ -1227,6 +1227,10 @@ impl<T: Config> ModelInspect<T::AccountId, Balance> for Pallet<T> {
 }
 
 impl<T: Config> ModelRevenue<T::AccountId, Balance> for Pallet<T> {
+    fn has_holders(model: ModelId) -> bool {
+        Tokens::<T>::get(model).is_some_and(|t| t.state.sold > 0)
+    }
+
     fn distribute_to_holders(
         model: ModelId,
         payer: &T::AccountId,

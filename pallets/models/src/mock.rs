@@ -228,6 +228,7 @@ pub fn snapshot_of(owner: AccountId, visibility: Visibility, n: u8) -> DatanetId
         25,
         b"ipfs://meta".to_vec(),
         Vec::new(),
+        u128::MAX,
     ));
     assert_ok!(Datanets::review(
         RuntimeOrigin::signed(owner),

@@ -42,7 +42,16 @@ parameter_types! {
     pub const ChallengerReward: Permill = Permill::from_percent(50);
     /// One-minute epochs.
     pub const EpochLength: BlockNumber = 10;
+    /// One operator may submit half of an epoch's receipts: about a full block of the worst
+    /// case every block, and never the whole epoch.
+    pub const OperatorEpochShare: Permill = Permill::from_percent(50);
 }
+
+/// The most receipts per epoch: above what ten full blocks carry in the worst case (all
+/// contributions distinct, ~1,000 a block), so blocks bind before the cap does, while closing a
+/// full epoch (its Merkle root) stays a small part of one block (runtime test
+/// `epoch_cap_fits_the_throughput`).
+pub const MAX_RECEIPTS_PER_EPOCH: u32 = 20_000;
 
 impl pallet_attribution::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
@@ -64,7 +73,8 @@ impl pallet_attribution::Config for Runtime {
     type EpochLength = EpochLength;
     type MaxReceiptsPerCall = ConstU32<64>;
     type MaxEntries = ConstU32<32>;
-    type MaxReceiptsPerEpoch = ConstU32<20_000>;
+    type MaxReceiptsPerEpoch = ConstU32<MAX_RECEIPTS_PER_EPOCH>;
+    type OperatorEpochShare = OperatorEpochShare;
     type MaxPendingBuckets = ConstU32<16>;
     type MaxClaims = ConstU32<16>;
     type WeightInfo = pallet_attribution::weights::SubstrateWeight<Runtime>;
@@ -157,8 +167,13 @@ mod tests {
             .unwrap_or(weights.max_block)
             .saturating_sub(weights.base_block)
             .ref_time();
+        // One model across the call: its holders are paid once (as one `claim_rewards`), plus
+        // the operator's epoch usage.
+        let db = <Runtime as polkadot_sdk::frame_system::Config>::DbWeight::get();
         let signed: Weight = W::submit_receipts(64, 16)
             .saturating_add(W::credit_payees(payees))
+            .saturating_add(W::claim_rewards(1))
+            .saturating_add(db.reads_writes(1, 1))
             .saturating_add(normal.base_extrinsic);
         let full = signed.saturating_add(W::redeem_prepaid().saturating_mul(64)).ref_time();
         let actual = signed.saturating_add(W::redeem_prepaid().saturating_mul(prepaid)).ref_time();
@@ -183,5 +198,28 @@ mod tests {
         assert!(worst >= 1_000, "worst case {worst} < 1,000 receipts per block");
         assert!(shared > worst);
         assert!(prepaid <= worst);
+    }
+
+    /// The epoch cap fits the throughput: ten blocks of the worst case (every contribution
+    /// distinct) never reach it, closing a full epoch (its Merkle root, in `on_initialize`)
+    /// takes at most 2% of a block, and one operator's share is at least half of what the
+    /// epoch's blocks carry in the worst case, but never the whole cap.
+    #[test]
+    fn epoch_cap_fits_the_throughput() {
+        let worst = receipts_per_block(64 * 16 + 4, 0);
+        let per_epoch = worst * u64::from(EpochLength::get());
+        let cap = u64::from(MAX_RECEIPTS_PER_EPOCH);
+        assert!(per_epoch <= cap, "{per_epoch} worst-case receipts an epoch exceed the cap {cap}");
+        let weights = RuntimeBlockWeights::get();
+        let close = W::close_epoch(MAX_RECEIPTS_PER_EPOCH).ref_time();
+        let block = weights.max_block.ref_time();
+        println!(
+            "worst case {per_epoch} receipts an epoch, cap {cap}; closing a full epoch: {:.2}% \
+             of a block",
+            close as f64 * 100.0 / block as f64
+        );
+        assert!(close * 50 <= block, "closing a full epoch takes more than 2% of a block");
+        let share = u64::from(pallet_attribution::Pallet::<Runtime>::operator_epoch_cap());
+        assert!(share >= worst * u64::from(EpochLength::get()) / 2 && share < cap);
     }
 }

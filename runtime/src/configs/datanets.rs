@@ -78,6 +78,7 @@ pub fn benchmark_datanet(
             1,
             alloc::vec::Vec::new(),
             alloc::vec::Vec::new(),
+            u128::MAX,
         ));
         bench_ok(Datanets::review(origin(), id, pallet_datanets::Verdict::Accept { quality: 90 }));
         ids.push(id);

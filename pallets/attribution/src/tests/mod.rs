@@ -7,7 +7,9 @@
     clippy::arithmetic_side_effects
 )]
 
+mod capacity;
 mod challenges;
+mod holders;
 mod prepaid;
 mod receipts;
 mod rewards;
@@ -50,7 +52,8 @@ pub fn fixture() -> Fixture {
         10,
         10,
         vec![],
-        vec![]
+        vec![],
+        u128::MAX
     ));
     let c1 = c0 + 1;
     assert_ok!(Datanets::contribute(
@@ -60,7 +63,8 @@ pub fn fixture() -> Fixture {
         10,
         10,
         vec![],
-        vec![]
+        vec![],
+        u128::MAX
     ));
     for c in [c0, c1] {
         assert_ok!(Datanets::review(owner(), c, pallet_datanets::Verdict::Accept { quality: 90 }));

@@ -25,8 +25,9 @@ fn a_receipt_charges_the_user_and_credits_every_party() {
         assert_eq!(part(Payee::Contribution(f.c0)), 375);
         assert_eq!(part(Payee::Contribution(f.c1)), 125);
         assert_eq!(part(Payee::Account(operator())), 150);
-        assert_eq!(part(Payee::Account(dev())), 120);
-        assert_eq!(part(Payee::ModelHolders(f.model)), 180);
+        // The developer's 120, plus the holders' 180: the model has no token holders.
+        assert_eq!(part(Payee::Account(dev())), 300);
+        assert_eq!(part(Payee::ModelHolders(f.model)), 0);
         assert_eq!(part(Payee::Account(TreasuryAccount::get())), 50);
         assert!(matches!(
             System::events().last().map(|e| e.event.clone()),
@@ -101,7 +102,6 @@ fn bad_receipts_fail_cleanly() {
             vec![receipt_by(&pair("User"), deprecated, 1, vec![], |_| {})],
             Error::<Test>::ModelNotActive,
         );
-        fails(vec![ok(1), ok(1)], Error::<Test>::VoucherAlreadyUsed);
         // Attribution.
         fails(
             vec![receipt(f.model, 1, vec![(f.c0, 500_000)])],
@@ -160,12 +160,61 @@ fn bad_receipts_fail_cleanly() {
         // A spent voucher cannot be reused later either.
         submit(vec![ok(1)]);
         fails(vec![ok(1)], Error::<Test>::VoucherAlreadyUsed);
-        // One bad receipt fails the whole batch.
-        fails(
-            vec![ok(2), receipt(f.model, 3, vec![(999, 1_000_000)])],
-            Error::<Test>::UnknownContribution,
-        );
         let _ = other_datanet;
+    });
+}
+
+#[test]
+fn a_batch_skips_bad_receipts_and_settles_the_rest() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let ok = |req| receipt(f.model, req, vec![(f.c0, 600_000), (f.c1, 400_000)]);
+        let user_before = free(&user());
+        let poor_before = free(&poor());
+        let batch = vec![
+            ok(2),
+            receipt(f.model, 3, vec![(999, 1_000_000)]),
+            ok(2),
+            receipt_by(&pair("Poor"), f.model, 1, vec![], |_| {}),
+            ok(4),
+        ];
+        let declared = Attribution::submit_weight(&batch);
+        let info = Attribution::submit_receipts(RuntimeOrigin::signed(operator()), batch).unwrap();
+        // Charged for what was done: less than declared.
+        assert!(info.actual_weight.unwrap().all_lt(declared));
+        // Two settled, receipts 0 and 1, for requests 2 and 4.
+        assert_eq!(NextReceiptId::<Test>::get(), 2);
+        assert_eq!(Attribution::api_receipt(1).unwrap().request_id, H256::repeat_byte(4));
+        assert_eq!(free(&user()), user_before - 2_000);
+        assert_eq!(free(&poor()), poor_before);
+        let skipped: Vec<(u32, DispatchError)> = System::events()
+            .into_iter()
+            .filter_map(|e| match e.event {
+                RuntimeEvent::Attribution(Event::ReceiptSkipped { index, error, .. }) => {
+                    Some((index, error))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                (1, Error::<Test>::UnknownContribution.into()),
+                (2, Error::<Test>::VoucherAlreadyUsed.into()),
+                (3, polkadot_sdk::sp_runtime::TokenError::FundsUnavailable.into()),
+            ]
+        );
+        // A skipped voucher is not spent: fixed, the receipt settles later.
+        assert!(!UsedVouchers::<Test>::contains_key(user(), H256::repeat_byte(3)));
+        submit(vec![ok(3)]);
+        // A batch in which nothing settles fails with the first receipt's error.
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(operator()),
+                vec![receipt(f.model, 5, vec![(999, 1_000_000)]), ok(2)]
+            ),
+            Error::<Test>::UnknownContribution
+        );
     });
 }
 

@@ -51,28 +51,6 @@ fn every_party_claims_its_exact_part_after_the_window() {
 }
 
 #[test]
-fn holder_share_goes_to_token_holders() {
-    ExtBuilder.build_and_execute(|| {
-        let f = fixture();
-        assert_ok!(Models::launch_token(RuntimeOrigin::signed(dev()), f.model));
-        assert_ok!(Models::buy(
-            RuntimeOrigin::signed(holder()),
-            f.model,
-            100_000,
-            u128::MAX,
-            1_000
-        ));
-        submit(vec![receipt(f.model, 1, vec![(f.c0, 1_000_000)])]);
-        run_to_block(30);
-        let dev_before = free(&dev());
-        claim(vec![Payee::ModelHolders(f.model), Payee::Account(dev())]);
-        assert_eq!(free(&dev()) - dev_before, 120);
-        assert_eq!(Models::api_holding(f.model, holder()).pending_revenue, 180);
-        assert_ok!(Models::claim_revenue(RuntimeOrigin::signed(holder()), f.model));
-    });
-}
-
-#[test]
 fn claims_are_bounded_and_need_a_signed_origin() {
     ExtBuilder.build_and_execute(|| {
         let f = fixture();

@@ -47,6 +47,7 @@ fn contribute_errors_have_no_side_effects() {
                 1,
                 vec![],
                 vec![],
+                u128::MAX,
             )
         };
         assert_noop!(call(BOB, 7, hash(2), 1), Error::<Test>::DatanetNotFound);
@@ -64,7 +65,8 @@ fn contribute_errors_have_no_side_effects() {
                 1,
                 1,
                 vec![b'u'; 65],
-                vec![]
+                vec![],
+                u128::MAX
             ),
             Error::<Test>::UriTooLong
         );
@@ -76,7 +78,8 @@ fn contribute_errors_have_no_side_effects() {
                 1,
                 1,
                 vec![],
-                vec![b'l'; 17]
+                vec![b'l'; 17],
+                u128::MAX
             ),
             Error::<Test>::TagTooLong
         );
@@ -131,7 +134,8 @@ fn withdrawing_a_pending_contribution_returns_its_stake_and_keeps_history() {
                 1,
                 1,
                 vec![],
-                vec![]
+                vec![],
+                u128::MAX
             ),
             Error::<Test>::DuplicateContent
         );
@@ -220,5 +224,39 @@ fn contributions_page_per_datanet_and_per_contributor() {
             .collect();
         assert_eq!(mine, [ids.clone(), vec![other]].concat());
         assert!(DatanetsPallet::api_contributor_contributions(&BOB, 0, 10).is_empty());
+    });
+}
+
+#[test]
+fn a_contributor_caps_the_stake_it_agrees_to() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        // The owner raises the stake from 10 to 50 just before the contribution lands.
+        assert_ok!(DatanetsPallet::update_datanet(
+            RuntimeOrigin::signed(OWNER),
+            d,
+            DatanetUpdate {
+                description_uri: None,
+                license: None,
+                visibility: None,
+                contribution_stake: Some(50),
+                max_contribution_bytes: None,
+            }
+        ));
+        let contribute_with = |max_stake| {
+            DatanetsPallet::contribute(
+                RuntimeOrigin::signed(ALICE),
+                d,
+                hash(1),
+                100,
+                25,
+                Vec::new(),
+                Vec::new(),
+                max_stake,
+            )
+        };
+        assert_noop!(contribute_with(10), Error::<Test>::StakeAboveMax);
+        assert_ok!(contribute_with(50));
+        assert_eq!(stake_held(ALICE), 50);
     });
 }

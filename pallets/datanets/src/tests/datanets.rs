@@ -182,7 +182,8 @@ fn closing_releases_the_deposit_and_stops_contributions() {
                 1,
                 1,
                 vec![],
-                vec![]
+                vec![],
+                u128::MAX
             ),
             Error::<Test>::DatanetClosed
         );

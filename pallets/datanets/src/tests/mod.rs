@@ -56,6 +56,7 @@ pub fn contribute(who: AccountId, datanet: DatanetId, n: u8) -> ContributionId {
         25,
         b"ipfs://meta".to_vec(),
         Vec::new(),
+        u128::MAX,
     ));
     id
 }

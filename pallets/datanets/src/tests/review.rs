@@ -82,7 +82,8 @@ fn slash_moves_the_stake_to_the_reward_pool() {
                 1,
                 1,
                 vec![],
-                vec![]
+                vec![],
+                u128::MAX
             ),
             Error::<Test>::DuplicateContent
         );
@@ -103,10 +104,36 @@ fn review_errors_have_no_side_effects() {
             Error::<Test>::QualityOutOfRange
         );
         accept(id);
-        // Double review, whatever the second verdict.
-        for v in [Verdict::Accept { quality: 1 }, Verdict::Reject, Verdict::Slash] {
+        // Double review: only a slash (a dispute, below) may follow an acceptance.
+        for v in [Verdict::Accept { quality: 1 }, Verdict::Reject] {
             assert_noop!(review(OWNER, id, v), Error::<Test>::AlreadyReviewed);
         }
+        // After the lock-up, not even that.
+        run_to_block(11);
+        assert_noop!(review(OWNER, id, Verdict::Slash), Error::<Test>::AlreadyReviewed);
+    });
+}
+
+#[test]
+fn an_accepted_contribution_can_be_disputed_and_slashed_during_its_lock_up() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let id = contribute(ALICE, d, 1);
+        accept(id);
+        assert_eq!(Accepted::<Test>::get(d).to_vec(), vec![id]);
+        run_to_block(10);
+        assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), id, Verdict::Slash));
+        let c = Contributions::<Test>::get(id).unwrap();
+        assert_eq!(c.status, ContributionStatus::Slashed);
+        assert_eq!((c.stake_held, c.stake_unlocks_at), (0, None));
+        // Out of the accepted set (later snapshots exclude it); the stake went to the pool.
+        assert!(Accepted::<Test>::get(d).is_empty());
+        assert_eq!(stake_held(ALICE), 0);
+        assert_eq!(RewardPools::<Test>::get(d), 10);
+        assert_noop!(
+            DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), id),
+            Error::<Test>::NothingToRelease
+        );
     });
 }
 

@@ -1,0 +1,140 @@
+//! Challenges: freezing a receipt's credits and resolving them.
+//!
+//! A receipt's credits wait out the challenge window, except the token holders' part, which is
+//! paid into the models pallet when the receipt is credited (so revenue belongs to those who
+//! held while it was earned). An upheld challenge therefore refunds the user from two places:
+//! the credits still held by this pallet, and, for the holders' part, the operator's bond (the
+//! operator submitted the bad receipt). Then the slash is taken from what is left of the bond.
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+    /// Challenges `receipt` (see [`Pallet::challenge_receipt`]).
+    pub(crate) fn do_challenge(challenger: T::AccountId, receipt: u64) -> DispatchResult {
+        let mut r = Receipts::<T>::get(receipt).ok_or(Error::<T>::UnknownReceipt)?;
+        match r.status {
+            ReceiptStatus::Pending => {}
+            ReceiptStatus::Challenged => return Err(Error::<T>::AlreadyChallenged.into()),
+            ReceiptStatus::Reversed => return Err(Error::<T>::ReceiptReversed.into()),
+        }
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(now < r.claimable_at, Error::<T>::ChallengeWindowClosed);
+        let bond = T::ChallengeBond::get();
+        T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
+        for (payee, amount) in r.payouts.iter().filter(|(p, _)| !Self::paid_when_credited(p)) {
+            let mut record = Rewards::<T>::get(payee).unwrap_or_default();
+            Self::take_pending(&mut record, r.claimable_at, *amount)?;
+            record.frozen = record.frozen.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
+            Rewards::<T>::insert(payee, record);
+        }
+        Operators::<T>::mutate(&r.operator, |op| {
+            if let Some(op) = op {
+                op.open_challenges = op.open_challenges.saturating_add(1);
+            }
+        });
+        r.status = ReceiptStatus::Challenged;
+        Receipts::<T>::insert(receipt, r);
+        Challenges::<T>::insert(
+            receipt,
+            Challenge { challenger: challenger.clone(), bond, opened_at: now },
+        );
+        Self::deposit_event(Event::ReceiptChallenged { receipt, challenger });
+        Ok(())
+    }
+
+    /// Resolves the challenge of `receipt` (see [`Pallet::resolve_challenge`]).
+    pub(crate) fn do_resolve(receipt: u64, upheld: bool) -> DispatchResult {
+        let c = Challenges::<T>::get(receipt).ok_or(Error::<T>::NotChallenged)?;
+        let mut r = Receipts::<T>::get(receipt).ok_or(Error::<T>::UnknownReceipt)?;
+        let treasury = T::Treasury::get();
+        let mut paid_out: Balance = 0;
+        for (payee, amount) in r.payouts.iter() {
+            if Self::paid_when_credited(payee) {
+                paid_out = paid_out.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
+                continue;
+            }
+            let mut record = Rewards::<T>::get(payee).unwrap_or_default();
+            record.frozen = record.frozen.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
+            if upheld {
+                record.earned = record.earned.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
+            } else {
+                Self::add_pending(&mut record, r.claimable_at, *amount)?;
+            }
+            Rewards::<T>::insert(payee, record);
+        }
+        let mut op = Operators::<T>::get(&r.operator);
+        let mut slashed: Balance = 0;
+        let mut refunded: Balance = 0;
+        if upheld {
+            let from_fees = r.fee.checked_sub(paid_out).ok_or(Error::<T>::Overflow)?;
+            if from_fees > 0 {
+                T::Currency::transfer_on_hold(
+                    &HoldReason::Fees.into(),
+                    &Self::account_id(),
+                    &r.user,
+                    from_fees,
+                    Precision::Exact,
+                    Restriction::Free,
+                    Fortitude::Polite,
+                )?;
+            }
+            FeeTotals::<T>::try_mutate(|t| -> DispatchResult {
+                t.refunded = t.refunded.checked_add(from_fees).ok_or(Error::<T>::Overflow)?;
+                Ok(())
+            })?;
+            refunded = from_fees;
+            T::Currency::release(
+                &HoldReason::ChallengeBond.into(),
+                &c.challenger,
+                c.bond,
+                Precision::Exact,
+            )?;
+            if let Some(op) = op.as_mut() {
+                let reason = HoldReason::OperatorBond.into();
+                // The holders' part, already theirs, is made good out of the operator's bond.
+                let make_good = paid_out.min(op.bond);
+                slashed = T::OperatorSlash::get().min(op.bond.saturating_sub(make_good));
+                let reward = T::ChallengerReward::get().mul_floor(slashed);
+                for (to, amount) in [
+                    (&r.user, make_good),
+                    (&c.challenger, reward),
+                    (&treasury, slashed.saturating_sub(reward)),
+                ] {
+                    if amount > 0 {
+                        T::Currency::transfer_on_hold(
+                            &reason,
+                            &r.operator,
+                            to,
+                            amount,
+                            Precision::Exact,
+                            Restriction::Free,
+                            Fortitude::Polite,
+                        )?;
+                    }
+                }
+                op.bond = op.bond.saturating_sub(make_good).saturating_sub(slashed);
+                refunded = refunded.saturating_add(make_good);
+            }
+            r.status = ReceiptStatus::Reversed;
+        } else {
+            T::Currency::transfer_on_hold(
+                &HoldReason::ChallengeBond.into(),
+                &c.challenger,
+                &treasury,
+                c.bond,
+                Precision::Exact,
+                Restriction::Free,
+                Fortitude::Polite,
+            )?;
+            r.status = ReceiptStatus::Pending;
+        }
+        if let Some(mut op) = op {
+            op.open_challenges = op.open_challenges.saturating_sub(1);
+            Operators::<T>::insert(&r.operator, op);
+        }
+        Receipts::<T>::insert(receipt, r);
+        Challenges::<T>::remove(receipt);
+        Self::deposit_event(Event::ChallengeResolved { receipt, upheld, slashed, refunded });
+        Ok(())
+    }
+}
