@@ -51,6 +51,7 @@ const NOT_THE_RECEIPTS: &[&str] = &[
     "Attribution::EpochFull",
     "Attribution::OperatorEpochFull",
     "Attribution::NoHolders",
+    "Attribution::BondTooLow",
     "Attribution::TooManyReceipts",
     "Attribution::NoReceipts",
     "Attribution::Overflow",

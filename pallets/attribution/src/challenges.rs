@@ -5,8 +5,26 @@
 //! held while it was earned). An upheld challenge therefore refunds the user from two places:
 //! the credits still held by this pallet, and, for the holders' part, the operator's bond (the
 //! operator submitted the bad receipt). Then the slash is taken from what is left of the bond.
+//!
+//! A challenge nobody resolves within [`Config::ChallengeDeadline`] blocks may be ended by anyone
+//! ([`Pallet::expire_challenge`]) with a neutral default: the receipt stands, its credits
+//! unfreeze, and the challenger's bond comes back. So frozen rewards never stay frozen forever,
+//! and neither side profits from the resolver's silence (a default for the challenger would let
+//! anyone slash operators while governance is slow; one against it would punish honest
+//! challengers for the same).
 
 use crate::*;
+
+/// How a challenge ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    /// The resolve origin upheld it.
+    Upheld,
+    /// The resolve origin rejected it.
+    Rejected,
+    /// Nobody resolved it within [`Config::ChallengeDeadline`].
+    Expired,
+}
 
 impl<T: Config> Pallet<T> {
     /// Challenges `receipt` (see [`Pallet::challenge_receipt`]).
@@ -42,8 +60,22 @@ impl<T: Config> Pallet<T> {
         Ok(())
     }
 
+    /// Ends a challenge nobody resolved within [`Config::ChallengeDeadline`] (see
+    /// [`Pallet::expire_challenge`]): the receipt stands, its credits unfreeze (claimable at once
+    /// if its window has passed) and the challenger's bond comes back.
+    pub(crate) fn do_expire(receipt: u64) -> DispatchResult {
+        let c = Challenges::<T>::get(receipt).ok_or(Error::<T>::NotChallenged)?;
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(
+            now >= c.opened_at.saturating_add(T::ChallengeDeadline::get()),
+            Error::<T>::ChallengeNotExpired
+        );
+        Self::do_resolve(receipt, Resolution::Expired)
+    }
+
     /// Resolves the challenge of `receipt` (see [`Pallet::resolve_challenge`]).
-    pub(crate) fn do_resolve(receipt: u64, upheld: bool) -> DispatchResult {
+    pub(crate) fn do_resolve(receipt: u64, resolution: Resolution) -> DispatchResult {
+        let upheld = resolution == Resolution::Upheld;
         let c = Challenges::<T>::get(receipt).ok_or(Error::<T>::NotChallenged)?;
         let mut r = Receipts::<T>::get(receipt).ok_or(Error::<T>::UnknownReceipt)?;
         let treasury = T::Treasury::get();
@@ -116,6 +148,15 @@ impl<T: Config> Pallet<T> {
                 refunded = refunded.saturating_add(make_good);
             }
             r.status = ReceiptStatus::Reversed;
+        } else if resolution == Resolution::Expired {
+            // Nobody decided: no one is penalized; the receipt stands.
+            T::Currency::release(
+                &HoldReason::ChallengeBond.into(),
+                &c.challenger,
+                c.bond,
+                Precision::Exact,
+            )?;
+            r.status = ReceiptStatus::Pending;
         } else {
             T::Currency::transfer_on_hold(
                 &HoldReason::ChallengeBond.into(),
@@ -134,7 +175,11 @@ impl<T: Config> Pallet<T> {
         }
         Receipts::<T>::insert(receipt, r);
         Challenges::<T>::remove(receipt);
-        Self::deposit_event(Event::ChallengeResolved { receipt, upheld, slashed, refunded });
+        if resolution == Resolution::Expired {
+            Self::deposit_event(Event::ChallengeExpired { receipt, challenger: c.challenger });
+        } else {
+            Self::deposit_event(Event::ChallengeResolved { receipt, upheld, slashed, refunded });
+        }
         Ok(())
     }
 }

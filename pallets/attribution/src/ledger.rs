@@ -307,6 +307,8 @@ impl<T: Config> Pallet<T> {
         receipts: Vec<Submission<T>>,
     ) -> Result<Outcome, DispatchError> {
         let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+        // Every receipt must be answerable by a full slash.
+        ensure!(op.bond >= T::OperatorSlash::get(), Error::<T>::BondTooLow);
         ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
         ensure!(
             receipts.len() <= T::MaxReceiptsPerCall::get() as usize,

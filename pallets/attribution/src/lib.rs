@@ -73,7 +73,10 @@
 //! 3. `submit_receipts` (operator): up to [`Config::MaxReceiptsPerCall`] receipts; a bad one
 //!    is skipped with an event, the rest settle; each operator submits at most
 //!    [`Config::OperatorEpochShare`] of an epoch's [`Config::MaxReceiptsPerEpoch`].
-//! 4. `challenge_receipt` (anyone, within the window) and `resolve_challenge` (resolve origin).
+//! 4. `challenge_receipt` (anyone, within the window) and `resolve_challenge` (resolve origin);
+//!    `expire_challenge` (anyone) after [`Config::ChallengeDeadline`] if nobody resolved it: the
+//!    receipt stands and the challenger's bond comes back. An operator whose bond slashes left
+//!    below [`Config::OperatorSlash`] submits nothing more until registered again.
 //! 5. `claim_rewards` (anyone, for any payees): pays what has matured to its rightful owner.
 //! 6. `remove_operator` (admin) once the operator has no receipt in a window and no challenge.
 //! 7. `prepay_voucher` (user, instead of signing) and `release_voucher` (user, after expiry,
@@ -285,6 +288,11 @@ pub mod pallet {
         #[pallet::constant]
         type ChallengerReward: Get<Permill>;
 
+        /// Blocks after which a challenge nobody resolved may be ended by anyone, with the
+        /// receipt standing and the challenger's bond returned.
+        #[pallet::constant]
+        type ChallengeDeadline: Get<BlockNumberFor<Self>>;
+
         /// Blocks per epoch.
         #[pallet::constant]
         type EpochLength: Get<BlockNumberFor<Self>>;
@@ -454,6 +462,8 @@ pub mod pallet {
         RewardsClaimed { payee: PayeeOf<T>, amount: Balance },
         /// A receipt was challenged; its credits are frozen.
         ReceiptChallenged { receipt: u64, challenger: T::AccountId },
+        /// A challenge nobody resolved in time ended: the receipt stands, the bond came back.
+        ChallengeExpired { receipt: u64, challenger: T::AccountId },
         /// A challenge was resolved; if upheld, the user got `refunded` back (the whole fee,
         /// unless the operator's bond could not make good the holders' part).
         ChallengeResolved { receipt: u64, upheld: bool, slashed: Balance, refunded: Balance },
@@ -552,6 +562,12 @@ pub mod pallet {
         ZeroFee,
         /// The model's token has no holders to pay.
         NoHolders,
+        /// The challenge is younger than [`Config::ChallengeDeadline`]: the resolve origin
+        /// still decides it.
+        ChallengeNotExpired,
+        /// The operator's bond, reduced by slashes, no longer covers one more slash
+        /// ([`Config::OperatorSlash`]): it may not submit until it is registered again.
+        BondTooLow,
         /// The operator has submitted its share ([`Config::OperatorEpochShare`]) of this
         /// epoch's receipts.
         OperatorEpochFull,
@@ -573,6 +589,10 @@ pub mod pallet {
             assert!(T::Shares::get().is_complete(), "Config::Shares must sum to 100%");
             assert!(!T::EpochLength::get().is_zero(), "EpochLength must be positive");
             assert!(T::MaxPendingBuckets::get() > 0, "MaxPendingBuckets must be positive");
+            assert!(
+                T::OperatorBond::get() >= T::OperatorSlash::get(),
+                "an operator's bond must cover one slash, or no operator could submit"
+            );
             assert!(
                 Self::operator_epoch_cap() >= T::MaxReceiptsPerCall::get(),
                 "an operator's share of an epoch must hold at least one full call"
@@ -713,7 +733,22 @@ pub mod pallet {
             upheld: bool,
         ) -> DispatchResult {
             T::ResolveOrigin::ensure_origin(origin)?;
-            Self::do_resolve(receipt, upheld)
+            let resolution = if upheld {
+                crate::challenges::Resolution::Upheld
+            } else {
+                crate::challenges::Resolution::Rejected
+            };
+            Self::do_resolve(receipt, resolution)
+        }
+
+        /// Ends a challenge that nobody resolved within [`Config::ChallengeDeadline`] blocks of
+        /// its opening: the receipt stands, its credits unfreeze and the challenger's bond comes
+        /// back. Anyone may call it. (The same work as resolving, and priced so.)
+        #[pallet::call_index(9)]
+        #[pallet::weight(T::WeightInfo::resolve_challenge(T::MaxEntries::get()))]
+        pub fn expire_challenge(origin: OriginFor<T>, receipt: u64) -> DispatchResult {
+            ensure_signed(origin)?;
+            Self::do_expire(receipt)
         }
 
         /// Authorizes `voucher` on chain instead of signing it: its max fee is held on the

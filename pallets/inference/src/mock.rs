@@ -193,6 +193,7 @@ impl pallet_attribution::Config for Test {
     type ChallengeBond = ConstU128<CHALLENGE_BOND>;
     type OperatorSlash = ConstU128<OPERATOR_SLASH>;
     type ChallengerReward = ChallengerReward;
+    type ChallengeDeadline = ConstU64<100>;
     type EpochLength = ConstU64<EPOCH>;
     type MaxReceiptsPerCall = ConstU32<8>;
     type MaxEntries = ConstU32<4>;

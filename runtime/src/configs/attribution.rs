@@ -42,6 +42,9 @@ parameter_types! {
     pub const ChallengerReward: Permill = Permill::from_percent(50);
     /// One-minute epochs.
     pub const EpochLength: BlockNumber = 10;
+    /// A week for the resolve origin to decide a challenge; after it anyone ends it with the
+    /// receipt standing and the challenger's bond returned.
+    pub const ChallengeDeadline: BlockNumber = 7 * crate::time::DAYS;
     /// One operator may submit half of an epoch's receipts: about a full block of the worst
     /// case every block, and never the whole epoch.
     pub const OperatorEpochShare: Permill = Permill::from_percent(50);
@@ -70,6 +73,7 @@ impl pallet_attribution::Config for Runtime {
     type ChallengeBond = ChallengeBond;
     type OperatorSlash = OperatorSlash;
     type ChallengerReward = ChallengerReward;
+    type ChallengeDeadline = ChallengeDeadline;
     type EpochLength = EpochLength;
     type MaxReceiptsPerCall = ConstU32<64>;
     type MaxEntries = ConstU32<32>;

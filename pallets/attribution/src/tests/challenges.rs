@@ -103,3 +103,48 @@ fn challenge_errors() {
         assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).claimed, 1_000);
     });
 }
+
+#[test]
+fn a_challenge_nobody_resolves_ends_with_the_receipt_standing() {
+    ExtBuilder.build_and_execute(|| {
+        // Opened at block 1; the mock's deadline is 100 blocks.
+        let f = challenged();
+        let ch = free(&challenger());
+        let expire = || Attribution::expire_challenge(RuntimeOrigin::signed(holder()), 0);
+        assert_noop!(expire(), Error::<Test>::ChallengeNotExpired);
+        run_to_block(100);
+        assert_noop!(expire(), Error::<Test>::ChallengeNotExpired);
+        run_to_block(101);
+        assert_ok!(expire());
+        // Nobody is penalized: the bond is back, the receipt stands, the operator is free.
+        assert_eq!(free(&challenger()), ch + CHALLENGE_BOND);
+        assert_eq!(Attribution::api_receipt(0).unwrap().status, ReceiptStatus::Pending);
+        assert_eq!(Operators::<Test>::get(operator()).unwrap().open_challenges, 0);
+        assert_eq!(Operators::<Test>::get(operator()).unwrap().bond, OPERATOR_BOND);
+        assert!(System::events().iter().any(|e| e.event
+            == RuntimeEvent::Attribution(Event::ChallengeExpired {
+                receipt: 0,
+                challenger: challenger()
+            })));
+        // Its credits unfroze and, the window being past, are claimable at once.
+        claim(vec![Payee::Contribution(f.c0)]);
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).claimed, 375);
+        assert_noop!(expire(), Error::<Test>::NotChallenged);
+    });
+}
+
+#[test]
+fn an_operator_slashed_below_one_slash_stops_submitting() {
+    ExtBuilder.build_and_execute(|| {
+        let f = challenged();
+        assert_ok!(Attribution::resolve_challenge(RuntimeOrigin::root(), 0, true));
+        // 1,000 − 600 = 400 left: less than one more slash.
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(operator()),
+                vec![receipt(f.model, 2, vec![(f.c0, 1_000_000)])]
+            ),
+            Error::<Test>::BondTooLow
+        );
+    });
+}
