@@ -115,12 +115,6 @@ impl<T: Config> Pallet<T> {
                 Ok(())
             })?;
             refunded = from_fees;
-            T::Currency::release(
-                &HoldReason::ChallengeBond.into(),
-                &c.challenger,
-                c.bond,
-                Precision::Exact,
-            )?;
             if let Some(op) = op.as_mut() {
                 let reason = HoldReason::OperatorBond.into();
                 // The holders' part, already theirs, is made good out of the operator's bond.
@@ -148,16 +142,12 @@ impl<T: Config> Pallet<T> {
                 refunded = refunded.saturating_add(make_good);
             }
             r.status = ReceiptStatus::Reversed;
-        } else if resolution == Resolution::Expired {
-            // Nobody decided: no one is penalized; the receipt stands.
-            T::Currency::release(
-                &HoldReason::ChallengeBond.into(),
-                &c.challenger,
-                c.bond,
-                Precision::Exact,
-            )?;
-            r.status = ReceiptStatus::Pending;
         } else {
+            r.status = ReceiptStatus::Pending;
+        }
+        // The challenger's bond: lost to the treasury if rejected; back if upheld or if nobody
+        // decided (expired: no one is penalized).
+        if resolution == Resolution::Rejected {
             T::Currency::transfer_on_hold(
                 &HoldReason::ChallengeBond.into(),
                 &c.challenger,
@@ -167,7 +157,13 @@ impl<T: Config> Pallet<T> {
                 Restriction::Free,
                 Fortitude::Polite,
             )?;
-            r.status = ReceiptStatus::Pending;
+        } else {
+            T::Currency::release(
+                &HoldReason::ChallengeBond.into(),
+                &c.challenger,
+                c.bond,
+                Precision::Exact,
+            )?;
         }
         if let Some(mut op) = op {
             op.open_challenges = op.open_challenges.saturating_sub(1);
