@@ -119,7 +119,10 @@
 //!   fees charged;
 //! - each payee's `earned` equals `claimed + matured + frozen + Σ pending`;
 //! - each epoch's leaves are at most [`Config::MaxReceiptsPerEpoch`], and every receipt's
-//!   payouts sum to its fee.
+//!   payouts sum to its fee;
+//! - a model's token holders are never owed anything here (paid when credited);
+//! - operator epoch usage exists only for registered operators, never for a future epoch, and
+//!   never above [`Config::OperatorEpochShare`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
