@@ -93,6 +93,30 @@ impl NetNode {
     }
 }
 
+/// The arguments (without the program) of the node the recipe started as `pid`. The recipe's
+/// `provena-node … &` forks a shell that only then executes the node: until it has, the pid's
+/// command line is still the recipe's shell (a loaded machine shows that window), so this waits,
+/// up to a deadline, for the node's own command line.
+fn node_args(pid: u32, name: &str, log: &Path) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let mut words = cmdline
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned());
+        if words.next().is_some_and(|program| program.ends_with("provena-node")) {
+            return words.collect();
+        }
+        let tail = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(
+            Instant::now() < deadline,
+            "{name} (pid {pid}) did not become provena-node within 30 s; its log:\n{tail}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Starts `provena-node <args>` detached, in the repository root, logging to `log`.
 fn spawn(args: &[String], log: &Path) -> u32 {
     let file = std::fs::File::create(log).unwrap();
@@ -166,18 +190,12 @@ impl Network {
                 .trim()
                 .parse()
                 .unwrap();
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-            let args: Vec<String> = cmdline
-                .split(|b| *b == 0)
-                .filter(|a| !a.is_empty())
-                .skip(1)
-                .map(|a| String::from_utf8(a.to_vec()).unwrap())
-                .collect();
+            let log = network.dir.path().join(format!("{name}.log"));
+            let args = node_args(pid, name, &log);
             if *name == "alice" {
                 let at = args.iter().position(|a| a == "--bootnodes").unwrap();
                 network.bootnode = args[at + 1].clone();
             }
-            let log = network.dir.path().join(format!("{name}.log"));
             let node = NetNode { name: name.to_string(), rpc_port: *rpc_port, pid, args, log };
             network.nodes.insert(name.to_string(), node);
         }
