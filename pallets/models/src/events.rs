@@ -1,0 +1,134 @@
+//! The pallet's events and errors: a section of the pallet module, imported into it.
+
+use polkadot_sdk::frame_support::pallet_macros::pallet_section;
+
+#[pallet_section]
+mod events_and_errors {
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// A model was registered.
+        ModelRegistered {
+            model: ModelId,
+            owner: T::AccountId,
+            base: Option<ModelId>,
+            weights_hash: ContentHash,
+            trained_on: Vec<TrainedOn>,
+            predecessor: Option<ModelId>,
+            version: u32,
+        },
+        /// A model's price changed.
+        PriceUpdated { model: ModelId, price_per_1k_tokens: Balance },
+        /// A model changed hands.
+        OwnershipTransferred { model: ModelId, from: T::AccountId, to: T::AccountId },
+        /// A model was deprecated; its deposit was released.
+        ModelDeprecated { model: ModelId, deposit_released: Balance },
+        /// A model's token was launched.
+        TokenLaunched { model: ModelId, account: T::AccountId, params: CurveParams, fee: Permill },
+        /// Tokens were bought on the curve.
+        Bought {
+            model: ModelId,
+            who: T::AccountId,
+            tokens: Balance,
+            cost: Balance,
+            fee: Balance,
+            sold: Balance,
+            reserve: Balance,
+        },
+        /// Tokens were sold back to the curve.
+        Sold {
+            model: ModelId,
+            who: T::AccountId,
+            tokens: Balance,
+            proceeds: Balance,
+            fee: Balance,
+            sold: Balance,
+            reserve: Balance,
+        },
+        /// A curve reached its graduation reserve and closed.
+        Graduated { model: ModelId, reserve: Balance, sold: Balance },
+        /// Revenue was credited to a token's holders.
+        RevenueDistributed {
+            model: ModelId,
+            from: T::AccountId,
+            amount: Balance,
+            circulating: Balance,
+        },
+        /// A holder claimed revenue.
+        RevenueClaimed { model: ModelId, who: T::AccountId, amount: Balance },
+        /// Tokens moved between accounts.
+        TokensTransferred { model: ModelId, from: T::AccountId, to: T::AccountId, amount: Balance },
+    }
+
+    #[pallet::error]
+    pub enum Error<T> {
+        /// No model with that id.
+        UnknownModel,
+        /// Only the model's owner may do that.
+        NotOwner,
+        /// The model is deprecated.
+        ModelNotActive,
+        /// The adapter's base model does not exist.
+        UnknownBase,
+        /// An adapter's base must be a base model, not another adapter.
+        BaseIsAdapter,
+        /// The adapter's base model is deprecated.
+        BaseNotActive,
+        /// The adapter rank is zero or above `MaxAdapterRank`.
+        InvalidRank,
+        /// The adapter alpha is zero.
+        InvalidAlpha,
+        /// An adapter must target at least one module.
+        NoTargetModules,
+        /// More target modules than `MaxTargetModules`.
+        TooManyTargetModules,
+        /// A target module name is empty or longer than `MaxModuleNameLen`.
+        InvalidModuleName,
+        /// A target module is listed twice.
+        DuplicateTargetModule,
+        /// More snapshots than `MaxTrainedOn`.
+        TooManySnapshots,
+        /// A snapshot is listed twice.
+        DuplicateSnapshot,
+        /// A declared datanet does not exist.
+        UnknownDatanet,
+        /// A declared datanet has no snapshot with that version.
+        SnapshotNotFound,
+        /// A declared snapshot is of a private datanet the caller has no access to.
+        NoSnapshotAccess,
+        /// The metadata URI is longer than `MaxUriLen`.
+        UriTooLong,
+        /// A model with these weights is already registered.
+        WeightsAlreadyRegistered,
+        /// The predecessor does not exist.
+        UnknownPredecessor,
+        /// The account already owns the model.
+        AlreadyOwner,
+        /// The model's token was already launched.
+        AlreadyLaunched,
+        /// The model has no token.
+        NoToken,
+        /// The curve graduated and no longer trades.
+        CurveGraduated,
+        /// The amount is zero.
+        ZeroAmount,
+        /// The trade moves less OPEN than `MinTradeValue`.
+        BelowMinimumTrade,
+        /// The trade costs more than `max_cost` or pays less than `min_out`.
+        SlippageExceeded,
+        /// The deadline block has passed.
+        DeadlinePassed,
+        /// Buying that many would exceed the curve's supply.
+        ExceedsCurveSupply,
+        /// The account holds fewer tokens than that.
+        InsufficientTokens,
+        /// Nothing to claim.
+        NothingToClaim,
+        /// Tokens cannot be sent to their sender.
+        SelfTransfer,
+        /// The curve parameters are invalid (a runtime configuration error).
+        InvalidCurve,
+        /// A computation overflowed.
+        Overflow,
+    }
+}

@@ -1,0 +1,278 @@
+//! Registration, the bonding curve's trades, holdings and holder revenue: what the calls do.
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+    /// The keyless account of a model's token: it holds the reserve and holder revenue.
+    pub fn token_account(model: ModelId) -> T::AccountId {
+        T::PalletId::get().into_sub_account_truncating(model)
+    }
+
+    pub(crate) fn owned(model: ModelId, who: &T::AccountId) -> Result<Model<T>, DispatchError> {
+        let m = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+        ensure!(&m.owner == who, Error::<T>::NotOwner);
+        Ok(m)
+    }
+
+    pub(crate) fn ensure_deadline(deadline: BlockNumberFor<T>) -> DispatchResult {
+        ensure!(frame_system::Pallet::<T>::block_number() <= deadline, Error::<T>::DeadlinePassed);
+        Ok(())
+    }
+
+    pub(crate) fn curve_error(e: CurveError) -> Error<T> {
+        match e {
+            CurveError::ZeroAmount => Error::<T>::ZeroAmount,
+            CurveError::ExceedsCurveSupply => Error::<T>::ExceedsCurveSupply,
+            CurveError::ExceedsSold => Error::<T>::InsufficientTokens,
+            CurveError::InvalidParams => Error::<T>::InvalidCurve,
+            CurveError::Overflow => Error::<T>::Overflow,
+        }
+    }
+
+    /// The checks and the quote of a buy, shared by `buy` and the quote API.
+    pub(crate) fn prepare_buy(
+        model: ModelId,
+        tokens: Balance,
+    ) -> Result<(Token<T>, Trade, CurveState), DispatchError> {
+        let m = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+        let token = Tokens::<T>::get(model).ok_or(Error::<T>::NoToken)?;
+        ensure!(m.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+        ensure!(token.phase == TokenPhase::Trading, Error::<T>::CurveGraduated);
+        let (trade, after) =
+            token.params.quote_buy(&token.state, tokens, token.fee).map_err(Self::curve_error)?;
+        ensure!(trade.curve_amount >= T::MinTradeValue::get(), Error::<T>::BelowMinimumTrade);
+        Ok((token, trade, after))
+    }
+
+    /// The checks and the quote of a sell, shared by `sell` and the quote API.
+    pub(crate) fn prepare_sell(
+        model: ModelId,
+        tokens: Balance,
+    ) -> Result<(Token<T>, Trade, CurveState), DispatchError> {
+        ensure!(Models::<T>::contains_key(model), Error::<T>::UnknownModel);
+        let token = Tokens::<T>::get(model).ok_or(Error::<T>::NoToken)?;
+        ensure!(token.phase == TokenPhase::Trading, Error::<T>::CurveGraduated);
+        let (trade, after) =
+            token.params.quote_sell(&token.state, tokens, token.fee).map_err(Self::curve_error)?;
+        ensure!(trade.curve_amount >= T::MinTradeValue::get(), Error::<T>::BelowMinimumTrade);
+        Ok((token, trade, after))
+    }
+
+    /// Moves the revenue accrued on `h` since it was last settled into `h.owed`.
+    pub(crate) fn settle(pool: &RevenuePool, h: &mut Holding) -> DispatchResult {
+        let accrued =
+            U256::from(h.balance).checked_mul(pool.per_token).ok_or(Error::<T>::Overflow)?;
+        let fresh = accrued.checked_sub(h.debt).ok_or(Error::<T>::Overflow)?;
+        h.owed = h.owed.checked_add(fresh).ok_or(Error::<T>::Overflow)?;
+        h.debt = accrued;
+        Ok(())
+    }
+
+    /// Settles `who`'s holding, applies `change` to its balance and stores it.
+    pub(crate) fn change_holding(
+        model: ModelId,
+        token: &mut Token<T>,
+        who: &T::AccountId,
+        change: impl FnOnce(Balance) -> Option<Balance>,
+    ) -> DispatchResult {
+        let existing = Holdings::<T>::get(model, who);
+        let is_new = existing.is_none();
+        let mut h = existing.unwrap_or_default();
+        Self::settle(&token.revenue, &mut h)?;
+        h.balance = change(h.balance).ok_or(Error::<T>::InsufficientTokens)?;
+        h.debt = U256::from(h.balance)
+            .checked_mul(token.revenue.per_token)
+            .ok_or(Error::<T>::Overflow)?;
+        if is_new {
+            token.holders = token.holders.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        }
+        Self::store_holding(model, token, who, h)
+    }
+
+    /// Stores a holding, or removes it when it holds nothing and is owed less than a unit;
+    /// such a remainder returns to the pool's carry, so no revenue is lost.
+    pub(crate) fn store_holding(
+        model: ModelId,
+        token: &mut Token<T>,
+        who: &T::AccountId,
+        h: Holding,
+    ) -> DispatchResult {
+        if h.balance == 0 && h.owed < U256::from(REVENUE_PRECISION) {
+            token.revenue.carry =
+                token.revenue.carry.checked_add(h.owed).ok_or(Error::<T>::Overflow)?;
+            if Holdings::<T>::contains_key(model, who) {
+                Holdings::<T>::remove(model, who);
+                token.holders = token.holders.checked_sub(1).ok_or(Error::<T>::Overflow)?;
+            }
+        } else {
+            Holdings::<T>::insert(model, who, h);
+        }
+        Ok(())
+    }
+
+    /// Registers a model; the body of `register_model`, also used at genesis.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn do_register(
+        who: T::AccountId,
+        kind: ModelKindArg,
+        weights_hash: ContentHash,
+        training_config_hash: ContentHash,
+        trained_on: Vec<TrainedOn>,
+        price_per_1k_tokens: Balance,
+        developer_share: Permill,
+        metadata_uri: Vec<u8>,
+        predecessor: Option<ModelId>,
+    ) -> Result<ModelId, DispatchError> {
+        let metadata_uri =
+            BoundedVec::try_from(metadata_uri).map_err(|_| Error::<T>::UriTooLong)?;
+        let kind = Self::check_kind(kind)?;
+        let trained_on = Self::check_trained_on(&who, trained_on)?;
+        ensure!(
+            !ModelByWeights::<T>::contains_key(weights_hash),
+            Error::<T>::WeightsAlreadyRegistered
+        );
+        let version = match predecessor {
+            None => 1,
+            Some(p) => {
+                let pm = Models::<T>::get(p).ok_or(Error::<T>::UnknownPredecessor)?;
+                ensure!(pm.owner == who, Error::<T>::NotOwner);
+                pm.version.checked_add(1).ok_or(Error::<T>::Overflow)?
+            }
+        };
+        let id = NextModelId::<T>::get();
+        let next = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let deposit = T::ModelDeposit::get();
+        T::Currency::hold(&HoldReason::ModelDeposit.into(), &who, deposit)?;
+        let base = kind.base();
+        Models::<T>::insert(
+            id,
+            Model {
+                owner: who.clone(),
+                kind,
+                weights_hash,
+                training_config_hash,
+                trained_on: trained_on.clone(),
+                price_per_1k_tokens,
+                developer_share,
+                metadata_uri,
+                predecessor,
+                version,
+                status: ModelStatus::Active,
+                registered_at: frame_system::Pallet::<T>::block_number(),
+                deposit,
+            },
+        );
+        ModelByWeights::<T>::insert(weights_hash, id);
+        NextModelId::<T>::put(next);
+        Self::deposit_event(Event::ModelRegistered {
+            model: id,
+            owner: who,
+            base,
+            weights_hash,
+            trained_on: trained_on.into_inner(),
+            predecessor,
+            version,
+        });
+        Ok(id)
+    }
+
+    pub(crate) fn check_kind(kind: ModelKindArg) -> Result<ModelKind<T>, DispatchError> {
+        match kind {
+            ModelKindArg::Base => Ok(ModelKind::Base),
+            ModelKindArg::Adapter { base, rank, alpha, target_modules } => {
+                ensure!(rank > 0 && rank <= T::MaxAdapterRank::get(), Error::<T>::InvalidRank);
+                ensure!(alpha > 0, Error::<T>::InvalidAlpha);
+                ensure!(!target_modules.is_empty(), Error::<T>::NoTargetModules);
+                ensure!(
+                    target_modules.len() <= T::MaxTargetModules::get() as usize,
+                    Error::<T>::TooManyTargetModules
+                );
+                let mut modules = BoundedVec::new();
+                for name in target_modules {
+                    ensure!(!name.is_empty(), Error::<T>::InvalidModuleName);
+                    let name: BoundedVec<u8, T::MaxModuleNameLen> =
+                        name.try_into().map_err(|_| Error::<T>::InvalidModuleName)?;
+                    ensure!(!modules.contains(&name), Error::<T>::DuplicateTargetModule);
+                    modules.try_push(name).map_err(|_| Error::<T>::TooManyTargetModules)?;
+                }
+                let b = Models::<T>::get(base).ok_or(Error::<T>::UnknownBase)?;
+                ensure!(b.kind == ModelKind::Base, Error::<T>::BaseIsAdapter);
+                ensure!(b.status == ModelStatus::Active, Error::<T>::BaseNotActive);
+                Ok(ModelKind::Adapter { base, rank, alpha, target_modules: modules })
+            }
+        }
+    }
+
+    pub(crate) fn check_trained_on(
+        who: &T::AccountId,
+        trained_on: Vec<TrainedOn>,
+    ) -> Result<BoundedVec<TrainedOn, T::MaxTrainedOn>, DispatchError> {
+        let mut checked: BoundedVec<TrainedOn, T::MaxTrainedOn> = BoundedVec::new();
+        for (datanet, version) in trained_on {
+            ensure!(!checked.contains(&(datanet, version)), Error::<T>::DuplicateSnapshot);
+            T::Datanets::can_use_snapshot(who, datanet, version).map_err(|e| match e {
+                SnapshotAccessError::UnknownDatanet => Error::<T>::UnknownDatanet,
+                SnapshotAccessError::UnknownSnapshot => Error::<T>::SnapshotNotFound,
+                SnapshotAccessError::NoAccess => Error::<T>::NoSnapshotAccess,
+            })?;
+            checked.try_push((datanet, version)).map_err(|_| Error::<T>::TooManySnapshots)?;
+        }
+        Ok(checked)
+    }
+
+    /// Credits `amount` from `payer` to `model`'s holders; the body of
+    /// [`ModelRevenue::distribute_to_holders`].
+    pub(crate) fn do_distribute(
+        model: ModelId,
+        payer: &T::AccountId,
+        amount: Balance,
+    ) -> Result<Balance, DispatchError> {
+        let Some(mut token) = Tokens::<T>::get(model) else { return Ok(0) };
+        let circulating = token.state.sold;
+        if amount == 0 || circulating == 0 {
+            return Ok(0);
+        }
+        let pool = &mut token.revenue;
+        let scaled = U256::from(amount)
+            .checked_mul(U256::from(REVENUE_PRECISION))
+            .and_then(|s| s.checked_add(pool.carry))
+            .ok_or(Error::<T>::Overflow)?;
+        let circ = U256::from(circulating);
+        let delta = scaled.checked_div(circ).ok_or(Error::<T>::Overflow)?;
+        let spread = delta.checked_mul(circ).ok_or(Error::<T>::Overflow)?;
+        pool.carry = scaled.checked_sub(spread).ok_or(Error::<T>::Overflow)?;
+        pool.per_token = pool.per_token.checked_add(delta).ok_or(Error::<T>::Overflow)?;
+        // Every holding's `balance × per_token` must stay representable.
+        U256::from(circulating).checked_mul(pool.per_token).ok_or(Error::<T>::Overflow)?;
+        pool.received = pool.received.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+        T::Currency::transfer_and_hold(
+            &HoldReason::HolderRevenue.into(),
+            payer,
+            &Self::token_account(model),
+            amount,
+            Precision::Exact,
+            Preservation::Preserve,
+            Fortitude::Polite,
+        )?;
+        Tokens::<T>::insert(model, token);
+        Self::deposit_event(Event::RevenueDistributed {
+            model,
+            from: payer.clone(),
+            amount,
+            circulating,
+        });
+        Ok(amount)
+    }
+
+    /// A holder's claimable revenue now, in OPEN base units.
+    pub(crate) fn pending_revenue(token: &Token<T>, h: &Holding) -> Balance {
+        let mut h = h.clone();
+        if Self::settle(&token.revenue, &mut h).is_err() {
+            return 0;
+        }
+        h.owed
+            .checked_div(U256::from(REVENUE_PRECISION))
+            .and_then(|v| Balance::try_from(v).ok())
+            .unwrap_or(0)
+    }
+}
