@@ -96,7 +96,8 @@ async fn paid_inference_pays_every_party_over_rpc() {
         model: 0,
         max_fee: 2 * OPEN,
         operator: Ferdie.to_account_id(),
-        expires_at: 10_000,
+        // Within the hour a voucher may live (blocks are 6 s; this test starts at block 0).
+        expires_at: 500,
     };
     let payload = voucher_payload(&h256(&genesis), &voucher);
     let rpc_payload: String = c
@@ -107,7 +108,7 @@ async fn paid_inference_pays_every_party_over_rpc() {
                 "model": 0,
                 "maxFee": (2 * OPEN).to_string(),
                 "operator": Ferdie.to_account_id().to_string(),
-                "expiresAt": 10_000,
+                "expiresAt": 500,
             })],
         )
         .await
@@ -135,17 +136,18 @@ async fn paid_inference_pays_every_party_over_rpc() {
     });
     let block = submit_and_wait_in_block(&c, &sign(&c, Ferdie, submit).await).await;
     let evs = events(&c, block).await;
-    let epoch = evs
+    let (epoch, event_leaf) = evs
         .iter()
         .find_map(|e| match e {
             RuntimeEvent::Attribution(AttributionEvent::ReceiptSubmitted {
                 receipt: 0,
                 fee,
                 epoch,
+                leaf,
                 ..
             }) => {
                 assert_eq!(*fee, OPEN);
-                Some(*epoch)
+                Some((*epoch, *leaf))
             }
             _ => None,
         })
@@ -226,7 +228,7 @@ async fn paid_inference_pays_every_party_over_rpc() {
     assert_eq!(amount(&alice["contributions"][0]["pending"]), 0);
 
     // The receipt's epoch closed; its proof verifies against the root, and its leaf is the
-    // documented keccak256(SCALE(id, receipt)).
+    // documented keccak256(SCALE(id, receipt)), as its event says.
     let epoch_info: Value = c.request("attribution_getEpoch", rpc_params![epoch]).await.unwrap();
     let root = h256(&epoch_info["root"]);
     let proof: Value = c.request("attribution_getReceiptProof", rpc_params![0]).await.unwrap();
@@ -235,4 +237,6 @@ async fn paid_inference_pays_every_party_over_rpc() {
         storage(&c, pallet_attribution::Receipts::<Runtime>::hashed_key_for(0u64), None).await;
     let leaf = polkadot_sdk::sp_crypto_hashing::keccak_256(&(0u64, stored.unwrap()).encode());
     assert_eq!(from_hex(proof["proof"]["leaf"].as_str().unwrap()), leaf.to_vec());
+    // The event carries the same leaf: the record once the receipt has left the state.
+    assert_eq!(event_leaf.0, leaf);
 }

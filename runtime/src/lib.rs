@@ -111,7 +111,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     impl_name: Cow::Borrowed("provena-node"),
     authoring_version: 1,
     // Bump on every runtime change that is deployed; storage migrations key off it.
-    spec_version: 104,
+    spec_version: 105,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,
@@ -200,7 +200,10 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations run at the next runtime upgrade (each is versioned: it runs once, when
 /// the pallet's on-chain storage version is the one it migrates from).
-pub type Migrations = (pallet_attribution::migrations::v1::MigrateToV1<Runtime>,);
+pub type Migrations = (
+    pallet_attribution::migrations::v1::MigrateToV1<Runtime>,
+    pallet_attribution::migrations::v2::MigrateToV2<Runtime>,
+);
 
 /// Executive: dispatches blocks and extrinsics to the pallets.
 pub type Executive = polkadot_sdk::frame_executive::Executive<

@@ -57,6 +57,12 @@ use std::{
 };
 use voucher::{Refusal, SignedVoucher};
 
+/// The longest a voucher may be valid, in blocks from the block that redeems it: the runtime's
+/// `MaxVoucherLifetime` (this worker is built against the runtime it settles on).
+pub fn max_voucher_lifetime() -> BlockNumber {
+    <provena_runtime::Runtime as pallet_attribution::Config>::MaxVoucherLifetime::get()
+}
+
 /// What can go wrong talking to the chain or keeping the ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -217,6 +223,12 @@ impl Settlement {
         let needed_until = best.number.saturating_add(self.config.margin);
         if v.expires_at < needed_until {
             return Err(Refusal::Expired { expires_at: v.expires_at, needed: needed_until }.into());
+        }
+        // The chain refuses a voucher that outlives its maximum life from the redeeming block;
+        // checked against the best block, which is earlier, so never more lenient.
+        let latest = best.number.saturating_add(max_voucher_lifetime());
+        if v.expires_at > latest {
+            return Err(Refusal::TooLong { expires_at: v.expires_at, latest }.into());
         }
         let price = model.price_per_1k_tokens;
         let worst = fee_for(price, u128::from(tokens)).unwrap_or(Balance::MAX);

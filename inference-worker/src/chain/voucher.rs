@@ -127,6 +127,8 @@ pub enum Refusal {
     ModelMismatch { model: u64, weights: String, served: String },
     #[error("the voucher expires at block {expires_at}; settling needs it valid until block {needed} or later")]
     Expired { expires_at: BlockNumber, needed: BlockNumber },
+    #[error("the voucher expires at block {expires_at}, beyond the chain's longest voucher life (block {latest} now)")]
+    TooLong { expires_at: BlockNumber, latest: BlockNumber },
     #[error("max fee {max_fee} is below this request's worst case {needed} ({tokens} tokens at {price} per 1,000)")]
     MaxFeeTooLow { max_fee: Balance, needed: Balance, tokens: u64, price: Balance },
     #[error("voucher {request_id:?} of {user} was already spent")]
@@ -151,6 +153,7 @@ impl Refusal {
             Refusal::ModelNotActive(_) => "voucher_model_not_active",
             Refusal::ModelMismatch { .. } => "voucher_model_mismatch",
             Refusal::Expired { .. } => "voucher_expired",
+            Refusal::TooLong { .. } => "voucher_too_long",
             Refusal::MaxFeeTooLow { .. } => "voucher_max_fee_too_low",
             Refusal::AlreadyUsed { .. } => "voucher_used",
             Refusal::InUse { .. } => "voucher_in_use",

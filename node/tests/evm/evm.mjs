@@ -240,7 +240,7 @@ async function main() {
   const requestId = ethers.id("provena evm test request");
   const operator = env("OPERATOR");
   const head = await provider.getBlockNumber();
-  const expiresAt = head + 1000;
+  const expiresAt = head + 500; // a voucher lives at most an hour (600 blocks)
   const maxFee = 2n * OPEN;
   const refusal = await client.tryPay.staticCall(requestId, model, maxFee, ethers.zeroPadValue(baltathar.address, 32), expiresAt);
   assert.equal(refusal, "Provena: NotOperator");

@@ -114,8 +114,9 @@ pub async fn receipts_for(c: &WsClient, request_id: H256) -> Vec<Value> {
 /// 1. A worker settling as Ferdie with a settle interval of an hour (it will not settle on its
 ///    own) answers DaveStash's paid question through the OpenAI client, and refuses, with 402
 ///    and before any inference, the same voucher again (in use), a forged one, an expired one,
-///    one expiring too soon, one whose max fee is below the worst case, one of an account without funds, one
-///    naming another operator, and a request without a voucher.
+///    one expiring too soon, one valid for longer than the chain allows (an hour), one whose max
+///    fee is below the worst case, one of an account without funds, one naming another operator,
+///    and a request without a voucher.
 /// 2. It is killed (SIGKILL) with the receipt recorded and not settled; a new one on the same
 ///    settle directory settles it. The receipt lands exactly once, charges DaveStash exactly its
 ///    fee and credits the contribution the answer reproduces; the spent voucher is then refused.
@@ -155,6 +156,16 @@ pub async fn api_path(
     );
     let expired =
         voucher(genesis, &payer, H256::repeat_byte(0xa7), 0, OPEN, 1, Ferdie.to_account_id());
+    // Valid for longer than the chain lets a voucher live (an hour).
+    let too_long = voucher(
+        genesis,
+        &payer,
+        H256::repeat_byte(0xa8),
+        0,
+        OPEN,
+        best_number(c).await + 2 * 600,
+        Ferdie.to_account_id(),
+    );
     let cheap = voucher(
         genesis,
         &payer,
@@ -188,6 +199,7 @@ pub async fn api_path(
             case("forged", Some(&forged), "header", 402, "voucher_bad_signature"),
             case("expired", Some(&expired), "header", 402, "voucher_expired"),
             case("expiring", Some(&soon), "body", 402, "voucher_expired"),
+            case("too-long", Some(&too_long), "header", 402, "voucher_too_long"),
             case("max-fee-too-low", Some(&cheap), "body", 402, "voucher_max_fee_too_low"),
             case("unfunded", Some(&broke), "header", 402, "insufficient_funds"),
             case("other-operator", Some(&elsewhere), "body", 402, "voucher_wrong_operator"),

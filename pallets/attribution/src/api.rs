@@ -211,7 +211,7 @@ impl<T: Config> Pallet<T> {
                 "challenge status mismatch"
             );
         }
-        Ok(())
+        Self::try_state_pruning()
     }
 }
 

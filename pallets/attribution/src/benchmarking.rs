@@ -14,7 +14,6 @@ use polkadot_sdk::{
     frame_benchmarking::v2::*,
     frame_support::traits::fungible::{Inspect, Mutate, MutateHold},
     frame_system::RawOrigin,
-    sp_runtime::traits::Bounded,
 };
 use provena_primitives::attribution::{Voucher, PPM};
 
@@ -44,7 +43,7 @@ fn input<T: Config>(
         model,
         max_fee: Balance::MAX,
         operator: operator.clone(),
-        expires_at: BlockNumberFor::<T>::max_value(),
+        expires_at: frame_system::Pallet::<T>::block_number() + T::MaxVoucherLifetime::get(),
     };
     let payload = Attribution::<T>::api_voucher_payload(voucher.clone());
     let (user, signature) = T::BenchmarkHelper::sign(user_index, &payload);
@@ -223,6 +222,34 @@ mod benchmarks {
             Attribution::<T>::close_epoch(0, now);
         }
         assert!(EpochRoots::<T>::contains_key(0));
+    }
+
+    /// Pruning `n` due receipts, each of the largest kind (every attribution entry, so the most
+    /// payouts) with its spent-voucher mark and model-index entry, the last of them also
+    /// removing its epoch's leaves.
+    #[benchmark]
+    fn prune_receipts(n: Linear<0, { T::MaxReceiptsPerCall::get() }>) {
+        let op = operator::<T>();
+        let owner = funded::<T>("owner", 0);
+        let e = T::MaxEntries::get();
+        let (model, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, e);
+        if n > 0 {
+            let receipts =
+                (0..n).map(|i| input::<T>(i, model, &op, &contributions).into()).collect();
+            Attribution::<T>::do_submit(op, receipts).unwrap();
+        }
+        let now = frame_system::Pallet::<T>::block_number();
+        let epoch = Attribution::<T>::epoch_of(now);
+        let due = Receipts::<T>::get(0).map(|r| Attribution::<T>::prunable_at(&r)).unwrap_or(now);
+        frame_system::Pallet::<T>::set_block_number(due);
+        Attribution::<T>::close_epoch(epoch, due);
+        #[block]
+        {
+            assert_eq!(Attribution::<T>::prune(due, n), n);
+        }
+        assert_eq!(PruneCursor::<T>::get().next, u64::from(n));
+        assert!(Receipts::<T>::iter().next().is_none());
+        assert!(!EpochLeaves::<T>::contains_key(epoch));
     }
 
     /// Prepaying a voucher: the model and operator checks, the hold and the record.

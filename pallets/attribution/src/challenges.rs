@@ -169,7 +169,12 @@ impl<T: Config> Pallet<T> {
             op.open_challenges = op.open_challenges.saturating_sub(1);
             Operators::<T>::insert(&r.operator, op);
         }
-        Receipts::<T>::insert(receipt, r);
+        // Pruning passed it while the challenge was open: nothing needs it any more.
+        if Self::pruned(receipt) {
+            Receipts::<T>::remove(receipt);
+        } else {
+            Receipts::<T>::insert(receipt, r);
+        }
         Challenges::<T>::remove(receipt);
         if resolution == Resolution::Expired {
             Self::deposit_event(Event::ChallengeExpired { receipt, challenger: c.challenger });

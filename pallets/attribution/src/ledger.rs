@@ -126,6 +126,10 @@ impl<T: Config> Pallet<T> {
         ensure!(voucher.max_fee > 0, Error::<T>::ZeroMaxFee);
         let now = frame_system::Pallet::<T>::block_number();
         ensure!(now <= voucher.expires_at, Error::<T>::VoucherExpired);
+        ensure!(
+            voucher.expires_at <= now.saturating_add(T::MaxVoucherLifetime::get()),
+            Error::<T>::VoucherTooLong
+        );
         ensure!(Operators::<T>::contains_key(&voucher.operator), Error::<T>::NotOperator);
         let model = T::Models::model(voucher.model).ok_or(Error::<T>::UnknownModel)?;
         ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
@@ -195,6 +199,11 @@ impl<T: Config> Pallet<T> {
         ensure!(&v.operator == operator, Error::<T>::WrongOperator);
         ensure!(v.model == input.model, Error::<T>::ModelMismatch);
         ensure!(now <= v.expires_at, Error::<T>::VoucherExpired);
+        // A spent voucher is remembered (and its receipt kept) until it expires: a bounded time.
+        ensure!(
+            v.expires_at <= now.saturating_add(T::MaxVoucherLifetime::get()),
+            Error::<T>::VoucherTooLong
+        );
         let prepaid = match &input.auth {
             Authorization::Job => None,
             Authorization::Voucher(signature) => {
@@ -451,6 +460,7 @@ impl<T: Config> Pallet<T> {
             operator: batch.operator.clone(),
             fee,
             epoch: batch.epoch,
+            leaf,
         });
         Receipts::<T>::insert(id, receipt);
         Ok((fee, prepaid.is_some(), payouts))

@@ -20,7 +20,8 @@
 //!   (any `MultiSignature`: sr25519, ed25519 or ecdsa) over
 //!   [`provena_primitives::attribution::voucher_payload`] (domain tag + genesis hash + voucher).
 //!   It is spent once per `(user, request id)`; only the named operator may redeem it, only up
-//!   to its expiry block and its max fee.
+//!   to its expiry block and its max fee, and its expiry may be at most
+//!   [`Config::MaxVoucherLifetime`] blocks after the block that redeems (or prepays) it.
 //! - **Prepaid voucher**: a voucher authorized on chain instead of signed, with its max fee held
 //!   from the user until it is redeemed or expires ([`Pallet::prepay_voucher`],
 //!   [`Pallet::release_voucher`]). This is how an account that cannot sign (an EVM contract,
@@ -62,6 +63,13 @@
 //!   ([`Config::ChallengerReward`] of it to the challenger, the rest to the treasury) and the
 //!   challenger's bond returned; rejected → the credits unfreeze and the challenger's bond goes
 //!   to the treasury.
+//! - **Lifecycle**: a receipt leaves the state at [`Pallet::prunable_at`], once its challenge
+//!   window is over and every voucher of its epoch has expired; with it go its spent-voucher
+//!   mark, its model-index entry and (with the epoch's last receipt) the epoch's leaves. The
+//!   epoch roots, the events (each `ReceiptSubmitted` carries its leaf) and the payees' totals
+//!   stay as the record. `on_initialize` prunes up to [`Config::MaxPrunePerBlock`] due receipts
+//!   a block (what a full epoch adds per block) and `on_idle` more with the block's spare
+//!   weight (see the `prune` module).
 //! - **Epoch**: [`Config::EpochLength`] blocks. At the first block of epoch `e + 1` the chain
 //!   stores the Merkle root (the Keccak tree of [`provena_primitives::merkle`]) over epoch `e`'s
 //!   receipt leaves, each leaf being `keccak256(SCALE(receipt id, receipt))`.
@@ -122,7 +130,10 @@
 //!   payouts sum to its fee;
 //! - a model's token holders are never owed anything here (paid when credited);
 //! - operator epoch usage exists only for registered operators, never for a future epoch, and
-//!   never above [`Config::OperatorEpochShare`].
+//!   never above [`Config::OperatorEpochShare`];
+//! - pruned ⊆ settled and past: every receipt pruning has not passed is stored, every one it
+//!   passed is gone (but one still under challenge), and no model-index entry, epoch leaves or
+//!   expired voucher mark outlives its receipts (but the counted [`LegacyVoucherMarks`]).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -132,10 +143,12 @@ mod api;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod challenges;
+mod events;
 mod ledger;
 pub mod migrations;
 #[cfg(test)]
 mod mock;
+mod prune;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -190,13 +203,14 @@ pub const MAX_SCAN: u32 = 10_000;
 // FRAME's macro expansion of this module uses `expect` (on can't-fail metadata lookups) and
 // generates functions with one argument per call parameter; the lints are for hand-written code.
 #[allow(clippy::expect_used, clippy::too_many_arguments, clippy::type_complexity)]
+#[polkadot_sdk::frame_support::pallet_macros::import_section(events::events_and_errors)]
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
     use super::*;
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -296,6 +310,18 @@ pub mod pallet {
         #[pallet::constant]
         type ChallengeDeadline: Get<BlockNumberFor<Self>>;
 
+        /// The longest a voucher may be valid: its expiry is at most this many blocks after the
+        /// block that redeems (or prepays) it. Bounds how long a spent voucher must be
+        /// remembered, and so how long its receipt stays in the state.
+        #[pallet::constant]
+        type MaxVoucherLifetime: Get<BlockNumberFor<Self>>;
+
+        /// The most receipts `on_initialize` prunes in a block: at least the most receipts an
+        /// epoch may add per block (`MaxReceiptsPerEpoch / EpochLength`), so the state stays
+        /// bounded under any load; `on_idle` prunes more when blocks have room.
+        #[pallet::constant]
+        type MaxPrunePerBlock: Get<u32>;
+
         /// Blocks per epoch.
         #[pallet::constant]
         type EpochLength: Get<BlockNumberFor<Self>>;
@@ -356,7 +382,7 @@ pub mod pallet {
         _,
         Blake2_128Concat,
         T::AccountId,
-        Identity,
+        Blake2_128Concat,
         ContentHash,
         BlockNumberFor<T>,
     >;
@@ -364,8 +390,14 @@ pub mod pallet {
     /// Prepaid vouchers not yet redeemed: (user, request id) → the voucher (its max fee is
     /// held on the user).
     #[pallet::storage]
-    pub type PrepaidVouchers<T: Config> =
-        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Identity, ContentHash, VoucherOf<T>>;
+    pub type PrepaidVouchers<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Blake2_128Concat,
+        ContentHash,
+        VoucherOf<T>,
+    >;
 
     /// Receipts per model: how many.
     #[pallet::storage]
@@ -408,6 +440,21 @@ pub mod pallet {
     #[pallet::storage]
     pub type FeeTotals<T> = StorageValue<_, Totals, ValueQuery>;
 
+    /// How far pruning has gone: receipts below `next` have left the state (but for one whose
+    /// challenge was still open, removed when it is resolved).
+    #[pallet::storage]
+    pub type PruneCursor<T> = StorageValue<_, Pruning, ValueQuery>;
+
+    /// How many spent-voucher marks pruning left in [`UsedVouchers`] because their voucher had
+    /// not expired: only receipts from before [`Config::MaxVoucherLifetime`] existed (spec 104
+    /// and earlier) can leave one; they stay, so that those vouchers are never redeemed twice.
+    #[pallet::storage]
+    pub type LegacyVoucherMarks<T> = StorageValue<_, u32, ValueQuery>;
+
+    /// Per model, how many of its first receipts have left the model index ([`ModelReceipts`]).
+    #[pallet::storage]
+    pub type ModelReceiptsPruned<T> = StorageMap<_, Twox64Concat, ModelId, u32, ValueQuery>;
+
     #[pallet::genesis_config]
     #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
     pub struct GenesisConfig<T: Config> {
@@ -433,159 +480,27 @@ pub mod pallet {
         }
     }
 
-    #[pallet::event]
-    #[pallet::generate_deposit(pub(super) fn deposit_event)]
-    pub enum Event<T: Config> {
-        /// An operator was added; its bond is held.
-        OperatorAdded { operator: T::AccountId, bond: Balance },
-        /// An operator was removed; its remaining bond was released.
-        OperatorRemoved { operator: T::AccountId, bond_released: Balance },
-        /// The challenge window changed.
-        ChallengeWindowSet { blocks: BlockNumberFor<T> },
-        /// Receipt `index` of an operator's `submit_receipts` batch was skipped (nothing of it
-        /// happened; the voucher is not spent) for `error`; the rest of the batch settled.
-        ReceiptSkipped {
-            operator: T::AccountId,
-            index: u32,
-            user: T::AccountId,
-            request_id: ContentHash,
-            error: DispatchError,
-        },
-        /// A receipt was accepted and its fee charged.
-        ReceiptSubmitted {
-            receipt: u64,
-            model: ModelId,
-            user: T::AccountId,
-            operator: T::AccountId,
-            fee: Balance,
-            epoch: EpochIndex,
-        },
-        /// Rewards were paid to a payee's owner (for model holders: through the models pallet,
-        /// or to the developer if the token had no holders).
-        RewardsClaimed { payee: PayeeOf<T>, amount: Balance },
-        /// A receipt was challenged; its credits are frozen.
-        ReceiptChallenged { receipt: u64, challenger: T::AccountId },
-        /// A challenge nobody resolved in time ended: the receipt stands, the bond came back.
-        ChallengeExpired { receipt: u64, challenger: T::AccountId },
-        /// A challenge was resolved; if upheld, the user got `refunded` back (the whole fee,
-        /// unless the operator's bond could not make good the holders' part).
-        ChallengeResolved { receipt: u64, upheld: bool, slashed: Balance, refunded: Balance },
-        /// A model's token holders were paid their part of the receipts just credited, into
-        /// the models pallet's revenue accumulator (pro rata to their holdings now).
-        HoldersPaid { model: ModelId, amount: Balance },
-        /// An epoch closed with a Merkle root over its receipts.
-        EpochClosed { epoch: EpochIndex, root: H256, receipts: u32 },
-        /// A voucher was authorized on chain; its max fee is held on the user.
-        VoucherPrepaid {
-            user: T::AccountId,
-            request_id: ContentHash,
-            model: ModelId,
-            operator: T::AccountId,
-            max_fee: Balance,
-            expires_at: BlockNumberFor<T>,
-        },
-        /// An expired, unredeemed prepaid voucher was released; its hold returned to the user.
-        VoucherReleased { user: T::AccountId, request_id: ContentHash, amount: Balance },
-    }
-
-    #[pallet::error]
-    pub enum Error<T> {
-        /// The caller is not a registered operator.
-        NotOperator,
-        /// The account is already an operator.
-        AlreadyOperator,
-        /// The operator has receipts in a challenge window or open challenges.
-        OperatorBusy,
-        /// The challenge window must be positive.
-        InvalidWindow,
-        /// No receipts were given.
-        NoReceipts,
-        /// More receipts than `MaxReceiptsPerCall`.
-        TooManyReceipts,
-        /// More attribution entries than `MaxEntries`.
-        TooManyEntries,
-        /// The voucher names another operator.
-        WrongOperator,
-        /// The receipt's model is not the voucher's.
-        ModelMismatch,
-        /// The voucher's expiry block has passed.
-        VoucherExpired,
-        /// The voucher's signature does not verify for the user.
-        BadSignature,
-        /// The voucher was already spent.
-        VoucherAlreadyUsed,
-        /// No model with that id.
-        UnknownModel,
-        /// The model is deprecated.
-        ModelNotActive,
-        /// The fee (price × tokens) exceeds the voucher's max fee.
-        FeeAboveMax,
-        /// Attribution weights must each be positive and sum to exactly 1,000,000.
-        WeightsNotNormalized,
-        /// A contribution is attributed twice.
-        DuplicateContribution,
-        /// No contribution with that id.
-        UnknownContribution,
-        /// A contribution is in none of the model's snapshots (nor the retrieved one).
-        ContributionNotInModelSnapshots,
-        /// The operator may not use the snapshot it claims to have retrieved from.
-        RetrievalNotAllowed,
-        /// The epoch holds `MaxReceiptsPerEpoch` receipts already.
-        EpochFull,
-        /// More payees than `MaxClaims`.
-        TooManyClaims,
-        /// Nothing is claimable for these payees.
-        NothingToClaim,
-        /// No receipt with that id.
-        UnknownReceipt,
-        /// The receipt is already challenged.
-        AlreadyChallenged,
-        /// The receipt was reversed.
-        ReceiptReversed,
-        /// The receipt's challenge window has passed.
-        ChallengeWindowClosed,
-        /// The receipt has no open challenge.
-        NotChallenged,
-        /// A computation overflowed.
-        Overflow,
-        /// A prepaid voucher's max fee must be positive.
-        ZeroMaxFee,
-        /// A voucher with this request id is already prepaid by this user.
-        AlreadyPrepaid,
-        /// No prepaid voucher with this request id for this user.
-        NotPrepaid,
-        /// The prepaid voucher has not expired yet: the operator may still redeem it.
-        VoucherNotExpired,
-        /// The receipt's voucher differs from the one prepaid under its request id.
-        PrepaidMismatch,
-        /// The receipt pays a datanet pool of a datanet the model (or the retrieval) does not
-        /// declare.
-        PoolNotDeclared,
-        /// The fee is zero (a zero price or no tokens): free receipts are refused.
-        ZeroFee,
-        /// The model's token has no holders to pay.
-        NoHolders,
-        /// The challenge is younger than [`Config::ChallengeDeadline`]: the resolve origin
-        /// still decides it.
-        ChallengeNotExpired,
-        /// The operator's bond, reduced by slashes, no longer covers one more slash
-        /// ([`Config::OperatorSlash`]): it may not submit until it is registered again.
-        BondTooLow,
-        /// The operator has submitted its share ([`Config::OperatorEpochShare`]) of this
-        /// epoch's receipts.
-        OperatorEpochFull,
-    }
-
     #[pallet::hooks]
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        /// Closes the epoch that just ended, then prunes up to [`Config::MaxPrunePerBlock`]
+        /// receipts that are due (outside the normal-dispatch share of the block, so pruning
+        /// never takes room from receipts).
         fn on_initialize(n: BlockNumberFor<T>) -> Weight {
-            if !Self::starts_epoch(n) {
-                return Weight::zero();
+            let mut weight = Weight::zero();
+            if Self::starts_epoch(n) {
+                let closing = Self::epoch_of(n).saturating_sub(1);
+                let count = EpochLeaves::<T>::decode_len(closing).unwrap_or(0);
+                Self::close_epoch(closing, n);
+                weight = T::WeightInfo::close_epoch(count.try_into().unwrap_or(u32::MAX));
             }
-            let closing = Self::epoch_of(n).saturating_sub(1);
-            let count = EpochLeaves::<T>::decode_len(closing).unwrap_or(0);
-            Self::close_epoch(closing, n);
-            T::WeightInfo::close_epoch(count.try_into().unwrap_or(u32::MAX))
+            let pruned = Self::prune(n, T::MaxPrunePerBlock::get());
+            // At least the reads that found nothing due.
+            weight.saturating_add(T::WeightInfo::prune_receipts(pruned.max(1)))
+        }
+
+        /// Prunes more receipts that are due with the block's spare weight.
+        fn on_idle(n: BlockNumberFor<T>, remaining: Weight) -> Weight {
+            Self::prune_within(n, remaining)
         }
 
         fn integrity_test() {
@@ -595,6 +510,16 @@ pub mod pallet {
             assert!(
                 T::OperatorBond::get() >= T::OperatorSlash::get(),
                 "an operator's bond must cover one slash, or no operator could submit"
+            );
+            let length: u64 = T::EpochLength::get().unique_saturated_into();
+            assert!(
+                u64::from(T::MaxPrunePerBlock::get()).saturating_mul(length)
+                    >= u64::from(T::MaxReceiptsPerEpoch::get()),
+                "MaxPrunePerBlock must keep up with the most receipts an epoch adds per block"
+            );
+            assert!(
+                !T::MaxVoucherLifetime::get().is_zero(),
+                "MaxVoucherLifetime must be positive, or no voucher could be redeemed"
             );
             assert!(
                 Self::operator_epoch_cap() >= T::MaxReceiptsPerCall::get(),

@@ -10,6 +10,16 @@
 //! pending (a `do_try_state` invariant) and a challenge resolved later makes the holders' part
 //! good from the operator's bond, as for a receipt credited under v1. It visits the models that
 //! have receipts (`ModelReceiptCount`), one reward record each.
+//!
+//! ## v1 → v2: request ids are hashed into storage keys
+//!
+//! Up to v1 [`UsedVouchers`] and [`PrepaidVouchers`] keyed their second level by the request
+//! id as is (`Identity`). A request id is chosen by the user, so a user could choose ids that
+//! share long prefixes and grow one deep, unbalanced branch of the state trie that every
+//! later access to those maps pays for. From v2 the request id is hashed (`Blake2_128Concat`,
+//! still reversible). The migration re-keys every entry of both maps: it reads them all, then
+//! writes them under the new keys (both maps are small: spent marks live about an hour, and
+//! prepaid vouchers are held funds their owners release).
 
 use crate::*;
 use polkadot_sdk::frame_support::{
@@ -87,6 +97,91 @@ pub mod v1 {
         0,
         1,
         PayHoldersNow<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
+
+/// The v1 → v2 migration (see the module docs).
+pub mod v2 {
+    use super::*;
+    use polkadot_sdk::frame_support::{storage_alias, Blake2_128Concat, Identity};
+
+    /// The voucher maps as v1 laid them out: the same storage items (a storage alias takes its
+    /// item name from the alias's own name), with the request id as is.
+    pub mod old {
+        use super::*;
+
+        /// [`crate::UsedVouchers`] under v1.
+        #[storage_alias]
+        pub type UsedVouchers<T: Config> = StorageDoubleMap<
+            Pallet<T>,
+            Blake2_128Concat,
+            <T as polkadot_sdk::frame_system::Config>::AccountId,
+            Identity,
+            ContentHash,
+            BlockNumberFor<T>,
+        >;
+
+        /// [`crate::PrepaidVouchers`] under v1.
+        #[storage_alias]
+        pub type PrepaidVouchers<T: Config> = StorageDoubleMap<
+            Pallet<T>,
+            Blake2_128Concat,
+            <T as polkadot_sdk::frame_system::Config>::AccountId,
+            Identity,
+            ContentHash,
+            VoucherOf<T>,
+        >;
+    }
+
+    /// The unversioned step; use [`MigrateToV2`].
+    pub struct HashRequestIds<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for HashRequestIds<T> {
+        fn on_runtime_upgrade() -> Weight {
+            // Both old and new keys live under the same prefixes: take every old entry out
+            // first, then write the new ones.
+            let used: alloc::vec::Vec<_> = old::UsedVouchers::<T>::drain().collect();
+            let prepaid: alloc::vec::Vec<_> = old::PrepaidVouchers::<T>::drain().collect();
+            let n = u64::try_from(used.len().saturating_add(prepaid.len())).unwrap_or(u64::MAX);
+            for (who, request_id, expiry) in used {
+                UsedVouchers::<T>::insert(who, request_id, expiry);
+            }
+            for (who, request_id, voucher) in prepaid {
+                PrepaidVouchers::<T>::insert(who, request_id, voucher);
+            }
+            log::info!(target: LOG_TARGET, "v2: re-keyed {n} voucher entries");
+            T::DbWeight::get().reads_writes(n, n.saturating_mul(2))
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let used = old::UsedVouchers::<T>::iter().count() as u64;
+            let prepaid = old::PrepaidVouchers::<T>::iter().count() as u64;
+            Ok((used, prepaid).encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let (used, prepaid): (u64, u64) =
+                Decode::decode(&mut &state[..]).map_err(|_| "v2: undecodable pre-upgrade state")?;
+            ensure!(UsedVouchers::<T>::iter().count() as u64 == used, "v2: spent marks lost");
+            ensure!(
+                PrepaidVouchers::<T>::iter().count() as u64 == prepaid,
+                "v2: prepaid vouchers lost"
+            );
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Re-keys the voucher maps and sets the storage version to 2.
+    pub type MigrateToV2<T> = VersionedMigration<
+        1,
+        2,
+        HashRequestIds<T>,
         Pallet<T>,
         <T as polkadot_sdk::frame_system::Config>::DbWeight,
     >;

@@ -160,6 +160,8 @@ impl pallet_attribution::Config for Test {
     type OperatorSlash = ConstU128<OPERATOR_SLASH>;
     type ChallengerReward = ChallengerReward;
     type ChallengeDeadline = ConstU64<100>;
+    type MaxVoucherLifetime = ConstU64<200>;
+    type MaxPrunePerBlock = ConstU32<8>;
     type EpochLength = ConstU64<EPOCH>;
     type MaxReceiptsPerCall = ConstU32<8>;
     type MaxEntries = ConstU32<4>;

@@ -173,6 +173,18 @@ pub struct EpochRoot<BlockNumber> {
     pub closed_at: BlockNumber,
 }
 
+/// Where pruning stands: the next receipt to consider, and how many receipts of its epoch have
+/// been passed (the epoch's leaves go when all of them have).
+#[derive(Clone, Default, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct Pruning {
+    /// The lowest receipt id not yet pruned.
+    pub next: u64,
+    /// The epoch of the last receipt pruned.
+    pub epoch: EpochIndex,
+    /// How many receipts of that epoch have been pruned.
+    pub in_epoch: u32,
+}
+
 /// Money in and out of the pallet, for the conservation invariant.
 #[derive(Clone, Default, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
 pub struct Totals {

@@ -51,6 +51,7 @@ pub trait WeightInfo {
 	fn prepay_voucher() -> Weight;
 	fn release_voucher() -> Weight;
 	fn redeem_prepaid() -> Weight;
+	fn prune_receipts(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_attribution` measured on the reference machine, for a runtime whose
@@ -319,6 +320,19 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
+	/// Storage: `Attribution::PruneCursor`, `Attribution::NextReceiptId`,
+	/// `Attribution::ModelReceiptsPruned`, `Attribution::EpochRoots`, `Attribution::EpochLeaves`;
+	/// per receipt `Attribution::Receipts`, `Attribution::UsedVouchers`,
+	/// `Attribution::ModelReceipts` (r:1 w:1 each).
+	fn prune_receipts(n: u32, ) -> Weight {
+		Weight::from_parts(9_000_000, 1489)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 4000).saturating_mul(n.into()))
+	}
 }
 
 /// The same weights with RocksDB read/write costs, for tests and mocks.
@@ -404,5 +418,18 @@ impl WeightInfo for () {
 		Weight::from_parts(38_717_000, 3748)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Attribution::PruneCursor`, `Attribution::NextReceiptId`,
+	/// `Attribution::ModelReceiptsPruned`, `Attribution::EpochRoots`, `Attribution::EpochLeaves`;
+	/// per receipt `Attribution::Receipts`, `Attribution::UsedVouchers`,
+	/// `Attribution::ModelReceipts` (r:1 w:1 each).
+	fn prune_receipts(n: u32, ) -> Weight {
+		Weight::from_parts(9_000_000, 1489)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 4000).saturating_mul(n.into()))
 	}
 }

@@ -45,6 +45,9 @@ parameter_types! {
     /// A week for the resolve origin to decide a challenge; after it anyone ends it with the
     /// receipt standing and the challenger's bond returned.
     pub const ChallengeDeadline: BlockNumber = 7 * crate::time::DAYS;
+    /// A voucher is valid for at most an hour (the worker asks for ten minutes): a spent
+    /// voucher, and so its receipt, stays in the state about an hour and no longer.
+    pub const MaxVoucherLifetime: BlockNumber = crate::time::HOURS;
     /// One operator may submit half of an epoch's receipts: about a full block of the worst
     /// case every block, and never the whole epoch.
     pub const OperatorEpochShare: Permill = Permill::from_percent(50);
@@ -74,6 +77,10 @@ impl pallet_attribution::Config for Runtime {
     type OperatorSlash = OperatorSlash;
     type ChallengerReward = ChallengerReward;
     type ChallengeDeadline = ChallengeDeadline;
+    type MaxVoucherLifetime = MaxVoucherLifetime;
+    // What a full epoch adds per block (2,000); its worst-case weight, with
+    // closing a full epoch, fits the block's non-normal share (`pruning_fits_the_block`).
+    type MaxPrunePerBlock = ConstU32<{ MAX_RECEIPTS_PER_EPOCH / EpochLength::get() }>;
     type EpochLength = EpochLength;
     type MaxReceiptsPerCall = ConstU32<64>;
     type MaxEntries = ConstU32<32>;
@@ -154,7 +161,7 @@ mod tests {
     use super::*;
     use crate::configs::RuntimeBlockWeights;
     use pallet_attribution::WeightInfo;
-    use polkadot_sdk::frame_support::{dispatch::DispatchClass, weights::Weight};
+    use polkadot_sdk::frame_support::{dispatch::DispatchClass, traits::Get, weights::Weight};
 
     type W = pallet_attribution::weights::SubstrateWeight<Runtime>;
 
@@ -225,5 +232,27 @@ mod tests {
         assert!(close * 50 <= block, "closing a full epoch takes more than 2% of a block");
         let share = u64::from(pallet_attribution::Pallet::<Runtime>::operator_epoch_cap());
         assert!(share >= worst * u64::from(EpochLength::get()) / 2 && share < cap);
+    }
+
+    /// Pruning keeps up and fits: `on_initialize` prunes at least what a full epoch adds per
+    /// block, and that with closing a full epoch fits the share of the block that normal
+    /// transactions cannot use (so pruning never takes room from receipts).
+    #[test]
+    fn pruning_fits_the_block() {
+        let per_block = <Runtime as pallet_attribution::Config>::MaxPrunePerBlock::get();
+        assert!(per_block * EpochLength::get() >= MAX_RECEIPTS_PER_EPOCH);
+        let weights = RuntimeBlockWeights::get();
+        let normal = weights.get(DispatchClass::Normal).max_total.unwrap_or(weights.max_block);
+        let headroom = weights.max_block.saturating_sub(normal).ref_time();
+        let work = W::prune_receipts(per_block)
+            .saturating_add(W::close_epoch(MAX_RECEIPTS_PER_EPOCH))
+            .ref_time();
+        println!(
+            "pruning {per_block} receipts and closing a full epoch: {:.1}% of a block ({:.1}% \
+             is outside normal transactions)",
+            work as f64 * 100.0 / weights.max_block.ref_time() as f64,
+            headroom as f64 * 100.0 / weights.max_block.ref_time() as f64
+        );
+        assert!(work <= headroom, "pruning and closing take {work} > {headroom}");
     }
 }

@@ -11,6 +11,7 @@ mod capacity;
 mod challenges;
 mod holders;
 mod prepaid;
+mod pruning;
 mod receipts;
 mod rewards;
 

@@ -170,3 +170,50 @@ fn signed_receipts_are_refunded_the_redemption_weight() {
         assert_eq!(post.actual_weight, Some(full - redeem));
     });
 }
+
+/// v1 keyed both voucher maps by the user-chosen request id as is; v2 hashes it. The migration
+/// re-keys what a v1 chain holds, and the vouchers work as before.
+#[test]
+fn v2_rekeys_the_voucher_maps_a_v1_chain_wrote() {
+    use crate::migrations::v2::old;
+    use polkadot_sdk::frame_support::{
+        storage::StoragePrefixedMap,
+        traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
+    };
+    // The aliases name the very storage items the pallet uses.
+    assert_eq!(old::UsedVouchers::<Test>::final_prefix(), UsedVouchers::<Test>::final_prefix());
+    assert_eq!(
+        old::PrepaidVouchers::<Test>::final_prefix(),
+        PrepaidVouchers::<Test>::final_prefix()
+    );
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        // As v1 left them: a spent mark and a prepaid voucher (its max fee held).
+        let v = voucher(f.model, 3);
+        assert_ok!(Attribution::prepay_voucher(RuntimeOrigin::signed(user()), v.clone()));
+        PrepaidVouchers::<Test>::remove(user(), v.request_id);
+        old::PrepaidVouchers::<Test>::insert(user(), v.request_id, v.clone());
+        let spent = H256::repeat_byte(9);
+        old::UsedVouchers::<Test>::insert(user(), spent, 50);
+        StorageVersion::new(1).put::<Attribution>();
+        assert!(!UsedVouchers::<Test>::contains_key(user(), spent));
+        assert!(!PrepaidVouchers::<Test>::contains_key(user(), v.request_id));
+
+        <crate::migrations::v2::MigrateToV2<Test> as OnRuntimeUpgrade>::on_runtime_upgrade();
+
+        assert_eq!(Attribution::on_chain_storage_version(), 2);
+        assert_eq!(UsedVouchers::<Test>::get(user(), spent), Some(50));
+        assert_eq!(PrepaidVouchers::<Test>::get(user(), v.request_id), Some(v.clone()));
+        assert!(old::UsedVouchers::<Test>::iter_keys().all(|(_, id)| id != spent));
+        // The prepaid voucher redeems as before; the spent one stays spent.
+        submit(vec![prepaid_receipt(v, vec![])]);
+        assert_eq!(held(&user()), 0);
+        assert_noop!(
+            Attribution::prepay_voucher(
+                RuntimeOrigin::signed(user()),
+                Voucher { request_id: spent, ..voucher(f.model, 4) }
+            ),
+            Error::<Test>::VoucherAlreadyUsed
+        );
+    });
+}

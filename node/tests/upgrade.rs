@@ -1,0 +1,175 @@
+//! A runtime upgrade of a dev chain created with the previous runtime (spec 104, read from the
+//! chain spec committed with it): the chain holds a prepaid voucher under the old storage layout,
+//! root sets the code of this checkout, and at the next block the attribution pallet's
+//! migration (v1 → v2: request ids hashed into the voucher maps' keys) has run: the storage
+//! version is 2, the voucher is found under its new key, and the chain goes on authoring and
+//! finalizing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+mod common;
+
+use std::{process::Command, time::Duration};
+
+use common::*;
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use polkadot_sdk::{
+    frame_system, pallet_sudo,
+    sp_core::H256,
+    sp_crypto_hashing::twox_128,
+    sp_keyring::Sr25519Keyring::{Alice, Bob, Dave, Ferdie},
+    sp_runtime::Permill,
+    sp_runtime::Weight,
+};
+use provena_primitives::attribution::Voucher;
+use provena_runtime::{currency::OPEN, AccountId, BlockNumber, Runtime, RuntimeCall, RuntimeEvent};
+use serde_json::Value;
+
+/// The commit whose committed chain specs hold the previous runtime (spec 104, attribution
+/// storage version 1).
+const PREVIOUS: &str = "e06304b";
+
+/// The repository root (this crate is `node/`).
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The previous runtime's code (`0x` hex), from the local testnet spec committed with it.
+fn previous_code() -> String {
+    let out = Command::new("git")
+        .args(["show", &format!("{PREVIOUS}:chain-specs/local_testnet.raw.json")])
+        .current_dir(repo_root())
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "this test reads the previous runtime from commit {PREVIOUS} of this repository's \
+         history, which this checkout lacks (a shallow clone?): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    spec["genesis"]["raw"]["top"]["0x3a636f6465"].as_str().unwrap().to_string()
+}
+
+/// A dev chain spec whose genesis the previous runtime builds: this binary's dev spec (the
+/// development preset, as a patch) with the previous code.
+fn previous_dev_spec(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("dev-spec104.json");
+    let status = Command::new(NODE_BIN)
+        .args(["export-chain-spec", "--chain", "dev", "--output"])
+        .arg(&path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "export-chain-spec --chain dev");
+    let mut spec: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let genesis = &mut spec["genesis"]["runtimeGenesis"];
+    assert!(
+        genesis.get("patch").is_some(),
+        "the dev spec carries its preset as a patch: {genesis}"
+    );
+    genesis["code"] = Value::String(previous_code());
+    std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
+    path
+}
+
+/// The attribution pallet's on-chain storage version.
+async fn attribution_version(c: &jsonrpsee::ws_client::WsClient) -> u16 {
+    let key = [twox_128(b"Attribution"), twox_128(b":__STORAGE_VERSION__:")].concat();
+    storage::<u16>(c, key, None).await.unwrap_or(0)
+}
+
+async fn spec_version(c: &jsonrpsee::ws_client::WsClient) -> u64 {
+    let v: Value = c.request("state_getRuntimeVersion", rpc_params![]).await.unwrap();
+    v["specVersion"].as_u64().unwrap()
+}
+
+/// Fails with the block's events if an extrinsic in it failed (or a sudo call's inner call).
+async fn succeeded(c: &jsonrpsee::ws_client::WsClient, block: H256) {
+    let evs = events(c, block).await;
+    let failed = evs.iter().any(|e| {
+        matches!(
+            e,
+            RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. })
+                | RuntimeEvent::Sudo(pallet_sudo::Event::Sudid { sudo_result: Err(_) })
+        )
+    });
+    assert!(!failed, "a call failed: {evs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_runtime_upgrades_and_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = previous_dev_spec(dir.path());
+    let node = DevNode::start_with(dir.path(), &["--chain", spec.to_str().unwrap()]);
+    let c = node.client().await;
+    wait_for_finalized(&c, 1, Duration::from_secs(60)).await;
+    assert_eq!(spec_version(&c).await, 104, "the chain starts on the previous runtime");
+    assert_eq!(attribution_version(&c).await, 1);
+
+    // On the previous runtime: Ferdie becomes an operator, Bob registers a model, and Dave
+    // prepays a voucher (stored under v1's key: the request id as is).
+    let add = RuntimeCall::Sudo(pallet_sudo::Call::sudo {
+        call: Box::new(RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
+            operator: Ferdie.to_account_id(),
+        })),
+    });
+    let register = RuntimeCall::Models(pallet_models::Call::register_model {
+        kind: pallet_models::ModelKindArg::Base,
+        weights_hash: H256::repeat_byte(0x0b),
+        training_config_hash: H256::repeat_byte(0x0c),
+        trained_on: vec![],
+        price_per_1k_tokens: OPEN / 1_000,
+        developer_share: Permill::from_percent(40),
+        metadata_uri: b"ipfs://card".to_vec(),
+        predecessor: None,
+    });
+    let (add, register) = (sign(&c, Alice, add).await, sign(&c, Bob, register).await);
+    succeeded(&c, submit_and_wait_in_block(&c, &add).await).await;
+    succeeded(&c, submit_and_wait_in_block(&c, &register).await).await;
+    let request_id = H256::repeat_byte(0x77);
+    let voucher = Voucher::<AccountId, BlockNumber> {
+        request_id,
+        model: 0,
+        max_fee: OPEN,
+        operator: Ferdie.to_account_id(),
+        expires_at: best_number(&c).await + 500,
+    };
+    let prepay = RuntimeCall::Attribution(pallet_attribution::Call::prepay_voucher {
+        voucher: voucher.clone(),
+    });
+    succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Dave, prepay).await).await).await;
+    let old_key =
+        pallet_attribution::migrations::v2::old::PrepaidVouchers::<Runtime>::hashed_key_for(
+            Dave.to_account_id(),
+            request_id,
+        );
+    let new_key = pallet_attribution::PrepaidVouchers::<Runtime>::hashed_key_for(
+        Dave.to_account_id(),
+        request_id,
+    );
+    assert_eq!(
+        storage::<Voucher<AccountId, BlockNumber>>(&c, old_key.clone(), None).await,
+        Some(voucher.clone())
+    );
+
+    // Root sets this checkout's runtime.
+    let code = provena_runtime::WASM_BINARY.expect("the runtime's WASM was built").to_vec();
+    let upgrade = RuntimeCall::Sudo(pallet_sudo::Call::sudo_unchecked_weight {
+        call: Box::new(RuntimeCall::System(frame_system::Call::set_code { code })),
+        weight: Weight::from_parts(1, 0),
+    });
+    let at = submit_and_wait_in_block(&c, &sign(&c, Alice, upgrade).await).await;
+    let header: Value = c.request("chain_getHeader", rpc_params![at]).await.unwrap();
+    let upgraded =
+        u32::from_str_radix(header["number"].as_str().unwrap().trim_start_matches("0x"), 16)
+            .unwrap();
+
+    // The next block runs the migration with the new code.
+    wait_for_finalized(&c, upgraded + 2, Duration::from_secs(90)).await;
+    assert_eq!(spec_version(&c).await, u64::from(provena_runtime::VERSION.spec_version));
+    assert_eq!(attribution_version(&c).await, 2, "the v2 migration ran");
+    assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, new_key, None).await, Some(voucher));
+    assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, old_key, None).await, None);
+    // And the chain goes on.
+    wait_for_finalized(&c, upgraded + 4, Duration::from_secs(60)).await;
+}
