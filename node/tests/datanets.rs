@@ -15,7 +15,7 @@ use pallet_datanets::{Event as DatanetEvent, Verdict};
 use polkadot_sdk::{sp_core::H256, sp_keyring::Sr25519Keyring};
 use provena_primitives::datanets::Visibility;
 use provena_runtime::{
-    configs::{DatanetDeposit, MinContributionStake},
+    configs::{ContributionDeposit, DatanetDeposit, MinContributionStake},
     RuntimeCall, RuntimeEvent,
 };
 use serde_json::Value;
@@ -108,12 +108,17 @@ async fn datanet_lifecycle_over_rpc() {
         panic!("{published:?}")
     };
 
-    // Balances: Charlie lost the stake (and fees), Bob's stake is still held (lock-up).
+    // Balances: Charlie lost the stake (and fees) but got the storage deposit back with his
+    // slashed contribution's record; Bob's stake (lock-up) and deposit are still held.
     let at = Some(block);
     let bob_now = free_balance(&c, &bob.to_account_id(), at).await;
     let charlie_now = free_balance(&c, &charlie.to_account_id(), at).await;
-    assert!(bob_before - bob_now >= stake && bob_before - bob_now < stake + stake / 10);
-    assert!(charlie_before - charlie_now >= stake);
+    let held = stake + ContributionDeposit::get();
+    assert!(bob_before - bob_now >= held && bob_before - bob_now < held + stake / 10);
+    assert!(
+        charlie_before - charlie_now >= stake && charlie_before - charlie_now < held,
+        "{charlie_before} − {charlie_now}"
+    );
     let alice_deposit = DatanetDeposit::get();
     assert!(alice_deposit > 0);
 
@@ -124,7 +129,8 @@ async fn datanet_lifecycle_over_rpc() {
         .unwrap();
     assert_eq!(dn["name"], "Solidity audits");
     assert_eq!(account(&dn["owner"]), alice.to_account_id());
-    assert_eq!(dn["contributionCount"], 2);
+    // The slashed pending contribution left the state.
+    assert_eq!(dn["contributionCount"], 1);
     assert_eq!(dn["acceptedCount"], 1);
     assert_eq!(dn["snapshotCount"], 1);
     assert_eq!(dn["rewardPool"], stake.to_string());
@@ -132,12 +138,10 @@ async fn datanet_lifecycle_over_rpc() {
 
     let page: Value = c.request("datanets_getContributions", rpc_params![0, 0, 10]).await.unwrap();
     let page = page.as_array().unwrap();
-    assert_eq!(page.len(), 2);
+    assert_eq!(page.len(), 1);
     assert_eq!(account(&page[0]["contributor"]), bob.to_account_id());
     assert_eq!(page[0]["status"], serde_json::json!({"Accepted": {"quality": 90}}));
     assert_eq!(page[0]["stakeHeld"], stake.to_string());
-    assert_eq!(page[1]["status"], "Slashed");
-    assert_eq!(page[1]["stakeHeld"], "0");
     let mine: Value = c
         .request(
             "datanets_getContributionsOf",
@@ -145,7 +149,7 @@ async fn datanet_lifecycle_over_rpc() {
         )
         .await
         .unwrap();
-    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine.as_array().unwrap().len(), 0);
     let err = c
         .request::<Value, _>("datanets_getContributions", rpc_params![0, 0, 100_000])
         .await

@@ -1,8 +1,11 @@
-//! A runtime upgrade of a dev chain created with the previous runtime (spec 104, read from the
-//! chain spec committed with it): the chain holds a prepaid voucher under the old storage layout,
-//! root sets the code of this checkout, and at the next block the attribution pallet's
-//! migration (v1 → v2: request ids hashed into the voucher maps' keys) has run: the storage
-//! version is 2, the voucher is found under its new key, and the chain goes on authoring and
+//! A runtime upgrade of a dev chain created with an earlier runtime (spec 104, read from the
+//! chain spec committed with it): the chain holds, under the old storage layouts, a prepaid
+//! voucher, a private datanet with contributions, a snapshot, an access request and a grant, and
+//! a model trained on the snapshot. Root sets the code of this checkout, and at the next block
+//! every migration has run: attribution v1 → v2 (request ids hashed into the voucher maps' keys:
+//! the voucher is found under its new key), datanets v0 → v1 (every item records its deposit,
+//! zero for these, and its index positions) and models v0 → v1 (the datanet counts the model as
+//! a user); the migrated items work with the new calls, and the chain goes on authoring and
 //! finalizing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
@@ -16,7 +19,7 @@ use polkadot_sdk::{
     frame_system, pallet_sudo,
     sp_core::H256,
     sp_crypto_hashing::twox_128,
-    sp_keyring::Sr25519Keyring::{Alice, Bob, Dave, Ferdie},
+    sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave, Eve, Ferdie},
     sp_runtime::Permill,
     sp_runtime::Weight,
 };
@@ -72,10 +75,15 @@ fn previous_dev_spec(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// A pallet's on-chain storage version.
+async fn storage_version(c: &jsonrpsee::ws_client::WsClient, pallet: &str) -> u16 {
+    let key = [twox_128(pallet.as_bytes()), twox_128(b":__STORAGE_VERSION__:")].concat();
+    storage::<u16>(c, key, None).await.unwrap_or(0)
+}
+
 /// The attribution pallet's on-chain storage version.
 async fn attribution_version(c: &jsonrpsee::ws_client::WsClient) -> u16 {
-    let key = [twox_128(b"Attribution"), twox_128(b":__STORAGE_VERSION__:")].concat();
-    storage::<u16>(c, key, None).await.unwrap_or(0)
+    storage_version(c, "Attribution").await
 }
 
 async fn spec_version(c: &jsonrpsee::ws_client::WsClient) -> u64 {
@@ -106,7 +114,55 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     assert_eq!(spec_version(&c).await, 104, "the chain starts on the previous runtime");
     assert_eq!(attribution_version(&c).await, 1);
 
-    // On the previous runtime: Ferdie becomes an operator, Bob registers a model, and Dave
+    assert_eq!(storage_version(&c, "Datanets").await, 0);
+    assert_eq!(storage_version(&c, "Models").await, 0);
+
+    // On the previous runtime: Charlie creates a private datanet with two accepted
+    // contributions in snapshot 1, grants Bob access, and Eve asks for access.
+    let dn = |call| RuntimeCall::Datanets(call);
+    let contribute = |byte| {
+        dn(pallet_datanets::Call::contribute {
+            datanet: 0,
+            content_hash: H256::repeat_byte(byte),
+            byte_size: 1_024,
+            token_count: 100,
+            metadata_uri: vec![],
+            license: vec![],
+            max_stake: u128::MAX,
+        })
+    };
+    let accept = |id| {
+        dn(pallet_datanets::Call::review {
+            contribution: id,
+            verdict: pallet_datanets::Verdict::Accept { quality: 80 },
+        })
+    };
+    let datanet = RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all {
+        calls: vec![
+            dn(pallet_datanets::Call::create_datanet {
+                name: b"Legacy".to_vec(),
+                description_uri: vec![],
+                domain: b"legal".to_vec(),
+                license: b"MIT".to_vec(),
+                visibility: provena_primitives::datanets::Visibility::Private,
+                contribution_stake: provena_runtime::configs::MinContributionStake::get(),
+                max_contribution_bytes: 1 << 20,
+            }),
+            contribute(1),
+            contribute(2),
+            accept(0),
+            accept(1),
+            dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
+            dn(pallet_datanets::Call::grant_access { datanet: 0, who: Bob.to_account_id() }),
+        ],
+    });
+    let request =
+        dn(pallet_datanets::Call::request_access { datanet: 0, purpose_uri: b"why".to_vec() });
+    let (datanet, request) = (sign(&c, Charlie, datanet).await, sign(&c, Eve, request).await);
+    succeeded(&c, submit_and_wait_in_block(&c, &datanet).await).await;
+    succeeded(&c, submit_and_wait_in_block(&c, &request).await).await;
+
+    // Ferdie becomes an operator, Bob registers a model trained on the snapshot, and Dave
     // prepays a voucher (stored under v1's key: the request id as is).
     let add = RuntimeCall::Sudo(pallet_sudo::Call::sudo {
         call: Box::new(RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
@@ -117,7 +173,7 @@ async fn the_previous_runtime_upgrades_and_migrates() {
         kind: pallet_models::ModelKindArg::Base,
         weights_hash: H256::repeat_byte(0x0b),
         training_config_hash: H256::repeat_byte(0x0c),
-        trained_on: vec![],
+        trained_on: vec![(0, 1)],
         price_per_1k_tokens: OPEN / 1_000,
         developer_share: Permill::from_percent(40),
         metadata_uri: b"ipfs://card".to_vec(),
@@ -170,6 +226,37 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     assert_eq!(attribution_version(&c).await, 2, "the v2 migration ran");
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, new_key, None).await, Some(voucher));
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, old_key, None).await, None);
+
+    // Datanets v1: the items decode with a zero deposit and their index positions.
+    assert_eq!(storage_version(&c, "Datanets").await, 1, "the datanets v1 migration ran");
+    assert_eq!(storage_version(&c, "Models").await, 1, "the models v1 migration ran");
+    for id in [0u64, 1] {
+        let key = pallet_datanets::Contributions::<Runtime>::hashed_key_for(id);
+        let x = storage::<pallet_datanets::Contribution<Runtime>>(&c, key, None).await.unwrap();
+        assert_eq!((x.deposit, x.datanet_index, x.contributor_index), (0, id as u32, id as u32));
+    }
+    let key = pallet_datanets::Snapshots::<Runtime>::hashed_key_for(0, 1);
+    let snapshot = storage::<pallet_datanets::Snapshot<Runtime>>(&c, key, None).await.unwrap();
+    assert_eq!((snapshot.contribution_count, snapshot.deposit), (2, 0));
+    let key = pallet_datanets::AccessGrants::<Runtime>::hashed_key_for(0, Bob.to_account_id());
+    let grant = storage::<pallet_datanets::AccessGrant<Runtime>>(&c, key, None).await.unwrap();
+    assert_eq!((grant.depositor, grant.deposit), (Charlie.to_account_id(), 0));
+    // Models v1: the datanet counts Bob's model as a user of its snapshots.
+    let key = pallet_datanets::SnapshotUsage::<Runtime>::hashed_key_for(0);
+    assert_eq!(storage::<u32>(&c, key, None).await, Some(1));
+    // The migrated items work with the new calls: Eve withdraws her request (no deposit to
+    // return), and the datanet in use cannot be destroyed.
+    let cancel = dn(pallet_datanets::Call::cancel_access_request { datanet: 0 });
+    succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Eve, cancel).await).await).await;
+    let destroy = dn(pallet_datanets::Call::start_destroy { datanet: 0 });
+    let at = submit_and_wait_in_block(&c, &sign(&c, Charlie, destroy).await).await;
+    assert!(
+        events(&c, at).await.iter().any(|e| matches!(
+            e,
+            RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. })
+        )),
+        "a datanet a model was trained on cannot be destroyed"
+    );
     // And the chain goes on.
     wait_for_finalized(&c, upgraded + 4, Duration::from_secs(60)).await;
 }

@@ -128,6 +128,34 @@ pub trait RewardPoolFunding<AccountId> {
     ) -> polkadot_sdk::sp_runtime::DispatchResult;
 }
 
+/// Recording which datanets' snapshots registered items depend on, for other pallets (models),
+/// wired in the runtime: a datanet whose snapshots are in use cannot be destroyed.
+pub trait SnapshotUsers {
+    /// One more item (a model) depends on snapshots of `datanet`.
+    fn use_snapshots(datanet: DatanetId);
+    /// One item no longer depends on snapshots of `datanet`.
+    fn release_snapshots(datanet: DatanetId);
+}
+
+/// Whether attribution still owes credit to a datanet's payees, asked before their storage
+/// goes (a contribution's record names whom its credit pays), wired in the runtime.
+pub trait CreditOwed {
+    /// Whether contribution `id` is owed credit (pending, frozen by a challenge or unclaimed).
+    fn owed_to_contribution(id: ContributionId) -> bool;
+    /// Whether the reward pool of `datanet` is owed credit not yet paid into it.
+    fn owed_to_pool(datanet: DatanetId) -> bool;
+}
+
+/// Nothing is ever owed: for runtimes without attribution.
+impl CreditOwed for () {
+    fn owed_to_contribution(_: ContributionId) -> bool {
+        false
+    }
+    fn owed_to_pool(_: DatanetId) -> bool {
+        false
+    }
+}
+
 /// The bytes of a snapshot's Merkle leaf for one contribution: the SCALE encoding of
 /// `(contribution id, content hash, contributor)`. Anyone holding the contribution list can
 /// rebuild the leaves and check the on-chain root.

@@ -93,6 +93,20 @@ pub trait ModelInspect<AccountId, Balance> {
     }
 }
 
+/// Whether anything outside the models pallet still depends on a model (attribution's stored
+/// receipts), asked before a model leaves the state; wired in the runtime.
+pub trait ModelUsage {
+    /// Whether `model` is still referenced and must stay stored.
+    fn in_use(model: ModelId) -> bool;
+}
+
+/// Nothing depends on any model: for runtimes without attribution.
+impl ModelUsage for () {
+    fn in_use(_: ModelId) -> bool {
+        false
+    }
+}
+
 /// Where a model's share of inference revenue goes to its token holders (implemented by the
 /// models pallet, called by the attribution pallet).
 pub trait ModelRevenue<AccountId, Balance> {

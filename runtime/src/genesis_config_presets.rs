@@ -20,7 +20,9 @@
 //! `//stash` accounts) and the five well-known Ethereum development accounts ([`DEV_ETH_ACCOUNTS`])
 //! with [`DEV_ENDOWMENT`] each, taken out of the ecosystem fund so that the total stays exactly
 //! [`GENESIS_SUPPLY`]. The contracts pallet's own account is given its existential deposit out of
-//! the same fund (otherwise `pallet_revive` would mint it at genesis).
+//! the same fund (otherwise `pallet_revive` would mint it at genesis), and so is the datanets
+//! pallet's account, which keeps the reward pools (so paying out one pool never has to take the
+//! account below its existential deposit).
 
 use crate::{
     configs::{
@@ -128,9 +130,12 @@ pub fn bucket_account_by_name(bucket: &str) -> Option<AccountId> {
 /// bucket. Returns `None` if the dev endowments exceed the ecosystem bucket.
 fn genesis_balances(dev_accounts: &[AccountId]) -> Option<Vec<(AccountId, Balance)>> {
     let revive_account: AccountId = PalletId(*b"py/reviv").into_account_truncating();
-    let revive_ed = crate::configs::ExistentialDeposit::get();
-    let dev_total =
-        DEV_ENDOWMENT.checked_mul(dev_accounts.len() as Balance)?.checked_add(revive_ed)?;
+    let datanets_account: AccountId =
+        crate::configs::DatanetsPalletId::get().into_account_truncating();
+    let ed = crate::configs::ExistentialDeposit::get();
+    let dev_total = DEV_ENDOWMENT
+        .checked_mul(dev_accounts.len() as Balance)?
+        .checked_add(ed.checked_mul(2)?)?;
     let mut balances = Vec::with_capacity(ALLOCATION.len().saturating_add(dev_accounts.len()));
     for a in ALLOCATION.iter() {
         let amount =
@@ -138,7 +143,8 @@ fn genesis_balances(dev_accounts: &[AccountId]) -> Option<Vec<(AccountId, Balanc
         balances.push((bucket_account(a.pallet_id), amount));
     }
     balances.extend(dev_accounts.iter().cloned().map(|who| (who, DEV_ENDOWMENT)));
-    balances.push((revive_account, revive_ed));
+    balances.push((revive_account, ed));
+    balances.push((datanets_account, ed));
     Some(balances)
 }
 
@@ -369,6 +375,13 @@ mod tests {
                 let revive: AccountId = PalletId(*b"py/reviv").into_account_truncating();
                 assert_eq!(
                     Balances::free_balance(revive),
+                    crate::configs::ExistentialDeposit::get()
+                );
+                // So is the datanets pallet's, which keeps the reward pools.
+                let datanets: AccountId =
+                    crate::configs::DatanetsPalletId::get().into_account_truncating();
+                assert_eq!(
+                    Balances::free_balance(datanets),
                     crate::configs::ExistentialDeposit::get()
                 );
                 let community = bucket_account_by_name("community").unwrap();

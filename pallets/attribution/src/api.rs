@@ -256,3 +256,31 @@ impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
         })
     }
 }
+
+/// What the datanets pallet asks before a contribution's or a reward pool's storage goes: any
+/// credit not yet paid (pending, matured or frozen under a challenge) keeps it.
+impl<T: Config> provena_primitives::datanets::CreditOwed for Pallet<T> {
+    fn owed_to_contribution(id: ContributionId) -> bool {
+        Self::is_owed(&Payee::Contribution(id))
+    }
+
+    fn owed_to_pool(datanet: provena_primitives::DatanetId) -> bool {
+        Self::is_owed(&Payee::DatanetPool(datanet))
+    }
+}
+
+impl<T: Config> Pallet<T> {
+    /// Whether `payee` is owed anything not yet paid.
+    pub(crate) fn is_owed(payee: &PayeeOf<T>) -> bool {
+        Rewards::<T>::get(payee)
+            .is_some_and(|r| r.matured > 0 || r.frozen > 0 || r.pending.iter().any(|(_, a)| *a > 0))
+    }
+}
+
+/// A model stays stored while attribution still stores any of its receipts (they may be
+/// challenged, and resolving a challenge pays the model's parties).
+impl<T: Config> provena_primitives::models::ModelUsage for Pallet<T> {
+    fn in_use(model: ModelId) -> bool {
+        ModelReceiptCount::<T>::get(model) > ModelReceiptsPruned::<T>::get(model)
+    }
+}

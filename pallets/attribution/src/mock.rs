@@ -95,10 +95,18 @@ impl pallet_datanets::Config for Test {
     type MaxCurators = ConstU32<3>;
     type MaxAcceptedPerDatanet = ConstU32<2_000>;
     type MaxSnapshotsPerDatanet = ConstU32<8>;
+    type ContributionDeposit = ConstU128<0>;
+    type SnapshotDepositBase = ConstU128<0>;
+    type SnapshotDepositPerMember = ConstU128<0>;
+    type AccessDeposit = ConstU128<0>;
+    type Credits = Attribution;
+    type PoolDestination = TreasuryAccount;
     type WeightInfo = ();
 }
 
 parameter_types! {
+    /// The smallest non-empty token holding.
+    pub const MinHolding: Balance = 10;
     pub const DatanetsPalletId: PalletId = PalletId(*b"prv/dnet");
     pub const ModelsPalletId: PalletId = PalletId(*b"prv/modl");
     pub const AttributionPalletId: PalletId = PalletId(*b"prv/attr");
@@ -137,6 +145,8 @@ impl pallet_models::Config for Test {
     type MaxModuleNameLen = ConstU32<16>;
     type MaxAdapterRank = ConstU16<256>;
     type MaxUriLen = ConstU32<64>;
+    type MinHolding = MinHolding;
+    type Usage = Attribution;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = ModelsBenchHelper;

@@ -128,6 +128,14 @@ impl<T: Config> Pallet<T> {
     pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
         use alloc::collections::btree_map::BTreeMap;
         let mut stakes: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+        // Storage deposits by holder: every stored contribution, snapshot, access request and
+        // grant has its deposit held, and nothing else is held for storage.
+        let mut storage: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+        let mut add = |who: &T::AccountId, amount: BalanceOf<T>| -> Result<(), &'static str> {
+            let entry = storage.entry(who.clone()).or_default();
+            *entry = entry.checked_add(&amount).ok_or("storage deposit sum overflows")?;
+            Ok(())
+        };
         let mut accepted_per_datanet: BTreeMap<DatanetId, u32> = BTreeMap::new();
         let next_contribution = NextContributionId::<T>::get();
         for (id, c) in Contributions::<T>::iter() {
@@ -135,6 +143,22 @@ impl<T: Config> Pallet<T> {
             ensure!(Datanets::<T>::contains_key(c.datanet), "contribution of unknown datanet");
             let entry = stakes.entry(c.contributor.clone()).or_default();
             *entry = entry.checked_add(&c.stake_held).ok_or("stake sum overflows")?;
+            add(&c.contributor, c.deposit)?;
+            ensure!(
+                DatanetContributions::<T>::get(c.datanet, c.datanet_index) == Some(id),
+                "contribution's datanet index entry points elsewhere"
+            );
+            ensure!(
+                ContributorContributions::<T>::get(&c.contributor, c.contributor_index) == Some(id),
+                "contribution's contributor index entry points elsewhere"
+            );
+            // Rejected ones and ones withdrawn or slashed while pending leave the state; only
+            // records from before deposits existed (deposit zero) may remain.
+            if c.status == ContributionStatus::Rejected
+                || (c.reviewed.is_none() && c.status != ContributionStatus::Pending)
+            {
+                ensure!(c.deposit.is_zero(), "a never-accepted contribution outlived its verdict");
+            }
             if c.status.is_earning() {
                 let n = accepted_per_datanet.entry(c.datanet).or_default();
                 *n = n.saturating_add(1);
@@ -159,8 +183,11 @@ impl<T: Config> Pallet<T> {
             ensure!(id < next_datanet, "datanet id at or above NextDatanetId");
             let entry = deposits.entry(d.owner.clone()).or_default();
             *entry = entry.checked_add(&d.deposit).ok_or("deposit sum overflows")?;
-            if d.status == DatanetStatus::Closed {
-                ensure!(d.deposit.is_zero(), "closed datanet still holds a deposit");
+            if d.status == DatanetStatus::Destroying {
+                ensure!(
+                    SnapshotUsage::<T>::get(id) == 0,
+                    "a datanet being destroyed has snapshot users"
+                );
             }
             let indexed = DatanetContributions::<T>::iter_prefix(id).count();
             ensure!(
@@ -183,12 +210,30 @@ impl<T: Config> Pallet<T> {
             for (version, s) in Snapshots::<T>::iter_prefix(id) {
                 let members = SnapshotMembers::<T>::get(id, version);
                 ensure!(members.len() == s.contribution_count as usize, "snapshot size differs");
+                add(&s.publisher, s.deposit)?;
             }
+        }
+        for (datanet, who, r) in AccessRequests::<T>::iter() {
+            ensure!(Datanets::<T>::contains_key(datanet), "access request to an unknown datanet");
+            add(&who, r.deposit)?;
+        }
+        for (datanet, _, g) in AccessGrants::<T>::iter() {
+            ensure!(Datanets::<T>::contains_key(datanet), "access grant to an unknown datanet");
+            add(&g.depositor, g.deposit)?;
+        }
+        for (datanet, _) in SnapshotUsage::<T>::iter() {
+            ensure!(Datanets::<T>::contains_key(datanet), "snapshot users of an unknown datanet");
+        }
+        for (who, sum) in storage.iter() {
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::StorageDeposit.into(), who) == *sum,
+                "held storage deposit differs from the stored items' deposits"
+            );
         }
         for (who, sum) in deposits.iter() {
             ensure!(
                 T::Currency::balance_on_hold(&HoldReason::DatanetDeposit.into(), who) == *sum,
-                "held datanet deposit differs from open datanets' deposits"
+                "held datanet deposit differs from the datanets' deposits"
             );
         }
 
@@ -242,6 +287,8 @@ impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
         version: SnapshotVersion,
     ) -> Result<(), SnapshotAccessError> {
         let d = Datanets::<T>::get(datanet).ok_or(SnapshotAccessError::UnknownDatanet)?;
+        // A datanet being destroyed is as good as gone.
+        ensure!(d.status != DatanetStatus::Destroying, SnapshotAccessError::UnknownDatanet);
         ensure!(
             Snapshots::<T>::contains_key(datanet, version),
             SnapshotAccessError::UnknownSnapshot

@@ -179,15 +179,18 @@ mod benchmarks {
         assert!(Contributions::<T>::get(id).unwrap().status.is_earning());
     }
 
+    /// Rejecting removes the record; the last entry of both of its indices moves into its place.
     #[benchmark]
     fn review_reject() {
         let owner = funded::<T>("owner", 0);
         let d = datanet::<T>(&owner, Visibility::Public);
         let who = funded::<T>("contributor", 0);
         let id = contribute_as::<T>(&who, d, 0);
+        let moved = contribute_as::<T>(&who, d, 1);
         #[extrinsic_call]
         review(RawOrigin::Signed(owner), id, Verdict::Reject);
-        assert_eq!(Contributions::<T>::get(id).unwrap().status, ContributionStatus::Rejected);
+        assert!(!Contributions::<T>::contains_key(id));
+        assert_eq!(Contributions::<T>::get(moved).unwrap().datanet_index, 0);
     }
 
     /// The worst slash: a dispute of an accepted contribution in a full accepted list (it is
@@ -239,20 +242,24 @@ mod benchmarks {
         assert!(Contributions::<T>::get(id).unwrap().stake_held.is_zero());
     }
 
-    /// Publishing hashes `n` leaves.
+    /// Publishing hashes `n` leaves, after comparing them with a previous snapshot of `n - 1`.
     #[benchmark]
     fn publish_snapshot(n: Linear<1, { T::MaxAcceptedPerDatanet::get() }>) {
         let owner = funded::<T>("owner", 0);
         let d = datanet::<T>(&owner, Visibility::Public);
         let who = funded::<T>("contributor", 0);
         for i in 0..n {
+            if i + 1 == n && n > 1 {
+                DatanetsPallet::<T>::do_publish_snapshot(owner.clone(), d).unwrap();
+            }
             let id = contribute_as::<T>(&who, d, i);
             DatanetsPallet::<T>::do_review(owner.clone(), id, Verdict::Accept { quality: 50 })
                 .unwrap();
         }
+        let version = Datanets::<T>::get(d).unwrap().snapshot_count + 1;
         #[extrinsic_call]
         _(RawOrigin::Signed(owner), d);
-        assert_eq!(Snapshots::<T>::get(d, 1).unwrap().contribution_count, n);
+        assert_eq!(Snapshots::<T>::get(d, version).unwrap().contribution_count, n);
     }
 
     #[benchmark]
@@ -265,8 +272,19 @@ mod benchmarks {
         assert!(AccessRequests::<T>::contains_key(d, &who));
     }
 
+    /// A grant nobody asked for: the owner holds its deposit.
     #[benchmark]
     fn grant_access() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Private);
+        let who = funded::<T>("requester", 0);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d, who.clone());
+        assert!(AccessGrants::<T>::contains_key(d, &who));
+    }
+
+    #[benchmark]
+    fn cancel_access_request() {
         let owner = funded::<T>("owner", 0);
         let d = datanet::<T>(&owner, Visibility::Private);
         let who = funded::<T>("requester", 0);
@@ -277,8 +295,40 @@ mod benchmarks {
         )
         .unwrap();
         #[extrinsic_call]
-        _(RawOrigin::Signed(owner), d, who.clone());
-        assert!(AccessGrants::<T>::contains_key(d, &who));
+        _(RawOrigin::Signed(who.clone()), d);
+        assert!(!AccessRequests::<T>::contains_key(d, &who));
+    }
+
+    #[benchmark]
+    fn start_destroy() {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), d);
+        assert_eq!(Datanets::<T>::get(d).unwrap().status, DatanetStatus::Destroying);
+    }
+
+    /// Removing `n` accepted contributions whose stakes are still locked; each one's contributor
+    /// has later contributions elsewhere, so its index entry is swapped with the last one.
+    #[benchmark]
+    fn destroy_items(n: Linear<1, MAX_DESTROY_ITEMS>) {
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let other = datanet::<T>(&owner, Visibility::Public);
+        let who = funded::<T>("contributor", 0);
+        for i in 0..n {
+            let id = contribute_as::<T>(&who, d, i);
+            DatanetsPallet::<T>::do_review(owner.clone(), id, Verdict::Accept { quality: 50 })
+                .unwrap();
+        }
+        for i in 0..n {
+            contribute_as::<T>(&who, other, i);
+        }
+        DatanetsPallet::<T>::start_destroy(RawOrigin::Signed(owner).into(), d).unwrap();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who.clone()), d, n);
+        assert_eq!(Datanets::<T>::get(d).unwrap().contribution_count, 0);
+        assert_eq!(ContributorCount::<T>::get(&who), n);
     }
 
     #[benchmark]
@@ -286,6 +336,8 @@ mod benchmarks {
         let owner = funded::<T>("owner", 0);
         let d = datanet::<T>(&owner, Visibility::Private);
         let who = funded::<T>("requester", 0);
+        DatanetsPallet::<T>::request_access(RawOrigin::Signed(who.clone()).into(), d, vec![])
+            .unwrap();
         DatanetsPallet::<T>::grant_access(RawOrigin::Signed(owner.clone()).into(), d, who.clone())
             .unwrap();
         #[extrinsic_call]

@@ -100,6 +100,8 @@ impl<T: Config> Pallet<T> {
         let stake = d.contribution_stake;
         T::Currency::hold(&HoldReason::ContributionStake.into(), &who, stake)
             .map_err(|_| Error::<T>::InsufficientBalance)?;
+        let deposit = T::ContributionDeposit::get();
+        Self::hold_storage_deposit(&who, deposit)?;
 
         let contribution = Contribution {
             datanet,
@@ -114,6 +116,9 @@ impl<T: Config> Pallet<T> {
             stake_unlocks_at: None,
             submitted_at: frame_system::Pallet::<T>::block_number(),
             reviewed: None,
+            deposit,
+            datanet_index,
+            contributor_index,
         };
         Contributions::<T>::insert(id, contribution);
         NextContributionId::<T>::put(next_id);
@@ -140,8 +145,9 @@ impl<T: Config> Pallet<T> {
     ) -> DispatchResult {
         let mut c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
         let datanet = c.datanet;
-        let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+        let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
         ensure!(d.is_curator(&curator), Error::<T>::NotCurator);
+        ensure!(d.status != DatanetStatus::Destroying, Error::<T>::DatanetDestroying);
         let now = frame_system::Pallet::<T>::block_number();
         // A dispute: an accepted contribution may still be slashed while its stake is locked.
         let disputed = matches!(c.status, ContributionStatus::Accepted { .. })
@@ -172,16 +178,16 @@ impl<T: Config> Pallet<T> {
             Verdict::Reject => {
                 let contributor = c.contributor.clone();
                 let amount = Self::release_held_stake(&mut c)?;
-                c.status = ContributionStatus::Rejected;
-                // A rejected hash may be submitted again (improved, or by its rightful owner).
-                ContentIndex::<T>::remove(datanet, c.content_hash);
-                Contributions::<T>::insert(id, c);
                 Self::deposit_event(Event::ContributionRejected {
                     datanet,
                     contribution: id,
                     curator,
                 });
                 Self::deposit_event(Event::StakeReleased { contribution: id, contributor, amount });
+                // It was never in a snapshot: it leaves the state, and the hash may be submitted
+                // again (improved, or by its rightful owner).
+                Self::remove_contribution(id, c, &mut d)?;
+                Datanets::<T>::insert(datanet, d);
             }
             Verdict::Slash => {
                 if disputed {
@@ -206,13 +212,20 @@ impl<T: Config> Pallet<T> {
                 c.stake_held = Zero::zero();
                 c.status = ContributionStatus::Slashed;
                 RewardPools::<T>::insert(datanet, pool);
-                Contributions::<T>::insert(id, c);
                 Self::deposit_event(Event::ContributionSlashed {
                     datanet,
                     contribution: id,
                     curator,
                     amount,
                 });
+                if disputed {
+                    // Earlier snapshots commit to it: the record (and its hash) stays with them.
+                    Contributions::<T>::insert(id, c);
+                } else {
+                    // A pending one was never in a snapshot: it leaves the state.
+                    Self::remove_contribution(id, c, &mut d)?;
+                    Datanets::<T>::insert(datanet, d);
+                }
             }
         }
         Ok(())
@@ -223,10 +236,19 @@ impl<T: Config> Pallet<T> {
         let mut c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
         ensure!(c.contributor == who, Error::<T>::NotContributor);
         let datanet = c.datanet;
-        let mut released = None;
         match c.status {
             ContributionStatus::Pending => {
-                released = Some(Self::release_held_stake(&mut c)?);
+                let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
+                let amount = Self::release_held_stake(&mut c)?;
+                Self::deposit_event(Event::ContributionWithdrawn { datanet, contribution: id });
+                Self::deposit_event(Event::StakeReleased {
+                    contribution: id,
+                    contributor: who,
+                    amount,
+                });
+                // Never in a snapshot: it leaves the state.
+                Self::remove_contribution(id, c, &mut d)?;
+                Datanets::<T>::insert(datanet, d);
             }
             ContributionStatus::Accepted { .. } => {
                 let mut accepted = Accepted::<T>::get(datanet);
@@ -234,20 +256,80 @@ impl<T: Config> Pallet<T> {
                     accepted.remove(pos);
                 }
                 Accepted::<T>::insert(datanet, accepted);
-                // The stake keeps its lock-up from acceptance.
+                // The stake keeps its lock-up from acceptance, and the record stays with the
+                // snapshots that commit to it; the hash is free to be registered again.
+                if ContentIndex::<T>::get(datanet, c.content_hash) == Some(id) {
+                    ContentIndex::<T>::remove(datanet, c.content_hash);
+                }
+                c.status = ContributionStatus::Withdrawn;
+                Contributions::<T>::insert(id, c);
+                Self::deposit_event(Event::ContributionWithdrawn { datanet, contribution: id });
             }
             _ => return Err(Error::<T>::CannotWithdraw.into()),
         }
-        c.status = ContributionStatus::Withdrawn;
-        Contributions::<T>::insert(id, c);
-        Self::deposit_event(Event::ContributionWithdrawn { datanet, contribution: id });
-        if let Some(amount) = released {
+        Ok(())
+    }
+
+    /// Removes a contribution's record and its index entries (the last entry of each index
+    /// moves into its place), releases whatever stake it still holds and its storage deposit.
+    /// `d` is its datanet, written back by the caller.
+    pub(crate) fn remove_contribution(
+        id: ContributionId,
+        mut c: Contribution<T>,
+        d: &mut Datanet<T>,
+    ) -> DispatchResult {
+        let datanet = c.datanet;
+        let stake = Self::release_held_stake(&mut c)?;
+        if !stake.is_zero() {
             Self::deposit_event(Event::StakeReleased {
                 contribution: id,
-                contributor: who,
-                amount,
+                contributor: c.contributor.clone(),
+                amount: stake,
             });
         }
+        Self::release_storage_deposit(&c.contributor, c.deposit)?;
+        if ContentIndex::<T>::get(datanet, c.content_hash) == Some(id) {
+            ContentIndex::<T>::remove(datanet, c.content_hash);
+        }
+        // The datanet's index: the last entry takes the removed one's place.
+        let last = d.contribution_count.checked_sub(1).ok_or(Error::<T>::Overflow)?;
+        if c.datanet_index != last {
+            let moved =
+                DatanetContributions::<T>::get(datanet, last).ok_or(Error::<T>::Overflow)?;
+            DatanetContributions::<T>::insert(datanet, c.datanet_index, moved);
+            Contributions::<T>::mutate(moved, |m| {
+                if let Some(m) = m {
+                    m.datanet_index = c.datanet_index;
+                }
+            });
+        }
+        DatanetContributions::<T>::remove(datanet, last);
+        d.contribution_count = last;
+        // The contributor's index, likewise.
+        let who = &c.contributor;
+        let last = ContributorCount::<T>::get(who).checked_sub(1).ok_or(Error::<T>::Overflow)?;
+        if c.contributor_index != last {
+            let moved =
+                ContributorContributions::<T>::get(who, last).ok_or(Error::<T>::Overflow)?;
+            ContributorContributions::<T>::insert(who, c.contributor_index, moved);
+            Contributions::<T>::mutate(moved, |m| {
+                if let Some(m) = m {
+                    m.contributor_index = c.contributor_index;
+                }
+            });
+        }
+        ContributorContributions::<T>::remove(who, last);
+        if last == 0 {
+            ContributorCount::<T>::remove(who);
+        } else {
+            ContributorCount::<T>::insert(who, last);
+        }
+        Contributions::<T>::remove(id);
+        Self::deposit_event(Event::ContributionRemoved {
+            contribution: id,
+            contributor: c.contributor,
+            deposit_released: c.deposit,
+        });
         Ok(())
     }
 
@@ -258,13 +340,21 @@ impl<T: Config> Pallet<T> {
     ) -> Result<u32, DispatchError> {
         let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
         ensure!(d.is_curator(&who), Error::<T>::NotCurator);
+        ensure!(d.status != DatanetStatus::Destroying, Error::<T>::DatanetDestroying);
         ensure!(d.snapshot_count < T::MaxSnapshotsPerDatanet::get(), Error::<T>::TooManySnapshots);
         let members = Accepted::<T>::get(datanet);
         ensure!(!members.is_empty(), Error::<T>::NothingAccepted);
+        ensure!(
+            d.snapshot_count == 0
+                || SnapshotMembers::<T>::get(datanet, d.snapshot_count) != members,
+            Error::<T>::SnapshotUnchanged
+        );
         let version = d.snapshot_count.checked_add(1).ok_or(Error::<T>::Overflow)?;
         let leaves = Self::leaves(&members)?;
         let root = merkle::root(&leaves);
         let count = u32::try_from(members.len()).map_err(|_| Error::<T>::Overflow)?;
+        let deposit = Self::snapshot_deposit(count);
+        Self::hold_storage_deposit(&who, deposit)?;
         Snapshots::<T>::insert(
             datanet,
             version,
@@ -273,6 +363,7 @@ impl<T: Config> Pallet<T> {
                 contribution_count: count,
                 publisher: who.clone(),
                 published_at: frame_system::Pallet::<T>::block_number(),
+                deposit,
             },
         );
         SnapshotMembers::<T>::insert(datanet, version, members);
@@ -286,6 +377,13 @@ impl<T: Config> Pallet<T> {
             publisher: who,
         });
         Ok(count)
+    }
+
+    /// What a snapshot of `members` contributions holds from its publisher.
+    pub fn snapshot_deposit(members: u32) -> BalanceOf<T> {
+        T::SnapshotDepositPerMember::get()
+            .saturating_mul(members.into())
+            .saturating_add(T::SnapshotDepositBase::get())
     }
 
     /// The Merkle leaves of the given contributions, in order.

@@ -12,8 +12,8 @@
 //!
 //! ## Terminology
 //!
-//! - **Owner**: the creator of a datanet. Holds [`Config::DatanetDeposit`] while it is open,
-//!   manages curators and access grants, and may close it.
+//! - **Owner**: the creator of a datanet. Holds [`Config::DatanetDeposit`] for as long as the
+//!   datanet is stored, manages curators and access grants, and may close and destroy it.
 //! - **Curator**: an account the owner appointed (the owner is always one) that reviews
 //!   contributions and publishes snapshots.
 //! - **Contribution**: a content hash with its size, token count, metadata URI and license,
@@ -43,8 +43,32 @@
 //! 4. `publish_snapshot` — a curator freezes the accepted set into version `n`.
 //! 5. `release_stake` — anyone releases a stake whose lock-up has passed, back to its contributor.
 //! 6. `withdraw_contribution` — a contributor withdraws; later snapshots exclude it, history stays.
-//! 7. Private datanets: `request_access` → `grant_access` / `revoke_access`. Only the owner and
+//! 7. Private datanets: `request_access` (a deposit) → `grant_access` / `reject_access_request`
+//!    / `cancel_access_request`; `revoke_access` / `renounce_access`. Only the owner and
 //!    granted accounts may declare a private datanet's snapshot as training data.
+//! 8. `close_datanet` — no new contributions. `start_destroy` (owner, once no model uses its
+//!    snapshots) then `destroy_items` (anyone, in bounded batches) remove every item and give
+//!    back every deposit and stake.
+//!
+//! ## Deposits and the life of stored items
+//!
+//! Every stored item has a deposit (a hold), and the deposit comes back exactly when the item
+//! leaves the state:
+//!
+//! | Item | Deposit, held from | Leaves the state |
+//! |------|--------------------|------------------|
+//! | datanet | [`Config::DatanetDeposit`], owner | when destroyed (closing keeps it) |
+//! | contribution | [`Config::ContributionDeposit`] (besides the stake), contributor | rejected, slashed or withdrawn while pending: at once; accepted: with its datanet (snapshots commit to it) |
+//! | snapshot | [`Config::SnapshotDepositBase`] + [`Config::SnapshotDepositPerMember`] × members, publisher | with its datanet |
+//! | access request | [`Config::AccessDeposit`], requester | cancelled, rejected, or granted (the deposit carries over) |
+//! | access grant | the request's deposit, or the owner's | revoked or renounced |
+//!
+//! A content hash is free to be registered again once its contribution is rejected, removed or
+//! withdrawn. A snapshot identical to the previous one is refused. A datanet can be destroyed
+//! only when no registered model was trained on its snapshots ([`SnapshotUsers`], counted by
+//! the models pallet) and, item by item, when attribution owes its contributions and reward pool
+//! nothing ([`Config::Credits`]); what is left in its reward pool goes to
+//! [`Config::PoolDestination`].
 //!
 //! Other pallets read contributions and snapshot membership through
 //! [`provena_primitives::datanets::ContributionInspect`], implemented by [`Pallet`].
@@ -57,15 +81,19 @@
 //!   [`provena_primitives::merkle`], so Ethereum contracts can verify membership.
 //! - Contributions are listed per datanet and per contributor through dense indices
 //!   (`0..count`), so clients can page through them with stable cursors.
-//! - Every map is bounded: datanets and contributions each lock a deposit or a stake of at least
-//!   [`Config::MinContributionStake`], and per-datanet lists have `Max*` bounds.
+//! - Every map is bounded: each entry holds a deposit (see the table above), and per-datanet
+//!   lists have `Max*` bounds.
 //!
 //! ## Invariants
 //!
 //! Checked by `do_try_state` after every unit test and by `try-runtime`:
 //! - the stake held from each contributor equals the sum of `stake_held` of its contributions;
-//! - the deposit held from each owner equals the deposits of its open datanets;
-//! - every index counter equals the number of entries of its index;
+//! - the deposit held from each owner equals the deposits of its datanets, and the storage
+//!   deposit held from each account equals the deposits of the contributions, snapshots,
+//!   access requests and grants it holds them for (deposits == items alive);
+//! - every index counter equals the number of entries of its index, and each contribution's
+//!   index positions point back to it;
+//! - no rejected contribution with a deposit is stored;
 //! - the accepted list of a datanet is sorted and holds exactly its accepted contributions;
 //! - each snapshot's member list has `contribution_count` entries and `snapshot_count` snapshots
 //!   exist per datanet;
@@ -79,6 +107,8 @@ mod api;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod ledger;
+mod lifecycle;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -110,7 +140,8 @@ use polkadot_sdk::{
 use provena_primitives::{
     datanets::{
         snapshot_leaf, ContributionInfo, ContributionInspect, ContributionStatus, ContributionView,
-        DatanetInfo, RewardPoolFunding, SnapshotAccessError, SnapshotInfo, Visibility,
+        CreditOwed, DatanetInfo, RewardPoolFunding, SnapshotAccessError, SnapshotInfo,
+        SnapshotUsers, Visibility,
     },
     merkle, ContentHash, ContributionId, DatanetId, SnapshotVersion,
 };
@@ -134,7 +165,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -147,6 +178,9 @@ pub mod pallet {
         DatanetDeposit,
         /// A contributor's stake on a contribution.
         ContributionStake,
+        /// A deposit for stored items: a contribution (from its contributor), a snapshot (from
+        /// its publisher), an access request or grant (from its requester, or the owner).
+        StorageDeposit,
     }
 
     #[pallet::config]
@@ -204,6 +238,34 @@ pub mod pallet {
         /// The most snapshots a datanet may publish.
         #[pallet::constant]
         type MaxSnapshotsPerDatanet: Get<u32>;
+
+        /// What a contributor holds for each stored contribution, besides its stake, until the
+        /// record leaves the state (at once when it is rejected, slashed or withdrawn while
+        /// pending; with its datanet once it was accepted, since snapshots commit to it).
+        #[pallet::constant]
+        type ContributionDeposit: Get<BalanceOf<Self>>;
+
+        /// What a publisher holds for a snapshot, plus [`Config::SnapshotDepositPerMember`] per
+        /// member, until the snapshot leaves the state with its datanet.
+        #[pallet::constant]
+        type SnapshotDepositBase: Get<BalanceOf<Self>>;
+
+        /// What a publisher holds per member of a snapshot.
+        #[pallet::constant]
+        type SnapshotDepositPerMember: Get<BalanceOf<Self>>;
+
+        /// What an access request holds from its requester; the deposit carries over to the
+        /// grant and comes back when the request or grant goes. The owner holds it for a grant
+        /// nobody asked for.
+        #[pallet::constant]
+        type AccessDeposit: Get<BalanceOf<Self>>;
+
+        /// Attribution credit still owed to a datanet's payees: a contribution or reward pool
+        /// that is owed something keeps its storage until it is paid.
+        type Credits: CreditOwed;
+
+        /// Where the reward pool of a destroyed datanet goes.
+        type PoolDestination: Get<Self::AccountId>;
 
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
@@ -295,13 +357,18 @@ pub mod pallet {
         DatanetId,
         Blake2_128Concat,
         T::AccountId,
-        BlockNumberFor<T>,
+        AccessGrant<T>,
     >;
 
     /// Each datanet's reward pool (slashed stakes), kept in the pallet account.
     #[pallet::storage]
     pub type RewardPools<T: Config> =
         StorageMap<_, Twox64Concat, DatanetId, BalanceOf<T>, ValueQuery>;
+
+    /// How many registered items (models) depend on a datanet's snapshots; a datanet can only
+    /// be destroyed when none do ([`SnapshotUsers`]).
+    #[pallet::storage]
+    pub type SnapshotUsage<T> = StorageMap<_, Twox64Concat, DatanetId, u32, ValueQuery>;
 
     /// Datanets to create at genesis: (owner, name, domain, license, visibility, stake, max bytes).
     #[pallet::genesis_config]
@@ -356,8 +423,9 @@ pub mod pallet {
         CuratorAdded { datanet: DatanetId, curator: T::AccountId },
         /// A curator was removed.
         CuratorRemoved { datanet: DatanetId, curator: T::AccountId },
-        /// A datanet was closed and its owner's deposit released.
-        DatanetClosed { datanet: DatanetId, deposit_released: BalanceOf<T> },
+        /// A datanet was closed to new contributions; its deposit stays held until it is
+        /// destroyed.
+        DatanetClosed { datanet: DatanetId },
         /// A contribution was submitted and its stake held.
         ContributionSubmitted {
             datanet: DatanetId,
@@ -411,6 +479,42 @@ pub mod pallet {
         AccessRevoked { datanet: DatanetId, who: T::AccountId },
         /// Attribution credit was paid into a datanet's reward pool.
         RewardPoolFunded { datanet: DatanetId, from: T::AccountId, amount: BalanceOf<T> },
+        /// A contribution left the state (rejected, slashed or withdrawn while pending, or with
+        /// its datanet); its storage deposit went back.
+        ContributionRemoved {
+            contribution: ContributionId,
+            contributor: T::AccountId,
+            deposit_released: BalanceOf<T>,
+        },
+        /// A snapshot left the state with its datanet; its deposit went back to its publisher.
+        SnapshotRemoved {
+            datanet: DatanetId,
+            version: SnapshotVersion,
+            publisher: T::AccountId,
+            deposit_released: BalanceOf<T>,
+        },
+        /// An access request was withdrawn by its requester or turned down by the owner; its
+        /// deposit went back.
+        AccessRequestRemoved { datanet: DatanetId, who: T::AccountId, rejected: bool },
+        /// An access grant's deposit went back to whoever held it.
+        AccessDepositReleased {
+            datanet: DatanetId,
+            who: T::AccountId,
+            depositor: T::AccountId,
+            amount: BalanceOf<T>,
+        },
+        /// The owner started destroying a datanet: `destroy_items` now removes its items.
+        DatanetDestroying { datanet: DatanetId },
+        /// A `destroy_items` call removed `removed` items; `done` when the datanet is gone.
+        DatanetItemsDestroyed { datanet: DatanetId, removed: u32, done: bool },
+        /// A datanet left the state: its owner's deposit went back and what was left of its
+        /// reward pool went to [`Config::PoolDestination`].
+        DatanetDestroyed {
+            datanet: DatanetId,
+            owner: T::AccountId,
+            deposit_released: BalanceOf<T>,
+            pool: BalanceOf<T>,
+        },
     }
 
     #[pallet::error]
@@ -477,6 +581,19 @@ pub mod pallet {
         Overflow,
         /// The datanet's contribution stake is above the contributor's `max_stake`.
         StakeAboveMax,
+        /// The accepted set is the same as the latest snapshot's: nothing to publish.
+        SnapshotUnchanged,
+        /// Registered models were trained on this datanet's snapshots; it cannot be destroyed.
+        SnapshotsInUse,
+        /// The datanet is being destroyed.
+        DatanetDestroying,
+        /// The datanet is not being destroyed (`start_destroy` first).
+        NotDestroying,
+        /// Attribution credit is still owed to this contribution or reward pool: it must be
+        /// claimed (or its challenge resolved) before the item can go.
+        CreditOwed,
+        /// There is no access request from this account.
+        AccessNotRequested,
     }
 
     #[pallet::hooks]
@@ -599,24 +716,19 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Closes a datanet to new contributions and releases the owner's deposit. Owner only.
+        /// Closes a datanet to new contributions. Owner only. Its storage stays (models may
+        /// depend on its snapshots), and so does the owner's deposit: it comes back when the
+        /// datanet is destroyed ([`Pallet::start_destroy`]).
         #[pallet::call_index(4)]
         #[pallet::weight(T::WeightInfo::close_datanet())]
         pub fn close_datanet(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResult {
             let who = ensure_signed(origin)?;
             let mut d = Self::owned_datanet(datanet, &who)?;
+            ensure!(d.status != DatanetStatus::Destroying, Error::<T>::DatanetDestroying);
             ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
-            let released = d.deposit;
-            T::Currency::release(
-                &HoldReason::DatanetDeposit.into(),
-                &who,
-                released,
-                Precision::Exact,
-            )?;
             d.status = DatanetStatus::Closed;
-            d.deposit = Zero::zero();
             Datanets::<T>::insert(datanet, d);
-            Self::deposit_event(Event::DatanetClosed { datanet, deposit_released: released });
+            Self::deposit_event(Event::DatanetClosed { datanet });
             Ok(())
         }
 
@@ -708,7 +820,9 @@ pub mod pallet {
             Ok(Some(T::WeightInfo::publish_snapshot(members)).into())
         }
 
-        /// Asks the owner of a private datanet for access.
+        /// Asks the owner of a private datanet for access, holding [`Config::AccessDeposit`]
+        /// (once: asking again only replaces the purpose). The deposit comes back when the
+        /// request is cancelled or rejected, or, once granted, when the grant goes.
         #[pallet::call_index(10)]
         #[pallet::weight(T::WeightInfo::request_access())]
         pub fn request_access(
@@ -719,19 +833,12 @@ pub mod pallet {
             let who = ensure_signed(origin)?;
             let purpose_uri =
                 BoundedVec::try_from(purpose_uri).map_err(|_| Error::<T>::UriTooLong)?;
-            let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
-            ensure!(d.visibility == Visibility::Private, Error::<T>::NotPrivate);
-            ensure!(
-                d.owner != who && !AccessGrants::<T>::contains_key(datanet, &who),
-                Error::<T>::AlreadyGranted
-            );
-            let requested_at = frame_system::Pallet::<T>::block_number();
-            AccessRequests::<T>::insert(datanet, &who, AccessRequest { purpose_uri, requested_at });
-            Self::deposit_event(Event::AccessRequested { datanet, who });
-            Ok(())
+            Self::do_request_access(who, datanet, purpose_uri)
         }
 
-        /// Grants an account access to a private datanet. Owner only.
+        /// Grants an account access to a private datanet. Owner only. The grant keeps the
+        /// account's request deposit; without a request the owner holds
+        /// [`Config::AccessDeposit`].
         #[pallet::call_index(11)]
         #[pallet::weight(T::WeightInfo::grant_access())]
         pub fn grant_access(
@@ -740,19 +847,11 @@ pub mod pallet {
             who: T::AccountId,
         ) -> DispatchResult {
             let owner = ensure_signed(origin)?;
-            let d = Self::owned_datanet(datanet, &owner)?;
-            ensure!(d.visibility == Visibility::Private, Error::<T>::NotPrivate);
-            ensure!(
-                d.owner != who && !AccessGrants::<T>::contains_key(datanet, &who),
-                Error::<T>::AlreadyGranted
-            );
-            AccessRequests::<T>::remove(datanet, &who);
-            AccessGrants::<T>::insert(datanet, &who, frame_system::Pallet::<T>::block_number());
-            Self::deposit_event(Event::AccessGranted { datanet, who });
-            Ok(())
+            Self::do_grant_access(owner, datanet, who)
         }
 
-        /// Revokes an access grant. Owner only. Models already registered keep their provenance.
+        /// Revokes an access grant and returns its deposit. Owner only. Models already
+        /// registered keep their provenance.
         #[pallet::call_index(12)]
         #[pallet::weight(T::WeightInfo::revoke_access())]
         pub fn revoke_access(
@@ -762,13 +861,80 @@ pub mod pallet {
         ) -> DispatchResult {
             let owner = ensure_signed(origin)?;
             Self::owned_datanet(datanet, &owner)?;
-            ensure!(AccessGrants::<T>::contains_key(datanet, &who), Error::<T>::AccessNotGranted);
-            AccessGrants::<T>::remove(datanet, &who);
+            Self::remove_grant(datanet, &who)?;
             Self::deposit_event(Event::AccessRevoked { datanet, who });
             Ok(())
+        }
+
+        /// Withdraws the caller's own access request and returns its deposit.
+        #[pallet::call_index(13)]
+        #[pallet::weight(T::WeightInfo::cancel_access_request())]
+        pub fn cancel_access_request(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::remove_request(datanet, &who, false)
+        }
+
+        /// Turns down an access request and returns its deposit to the requester. Owner only.
+        #[pallet::call_index(14)]
+        #[pallet::weight(T::WeightInfo::cancel_access_request())]
+        pub fn reject_access_request(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            who: T::AccountId,
+        ) -> DispatchResult {
+            let owner = ensure_signed(origin)?;
+            Self::owned_datanet(datanet, &owner)?;
+            Self::remove_request(datanet, &who, true)
+        }
+
+        /// Gives up the caller's own access grant; its deposit goes back to whoever held it.
+        #[pallet::call_index(15)]
+        #[pallet::weight(T::WeightInfo::revoke_access())]
+        pub fn renounce_access(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::remove_grant(datanet, &who)?;
+            Self::deposit_event(Event::AccessRevoked { datanet, who });
+            Ok(())
+        }
+
+        /// Starts destroying a datanet. Owner only, and only when no registered model was
+        /// trained on its snapshots. From now on nothing new can use it (no contributions,
+        /// reviews, snapshots, grants, nor snapshot use), and [`Pallet::destroy_items`] removes
+        /// its items.
+        #[pallet::call_index(16)]
+        #[pallet::weight(T::WeightInfo::start_destroy())]
+        pub fn start_destroy(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut d = Self::owned_datanet(datanet, &who)?;
+            ensure!(d.status != DatanetStatus::Destroying, Error::<T>::DatanetDestroying);
+            ensure!(SnapshotUsage::<T>::get(datanet) == 0, Error::<T>::SnapshotsInUse);
+            d.status = DatanetStatus::Destroying;
+            Datanets::<T>::insert(datanet, d);
+            Self::deposit_event(Event::DatanetDestroying { datanet });
+            Ok(())
+        }
+
+        /// Removes up to `max_items` (at most [`MAX_DESTROY_ITEMS`]) items of a datanet being
+        /// destroyed, returning each item's deposit (and any stake still held) to whoever holds
+        /// it: access requests and grants, then contributions (newest first), then snapshots,
+        /// then the datanet itself with its owner's deposit. Anyone may call it. It stops at a
+        /// contribution or reward pool that attribution still owes credit to.
+        #[pallet::call_index(17)]
+        #[pallet::weight(T::WeightInfo::destroy_items((*max_items).min(MAX_DESTROY_ITEMS)))]
+        pub fn destroy_items(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            max_items: u32,
+        ) -> DispatchResultWithPostInfo {
+            ensure_signed(origin)?;
+            let removed = Self::do_destroy_items(datanet, max_items.min(MAX_DESTROY_ITEMS))?;
+            Ok(Some(T::WeightInfo::destroy_items(removed)).into())
         }
     }
 }
 
 /// The most items one API page returns, whatever the caller asks.
 pub const API_PAGE_LIMIT: u32 = 1_000;
+
+/// The most items one `destroy_items` call removes.
+pub const MAX_DESTROY_ITEMS: u32 = 200;

@@ -60,6 +60,27 @@ parameter_types! {
     pub const DatanetDeposit: Balance = 100;
     pub const MinContributionStake: Balance = 10;
     pub const StakeLockup: u64 = 10;
+    pub const ContributionDeposit: Balance = 7;
+    pub const SnapshotDepositBase: Balance = 20;
+    pub const SnapshotDepositPerMember: Balance = 2;
+    pub const AccessDeposit: Balance = 5;
+    pub const PoolDestination: AccountId = TREASURY;
+}
+
+std::thread_local! {
+    /// Contributions and reward pools the test says attribution still owes credit to.
+    pub static OWED: core::cell::RefCell<(Vec<u64>, Vec<u32>)> = Default::default();
+}
+
+/// Attribution's answer as a test sets it with [`OWED`].
+pub struct TestCredits;
+impl provena_primitives::datanets::CreditOwed for TestCredits {
+    fn owed_to_contribution(id: u64) -> bool {
+        OWED.with(|o| o.borrow().0.contains(&id))
+    }
+    fn owed_to_pool(datanet: u32) -> bool {
+        OWED.with(|o| o.borrow().1.contains(&datanet))
+    }
 }
 
 impl pallet_datanets::Config for Test {
@@ -76,6 +97,12 @@ impl pallet_datanets::Config for Test {
     type MaxCurators = polkadot_sdk::frame_support::traits::ConstU32<3>;
     type MaxAcceptedPerDatanet = polkadot_sdk::frame_support::traits::ConstU32<8>;
     type MaxSnapshotsPerDatanet = polkadot_sdk::frame_support::traits::ConstU32<4>;
+    type ContributionDeposit = ContributionDeposit;
+    type SnapshotDepositBase = SnapshotDepositBase;
+    type SnapshotDepositPerMember = SnapshotDepositPerMember;
+    type AccessDeposit = AccessDeposit;
+    type Credits = TestCredits;
+    type PoolDestination = PoolDestination;
     type WeightInfo = ();
 }
 
@@ -87,6 +114,8 @@ pub const CURATOR: AccountId = 4;
 /// An account that can pay fees but not a stake.
 pub const POOR: AccountId = 5;
 pub const STRANGER: AccountId = 6;
+/// Where destroyed datanets' reward pools go.
+pub const TREASURY: AccountId = 99;
 /// What each well-funded account starts with.
 pub const INITIAL: Balance = 10_000;
 

@@ -32,8 +32,12 @@ pub enum DatanetStatus {
     /// Open for contributions.
     Open,
     /// Closed by its owner: no new contributions; pending ones can still be reviewed or withdrawn,
-    /// and snapshots published.
+    /// and snapshots published. Its storage (and the owner's deposit) stays until it is
+    /// destroyed.
     Closed,
+    /// Being destroyed: its snapshots can no longer be used, and `destroy_items` removes its
+    /// items, returning each one's deposit, then the datanet itself.
+    Destroying,
 }
 
 /// A community dataset.
@@ -58,7 +62,7 @@ pub struct Datanet<T: Config> {
     pub contribution_stake: BalanceOf<T>,
     /// The largest contribution accepted, in bytes.
     pub max_contribution_bytes: u64,
-    /// The owner's deposit, held while the datanet is open.
+    /// The owner's deposit, held while the datanet exists (open, closed or being destroyed).
     pub deposit: BalanceOf<T>,
     /// Open or closed.
     pub status: DatanetStatus,
@@ -66,7 +70,8 @@ pub struct Datanet<T: Config> {
     pub curators: BoundedVec<T::AccountId, T::MaxCurators>,
     /// When it was created.
     pub created_at: BlockNumberFor<T>,
-    /// How many contributions were ever submitted (the length of its contribution index).
+    /// How many of its contributions are stored (the length of its contribution index);
+    /// rejected, slashed-while-pending and withdrawn-while-pending ones leave the state.
     pub contribution_count: u32,
     /// How many snapshots were published; the latest snapshot's version.
     pub snapshot_count: SnapshotVersion,
@@ -109,6 +114,12 @@ pub struct Contribution<T: Config> {
     pub submitted_at: BlockNumberFor<T>,
     /// Who reviewed it and when.
     pub reviewed: Option<(T::AccountId, BlockNumberFor<T>)>,
+    /// The storage deposit held from the contributor until the record leaves the state.
+    pub deposit: BalanceOf<T>,
+    /// Its position in its datanet's index ([`crate::DatanetContributions`]).
+    pub datanet_index: u32,
+    /// Its position in its contributor's index ([`crate::ContributorContributions`]).
+    pub contributor_index: u32,
 }
 
 /// A published snapshot: the Merkle root over its accepted contributions.
@@ -125,6 +136,9 @@ pub struct Snapshot<T: Config> {
     pub publisher: T::AccountId,
     /// When it was published.
     pub published_at: BlockNumberFor<T>,
+    /// The storage deposit held from the publisher until the snapshot leaves the state with its
+    /// datanet.
+    pub deposit: BalanceOf<T>,
 }
 
 /// A request for access to a private datanet.
@@ -137,6 +151,22 @@ pub struct AccessRequest<T: Config> {
     pub purpose_uri: BoundedText<T::MaxUriLen>,
     /// When it was requested.
     pub requested_at: BlockNumberFor<T>,
+    /// The deposit held from the requester; it carries over to the grant.
+    pub deposit: BalanceOf<T>,
+}
+
+/// An access grant to a private datanet.
+#[derive(
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct AccessGrant<T: Config> {
+    /// When it was granted.
+    pub granted_at: BlockNumberFor<T>,
+    /// Who holds the grant's deposit: the requester, or the owner for a grant nobody asked for.
+    pub depositor: T::AccountId,
+    /// The deposit, returned to `depositor` when the grant goes.
+    pub deposit: BalanceOf<T>,
 }
 
 /// A curator's verdict on a pending contribution.

@@ -54,6 +54,9 @@ pub trait WeightInfo {
 	fn request_access() -> Weight;
 	fn grant_access() -> Weight;
 	fn revoke_access() -> Weight;
+	fn cancel_access_request() -> Weight;
+	fn start_destroy() -> Weight;
+	fn destroy_items(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_datanets` measured on the reference machine, for a runtime whose
@@ -300,6 +303,22 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	fn cancel_access_request() -> Weight {
+		Weight::from_parts(60_000_000, 4466)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	fn start_destroy() -> Weight {
+		Weight::from_parts(30_000_000, 4466)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn destroy_items(n: u32, ) -> Weight {
+		Weight::from_parts(30_000_000, 4466)
+			.saturating_add(Weight::from_parts(150_000_000, 10_000).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads((14_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((12_u64).saturating_mul(n.into())))
+	}
 }
 
 /// The same weights with RocksDB read/write costs, for tests and mocks.
@@ -381,5 +400,21 @@ impl WeightInfo for () {
 		Weight::from_parts(17_106_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn cancel_access_request() -> Weight {
+		Weight::from_parts(60_000_000, 4466)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn start_destroy() -> Weight {
+		Weight::from_parts(30_000_000, 4466)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn destroy_items(n: u32, ) -> Weight {
+		Weight::from_parts(30_000_000, 4466)
+			.saturating_add(Weight::from_parts(150_000_000, 10_000).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads((14_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes((12_u64).saturating_mul(n.into())))
 	}
 }

@@ -128,16 +128,23 @@ impl<T: Config> Pallet<T> {
     pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
         use alloc::collections::btree_map::BTreeMap;
         let mut deposits: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
+        let mut adapters: BTreeMap<ModelId, u32> = BTreeMap::new();
         let next = NextModelId::<T>::get();
         for (id, m) in Models::<T>::iter() {
             ensure!(id < next, "a model id is at or above NextModelId");
             ensure!(ModelByWeights::<T>::get(m.weights_hash) == Some(id), "weights index mismatch");
-            if m.status == ModelStatus::Deprecated {
-                ensure!(m.deposit == 0, "a deprecated model still holds a deposit");
-            }
             let d = deposits.entry(m.owner.clone()).or_default();
             *d = d.checked_add(m.deposit).ok_or("deposit overflow")?;
+            if let ModelKind::Adapter { base, .. } = m.kind {
+                ensure!(Models::<T>::contains_key(base), "an adapter's base is gone");
+                let n = adapters.entry(base).or_default();
+                *n = n.saturating_add(1);
+            }
         }
+        ensure!(
+            AdapterCount::<T>::iter().collect::<BTreeMap<_, _>>() == adapters,
+            "adapter counts differ from the adapters"
+        );
         ensure!(
             ModelByWeights::<T>::iter().count() == Models::<T>::iter().count(),
             "weights index has stale entries"

@@ -143,6 +143,38 @@ mod benchmarks {
         assert_eq!(Models::<T>::get(model).unwrap().status, ModelStatus::Deprecated);
     }
 
+    /// Removing an adapter trained on the most datanets: each one stops counting it, and its
+    /// base's adapter count goes down.
+    #[benchmark]
+    fn remove_model() {
+        let owner = funded::<T>("owner", 0);
+        let base = base_model::<T>(&owner, 0);
+        let trained_on = T::BenchmarkHelper::usable_snapshots(&owner, T::MaxTrainedOn::get());
+        let kind = ModelKindArg::Adapter {
+            base,
+            rank: 8,
+            alpha: 16,
+            target_modules: vec![b"q_proj".to_vec()],
+        };
+        let model = ModelsPallet::<T>::do_register(
+            owner.clone(),
+            kind,
+            weights(9),
+            H256::zero(),
+            trained_on,
+            1_000,
+            Permill::from_percent(50),
+            vec![b'x'; T::MaxUriLen::get() as usize],
+            None,
+        )
+        .unwrap();
+        ModelsPallet::<T>::deprecate(RawOrigin::Signed(owner.clone()).into(), model).unwrap();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), model);
+        assert!(!Models::<T>::contains_key(model));
+        assert_eq!(AdapterCount::<T>::get(base), 0);
+    }
+
     #[benchmark]
     fn launch_token() {
         let owner = funded::<T>("owner", 0);

@@ -21,8 +21,8 @@ mod events_and_errors {
         PriceUpdated { model: ModelId, price_per_1k_tokens: Balance },
         /// A model changed hands.
         OwnershipTransferred { model: ModelId, from: T::AccountId, to: T::AccountId },
-        /// A model was deprecated; its deposit was released.
-        ModelDeprecated { model: ModelId, deposit_released: Balance },
+        /// A model was deprecated; its deposit stays held until it is removed.
+        ModelDeprecated { model: ModelId },
         /// A model's token was launched.
         TokenLaunched { model: ModelId, account: T::AccountId, params: CurveParams, fee: Permill },
         /// Tokens were bought on the curve.
@@ -58,6 +58,8 @@ mod events_and_errors {
         RevenueClaimed { model: ModelId, who: T::AccountId, amount: Balance },
         /// Tokens moved between accounts.
         TokensTransferred { model: ModelId, from: T::AccountId, to: T::AccountId, amount: Balance },
+        /// A deprecated model left the state; its deposit went back to its owner.
+        ModelRemoved { model: ModelId, owner: T::AccountId, deposit_released: Balance },
     }
 
     #[pallet::error]
@@ -130,5 +132,15 @@ mod events_and_errors {
         InvalidCurve,
         /// A computation overflowed.
         Overflow,
+        /// A holding would be left with less than [`Config::MinHolding`] (but not nothing).
+        BelowMinHolding,
+        /// Only a deprecated model can be removed.
+        NotDeprecated,
+        /// The model's token was launched: its holders keep the model stored.
+        HasToken,
+        /// Adapters over this base are registered: they keep it stored.
+        HasAdapters,
+        /// Attribution still stores receipts of this model (until their window and payouts end).
+        ModelInUse,
     }
 }

@@ -80,6 +80,7 @@ impl<T: Config> Pallet<T> {
         let mut h = existing.unwrap_or_default();
         Self::settle(&token.revenue, &mut h)?;
         h.balance = change(h.balance).ok_or(Error::<T>::InsufficientTokens)?;
+        ensure!(h.balance == 0 || h.balance >= T::MinHolding::get(), Error::<T>::BelowMinHolding);
         h.debt = U256::from(h.balance)
             .checked_mul(token.revenue.per_token)
             .ok_or(Error::<T>::Overflow)?;
@@ -164,6 +165,14 @@ impl<T: Config> Pallet<T> {
         );
         ModelByWeights::<T>::insert(weights_hash, id);
         NextModelId::<T>::put(next);
+        // Its provenance keeps the datanets it was trained on from being destroyed, and an
+        // adapter keeps its base.
+        for datanet in Self::datanets_of(&trained_on) {
+            T::Datanets::use_snapshots(datanet);
+        }
+        if let Some(base) = base {
+            AdapterCount::<T>::mutate(base, |n| *n = n.saturating_add(1));
+        }
         Self::deposit_event(Event::ModelRegistered {
             model: id,
             owner: who,
@@ -174,6 +183,48 @@ impl<T: Config> Pallet<T> {
             version,
         });
         Ok(id)
+    }
+
+    /// Removes a deprecated model that nothing depends on; the body of `remove_model`.
+    pub(crate) fn do_remove(model: ModelId, m: Model<T>) -> DispatchResult {
+        ensure!(m.status == ModelStatus::Deprecated, Error::<T>::NotDeprecated);
+        ensure!(!Tokens::<T>::contains_key(model), Error::<T>::HasToken);
+        ensure!(AdapterCount::<T>::get(model) == 0, Error::<T>::HasAdapters);
+        ensure!(!T::Usage::in_use(model), Error::<T>::ModelInUse);
+        if m.deposit > 0 {
+            T::Currency::release(
+                &HoldReason::ModelDeposit.into(),
+                &m.owner,
+                m.deposit,
+                Precision::Exact,
+            )?;
+        }
+        if ModelByWeights::<T>::get(m.weights_hash) == Some(model) {
+            ModelByWeights::<T>::remove(m.weights_hash);
+        }
+        for datanet in Self::datanets_of(&m.trained_on) {
+            T::Datanets::release_snapshots(datanet);
+        }
+        if let ModelKind::Adapter { base, .. } = m.kind {
+            AdapterCount::<T>::mutate_exists(base, |n| {
+                *n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+            });
+        }
+        Models::<T>::remove(model);
+        Self::deposit_event(Event::ModelRemoved {
+            model,
+            owner: m.owner,
+            deposit_released: m.deposit,
+        });
+        Ok(())
+    }
+
+    /// The distinct datanets of a model's training snapshots, ascending.
+    pub(crate) fn datanets_of(trained_on: &[TrainedOn]) -> Vec<DatanetId> {
+        let mut datanets: Vec<DatanetId> = trained_on.iter().map(|(d, _)| *d).collect();
+        datanets.sort_unstable();
+        datanets.dedup();
+        datanets
     }
 
     pub(crate) fn check_kind(kind: ModelKindArg) -> Result<ModelKind<T>, DispatchError> {

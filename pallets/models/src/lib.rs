@@ -37,15 +37,20 @@
 //! 1. `register_model` — kind (base, or adapter with rank, alpha and target modules), weights
 //!    and training-config hashes, the snapshots trained on, price, developer share, metadata
 //!    URI, optional predecessor. Holds [`Config::ModelDeposit`].
-//! 2. `update_price`, `transfer_ownership` (the deposit moves with it), `deprecate` (releases
-//!    the deposit; no new inference, no token buys, sells and claims still work).
+//! 2. `update_price`, `transfer_ownership` (the deposit moves with it), `deprecate` (no new
+//!    inference, no token buys; sells and claims still work; the deposit stays held).
 //! 3. `launch_token` — owner only, once. The curve's parameters are [`Config::Curve`] at launch
 //!    and never change for that token. The owner pays the token account's existential floor.
 //! 4. `buy` / `sell` — an exact token amount with a `max_cost` / `min_out` bound (fee included)
 //!    and a deadline block; a [`Config::TradingFee`] goes to [`Config::FeeDestination`].
 //! 5. `claim_revenue` — a holder takes its share of credited revenue.
 //! 6. `transfer_tokens` — move tokens to another account; revenue earned so far stays with the
-//!    sender.
+//!    sender. No trade or transfer leaves a holding below [`Config::MinHolding`] but above zero,
+//!    so each stored holding is worth keeping (as an existential deposit does for accounts).
+//! 7. `remove_model` — a deprecated model leaves the state and its deposit comes back, once
+//!    nothing depends on it: no launched token (holders own it), no adapters over it
+//!    ([`AdapterCount`]), no receipts attribution still stores ([`Config::Usage`]). The datanets
+//!    it was trained on stop counting it as a user (a datanet in use cannot be destroyed).
 //!
 //! Other pallets read models through [`provena_primitives::models::ModelInspect`] and credit
 //! holder revenue through [`provena_primitives::models::ModelRevenue`], both implemented by
@@ -71,8 +76,9 @@
 //! - `received·P = claimed·P + Σ owed + carry` for each token;
 //! - `x·y ≥ virtual OPEN · virtual tokens`, `sold ≤ curve supply`, and a trading curve is below
 //!   its graduation reserve;
-//! - the deposit held from each owner equals the deposits of its models, and the weights index
-//!   matches the models.
+//! - the deposit held from each owner equals the deposits of its models (deprecated ones
+//!   included, until removed), and the weights index matches the models;
+//! - each base's adapter count equals its registered adapters, and every adapter's base exists.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -83,6 +89,7 @@ mod api;
 mod benchmarking;
 mod events;
 mod ledger;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -111,12 +118,12 @@ use polkadot_sdk::{
 };
 use provena_primitives::{
     bonding_curve::{CurveError, CurveParams, CurveState, Trade},
-    datanets::{ContributionInspect, SnapshotAccessError},
+    datanets::{ContributionInspect, SnapshotAccessError, SnapshotUsers},
     models::{
-        HoldingInfo, ModelInfo, ModelInspect, ModelKindInfo, ModelRevenue, ModelStatus, ModelView,
-        QuoteError, TokenInfo, TokenPhase, TrainedOn,
+        HoldingInfo, ModelInfo, ModelInspect, ModelKindInfo, ModelRevenue, ModelStatus, ModelUsage,
+        ModelView, QuoteError, TokenInfo, TokenPhase, TrainedOn,
     },
-    Balance, ContentHash, ModelId,
+    Balance, ContentHash, DatanetId, ModelId,
 };
 
 /// Log target of this pallet.
@@ -135,7 +142,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -175,7 +182,7 @@ pub mod pallet {
         type RuntimeHoldReason: From<HoldReason>;
 
         /// Datanets, to check the snapshots a model declares.
-        type Datanets: ContributionInspect<Self::AccountId>;
+        type Datanets: ContributionInspect<Self::AccountId> + SnapshotUsers;
 
         /// The pallet's id; token accounts are its sub-accounts.
         #[pallet::constant]
@@ -220,6 +227,16 @@ pub mod pallet {
         #[pallet::constant]
         type MaxUriLen: Get<u32>;
 
+        /// The smallest non-empty holding of a model token, in token base units (as an
+        /// existential deposit for holdings: no trade or transfer leaves one below it, so each
+        /// stored holding is worth keeping).
+        #[pallet::constant]
+        type MinHolding: Get<Balance>;
+
+        /// What still depends on a model outside this pallet (attribution's stored receipts);
+        /// a model in use cannot be removed.
+        type Usage: ModelUsage;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
 
@@ -248,6 +265,10 @@ pub mod pallet {
     #[pallet::storage]
     pub type Holdings<T: Config> =
         StorageDoubleMap<_, Blake2_128Concat, ModelId, Blake2_128Concat, T::AccountId, Holding>;
+
+    /// How many registered adapters adapt each base model (a base with adapters stays stored).
+    #[pallet::storage]
+    pub type AdapterCount<T> = StorageMap<_, Blake2_128Concat, ModelId, u32, ValueQuery>;
 
     #[pallet::genesis_config]
     #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
@@ -375,26 +396,17 @@ pub mod pallet {
         }
 
         /// Retires a model for good: no new inference receipts, no token buys (sells and
-        /// revenue claims still work). Releases the deposit. Owner only.
+        /// revenue claims still work). Owner only. The model stays stored, and so does its
+        /// deposit, until it is removed ([`Pallet::remove_model`]).
         #[pallet::call_index(3)]
         #[pallet::weight(T::WeightInfo::deprecate())]
         pub fn deprecate(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
             let who = ensure_signed(origin)?;
             let mut m = Self::owned(model, &who)?;
             ensure!(m.status == ModelStatus::Active, Error::<T>::ModelNotActive);
-            let released = m.deposit;
-            if released > 0 {
-                T::Currency::release(
-                    &HoldReason::ModelDeposit.into(),
-                    &who,
-                    released,
-                    Precision::Exact,
-                )?;
-            }
-            m.deposit = 0;
             m.status = ModelStatus::Deprecated;
             Models::<T>::insert(model, m);
-            Self::deposit_event(Event::ModelDeprecated { model, deposit_released: released });
+            Self::deposit_event(Event::ModelDeprecated { model });
             Ok(())
         }
 
@@ -600,6 +612,18 @@ pub mod pallet {
             Tokens::<T>::insert(model, token);
             Self::deposit_event(Event::TokensTransferred { model, from: who, to: dest, amount });
             Ok(())
+        }
+
+        /// Removes a deprecated model and returns its deposit. Owner only. A model stays while
+        /// anything depends on it: a launched token (its holders), adapters over it, or receipts
+        /// attribution still stores. Its weights hash is free to be registered again, and the
+        /// datanets it was trained on no longer count it as a user.
+        #[pallet::call_index(9)]
+        #[pallet::weight(T::WeightInfo::remove_model())]
+        pub fn remove_model(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let m = Self::owned(model, &who)?;
+            Self::do_remove(model, m)
         }
     }
 }

@@ -64,6 +64,8 @@ impl pallet_balances::Config for Test {
 }
 
 parameter_types! {
+    /// The smallest non-empty token holding.
+    pub const MinHolding: Balance = 10;
     pub const ExistentialDeposit: Balance = 10;
     pub const DatanetsPalletId: PalletId = PalletId(*b"prv/dnet");
     pub const ModelsPalletId: PalletId = PalletId(*b"prv/modl");
@@ -94,6 +96,12 @@ impl pallet_datanets::Config for Test {
     type MaxCurators = ConstU32<3>;
     type MaxAcceptedPerDatanet = ConstU32<8>;
     type MaxSnapshotsPerDatanet = ConstU32<8>;
+    type ContributionDeposit = polkadot_sdk::frame_support::traits::ConstU128<0>;
+    type SnapshotDepositBase = polkadot_sdk::frame_support::traits::ConstU128<0>;
+    type SnapshotDepositPerMember = polkadot_sdk::frame_support::traits::ConstU128<0>;
+    type AccessDeposit = polkadot_sdk::frame_support::traits::ConstU128<0>;
+    type Credits = ();
+    type PoolDestination = Treasury;
     type WeightInfo = ();
 }
 
@@ -113,6 +121,8 @@ impl pallet_models::Config for Test {
     type MaxModuleNameLen = ConstU32<16>;
     type MaxAdapterRank = ConstU16<256>;
     type MaxUriLen = ConstU32<64>;
+    type MinHolding = MinHolding;
+    type Usage = ();
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = SnapshotsForBenchmarks;
@@ -126,14 +136,8 @@ impl crate::BenchmarkHelper<AccountId> for SnapshotsForBenchmarks {
     fn usable_snapshots(who: &AccountId, n: u32) -> Vec<TrainedOn> {
         use polkadot_sdk::frame_support::traits::fungible::Mutate;
         Balances::set_balance(who, Balances::free_balance(who).max(1_000_000_000));
-        let datanet = snapshot_of(*who, Visibility::Public, 0);
-        let mut out = vec![(datanet, 1)];
-        for v in 2..=n {
-            assert_ok!(Datanets::publish_snapshot(RuntimeOrigin::signed(*who), datanet));
-            out.push((datanet, v));
-        }
-        out.truncate(n as usize);
-        out
+        // One datanet per snapshot: the worst case (each datanet counts the model as a user).
+        (0..n).map(|i| (snapshot_of(*who, Visibility::Public, i as u8), 1)).collect()
     }
 }
 
@@ -237,6 +241,28 @@ pub fn snapshot_of(owner: AccountId, visibility: Visibility, n: u8) -> DatanetId
     ));
     assert_ok!(Datanets::publish_snapshot(RuntimeOrigin::signed(owner), datanet));
     datanet
+}
+
+/// `owner` accepts one more contribution (`hash(n + 100)`) into `datanet` and publishes the
+/// next snapshot (an unchanged one would be refused).
+pub fn next_snapshot(owner: AccountId, datanet: DatanetId, n: u8) {
+    let id = pallet_datanets::NextContributionId::<Test>::get();
+    assert_ok!(Datanets::contribute(
+        RuntimeOrigin::signed(owner),
+        datanet,
+        polkadot_sdk::sp_core::H256::repeat_byte(n.wrapping_add(100)),
+        100,
+        25,
+        b"ipfs://meta".to_vec(),
+        Vec::new(),
+        u128::MAX,
+    ));
+    assert_ok!(Datanets::review(
+        RuntimeOrigin::signed(owner),
+        id,
+        pallet_datanets::Verdict::Accept { quality: 90 }
+    ));
+    assert_ok!(Datanets::publish_snapshot(RuntimeOrigin::signed(owner), datanet));
 }
 
 /// The events this pallet emitted, in order.

@@ -49,6 +49,7 @@ pub trait WeightInfo {
 	fn claim_revenue() -> Weight;
 	fn transfer_tokens() -> Weight;
 	fn distribute_revenue() -> Weight;
+	fn remove_model() -> Weight;
 }
 
 /// Weights for `pallet_models` measured on the reference machine, for a runtime whose
@@ -226,6 +227,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	fn remove_model() -> Weight {
+		Weight::from_parts(60_000_000, 5000)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+	}
 }
 
 /// The same weights with RocksDB read/write costs, for tests and mocks.
@@ -282,5 +288,10 @@ impl WeightInfo for () {
 		Weight::from_parts(54_862_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn remove_model() -> Weight {
+		Weight::from_parts(60_000_000, 5000)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 }

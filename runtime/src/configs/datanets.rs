@@ -10,11 +10,19 @@ use provena_primitives::{
 parameter_types! {
     /// The datanets pallet account, which keeps the reward pools.
     pub const DatanetsPalletId: PalletId = PalletId(*b"prv/dnet");
-    /// An owner's deposit while a datanet is open: one item of up to ~1 KiB.
+    /// An owner's deposit while a datanet is stored: one item of up to ~1 KiB.
     pub const DatanetDeposit: Balance = deposit(1, 1_024);
-    /// Contributions stake at least 0.01 OPEN (well above the 0.001 OPEN existential deposit),
-    /// which also pays for the contribution's storage.
+    /// Contributions stake at least 0.01 OPEN (well above the 0.001 OPEN existential deposit).
     pub const MinContributionStake: Balance = 10 * MILLI_OPEN;
+    /// A contribution's storage, besides its stake: the record (up to ~470 bytes), its content
+    /// index entry and its two index entries, ~620 bytes in four items (0.142 OPEN).
+    pub const ContributionDeposit: Balance = deposit(4, 620);
+    /// A snapshot's record and member list header (0.0528 OPEN) ...
+    pub const SnapshotDepositBase: Balance = deposit(2, 128);
+    /// ... and 8 bytes per member (0.0008 OPEN).
+    pub const SnapshotDepositPerMember: Balance = deposit(0, 8);
+    /// An access request (up to ~280 bytes), and then the grant it becomes (0.048 OPEN).
+    pub const AccessDeposit: Balance = deposit(1, 280);
     /// An accepted contribution's stake stays held for a week, long enough for disputes.
     pub const StakeLockup: BlockNumber = 7 * DAYS;
 }
@@ -33,6 +41,14 @@ impl pallet_datanets::Config for Runtime {
     type MaxCurators = ConstU32<16>;
     type MaxAcceptedPerDatanet = ConstU32<2_000>;
     type MaxSnapshotsPerDatanet = ConstU32<1_000>;
+    type ContributionDeposit = ContributionDeposit;
+    type SnapshotDepositBase = SnapshotDepositBase;
+    type SnapshotDepositPerMember = SnapshotDepositPerMember;
+    type AccessDeposit = AccessDeposit;
+    // Attribution owes contributors and reward pools; what it owes keeps their storage.
+    type Credits = crate::Attribution;
+    // What is left in a destroyed datanet's reward pool goes to the treasury bucket.
+    type PoolDestination = super::TreasuryAccount;
     type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
 }
 
@@ -51,7 +67,6 @@ pub fn benchmark_datanet(
     contributions: u32,
 ) -> (provena_primitives::DatanetId, alloc::vec::Vec<provena_primitives::ContributionId>) {
     use crate::{Datanets, RuntimeOrigin};
-    use polkadot_sdk::sp_core::H256;
     let origin = || RuntimeOrigin::signed(owner.clone());
     let datanet = pallet_datanets::NextDatanetId::<Runtime>::get();
     bench_ok(Datanets::create_datanet(
@@ -64,25 +79,36 @@ pub fn benchmark_datanet(
         MinContributionStake::get(),
         u64::MAX,
     ));
-    let mut ids = alloc::vec::Vec::new();
-    for i in 0..contributions.max(1) {
-        let id = pallet_datanets::NextContributionId::<Runtime>::get();
-        let mut h = [0u8; 32];
-        h[..4].copy_from_slice(&datanet.to_be_bytes());
-        h[4..8].copy_from_slice(&i.to_be_bytes());
-        bench_ok(Datanets::contribute(
-            origin(),
-            datanet,
-            H256(h),
-            1,
-            1,
-            alloc::vec::Vec::new(),
-            alloc::vec::Vec::new(),
-            u128::MAX,
-        ));
-        bench_ok(Datanets::review(origin(), id, pallet_datanets::Verdict::Accept { quality: 90 }));
-        ids.push(id);
-    }
+    let ids = (0..contributions.max(1)).map(|i| benchmark_accepted(owner, datanet, i)).collect();
     bench_ok(Datanets::publish_snapshot(origin(), datanet));
     (datanet, ids)
+}
+
+/// For benchmarks of other pallets: `owner` contributes its `i`-th content to `datanet` and
+/// accepts it; returns the contribution's id.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn benchmark_accepted(
+    owner: &crate::AccountId,
+    datanet: provena_primitives::DatanetId,
+    i: u32,
+) -> provena_primitives::ContributionId {
+    use crate::{Datanets, RuntimeOrigin};
+    use polkadot_sdk::sp_core::H256;
+    let origin = || RuntimeOrigin::signed(owner.clone());
+    let id = pallet_datanets::NextContributionId::<Runtime>::get();
+    let mut h = [0u8; 32];
+    h[..4].copy_from_slice(&datanet.to_be_bytes());
+    h[4..8].copy_from_slice(&i.to_be_bytes());
+    bench_ok(Datanets::contribute(
+        origin(),
+        datanet,
+        H256(h),
+        1,
+        1,
+        alloc::vec::Vec::new(),
+        alloc::vec::Vec::new(),
+        u128::MAX,
+    ));
+    bench_ok(Datanets::review(origin(), id, pallet_datanets::Verdict::Accept { quality: 90 }));
+    id
 }

@@ -15,7 +15,10 @@ mod system;
 
 pub use accounts::ProxyType;
 pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorBond, Shares};
-pub use datanets::{DatanetDeposit, DatanetsPalletId, MinContributionStake, StakeLockup};
+pub use datanets::{
+    AccessDeposit, ContributionDeposit, DatanetDeposit, DatanetsPalletId, MinContributionStake,
+    SnapshotDepositBase, SnapshotDepositPerMember, StakeLockup,
+};
 pub use inference::{JobDeposit, JobTimeout, OperatorDeposit, Retention};
 pub use models::{Curve, MinTradeValue, ModelDeposit, ModelsPalletId, TradingFee, TreasuryAccount};
 pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};

@@ -233,3 +233,22 @@ fn a_pool_must_be_declared_and_its_part_count_in_the_sum() {
         submit(vec![with_pool(4, vec![], Some((f.datanet, 1_000_000)))]);
     });
 }
+
+/// What the datanets pallet asks before a contribution's storage may go: credit pending in the
+/// window or matured and unclaimed keeps it; once claimed, nothing is owed.
+#[test]
+fn a_contribution_is_owed_credit_until_it_is_claimed() {
+    use provena_primitives::datanets::CreditOwed;
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        assert!(!Attribution::owed_to_contribution(f.c0));
+        submit(vec![receipt(f.model, 1, vec![(f.c0, 750_000), (f.c1, 250_000)])]);
+        assert!(Attribution::owed_to_contribution(f.c0), "pending in the window");
+        run_to_block(30);
+        assert!(Attribution::owed_to_contribution(f.c0), "matured, not claimed");
+        claim(vec![Payee::Contribution(f.c0)]);
+        assert!(!Attribution::owed_to_contribution(f.c0));
+        assert!(Attribution::owed_to_contribution(f.c1), "c1 was not claimed");
+        assert!(!Attribution::owed_to_pool(77));
+    });
+}

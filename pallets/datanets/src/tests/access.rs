@@ -36,11 +36,18 @@ fn private_data_needs_a_grant() {
         // Revoke: no longer.
         assert_ok!(DatanetsPallet::revoke_access(RuntimeOrigin::signed(OWNER), d, STRANGER));
         assert_eq!(can_use(STRANGER, d, 1), Err(SnapshotAccessError::NoAccess));
+        assert_eq!(storage_deposit(STRANGER), 0, "the request's deposit came back");
         assert_eq!(
             datanet_events()[4..],
             [
                 Event::AccessRequested { datanet: d, who: STRANGER },
                 Event::AccessGranted { datanet: d, who: STRANGER },
+                Event::AccessDepositReleased {
+                    datanet: d,
+                    who: STRANGER,
+                    depositor: STRANGER,
+                    amount: AccessDeposit::get()
+                },
                 Event::AccessRevoked { datanet: d, who: STRANGER },
             ]
         );

@@ -98,7 +98,7 @@ fn the_same_content_may_go_to_different_datanets() {
 }
 
 #[test]
-fn withdrawing_a_pending_contribution_returns_its_stake_and_keeps_history() {
+fn withdrawing_a_pending_contribution_returns_stake_and_deposit_and_frees_the_hash() {
     ExtBuilder::default().build_and_execute(|| {
         let d = create_public();
         let id = contribute(ALICE, d, 1);
@@ -112,33 +112,28 @@ fn withdrawing_a_pending_contribution_returns_its_stake_and_keeps_history() {
         );
         assert_ok!(DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), id));
         assert_eq!(stake_held(ALICE), 0);
+        assert_eq!(storage_deposit(ALICE), 0);
         assert_eq!(Balances::free_balance(ALICE), INITIAL);
-        assert_eq!(Contributions::<Test>::get(id).unwrap().status, ContributionStatus::Withdrawn);
+        // Never in a snapshot: the record leaves the state (events keep the history).
+        assert_eq!(Contributions::<Test>::get(id), None);
         assert_eq!(
             datanet_events()[2..],
             [
                 Event::ContributionWithdrawn { datanet: d, contribution: id },
                 Event::StakeReleased { contribution: id, contributor: ALICE, amount: 10 },
+                Event::ContributionRemoved {
+                    contribution: id,
+                    contributor: ALICE,
+                    deposit_released: ContributionDeposit::get()
+                },
             ]
         );
         assert_noop!(
             DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), id),
-            Error::<Test>::CannotWithdraw
+            Error::<Test>::ContributionNotFound
         );
-        // The hash stays registered to its first contributor.
-        assert_noop!(
-            DatanetsPallet::contribute(
-                RuntimeOrigin::signed(BOB),
-                d,
-                hash(1),
-                1,
-                1,
-                vec![],
-                vec![],
-                u128::MAX
-            ),
-            Error::<Test>::DuplicateContent
-        );
+        // The hash is free again.
+        contribute(BOB, d, 1);
     });
 }
 
@@ -162,7 +157,8 @@ fn an_accepted_stake_is_released_only_after_the_lockup() {
         // Anyone may trigger the release; the stake goes to the contributor.
         assert_ok!(DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), id));
         assert_eq!(stake_held(ALICE), 0);
-        assert_eq!(Balances::free_balance(ALICE), INITIAL);
+        // The storage deposit stays with the record, which snapshots may commit to.
+        assert_eq!(Balances::free_balance(ALICE), INITIAL - ContributionDeposit::get());
         assert_eq!(
             datanet_events().last(),
             Some(&Event::StakeReleased { contribution: id, contributor: ALICE, amount: 10 })
@@ -194,9 +190,12 @@ fn withdrawing_an_accepted_contribution_removes_it_from_future_snapshots() {
         assert_ok!(DatanetsPallet::publish_snapshot(RuntimeOrigin::signed(OWNER), d));
         assert_eq!(SnapshotMembers::<Test>::get(d, 1).to_vec(), vec![a, b], "history is kept");
         assert_eq!(SnapshotMembers::<Test>::get(d, 2).to_vec(), vec![b]);
+        // The hash is free to be registered again; the record stays with snapshot 1.
+        contribute(BOB, d, 1);
+        assert_eq!(Contributions::<Test>::get(a).unwrap().status, ContributionStatus::Withdrawn);
         run_to_block(11);
         assert_ok!(DatanetsPallet::release_stake(RuntimeOrigin::signed(ALICE), a));
-        assert_eq!(Balances::free_balance(ALICE), INITIAL);
+        assert_eq!(Balances::free_balance(ALICE), INITIAL - ContributionDeposit::get());
     });
 }
 

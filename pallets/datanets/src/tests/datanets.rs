@@ -156,7 +156,7 @@ fn curators_are_added_and_removed_by_the_owner_within_bounds() {
 }
 
 #[test]
-fn closing_releases_the_deposit_and_stops_contributions() {
+fn closing_keeps_the_deposit_and_stops_contributions() {
     ExtBuilder::default().build_and_execute(|| {
         let id = create_public();
         let pending = contribute(ALICE, id, 1);
@@ -165,11 +165,9 @@ fn closing_releases_the_deposit_and_stops_contributions() {
             Error::<Test>::NotOwner
         );
         assert_ok!(DatanetsPallet::close_datanet(RuntimeOrigin::signed(OWNER), id));
-        assert_eq!(Balances::balance_on_hold(&HoldReason::DatanetDeposit.into(), &OWNER), 0);
-        assert_eq!(
-            datanet_events().last(),
-            Some(&Event::DatanetClosed { datanet: id, deposit_released: 100 })
-        );
+        // The datanet is still stored, so its deposit stays held until it is destroyed.
+        assert_eq!(Balances::balance_on_hold(&HoldReason::DatanetDeposit.into(), &OWNER), 100);
+        assert_eq!(datanet_events().last(), Some(&Event::DatanetClosed { datanet: id }));
         assert_noop!(
             DatanetsPallet::close_datanet(RuntimeOrigin::signed(OWNER), id),
             Error::<Test>::DatanetClosed

@@ -10,6 +10,7 @@
 mod access;
 mod contributions;
 mod datanets;
+mod lifecycle;
 mod review;
 mod snapshots;
 
@@ -73,4 +74,9 @@ pub fn accept(id: ContributionId) {
 /// The contribution stake held from `who`.
 pub fn stake_held(who: AccountId) -> Balance {
     Balances::balance_on_hold(&HoldReason::ContributionStake.into(), &who)
+}
+
+/// The storage deposits held from `who`.
+pub fn storage_deposit(who: AccountId) -> Balance {
+    Balances::balance_on_hold(&HoldReason::StorageDeposit.into(), &who)
 }

@@ -33,19 +33,30 @@ fn accept_records_quality_and_the_curator() {
 }
 
 #[test]
-fn reject_returns_the_stake_and_frees_the_hash() {
+fn reject_returns_the_stake_and_the_deposit_removes_the_record_and_frees_the_hash() {
     ExtBuilder::default().build_and_execute(|| {
         let d = create_public();
         let id = contribute(ALICE, d, 1);
+        assert_eq!(storage_deposit(ALICE), ContributionDeposit::get());
         assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), id, Verdict::Reject));
-        assert_eq!(Contributions::<Test>::get(id).unwrap().status, ContributionStatus::Rejected);
+        // It was never in a snapshot: nothing of it stays, and everything held comes back.
+        assert_eq!(Contributions::<Test>::get(id), None);
+        assert_eq!(DatanetContributions::<Test>::get(d, 0), None);
+        assert_eq!(ContributorCount::<Test>::get(ALICE), 0);
+        assert_eq!(Datanets::<Test>::get(d).unwrap().contribution_count, 0);
         assert_eq!(stake_held(ALICE), 0);
+        assert_eq!(storage_deposit(ALICE), 0);
         assert_eq!(Balances::free_balance(ALICE), INITIAL);
         assert_eq!(
             datanet_events()[2..],
             [
                 Event::ContributionRejected { datanet: d, contribution: id, curator: OWNER },
                 Event::StakeReleased { contribution: id, contributor: ALICE, amount: 10 },
+                Event::ContributionRemoved {
+                    contribution: id,
+                    contributor: ALICE,
+                    deposit_released: ContributionDeposit::get()
+                },
             ]
         );
         // A rejected hash can be submitted again.
@@ -59,34 +70,34 @@ fn slash_moves_the_stake_to_the_reward_pool() {
         let d = create_public();
         let id = contribute(ALICE, d, 1);
         assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), id, Verdict::Slash));
-        assert_eq!(Contributions::<Test>::get(id).unwrap().status, ContributionStatus::Slashed);
+        // A slashed pending contribution was never in a snapshot: it leaves the state and its
+        // storage deposit comes back (the stake does not).
+        assert_eq!(Contributions::<Test>::get(id), None);
+        assert_eq!(storage_deposit(ALICE), 0);
         assert_eq!(stake_held(ALICE), 0);
         assert_eq!(Balances::free_balance(ALICE), INITIAL - 10);
         assert_eq!(RewardPools::<Test>::get(d), 10);
         assert_eq!(Balances::free_balance(DatanetsPallet::account_id()), 10);
         assert_eq!(
-            datanet_events().last(),
-            Some(&Event::ContributionSlashed {
-                datanet: d,
-                contribution: id,
-                curator: OWNER,
-                amount: 10
-            })
+            datanet_events()[2..],
+            [
+                Event::ContributionSlashed {
+                    datanet: d,
+                    contribution: id,
+                    curator: OWNER,
+                    amount: 10
+                },
+                Event::ContributionRemoved {
+                    contribution: id,
+                    contributor: ALICE,
+                    deposit_released: ContributionDeposit::get()
+                },
+            ]
         );
-        // Spam stays registered: it can't be resubmitted.
-        assert_noop!(
-            DatanetsPallet::contribute(
-                RuntimeOrigin::signed(BOB),
-                d,
-                hash(1),
-                1,
-                1,
-                vec![],
-                vec![],
-                u128::MAX
-            ),
-            Error::<Test>::DuplicateContent
-        );
+        // Submitting it again costs a new stake, which the curator may slash again.
+        let again = contribute(ALICE, d, 1);
+        assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), again, Verdict::Slash));
+        assert_eq!(RewardPools::<Test>::get(d), 20);
     });
 }
 

@@ -123,8 +123,9 @@ fn publish_snapshot_errors_have_no_side_effects() {
             DatanetsPallet::publish_snapshot(RuntimeOrigin::signed(ALICE), d),
             Error::<Test>::NotCurator
         );
-        for _ in 0..4 {
+        for n in 0..4 {
             assert_ok!(DatanetsPallet::publish_snapshot(RuntimeOrigin::signed(OWNER), d));
+            accept(contribute(ALICE, d, 10 + n));
         }
         assert_noop!(
             DatanetsPallet::publish_snapshot(RuntimeOrigin::signed(OWNER), d),

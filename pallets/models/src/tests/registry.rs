@@ -230,8 +230,8 @@ fn bad_registrations_fail_cleanly() {
 fn too_many_snapshots_is_refused() {
     ExtBuilder::default().build_and_execute(|| {
         let datanet = snapshot_of(DATA_OWNER, Visibility::Public, 1);
-        for _ in 0..4 {
-            assert_ok!(Datanets::publish_snapshot(RuntimeOrigin::signed(DATA_OWNER), datanet));
+        for n in 2..6 {
+            next_snapshot(DATA_OWNER, datanet, n);
         }
         let five: Vec<_> = (1..=5).map(|v| (datanet, v)).collect();
         refused(ALICE, |a| a.trained_on = five, Error::<Test>::TooManySnapshots);
@@ -286,8 +286,10 @@ fn price_ownership_and_deprecation() {
         );
         let free = Balances::balance(&ALICE);
         assert_ok!(ModelsPallet::deprecate(RuntimeOrigin::signed(ALICE), model));
-        assert_eq!(Balances::balance(&ALICE), free + MODEL_DEPOSIT);
-        assert_eq!(deposit_held(ALICE), 0);
+        // Still stored, so the deposit stays held until the model is removed.
+        assert_eq!(Balances::balance(&ALICE), free);
+        assert_eq!(deposit_held(ALICE), MODEL_DEPOSIT);
+        assert_eq!(model_events().last(), Some(&Event::ModelDeprecated { model }));
         assert!(!<ModelsPallet as ModelInspect<_, _>>::is_active(model));
         assert_noop!(
             ModelsPallet::deprecate(RuntimeOrigin::signed(ALICE), model),
@@ -301,12 +303,68 @@ fn price_ownership_and_deprecation() {
             ModelsPallet::launch_token(RuntimeOrigin::signed(ALICE), model),
             Error::<Test>::ModelNotActive
         );
-        // A deprecated model can still change hands (no deposit to move).
+        // A deprecated model can still change hands, with its deposit.
         assert_ok!(ModelsPallet::transfer_ownership(RuntimeOrigin::signed(ALICE), model, BOB));
         assert!(matches!(
             model_events().last(),
             Some(Event::OwnershipTransferred { from: ALICE, to: BOB, .. })
         ));
+        assert_eq!((deposit_held(ALICE), deposit_held(BOB)), (0, MODEL_DEPOSIT));
+    });
+}
+
+/// A deprecated model leaves the state (and its deposit comes back) once nothing depends on
+/// it: not while active, not with adapters over it, not with a launched token.
+#[test]
+fn removing_a_model_returns_its_deposit_only_when_its_storage_goes() {
+    ExtBuilder::default().build_and_execute(|| {
+        let datanet = snapshot_of(DATA_OWNER, Visibility::Public, 1);
+        let base = register_base(DEV, 1, vec![(datanet, 1)]);
+        let adapter = NextModelId::<Test>::get();
+        assert_ok!(ModelsPallet::register_model(
+            RuntimeOrigin::signed(ALICE),
+            adapter_of(base),
+            hash(2),
+            hash(200),
+            vec![],
+            1_000,
+            Permill::from_percent(50),
+            vec![],
+            None,
+        ));
+        assert_eq!(AdapterCount::<Test>::get(base), 1);
+        let remove = |who, m| ModelsPallet::remove_model(RuntimeOrigin::signed(who), m);
+        assert_noop!(remove(ALICE, base), Error::<Test>::NotOwner);
+        assert_noop!(remove(DEV, base), Error::<Test>::NotDeprecated);
+        assert_ok!(ModelsPallet::deprecate(RuntimeOrigin::signed(DEV), base));
+        assert_noop!(remove(DEV, base), Error::<Test>::HasAdapters);
+        // The adapter goes first; then its base can.
+        assert_ok!(ModelsPallet::deprecate(RuntimeOrigin::signed(ALICE), adapter));
+        assert_ok!(remove(ALICE, adapter));
+        assert_eq!(AdapterCount::<Test>::get(base), 0);
+        assert_eq!(pallet_datanets::SnapshotUsage::<Test>::get(datanet), 1);
+        let free = Balances::balance(&DEV);
+        assert_ok!(remove(DEV, base));
+        assert_eq!(Balances::balance(&DEV), free + MODEL_DEPOSIT);
+        assert_eq!(deposit_held(DEV), 0);
+        assert_eq!(
+            model_events().last(),
+            Some(&Event::ModelRemoved { model: base, owner: DEV, deposit_released: MODEL_DEPOSIT })
+        );
+        assert!(!Models::<Test>::contains_key(base));
+        assert!(!ModelByWeights::<Test>::contains_key(hash(1)));
+        // The datanet no longer counts it: it may be destroyed now.
+        assert_eq!(pallet_datanets::SnapshotUsage::<Test>::get(datanet), 0);
+        assert_ok!(Datanets::start_destroy(RuntimeOrigin::signed(DATA_OWNER), datanet));
+        // Its weights hash is free again.
+        register_base(BOB, 1, vec![]);
+        assert_noop!(remove(DEV, base), Error::<Test>::UnknownModel);
+
+        // A model whose token was launched stays: its holders own it.
+        let tokened = register_base(DEV, 3, vec![]);
+        assert_ok!(ModelsPallet::launch_token(RuntimeOrigin::signed(DEV), tokened));
+        assert_ok!(ModelsPallet::deprecate(RuntimeOrigin::signed(DEV), tokened));
+        assert_noop!(remove(DEV, tokened), Error::<Test>::HasToken);
     });
 }
 
@@ -331,5 +389,38 @@ fn genesis_registers_base_models_with_deposits() {
         assert_eq!(Models::<Test>::get(0).unwrap().price_per_1k_tokens, 123);
         assert_eq!(deposit_held(DEV), MODEL_DEPOSIT);
         assert_eq!(NextModelId::<Test>::get(), 1);
+    });
+}
+
+/// A model's provenance keeps the datanets it was trained on from being destroyed: registering
+/// counts each distinct datanet once, and the datanets pallet refuses to start destroying one in
+/// use. The v1 migration counts the models registered before.
+#[test]
+fn registered_models_keep_their_training_datanets_from_being_destroyed() {
+    use polkadot_sdk::frame_support::traits::{
+        GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+    };
+    ExtBuilder::default().build_and_execute(|| {
+        let used = snapshot_of(DATA_OWNER, Visibility::Public, 1);
+        next_snapshot(DATA_OWNER, used, 2);
+        let free = snapshot_of(DATA_OWNER, Visibility::Public, 3);
+        register_base(ALICE, 9, vec![(used, 1), (used, 2)]);
+        assert_eq!(pallet_datanets::SnapshotUsage::<Test>::get(used), 1, "once per datanet");
+        assert_eq!(pallet_datanets::SnapshotUsage::<Test>::get(free), 0);
+        assert_noop!(
+            Datanets::start_destroy(RuntimeOrigin::signed(DATA_OWNER), used),
+            pallet_datanets::Error::<Test>::SnapshotsInUse
+        );
+        assert_ok!(Datanets::start_destroy(RuntimeOrigin::signed(DATA_OWNER), free));
+
+        // A chain at v0 had no count: the migration makes it.
+        register_base(BOB, 10, vec![(used, 2)]);
+        pallet_datanets::SnapshotUsage::<Test>::remove(used);
+        StorageVersion::new(0).put::<ModelsPallet>();
+        crate::migrations::v1::MigrateToV1::<Test>::on_runtime_upgrade();
+        assert_eq!(ModelsPallet::on_chain_storage_version(), 1);
+        assert_eq!(pallet_datanets::SnapshotUsage::<Test>::get(used), 2);
+        crate::migrations::v1::MigrateToV1::<Test>::on_runtime_upgrade();
+        assert_eq!(pallet_datanets::SnapshotUsage::<Test>::get(used), 2, "it runs once");
     });
 }

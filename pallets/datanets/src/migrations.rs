@@ -1,0 +1,183 @@
+//! Storage migrations.
+//!
+//! ## v0 → v1: every stored item holds a deposit
+//!
+//! From v1 a contribution records its storage deposit and its positions in the per-datanet and
+//! per-contributor indices (so a contribution that leaves the state can be taken out of both in
+//! constant time), a snapshot records its deposit, an access request its deposit, and an access
+//! grant who holds its deposit. Items stored under v0 were created without deposits: they get
+//! a deposit of zero (and a grant's depositor is the datanet's owner), so the invariant "held
+//! == the deposits of the items alive" holds from the first block. Their owners get nothing
+//! back when such an item goes, and paid nothing for it. Datanets closed under v0 released
+//! their owner's deposit then and keep a deposit of zero.
+//!
+//! The migration reads both contribution indices and rewrites every contribution, snapshot,
+//! access request and grant once: all of them are bounded by their per-datanet maxima and by
+//! the stakes and deposits their creators locked.
+
+use crate::*;
+use alloc::collections::btree_map::BTreeMap;
+use polkadot_sdk::frame_support::{
+    migrations::VersionedMigration, traits::UncheckedOnRuntimeUpgrade, weights::Weight,
+};
+
+/// The v0 → v1 migration (see the module docs).
+pub mod v1 {
+    use super::*;
+
+    /// The layouts as v0 stored them.
+    pub mod old {
+        use super::*;
+        use codec::{Decode, Encode};
+
+        /// A contribution under v0.
+        #[derive(Encode, Decode)]
+        pub struct Contribution<T: Config> {
+            pub datanet: DatanetId,
+            pub contributor: T::AccountId,
+            pub content_hash: ContentHash,
+            pub byte_size: u64,
+            pub token_count: u64,
+            pub metadata_uri: BoundedText<T::MaxUriLen>,
+            pub license: BoundedText<T::MaxTagLen>,
+            pub status: ContributionStatus,
+            pub stake_held: BalanceOf<T>,
+            pub stake_unlocks_at: Option<BlockNumberFor<T>>,
+            pub submitted_at: BlockNumberFor<T>,
+            pub reviewed: Option<(T::AccountId, BlockNumberFor<T>)>,
+        }
+
+        /// A snapshot under v0.
+        #[derive(Encode, Decode)]
+        pub struct Snapshot<T: Config> {
+            pub root: ContentHash,
+            pub contribution_count: u32,
+            pub publisher: T::AccountId,
+            pub published_at: BlockNumberFor<T>,
+        }
+
+        /// An access request under v0.
+        #[derive(Encode, Decode)]
+        pub struct AccessRequest<T: Config> {
+            pub purpose_uri: BoundedText<T::MaxUriLen>,
+            pub requested_at: BlockNumberFor<T>,
+        }
+    }
+
+    /// The unversioned step; use [`MigrateToV1`].
+    pub struct AddDeposits<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for AddDeposits<T> {
+        fn on_runtime_upgrade() -> Weight {
+            let mut reads: u64 = 0;
+            let mut writes: u64 = 0;
+            let mut in_datanet: BTreeMap<ContributionId, u32> = BTreeMap::new();
+            for (_, index, id) in DatanetContributions::<T>::iter() {
+                in_datanet.insert(id, index);
+                reads = reads.saturating_add(1);
+            }
+            let mut of_contributor: BTreeMap<ContributionId, u32> = BTreeMap::new();
+            for (_, index, id) in ContributorContributions::<T>::iter() {
+                of_contributor.insert(id, index);
+                reads = reads.saturating_add(1);
+            }
+            Contributions::<T>::translate::<old::Contribution<T>, _>(|id, c| {
+                reads = reads.saturating_add(1);
+                writes = writes.saturating_add(1);
+                let (Some(datanet_index), Some(contributor_index)) =
+                    (in_datanet.get(&id).copied(), of_contributor.get(&id).copied())
+                else {
+                    log::error!(target: LOG_TARGET, "v1: contribution {id} is not indexed");
+                    return None;
+                };
+                Some(Contribution {
+                    datanet: c.datanet,
+                    contributor: c.contributor,
+                    content_hash: c.content_hash,
+                    byte_size: c.byte_size,
+                    token_count: c.token_count,
+                    metadata_uri: c.metadata_uri,
+                    license: c.license,
+                    status: c.status,
+                    stake_held: c.stake_held,
+                    stake_unlocks_at: c.stake_unlocks_at,
+                    submitted_at: c.submitted_at,
+                    reviewed: c.reviewed,
+                    deposit: Zero::zero(),
+                    datanet_index,
+                    contributor_index,
+                })
+            });
+            Snapshots::<T>::translate::<old::Snapshot<T>, _>(|_, _, s| {
+                reads = reads.saturating_add(1);
+                writes = writes.saturating_add(1);
+                Some(Snapshot {
+                    root: s.root,
+                    contribution_count: s.contribution_count,
+                    publisher: s.publisher,
+                    published_at: s.published_at,
+                    deposit: Zero::zero(),
+                })
+            });
+            AccessRequests::<T>::translate::<old::AccessRequest<T>, _>(|_, _, r| {
+                reads = reads.saturating_add(1);
+                writes = writes.saturating_add(1);
+                Some(AccessRequest {
+                    purpose_uri: r.purpose_uri,
+                    requested_at: r.requested_at,
+                    deposit: Zero::zero(),
+                })
+            });
+            AccessGrants::<T>::translate::<BlockNumberFor<T>, _>(|datanet, _, granted_at| {
+                reads = reads.saturating_add(2);
+                writes = writes.saturating_add(1);
+                let owner = Datanets::<T>::get(datanet)?.owner;
+                Some(AccessGrant { granted_at, depositor: owner, deposit: Zero::zero() })
+            });
+            log::info!(target: LOG_TARGET, "v1: {writes} items now record their deposits");
+            T::DbWeight::get().reads_writes(reads, writes)
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let counts = (
+                Contributions::<T>::iter_keys().count() as u64,
+                Snapshots::<T>::iter_keys().count() as u64,
+                AccessRequests::<T>::iter_keys().count() as u64,
+                AccessGrants::<T>::iter_keys().count() as u64,
+            );
+            Ok(counts.encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let (contributions, snapshots, requests, grants): (u64, u64, u64, u64) =
+                Decode::decode(&mut &state[..]).map_err(|_| "v1: undecodable pre-upgrade state")?;
+            ensure!(
+                Contributions::<T>::iter_values().count() as u64 == contributions,
+                "v1: contributions lost"
+            );
+            ensure!(
+                Snapshots::<T>::iter_values().count() as u64 == snapshots,
+                "v1: snapshots lost"
+            );
+            ensure!(
+                AccessRequests::<T>::iter_values().count() as u64 == requests,
+                "v1: access requests lost"
+            );
+            ensure!(AccessGrants::<T>::iter_values().count() as u64 == grants, "v1: grants lost");
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Adds the deposit fields and sets the storage version to 1.
+    pub type MigrateToV1<T> = VersionedMigration<
+        0,
+        1,
+        AddDeposits<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
