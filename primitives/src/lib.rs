@@ -24,6 +24,7 @@ extern crate alloc;
 
 pub mod attribution;
 pub mod bonding_curve;
+pub mod commit;
 pub mod datanets;
 pub mod inference;
 pub mod merkle;

@@ -99,6 +99,8 @@ impl pallet_datanets::Config for Test {
     type SnapshotDepositBase = ConstU128<0>;
     type SnapshotDepositPerMember = ConstU128<0>;
     type AccessDeposit = ConstU128<0>;
+    type CommitDeposit = ConstU128<1>;
+    type CommitLifetime = ConstU64<5>;
     type Credits = Attribution;
     type PoolDestination = TreasuryAccount;
     type WeightInfo = ();
@@ -147,6 +149,7 @@ impl pallet_models::Config for Test {
     type MaxUriLen = ConstU32<64>;
     type MinHolding = MinHolding;
     type Usage = Attribution;
+    type Commitments = Datanets;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = ModelsBenchHelper;
@@ -357,6 +360,12 @@ pub struct ModelsBenchHelper;
 impl pallet_models::BenchmarkHelper<AccountId> for ModelsBenchHelper {
     fn usable_snapshots(_who: &AccountId, _n: u32) -> Vec<provena_primitives::models::TrainedOn> {
         Vec::new()
+    }
+    fn commit(
+        _who: &AccountId,
+        _hash: provena_primitives::ContentHash,
+        _salt: provena_primitives::ContentHash,
+    ) {
     }
 }
 

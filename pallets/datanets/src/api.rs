@@ -221,6 +221,11 @@ impl<T: Config> Pallet<T> {
             ensure!(Datanets::<T>::contains_key(datanet), "access grant to an unknown datanet");
             add(&g.depositor, g.deposit)?;
         }
+        let now = frame_system::Pallet::<T>::block_number();
+        for (who, _, c) in Commitments::<T>::iter() {
+            ensure!(c.at <= now, "a commitment from the future");
+            add(&who, c.deposit)?;
+        }
         for (datanet, _) in SnapshotUsage::<T>::iter() {
             ensure!(Datanets::<T>::contains_key(datanet), "snapshot users of an unknown datanet");
         }

@@ -65,7 +65,8 @@ impl<T: Config> Pallet<T> {
         Ok(id)
     }
 
-    /// Registers a contribution and holds its stake.
+    /// Registers a contribution and holds its stake. `priority` is the block of the commitment
+    /// it reveals, if any (see [`provena_primitives::commit`]).
     // The arguments of the `contribute` call, passed through.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn do_contribute(
@@ -77,6 +78,7 @@ impl<T: Config> Pallet<T> {
         metadata_uri: BoundedText<T::MaxUriLen>,
         license: BoundedText<T::MaxTagLen>,
         max_stake: BalanceOf<T>,
+        priority: Option<BlockNumberFor<T>>,
     ) -> Result<ContributionId, DispatchError> {
         let mut d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
         ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
@@ -84,10 +86,24 @@ impl<T: Config> Pallet<T> {
         ensure!(d.contribution_stake <= max_stake, Error::<T>::StakeAboveMax);
         ensure!(byte_size > 0, Error::<T>::EmptyContribution);
         ensure!(byte_size <= d.max_contribution_bytes, Error::<T>::ContributionTooLarge);
-        ensure!(
-            !ContentIndex::<T>::contains_key(datanet, content_hash),
-            Error::<T>::DuplicateContent
-        );
+        let now = frame_system::Pallet::<T>::block_number();
+        let priority = priority.unwrap_or(now);
+        if let Some(existing) = ContentIndex::<T>::get(datanet, content_hash) {
+            let c = Contributions::<T>::get(existing).ok_or(Error::<T>::ContributionNotFound)?;
+            // Only an older commitment takes the hash over, and only from a contribution no
+            // curator has reviewed yet (an accepted one may be in a snapshot already).
+            ensure!(
+                c.status == ContributionStatus::Pending && priority < c.priority,
+                Error::<T>::DuplicateContent
+            );
+            let contributor = c.contributor.clone();
+            Self::remove_contribution(existing, c, &mut d)?;
+            Self::deposit_event(Event::ContributionDisplaced {
+                contribution: existing,
+                contributor,
+                by: who.clone(),
+            });
+        }
 
         let id = NextContributionId::<T>::get();
         let next_id = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
@@ -114,11 +130,12 @@ impl<T: Config> Pallet<T> {
             status: ContributionStatus::Pending,
             stake_held: stake,
             stake_unlocks_at: None,
-            submitted_at: frame_system::Pallet::<T>::block_number(),
+            submitted_at: now,
             reviewed: None,
             deposit,
             datanet_index,
             contributor_index,
+            priority,
         };
         Contributions::<T>::insert(id, contribution);
         NextContributionId::<T>::put(next_id);

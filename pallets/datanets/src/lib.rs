@@ -37,7 +37,9 @@
 //! 1. `create_datanet` — the owner pays a deposit and sets the contribution stake and size limit.
 //! 2. `contribute` — a contributor registers a content hash; the stake is held (at most the
 //!    contributor's `max_stake`). The same hash in the same datanet is refused: the first
-//!    registration wins and keeps the credit.
+//!    registration wins and keeps the credit. To keep a mempool watcher from copying the hash
+//!    first, `commit` to it, then reveal it from the next block with `contribute_committed`
+//!    (see "Commit–reveal" below).
 //! 3. `review` — a curator accepts, rejects or slashes it (an accepted one can still be slashed
 //!    during its lock-up).
 //! 4. `publish_snapshot` — a curator freezes the accepted set into version `n`.
@@ -62,6 +64,19 @@
 //! | snapshot | [`Config::SnapshotDepositBase`] + [`Config::SnapshotDepositPerMember`] × members, publisher | with its datanet |
 //! | access request | [`Config::AccessDeposit`], requester | cancelled, rejected, or granted (the deposit carries over) |
 //! | access grant | the request's deposit, or the owner's | revoked or renounced |
+//!
+//! A commitment holds [`Config::CommitDeposit`] until it is revealed or cleared
+//! (`clear_commitment`: the committer at any time, anyone after [`Config::CommitLifetime`]).
+//!
+//! ## Commit–reveal
+//!
+//! The scheme is [`provena_primitives::commit`]'s. This pallet keeps the commitments (for
+//! contributions, and through [`provena_primitives::commit::HashCommitments`] for the models
+//! pallet's weights hashes). A contribution's priority is the block of the commitment it revealed
+//! (or its own block); a reveal whose commitment is older than the priority of a *pending*
+//! contribution of the same hash displaces it (its stake and deposit go back) and takes its
+//! place. A reviewed contribution is never displaced: an accepted one may already be in a
+//! snapshot, which commits to its contributor.
 //!
 //! A content hash is free to be registered again once its contribution is rejected, removed or
 //! withdrawn. A snapshot identical to the previous one is refused. A datanet can be destroyed
@@ -106,6 +121,8 @@ extern crate alloc;
 mod api;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod events;
+mod genesis;
 mod ledger;
 mod lifecycle;
 pub mod migrations;
@@ -159,6 +176,8 @@ pub const MAX_QUALITY: u8 = 100;
 // FRAME's macro expansion of this module uses `expect` (on can't-fail metadata lookups) and
 // generates functions with one argument per call parameter; the lints are for hand-written code.
 #[allow(clippy::expect_used, clippy::too_many_arguments, clippy::type_complexity)]
+#[polkadot_sdk::frame_support::pallet_macros::import_section(events::events_and_errors)]
+#[polkadot_sdk::frame_support::pallet_macros::import_section(genesis::genesis_and_hooks)]
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
     use super::*;
@@ -259,6 +278,15 @@ pub mod pallet {
         /// nobody asked for.
         #[pallet::constant]
         type AccessDeposit: Get<BalanceOf<Self>>;
+
+        /// What a commitment to a content hash holds until it is revealed or cleared.
+        #[pallet::constant]
+        type CommitDeposit: Get<BalanceOf<Self>>;
+
+        /// How many blocks a commitment may be revealed in; after that anyone may clear it
+        /// (its deposit goes back to the committer).
+        #[pallet::constant]
+        type CommitLifetime: Get<BlockNumberFor<Self>>;
 
         /// Attribution credit still owed to a datanet's payees: a contribution or reward pool
         /// that is owed something keeps its storage until it is paid.
@@ -365,254 +393,23 @@ pub mod pallet {
     pub type RewardPools<T: Config> =
         StorageMap<_, Twox64Concat, DatanetId, BalanceOf<T>, ValueQuery>;
 
+    /// Commitments to registering content hashes, by committer and commitment (see
+    /// [`provena_primitives::commit`]); they serve contributions here and model weights in the
+    /// models pallet. `Blake2_128Concat`: both keys are user-chosen.
+    #[pallet::storage]
+    pub type Commitments<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Blake2_128Concat,
+        ContentHash,
+        HashCommitment<T>,
+    >;
+
     /// How many registered items (models) depend on a datanet's snapshots; a datanet can only
     /// be destroyed when none do ([`SnapshotUsers`]).
     #[pallet::storage]
     pub type SnapshotUsage<T> = StorageMap<_, Twox64Concat, DatanetId, u32, ValueQuery>;
-
-    /// Datanets to create at genesis: (owner, name, domain, license, visibility, stake, max bytes).
-    #[pallet::genesis_config]
-    #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
-    pub struct GenesisConfig<T: Config> {
-        /// The datanets to create; each owner's deposit is held as for `create_datanet`.
-        pub datanets: Vec<(T::AccountId, Vec<u8>, Vec<u8>, Vec<u8>, Visibility, BalanceOf<T>, u64)>,
-    }
-
-    #[pallet::genesis_build]
-    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
-        fn build(&self) {
-            // The pallet account keeps reward pools; it must never be reaped.
-            frame_system::Pallet::<T>::inc_providers(&Pallet::<T>::account_id());
-            for (owner, name, domain, license, visibility, stake, max_bytes) in &self.datanets {
-                let result = Pallet::<T>::do_create_datanet(
-                    owner.clone(),
-                    bounded(name.clone(), Error::<T>::NameTooLong),
-                    BoundedVec::default(),
-                    bounded(domain.clone(), Error::<T>::TagTooLong),
-                    bounded(license.clone(), Error::<T>::TagTooLong),
-                    *visibility,
-                    *stake,
-                    *max_bytes,
-                );
-                assert!(result.is_ok(), "genesis datanet {name:?} is invalid: {result:?}");
-            }
-        }
-    }
-
-    /// Converts genesis bytes to a bounded text, panicking (at genesis only) with `error`.
-    fn bounded<S: Get<u32>, T: Config>(bytes: Vec<u8>, error: Error<T>) -> BoundedText<S> {
-        match BoundedVec::try_from(bytes) {
-            Ok(b) => b,
-            Err(_) => panic!("genesis datanet field too long: {error:?}"),
-        }
-    }
-
-    #[pallet::event]
-    #[pallet::generate_deposit(pub(super) fn deposit_event)]
-    pub enum Event<T: Config> {
-        /// A datanet was created.
-        DatanetCreated {
-            datanet: DatanetId,
-            owner: T::AccountId,
-            visibility: Visibility,
-            contribution_stake: BalanceOf<T>,
-        },
-        /// A datanet's settings changed.
-        DatanetUpdated { datanet: DatanetId },
-        /// A curator was appointed.
-        CuratorAdded { datanet: DatanetId, curator: T::AccountId },
-        /// A curator was removed.
-        CuratorRemoved { datanet: DatanetId, curator: T::AccountId },
-        /// A datanet was closed to new contributions; its deposit stays held until it is
-        /// destroyed.
-        DatanetClosed { datanet: DatanetId },
-        /// A contribution was submitted and its stake held.
-        ContributionSubmitted {
-            datanet: DatanetId,
-            contribution: ContributionId,
-            contributor: T::AccountId,
-            content_hash: ContentHash,
-            stake: BalanceOf<T>,
-        },
-        /// A curator accepted a contribution.
-        ContributionAccepted {
-            datanet: DatanetId,
-            contribution: ContributionId,
-            curator: T::AccountId,
-            quality: u8,
-            stake_unlocks_at: BlockNumberFor<T>,
-        },
-        /// A curator rejected a contribution; its stake went back.
-        ContributionRejected {
-            datanet: DatanetId,
-            contribution: ContributionId,
-            curator: T::AccountId,
-        },
-        /// A curator slashed a contribution; its stake went to the datanet's reward pool.
-        ContributionSlashed {
-            datanet: DatanetId,
-            contribution: ContributionId,
-            curator: T::AccountId,
-            amount: BalanceOf<T>,
-        },
-        /// A contributor withdrew a contribution.
-        ContributionWithdrawn { datanet: DatanetId, contribution: ContributionId },
-        /// A held stake went back to its contributor.
-        StakeReleased {
-            contribution: ContributionId,
-            contributor: T::AccountId,
-            amount: BalanceOf<T>,
-        },
-        /// A snapshot was published.
-        SnapshotPublished {
-            datanet: DatanetId,
-            version: SnapshotVersion,
-            root: ContentHash,
-            contributions: u32,
-            publisher: T::AccountId,
-        },
-        /// An account asked for access to a private datanet.
-        AccessRequested { datanet: DatanetId, who: T::AccountId },
-        /// The owner granted access to a private datanet.
-        AccessGranted { datanet: DatanetId, who: T::AccountId },
-        /// The owner revoked access to a private datanet.
-        AccessRevoked { datanet: DatanetId, who: T::AccountId },
-        /// Attribution credit was paid into a datanet's reward pool.
-        RewardPoolFunded { datanet: DatanetId, from: T::AccountId, amount: BalanceOf<T> },
-        /// A contribution left the state (rejected, slashed or withdrawn while pending, or with
-        /// its datanet); its storage deposit went back.
-        ContributionRemoved {
-            contribution: ContributionId,
-            contributor: T::AccountId,
-            deposit_released: BalanceOf<T>,
-        },
-        /// A snapshot left the state with its datanet; its deposit went back to its publisher.
-        SnapshotRemoved {
-            datanet: DatanetId,
-            version: SnapshotVersion,
-            publisher: T::AccountId,
-            deposit_released: BalanceOf<T>,
-        },
-        /// An access request was withdrawn by its requester or turned down by the owner; its
-        /// deposit went back.
-        AccessRequestRemoved { datanet: DatanetId, who: T::AccountId, rejected: bool },
-        /// An access grant's deposit went back to whoever held it.
-        AccessDepositReleased {
-            datanet: DatanetId,
-            who: T::AccountId,
-            depositor: T::AccountId,
-            amount: BalanceOf<T>,
-        },
-        /// The owner started destroying a datanet: `destroy_items` now removes its items.
-        DatanetDestroying { datanet: DatanetId },
-        /// A `destroy_items` call removed `removed` items; `done` when the datanet is gone.
-        DatanetItemsDestroyed { datanet: DatanetId, removed: u32, done: bool },
-        /// A datanet left the state: its owner's deposit went back and what was left of its
-        /// reward pool went to [`Config::PoolDestination`].
-        DatanetDestroyed {
-            datanet: DatanetId,
-            owner: T::AccountId,
-            deposit_released: BalanceOf<T>,
-            pool: BalanceOf<T>,
-        },
-    }
-
-    #[pallet::error]
-    pub enum Error<T> {
-        /// No datanet has this id.
-        DatanetNotFound,
-        /// No contribution has this id.
-        ContributionNotFound,
-        /// Only the datanet's owner may do this.
-        NotOwner,
-        /// Only the owner or a curator of the datanet may do this.
-        NotCurator,
-        /// Only the contribution's contributor may do this.
-        NotContributor,
-        /// The datanet is closed.
-        DatanetClosed,
-        /// This content hash is already registered in this datanet.
-        DuplicateContent,
-        /// The contribution stake is below the minimum.
-        StakeTooLow,
-        /// The contributor cannot afford the datanet's contribution stake.
-        InsufficientBalance,
-        /// The contribution is larger than the datanet allows.
-        ContributionTooLarge,
-        /// A contribution must have a non-zero size.
-        EmptyContribution,
-        /// The contribution was already reviewed.
-        AlreadyReviewed,
-        /// A quality score is at most 100.
-        QualityOutOfRange,
-        /// The contribution is rejected, slashed or already withdrawn.
-        CannotWithdraw,
-        /// The stake's lock-up has not passed yet.
-        StakeLocked,
-        /// The contribution has no held stake to release now.
-        NothingToRelease,
-        /// A snapshot needs at least one accepted contribution.
-        NothingAccepted,
-        /// The datanet has its maximum number of accepted contributions.
-        TooManyAccepted,
-        /// The datanet has published its maximum number of snapshots.
-        TooManySnapshots,
-        /// The datanet has its maximum number of curators.
-        TooManyCurators,
-        /// The account is already a curator (or the owner).
-        AlreadyCurator,
-        /// The account is not a curator of this datanet.
-        CuratorNotFound,
-        /// The name is empty.
-        EmptyName,
-        /// The name is too long.
-        NameTooLong,
-        /// The URI is too long.
-        UriTooLong,
-        /// The domain tag or license id is too long.
-        TagTooLong,
-        /// Access requests and grants are for private datanets only.
-        NotPrivate,
-        /// The account already has access (or is the owner).
-        AlreadyGranted,
-        /// The account has no access grant to revoke.
-        AccessNotGranted,
-        /// A counter or amount would overflow.
-        Overflow,
-        /// The datanet's contribution stake is above the contributor's `max_stake`.
-        StakeAboveMax,
-        /// The accepted set is the same as the latest snapshot's: nothing to publish.
-        SnapshotUnchanged,
-        /// Registered models were trained on this datanet's snapshots; it cannot be destroyed.
-        SnapshotsInUse,
-        /// The datanet is being destroyed.
-        DatanetDestroying,
-        /// The datanet is not being destroyed (`start_destroy` first).
-        NotDestroying,
-        /// Attribution credit is still owed to this contribution or reward pool: it must be
-        /// claimed (or its challenge resolved) before the item can go.
-        CreditOwed,
-        /// There is no access request from this account.
-        AccessNotRequested,
-    }
-
-    #[pallet::hooks]
-    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-        fn integrity_test() {
-            assert!(
-                T::MinContributionStake::get() >= T::Currency::minimum_balance(),
-                "MinContributionStake must be at least the existential deposit"
-            );
-            assert!(T::MaxAcceptedPerDatanet::get() > 0, "MaxAcceptedPerDatanet must be positive");
-        }
-
-        #[cfg(feature = "try-runtime")]
-        fn try_state(
-            _n: BlockNumberFor<T>,
-        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
-            Self::do_try_state()
-        }
-    }
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {
@@ -759,6 +556,7 @@ pub mod pallet {
                 metadata_uri,
                 license,
                 max_stake,
+                None,
             )
             .map(|_| ())
         }
@@ -929,6 +727,68 @@ pub mod pallet {
             ensure_signed(origin)?;
             let removed = Self::do_destroy_items(datanet, max_items.min(MAX_DESTROY_ITEMS))?;
             Ok(Some(T::WeightInfo::destroy_items(removed)).into())
+        }
+
+        /// Commits to registering a content hash (a contribution's content or a model's
+        /// weights) without revealing it: `commitment` is
+        /// [`provena_primitives::commit::commitment`]`(hash, caller, salt)`. Holds
+        /// [`Config::CommitDeposit`] until it is revealed or cleared. See
+        /// [`provena_primitives::commit`].
+        #[pallet::call_index(18)]
+        #[pallet::weight(T::WeightInfo::commit())]
+        pub fn commit(origin: OriginFor<T>, commitment: ContentHash) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_commit(who, commitment)
+        }
+
+        /// Clears a commitment and returns its deposit to the committer: the committer at any
+        /// time, anyone once its lifetime has passed.
+        #[pallet::call_index(19)]
+        #[pallet::weight(T::WeightInfo::clear_commitment())]
+        pub fn clear_commitment(
+            origin: OriginFor<T>,
+            committer: T::AccountId,
+            commitment: ContentHash,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_clear_commitment(who, committer, commitment)
+        }
+
+        /// `contribute`, revealing the caller's commitment to `content_hash` with `salt` (made
+        /// at least a block ago, within [`Config::CommitLifetime`]). The contribution's priority
+        /// is the commitment's block: if a pending contribution of the same hash has a later one
+        /// (a front-runner's), it is displaced (its stake and deposit go back) and this one
+        /// takes its place.
+        #[pallet::call_index(20)]
+        #[pallet::weight(T::WeightInfo::contribute_committed())]
+        pub fn contribute_committed(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            content_hash: ContentHash,
+            byte_size: u64,
+            token_count: u64,
+            metadata_uri: Vec<u8>,
+            license: Vec<u8>,
+            max_stake: BalanceOf<T>,
+            salt: ContentHash,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let metadata_uri =
+                BoundedVec::try_from(metadata_uri).map_err(|_| Error::<T>::UriTooLong)?;
+            let license = BoundedVec::try_from(license).map_err(|_| Error::<T>::TagTooLong)?;
+            let priority = Self::do_reveal(&who, &content_hash, &salt)?;
+            Self::do_contribute(
+                who,
+                datanet,
+                content_hash,
+                byte_size,
+                token_count,
+                metadata_uri,
+                license,
+                max_stake,
+                Some(priority),
+            )
+            .map(|_| ())
         }
     }
 }

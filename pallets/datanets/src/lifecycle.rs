@@ -229,3 +229,66 @@ impl<T: Config> SnapshotUsers for Pallet<T> {
         });
     }
 }
+
+impl<T: Config> Pallet<T> {
+    /// Makes a commitment, holding its deposit.
+    pub(crate) fn do_commit(who: T::AccountId, commitment: ContentHash) -> DispatchResult {
+        ensure!(!Commitments::<T>::contains_key(&who, commitment), Error::<T>::AlreadyCommitted);
+        let deposit = T::CommitDeposit::get();
+        Self::hold_storage_deposit(&who, deposit)?;
+        let at = frame_system::Pallet::<T>::block_number();
+        Commitments::<T>::insert(&who, commitment, HashCommitment { at, deposit });
+        Self::deposit_event(Event::Committed { who, commitment });
+        Ok(())
+    }
+
+    /// Clears a commitment for its committer, or for anyone once expired.
+    pub(crate) fn do_clear_commitment(
+        caller: T::AccountId,
+        committer: T::AccountId,
+        commitment: ContentHash,
+    ) -> DispatchResult {
+        let c =
+            Commitments::<T>::get(&committer, commitment).ok_or(Error::<T>::CommitmentNotFound)?;
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(
+            caller == committer || now > c.at.saturating_add(T::CommitLifetime::get()),
+            Error::<T>::CommitmentNotExpired
+        );
+        Commitments::<T>::remove(&committer, commitment);
+        Self::release_storage_deposit(&committer, c.deposit)?;
+        Self::deposit_event(Event::CommitmentCleared { who: committer, commitment });
+        Ok(())
+    }
+
+    /// Uses up `who`'s commitment to `hash` with `salt`; returns the block it was made in.
+    pub(crate) fn do_reveal(
+        who: &T::AccountId,
+        hash: &ContentHash,
+        salt: &ContentHash,
+    ) -> Result<BlockNumberFor<T>, DispatchError> {
+        let commitment = provena_primitives::commit::commitment(hash, who, salt);
+        let c = Commitments::<T>::get(who, commitment).ok_or(Error::<T>::CommitmentNotFound)?;
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(c.at < now, Error::<T>::CommitmentTooRecent);
+        ensure!(
+            now <= c.at.saturating_add(T::CommitLifetime::get()),
+            Error::<T>::CommitmentExpired
+        );
+        Commitments::<T>::remove(who, commitment);
+        Self::release_storage_deposit(who, c.deposit)?;
+        Ok(c.at)
+    }
+}
+
+impl<T: Config> provena_primitives::commit::HashCommitments<T::AccountId, BlockNumberFor<T>>
+    for Pallet<T>
+{
+    fn reveal(
+        who: &T::AccountId,
+        hash: &ContentHash,
+        salt: &ContentHash,
+    ) -> Result<BlockNumberFor<T>, DispatchError> {
+        Self::do_reveal(who, hash, salt)
+    }
+}

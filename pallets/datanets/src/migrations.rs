@@ -2,9 +2,10 @@
 //!
 //! ## v0 → v1: every stored item holds a deposit
 //!
-//! From v1 a contribution records its storage deposit and its positions in the per-datanet and
+//! From v1 a contribution records its storage deposit, its positions in the per-datanet and
 //! per-contributor indices (so a contribution that leaves the state can be taken out of both in
-//! constant time), a snapshot records its deposit, an access request its deposit, and an access
+//! constant time) and its priority (its submission block for these: they revealed no
+//! commitment), a snapshot records its deposit, an access request its deposit, and an access
 //! grant who holds its deposit. Items stored under v0 were created without deposits: they get
 //! a deposit of zero (and a grant's depositor is the datanet's owner), so the invariant "held
 //! == the deposits of the items alive" holds from the first block. Their owners get nothing
@@ -106,6 +107,7 @@ pub mod v1 {
                     deposit: Zero::zero(),
                     datanet_index,
                     contributor_index,
+                    priority: c.submitted_at,
                 })
             });
             Snapshots::<T>::translate::<old::Snapshot<T>, _>(|_, _, s| {

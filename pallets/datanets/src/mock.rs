@@ -65,6 +65,8 @@ parameter_types! {
     pub const SnapshotDepositPerMember: Balance = 2;
     pub const AccessDeposit: Balance = 5;
     pub const PoolDestination: AccountId = TREASURY;
+    pub const CommitDeposit: Balance = 8;
+    pub const CommitLifetime: u64 = 5;
 }
 
 std::thread_local! {
@@ -101,6 +103,8 @@ impl pallet_datanets::Config for Test {
     type SnapshotDepositBase = SnapshotDepositBase;
     type SnapshotDepositPerMember = SnapshotDepositPerMember;
     type AccessDeposit = AccessDeposit;
+    type CommitDeposit = CommitDeposit;
+    type CommitLifetime = CommitLifetime;
     type Credits = TestCredits;
     type PoolDestination = PoolDestination;
     type WeightInfo = ();

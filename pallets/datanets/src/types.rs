@@ -120,6 +120,9 @@ pub struct Contribution<T: Config> {
     pub datanet_index: u32,
     /// Its position in its contributor's index ([`crate::ContributorContributions`]).
     pub contributor_index: u32,
+    /// Its claim to the content hash: the block of the commitment it was revealed from, or the
+    /// block it was submitted in (see [`provena_primitives::commit`]).
+    pub priority: BlockNumberFor<T>,
 }
 
 /// A published snapshot: the Merkle root over its accepted contributions.
@@ -152,6 +155,18 @@ pub struct AccessRequest<T: Config> {
     /// When it was requested.
     pub requested_at: BlockNumberFor<T>,
     /// The deposit held from the requester; it carries over to the grant.
+    pub deposit: BalanceOf<T>,
+}
+
+/// A commitment to registering a content hash (see [`provena_primitives::commit`]).
+#[derive(
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct HashCommitment<T: Config> {
+    /// When it was made: the priority of the registration that reveals it.
+    pub at: BlockNumberFor<T>,
+    /// The deposit held from the committer until it is revealed or cleared.
     pub deposit: BalanceOf<T>,
 }
 

@@ -40,8 +40,28 @@ fn base_model<T: Config>(owner: &T::AccountId, n: u32) -> ModelId {
         Permill::from_percent(50),
         vec![b'x'; T::MaxUriLen::get() as usize],
         None,
+        None,
     )
     .unwrap()
+}
+
+/// The largest adapter kind over `base`: the highest rank, the most target modules with the
+/// longest names.
+fn largest_adapter<T: Config>(base: ModelId) -> ModelKindArg {
+    let modules: Vec<Vec<u8>> = (0..T::MaxTargetModules::get())
+        .map(|i| {
+            let mut name = vec![b'm'; T::MaxModuleNameLen::get() as usize];
+            name[0] = (i % 256) as u8;
+            name[1] = (i / 256) as u8;
+            name
+        })
+        .collect();
+    ModelKindArg::Adapter {
+        base,
+        rank: T::MaxAdapterRank::get(),
+        alpha: 16,
+        target_modules: modules,
+    }
 }
 
 /// A launched model of `owner`.
@@ -86,20 +106,7 @@ mod benchmarks {
         let base = base_model::<T>(&owner, 0);
         let predecessor = base_model::<T>(&owner, 1);
         let trained_on = T::BenchmarkHelper::usable_snapshots(&owner, s);
-        let modules: Vec<Vec<u8>> = (0..T::MaxTargetModules::get())
-            .map(|i| {
-                let mut name = vec![b'm'; T::MaxModuleNameLen::get() as usize];
-                name[0] = (i % 256) as u8;
-                name[1] = (i / 256) as u8;
-                name
-            })
-            .collect();
-        let kind = ModelKindArg::Adapter {
-            base,
-            rank: T::MaxAdapterRank::get(),
-            alpha: 16,
-            target_modules: modules,
-        };
+        let kind = largest_adapter::<T>(base);
         #[extrinsic_call]
         _(
             RawOrigin::Signed(owner),
@@ -113,6 +120,58 @@ mod benchmarks {
             Some(predecessor),
         );
         assert!(ModelByWeights::<T>::contains_key(weights(9)));
+    }
+
+    /// Registering `s` snapshots with a revealed commitment that displaces a front-runner's
+    /// model of the same weights: an adapter trained on the most datanets, removed first.
+    #[benchmark]
+    fn register_model_committed(s: Linear<0, { T::MaxTrainedOn::get() }>) {
+        let owner = funded::<T>("owner", 0);
+        let front = funded::<T>("front-runner", 0);
+        let base = base_model::<T>(&owner, 0);
+        let predecessor = base_model::<T>(&owner, 1);
+        let salt = H256::repeat_byte(5);
+        T::BenchmarkHelper::commit(&owner, weights(9), salt);
+        let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
+        polkadot_sdk::frame_system::Pallet::<T>::set_block_number(now + 1u32.into());
+        let theirs = T::BenchmarkHelper::usable_snapshots(&front, T::MaxTrainedOn::get());
+        let adapter = || ModelKindArg::Adapter {
+            base,
+            rank: 8,
+            alpha: 16,
+            target_modules: vec![b"q".to_vec()],
+        };
+        let displaced = ModelsPallet::<T>::do_register(
+            front,
+            adapter(),
+            weights(9),
+            H256::zero(),
+            theirs,
+            1_000,
+            Permill::from_percent(50),
+            vec![b'x'; T::MaxUriLen::get() as usize],
+            None,
+            None,
+        )
+        .unwrap();
+        let trained_on = T::BenchmarkHelper::usable_snapshots(&owner, s);
+        let kind = largest_adapter::<T>(base);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(owner.clone()),
+            kind,
+            weights(9),
+            weights(10),
+            trained_on,
+            1_000,
+            Permill::from_percent(50),
+            vec![b'x'; T::MaxUriLen::get() as usize],
+            Some(predecessor),
+            salt,
+        );
+        assert!(!Models::<T>::contains_key(displaced));
+        let winner = ModelByWeights::<T>::get(weights(9)).unwrap();
+        assert_eq!(Models::<T>::get(winner).unwrap().owner, owner);
     }
 
     #[benchmark]
@@ -165,6 +224,7 @@ mod benchmarks {
             1_000,
             Permill::from_percent(50),
             vec![b'x'; T::MaxUriLen::get() as usize],
+            None,
             None,
         )
         .unwrap();

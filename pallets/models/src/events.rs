@@ -60,6 +60,12 @@ mod events_and_errors {
         TokensTransferred { model: ModelId, from: T::AccountId, to: T::AccountId, amount: Balance },
         /// A deprecated model left the state; its deposit went back to its owner.
         ModelRemoved { model: ModelId, owner: T::AccountId, deposit_released: Balance },
+        /// A reveal of an older commitment to the same weights displaced a model nothing
+        /// depended on yet: it left the state and its deposit went back to its owner.
+        ModelDisplaced { model: ModelId, owner: T::AccountId, by: T::AccountId },
+        /// A reveal of an older commitment to the same weights took a model over: it passed to
+        /// `to` with the revealed price, developer share and metadata.
+        ModelTakenOver { model: ModelId, from: T::AccountId, to: T::AccountId },
     }
 
     #[pallet::error]

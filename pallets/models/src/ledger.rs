@@ -111,7 +111,8 @@ impl<T: Config> Pallet<T> {
         Ok(())
     }
 
-    /// Registers a model; the body of `register_model`, also used at genesis.
+    /// Registers a model; the body of `register_model` and `register_model_committed`, also
+    /// used at genesis. `priority` is the block of the revealed commitment, if any.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn do_register(
         who: T::AccountId,
@@ -123,15 +124,26 @@ impl<T: Config> Pallet<T> {
         developer_share: Permill,
         metadata_uri: Vec<u8>,
         predecessor: Option<ModelId>,
+        priority: Option<BlockNumberFor<T>>,
     ) -> Result<ModelId, DispatchError> {
         let metadata_uri =
             BoundedVec::try_from(metadata_uri).map_err(|_| Error::<T>::UriTooLong)?;
         let kind = Self::check_kind(kind)?;
         let trained_on = Self::check_trained_on(&who, trained_on)?;
-        ensure!(
-            !ModelByWeights::<T>::contains_key(weights_hash),
-            Error::<T>::WeightsAlreadyRegistered
-        );
+        let now = frame_system::Pallet::<T>::block_number();
+        let priority = priority.unwrap_or(now);
+        if let Some(existing) = ModelByWeights::<T>::get(weights_hash) {
+            let m = Models::<T>::get(existing).ok_or(Error::<T>::UnknownModel)?;
+            // Only an older commitment wins the weights from a registration.
+            ensure!(priority < m.priority, Error::<T>::WeightsAlreadyRegistered);
+            if Self::has_dependents(existing) {
+                let terms = (price_per_1k_tokens, developer_share, metadata_uri);
+                return Self::take_over(existing, m, who, terms, priority);
+            }
+            let owner = m.owner.clone();
+            Self::remove_unchecked(existing, m)?;
+            Self::deposit_event(Event::ModelDisplaced { model: existing, owner, by: who.clone() });
+        }
         let version = match predecessor {
             None => 1,
             Some(p) => {
@@ -159,8 +171,9 @@ impl<T: Config> Pallet<T> {
                 predecessor,
                 version,
                 status: ModelStatus::Active,
-                registered_at: frame_system::Pallet::<T>::block_number(),
+                registered_at: now,
                 deposit,
+                priority,
             },
         );
         ModelByWeights::<T>::insert(weights_hash, id);
@@ -191,6 +204,53 @@ impl<T: Config> Pallet<T> {
         ensure!(!Tokens::<T>::contains_key(model), Error::<T>::HasToken);
         ensure!(AdapterCount::<T>::get(model) == 0, Error::<T>::HasAdapters);
         ensure!(!T::Usage::in_use(model), Error::<T>::ModelInUse);
+        let (owner, deposit) = (m.owner.clone(), m.deposit);
+        Self::remove_unchecked(model, m)?;
+        Self::deposit_event(Event::ModelRemoved { model, owner, deposit_released: deposit });
+        Ok(())
+    }
+
+    /// Whether anything depends on `model`: its token (and holders), adapters over it, or
+    /// receipts stored outside this pallet.
+    pub(crate) fn has_dependents(model: ModelId) -> bool {
+        Tokens::<T>::contains_key(model)
+            || AdapterCount::<T>::get(model) > 0
+            || T::Usage::in_use(model)
+    }
+
+    /// Hands `model` to an earlier committer `to`, with the economic terms `to` revealed
+    /// (price, developer share, metadata); the deposit hold moves from the owner to `to`.
+    pub(crate) fn take_over(
+        model: ModelId,
+        mut m: Model<T>,
+        to: T::AccountId,
+        (price, share, metadata_uri): (Balance, Permill, BoundedVec<u8, T::MaxUriLen>),
+        priority: BlockNumberFor<T>,
+    ) -> Result<ModelId, DispatchError> {
+        let deposit = T::ModelDeposit::get();
+        T::Currency::hold(&HoldReason::ModelDeposit.into(), &to, deposit)?;
+        if m.deposit > 0 {
+            T::Currency::release(
+                &HoldReason::ModelDeposit.into(),
+                &m.owner,
+                m.deposit,
+                Precision::Exact,
+            )?;
+        }
+        let from = core::mem::replace(&mut m.owner, to.clone());
+        m.deposit = deposit;
+        m.price_per_1k_tokens = price;
+        m.developer_share = share;
+        m.metadata_uri = metadata_uri;
+        m.priority = priority;
+        Models::<T>::insert(model, m);
+        Self::deposit_event(Event::ModelTakenOver { model, from, to });
+        Ok(model)
+    }
+
+    /// Removes a model's record, its weights index entry and what it counted against (its
+    /// training datanets, its base), and releases its deposit. Checks nothing.
+    pub(crate) fn remove_unchecked(model: ModelId, m: Model<T>) -> DispatchResult {
         if m.deposit > 0 {
             T::Currency::release(
                 &HoldReason::ModelDeposit.into(),
@@ -211,11 +271,6 @@ impl<T: Config> Pallet<T> {
             });
         }
         Models::<T>::remove(model);
-        Self::deposit_event(Event::ModelRemoved {
-            model,
-            owner: m.owner,
-            deposit_released: m.deposit,
-        });
         Ok(())
     }
 

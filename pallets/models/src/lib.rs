@@ -51,6 +51,13 @@
 //!    nothing depends on it: no launched token (holders own it), no adapters over it
 //!    ([`AdapterCount`]), no receipts attribution still stores ([`Config::Usage`]). The datanets
 //!    it was trained on stop counting it as a user (a datanet in use cannot be destroyed).
+//! 8. `register_model_committed` — `register_model` revealing a commitment to the weights hash
+//!    made in the datanets pallet (see [`provena_primitives::commit`]): the first committer wins
+//!    the weights from a copy registered before the reveal (a mempool watcher's). A copy
+//!    nothing depends on yet leaves the state (its deposit goes back) and the revealed model is
+//!    registered; a copy with a token, adapters or stored receipts stays (its holders and
+//!    users keep it) and passes to the committer with the revealed price, developer share and
+//!    metadata, the deposit hold moving with it.
 //!
 //! Other pallets read models through [`provena_primitives::models::ModelInspect`] and credit
 //! holder revenue through [`provena_primitives::models::ModelRevenue`], both implemented by
@@ -118,6 +125,7 @@ use polkadot_sdk::{
 };
 use provena_primitives::{
     bonding_curve::{CurveError, CurveParams, CurveState, Trade},
+    commit::HashCommitments,
     datanets::{ContributionInspect, SnapshotAccessError, SnapshotUsers},
     models::{
         HoldingInfo, ModelInfo, ModelInspect, ModelKindInfo, ModelRevenue, ModelStatus, ModelUsage,
@@ -151,7 +159,7 @@ pub mod pallet {
     /// Why this pallet holds funds.
     #[pallet::composite_enum]
     pub enum HoldReason {
-        /// An owner's deposit for a registered, non-deprecated model.
+        /// An owner's deposit for a registered model, held until it is removed.
         ModelDeposit,
         /// A token's curve reserve, held on the token account.
         CurveReserve,
@@ -159,11 +167,13 @@ pub mod pallet {
         HolderRevenue,
     }
 
-    /// Datanet snapshots for benchmarks: the runtime creates real ones.
+    /// Datanet snapshots and commitments for benchmarks: the runtime makes real ones.
     #[cfg(feature = "runtime-benchmarks")]
     pub trait BenchmarkHelper<AccountId> {
         /// `n` distinct snapshots that `who` may train on.
         fn usable_snapshots(who: &AccountId, n: u32) -> Vec<TrainedOn>;
+        /// Makes `who`'s commitment to `hash` with `salt` (revealable from the next block).
+        fn commit(who: &AccountId, hash: ContentHash, salt: ContentHash);
     }
 
     #[pallet::config]
@@ -237,6 +247,9 @@ pub mod pallet {
         /// a model in use cannot be removed.
         type Usage: ModelUsage;
 
+        /// Where commitments to weights hashes are made and revealed (the datanets pallet).
+        type Commitments: HashCommitments<Self::AccountId, BlockNumberFor<Self>>;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
 
@@ -292,6 +305,7 @@ pub mod pallet {
                     Permill::one(),
                     uri.clone(),
                     None,
+                    None,
                 );
                 assert!(result.is_ok(), "genesis model {weights_hash:?} is invalid: {result:?}");
             }
@@ -346,6 +360,7 @@ pub mod pallet {
                 developer_share,
                 metadata_uri,
                 predecessor,
+                None,
             )
             .map(|_| ())
         }
@@ -624,6 +639,45 @@ pub mod pallet {
             let who = ensure_signed(origin)?;
             let m = Self::owned(model, &who)?;
             Self::do_remove(model, m)
+        }
+
+        /// `register_model`, revealing the caller's commitment to `weights_hash` with `salt`
+        /// (made in the datanets pallet at least a block ago, within its lifetime; see
+        /// [`provena_primitives::commit`]). The model's priority is the commitment's block. If a
+        /// model with the same weights has a later priority (a front-runner's), the first
+        /// committer wins it: a model nothing depends on yet is removed (its deposit goes back)
+        /// and this one registered; one with a token, adapters or stored receipts stays, and
+        /// passes to the caller with the price, developer share and metadata revealed here
+        /// (the caller's deposit is held, the previous owner's released).
+        #[pallet::call_index(10)]
+        #[pallet::weight(T::WeightInfo::register_model_committed(trained_on.len().try_into().unwrap_or(u32::MAX)))]
+        pub fn register_model_committed(
+            origin: OriginFor<T>,
+            kind: ModelKindArg,
+            weights_hash: ContentHash,
+            training_config_hash: ContentHash,
+            trained_on: Vec<TrainedOn>,
+            price_per_1k_tokens: Balance,
+            developer_share: Permill,
+            metadata_uri: Vec<u8>,
+            predecessor: Option<ModelId>,
+            salt: ContentHash,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let priority = T::Commitments::reveal(&who, &weights_hash, &salt)?;
+            Self::do_register(
+                who,
+                kind,
+                weights_hash,
+                training_config_hash,
+                trained_on,
+                price_per_1k_tokens,
+                developer_share,
+                metadata_uri,
+                predecessor,
+                Some(priority),
+            )
+            .map(|_| ())
         }
     }
 }

@@ -100,6 +100,8 @@ impl pallet_datanets::Config for Test {
     type SnapshotDepositBase = polkadot_sdk::frame_support::traits::ConstU128<0>;
     type SnapshotDepositPerMember = polkadot_sdk::frame_support::traits::ConstU128<0>;
     type AccessDeposit = polkadot_sdk::frame_support::traits::ConstU128<0>;
+    type CommitDeposit = polkadot_sdk::frame_support::traits::ConstU128<1>;
+    type CommitLifetime = polkadot_sdk::frame_support::traits::ConstU64<5>;
     type Credits = ();
     type PoolDestination = Treasury;
     type WeightInfo = ();
@@ -123,6 +125,7 @@ impl pallet_models::Config for Test {
     type MaxUriLen = ConstU32<64>;
     type MinHolding = MinHolding;
     type Usage = ();
+    type Commitments = Datanets;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = SnapshotsForBenchmarks;
@@ -138,6 +141,15 @@ impl crate::BenchmarkHelper<AccountId> for SnapshotsForBenchmarks {
         Balances::set_balance(who, Balances::free_balance(who).max(1_000_000_000));
         // One datanet per snapshot: the worst case (each datanet counts the model as a user).
         (0..n).map(|i| (snapshot_of(*who, Visibility::Public, i as u8), 1)).collect()
+    }
+
+    fn commit(
+        who: &AccountId,
+        hash: provena_primitives::ContentHash,
+        salt: provena_primitives::ContentHash,
+    ) {
+        let commitment = provena_primitives::commit::commitment(&hash, who, &salt);
+        assert_ok!(Datanets::commit(RuntimeOrigin::signed(*who), commitment));
     }
 }
 
@@ -223,23 +235,7 @@ pub fn snapshot_of(owner: AccountId, visibility: Visibility, n: u8) -> DatanetId
         10,
         1_000,
     ));
-    let id = pallet_datanets::NextContributionId::<Test>::get();
-    assert_ok!(Datanets::contribute(
-        RuntimeOrigin::signed(owner),
-        datanet,
-        polkadot_sdk::sp_core::H256::repeat_byte(n.wrapping_add(100)),
-        100,
-        25,
-        b"ipfs://meta".to_vec(),
-        Vec::new(),
-        u128::MAX,
-    ));
-    assert_ok!(Datanets::review(
-        RuntimeOrigin::signed(owner),
-        id,
-        pallet_datanets::Verdict::Accept { quality: 90 }
-    ));
-    assert_ok!(Datanets::publish_snapshot(RuntimeOrigin::signed(owner), datanet));
+    next_snapshot(owner, datanet, n);
     datanet
 }
 

@@ -95,8 +95,12 @@ pub struct Model<T: Config> {
     pub status: ModelStatus,
     /// When it was registered.
     pub registered_at: BlockNumberFor<T>,
-    /// The deposit held from the owner (zero once deprecated).
+    /// The deposit held from the owner until the model is removed (zero for models deprecated
+    /// before v1, which released it then).
     pub deposit: Balance,
+    /// Its claim to the weights hash: the block of the commitment it was revealed from, or the
+    /// block it was registered in (see [`provena_primitives::commit`]).
+    pub priority: BlockNumberFor<T>,
 }
 
 /// The revenue accumulator of a token: OPEN per token, scaled by

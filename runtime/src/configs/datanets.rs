@@ -4,7 +4,7 @@ use crate::{Balance, Balances, BlockNumber, Runtime, RuntimeEvent, RuntimeHoldRe
 use polkadot_sdk::frame_support::{parameter_types, traits::ConstU32, PalletId};
 use provena_primitives::{
     currency::{deposit, MILLI_OPEN},
-    time::DAYS,
+    time::{DAYS, HOURS},
 };
 
 parameter_types! {
@@ -23,6 +23,10 @@ parameter_types! {
     pub const SnapshotDepositPerMember: Balance = deposit(0, 8);
     /// An access request (up to ~280 bytes), and then the grant it becomes (0.048 OPEN).
     pub const AccessDeposit: Balance = deposit(1, 280);
+    /// A commitment to a content hash: one entry of ~100 bytes (0.03 OPEN).
+    pub const CommitDeposit: Balance = deposit(1, 100);
+    /// A commitment may be revealed for an hour.
+    pub const CommitLifetime: BlockNumber = HOURS;
     /// An accepted contribution's stake stays held for a week, long enough for disputes.
     pub const StakeLockup: BlockNumber = 7 * DAYS;
 }
@@ -45,6 +49,8 @@ impl pallet_datanets::Config for Runtime {
     type SnapshotDepositBase = SnapshotDepositBase;
     type SnapshotDepositPerMember = SnapshotDepositPerMember;
     type AccessDeposit = AccessDeposit;
+    type CommitDeposit = CommitDeposit;
+    type CommitLifetime = CommitLifetime;
     // Attribution owes contributors and reward pools; what it owes keeps their storage.
     type Credits = crate::Attribution;
     // What is left in a destroyed datanet's reward pool goes to the treasury bucket.

@@ -66,6 +66,8 @@ impl pallet_models::Config for Runtime {
     type MinHolding = MinHolding;
     // Attribution's stored receipts keep their model stored.
     type Usage = crate::Attribution;
+    // Commitments to weights hashes are made in the datanets pallet.
+    type Commitments = Datanets;
     type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = SnapshotsForBenchmarks;
@@ -92,5 +94,17 @@ impl pallet_models::BenchmarkHelper<AccountId> for SnapshotsForBenchmarks {
                 (datanet, 1)
             })
             .collect()
+    }
+
+    fn commit(
+        who: &AccountId,
+        hash: provena_primitives::ContentHash,
+        salt: provena_primitives::ContentHash,
+    ) {
+        let commitment = provena_primitives::commit::commitment(&hash, who, &salt);
+        super::datanets::bench_ok(Datanets::commit(
+            crate::RuntimeOrigin::signed(who.clone()),
+            commitment,
+        ));
     }
 }

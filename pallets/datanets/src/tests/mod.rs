@@ -8,6 +8,7 @@
 )]
 
 mod access;
+mod commit;
 mod contributions;
 mod datanets;
 mod lifecycle;

@@ -424,3 +424,84 @@ fn registered_models_keep_their_training_datanets_from_being_destroyed() {
         assert_eq!(pallet_datanets::SnapshotUsage::<Test>::get(used), 2, "it runs once");
     });
 }
+
+/// Registers `hash(n)` as `who` with a revealed commitment (made earlier with `SALT`).
+fn register_committed(who: AccountId, n: u8, price: Balance) -> DispatchResult {
+    ModelsPallet::register_model_committed(
+        RuntimeOrigin::signed(who),
+        ModelKindArg::Base,
+        hash(n),
+        hash(200),
+        vec![],
+        price,
+        Permill::from_percent(70),
+        b"ipfs://mine".to_vec(),
+        None,
+        SALT,
+    )
+}
+
+const SALT: ContentHash = ContentHash::repeat_byte(0x5a);
+
+fn commit_weights(who: AccountId, n: u8) {
+    let c = provena_primitives::commit::commitment(&hash(n), &who, &SALT);
+    assert_ok!(Datanets::commit(RuntimeOrigin::signed(who), c));
+}
+
+/// A watcher copies the weights hash from Alice's reveal and registers it first: Alice's older
+/// commitment wins, and the copy (nothing depends on it yet) leaves the state.
+#[test]
+fn the_first_committer_of_weights_displaces_a_front_runner() {
+    ExtBuilder::default().build_and_execute(|| {
+        commit_weights(ALICE, 1);
+        assert_noop!(
+            register_committed(ALICE, 1, 5),
+            pallet_datanets::Error::<Test>::CommitmentTooRecent
+        );
+        System::set_block_number(System::block_number() + 1);
+        let copy = register_base(BOB, 1, vec![]);
+        assert_eq!(deposit_held(BOB), MODEL_DEPOSIT);
+        assert_ok!(register_committed(ALICE, 1, 5));
+        assert!(!Models::<Test>::contains_key(copy));
+        assert_eq!(deposit_held(BOB), 0, "the copy's deposit went back");
+        let mine = ModelByWeights::<Test>::get(hash(1)).unwrap();
+        let m = Models::<Test>::get(mine).unwrap();
+        assert_eq!((m.owner, m.price_per_1k_tokens), (ALICE, 5));
+        assert!(model_events().contains(&Event::ModelDisplaced {
+            model: copy,
+            owner: BOB,
+            by: ALICE
+        }));
+        // A later commitment loses to a registration that came first.
+        commit_weights(BOB, 1);
+        System::set_block_number(System::block_number() + 1);
+        assert_noop!(register_committed(BOB, 1, 1), Error::<Test>::WeightsAlreadyRegistered);
+    });
+}
+
+/// The front-runner launched a token on the copy before Alice's reveal landed: the holders keep
+/// their model, and it passes to Alice with her terms.
+#[test]
+fn the_first_committer_takes_over_a_copy_that_has_a_token() {
+    ExtBuilder::default().build_and_execute(|| {
+        commit_weights(ALICE, 1);
+        System::set_block_number(System::block_number() + 1);
+        let copy = register_base(BOB, 1, vec![]);
+        assert_ok!(ModelsPallet::launch_token(RuntimeOrigin::signed(BOB), copy));
+        buy(CAROL, copy, 100_000);
+        assert_ok!(register_committed(ALICE, 1, 5));
+        let m = Models::<Test>::get(copy).unwrap();
+        assert_eq!(
+            (m.owner, m.price_per_1k_tokens, m.developer_share),
+            (ALICE, 5, Permill::from_percent(70))
+        );
+        assert_eq!(m.metadata_uri.to_vec(), b"ipfs://mine".to_vec());
+        assert_eq!((deposit_held(BOB), deposit_held(ALICE)), (0, MODEL_DEPOSIT));
+        assert_eq!(ModelByWeights::<Test>::get(hash(1)), Some(copy));
+        assert_eq!(Holdings::<Test>::get(copy, CAROL).unwrap().balance, 100_000);
+        assert_eq!(
+            model_events().last(),
+            Some(&Event::ModelTakenOver { model: copy, from: BOB, to: ALICE })
+        );
+    });
+}
