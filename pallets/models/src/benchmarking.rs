@@ -64,6 +64,31 @@ fn largest_adapter<T: Config>(base: ModelId) -> ModelKindArg {
     }
 }
 
+/// An adapter of `who` over `base` with weights `weights(9)`, trained on the most datanets (each
+/// counts it as a user): the most expensive model to remove.
+fn adapter_on_most_datanets<T: Config>(who: &T::AccountId, base: ModelId) -> ModelId {
+    let trained_on = T::BenchmarkHelper::usable_snapshots(who, T::MaxTrainedOn::get());
+    let kind = ModelKindArg::Adapter {
+        base,
+        rank: 8,
+        alpha: 16,
+        target_modules: vec![b"q_proj".to_vec()],
+    };
+    ModelsPallet::<T>::do_register(
+        who.clone(),
+        kind,
+        weights(9),
+        H256::zero(),
+        trained_on,
+        1_000,
+        Permill::from_percent(50),
+        vec![b'x'; T::MaxUriLen::get() as usize],
+        None,
+        None,
+    )
+    .unwrap()
+}
+
 /// A launched model of `owner`.
 fn launched<T: Config>(owner: &T::AccountId) -> ModelId {
     let model = base_model::<T>(owner, 0);
@@ -134,26 +159,7 @@ mod benchmarks {
         T::BenchmarkHelper::commit(&owner, weights(9), salt);
         let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
         polkadot_sdk::frame_system::Pallet::<T>::set_block_number(now + 1u32.into());
-        let theirs = T::BenchmarkHelper::usable_snapshots(&front, T::MaxTrainedOn::get());
-        let adapter = || ModelKindArg::Adapter {
-            base,
-            rank: 8,
-            alpha: 16,
-            target_modules: vec![b"q".to_vec()],
-        };
-        let displaced = ModelsPallet::<T>::do_register(
-            front,
-            adapter(),
-            weights(9),
-            H256::zero(),
-            theirs,
-            1_000,
-            Permill::from_percent(50),
-            vec![b'x'; T::MaxUriLen::get() as usize],
-            None,
-            None,
-        )
-        .unwrap();
+        let displaced = adapter_on_most_datanets::<T>(&front, base);
         let trained_on = T::BenchmarkHelper::usable_snapshots(&owner, s);
         let kind = largest_adapter::<T>(base);
         #[extrinsic_call]
@@ -208,26 +214,7 @@ mod benchmarks {
     fn remove_model() {
         let owner = funded::<T>("owner", 0);
         let base = base_model::<T>(&owner, 0);
-        let trained_on = T::BenchmarkHelper::usable_snapshots(&owner, T::MaxTrainedOn::get());
-        let kind = ModelKindArg::Adapter {
-            base,
-            rank: 8,
-            alpha: 16,
-            target_modules: vec![b"q_proj".to_vec()],
-        };
-        let model = ModelsPallet::<T>::do_register(
-            owner.clone(),
-            kind,
-            weights(9),
-            H256::zero(),
-            trained_on,
-            1_000,
-            Permill::from_percent(50),
-            vec![b'x'; T::MaxUriLen::get() as usize],
-            None,
-            None,
-        )
-        .unwrap();
+        let model = adapter_on_most_datanets::<T>(&owner, base);
         ModelsPallet::<T>::deprecate(RawOrigin::Signed(owner.clone()).into(), model).unwrap();
         #[extrinsic_call]
         _(RawOrigin::Signed(owner), model);
