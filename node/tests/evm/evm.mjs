@@ -1,4 +1,4 @@
-// Ethereum tooling against a running Provena dev node, driven by `node/tests/evm.rs`.
+// Ethereum tooling against a running Provena dev node, driven by `node/tests/e2e/evm.rs`.
 //
 // solc-js compiles the contracts offline; ethers v6 deploys and calls them through the node's
 // Ethereum JSON-RPC endpoint, signs raw transactions with the well-known dev keys, and tries

@@ -7,11 +7,9 @@
 //! in both directions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-mod common;
-
 use std::{path::PathBuf, process::Command, time::Duration};
 
-use common::*;
+use crate::common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClientBuilder};
 use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
 use polkadot_sdk::{

@@ -9,11 +9,9 @@
 //! finalizing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-mod common;
-
 use std::{process::Command, time::Duration};
 
-use common::*;
+use crate::common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use polkadot_sdk::{
     frame_system, pallet_sudo,

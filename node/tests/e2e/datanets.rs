@@ -4,12 +4,10 @@
 //! independently against the on-chain root.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use codec::Encode;
-use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use pallet_datanets::{Event as DatanetEvent, Verdict};
 use polkadot_sdk::{sp_core::H256, sp_keyring::Sr25519Keyring};

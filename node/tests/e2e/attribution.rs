@@ -6,12 +6,10 @@
 //! verified independently.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use codec::Encode;
-use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
 use polkadot_sdk::{

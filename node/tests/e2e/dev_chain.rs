@@ -2,11 +2,9 @@
 //! restart, and bad input is refused with an error while the chain keeps going.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use polkadot_sdk::{
     pallet_balances, pallet_transaction_payment,

@@ -166,12 +166,12 @@ fn check(name: &str, raw: bool) {
             have_sig == want_sig,
             "chain-specs/{name}: the runtime code differs from the runtime this checkout builds \
              (version, runtime APIs, host imports or entry points); regenerate it (see \
-             tests/chain_specs.rs)"
+             tests/e2e/chain_specs.rs)"
         );
     }
     assert!(
 		want == have,
-		"chain-specs/{name} drifted from the runtime presets; regenerate it (see tests/chain_specs.rs)"
+		"chain-specs/{name} drifted from the runtime presets; regenerate it (see tests/e2e/chain_specs.rs)"
 	);
 }
 

@@ -3,11 +3,9 @@
 //! checked against the `models_*` RPC quotes, and the token's state against the trades.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
 use pallet_models::{Event as ModelEvent, ModelKindArg};
 use polkadot_sdk::{
