@@ -25,6 +25,18 @@
 //!   `virtual_tokens`, and `x·y ≥ k` then forces `x ≥ virtual_native`, i.e. `reserve ≥ 0`);
 //! - a round trip never gains: selling what one just bought pays at most what it cost.
 //!
+//! ## Graduation: the curve becomes a pool
+//!
+//! When the reserve reaches [`CurveParams::graduation_reserve`] the virtual reserves go:
+//! [`CurveParams::graduated`] gives the parameters of a plain constant-product pool holding the
+//! real reserve `R` against `p = ⌊R·y/x⌋` tokens taken from the supply the curve never sold
+//! (capped at it), so the pool opens at the curve's last price (rounded against the trader).
+//! The same formulas then run with `virtual_native = 0` and `virtual_tokens = sold + p`: holders
+//! can always sell into the reserve and anyone can buy from the pool, whose last token is
+//! never for sale. Nobody owns the pool's liquidity, so nobody can withdraw it: the exit a
+//! graduated token keeps is the reserve its own buyers paid in. The safety argument above holds
+//! with `k = R·p`.
+//!
 //! Every product is taken in 256 bits, and every step is checked: a trade that would not fit
 //! a `u128` is a [`CurveError::Overflow`], never a panic or a silent wrap.
 
@@ -57,17 +69,19 @@ pub struct CurveParams {
     /// Every token that will ever exist, in base units (10^-18 token).
     #[serde(with = "crate::serde_helpers::amount")]
     pub total_supply: Balance,
-    /// The part of the supply sold on the curve. The rest is never sold: it stays locked with
-    /// the reserve when the curve graduates.
+    /// The most tokens in circulation at once. On a launch curve, the part of the supply it
+    /// sells; after graduation, the pool's tokens plus those sold, less one (the rest of the
+    /// supply is never minted).
     #[serde(with = "crate::serde_helpers::amount")]
     pub curve_supply: Balance,
-    /// The virtual OPEN side of the pool, in base units.
+    /// The virtual OPEN side of the pool, in base units; zero once graduated.
     #[serde(with = "crate::serde_helpers::amount")]
     pub virtual_native: Balance,
     /// The virtual token side of the pool; greater than `curve_supply`.
     #[serde(with = "crate::serde_helpers::amount")]
     pub virtual_tokens: Balance,
-    /// The reserve (in OPEN base units) at which the curve graduates and closes.
+    /// The reserve (in OPEN base units) at which the curve graduates into a pool (`u128::MAX`
+    /// once it has).
     #[serde(with = "crate::serde_helpers::amount")]
     pub graduation_reserve: Balance,
 }
@@ -282,6 +296,33 @@ impl CurveParams {
         to_u128(div(mul(x, TOKEN_UNIT), U256::from(y))?)
     }
 
+    /// The parameters of the pool the curve becomes when it graduates at `state` (see the
+    /// module docs): no virtual reserves, the reserve against `p = ⌊reserve·y/x⌋` tokens from
+    /// the never-sold supply, and no further graduation. Refused when fewer than two tokens
+    /// would be left for the pool.
+    pub fn graduated(&self, state: &CurveState) -> Result<CurveParams, CurveError> {
+        let (x, y) = self.pool(state)?;
+        let unsold = self.total_supply.checked_sub(state.sold).ok_or(CurveError::InvalidParams)?;
+        let pool_tokens = to_u128(div(mul(state.reserve, y), U256::from(x))?)?.min(unsold);
+        if pool_tokens < 2 || state.reserve == 0 {
+            return Err(CurveError::InvalidParams);
+        }
+        let virtual_tokens = state.sold.checked_add(pool_tokens).ok_or(CurveError::Overflow)?;
+        Ok(CurveParams {
+            total_supply: self.total_supply,
+            // `y − a` stays positive: the pool's last token is never for sale.
+            curve_supply: virtual_tokens.saturating_sub(1),
+            virtual_native: 0,
+            virtual_tokens,
+            graduation_reserve: Balance::MAX,
+        })
+    }
+
+    /// Whether these are the parameters of a graduated pool (no virtual OPEN).
+    pub fn is_pool(&self) -> bool {
+        self.virtual_native == 0
+    }
+
     /// Whether the curve has reached its graduation reserve at `state`.
     pub fn graduates_at(&self, state: &CurveState) -> bool {
         state.reserve >= self.graduation_reserve
@@ -422,8 +463,86 @@ mod tests {
         assert_eq!(p.validate(), Err(CurveError::InvalidParams));
     }
 
+    /// The runtime curve bought up to graduation, and the pool it becomes.
+    fn graduated_runtime_curve() -> (CurveParams, CurveParams, CurveState) {
+        let p = params();
+        let (sold, _) = p.tokens_for(&CurveState::default(), p.graduation_reserve).unwrap();
+        let s = reached(&p, sold + 1).unwrap();
+        assert!(p.graduates_at(&s));
+        (p, p.graduated(&s).unwrap(), s)
+    }
+
+    #[test]
+    fn a_graduated_curve_becomes_a_pool_at_its_last_price_and_keeps_an_exit() {
+        let (curve, pool, s) = graduated_runtime_curve();
+        assert!(pool.is_pool() && !curve.is_pool());
+        assert!(!pool.graduates_at(&s), "a pool never graduates again");
+        // It opens at the curve's last price, rounded against the trader by at most 1e-9.
+        let (last, first) = (curve.spot_price(&s).unwrap(), pool.spot_price(&s).unwrap());
+        assert!(first >= last && first - last <= last / 1_000_000_000, "{last} → {first}");
+        // Its tokens come from the supply the curve never sold: nothing is minted beyond it.
+        let pool_tokens = pool.virtual_tokens - s.sold;
+        assert!(pool.virtual_tokens <= curve.total_supply);
+        // About 219M of the 234M never sold (25,000 OPEN at about 1.14e-4 OPEN per token).
+        assert_eq!(pool_tokens / TOKEN_UNIT / 1_000_000, 218);
+        // Every holder together can sell everything into the reserve, for most of it.
+        let all = pool.sell_proceeds(&s, s.sold).unwrap();
+        assert!(all < s.reserve && all > s.reserve / 2, "{all} of {}", s.reserve);
+        // Anyone can buy, but never the pool's last token.
+        assert!(pool.buy_cost(&s, pool_tokens / 2).is_ok());
+        assert_eq!(pool.buy_cost(&s, pool_tokens), Err(CurveError::ExceedsCurveSupply));
+        // Buying 99% of it costs 99 times the reserve: the price runs away as the pool empties.
+        let most = pool_tokens / 100 * 99;
+        assert!(pool.buy_cost(&s, most).unwrap() / s.reserve == 98);
+    }
+
+    #[test]
+    fn graduating_an_empty_or_sold_out_curve_is_refused() {
+        let p = params();
+        assert_eq!(p.graduated(&CurveState::default()), Err(CurveError::InvalidParams));
+        let sold_out = CurveState { sold: p.total_supply, reserve: p.graduation_reserve };
+        assert_eq!(p.graduated(&sold_out), Err(CurveError::InvalidParams));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// After graduation, any sequence of trades keeps `x·y ≥ R·p`, the reserve covers
+        /// selling every token in circulation, and a round trip never gains.
+        #[test]
+        fn a_graduated_pool_stays_solvent(
+            extra in 0..30_000_000u128,
+            trades in proptest::collection::vec((any::<bool>(), 1..=u128::MAX), 1..20),
+        ) {
+            let (curve, pool, graduated_at) = graduated_runtime_curve();
+            // Graduation may happen anywhere past the threshold (the last buy overshoots).
+            let s0 = reached(&curve, graduated_at.sold + extra * TOKEN_UNIT).unwrap();
+            let pool = if extra == 0 { pool } else { curve.graduated(&s0).unwrap() };
+            let (x0, y0) = pool.pool(&s0).unwrap();
+            let k = U256::from(x0).full_mul(U256::from(y0));
+            let mut s = s0;
+            for (is_buy, a) in trades {
+                let a = if is_buy { a % (pool.curve_supply - s.sold + 1) } else { a % (s.sold + 1) };
+                let next = if is_buy {
+                    pool.quote_buy(&s, a, Permill::zero())
+                } else {
+                    pool.quote_sell(&s, a, Permill::zero())
+                };
+                if let Ok((trade, n)) = next {
+                    if is_buy {
+                        let back = pool.sell_proceeds(&n, a).unwrap();
+                        prop_assert!(back <= trade.curve_amount);
+                    }
+                    s = n;
+                }
+                let (x, y) = pool.pool(&s).unwrap();
+                prop_assert!(U256::from(x).full_mul(U256::from(y)) >= k);
+                prop_assert!(s.sold <= curve.total_supply);
+                if s.sold > 0 {
+                    prop_assert!(pool.sell_proceeds(&s, s.sold).unwrap() < s.reserve);
+                }
+            }
+        }
 
         /// Buying then selling the same amount never pays back more than it cost.
         #[test]

@@ -205,7 +205,8 @@ pub struct ModelInfo<AccountId, Balance, BlockNumber> {
 pub enum TokenPhase<BlockNumber> {
     /// Buys and sells run on the curve.
     Trading,
-    /// The curve reached its graduation reserve at this block and closed for good.
+    /// The curve reached its graduation reserve at this block and became a pool: buys and
+    /// sells run on it (see `bonding_curve`'s "Graduation").
     Graduated {
         /// The block it graduated in.
         at: BlockNumber,
@@ -226,7 +227,7 @@ pub struct TokenInfo<AccountId, Balance, BlockNumber> {
     pub model: ModelId,
     /// The keyless account holding its reserve and undistributed revenue.
     pub account: AccountId,
-    /// Its curve, fixed at launch.
+    /// Its curve, fixed at launch; once graduated, its pool's.
     pub params: CurveParams,
     /// Sold supply and reserve now.
     pub state: CurveState,
@@ -283,7 +284,8 @@ pub struct HoldingInfo<Balance> {
 pub enum QuoteError {
     /// No such model, or its token was not launched.
     NoToken,
-    /// The curve graduated; it no longer trades.
+    /// Not returned since the models pallet's storage version 2: a graduated token trades on
+    /// its pool.
     Graduated,
     /// The model is deprecated: its token can be sold, not bought.
     ModelNotActive,

@@ -4,8 +4,9 @@
 //! a model trained on the snapshot. Root sets the code of this checkout, and at the next block
 //! every migration has run: attribution v1 → v2 (request ids hashed into the voucher maps' keys:
 //! the voucher is found under its new key), datanets v0 → v1 (every item records its deposit,
-//! zero for these, and its index positions) and models v0 → v1 (the datanet counts the model as
-//! a user); the migrated items work with the new calls, and the chain goes on authoring and
+//! zero for these, and its index positions), models v0 → v1 (the datanet counts the model as
+//! a user) and v1 → v2 (the token graduated under the old runtime, which refused to sell it,
+//! becomes a pool and sells); the migrated items work with the new calls, and the chain goes on authoring and
 //! finalizing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
@@ -21,7 +22,7 @@ use polkadot_sdk::{
     sp_runtime::Permill,
     sp_runtime::Weight,
 };
-use provena_primitives::attribution::Voucher;
+use provena_primitives::{attribution::Voucher, models::TokenPhase};
 use provena_runtime::{currency::OPEN, AccountId, BlockNumber, Runtime, RuntimeCall, RuntimeEvent};
 use serde_json::Value;
 
@@ -180,6 +181,41 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     let (add, register) = (sign(&c, Alice, add).await, sign(&c, Bob, register).await);
     succeeded(&c, submit_and_wait_in_block(&c, &add).await).await;
     succeeded(&c, submit_and_wait_in_block(&c, &register).await).await;
+
+    // Bob launches the model's token and Charlie buys 770M tokens (about 25,400 OPEN), which
+    // graduates the curve: under the old runtime that closed it, and selling fails.
+    let launch = RuntimeCall::Models(pallet_models::Call::launch_token { model: 0 });
+    succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Bob, launch).await).await).await;
+    let token_unit = provena_primitives::bonding_curve::TOKEN_UNIT;
+    let buy = RuntimeCall::Models(pallet_models::Call::buy {
+        model: 0,
+        tokens: 770_000_000 * token_unit,
+        max_cost: 30_000 * OPEN,
+        deadline: 1_000_000,
+    });
+    // (Its events have the old runtime's `Graduated` layout: the token is read from storage.)
+    submit_and_wait_in_block(&c, &sign(&c, Charlie, buy).await).await;
+    let token_key = pallet_models::Tokens::<Runtime>::hashed_key_for(0);
+    let token =
+        storage::<pallet_models::Token<Runtime>>(&c, token_key.clone(), None).await.unwrap();
+    assert!(matches!(token.phase, TokenPhase::Graduated { .. }) && !token.params.is_pool());
+    assert_eq!(token.state.sold, 770_000_000 * token_unit);
+    let sell = || {
+        RuntimeCall::Models(pallet_models::Call::sell {
+            model: 0,
+            tokens: 1_000_000 * token_unit,
+            min_out: 0,
+            deadline: 1_000_000,
+        })
+    };
+    let at = submit_and_wait_in_block(&c, &sign(&c, Charlie, sell()).await).await;
+    assert!(
+        events(&c, at).await.iter().any(|e| matches!(
+            e,
+            RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. })
+        )),
+        "the old runtime refuses to sell a graduated token"
+    );
     let request_id = H256::repeat_byte(0x77);
     let voucher = Voucher::<AccountId, BlockNumber> {
         request_id,
@@ -221,13 +257,13 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     // The next block runs the migration with the new code.
     wait_for_finalized(&c, upgraded + 2, Duration::from_secs(90)).await;
     assert_eq!(spec_version(&c).await, u64::from(provena_runtime::VERSION.spec_version));
-    assert_eq!(attribution_version(&c).await, 2, "the v2 migration ran");
+    assert_eq!(attribution_version(&c).await, 3, "the v2 and v3 migrations ran");
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, new_key, None).await, Some(voucher));
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, old_key, None).await, None);
 
     // Datanets v1: the items decode with a zero deposit and their index positions.
     assert_eq!(storage_version(&c, "Datanets").await, 1, "the datanets v1 migration ran");
-    assert_eq!(storage_version(&c, "Models").await, 1, "the models v1 migration ran");
+    assert_eq!(storage_version(&c, "Models").await, 2, "the models v1 and v2 migrations ran");
     for id in [0u64, 1] {
         let key = pallet_datanets::Contributions::<Runtime>::hashed_key_for(id);
         let x = storage::<pallet_datanets::Contribution<Runtime>>(&c, key, None).await.unwrap();
@@ -255,6 +291,10 @@ async fn the_previous_runtime_upgrades_and_migrates() {
         )),
         "a datanet a model was trained on cannot be destroyed"
     );
+    // Models v2: the graduated curve is a pool of its reserve, and Charlie can sell.
+    let token = storage::<pallet_models::Token<Runtime>>(&c, token_key, None).await.unwrap();
+    assert!(matches!(token.phase, TokenPhase::Graduated { .. }) && token.params.is_pool());
+    succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Charlie, sell()).await).await).await;
     // And the chain goes on.
     wait_for_finalized(&c, upgraded + 4, Duration::from_secs(60)).await;
 }

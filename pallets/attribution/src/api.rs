@@ -181,6 +181,12 @@ impl<T: Config> Pallet<T> {
                 T::Currency::balance_on_hold(&HoldReason::OperatorBond.into(), &who) == op.bond,
                 "operator hold differs from its bond"
             );
+            if op.status == OperatorStatus::Candidate {
+                ensure!(
+                    op.busy_until.is_zero() && op.open_challenges == 0,
+                    "a candidate operator with receipts"
+                );
+            }
         }
         let mut prepaid: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
         for (who, request_id, v) in PrepaidVouchers::<T>::iter() {
@@ -221,7 +227,7 @@ impl<T: Config> Pallet<T> {
 /// expiring now), and everything else is checked, charged and split as for a signed voucher.
 impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
     fn is_operator(who: &T::AccountId) -> bool {
-        Operators::<T>::contains_key(who)
+        Self::is_active_operator(who)
     }
 
     fn fee(model: ModelId, tokens: u64) -> Option<Balance> {

@@ -63,6 +63,15 @@ mod events_and_errors {
         /// Receipts `from..to` (ids) left the state: past their challenge window and their
         /// vouchers' expiry, the epoch roots, the events and the payees' totals are their record.
         ReceiptsPruned { from: u64, to: u64 },
+        /// An account registered itself as a candidate operator; its bond is held.
+        OperatorRegistered { operator: T::AccountId, bond: Balance },
+        /// A candidate operator was admitted: it may submit receipts.
+        OperatorAdmitted { operator: T::AccountId },
+        /// An operator added `extra` to its bond, now `bond`.
+        OperatorBonded { operator: T::AccountId, extra: Balance, bond: Balance },
+        /// An operator left: it submits nothing more, and its bond may be withdrawn from
+        /// `unlocks_at` on.
+        OperatorLeaving { operator: T::AccountId, unlocks_at: BlockNumberFor<T> },
     }
 
     #[pallet::error]
@@ -146,12 +155,24 @@ mod events_and_errors {
         /// still decides it.
         ChallengeNotExpired,
         /// The operator's bond, reduced by slashes, no longer covers one more slash
-        /// ([`Config::OperatorSlash`]): it may not submit until it is registered again.
+        /// ([`Config::OperatorSlash`]): it may not submit until it tops it up (`bond_more`).
         BondTooLow,
         /// The operator has submitted its share ([`Config::OperatorEpochShare`]) of this
         /// epoch's receipts.
         OperatorEpochFull,
         /// The voucher expires more than [`Config::MaxVoucherLifetime`] blocks from now.
         VoucherTooLong,
+        /// The operator is not a candidate.
+        NotCandidate,
+        /// A bond top-up must be positive.
+        ZeroBond,
+        /// The operator is leaving.
+        OperatorLeaving,
+        /// The operator has not left (`leave_operator`).
+        NotLeaving,
+        /// The operator's unbonding delay has not passed.
+        StillUnbonding,
+        /// The operator is a candidate or leaving: it may not submit or be named in a voucher.
+        OperatorNotActive,
     }
 }

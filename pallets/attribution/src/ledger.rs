@@ -108,18 +108,6 @@ impl<T: Config> Pallet<T> {
         T::OperatorEpochShare::get().mul_floor(T::MaxReceiptsPerEpoch::get())
     }
 
-    pub(crate) fn do_add_operator(operator: T::AccountId) -> DispatchResult {
-        ensure!(!Operators::<T>::contains_key(&operator), Error::<T>::AlreadyOperator);
-        let bond = T::OperatorBond::get();
-        T::Currency::hold(&HoldReason::OperatorBond.into(), &operator, bond)?;
-        Operators::<T>::insert(
-            &operator,
-            Operator { bond, busy_until: Zero::zero(), open_challenges: 0 },
-        );
-        Self::deposit_event(Event::OperatorAdded { operator, bond });
-        Ok(())
-    }
-
     /// Prepays `voucher` for `user` (see [`Pallet::prepay_voucher`]). Also used by the runtime's
     /// EVM precompile, with the calling contract's account as `user`.
     pub fn do_prepay_voucher(user: T::AccountId, voucher: VoucherOf<T>) -> DispatchResult {
@@ -130,7 +118,8 @@ impl<T: Config> Pallet<T> {
             voucher.expires_at <= now.saturating_add(T::MaxVoucherLifetime::get()),
             Error::<T>::VoucherTooLong
         );
-        ensure!(Operators::<T>::contains_key(&voucher.operator), Error::<T>::NotOperator);
+        let op = Operators::<T>::get(&voucher.operator).ok_or(Error::<T>::NotOperator)?;
+        ensure!(op.status == OperatorStatus::Active, Error::<T>::OperatorNotActive);
         let model = T::Models::model(voucher.model).ok_or(Error::<T>::UnknownModel)?;
         ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
         ensure!(
@@ -316,6 +305,7 @@ impl<T: Config> Pallet<T> {
         receipts: Vec<Submission<T>>,
     ) -> Result<Outcome, DispatchError> {
         let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+        ensure!(op.status == OperatorStatus::Active, Error::<T>::OperatorNotActive);
         // Every receipt must be answerable by a full slash.
         ensure!(op.bond >= T::OperatorSlash::get(), Error::<T>::BondTooLow);
         ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);

@@ -14,8 +14,9 @@
 //!
 //! ## Terminology
 //!
-//! - **Operator**: an account allowed to submit receipts, with [`Config::OperatorBond`] held.
-//!   Added and removed by [`Config::AdminOrigin`].
+//! - **Operator**: an account allowed to submit receipts, with [`Config::OperatorBond`] held:
+//!   added by [`Config::AdminOrigin`], or registered by itself and admitted by it; it leaves
+//!   with an unbonding delay (see the `operators` module).
 //! - **Voucher**: `(request id, model, max fee, operator, expiry)` signed off-chain by the user
 //!   (any `MultiSignature`: sr25519, ed25519 or ecdsa) over
 //!   [`provena_primitives::attribution::voucher_payload`] (domain tag + genesis hash + voucher).
@@ -76,7 +77,8 @@
 //!
 //! ## Usage
 //!
-//! 1. `add_operator` (admin) holds the operator's bond.
+//! 1. `add_operator` (admin) holds the operator's bond; or `register_operator` (anyone) holds it
+//!    and `admit_operator` (admin) activates the candidate. `bond_more` tops a bond up.
 //! 2. Users sign vouchers off-chain (`attribution_voucherPayload` gives the bytes to sign).
 //! 3. `submit_receipts` (operator): up to [`Config::MaxReceiptsPerCall`] receipts; a bad one
 //!    is skipped with an event, the rest settle; each operator submits at most
@@ -84,9 +86,11 @@
 //! 4. `challenge_receipt` (anyone, within the window) and `resolve_challenge` (resolve origin);
 //!    `expire_challenge` (anyone) after [`Config::ChallengeDeadline`] if nobody resolved it: the
 //!    receipt stands and the challenger's bond comes back. An operator whose bond slashes left
-//!    below [`Config::OperatorSlash`] submits nothing more until registered again.
+//!    below [`Config::OperatorSlash`] submits nothing more until it tops it up (`bond_more`).
 //! 5. `claim_rewards` (anyone, for any payees): pays what has matured to its rightful owner.
-//! 6. `remove_operator` (admin) once the operator has no receipt in a window and no challenge.
+//! 6. `leave_operator` (operator) stops it; `withdraw_operator_bond` after
+//!    [`Config::OperatorUnbondingDelay`] and once it has no receipt in a window and no challenge
+//!    returns the bond. `remove_operator` (admin) removes one on the same condition.
 //! 7. `prepay_voucher` (user, instead of signing) and `release_voucher` (user, after expiry,
 //!    if no receipt used it).
 //! 8. On-chain inference jobs (`pallet-inference`) are settled through
@@ -130,7 +134,7 @@
 //!   payouts sum to its fee;
 //! - a model's token holders are never owed anything here (paid when credited);
 //! - operator epoch usage exists only for registered operators, never for a future epoch, and
-//!   never above [`Config::OperatorEpochShare`];
+//!   never above [`Config::OperatorEpochShare`]; a candidate operator has no receipts;
 //! - pruned ⊆ settled and past: every receipt pruning has not passed is stored, every one it
 //!   passed is gone (but one still under challenge), and no model-index entry, epoch leaves or
 //!   expired voucher mark outlives its receipts (but the counted [`LegacyVoucherMarks`]).
@@ -148,6 +152,7 @@ mod ledger;
 pub mod migrations;
 #[cfg(test)]
 mod mock;
+mod operators;
 mod prune;
 #[cfg(test)]
 mod tests;
@@ -210,7 +215,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -292,6 +297,11 @@ pub mod pallet {
         /// What an operator holds while registered.
         #[pallet::constant]
         type OperatorBond: Get<Balance>;
+
+        /// Blocks between an operator's `leave_operator` and the earliest withdrawal of its
+        /// bond (later if its receipts are still in their challenge window).
+        #[pallet::constant]
+        type OperatorUnbondingDelay: Get<BlockNumberFor<Self>>;
 
         /// What a challenger holds while a challenge is open.
         #[pallet::constant]
@@ -474,7 +484,7 @@ pub mod pallet {
             };
             ChallengeWindow::<T>::put(window);
             for who in &self.operators {
-                let r = Pallet::<T>::do_add_operator(who.clone());
+                let r = Pallet::<T>::do_add_operator(who.clone(), OperatorStatus::Active);
                 assert!(r.is_ok(), "genesis operator cannot be added: {r:?}");
             }
         }
@@ -537,35 +547,21 @@ pub mod pallet {
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {
-        /// Registers an operator and holds its bond. Admin origin.
+        /// Registers an active operator and holds its bond. Admin origin.
         #[pallet::call_index(0)]
         #[pallet::weight(T::WeightInfo::add_operator())]
         pub fn add_operator(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
             T::AdminOrigin::ensure_origin(origin)?;
-            Self::do_add_operator(operator)
+            Self::do_add_operator(operator, OperatorStatus::Active)
         }
 
-        /// Removes an operator and releases its bond, once none of its receipts is in a
-        /// challenge window and none is challenged. Admin origin.
+        /// Removes an operator in any status and releases its bond, once none of its receipts
+        /// is in a challenge window and none is challenged. Admin origin.
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::remove_operator())]
         pub fn remove_operator(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
             T::AdminOrigin::ensure_origin(origin)?;
-            let op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
-            let now = frame_system::Pallet::<T>::block_number();
-            ensure!(op.busy_until <= now && op.open_challenges == 0, Error::<T>::OperatorBusy);
-            if op.bond > 0 {
-                T::Currency::release(
-                    &HoldReason::OperatorBond.into(),
-                    &operator,
-                    op.bond,
-                    Precision::Exact,
-                )?;
-            }
-            Operators::<T>::remove(&operator);
-            OperatorEpochUsage::<T>::remove(&operator);
-            Self::deposit_event(Event::OperatorRemoved { operator, bond_released: op.bond });
-            Ok(())
+            Self::do_remove_operator(operator)
         }
 
         /// Sets the challenge window (blocks after a receipt's epoch ends). Admin origin.
@@ -696,6 +692,50 @@ pub mod pallet {
         pub fn release_voucher(origin: OriginFor<T>, request_id: ContentHash) -> DispatchResult {
             let user = ensure_signed(origin)?;
             Self::do_release_voucher(user, request_id)
+        }
+
+        /// Registers the caller as a candidate operator and holds [`Config::OperatorBond`]
+        /// from it; it may submit receipts once [`Config::AdminOrigin`] admits it.
+        #[pallet::call_index(10)]
+        #[pallet::weight(T::WeightInfo::register_operator())]
+        pub fn register_operator(origin: OriginFor<T>) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_add_operator(who, OperatorStatus::Candidate)
+        }
+
+        /// Admits a candidate operator. Admin origin.
+        #[pallet::call_index(11)]
+        #[pallet::weight(T::WeightInfo::admit_operator())]
+        pub fn admit_operator(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
+            T::AdminOrigin::ensure_origin(origin)?;
+            Self::do_admit_operator(operator)
+        }
+
+        /// Holds `extra` more as the caller's operator bond: an operator whose bond slashes
+        /// left below [`Config::OperatorSlash`] submits again once it is topped up.
+        #[pallet::call_index(12)]
+        #[pallet::weight(T::WeightInfo::bond_more())]
+        pub fn bond_more(origin: OriginFor<T>, extra: Balance) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_bond_more(who, extra)
+        }
+
+        /// Stops operating: an active operator submits nothing more and may withdraw its bond
+        /// after [`Config::OperatorUnbondingDelay`] (and once its receipts are out of their
+        /// challenge window and unchallenged); a candidate gets its bond back at once.
+        #[pallet::call_index(13)]
+        #[pallet::weight(T::WeightInfo::leave_operator())]
+        pub fn leave_operator(origin: OriginFor<T>) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_leave_operator(who)
+        }
+
+        /// Releases a departed operator's bond and removes it (see `leave_operator`).
+        #[pallet::call_index(14)]
+        #[pallet::weight(T::WeightInfo::withdraw_operator_bond())]
+        pub fn withdraw_operator_bond(origin: OriginFor<T>) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_withdraw_operator_bond(who)
         }
     }
 }

@@ -20,6 +20,13 @@
 //! still reversible). The migration re-keys every entry of both maps: it reads them all, then
 //! writes them under the new keys (both maps are small: spent marks live about an hour, and
 //! prepaid vouchers are held funds their owners release).
+//!
+//! ## v2 → v3: operators have a status
+//!
+//! From v3 an operator may register itself (a candidate until admitted) and leaves with an
+//! unbonding delay, so [`Operator`] records an [`OperatorStatus`]. Every operator stored under
+//! v2 was added by the admin origin and is active: the migration adds that status to each (one
+//! read and one write per operator; operators are bounded by their bonds).
 
 use crate::*;
 use polkadot_sdk::frame_support::{
@@ -182,6 +189,81 @@ pub mod v2 {
         1,
         2,
         HashRequestIds<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
+
+/// The v2 → v3 migration (see the module docs).
+pub mod v3 {
+    use super::*;
+
+    /// The layout as v2 stored it.
+    pub mod old {
+        use super::*;
+        use codec::{Decode, Encode};
+
+        /// An operator under v2: without its status.
+        #[derive(Encode, Decode)]
+        pub struct Operator<T: Config> {
+            pub bond: Balance,
+            pub busy_until: BlockNumberFor<T>,
+            pub open_challenges: u32,
+        }
+    }
+
+    /// The unversioned step; use [`MigrateToV3`].
+    pub struct OperatorsAreActive<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for OperatorsAreActive<T> {
+        fn on_runtime_upgrade() -> Weight {
+            let mut n: u64 = 0;
+            Operators::<T>::translate::<old::Operator<T>, _>(|_, op| {
+                n = n.saturating_add(1);
+                Some(Operator {
+                    bond: op.bond,
+                    busy_until: op.busy_until,
+                    open_challenges: op.open_challenges,
+                    status: OperatorStatus::Active,
+                })
+            });
+            log::info!(target: LOG_TARGET, "v3: {n} operators are active");
+            T::DbWeight::get().reads_writes(n, n)
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let bonds: alloc::vec::Vec<(T::AccountId, Balance)> = Operators::<T>::iter_keys()
+                .filter_map(|who| {
+                    let key = Operators::<T>::hashed_key_for(&who);
+                    let op: old::Operator<T> =
+                        polkadot_sdk::frame_support::storage::unhashed::get(&key)?;
+                    Some((who, op.bond))
+                })
+                .collect();
+            Ok(bonds.encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let bonds: alloc::vec::Vec<(T::AccountId, Balance)> =
+                Decode::decode(&mut &state[..]).map_err(|_| "v3: undecodable pre-upgrade state")?;
+            ensure!(bonds.len() == Operators::<T>::iter().count(), "v3: operators lost");
+            for (who, bond) in bonds {
+                let op = Operators::<T>::get(&who).ok_or("v3: an operator lost")?;
+                ensure!(op.bond == bond && op.status == OperatorStatus::Active, "v3: not active");
+            }
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Makes every v2 operator active and sets the storage version to 3.
+    pub type MigrateToV3<T> = VersionedMigration<
+        2,
+        3,
+        OperatorsAreActive<T>,
         Pallet<T>,
         <T as polkadot_sdk::frame_system::Config>::DbWeight,
     >;

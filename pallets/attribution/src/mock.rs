@@ -169,6 +169,7 @@ impl pallet_attribution::Config for Test {
     type Treasury = TreasuryAccount;
     type Shares = Shares;
     type OperatorBond = ConstU128<OPERATOR_BOND>;
+    type OperatorUnbondingDelay = ConstU64<UNBONDING_DELAY>;
     type ChallengeBond = ConstU128<CHALLENGE_BOND>;
     type OperatorSlash = ConstU128<OPERATOR_SLASH>;
     type ChallengerReward = ChallengerReward;
@@ -195,6 +196,8 @@ polkadot_sdk::frame_support::parameter_types! {
 
 pub const OPERATOR_BOND: Balance = 1_000;
 pub const CHALLENGE_BOND: Balance = 500;
+/// Blocks a leaving operator's bond stays held.
+pub const UNBONDING_DELAY: u64 = 10;
 pub const OPERATOR_SLASH: Balance = 600;
 pub const EPOCH: u64 = 10;
 pub const WINDOW: u64 = 20;

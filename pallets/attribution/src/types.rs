@@ -146,6 +146,22 @@ pub struct Operator<T: Config> {
     pub busy_until: BlockNumberFor<T>,
     /// Challenges open against its receipts.
     pub open_challenges: u32,
+    /// Candidate, active or leaving.
+    pub status: OperatorStatus<BlockNumberFor<T>>,
+}
+
+/// Where an operator stands (see the `operators` module).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub enum OperatorStatus<BlockNumber> {
+    /// Registered itself, bond held; waits for [`crate::Config::AdminOrigin`] to admit it.
+    Candidate,
+    /// Submits receipts, is named in vouchers and assigned on-chain jobs.
+    Active,
+    /// Left: submits nothing; its bond may be withdrawn from `unlocks_at` on.
+    Leaving {
+        /// The first block its bond may be withdrawn in.
+        unlocks_at: BlockNumber,
+    },
 }
 
 /// An open challenge.

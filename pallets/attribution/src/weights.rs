@@ -9,6 +9,9 @@
 //!
 //! `prune_receipts` was measured 2026-12-01 by the same command (spliced in: a full regeneration
 //! that day measured every call 30-60% slower than on 2026-11-23, unchanged code included).
+//! `register_operator`, `admit_operator`, `bond_more`, `leave_operator` and
+//! `withdraw_operator_bond` were measured 2026-12-02 by the same command with `--extrinsic`
+//! naming them, and spliced in the same way.
 //!
 //! Regenerate with the command below (see the README, "Benchmarks"); never edit by hand.
 
@@ -55,6 +58,11 @@ pub trait WeightInfo {
 	fn release_voucher() -> Weight;
 	fn redeem_prepaid() -> Weight;
 	fn prune_receipts(n: u32, ) -> Weight;
+	fn register_operator() -> Weight;
+	fn admit_operator() -> Weight;
+	fn bond_more() -> Weight;
+	fn leave_operator() -> Weight;
+	fn withdraw_operator_bond() -> Weight;
 }
 
 /// Weights for `pallet_attribution` measured on the reference machine, for a runtime whose
@@ -354,6 +362,75 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 4872).saturating_mul(n.into()))
 	}
+	/// Storage: `Attribution::Operators` (r:1 w:1)
+	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
+	fn register_operator() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `189`
+		//  Estimated: `3856`
+		// Minimum execution time: 38_267_000 picoseconds.
+		Weight::from_parts(39_489_000, 3856)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Attribution::Operators` (r:1 w:1)
+	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
+	fn admit_operator() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `128`
+		//  Estimated: `3542`
+		// Minimum execution time: 6_770_000 picoseconds.
+		Weight::from_parts(7_220_000, 3542)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Attribution::Operators` (r:1 w:1)
+	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
+	fn bond_more() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `361`
+		//  Estimated: `3856`
+		// Minimum execution time: 40_751_000 picoseconds.
+		Weight::from_parts(42_133_000, 3856)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Attribution::Operators` (r:1 w:1)
+	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
+	fn leave_operator() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `128`
+		//  Estimated: `3542`
+		// Minimum execution time: 8_252_000 picoseconds.
+		Weight::from_parts(8_783_000, 3542)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Attribution::Operators` (r:1 w:1)
+	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::OperatorEpochUsage` (r:0 w:1)
+	/// Proof: `Attribution::OperatorEpochUsage` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
+	fn withdraw_operator_bond() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `624`
+		//  Estimated: `3856`
+		// Minimum execution time: 40_140_000 picoseconds.
+		Weight::from_parts(42_062_000, 3856)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
 }
 
 /// The same weights with RocksDB read/write costs, for tests and mocks.
@@ -452,5 +529,30 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 4872).saturating_mul(n.into()))
+	}
+	fn register_operator() -> Weight {
+		Weight::from_parts(39_489_000, 3856)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn admit_operator() -> Weight {
+		Weight::from_parts(7_220_000, 3542)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn bond_more() -> Weight {
+		Weight::from_parts(42_133_000, 3856)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn leave_operator() -> Weight {
+		Weight::from_parts(8_783_000, 3542)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn withdraw_operator_bond() -> Weight {
+		Weight::from_parts(42_062_000, 3856)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 }

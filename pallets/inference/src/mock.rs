@@ -203,6 +203,7 @@ impl pallet_attribution::Config for Test {
     type Treasury = TreasuryAccount;
     type Shares = Shares;
     type OperatorBond = ConstU128<OPERATOR_BOND>;
+    type OperatorUnbondingDelay = polkadot_sdk::frame_support::traits::ConstU64<50>;
     type ChallengeBond = ConstU128<CHALLENGE_BOND>;
     type OperatorSlash = ConstU128<OPERATOR_SLASH>;
     type ChallengerReward = ChallengerReward;

@@ -206,11 +206,16 @@ impl<T: Config> Pallet<T> {
                         .full_mul(U256::from(t.params.virtual_tokens)),
                 "x·y fell below k"
             );
+            ensure!(t.params.curve_supply <= t.params.total_supply, "curve above the supply");
             if t.phase == TokenPhase::Trading {
                 ensure!(
                     !t.params.graduates_at(&t.state),
                     "a trading curve is at its graduation reserve"
                 );
+                ensure!(!t.params.is_pool(), "a trading curve without virtual reserves");
+            } else {
+                ensure!(t.params.is_pool(), "a graduated token still on its launch curve");
+                ensure!(t.state.reserve > 0, "a graduated pool's reserve emptied");
             }
         }
         for (model, _, _) in Holdings::<T>::iter() {

@@ -231,17 +231,22 @@ mod benchmarks {
         assert!(Tokens::<T>::contains_key(model));
     }
 
-    /// A new holder buys after revenue was credited.
+    /// A new holder buys after revenue was credited, and the buy graduates the curve into its
+    /// pool.
     #[benchmark]
     fn buy() {
         let owner = funded::<T>("owner", 0);
         let model = launched::<T>(&owner);
-        buy_as::<T>(&funded::<T>("holder", 0), model, lot::<T>());
+        let curve = T::Curve::get();
+        let (below, _) =
+            curve.tokens_for(&CurveState::default(), curve.graduation_reserve).unwrap();
+        buy_as::<T>(&funded::<T>("holder", 0), model, below + 1 - lot::<T>());
         credit::<T>(model);
         let who = funded::<T>("buyer", 0);
         #[extrinsic_call]
         _(RawOrigin::Signed(who.clone()), model, lot::<T>(), Balance::MAX, 1_000u32.into());
         assert_eq!(Holdings::<T>::get(model, &who).unwrap().balance, lot::<T>());
+        assert!(Tokens::<T>::get(model).unwrap().params.is_pool(), "the buy graduated");
     }
 
     /// A holder with accrued revenue sells part of its tokens.

@@ -45,8 +45,9 @@ mod events_and_errors {
             sold: Balance,
             reserve: Balance,
         },
-        /// A curve reached its graduation reserve and closed.
-        Graduated { model: ModelId, reserve: Balance, sold: Balance },
+        /// A curve reached its graduation reserve and became a pool of the reserve against
+        /// `pool_tokens` from the never-sold supply.
+        Graduated { model: ModelId, reserve: Balance, sold: Balance, pool_tokens: Balance },
         /// Revenue was credited to a token's holders.
         RevenueDistributed {
             model: ModelId,
@@ -116,7 +117,7 @@ mod events_and_errors {
         AlreadyLaunched,
         /// The model has no token.
         NoToken,
-        /// The curve graduated and no longer trades.
+        /// Not returned since storage version 2: a graduated token trades on its pool.
         CurveGraduated,
         /// The amount is zero.
         ZeroAmount,

@@ -37,7 +37,6 @@ impl<T: Config> Pallet<T> {
         let m = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
         let token = Tokens::<T>::get(model).ok_or(Error::<T>::NoToken)?;
         ensure!(m.status == ModelStatus::Active, Error::<T>::ModelNotActive);
-        ensure!(token.phase == TokenPhase::Trading, Error::<T>::CurveGraduated);
         let (trade, after) =
             token.params.quote_buy(&token.state, tokens, token.fee).map_err(Self::curve_error)?;
         ensure!(trade.curve_amount >= T::MinTradeValue::get(), Error::<T>::BelowMinimumTrade);
@@ -51,11 +50,32 @@ impl<T: Config> Pallet<T> {
     ) -> Result<(Token<T>, Trade, CurveState), DispatchError> {
         ensure!(Models::<T>::contains_key(model), Error::<T>::UnknownModel);
         let token = Tokens::<T>::get(model).ok_or(Error::<T>::NoToken)?;
-        ensure!(token.phase == TokenPhase::Trading, Error::<T>::CurveGraduated);
         let (trade, after) =
             token.params.quote_sell(&token.state, tokens, token.fee).map_err(Self::curve_error)?;
         ensure!(trade.curve_amount >= T::MinTradeValue::get(), Error::<T>::BelowMinimumTrade);
         Ok((token, trade, after))
+    }
+
+    /// Turns a curve that reached its graduation reserve into its pool (`token.state` is the
+    /// state after the graduating buy). Launch parameters are validated so that this always
+    /// has an answer; should it not, the curve keeps trading as it is (an exit either way).
+    pub(crate) fn graduate(model: ModelId, token: &mut Token<T>) {
+        match token.params.graduated(&token.state) {
+            Ok(pool) => {
+                token.params = pool;
+                token.phase =
+                    TokenPhase::Graduated { at: frame_system::Pallet::<T>::block_number() };
+                Self::deposit_event(Event::Graduated {
+                    model,
+                    reserve: token.state.reserve,
+                    sold: token.state.sold,
+                    pool_tokens: pool.virtual_tokens.saturating_sub(token.state.sold),
+                });
+            }
+            Err(e) => {
+                log::error!(target: LOG_TARGET, "token {model} cannot graduate: {e:?}");
+            }
+        }
     }
 
     /// Moves the revenue accrued on `h` since it was last settled into `h.owed`.

@@ -22,11 +22,15 @@
 //!   costs `⌈x·a/(y−a)⌉` OPEN with `x = virtual OPEN + reserve`, `y = virtual tokens − sold`.
 //! - **Reserve**: the OPEN paid into the curve, held on the token's keyless sub-account under
 //!   [`HoldReason::CurveReserve`]. Selling pays out of it.
-//! - **Graduation**: when a buy brings the reserve to the curve's graduation reserve, the curve
-//!   closes for good. The reserve stays held on the token account and nobody can withdraw it:
-//!   it is the token's permanent backing, to seed an on-chain liquidity pool if a later runtime
-//!   upgrade adds one. The unsold part of the supply is never minted. Tokens stay transferable
-//!   with [`Pallet::transfer_tokens`] and keep earning revenue.
+//! - **Graduation**: when a buy brings the reserve to the curve's graduation reserve, the
+//!   virtual reserves go and the curve becomes a constant-product **pool**: the real reserve
+//!   against tokens taken from the never-sold supply at the curve's last price
+//!   ([`CurveParams::graduated`]). `buy` and `sell` go on against the pool, so a graduated
+//!   token always has an exit: holders sell into the reserve their buyers paid in, and no
+//!   large buyer can trap them. Nobody owns the pool's liquidity and nobody can withdraw the
+//!   reserve; the rest of the supply is never minted. (The holdings stay in this pallet rather
+//!   than in `pallet-assets`, whose transfers have no hook: the revenue accumulator must settle
+//!   every holding before its balance changes.)
 //! - **Revenue share**: the attribution pallet credits a model's holder share of each inference
 //!   fee through [`ModelRevenue`]; it is spread over the circulating supply (the sold tokens)
 //!   with a reward-per-token accumulator, so crediting and claiming are O(1) whatever the number
@@ -81,8 +85,8 @@
 //!   held there equals `received − claimed`;
 //! - the holdings of a token sum to its sold supply, and `holders` counts them;
 //! - `received·P = claimed·P + Σ owed + carry` for each token;
-//! - `x·y ≥ virtual OPEN · virtual tokens`, `sold ≤ curve supply`, and a trading curve is below
-//!   its graduation reserve;
+//! - `x·y ≥ virtual OPEN · virtual tokens`, `sold ≤ curve supply ≤ total supply`, a trading
+//!   curve is below its graduation reserve and has virtual OPEN, a graduated one has none;
 //! - the deposit held from each owner equals the deposits of its models (deprecated ones
 //!   included, until removed), and the weights index matches the models;
 //! - each base's adapter count equals its registered adapters, and every adapter's base exists.
@@ -150,7 +154,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -504,13 +508,7 @@ pub mod pallet {
                 reserve: after.reserve,
             });
             if token.params.graduates_at(&after) {
-                token.phase =
-                    TokenPhase::Graduated { at: frame_system::Pallet::<T>::block_number() };
-                Self::deposit_event(Event::Graduated {
-                    model,
-                    reserve: after.reserve,
-                    sold: after.sold,
-                });
+                Self::graduate(model, &mut token);
             }
             Tokens::<T>::insert(model, token);
             Ok(())

@@ -11,6 +11,15 @@
 //! both once for every model registered under v0 (one call per distinct datanet of each model;
 //! models are bounded by their deposits). Models deprecated under v0 released their deposit then
 //! and keep a deposit of zero.
+//!
+//! ## v1 → v2: a graduated token trades on its pool
+//!
+//! Under v1 graduation closed the curve for good, trapping every holder. From v2 the curve
+//! becomes a constant-product pool at graduation ([`CurveParams::graduated`]); the migration
+//! does the same for every token graduated under v1, from its state now (one read and one
+//! write per token; tokens are bounded by model deposits). A token whose pool cannot be formed
+//! (launch parameters that leave fewer than two unsold tokens; the runtime's leave 200M) goes
+//! back to trading on its launch curve, which is an exit too.
 
 use crate::*;
 use polkadot_sdk::frame_support::{
@@ -94,6 +103,73 @@ pub mod v1 {
         0,
         1,
         CountSnapshotUsers<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
+
+/// The v1 → v2 migration (see the module docs).
+pub mod v2 {
+    use super::*;
+
+    /// The unversioned step; use [`MigrateToV2`].
+    pub struct GraduatedCurvesBecomePools<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for GraduatedCurvesBecomePools<T> {
+        fn on_runtime_upgrade() -> Weight {
+            let (mut tokens, mut pools, mut reopened) = (0u64, 0u64, 0u64);
+            Tokens::<T>::translate_values::<Token<T>, _>(|mut t| {
+                tokens = tokens.saturating_add(1);
+                if matches!(t.phase, TokenPhase::Graduated { .. }) && !t.params.is_pool() {
+                    match t.params.graduated(&t.state) {
+                        Ok(pool) => {
+                            t.params = pool;
+                            pools = pools.saturating_add(1);
+                        }
+                        Err(_) => {
+                            t.phase = TokenPhase::Trading;
+                            reopened = reopened.saturating_add(1);
+                        }
+                    }
+                }
+                Some(t)
+            });
+            log::info!(
+                target: LOG_TARGET,
+                "v2: {pools} graduated tokens trade on their pools, {reopened} on their curves"
+            );
+            T::DbWeight::get().reads_writes(tokens, tokens)
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            use codec::Encode;
+            let states: alloc::vec::Vec<(ModelId, CurveState)> =
+                Tokens::<T>::iter().map(|(m, t)| (m, t.state)).collect();
+            Ok(states.encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            use codec::Decode;
+            let before: alloc::vec::Vec<(ModelId, CurveState)> =
+                Decode::decode(&mut &state[..]).map_err(|_| "v2: undecodable pre-upgrade state")?;
+            ensure!(before.len() == Tokens::<T>::iter().count(), "v2: tokens lost");
+            for (model, curve) in before {
+                let t = Tokens::<T>::get(model).ok_or("v2: a token lost")?;
+                ensure!(t.state == curve, "v2: a token's sold supply or reserve changed");
+            }
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Turns the curves graduated under v1 into pools and sets the storage version to 2.
+    pub type MigrateToV2<T> = VersionedMigration<
+        1,
+        2,
+        GraduatedCurvesBecomePools<T>,
         Pallet<T>,
         <T as polkadot_sdk::frame_system::Config>::DbWeight,
     >;

@@ -34,6 +34,9 @@ parameter_types! {
     };
     /// An operator's bond: what answers for its receipts.
     pub const OperatorBond: Balance = 1_000 * OPEN;
+    /// A departing operator's bond stays held at least a day (and until its last receipts are
+    /// out of their challenge window and unchallenged), so users and governance see it go.
+    pub const OperatorUnbondingDelay: BlockNumber = crate::time::DAYS;
     /// A challenger's bond.
     pub const ChallengeBond: Balance = 100 * OPEN;
     /// Slashed from the operator when a challenge is upheld.
@@ -73,6 +76,7 @@ impl pallet_attribution::Config for Runtime {
     type Treasury = super::TreasuryAccount;
     type Shares = Shares;
     type OperatorBond = OperatorBond;
+    type OperatorUnbondingDelay = OperatorUnbondingDelay;
     type ChallengeBond = ChallengeBond;
     type OperatorSlash = OperatorSlash;
     type ChallengerReward = ChallengerReward;

@@ -5,8 +5,10 @@
 //! 1,000,000,000 tokens (18 decimals); 800,000,000 sold on the curve; virtual reserves of
 //! 10,000 OPEN and 1,073,000,000 tokens, so the first token costs about 9.3 µOPEN. The curve
 //! graduates when its reserve reaches 25,000 OPEN (about 760 million tokens sold); selling out
-//! would take about 29,300 OPEN, so graduation always comes first. A 1% trading fee goes to the
-//! treasury.
+//! would take about 29,300 OPEN, so graduation always comes first. At graduation the curve
+//! becomes a constant-product pool of its 25,000 OPEN reserve against about 219 million of the
+//! 234 million tokens never sold (the curve's last price), which nobody owns and nobody can
+//! withdraw: holders always have an exit. A 1% trading fee goes to the treasury.
 
 use crate::{Balance, Balances, Datanets, Runtime, RuntimeEvent, RuntimeHoldReason};
 use polkadot_sdk::{

@@ -10,6 +10,7 @@
 mod capacity;
 mod challenges;
 mod holders;
+mod operators;
 mod prepaid;
 mod pruning;
 mod receipts;

@@ -3,7 +3,7 @@
 use super::*;
 use polkadot_sdk::frame_support::{assert_noop, traits::fungible::Inspect};
 use provena_primitives::{
-    bonding_curve::{CurveState, Trade},
+    bonding_curve::{CurveParams, CurveState, Trade},
     models::QuoteError,
 };
 
@@ -205,33 +205,70 @@ fn deprecated_models_can_be_sold_not_bought() {
     });
 }
 
+/// Issue 17, point 9: graduation used to close the curve for good, so one large buyer could
+/// trap every holder. Now the curve becomes a pool of the reserve: every holder can still sell,
+/// anyone can still buy, the price is continuous, and nobody can withdraw the reserve.
 #[test]
-fn graduation_closes_the_curve_and_locks_the_reserve() {
+fn a_graduated_token_trades_on_a_pool_of_its_reserve() {
     ExtBuilder::default().build_and_execute(|| {
         let model = launched();
         // The graduation reserve (300,000) is reached with the 750,000th token.
         buy(ALICE, model, 700_000);
         assert_eq!(Tokens::<Test>::get(model).unwrap().phase, TokenPhase::Trading);
+        let last_curve_price = ModelsPallet::api_token(model).unwrap().spot_price;
         buy(BOB, model, 50_000);
         let token = Tokens::<Test>::get(model).unwrap();
         assert_eq!(token.phase, TokenPhase::Graduated { at: 1 });
         // ⌈10^5·7·10^5 / 3·10^5⌉ = 233,334, then ⌈333,334·50,000 / 250,000⌉ = 66,667.
         assert_eq!(token.state, CurveState { sold: 750_000, reserve: 300_001 });
+        // The pool: the reserve against ⌊300,001·250,000 / 400,001⌋ = 187,500 unsold tokens,
+        // at the curve's price after the graduating buy (1.6 OPEN per token, to 1e-6).
+        let pool_tokens = 187_500;
+        assert_eq!(
+            token.params,
+            CurveParams {
+                total_supply: 1_000_000,
+                curve_supply: 750_000 + pool_tokens - 1,
+                virtual_native: 0,
+                virtual_tokens: 750_000 + pool_tokens,
+                graduation_reserve: u128::MAX,
+            }
+        );
         assert_eq!(
             model_events().last(),
-            Some(&Event::Graduated { model, reserve: 300_001, sold: 750_000 })
+            Some(&Event::Graduated { model, reserve: 300_001, sold: 750_000, pool_tokens })
         );
+        let pool_price = ModelsPallet::api_token(model).unwrap().spot_price;
+        assert!(pool_price > last_curve_price);
+        let curve_price_after = Curve::get().spot_price(&token.state).unwrap();
+        assert!(pool_price.abs_diff(curve_price_after) <= curve_price_after / 1_000_000);
+
+        // Holders sell into the reserve, at the quoted price…
+        let q = ModelsPallet::api_quote_sell(model, 100_000).unwrap();
+        // ⌊300,001·100,000 / 287,500⌋ = 104,348, less the 1% fee rounded up (1,044).
+        assert_eq!((q.curve_amount, q.fee, q.trader_amount), (104_348, 1_044, 103_304));
+        let before = Balances::balance(&ALICE);
+        assert_ok!(ModelsPallet::sell(RuntimeOrigin::signed(ALICE), model, 100_000, 103_304, 10));
+        assert_eq!(Balances::balance(&ALICE) - before, 103_304);
+        // …anyone buys from the pool, but never its last token…
+        buy(CAROL, model, 10_000);
+        let t = Tokens::<Test>::get(model).unwrap();
+        let left = t.params.virtual_tokens - t.state.sold;
         assert_noop!(
-            ModelsPallet::buy(RuntimeOrigin::signed(CAROL), model, 1_000, u128::MAX, 10),
-            Error::<Test>::CurveGraduated
+            ModelsPallet::buy(RuntimeOrigin::signed(CAROL), model, left, u128::MAX, 10),
+            Error::<Test>::ExceedsCurveSupply
         );
-        assert_noop!(
-            ModelsPallet::sell(RuntimeOrigin::signed(ALICE), model, 1_000, 0, 10),
-            Error::<Test>::CurveGraduated
-        );
-        assert_eq!(ModelsPallet::api_quote_sell(model, 1_000), Err(QuoteError::Graduated));
-        assert_eq!(reserve_held(model), 300_001);
+        // …and every holder together can leave: all of it sells for less than the reserve.
+        for who in [ALICE, BOB, CAROL] {
+            let held = tokens_of(model, who);
+            assert_ok!(ModelsPallet::sell(RuntimeOrigin::signed(who), model, held, 0, 10));
+        }
+        let t = Tokens::<Test>::get(model).unwrap();
+        assert_eq!(t.state.sold, 0);
+        assert!(t.state.reserve > 0 && reserve_held(model) == t.state.reserve);
+        assert_eq!(t.phase, TokenPhase::Graduated { at: 1 }, "a pool never closes");
         // Tokens stay transferable.
+        buy(ALICE, model, 2_000);
         assert_ok!(ModelsPallet::transfer_tokens(
             RuntimeOrigin::signed(ALICE),
             model,
@@ -239,6 +276,26 @@ fn graduation_closes_the_curve_and_locks_the_reserve() {
             1_000
         ));
         assert_eq!(tokens_of(model, CAROL), 1_000);
+    });
+}
+
+/// The v2 migration turns a token graduated under v1 (closed curve) into its pool.
+#[test]
+fn the_v2_migration_opens_a_pool_for_tokens_graduated_before() {
+    use polkadot_sdk::frame_support::traits::{
+        GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+    };
+    ExtBuilder::default().build_and_execute(|| {
+        let model = launched();
+        buy(ALICE, model, 750_000);
+        let graduated = Tokens::<Test>::get(model).unwrap();
+        // A v1 chain: graduated, and still on the launch curve.
+        Tokens::<Test>::mutate(model, |t| t.as_mut().unwrap().params = Curve::get());
+        StorageVersion::new(1).put::<ModelsPallet>();
+        crate::migrations::v2::MigrateToV2::<Test>::on_runtime_upgrade();
+        assert_eq!(ModelsPallet::on_chain_storage_version(), 2);
+        assert_eq!(Tokens::<Test>::get(model).unwrap(), graduated);
+        assert_ok!(ModelsPallet::sell(RuntimeOrigin::signed(ALICE), model, 1_000, 0, 10));
     });
 }
 
