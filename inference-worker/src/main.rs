@@ -145,7 +145,9 @@ enum Command {
         /// The most the user pays, in OPEN base units (10^18 per OPEN).
         #[arg(long)]
         max_fee: u128,
-        /// Blocks from the best block until it expires.
+        /// Blocks from the best block until it expires: at most the chain's `MaxVoucherLifetime`
+        /// (600, an hour), so that its anchor block (`expiry − MaxVoucherLifetime − 1`, whose
+        /// hash it signs) is one the node already has.
         #[arg(long, default_value_t = 100)]
         valid_for: u32,
         /// The request id (`0x` + 64 hex digits); random by default.
@@ -355,6 +357,12 @@ fn main() -> Result<()> {
             valid_for,
             request_id,
         } => {
+            let lifetime = provena_inference_worker::chain::max_voucher_lifetime();
+            if valid_for > lifetime {
+                return Err(anyhow!(
+                    "--valid-for {valid_for}: the chain lets a voucher live at most {lifetime} blocks"
+                ));
+            }
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let node = rt.block_on(Node::connect(&chain_rpc))?;
             let best = rt.block_on(node.best())?;
@@ -379,7 +387,11 @@ fn main() -> Result<()> {
                 operator,
                 expires_at: best.number.saturating_add(valid_for),
             };
-            let signed = voucher::sign(&user_key, voucher, &node.genesis)?;
+            // Before the best block, as `valid_for` is at most the lifetime.
+            let anchor =
+                provena_primitives::attribution::voucher_anchor(voucher.expires_at, lifetime);
+            let anchor = rt.block_on(node.block_hash(anchor))?;
+            let signed = voucher::sign(&user_key, voucher, &node.genesis, &anchor)?;
             println!("{signed}");
             Ok(())
         }

@@ -33,8 +33,9 @@ pub type WeightPpm = u32;
 /// One million: the whole of an attribution.
 pub const PPM: WeightPpm = 1_000_000;
 
-/// The domain tag signed in front of every voucher.
-pub const VOUCHER_DOMAIN: &[u8] = b"provena:voucher:v1";
+/// The domain tag signed in front of every voucher. v2 (spec 108) added the anchor hash; a v1
+/// signature (genesis hash only) verifies under no v2 payload.
+pub const VOUCHER_DOMAIN: &[u8] = b"provena:voucher:v2";
 
 /// A user's authorization for one inference request, signed off-chain.
 #[derive(
@@ -65,14 +66,40 @@ pub struct Voucher<AccountId, BlockNumber> {
     pub expires_at: BlockNumber,
 }
 
-/// The bytes a user signs for `voucher` on the chain with genesis hash `genesis`:
-/// `SCALE(VOUCHER_DOMAIN, genesis, voucher)`. The domain and genesis hash keep a voucher from
-/// being replayed as any other signed message or on another chain.
+/// The block a voucher that expires at `expires_at` is anchored to, on a chain whose vouchers
+/// expire at most `max_lifetime` blocks after the block that redeems them:
+/// `expires_at − max_lifetime − 1`, or the genesis block (0) while the chain is younger. Its
+/// hash is signed with the voucher ([`voucher_payload`]). Every block that may redeem the
+/// voucher (`n ≥ expires_at − max_lifetime`) comes after its anchor, so it knows the anchor's
+/// hash.
+///
+/// The anchor binds a voucher to one branch of a chain, not only to its genesis: if the chain
+/// splits after block `s` (two networks from one genesis, or a fork that both sides keep), a
+/// voucher anchored after `s` verifies on one side only, and one anchored at or before `s`
+/// expires by `s + max_lifetime`. So from `max_lifetime` blocks after a split on, no voucher is
+/// good on both sides. Signers anchor on a block they have seen, best a finalized one: a
+/// voucher whose anchor is then reorganized away verifies nowhere and must be signed again.
+pub fn voucher_anchor<BlockNumber>(
+    expires_at: BlockNumber,
+    max_lifetime: BlockNumber,
+) -> BlockNumber
+where
+    BlockNumber:
+        polkadot_sdk::sp_runtime::traits::Saturating + polkadot_sdk::sp_runtime::traits::One,
+{
+    expires_at.saturating_sub(max_lifetime).saturating_sub(BlockNumber::one())
+}
+
+/// The bytes a user signs for `voucher` on the chain with genesis hash `genesis` whose block
+/// [`voucher_anchor`] has hash `anchor`: `SCALE(VOUCHER_DOMAIN, genesis, anchor, voucher)`. The
+/// domain keeps a voucher from being replayed as any other signed message, the genesis hash on
+/// another chain, the anchor on another branch of this one.
 pub fn voucher_payload<AccountId: Encode, BlockNumber: Encode>(
     genesis: &ContentHash,
+    anchor: &ContentHash,
     voucher: &Voucher<AccountId, BlockNumber>,
 ) -> Vec<u8> {
-    (VOUCHER_DOMAIN, genesis, voucher).encode()
+    (VOUCHER_DOMAIN, genesis, anchor, voucher).encode()
 }
 
 /// Who a share of a fee is owed to.
@@ -497,6 +524,20 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
+    #[test]
+    fn a_voucher_is_anchored_before_every_block_that_may_redeem_it() {
+        let lifetime = 600u32;
+        // A young chain anchors on the genesis.
+        assert_eq!(voucher_anchor(0u32, lifetime), 0);
+        assert_eq!(voucher_anchor(lifetime + 1, lifetime), 0);
+        for expires_at in [lifetime + 2, 10_000, u32::MAX] {
+            let anchor = voucher_anchor(expires_at, lifetime);
+            // The earliest block that may redeem it: expires_at ≤ n + lifetime.
+            assert_eq!(anchor + 1 + lifetime, expires_at);
+            assert!(anchor < expires_at - lifetime);
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -79,6 +79,38 @@ pub enum SnapshotAccessError {
     NoAccess,
 }
 
+/// The snapshots of its datanet a contribution is a member of: every version after `after` (the
+/// datanet's snapshot count when the contribution was accepted) up to and including `until`
+/// (the count when it left the accepted set, if it did). Kept on the contribution, so that
+/// membership is known from the contribution alone, without reading a snapshot's member list.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub struct SnapshotSpan {
+    /// It is in no version up to this one.
+    pub after: SnapshotVersion,
+    /// It is in no version after this one; `None` while it is accepted.
+    pub until: Option<SnapshotVersion>,
+}
+
+impl SnapshotSpan {
+    /// Whether a published snapshot `version` holds the contribution.
+    pub fn contains(&self, version: SnapshotVersion) -> bool {
+        version > self.after && self.until.is_none_or(|until| version <= until)
+    }
+}
+
 /// A contribution as other pallets see it.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
 pub struct ContributionView<AccountId> {
@@ -90,6 +122,9 @@ pub struct ContributionView<AccountId> {
     pub content_hash: ContentHash,
     /// Its status now.
     pub status: ContributionStatus,
+    /// The published snapshots of its datanet it is a member of; `None` if it was never
+    /// accepted.
+    pub snapshots: Option<SnapshotSpan>,
 }
 
 /// Read access to datanets for other pallets (models, attribution), wired in the runtime.
@@ -103,10 +138,6 @@ pub trait ContributionInspect<AccountId> {
         version: SnapshotVersion,
         contribution: ContributionId,
     ) -> bool;
-
-    /// The members of snapshot `version` of `datanet`, in ascending id order (empty if there is
-    /// no such snapshot). For callers that check many contributions against one snapshot.
-    fn snapshot_members(datanet: DatanetId, version: SnapshotVersion) -> Vec<ContributionId>;
 
     /// Whether `who` may train on snapshot `version` of `datanet` (it exists, and the datanet is
     /// public or `who` owns it or was granted access).

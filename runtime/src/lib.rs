@@ -111,7 +111,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     impl_name: Cow::Borrowed("provena-node"),
     authoring_version: 1,
     // Bump on every runtime change that is deployed; storage migrations key off it.
-    spec_version: 107,
+    spec_version: 108,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,
@@ -205,6 +205,7 @@ pub type Migrations = (
     pallet_attribution::migrations::v2::MigrateToV2<Runtime>,
     pallet_attribution::migrations::v3::MigrateToV3<Runtime>,
     pallet_datanets::migrations::v1::MigrateToV1<Runtime>,
+    pallet_datanets::migrations::v2::MigrateToV2<Runtime>,
     pallet_models::migrations::v1::MigrateToV1<Runtime>,
     pallet_models::migrations::v2::MigrateToV2<Runtime>,
 );

@@ -11,12 +11,13 @@
 //!
 //! ## What is checked before inference (else 402 with the reason)
 //!
-//! 1. The voucher names this worker's operator account.
-//! 2. The user's signature over the voucher payload on this chain (genesis hash) verifies.
-//! 3. The voucher's model is registered and active, and its weights hash is what the request
-//!    runs (the base's content hash, or the adapter id); a paid request names one model.
-//! 4. It expires no earlier than `--voucher-margin` blocks after the best block, so the receipt
-//!    can still land.
+//! 1. The voucher names this worker's operator account, and the request runs one model.
+//! 2. It expires no earlier than `--voucher-margin` blocks after the best block, so the receipt
+//!    can still land, and no later than the chain lets a voucher live.
+//! 3. The user's signature over the voucher payload on this chain (genesis hash, and the hash
+//!    of the voucher's anchor block on the best chain) verifies.
+//! 4. The voucher's model is registered and active, and its weights hash is what the request
+//!    runs (the base's content hash, or the adapter id).
 //! 5. Its max fee covers the worst case: the model's price × (prompt tokens + `max_tokens`).
 //! 6. It is neither spent on chain nor being served or settled here, nor refused on chain
 //!    after being served here.
@@ -44,7 +45,7 @@ pub mod voucher;
 use ledger::{Key, Ledger, Pending};
 use polkadot_sdk::sp_core::{sr25519, Pair};
 use provena_primitives::{
-    attribution::{fee_for, WeightPpm},
+    attribution::{fee_for, voucher_anchor, WeightPpm},
     models::ModelStatus,
     ContentHash, ContributionId,
 };
@@ -197,15 +198,28 @@ impl Settlement {
             }
             .into());
         }
-        let Some(signature) = sv.multi_signature(&self.node.genesis) else {
-            return Err(Refusal::BadSignature(sv.user.clone()).into());
-        };
         let Some(served) = served else {
             return Err(
                 Refusal::Malformed("a paid request runs one model, not a mixture".into()).into()
             );
         };
         let best = self.node.best().await?;
+        let needed_until = best.number.saturating_add(self.config.margin);
+        if v.expires_at < needed_until {
+            return Err(Refusal::Expired { expires_at: v.expires_at, needed: needed_until }.into());
+        }
+        // The chain refuses a voucher that outlives its maximum life from the redeeming block;
+        // checked against the best block, which is earlier, so never more lenient.
+        let latest = best.number.saturating_add(max_voucher_lifetime());
+        if v.expires_at > latest {
+            return Err(Refusal::TooLong { expires_at: v.expires_at, latest }.into());
+        }
+        // Not too long, so its anchor is before the best block: read on the best chain.
+        let anchor =
+            self.node.block_hash(voucher_anchor(v.expires_at, max_voucher_lifetime())).await?;
+        let Some(signature) = sv.multi_signature(&self.node.genesis, &anchor) else {
+            return Err(Refusal::BadSignature(sv.user.clone()).into());
+        };
         let model =
             self.node.model(v.model, best.hash).await?.ok_or(Refusal::UnknownModel(v.model))?;
         if model.status != ModelStatus::Active {
@@ -219,16 +233,6 @@ impl Settlement {
                 served: served.to_string(),
             }
             .into());
-        }
-        let needed_until = best.number.saturating_add(self.config.margin);
-        if v.expires_at < needed_until {
-            return Err(Refusal::Expired { expires_at: v.expires_at, needed: needed_until }.into());
-        }
-        // The chain refuses a voucher that outlives its maximum life from the redeeming block;
-        // checked against the best block, which is earlier, so never more lenient.
-        let latest = best.number.saturating_add(max_voucher_lifetime());
-        if v.expires_at > latest {
-            return Err(Refusal::TooLong { expires_at: v.expires_at, latest }.into());
         }
         let price = model.price_per_1k_tokens;
         let worst = fee_for(price, u128::from(tokens)).unwrap_or(Balance::MAX);

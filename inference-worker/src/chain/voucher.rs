@@ -10,8 +10,9 @@
 //! ```
 //!
 //! `signature` is the user's signature over `attribution_voucherPayload(voucher)` (the domain,
-//! the genesis hash and the SCALE-encoded voucher): 64 bytes (sr25519 or ed25519) or 65 bytes
-//! (ECDSA), hex.
+//! the genesis hash, the hash of the voucher's anchor block `expiresAt − MaxVoucherLifetime − 1`
+//! and the SCALE-encoded voucher; see `provena_primitives::attribution::voucher_anchor`): 64
+//! bytes (sr25519 or ed25519) or 65 bytes (ECDSA), hex.
 
 use polkadot_sdk::{
     sp_core::{ecdsa, ed25519, sr25519},
@@ -60,16 +61,18 @@ impl SignedVoucher {
         serde_json::from_value(value).map(Some).map_err(|e| Refusal::Malformed(e.to_string()))
     }
 
-    /// Whether the signature is the user's over the voucher on the chain with `genesis`.
-    pub fn signature_verifies(&self, genesis: &Hash) -> bool {
-        self.multi_signature(genesis).is_some()
+    /// Whether the signature is the user's over the voucher on the chain with `genesis`
+    /// whose block at the voucher's anchor has hash `anchor`.
+    pub fn signature_verifies(&self, genesis: &Hash, anchor: &Hash) -> bool {
+        self.multi_signature(genesis, anchor).is_some()
     }
 
     /// The signature, as the scheme under which it verifies for the user over the voucher on
-    /// the chain with `genesis` (what the receipt carries); `None` if it verifies under none.
-    pub fn multi_signature(&self, genesis: &Hash) -> Option<MultiSignature> {
+    /// the chain with `genesis` and anchor block hash `anchor` (what the receipt carries);
+    /// `None` if it verifies under none.
+    pub fn multi_signature(&self, genesis: &Hash, anchor: &Hash) -> Option<MultiSignature> {
         let bytes = hex::decode(self.signature.trim_start_matches("0x")).ok()?;
-        let payload = voucher_payload(genesis, &self.voucher);
+        let payload = voucher_payload(genesis, anchor, &self.voucher);
         let candidates: Vec<MultiSignature> = match bytes.len() {
             64 => {
                 let mut raw = [0u8; 64];
@@ -90,17 +93,18 @@ impl SignedVoucher {
     }
 }
 
-/// Signs `voucher` as the user with secret URI `user_suri` for the chain with `genesis`, in the
-/// JSON form a request carries.
+/// Signs `voucher` as the user with secret URI `user_suri` for the chain with `genesis` whose
+/// block at the voucher's anchor has hash `anchor`, in the JSON form a request carries.
 pub fn sign(
     user_suri: &str,
     voucher: Voucher<AccountId, BlockNumber>,
     genesis: &Hash,
+    anchor: &Hash,
 ) -> anyhow::Result<Value> {
     use polkadot_sdk::sp_core::Pair;
     let pair = sr25519::Pair::from_string(user_suri, None)
         .map_err(|e| anyhow::anyhow!("the user key: {e:?}"))?;
-    let signature = pair.sign(&voucher_payload(genesis, &voucher));
+    let signature = pair.sign(&voucher_payload(genesis, anchor, &voucher));
     Ok(serde_json::json!({
         "voucher": voucher,
         "user": AccountId::from(pair.public()).to_string(),
@@ -178,10 +182,12 @@ mod tests {
             operator: Sr25519Keyring::Ferdie.to_account_id(),
             expires_at: 300,
         };
-        let v = sign("//Dave", voucher, genesis).unwrap();
+        let v = sign("//Dave", voucher, genesis, &ANCHOR).unwrap();
         assert_eq!(v["user"], Sr25519Keyring::Dave.to_account_id().to_string());
         (serde_json::from_value(v.clone()).unwrap(), v)
     }
+
+    const ANCHOR: Hash = Hash::repeat_byte(7);
 
     #[test]
     fn a_voucher_comes_in_the_header_or_the_body_never_both() {
@@ -204,21 +210,22 @@ mod tests {
     }
 
     #[test]
-    fn the_signature_binds_the_voucher_the_user_and_the_chain() {
+    fn the_signature_binds_the_voucher_the_user_the_chain_and_its_branch() {
         let genesis = Hash::repeat_byte(1);
         let (sv, _) = signed(&genesis);
-        assert!(sv.signature_verifies(&genesis));
-        assert!(sv.multi_signature(&genesis).is_some());
-        assert!(!sv.signature_verifies(&Hash::repeat_byte(2)), "another chain");
+        assert!(sv.signature_verifies(&genesis, &ANCHOR));
+        assert!(sv.multi_signature(&genesis, &ANCHOR).is_some());
+        assert!(!sv.signature_verifies(&Hash::repeat_byte(2), &ANCHOR), "another chain");
+        assert!(!sv.signature_verifies(&genesis, &Hash::repeat_byte(8)), "another branch");
         let mut raised = sv.clone();
         raised.voucher.max_fee += 1;
-        assert!(!raised.signature_verifies(&genesis), "a changed voucher");
+        assert!(!raised.signature_verifies(&genesis, &ANCHOR), "a changed voucher");
         let mut other = sv.clone();
         other.user = Sr25519Keyring::Eve.to_account_id();
-        assert!(!other.signature_verifies(&genesis), "another user");
+        assert!(!other.signature_verifies(&genesis, &ANCHOR), "another user");
         let mut short = sv;
         short.signature = "0x1234".into();
-        assert!(!short.signature_verifies(&genesis));
-        assert!(short.multi_signature(&genesis).is_none());
+        assert!(!short.signature_verifies(&genesis, &ANCHOR));
+        assert!(short.multi_signature(&genesis, &ANCHOR).is_none());
     }
 }

@@ -106,7 +106,9 @@ pub trait AttributionApi<BlockHash> {
         at: Option<BlockHash>,
     ) -> RpcResult<Option<ReceiptProof>>;
 
-    /// The bytes (`0x`-hex) a user signs for a voucher on this chain.
+    /// The bytes (`0x`-hex) a user signs for a voucher on this chain: they include the hash of
+    /// the voucher's anchor block, so a voucher expiring more than `MaxVoucherLifetime` blocks
+    /// after `at` is refused (invalid params).
     #[method(name = "attribution_voucherPayload")]
     fn voucher_payload(
         &self,
@@ -216,6 +218,15 @@ where
             .runtime_api()
             .voucher_payload(self.at(at), voucher)
             .map_err(runtime_error)?;
+        if bytes.is_empty() {
+            return Err(jsonrpsee::types::ErrorObject::owned(
+                super::INVALID_PARAMS,
+                "the voucher expires more than MaxVoucherLifetime blocks after this block, so its \
+                 anchor block (expiresAt - MaxVoucherLifetime - 1) is not before it: sign it at a \
+                 later block or let it expire sooner",
+                None::<()>,
+            ));
+        }
         Ok(format!("0x{}", hex::encode(bytes)))
     }
 }

@@ -18,7 +18,7 @@ use polkadot_sdk::{
     sp_runtime::MultiSignature,
 };
 use provena_primitives::{
-    attribution::{voucher_payload, Payee, Voucher},
+    attribution::{voucher_anchor, voucher_payload, Payee, Voucher},
     currency::{MILLI_OPEN, OPEN},
     datanets::Visibility,
 };
@@ -97,7 +97,13 @@ async fn paid_inference_pays_every_party_over_rpc() {
         // Within the hour a voucher may live (blocks are 6 s; this test starts at block 0).
         expires_at: 500,
     };
-    let payload = voucher_payload(&h256(&genesis), &voucher);
+    // Its anchor: block `expires_at − MaxVoucherLifetime − 1`, here the genesis.
+    let lifetime = <Runtime as pallet_attribution::Config>::MaxVoucherLifetime::get();
+    let anchor: Value = c
+        .request("chain_getBlockHash", rpc_params![voucher_anchor(voucher.expires_at, lifetime)])
+        .await
+        .unwrap();
+    let payload = voucher_payload(&h256(&genesis), &h256(&anchor), &voucher);
     let rpc_payload: String = c
         .request(
             "attribution_voucherPayload",

@@ -261,13 +261,16 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, new_key, None).await, Some(voucher));
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, old_key, None).await, None);
 
-    // Datanets v1: the items decode with a zero deposit and their index positions.
-    assert_eq!(storage_version(&c, "Datanets").await, 1, "the datanets v1 migration ran");
+    // Datanets v1: the items decode with a zero deposit and their index positions; v2: each
+    // contribution knows the snapshots that hold it (both are in snapshot 1, and later ones).
+    assert_eq!(storage_version(&c, "Datanets").await, 2, "the datanets v1 and v2 migrations ran");
     assert_eq!(storage_version(&c, "Models").await, 2, "the models v1 and v2 migrations ran");
     for id in [0u64, 1] {
         let key = pallet_datanets::Contributions::<Runtime>::hashed_key_for(id);
         let x = storage::<pallet_datanets::Contribution<Runtime>>(&c, key, None).await.unwrap();
         assert_eq!((x.deposit, x.datanet_index, x.contributor_index), (0, id as u32, id as u32));
+        let span = provena_primitives::datanets::SnapshotSpan { after: 0, until: None };
+        assert_eq!(x.snapshots, Some(span));
     }
     let key = pallet_datanets::Snapshots::<Runtime>::hashed_key_for(0, 1);
     let snapshot = storage::<pallet_datanets::Snapshot<Runtime>>(&c, key, None).await.unwrap();

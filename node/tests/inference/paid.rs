@@ -3,7 +3,7 @@
 
 use super::*;
 use polkadot_sdk::sp_core::{sr25519, Pair};
-use provena_primitives::attribution::{voucher_payload, Voucher};
+use provena_primitives::attribution::{voucher_anchor, voucher_payload, Voucher};
 use provena_runtime::Runtime;
 
 /// A worker serving paid requests as Ferdie, settling through the node at `rpc`.
@@ -53,9 +53,11 @@ impl PaidWorker {
     }
 }
 
-/// `user`'s voucher for Ferdie (or `operator`) as a request carries it.
-pub fn voucher(
-    genesis: H256,
+/// `user`'s voucher for Ferdie (or `operator`) as a request carries it, signed over the
+/// payload with the hash of its anchor block as the node has it (zero for an anchor the node
+/// has not reached: such a voucher verifies nowhere, and is refused as too long first).
+pub async fn voucher(
+    c: &WsClient,
     user: &sr25519::Pair,
     request_id: H256,
     model: u64,
@@ -64,7 +66,14 @@ pub fn voucher(
     operator: AccountId,
 ) -> Value {
     let v = Voucher { request_id, model, max_fee, operator, expires_at };
-    let signature = user.sign(&voucher_payload(&genesis, &v));
+    let genesis = h256(&c.request::<Value, _>("chain_getBlockHash", rpc_params![0]).await.unwrap());
+    let lifetime = <Runtime as pallet_attribution::Config>::MaxVoucherLifetime::get();
+    let anchor: Value = c
+        .request("chain_getBlockHash", rpc_params![voucher_anchor(expires_at, lifetime)])
+        .await
+        .unwrap();
+    let anchor = if anchor.is_null() { H256::zero() } else { h256(&anchor) };
+    let signature = user.sign(&voucher_payload(&genesis, &anchor, &v));
     json!({
         "voucher": v,
         "user": AccountId::from(user.public()).to_string(),
@@ -137,55 +146,45 @@ pub async fn api_path(
     let payer = DaveStash.pair();
     let expires = best_number(c).await + 200;
     let paid_rid = H256::repeat_byte(0xa1);
-    let paid = voucher(genesis, &payer, paid_rid, 0, OPEN, expires, Ferdie.to_account_id());
+    let paid = voucher(c, &payer, paid_rid, 0, OPEN, expires, Ferdie.to_account_id()).await;
     let mut forged =
-        voucher(genesis, &payer, H256::repeat_byte(0xa2), 0, OPEN, expires, Ferdie.to_account_id());
+        voucher(c, &payer, H256::repeat_byte(0xa2), 0, OPEN, expires, Ferdie.to_account_id()).await;
     forged["voucher"]["maxFee"] = json!((10 * OPEN).to_string());
     let case = |name: &str, v: Option<&Value>, via: &str, expect: u16, reason: &str| {
         json!({"name": name, "voucher": v, "via": via, "question": QUESTION, "max_tokens": 16,
                "expect": expect, "reason": reason})
     };
     let soon = voucher(
-        genesis,
+        c,
         &payer,
         H256::repeat_byte(0xa3),
         0,
         OPEN,
         best_number(c).await + 2,
         Ferdie.to_account_id(),
-    );
+    )
+    .await;
     let expired =
-        voucher(genesis, &payer, H256::repeat_byte(0xa7), 0, OPEN, 1, Ferdie.to_account_id());
+        voucher(c, &payer, H256::repeat_byte(0xa7), 0, OPEN, 1, Ferdie.to_account_id()).await;
     // Valid for longer than the chain lets a voucher live (an hour).
     let too_long = voucher(
-        genesis,
+        c,
         &payer,
         H256::repeat_byte(0xa8),
         0,
         OPEN,
         best_number(c).await + 2 * 600,
         Ferdie.to_account_id(),
-    );
-    let cheap = voucher(
-        genesis,
-        &payer,
-        H256::repeat_byte(0xa4),
-        0,
-        1_000,
-        expires,
-        Ferdie.to_account_id(),
-    );
-    let broke = voucher(
-        genesis,
-        &One.pair(),
-        H256::repeat_byte(0xa5),
-        0,
-        OPEN,
-        expires,
-        Ferdie.to_account_id(),
-    );
+    )
+    .await;
+    let cheap =
+        voucher(c, &payer, H256::repeat_byte(0xa4), 0, 1_000, expires, Ferdie.to_account_id())
+            .await;
+    let broke =
+        voucher(c, &One.pair(), H256::repeat_byte(0xa5), 0, OPEN, expires, Ferdie.to_account_id())
+            .await;
     let elsewhere =
-        voucher(genesis, &payer, H256::repeat_byte(0xa6), 0, OPEN, expires, Eve.to_account_id());
+        voucher(c, &payer, H256::repeat_byte(0xa6), 0, OPEN, expires, Eve.to_account_id()).await;
 
     let port = free_port();
     let w = PaidWorker::start(port, index, adapters, &rpc, &settle_dir, "3600");

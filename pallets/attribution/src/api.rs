@@ -111,9 +111,11 @@ impl<T: Config> Pallet<T> {
         Some(ReceiptProof { epoch: r.epoch, proof })
     }
 
-    /// The bytes a user signs for a voucher on this chain.
+    /// The bytes a user signs for a voucher on this chain ([`Pallet::signing_payload`]); empty
+    /// for a voucher anchored at or after this block (one expiring more than
+    /// [`Config::MaxVoucherLifetime`] blocks after it), which this block cannot sign for.
     pub fn api_voucher_payload(voucher: VoucherOf<T>) -> Vec<u8> {
-        voucher_payload(&Self::genesis_hash(), &voucher)
+        Self::signing_payload(&Self::genesis_hash(), &voucher).unwrap_or_default()
     }
 
     /// Checks every invariant listed in the crate docs. Always compiled (not only for tests and

@@ -14,6 +14,7 @@
 //! challengers for the same).
 
 use crate::*;
+use polkadot_sdk::frame_support::{defensive, traits::DefensiveSaturating};
 
 /// How a challenge ends.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -45,9 +46,11 @@ impl<T: Config> Pallet<T> {
             record.frozen = record.frozen.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
             Rewards::<T>::insert(payee, record);
         }
-        Operators::<T>::mutate(&r.operator, |op| {
-            if let Some(op) = op {
-                op.open_challenges = op.open_challenges.saturating_add(1);
+        Operators::<T>::mutate(&r.operator, |op| match op {
+            Some(op) => op.open_challenges = op.open_challenges.saturating_add(1),
+            // An operator with a receipt in its window cannot have left.
+            None => {
+                defensive!("a receipt in its challenge window has no operator");
             }
         });
         r.status = ReceiptStatus::Challenged;
@@ -95,6 +98,10 @@ impl<T: Config> Pallet<T> {
             Rewards::<T>::insert(payee, record);
         }
         let mut op = Operators::<T>::get(&r.operator);
+        if op.is_none() {
+            // Its open challenge keeps the operator from leaving.
+            defensive!("a challenged receipt has no operator");
+        }
         let mut slashed: Balance = 0;
         let mut refunded: Balance = 0;
         if upheld {
@@ -166,7 +173,7 @@ impl<T: Config> Pallet<T> {
             )?;
         }
         if let Some(mut op) = op {
-            op.open_challenges = op.open_challenges.saturating_sub(1);
+            op.open_challenges.defensive_saturating_dec();
             Operators::<T>::insert(&r.operator, op);
         }
         // Pruning passed it while the challenge was open: nothing needs it any more.

@@ -19,10 +19,14 @@
 //!   with an unbonding delay (see the `operators` module).
 //! - **Voucher**: `(request id, model, max fee, operator, expiry)` signed off-chain by the user
 //!   (any `MultiSignature`: sr25519, ed25519 or ecdsa) over
-//!   [`provena_primitives::attribution::voucher_payload`] (domain tag + genesis hash + voucher).
-//!   It is spent once per `(user, request id)`; only the named operator may redeem it, only up
-//!   to its expiry block and its max fee, and its expiry may be at most
-//!   [`Config::MaxVoucherLifetime`] blocks after the block that redeems (or prepays) it.
+//!   [`provena_primitives::attribution::voucher_payload`] (domain tag + genesis hash + the hash
+//!   of its anchor block + voucher). It is spent once per `(user, request id)`; only the named
+//!   operator may redeem it, only up to its expiry block and its max fee, and its expiry may be
+//!   at most [`Config::MaxVoucherLifetime`] blocks after the block that redeems (or prepays)
+//!   it. Its anchor is block `expires_at − MaxVoucherLifetime − 1` (the genesis early on; see
+//!   [`provena_primitives::attribution::voucher_anchor`]), always a block before the redeeming
+//!   one: so a voucher is bound to the branch of the chain it was signed on, and after a split
+//!   no voucher is good on both sides for more than `MaxVoucherLifetime` blocks.
 //! - **Prepaid voucher**: a voucher authorized on chain instead of signed, with its max fee held
 //!   from the user until it is redeemed or expires ([`Pallet::prepay_voucher`],
 //!   [`Pallet::release_voucher`]). This is how an account that cannot sign (an EVM contract,
@@ -107,7 +111,8 @@
 //! the same contribution or account across a batch are aggregated); its weight is
 //! `submit_receipts(n, e) + credit_payees(p)` for `n` receipts, at most `e` entries each and
 //! `p` distinct payees, plus `redeem_prepaid` per receipt, charged up front and refunded after
-//! dispatch for every receipt whose voucher was signed rather than prepaid. From the generated
+//! dispatch for every receipt whose voucher was signed rather than prepaid, plus one read of the
+//! voucher's anchor hash per receipt (`System::BlockHash`). From the generated
 //! [`weights`] (ParityDb read/write costs, 1.5 s of normal-dispatch reference time per block), in
 //! calls of 64 receipts with 16 attribution entries each:
 //!
@@ -115,7 +120,7 @@
 //! | --- | --- |
 //! | all distinct (1,024 reward records per call, the worst case) | **1,024** |
 //! | all distinct, every voucher prepaid | 896 |
-//! | the same 16 in every receipt (one datanet's popular documents) | 3,520 |
+//! | the same 16 in every receipt (one datanet's popular documents) | 3,456 |
 //!
 //! The runtime test `receipts_per_block_from_the_weights` recomputes these figures from the
 //! weights file and fails if the worst case drops below 1,000.
@@ -171,7 +176,7 @@ use polkadot_sdk::{
         traits::{
             fungible::{Inspect, InspectHold, Mutate, MutateHold},
             tokens::{Fortitude, Precision, Preservation, Restriction},
-            EnsureOrigin,
+            EnsureOrigin, StorageInfoTrait,
         },
         PalletId,
     },
@@ -186,8 +191,8 @@ use polkadot_sdk::{
 };
 use provena_primitives::{
     attribution::{
-        split_fee, voucher_payload, EpochIndex, EpochInfo, Payee, PayoutAmount, ReceiptInfo,
-        ReceiptProof, ReceiptStatus, RewardInfo, SplitShares,
+        split_fee, voucher_anchor, voucher_payload, EpochIndex, EpochInfo, Payee, PayoutAmount,
+        ReceiptInfo, ReceiptProof, ReceiptStatus, RewardInfo, SplitShares,
     },
     datanets::{ContributionInspect, RewardPoolFunding},
     inference::{InferenceSettlement, JobSettlement},
@@ -195,6 +200,12 @@ use provena_primitives::{
     models::{ModelInspect, ModelRevenue, ModelStatus},
     Balance, ContentHash, ContributionId, ModelId,
 };
+
+/// What the trie adds to a map entry's proof in the benchmarks' `MaxEncodedLen` mode at their
+/// worst-case map size (1,000,000 entries): every generated `weights.rs` of this chain estimates
+/// a map read as the entry's largest encoded size plus this (`System::Account`: 128 → 2,603
+/// bytes). See [`Pallet::read_weight`].
+pub const TRIE_PROOF_OVERHEAD: u64 = 2_475;
 
 /// Log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::attribution";
@@ -244,6 +255,19 @@ pub mod pallet {
             owner: &AccountId,
             contributions: u32,
         ) -> (ModelId, Vec<ContributionId>);
+        /// The costliest model to attribute to: a LoRA adapter of `owner` over a base model of
+        /// `owner`, both trained on the snapshot of a datanet holding `contributions` accepted
+        /// contributions (returned in id order); and a snapshot of a private datanet of `owner`
+        /// that `operator` was granted access to, to attribute a retrieval to.
+        fn adapter_with_retrieval(
+            owner: &AccountId,
+            operator: &AccountId,
+            contributions: u32,
+        ) -> (
+            ModelId,
+            Vec<ContributionId>,
+            (provena_primitives::DatanetId, provena_primitives::SnapshotVersion),
+        );
         /// A user account and its signature over `payload`.
         fn sign(user_index: u32, payload: &[u8]) -> (AccountId, Signature);
         /// Launches `model`'s token and has someone buy it, so holder revenue has holders.
@@ -530,6 +554,11 @@ pub mod pallet {
             assert!(
                 !T::MaxVoucherLifetime::get().is_zero(),
                 "MaxVoucherLifetime must be positive, or no voucher could be redeemed"
+            );
+            assert!(
+                T::MaxVoucherLifetime::get().saturating_add(2u32.into())
+                    <= <T as frame_system::Config>::BlockHashCount::get(),
+                "the block hashes kept must reach back to the anchor of every unexpired voucher"
             );
             assert!(
                 Self::operator_epoch_cap() >= T::MaxReceiptsPerCall::get(),

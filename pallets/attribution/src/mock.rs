@@ -24,7 +24,7 @@ use polkadot_sdk::{
     },
 };
 use provena_primitives::{
-    attribution::{voucher_payload, SplitShares, Voucher},
+    attribution::{SplitShares, Voucher},
     bonding_curve::CurveParams,
     datanets::Visibility,
     ContributionId, DatanetId, ModelId,
@@ -69,6 +69,8 @@ impl frame_system::Config for Test {
     type AccountId = AccountId;
     type Lookup = IdentityLookup<AccountId>;
     type AccountData = pallet_balances::AccountData<Balance>;
+    // Reaches back past the voucher lifetime (200), to every unexpired voucher's anchor.
+    type BlockHashCount = ConstU64<256>;
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
@@ -350,10 +352,11 @@ pub fn model_on(owner: &AccountId, datanet: DatanetId, weights: u8) -> ModelId {
     id
 }
 
-/// Signs a voucher payload with an sr25519 key.
+/// Signs a voucher payload with an sr25519 key, as of the current block (the chain's own
+/// payload: genesis and anchor hashes); a voucher anchored at or after it is signed over the
+/// empty payload, which verifies nowhere.
 pub fn sign(p: &sr25519::Pair, voucher: &Voucher<AccountId, u64>) -> MultiSignature {
-    let genesis = H256(<[u8; 32]>::try_from(System::block_hash(0).as_ref()).unwrap());
-    MultiSignature::Sr25519(p.sign(&voucher_payload(&genesis, voucher)))
+    MultiSignature::Sr25519(p.sign(&Attribution::api_voucher_payload(voucher.clone())))
 }
 
 /// Benchmark support for the models pallet (unused by these tests' models).
@@ -397,6 +400,39 @@ impl crate::BenchmarkHelper<AccountId, MultiSignature> for BenchHelper {
             u128::MAX,
             1_000_000
         ));
+    }
+
+    fn adapter_with_retrieval(
+        owner: &AccountId,
+        operator: &AccountId,
+        contributions: u32,
+    ) -> (ModelId, Vec<ContributionId>, (DatanetId, u32)) {
+        let (base, ids) = Self::model_with_contributions(owner, contributions);
+        let datanet = pallet_models::Models::<Test>::get(base).unwrap().trained_on[0].0;
+        let adapter = pallet_models::NextModelId::<Test>::get();
+        assert_ok!(Models::register_model(
+            RuntimeOrigin::signed(owner.clone()),
+            pallet_models::ModelKindArg::Adapter {
+                base,
+                rank: 8,
+                alpha: 16,
+                target_modules: vec![b"q_proj".to_vec()],
+            },
+            H256::from_low_u64_be(0xada0_0000 + adapter),
+            H256::zero(),
+            vec![(datanet, 1)],
+            1_000,
+            Permill::from_percent(40),
+            vec![],
+            None,
+        ));
+        let (private, _) = datanet_with(owner, 1, Visibility::Private);
+        assert_ok!(Datanets::grant_access(
+            RuntimeOrigin::signed(owner.clone()),
+            private,
+            operator.clone()
+        ));
+        (adapter, ids, (private, 1))
     }
 
     fn sign(user_index: u32, payload: &[u8]) -> (AccountId, MultiSignature) {

@@ -162,6 +162,13 @@ impl<T: Config> Pallet<T> {
             if c.status.is_earning() {
                 let n = accepted_per_datanet.entry(c.datanet).or_default();
                 *n = n.saturating_add(1);
+                ensure!(
+                    c.snapshots.is_some_and(|s| s.until.is_none()),
+                    "an accepted contribution's snapshot span is not open"
+                );
+            }
+            if c.status == ContributionStatus::Pending {
+                ensure!(c.snapshots.is_none(), "a pending contribution has a snapshot span");
             }
             if matches!(c.status, ContributionStatus::Slashed | ContributionStatus::Rejected) {
                 ensure!(
@@ -178,6 +185,7 @@ impl<T: Config> Pallet<T> {
         }
 
         let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+        let mut listed: BTreeMap<ContributionId, usize> = BTreeMap::new();
         let next_datanet = NextDatanetId::<T>::get();
         for (id, d) in Datanets::<T>::iter() {
             ensure!(id < next_datanet, "datanet id at or above NextDatanetId");
@@ -218,7 +226,33 @@ impl<T: Config> Pallet<T> {
                 let members = SnapshotMembers::<T>::get(id, version);
                 ensure!(members.len() == s.contribution_count as usize, "snapshot size differs");
                 add(&s.publisher, s.deposit)?;
+                if d.status == DatanetStatus::Destroying {
+                    continue;
+                }
+                for m in members {
+                    let span = Contributions::<T>::get(m).and_then(|c| c.snapshots);
+                    ensure!(
+                        span.is_some_and(|s| s.contains(version)),
+                        "a snapshot member's span does not hold the snapshot"
+                    );
+                    let n = listed.entry(m).or_default();
+                    *n = n.saturating_add(1);
+                }
             }
+        }
+        // Each contribution's span holds exactly the snapshots that list it.
+        for (id, c) in Contributions::<T>::iter() {
+            let Some(d) = Datanets::<T>::get(c.datanet) else { continue };
+            if d.status == DatanetStatus::Destroying {
+                continue;
+            }
+            let held = (1..=d.snapshot_count)
+                .filter(|v| c.snapshots.is_some_and(|s| s.contains(*v)))
+                .count();
+            ensure!(
+                held == listed.get(&id).copied().unwrap_or(0),
+                "a contribution's snapshot span holds snapshots that do not list it"
+            );
         }
         for (datanet, who, r) in AccessRequests::<T>::iter() {
             ensure!(Datanets::<T>::contains_key(datanet), "access request to an unknown datanet");
@@ -278,6 +312,7 @@ impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
             contributor: c.contributor,
             content_hash: c.content_hash,
             status: c.status,
+            snapshots: c.snapshots,
         })
     }
 
@@ -287,10 +322,6 @@ impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
         contribution: ContributionId,
     ) -> bool {
         SnapshotMembers::<T>::get(datanet, version).binary_search(&contribution).is_ok()
-    }
-
-    fn snapshot_members(datanet: DatanetId, version: SnapshotVersion) -> Vec<ContributionId> {
-        SnapshotMembers::<T>::get(datanet, version).into_inner()
     }
 
     fn can_use_snapshot(

@@ -136,6 +136,7 @@ impl<T: Config> Pallet<T> {
             datanet_index,
             contributor_index,
             priority,
+            snapshots: None,
         };
         Contributions::<T>::insert(id, contribution);
         NextContributionId::<T>::put(next_id);
@@ -182,6 +183,8 @@ impl<T: Config> Pallet<T> {
                 let unlocks_at = now.saturating_add(T::StakeLockup::get());
                 c.status = ContributionStatus::Accepted { quality };
                 c.stake_unlocks_at = Some(unlocks_at);
+                // Every snapshot published from now on holds it (until it leaves).
+                c.snapshots = Some(SnapshotSpan { after: d.snapshot_count, until: None });
                 Accepted::<T>::insert(datanet, accepted);
                 Contributions::<T>::insert(id, c);
                 Self::deposit_event(Event::ContributionAccepted {
@@ -212,6 +215,7 @@ impl<T: Config> Pallet<T> {
                     // attribute it from earlier snapshots pay its part to the treasury.
                     Accepted::<T>::mutate(datanet, |accepted| accepted.retain(|a| *a != id));
                     c.stake_unlocks_at = None;
+                    c.snapshots = Self::left(c.snapshots, d.snapshot_count);
                 }
                 let amount = c.stake_held;
                 let pool = RewardPools::<T>::get(datanet)
@@ -248,6 +252,12 @@ impl<T: Config> Pallet<T> {
         Ok(())
     }
 
+    /// The span of a contribution that leaves the accepted set now, when its datanet has
+    /// published `snapshot_count` snapshots: no later one holds it.
+    fn left(span: Option<SnapshotSpan>, snapshot_count: SnapshotVersion) -> Option<SnapshotSpan> {
+        span.map(|s| SnapshotSpan { until: Some(snapshot_count), ..s })
+    }
+
     /// Withdraws a contribution for its contributor.
     pub(crate) fn do_withdraw(who: T::AccountId, id: ContributionId) -> DispatchResult {
         let mut c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
@@ -268,11 +278,13 @@ impl<T: Config> Pallet<T> {
                 Datanets::<T>::insert(datanet, d);
             }
             ContributionStatus::Accepted { .. } => {
+                let d = Datanets::<T>::get(datanet).ok_or(Error::<T>::DatanetNotFound)?;
                 let mut accepted = Accepted::<T>::get(datanet);
                 if let Ok(pos) = accepted.binary_search(&id) {
                     accepted.remove(pos);
                 }
                 Accepted::<T>::insert(datanet, accepted);
+                c.snapshots = Self::left(c.snapshots, d.snapshot_count);
                 // The stake keeps its lock-up from acceptance, and the record stays with the
                 // snapshots that commit to it; the hash is free to be registered again.
                 if ContentIndex::<T>::get(datanet, c.content_hash) == Some(id) {

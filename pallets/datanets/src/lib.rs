@@ -94,6 +94,9 @@
 //! - Snapshot leaves are `SCALE(contribution id, content hash, contributor)`, in ascending
 //!   contribution id order; the tree is the Keccak-256 binary Merkle tree documented in
 //!   [`provena_primitives::merkle`], so Ethereum contracts can verify membership.
+//! - A contribution records the versions that hold it ([`SnapshotSpan`]: those published after
+//!   its acceptance and before it left), so membership is answered from the contribution alone;
+//!   attribution never reads a snapshot's member list.
 //! - Contributions are listed per datanet and per contributor through dense indices
 //!   (`0..count`), so clients can page through them with stable cursors.
 //! - Every map is bounded: each entry holds a deposit (see the table above), and per-datanet
@@ -111,7 +114,7 @@
 //! - no rejected contribution with a deposit is stored;
 //! - the accepted list of a datanet is sorted and holds exactly its accepted contributions;
 //! - each snapshot's member list has `contribution_count` entries and `snapshot_count` snapshots
-//!   exist per datanet;
+//!   exist per datanet; each contribution's span holds exactly the snapshots that list it;
 //! - the pallet account holds at least the sum of all reward pools.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -158,7 +161,7 @@ use provena_primitives::{
     datanets::{
         snapshot_leaf, ContributionInfo, ContributionInspect, ContributionStatus, ContributionView,
         CreditOwed, DatanetInfo, RewardPoolFunding, SnapshotAccessError, SnapshotInfo,
-        SnapshotUsers, Visibility,
+        SnapshotSpan, SnapshotUsers, Visibility,
     },
     merkle, ContentHash, ContributionId, DatanetId, SnapshotVersion,
 };
@@ -184,7 +187,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]

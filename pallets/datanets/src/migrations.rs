@@ -15,6 +15,17 @@
 //! The migration reads both contribution indices and rewrites every contribution, snapshot,
 //! access request and grant once: all of them are bounded by their per-datanet maxima and by
 //! the stakes and deposits their creators locked.
+//!
+//! ## v1 → v2: a contribution knows the snapshots that hold it
+//!
+//! From v2 a contribution records its [`SnapshotSpan`]: the versions of its datanet published
+//! after it was accepted and before it left the accepted set. Attribution checks a receipt's
+//! contributions against the model's snapshots from the contributions alone, instead of reading
+//! each declared snapshot's member list (up to 2,000 ids, 16 KB of proof each). The migration
+//! reads every snapshot's member list once and sets each contribution's span from the first and
+//! last version that lists it: an accepted one is in every version from its first on (or in
+//! none yet: its span opens after the current count); one that left (withdrawn or slashed on
+//! dispute) is in the versions that list it (or none); one never accepted has none.
 
 use crate::*;
 use alloc::collections::btree_map::BTreeMap;
@@ -108,6 +119,8 @@ pub mod v1 {
                     datanet_index,
                     contributor_index,
                     priority: c.submitted_at,
+                    // Set by v2, which reads the v1 layout (a prefix of this one) back.
+                    snapshots: None,
                 })
             });
             Snapshots::<T>::translate::<old::Snapshot<T>, _>(|_, _, s| {
@@ -179,6 +192,137 @@ pub mod v1 {
         0,
         1,
         AddDeposits<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
+
+/// The v1 → v2 migration (see the module docs).
+pub mod v2 {
+    use super::*;
+
+    /// The layouts as v1 stored them.
+    pub mod old {
+        use super::*;
+        use codec::{Decode, Encode};
+
+        /// A contribution under v1.
+        #[derive(Encode, Decode)]
+        pub struct Contribution<T: Config> {
+            pub datanet: DatanetId,
+            pub contributor: T::AccountId,
+            pub content_hash: ContentHash,
+            pub byte_size: u64,
+            pub token_count: u64,
+            pub metadata_uri: BoundedText<T::MaxUriLen>,
+            pub license: BoundedText<T::MaxTagLen>,
+            pub status: ContributionStatus,
+            pub stake_held: BalanceOf<T>,
+            pub stake_unlocks_at: Option<BlockNumberFor<T>>,
+            pub submitted_at: BlockNumberFor<T>,
+            pub reviewed: Option<(T::AccountId, BlockNumberFor<T>)>,
+            pub deposit: BalanceOf<T>,
+            pub datanet_index: u32,
+            pub contributor_index: u32,
+            pub priority: BlockNumberFor<T>,
+        }
+    }
+
+    /// The span of a contribution with `status`, first and last listed in `listed` (if any),
+    /// in a datanet with `count` snapshots.
+    pub fn span_of(
+        status: ContributionStatus,
+        reviewed: bool,
+        listed: Option<(SnapshotVersion, SnapshotVersion)>,
+        count: SnapshotVersion,
+    ) -> Option<SnapshotSpan> {
+        let after = listed.map_or(count, |(first, _)| first.saturating_sub(1));
+        match status {
+            ContributionStatus::Accepted { .. } => Some(SnapshotSpan { after, until: None }),
+            // Accepted once, then left the accepted set.
+            ContributionStatus::Withdrawn | ContributionStatus::Slashed if reviewed => {
+                Some(SnapshotSpan { after, until: Some(listed.map_or(count, |(_, last)| last)) })
+            }
+            _ => None,
+        }
+    }
+
+    /// The unversioned step; use [`MigrateToV2`].
+    pub struct AddSnapshotSpans<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for AddSnapshotSpans<T> {
+        fn on_runtime_upgrade() -> Weight {
+            let mut reads: u64 = 0;
+            let mut writes: u64 = 0;
+            let mut listed: BTreeMap<ContributionId, (SnapshotVersion, SnapshotVersion)> =
+                BTreeMap::new();
+            for (_, version, members) in SnapshotMembers::<T>::iter() {
+                reads = reads.saturating_add(1);
+                for m in members {
+                    let e = listed.entry(m).or_insert((version, version));
+                    e.0 = e.0.min(version);
+                    e.1 = e.1.max(version);
+                }
+            }
+            let mut counts: BTreeMap<DatanetId, SnapshotVersion> = BTreeMap::new();
+            for (id, d) in Datanets::<T>::iter() {
+                reads = reads.saturating_add(1);
+                counts.insert(id, d.snapshot_count);
+            }
+            Contributions::<T>::translate::<old::Contribution<T>, _>(|id, c| {
+                reads = reads.saturating_add(1);
+                writes = writes.saturating_add(1);
+                let count = counts.get(&c.datanet).copied().unwrap_or(0);
+                let snapshots =
+                    span_of(c.status, c.reviewed.is_some(), listed.get(&id).copied(), count);
+                Some(Contribution {
+                    datanet: c.datanet,
+                    contributor: c.contributor,
+                    content_hash: c.content_hash,
+                    byte_size: c.byte_size,
+                    token_count: c.token_count,
+                    metadata_uri: c.metadata_uri,
+                    license: c.license,
+                    status: c.status,
+                    stake_held: c.stake_held,
+                    stake_unlocks_at: c.stake_unlocks_at,
+                    submitted_at: c.submitted_at,
+                    reviewed: c.reviewed,
+                    deposit: c.deposit,
+                    datanet_index: c.datanet_index,
+                    contributor_index: c.contributor_index,
+                    priority: c.priority,
+                    snapshots,
+                })
+            });
+            log::info!(target: LOG_TARGET, "v2: {writes} contributions now record their snapshots");
+            T::DbWeight::get().reads_writes(reads, writes)
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            Ok((Contributions::<T>::iter_keys().count() as u64).encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let contributions: u64 =
+                Decode::decode(&mut &state[..]).map_err(|_| "v2: undecodable pre-upgrade state")?;
+            ensure!(
+                Contributions::<T>::iter_values().count() as u64 == contributions,
+                "v2: contributions lost"
+            );
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Adds each contribution's snapshot span and sets the storage version to 2.
+    pub type MigrateToV2<T> = VersionedMigration<
+        1,
+        2,
+        AddSnapshotSpans<T>,
         Pallet<T>,
         <T as polkadot_sdk::frame_system::Config>::DbWeight,
     >;

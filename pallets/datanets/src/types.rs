@@ -7,7 +7,7 @@ use polkadot_sdk::{
     frame_system::pallet_prelude::BlockNumberFor,
 };
 use provena_primitives::{
-    datanets::{ContributionStatus, Visibility},
+    datanets::{ContributionStatus, SnapshotSpan, Visibility},
     ContentHash, DatanetId, SnapshotVersion,
 };
 use scale_info::TypeInfo;
@@ -123,6 +123,9 @@ pub struct Contribution<T: Config> {
     /// Its claim to the content hash: the block of the commitment it was revealed from, or the
     /// block it was submitted in (see [`provena_primitives::commit`]).
     pub priority: BlockNumberFor<T>,
+    /// The snapshots that hold it (from v2): set when it is accepted, closed when it leaves the
+    /// accepted set. `None` while it was never accepted.
+    pub snapshots: Option<SnapshotSpan>,
 }
 
 /// A published snapshot: the Merkle root over its accepted contributions.

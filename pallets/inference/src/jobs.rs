@@ -2,6 +2,7 @@
 //! hook, and the runtime API's reads.
 
 use super::*;
+use polkadot_sdk::frame_support::{defensive, traits::DefensiveSaturating};
 
 impl<T: Config> Pallet<T> {
     pub(crate) fn do_register(who: T::AccountId, bases: Vec<ModelId>) -> DispatchResult {
@@ -208,9 +209,11 @@ impl<T: Config> Pallet<T> {
     /// Takes an open job off its operator's list.
     fn close_open(operator: &T::AccountId, id: JobId) {
         OperatorJobs::<T>::remove(operator, id);
-        Operators::<T>::mutate(operator, |op| {
-            if let Some(op) = op {
-                op.open_jobs = op.open_jobs.saturating_sub(1);
+        Operators::<T>::mutate(operator, |op| match op {
+            Some(op) => op.open_jobs.defensive_saturating_dec(),
+            // An operator with open jobs cannot deregister.
+            None => {
+                defensive!("an open job's operator is gone");
             }
         });
     }

@@ -75,6 +75,8 @@ impl frame_system::Config for Test {
     type AccountId = AccountId;
     type Lookup = IdentityLookup<AccountId>;
     type AccountData = pallet_balances::AccountData<Balance>;
+    // Reaches back past the voucher lifetime (200), to every unexpired voucher's anchor.
+    type BlockHashCount = ConstU64<256>;
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
@@ -448,6 +450,13 @@ pub struct AttributionBenchHelper;
 #[cfg(feature = "runtime-benchmarks")]
 impl pallet_attribution::BenchmarkHelper<AccountId, MultiSignature> for AttributionBenchHelper {
     fn model_with_contributions(_: &AccountId, _: u32) -> (ModelId, Vec<ContributionId>) {
+        unreachable!("attribution benchmarks run in their own crate")
+    }
+    fn adapter_with_retrieval(
+        _: &AccountId,
+        _: &AccountId,
+        _: u32,
+    ) -> (ModelId, Vec<ContributionId>, (provena_primitives::DatanetId, u32)) {
         unreachable!("attribution benchmarks run in their own crate")
     }
     fn sign(_: u32, _: &[u8]) -> (AccountId, MultiSignature) {

@@ -135,6 +135,48 @@ impl pallet_attribution::BenchmarkHelper<AccountId, Signature> for AttributionBe
         (model, ids)
     }
 
+    fn adapter_with_retrieval(
+        owner: &AccountId,
+        operator: &AccountId,
+        contributions: u32,
+    ) -> (
+        provena_primitives::ModelId,
+        alloc::vec::Vec<provena_primitives::ContributionId>,
+        (provena_primitives::DatanetId, provena_primitives::SnapshotVersion),
+    ) {
+        use super::datanets::{bench_ok as ok, benchmark_datanet};
+        use crate::{Datanets, RuntimeOrigin};
+        use polkadot_sdk::sp_core::H256;
+        let origin = || RuntimeOrigin::signed(owner.clone());
+        let (base, ids) = Self::model_with_contributions(owner, contributions);
+        let datanet = pallet_models::Models::<Runtime>::get(base)
+            .and_then(|m| m.trained_on.first().map(|(d, _)| *d))
+            .unwrap_or_else(|| panic!("the base model is trained on a datanet"));
+        let adapter = pallet_models::NextModelId::<Runtime>::get();
+        let mut w = [0xadu8; 32];
+        w[..8].copy_from_slice(&adapter.to_be_bytes());
+        ok(Models::register_model(
+            origin(),
+            pallet_models::ModelKindArg::Adapter {
+                base,
+                rank: 8,
+                alpha: 16,
+                target_modules: alloc::vec![b"q_proj".to_vec()],
+            },
+            H256(w),
+            H256::zero(),
+            alloc::vec![(datanet, 1)],
+            OPEN / 1_000,
+            Permill::from_percent(40),
+            alloc::vec::Vec::new(),
+            None,
+        ));
+        let (private, _) =
+            benchmark_datanet(owner, provena_primitives::datanets::Visibility::Private, 1);
+        ok(Datanets::grant_access(origin(), private, operator.clone()));
+        (adapter, ids, (private, 1))
+    }
+
     fn sign(user_index: u32, payload: &[u8]) -> (AccountId, Signature) {
         use polkadot_sdk::{sp_core::crypto::KeyTypeId, sp_io::crypto};
         const KEY: KeyTypeId = KeyTypeId(*b"bnch");
@@ -165,16 +207,20 @@ mod tests {
     use super::*;
     use crate::configs::RuntimeBlockWeights;
     use pallet_attribution::WeightInfo;
-    use polkadot_sdk::frame_support::{dispatch::DispatchClass, traits::Get, weights::Weight};
+    use polkadot_sdk::frame_support::{dispatch::DispatchClass, traits::Get};
 
     type W = pallet_attribution::weights::SubstrateWeight<Runtime>;
 
     /// How many receipts with 16 attribution entries fit in one block's normal-dispatch
-    /// budget, in calls of 64, when the batch credits `payees` distinct payees per call and
-    /// `prepaid` of the 64 vouchers are prepaid. Each call is admitted on its full weight (every
-    /// receipt priced as redeeming a prepaid voucher) and then counts with its actual weight
-    /// (the signed receipts' redemption part refunded), as `CheckWeight` does.
-    fn receipts_per_block(payees: u32, prepaid: u64) -> u64 {
+    /// budget, in calls of 64 for one model, when the contributions are `distinct` across the
+    /// call (or the same 16 in every receipt) and `prepaid` of the 64 vouchers are prepaid. Each
+    /// call is admitted on its full weight (`submit_weight`, as the pallet declares it) and then
+    /// counts with its actual weight (the signed receipts' redemption part refunded), as
+    /// `CheckWeight` does.
+    fn receipts_per_block(distinct: bool, prepaid: u64) -> u64 {
+        use pallet_attribution::{Pallet, ReceiptInput};
+        use polkadot_sdk::sp_core::{sr25519, H256};
+        use provena_primitives::attribution::Voucher;
         let weights = RuntimeBlockWeights::get();
         let normal = weights.get(DispatchClass::Normal);
         let budget = normal
@@ -182,16 +228,32 @@ mod tests {
             .unwrap_or(weights.max_block)
             .saturating_sub(weights.base_block)
             .ref_time();
-        // One model across the call: its holders are paid once (as one `claim_rewards`), plus
-        // the operator's epoch usage.
-        let db = <Runtime as polkadot_sdk::frame_system::Config>::DbWeight::get();
-        let signed: Weight = W::submit_receipts(64, 16)
-            .saturating_add(W::credit_payees(payees))
-            .saturating_add(W::claim_rewards(1))
-            .saturating_add(db.reads_writes(1, 1))
-            .saturating_add(normal.base_extrinsic);
-        let full = signed.saturating_add(W::redeem_prepaid().saturating_mul(64)).ref_time();
-        let actual = signed.saturating_add(W::redeem_prepaid().saturating_mul(prepaid)).ref_time();
+        let batch: alloc::vec::Vec<ReceiptInput<Runtime>> = (0..64u64)
+            .map(|i| ReceiptInput {
+                voucher: Voucher {
+                    request_id: H256::from_low_u64_be(i),
+                    model: 0,
+                    max_fee: 1,
+                    operator: AccountId::new([0; 32]),
+                    expires_at: 1,
+                },
+                user: AccountId::new([1; 32]),
+                signature: Signature::Sr25519(sr25519::Signature::from_raw([0; 64])),
+                model: 0,
+                input_tokens: 1,
+                output_tokens: 1,
+                attribution: (0..16u64)
+                    .map(|c| (if distinct { i * 16 + c } else { c }, 62_500))
+                    .collect(),
+                pool: None,
+                retrieved_from: None,
+                evidence_hash: H256::zero(),
+            })
+            .collect();
+        let full = Pallet::<Runtime>::submit_weight(&batch).saturating_add(normal.base_extrinsic);
+        let refund = W::redeem_prepaid().saturating_mul(64 - prepaid);
+        let actual = full.saturating_sub(refund).ref_time();
+        let full = full.ref_time();
         let calls = if budget < full { 0 } else { 1 + (budget - full) / actual };
         64 * calls
     }
@@ -201,11 +263,11 @@ mod tests {
     fn receipts_per_block_from_the_weights() {
         // Every contribution distinct across the call: 64 × 16 contributions, plus the model's
         // developer and holders, the operator and the treasury.
-        let worst = receipts_per_block(64 * 16 + 4, 0);
+        let worst = receipts_per_block(true, 0);
         // The same 16 contributions in every receipt.
-        let shared = receipts_per_block(16 + 4, 0);
+        let shared = receipts_per_block(false, 0);
         // Every voucher prepaid (e.g. paid by contracts), all contributions distinct.
-        let prepaid = receipts_per_block(64 * 16 + 4, 64);
+        let prepaid = receipts_per_block(true, 64);
         println!(
             "receipts with 16 entries per block: {worst} (all distinct), {shared} (shared), \
              {prepaid} (all distinct, all prepaid)"
@@ -221,7 +283,7 @@ mod tests {
     /// epoch's blocks carry in the worst case, but never the whole cap.
     #[test]
     fn epoch_cap_fits_the_throughput() {
-        let worst = receipts_per_block(64 * 16 + 4, 0);
+        let worst = receipts_per_block(true, 0);
         let per_epoch = worst * u64::from(EpochLength::get());
         let cap = u64::from(MAX_RECEIPTS_PER_EPOCH);
         assert!(per_epoch <= cap, "{per_epoch} worst-case receipts an epoch exceed the cap {cap}");

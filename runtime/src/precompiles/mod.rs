@@ -19,9 +19,19 @@
 //! | `releaseVoucher(bytes32)` | releases the caller's expired prepaid voucher |
 //!
 //! Unknown ids are not errors: `exists` is false (status 0) and every other field is zero, so a
-//! contract can branch on them. Reads are charged the storage reads they make; writes the
-//! weight of the matching `pallet_attribution` call. Writes revert in a static call, and a
-//! refused write reverts with `Provena: <error name>` (Solidity `Error(string)`), so callers can
+//! contract can branch on them. A read is charged, before it runs, one database read of each
+//! storage entry it touches (named below) and, as proof size, each entry's largest encoded size
+//! plus the trie's overhead, the way the generated weights estimate a map read (see
+//! [`read_of`]); writes the weight of the matching `pallet_attribution` call.
+//!
+//! | function | storage read |
+//! | --- | --- |
+//! | `datanet` | `Datanets::Datanets`, `Datanets::Accepted` (its length) |
+//! | `contributionStatus` | `Datanets::Contributions` |
+//! | `modelPrice` | `Models::Models` |
+//! | `prepaidVoucher` | `Attribution::PrepaidVouchers` |
+//!
+//! Writes revert in a static call, and a refused write reverts with `Provena: <error name>` (Solidity `Error(string)`), so callers can
 //! `try`/`catch` it.
 //!
 //! ## Paying for inference from a contract
@@ -32,12 +42,12 @@
 //! the chain charges the fee from the contract and splits it among contributors, model and
 //! operator exactly as for a signed voucher.
 
-use crate::{AccountId, Attribution, Datanets, Models, Runtime};
+use crate::{AccountId, Attribution, Datanets, Runtime};
 use alloc::vec::Vec;
 use core::{marker::PhantomData, num::NonZero};
 use pallet_attribution::WeightInfo as _;
 use polkadot_sdk::{
-    frame_system,
+    frame_support::traits::StorageInfoTrait,
     pallet_revive::precompiles::{
         alloy::{
             primitives::{FixedBytes, U256 as AbiU256},
@@ -96,12 +106,23 @@ fn caller(env: &mut impl Ext<T = Runtime>) -> Result<AccountId, Error> {
     Ok(env.caller().account_id()?.clone())
 }
 
-fn charge_reads(env: &mut impl Ext<T = Runtime>, reads: u64) -> Result<(), Error> {
-    let weight = <Runtime as frame_system::Config>::DbWeight::get()
-        .reads(reads)
-        .saturating_add(Weight::from_parts(CALL_REF_TIME, 0));
-    env.charge(weight)?;
+/// The weight of reading one entry of the storage item `S`: a database read, and as proof size
+/// its largest entry plus the trie's overhead ([`pallet_attribution::Pallet::read_weight`]).
+pub fn read_of<S: StorageInfoTrait>() -> Weight {
+    Attribution::read_weight::<S>()
+}
+
+/// Charges `reads` (see [`read_of`]) and the call's ABI work, before anything is read.
+fn charge_reads(env: &mut impl Ext<T = Runtime>, reads: Weight) -> Result<(), Error> {
+    env.charge(reads.saturating_add(Weight::from_parts(CALL_REF_TIME, 0)))?;
     Ok(())
+}
+
+/// What `datanet(uint32)` reads: the datanet and the length of its accepted list.
+fn datanet_view(id: u32) -> Option<(pallet_datanets::Datanet<Runtime>, u32)> {
+    let d = pallet_datanets::Datanets::<Runtime>::get(id)?;
+    let accepted = pallet_datanets::Accepted::<Runtime>::decode_len(id).unwrap_or(0);
+    Some((d, u32::try_from(accepted).unwrap_or(u32::MAX)))
 }
 
 impl Precompile for Provena<Runtime> {
@@ -118,16 +139,20 @@ impl Precompile for Provena<Runtime> {
         use IProvena::IProvenaCalls;
         match input {
             IProvenaCalls::datanet(IProvena::datanetCall { id }) => {
-                charge_reads(env, 1)?;
-                let out = match Datanets::api_datanet(*id) {
-                    Some(d) => IProvena::Datanet {
+                charge_reads(
+                    env,
+                    read_of::<pallet_datanets::Datanets<Runtime>>()
+                        .saturating_add(read_of::<pallet_datanets::Accepted<Runtime>>()),
+                )?;
+                let out = match datanet_view(*id) {
+                    Some((d, accepted)) => IProvena::Datanet {
                         exists: true,
                         owner: account_bytes(&d.owner),
                         name: alloc::string::String::from_utf8_lossy(&d.name).into_owned(),
                         isPublic: d.visibility == Visibility::Public,
-                        open: d.open,
+                        open: d.status == pallet_datanets::DatanetStatus::Open,
                         contributionCount: d.contribution_count,
-                        acceptedCount: d.accepted_count,
+                        acceptedCount: accepted,
                         snapshotCount: d.snapshot_count,
                         contributionStake: AbiU256::from(d.contribution_stake),
                     },
@@ -146,7 +171,7 @@ impl Precompile for Provena<Runtime> {
                 Ok(IProvena::datanetCall::abi_encode_returns(&out))
             }
             IProvenaCalls::contributionStatus(IProvena::contributionStatusCall { id }) => {
-                charge_reads(env, 1)?;
+                charge_reads(env, read_of::<pallet_datanets::Contributions<Runtime>>())?;
                 let out = match Datanets::api_contribution(*id) {
                     Some(c) => {
                         let (status, quality) = match c.status {
@@ -173,8 +198,8 @@ impl Precompile for Provena<Runtime> {
                 Ok(IProvena::contributionStatusCall::abi_encode_returns(&out))
             }
             IProvenaCalls::modelPrice(IProvena::modelPriceCall { id }) => {
-                charge_reads(env, 1)?;
-                let out = match Models::api_model(*id) {
+                charge_reads(env, read_of::<pallet_models::Models<Runtime>>())?;
+                let out = match pallet_models::Models::<Runtime>::get(*id) {
                     Some(m) => IProvena::modelPriceReturn {
                         exists: true,
                         active: m.status == ModelStatus::Active,
@@ -189,7 +214,7 @@ impl Precompile for Provena<Runtime> {
                 Ok(IProvena::modelPriceCall::abi_encode_returns(&out))
             }
             IProvenaCalls::prepaidVoucher(IProvena::prepaidVoucherCall { user, requestId }) => {
-                charge_reads(env, 1)?;
+                charge_reads(env, read_of::<pallet_attribution::PrepaidVouchers<Runtime>>())?;
                 let who = env.to_account_id(&polkadot_sdk::sp_core::H160(user.0 .0));
                 let out = match pallet_attribution::PrepaidVouchers::<Runtime>::get(
                     &who,
@@ -255,6 +280,60 @@ mod tests {
         assert!(sol.contains(
             "address constant PROVENA_PRECOMPILE = 0x000000000000000000000000000000000B000000;"
         ));
+    }
+
+    /// Issue 17, point 11: `datanet()` was charged one read and no proof size, but read three
+    /// entries, one of them a list of up to 2,000 ids. Now it reads exactly the two it is
+    /// charged for, and their proof fits in what it is charged.
+    #[test]
+    #[allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
+    fn a_read_is_charged_for_the_entries_it_reads_and_reads_no_other() {
+        use crate::{configs::ExistentialDeposit, currency::OPEN, Balances, RuntimeOrigin};
+        use codec::Encode;
+        use polkadot_sdk::{
+            frame_support::{
+                traits::{fungible::Mutate, Get},
+                BoundedVec,
+            },
+            sp_io::TestExternalities,
+            sp_keyring::Sr25519Keyring,
+        };
+        let most = <Runtime as pallet_datanets::Config>::MaxAcceptedPerDatanet::get();
+        // A value `datanet()` does not need: it must not be in the proof.
+        let marker: u128 = 0x5eed_1234_5678_9abc_def0_1234_5678_5eed;
+        let mut ext = TestExternalities::new_empty();
+        ext.execute_with(|| {
+            let alice = Sr25519Keyring::Alice.to_account_id();
+            Balances::mint_into(&alice, 1_000 * OPEN + ExistentialDeposit::get()).unwrap();
+            Datanets::create_datanet(
+                RuntimeOrigin::signed(alice),
+                b"docs".to_vec(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Visibility::Public,
+                OPEN,
+                1_000,
+            )
+            .unwrap();
+            let full: BoundedVec<u64, _> =
+                (0..u64::from(most)).collect::<Vec<_>>().try_into().unwrap();
+            pallet_datanets::Accepted::<Runtime>::insert(0, full);
+            pallet_datanets::RewardPools::<Runtime>::insert(0, marker);
+        });
+        ext.commit_all().unwrap();
+        let (view, proof) = ext.execute_and_prove(|| datanet_view(0));
+        assert_eq!(view.map(|(_, accepted)| accepted), Some(most));
+        let charged = read_of::<pallet_datanets::Datanets<Runtime>>()
+            .saturating_add(read_of::<pallet_datanets::Accepted<Runtime>>());
+        let proved = proof.encoded_size() as u64;
+        assert!(proved > 8 * u64::from(most), "the whole list is proved: {proved} bytes");
+        assert!(proved <= charged.proof_size(), "{proved} proved, {charged:?} charged");
+        let needle = marker.encode();
+        assert!(
+            !proof.into_iter_nodes().any(|n| n.windows(needle.len()).any(|w| w == needle)),
+            "the reward pool is not read"
+        );
     }
 
     #[test]

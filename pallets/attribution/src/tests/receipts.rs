@@ -50,13 +50,38 @@ fn ecdsa_vouchers_are_accepted() {
         let f = fixture();
         let (p, who) = ecdsa_user();
         let mut r = receipt(f.model, 1, vec![(f.c0, 1_000_000)]);
-        let genesis = H256(<[u8; 32]>::try_from(System::block_hash(0).as_ref()).unwrap());
-        let payload = provena_primitives::attribution::voucher_payload(&genesis, &r.voucher);
+        let payload = Attribution::api_voucher_payload(r.voucher.clone());
         r.user = who.clone();
         r.signature = polkadot_sdk::sp_runtime::MultiSignature::Ecdsa(p.sign(&payload));
         let before = free(&who);
         submit(vec![r]);
         assert_eq!(free(&who), before - 1_000);
+    });
+}
+
+/// Issue 17, point 11: a voucher signed only the genesis hash, so on two chains split from one
+/// genesis (or two branches both kept) a voucher signed for one was good on the other. It now
+/// signs the hash of its anchor block (`expires_at − lifetime − 1`) too.
+#[test]
+fn a_voucher_is_bound_to_the_branch_it_was_signed_on() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        run_to_block(300);
+        // Lifetime 200: a voucher expiring at 400 is anchored at block 199.
+        let ours = H256::repeat_byte(0xa1);
+        polkadot_sdk::frame_system::BlockHash::<Test>::insert(199, ours);
+        let r =
+            receipt_by(&pair("User"), f.model, 1, vec![(f.c0, 1_000_000)], |v| v.expires_at = 400);
+        // The other branch: the same genesis, another block 199.
+        polkadot_sdk::frame_system::BlockHash::<Test>::insert(199, H256::repeat_byte(0xb2));
+        assert_noop!(
+            Attribution::submit_receipts(RuntimeOrigin::signed(operator()), vec![r.clone()]),
+            Error::<Test>::BadSignature
+        );
+        // Its own branch settles it.
+        polkadot_sdk::frame_system::BlockHash::<Test>::insert(199, ours);
+        submit(vec![r]);
+        assert!(UsedVouchers::<Test>::contains_key(user(), H256::repeat_byte(1)));
     });
 }
 

@@ -350,6 +350,9 @@ fn v1_adds_deposits_and_index_positions_to_what_a_v0_chain_stored() {
         MigrateToV1::<Test>::on_runtime_upgrade();
 
         assert_eq!(DatanetsPallet::on_chain_storage_version(), 1);
+        // The runtime runs v2 right after (it sets the snapshot spans v1 leaves empty).
+        crate::migrations::v2::MigrateToV2::<Test>::on_runtime_upgrade();
+        assert!(Contributions::<Test>::get(a).unwrap().snapshots.unwrap().contains(1));
         for (id, index, who) in [(a, 0, ALICE), (b, 1, ALICE), (c, 2, BOB)] {
             let x = Contributions::<Test>::get(id).unwrap();
             assert_eq!((x.deposit, x.datanet_index, x.contributor), (0, index, who));

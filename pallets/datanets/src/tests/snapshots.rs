@@ -133,3 +133,116 @@ fn publish_snapshot_errors_have_no_side_effects() {
         );
     });
 }
+
+/// Issue 17, point 11: checking a receipt read the member list of every snapshot its model
+/// declares (up to 2,000 ids, 16 KB of proof, each; up to 33 a receipt). A contribution now
+/// records the snapshots that hold it, through acceptance, new versions, withdrawal and a
+/// dispute, and the span agrees with the member lists (also checked by `do_try_state`).
+#[test]
+fn a_contribution_knows_the_snapshots_that_hold_it() {
+    use provena_primitives::datanets::SnapshotSpan;
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let view = |id| {
+            <DatanetsPallet as ContributionInspect<AccountId>>::contribution(id).unwrap().snapshots
+        };
+        let publish = || {
+            assert_ok!(DatanetsPallet::publish_snapshot(RuntimeOrigin::signed(OWNER), d));
+        };
+        let a = contribute(ALICE, d, 1);
+        let b = contribute(BOB, d, 2);
+        assert_eq!(view(a), None, "pending: in no snapshot");
+        accept(a);
+        assert_eq!(view(a), Some(SnapshotSpan { after: 0, until: None }));
+        publish(); // 1: a
+        accept(b);
+        assert_eq!(view(b), Some(SnapshotSpan { after: 1, until: None }));
+        publish(); // 2: a, b
+        assert_ok!(DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), a));
+        assert_eq!(view(a), Some(SnapshotSpan { after: 0, until: Some(2) }));
+        let c = contribute(ALICE, d, 3);
+        accept(c);
+        publish(); // 3: b, c
+                   // A dispute within the lock-up takes b out of later snapshots.
+        assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), b, Verdict::Slash));
+        assert_eq!(view(b), Some(SnapshotSpan { after: 1, until: Some(3) }));
+        let e = contribute(BOB, d, 4);
+        accept(e);
+        publish(); // 4: c, e
+        for (id, holds) in [
+            (a, [true, true, false, false]),
+            (b, [false, true, true, false]),
+            (c, [false, false, true, true]),
+            (e, [false, false, false, true]),
+        ] {
+            for (version, held) in (1..=4).zip(holds) {
+                let span = view(id).unwrap();
+                assert_eq!(span.contains(version), held, "{id} in {version}");
+                assert_eq!(
+                    <DatanetsPallet as ContributionInspect<AccountId>>::in_snapshot(d, version, id),
+                    held
+                );
+            }
+        }
+    });
+}
+
+/// v1 stored no spans; v2 sets each from the member lists, to what the pallet records live.
+#[test]
+fn v2_sets_every_contributions_span_from_the_snapshots_that_list_it() {
+    use crate::migrations::v2::{old, MigrateToV2};
+    use polkadot_sdk::frame_support::{
+        storage::unhashed,
+        traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
+    };
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let publish = || {
+            assert_ok!(DatanetsPallet::publish_snapshot(RuntimeOrigin::signed(OWNER), d));
+        };
+        let (a, b, c) = (contribute(ALICE, d, 1), contribute(BOB, d, 2), contribute(ALICE, d, 3));
+        accept(a);
+        publish();
+        accept(b);
+        publish();
+        assert_ok!(DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), a));
+        assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), b, Verdict::Slash));
+        let late = contribute(BOB, d, 4);
+        accept(late); // accepted, in no snapshot yet
+        accept(c);
+        publish();
+        let pending = contribute(BOB, d, 5);
+        let live: Vec<_> = Contributions::<Test>::iter().collect();
+        for (id, x) in &live {
+            let v1 = old::Contribution::<Test> {
+                datanet: x.datanet,
+                contributor: x.contributor,
+                content_hash: x.content_hash,
+                byte_size: x.byte_size,
+                token_count: x.token_count,
+                metadata_uri: x.metadata_uri.clone(),
+                license: x.license.clone(),
+                status: x.status,
+                stake_held: x.stake_held,
+                stake_unlocks_at: x.stake_unlocks_at,
+                submitted_at: x.submitted_at,
+                reviewed: x.reviewed,
+                deposit: x.deposit,
+                datanet_index: x.datanet_index,
+                contributor_index: x.contributor_index,
+                priority: x.priority,
+            };
+            unhashed::put(&Contributions::<Test>::hashed_key_for(id), &v1);
+        }
+        StorageVersion::new(1).put::<DatanetsPallet>();
+
+        MigrateToV2::<Test>::on_runtime_upgrade();
+
+        assert_eq!(DatanetsPallet::on_chain_storage_version(), 2);
+        for (id, x) in live {
+            assert_eq!(Contributions::<Test>::get(id), Some(x), "contribution {id}");
+        }
+        assert_eq!(Contributions::<Test>::get(pending).unwrap().snapshots, None);
+        assert!(Contributions::<Test>::get(late).unwrap().snapshots.unwrap().contains(3));
+    });
+}
