@@ -132,6 +132,10 @@ pub trait ContributionInspect<AccountId> {
     /// A contribution, if it exists.
     fn contribution(id: ContributionId) -> Option<ContributionView<AccountId>>;
 
+    /// The weight of one [`ContributionInspect::contribution`] read, for callers that read a
+    /// number of distinct contributions their own benchmark cannot know.
+    fn contribution_weight() -> polkadot_sdk::sp_runtime::Weight;
+
     /// Whether `contribution` is a member of snapshot `version` of `datanet`.
     fn in_snapshot(
         datanet: DatanetId,

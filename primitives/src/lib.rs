@@ -106,6 +106,13 @@ pub mod time {
     pub const DAYS: BlockNumber = HOURS * 24;
 }
 
+/// What the trie adds to a map entry's proof in the benchmarks' `MaxEncodedLen` mode at their
+/// worst-case map size (1,000,000 entries): every generated `weights.rs` of this chain estimates
+/// a map read as the entry's largest encoded size plus this (`System::Account`: 128 → 2,603
+/// bytes). Used where a weight is computed from a storage item's `StorageInfo` rather than
+/// benchmarked (a read whose count the benchmark cannot know).
+pub const TRIE_PROOF_OVERHEAD: u64 = 2_475;
+
 /// Identifies a datanet. Assigned sequentially from 0.
 pub type DatanetId = u32;
 

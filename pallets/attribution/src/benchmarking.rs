@@ -182,11 +182,14 @@ mod benchmarks {
         assert_eq!(ChallengeWindow::<T>::get(), 77u32.into());
     }
 
-    /// `n` receipts from `n` users in the costliest shape, with nothing shared between them:
-    /// each is for its own LoRA adapter (so its base model is read too), retrieves from its own
-    /// private snapshot the operator was granted (the RAG path's access check), and attributes
-    /// to `e` contributions of its own. So crediting touches every payee a call can have
-    /// (`n·e` contributions, each model's developer, the operator and the treasury).
+    /// `n` receipts from `n` users in the costliest shape a receipt has: each is for its own
+    /// LoRA adapter (so its own base model is read too) and retrieves from its own private
+    /// snapshot the operator was granted (the RAG path's access check); all attribute to the
+    /// same `e` contributions, so that crediting touches `e + 3` reward records (the
+    /// contributions, the developer, the operator, the treasury). Crediting more distinct
+    /// payees is [`credit_payees`]; reading more distinct contributions is charged by
+    /// `submit_weight` from the datanets pallet's
+    /// [`ContributionInspect::contribution_weight`](provena_primitives::datanets::ContributionInspect::contribution_weight).
     #[benchmark]
     fn submit_receipts(
         n: Linear<1, { T::MaxReceiptsPerCall::get() }>,
@@ -194,10 +197,12 @@ mod benchmarks {
     ) {
         let op = operator::<T>();
         let owner = funded::<T>("owner", 0);
+        let (first, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, e);
+        let snapshot = T::Models::model(first).unwrap().trained_on[0];
         let receipts: Vec<_> = (0..n)
             .map(|i| {
-                let (adapter, contributions, retrieval) =
-                    T::BenchmarkHelper::adapter_with_retrieval(&owner, &op, e);
+                let (adapter, retrieval) =
+                    T::BenchmarkHelper::adapter_with_retrieval(&owner, &op, snapshot);
                 let mut r = input::<T>(i, adapter, &op, &contributions[..e as usize]);
                 r.retrieved_from = Some(retrieval);
                 r

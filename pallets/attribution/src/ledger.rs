@@ -92,11 +92,13 @@ impl<T: Config> Pallet<T> {
         ))
     }
 
-    /// The weight of `submit_receipts` for these arguments: the receipts and their largest
-    /// attribution, plus crediting every distinct payee (contributions, each model's developer
-    /// and holders, the operator and the treasury), plus redeeming a prepaid voucher for every
-    /// receipt (whether a voucher is prepaid is only known from storage, so every receipt is
-    /// charged for it up front; `submit_receipts` refunds the part of signed vouchers).
+    /// The weight of `submit_receipts` for these arguments: the receipts (each at its costliest:
+    /// an adapter, its base and a retrieval of its own) and their largest attribution, plus
+    /// reading every distinct contribution and crediting every distinct payee (contributions,
+    /// each model's developer and holders, the operator and the treasury), plus redeeming a
+    /// prepaid voucher for every receipt (whether a voucher is prepaid is only known from
+    /// storage, so every receipt is charged for it up front; `submit_receipts` refunds the part
+    /// of signed vouchers).
     pub fn submit_weight(receipts: &[ReceiptInput<T>]) -> Weight {
         let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         let n = receipts.len();
@@ -116,6 +118,7 @@ impl<T: Config> Pallet<T> {
             .filter_map(|r| r.pool.map(|(d, _)| d))
             .collect::<alloc::collections::BTreeSet<_>>()
             .len();
+        let reads = T::Datanets::contribution_weight().saturating_mul(contributions as u64);
         let contributions = contributions.saturating_add(pools);
         let models =
             receipts.iter().map(|r| r.model).collect::<alloc::collections::BTreeSet<_>>().len();
@@ -125,6 +128,7 @@ impl<T: Config> Pallet<T> {
         // One more read and write: the operator's epoch usage.
         T::WeightInfo::submit_receipts(clamp(n), clamp(e))
             .saturating_add(T::WeightInfo::credit_payees(clamp(payees)))
+            .saturating_add(reads)
             .saturating_add(T::WeightInfo::claim_rewards(clamp(models)))
             .saturating_add(T::DbWeight::get().reads_writes(1, 1))
             .saturating_add(T::WeightInfo::redeem_prepaid().saturating_mul(n as u64))

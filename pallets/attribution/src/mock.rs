@@ -405,34 +405,42 @@ impl crate::BenchmarkHelper<AccountId, MultiSignature> for BenchHelper {
     fn adapter_with_retrieval(
         owner: &AccountId,
         operator: &AccountId,
-        contributions: u32,
-    ) -> (ModelId, Vec<ContributionId>, (DatanetId, u32)) {
-        let (base, ids) = Self::model_with_contributions(owner, contributions);
-        let datanet = pallet_models::Models::<Test>::get(base).unwrap().trained_on[0].0;
-        let adapter = pallet_models::NextModelId::<Test>::get();
-        assert_ok!(Models::register_model(
-            RuntimeOrigin::signed(owner.clone()),
+        snapshot: (DatanetId, u32),
+    ) -> (ModelId, (DatanetId, u32)) {
+        let register = |kind, weights| {
+            let id = pallet_models::NextModelId::<Test>::get();
+            assert_ok!(Models::register_model(
+                RuntimeOrigin::signed(owner.clone()),
+                kind,
+                weights,
+                H256::zero(),
+                vec![snapshot],
+                1_000,
+                Permill::from_percent(40),
+                vec![],
+                None,
+            ));
+            id
+        };
+        let next = pallet_models::NextModelId::<Test>::get();
+        let base =
+            register(pallet_models::ModelKindArg::Base, H256::from_low_u64_be(0xba5e_0000 + next));
+        let adapter = register(
             pallet_models::ModelKindArg::Adapter {
                 base,
                 rank: 8,
                 alpha: 16,
                 target_modules: vec![b"q_proj".to_vec()],
             },
-            H256::from_low_u64_be(0xada0_0000 + adapter),
-            H256::zero(),
-            vec![(datanet, 1)],
-            1_000,
-            Permill::from_percent(40),
-            vec![],
-            None,
-        ));
+            H256::from_low_u64_be(0xada0_0000 + next),
+        );
         let (private, _) = datanet_with(owner, 1, Visibility::Private);
         assert_ok!(Datanets::grant_access(
             RuntimeOrigin::signed(owner.clone()),
             private,
             operator.clone()
         ));
-        (adapter, ids, (private, 1))
+        (adapter, (private, 1))
     }
 
     fn sign(user_index: u32, payload: &[u8]) -> (AccountId, MultiSignature) {

@@ -316,6 +316,19 @@ impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
         })
     }
 
+    fn contribution_weight() -> Weight {
+        use polkadot_sdk::frame_support::traits::StorageInfoTrait;
+        let largest = Contributions::<T>::storage_info()
+            .iter()
+            .filter_map(|i| i.max_size)
+            .max()
+            .unwrap_or(u32::MAX);
+        T::DbWeight::get().reads(1).saturating_add(Weight::from_parts(
+            0,
+            u64::from(largest).saturating_add(provena_primitives::TRIE_PROOF_OVERHEAD),
+        ))
+    }
+
     fn in_snapshot(
         datanet: DatanetId,
         version: SnapshotVersion,

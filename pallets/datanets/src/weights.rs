@@ -4,7 +4,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 //!
 //! Regenerate with the command below (see the README, "Benchmarks"); never edit by hand.
@@ -78,8 +78,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `234`
 		//  Estimated: `3856`
-		// Minimum execution time: 44_797_000 picoseconds.
-		Weight::from_parts(58_858_000, 3856)
+		// Minimum execution time: 43_985_000 picoseconds.
+		Weight::from_parts(50_467_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -89,8 +89,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1095`
 		//  Estimated: `4466`
-		// Minimum execution time: 10_626_000 picoseconds.
-		Weight::from_parts(16_374_000, 4466)
+		// Minimum execution time: 12_396_000 picoseconds.
+		Weight::from_parts(14_178_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -100,8 +100,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1095`
 		//  Estimated: `4466`
-		// Minimum execution time: 10_335_000 picoseconds.
-		Weight::from_parts(13_260_000, 4466)
+		// Minimum execution time: 11_699_000 picoseconds.
+		Weight::from_parts(13_723_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -111,8 +111,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1127`
 		//  Estimated: `4466`
-		// Minimum execution time: 10_065_000 picoseconds.
-		Weight::from_parts(13_129_000, 4466)
+		// Minimum execution time: 11_725_000 picoseconds.
+		Weight::from_parts(13_526_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -122,8 +122,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1095`
 		//  Estimated: `4466`
-		// Minimum execution time: 10_145_000 picoseconds.
-		Weight::from_parts(15_253_000, 4466)
+		// Minimum execution time: 11_670_000 picoseconds.
+		Weight::from_parts(13_571_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -142,35 +142,35 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Datanets::DatanetContributions` (r:0 w:1)
 	/// Proof: `Datanets::DatanetContributions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:0 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContributorContributions` (r:0 w:1)
 	/// Proof: `Datanets::ContributorContributions` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn contribute() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1289`
 		//  Estimated: `4466`
-		// Minimum execution time: 92_067_000 picoseconds.
-		Weight::from_parts(110_836_000, 4466)
+		// Minimum execution time: 88_265_000 picoseconds.
+		Weight::from_parts(102_750_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Accepted` (r:1 w:1)
 	/// Proof: `Datanets::Accepted` (`max_values`: None, `max_size`: Some(16014), added: 18489, mode: `MaxEncodedLen`)
 	fn review_accept() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `18957`
+		//  Measured:  `18958`
 		//  Estimated: `19479`
-		// Minimum execution time: 114_621_000 picoseconds.
-		Weight::from_parts(146_268_000, 19479)
+		// Minimum execution time: 148_794_000 picoseconds.
+		Weight::from_parts(164_145_000, 19479)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:2 w:2)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:1)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -187,15 +187,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::ContributorContributions` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn review_reject() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2730`
-		//  Estimated: `6906`
-		// Minimum execution time: 111_036_000 picoseconds.
-		Weight::from_parts(160_769_000, 6906)
+		//  Measured:  `2732`
+		//  Estimated: `6926`
+		// Minimum execution time: 109_094_000 picoseconds.
+		Weight::from_parts(124_303_000, 6926)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Accepted` (r:1 w:1)
@@ -208,40 +208,42 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn review_slash() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `19511`
+		//  Measured:  `19517`
 		//  Estimated: `19479`
-		// Minimum execution time: 208_761_000 picoseconds.
-		Weight::from_parts(268_600_000, 19479)
+		// Minimum execution time: 198_410_000 picoseconds.
+		Weight::from_parts(213_644_000, 19479)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Datanets` (r:1 w:0)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Accepted` (r:1 w:1)
 	/// Proof: `Datanets::Accepted` (`max_values`: None, `max_size`: Some(16014), added: 18489, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContentIndex` (r:1 w:1)
 	/// Proof: `Datanets::ContentIndex` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn withdraw_contribution() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `19180`
+		//  Measured:  `20145`
 		//  Estimated: `19479`
-		// Minimum execution time: 141_471_000 picoseconds.
-		Weight::from_parts(188_201_000, 19479)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Minimum execution time: 137_560_000 picoseconds.
+		Weight::from_parts(155_125_000, 19479)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
 	fn release_stake() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1124`
-		//  Estimated: `3948`
-		// Minimum execution time: 44_657_000 picoseconds.
-		Weight::from_parts(71_526_000, 3948)
+		//  Measured:  `1130`
+		//  Estimated: `3958`
+		// Minimum execution time: 45_608_000 picoseconds.
+		Weight::from_parts(52_261_000, 3958)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -252,7 +254,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Datanets::SnapshotMembers` (r:1 w:1)
 	/// Proof: `Datanets::SnapshotMembers` (`max_values`: None, `max_size`: Some(16026), added: 18501, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:2000 w:0)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -262,16 +264,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 2000]`.
 	fn publish_snapshot(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1879 + n * (506 ±0)`
-		//  Estimated: `19479 + n * (2958 ±0)`
-		// Minimum execution time: 66_479_000 picoseconds.
-		Weight::from_parts(17_410_432, 19479)
-			// Standard Error: 237_589
-			.saturating_add(Weight::from_parts(10_023_582, 0).saturating_mul(n.into()))
+		//  Measured:  `1879 + n * (512 ±0)`
+		//  Estimated: `19479 + n * (2968 ±1)`
+		// Minimum execution time: 71_132_000 picoseconds.
+		Weight::from_parts(72_101_000, 19479)
+			// Standard Error: 29_283
+			.saturating_add(Weight::from_parts(6_819_796, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
-			.saturating_add(Weight::from_parts(0, 2958).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(n.into()))
 	}
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
@@ -287,8 +289,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1323`
 		//  Estimated: `4466`
-		// Minimum execution time: 49_904_000 picoseconds.
-		Weight::from_parts(78_587_000, 4466)
+		// Minimum execution time: 52_695_000 picoseconds.
+		Weight::from_parts(58_812_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -306,8 +308,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1291`
 		//  Estimated: `4466`
-		// Minimum execution time: 53_891_000 picoseconds.
-		Weight::from_parts(80_660_000, 4466)
+		// Minimum execution time: 51_711_000 picoseconds.
+		Weight::from_parts(59_185_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -321,8 +323,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `801`
 		//  Estimated: `3856`
-		// Minimum execution time: 40_430_000 picoseconds.
-		Weight::from_parts(61_672_000, 3856)
+		// Minimum execution time: 41_057_000 picoseconds.
+		Weight::from_parts(46_856_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -334,8 +336,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1095`
 		//  Estimated: `4466`
-		// Minimum execution time: 11_558_000 picoseconds.
-		Weight::from_parts(19_699_000, 4466)
+		// Minimum execution time: 13_423_000 picoseconds.
+		Weight::from_parts(15_336_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -350,7 +352,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Attribution::Rewards` (r:200 w:0)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:400 w:400)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -364,17 +366,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 200]`.
 	fn destroy_items(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1902 + n * (1070 ±0)`
-		//  Estimated: `4466 + n * (5916 ±0)`
-		// Minimum execution time: 200_789_000 picoseconds.
-		Weight::from_parts(233_854_913, 4466)
-			// Standard Error: 3_787_774
-			.saturating_add(Weight::from_parts(133_729_770, 0).saturating_mul(n.into()))
+		//  Measured:  `1902 + n * (1077 ±0)`
+		//  Estimated: `4466 + n * (5936 ±0)`
+		// Minimum execution time: 140_692_000 picoseconds.
+		Weight::from_parts(141_722_000, 4466)
+			// Standard Error: 119_563
+			.saturating_add(Weight::from_parts(108_740_683, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 5916).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 5936).saturating_mul(n.into()))
 	}
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
@@ -388,8 +390,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1533`
 		//  Estimated: `4466`
-		// Minimum execution time: 43_745_000 picoseconds.
-		Weight::from_parts(51_777_000, 4466)
+		// Minimum execution time: 47_971_000 picoseconds.
+		Weight::from_parts(54_296_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -403,8 +405,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `271`
 		//  Estimated: `3856`
-		// Minimum execution time: 43_656_000 picoseconds.
-		Weight::from_parts(49_975_000, 3856)
+		// Minimum execution time: 45_530_000 picoseconds.
+		Weight::from_parts(51_844_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -418,8 +420,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `451`
 		//  Estimated: `3856`
-		// Minimum execution time: 40_781_000 picoseconds.
-		Weight::from_parts(60_620_000, 3856)
+		// Minimum execution time: 42_793_000 picoseconds.
+		Weight::from_parts(50_145_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -434,7 +436,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Datanets::ContentIndex` (r:1 w:1)
 	/// Proof: `Datanets::ContentIndex` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:2 w:3)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(483), added: 2958, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::DatanetContributions` (r:1 w:2)
 	/// Proof: `Datanets::DatanetContributions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContributorCount` (r:2 w:2)
@@ -445,10 +447,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::NextContributionId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn contribute_committed() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3084`
-		//  Estimated: `6906`
-		// Minimum execution time: 220_940_000 picoseconds.
-		Weight::from_parts(256_773_000, 6906)
+		//  Measured:  `3086`
+		//  Estimated: `6926`
+		// Minimum execution time: 217_033_000 picoseconds.
+		Weight::from_parts(246_903_000, 6926)
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
@@ -457,114 +459,114 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB read/write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet() -> Weight {
-		Weight::from_parts(58_858_000, 3856)
+		Weight::from_parts(50_467_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn update_datanet() -> Weight {
-		Weight::from_parts(16_374_000, 4466)
+		Weight::from_parts(14_178_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn add_curator() -> Weight {
-		Weight::from_parts(13_260_000, 4466)
+		Weight::from_parts(13_723_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove_curator() -> Weight {
-		Weight::from_parts(13_129_000, 4466)
+		Weight::from_parts(13_526_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(15_253_000, 4466)
+		Weight::from_parts(13_571_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn contribute() -> Weight {
-		Weight::from_parts(110_836_000, 4466)
+		Weight::from_parts(102_750_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn review_accept() -> Weight {
-		Weight::from_parts(146_268_000, 19479)
+		Weight::from_parts(164_145_000, 19479)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn review_reject() -> Weight {
-		Weight::from_parts(160_769_000, 6906)
+		Weight::from_parts(124_303_000, 6926)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn review_slash() -> Weight {
-		Weight::from_parts(268_600_000, 19479)
+		Weight::from_parts(213_644_000, 19479)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn withdraw_contribution() -> Weight {
-		Weight::from_parts(188_201_000, 19479)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(155_125_000, 19479)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn release_stake() -> Weight {
-		Weight::from_parts(71_526_000, 3948)
+		Weight::from_parts(52_261_000, 3958)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn publish_snapshot(n: u32, ) -> Weight {
-		Weight::from_parts(17_410_432, 19479)
-			.saturating_add(Weight::from_parts(10_023_582, 0).saturating_mul(n.into()))
+		Weight::from_parts(72_101_000, 19479)
+			.saturating_add(Weight::from_parts(6_819_796, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
-			.saturating_add(Weight::from_parts(0, 2958).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(n.into()))
 	}
 	fn request_access() -> Weight {
-		Weight::from_parts(78_587_000, 4466)
+		Weight::from_parts(58_812_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn grant_access() -> Weight {
-		Weight::from_parts(80_660_000, 4466)
+		Weight::from_parts(59_185_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn cancel_access_request() -> Weight {
-		Weight::from_parts(61_672_000, 3856)
+		Weight::from_parts(46_856_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn start_destroy() -> Weight {
-		Weight::from_parts(19_699_000, 4466)
+		Weight::from_parts(15_336_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn destroy_items(n: u32, ) -> Weight {
-		Weight::from_parts(233_854_913, 4466)
-			.saturating_add(Weight::from_parts(133_729_770, 0).saturating_mul(n.into()))
+		Weight::from_parts(141_722_000, 4466)
+			.saturating_add(Weight::from_parts(108_740_683, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 5916).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 5936).saturating_mul(n.into()))
 	}
 	fn revoke_access() -> Weight {
-		Weight::from_parts(51_777_000, 4466)
+		Weight::from_parts(54_296_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(49_975_000, 3856)
+		Weight::from_parts(51_844_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn clear_commitment() -> Weight {
-		Weight::from_parts(60_620_000, 3856)
+		Weight::from_parts(50_145_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn contribute_committed() -> Weight {
-		Weight::from_parts(256_773_000, 6906)
+		Weight::from_parts(246_903_000, 6926)
 			.saturating_add(RocksDbWeight::get().reads(14_u64))
 			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}

@@ -455,8 +455,8 @@ impl pallet_attribution::BenchmarkHelper<AccountId, MultiSignature> for Attribut
     fn adapter_with_retrieval(
         _: &AccountId,
         _: &AccountId,
-        _: u32,
-    ) -> (ModelId, Vec<ContributionId>, (provena_primitives::DatanetId, u32)) {
+        _: (provena_primitives::DatanetId, u32),
+    ) -> (ModelId, (provena_primitives::DatanetId, u32)) {
         unreachable!("attribution benchmarks run in their own crate")
     }
     fn sign(_: u32, _: &[u8]) -> (AccountId, MultiSignature) {
