@@ -382,7 +382,7 @@ fn main() -> Result<()> {
             let operator = operator.parse().map_err(|e| anyhow!("--operator: {e:?}"))?;
             let voucher = provena_primitives::attribution::Voucher {
                 request_id,
-                model,
+                model: provena_primitives::ModelId(model),
                 max_fee,
                 operator,
                 expires_at: best.number.saturating_add(valid_for),

@@ -27,6 +27,7 @@ use polkadot_sdk::{
     sp_core::H256, sp_crypto_hashing::twox_128, sp_keyring::Sr25519Keyring, sp_runtime::Permill,
 };
 use provena_primitives::{attribution::Payee, content_hash, currency::OPEN, datanets::Visibility};
+use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{
     configs::{JobDeposit, MinContributionStake, TreasuryAccount},
     AccountId, RuntimeCall, RuntimeEvent,
@@ -177,8 +178,8 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
         })
     };
     let publish = batch(vec![
-        accept(0),
-        accept(1),
+        accept(ContributionId(0)),
+        accept(ContributionId(1)),
         dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
     ]);
     submit_and_wait_in_block(&c, &sign(&c, Alice, publish).await).await;
@@ -205,8 +206,9 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
         })),
     });
     submit_and_wait_in_block(&c, &sign(&c, Alice, add).await).await;
-    let serve =
-        RuntimeCall::Inference(pallet_inference::Call::register_operator { bases: vec![0] });
+    let serve = RuntimeCall::Inference(pallet_inference::Call::register_operator {
+        bases: vec![ModelId(0)],
+    });
     submit_and_wait_in_block(&c, &sign(&c, Ferdie, serve).await).await;
 
     // The worker indexes the snapshot's files, verified against the chain's content hashes.
@@ -249,7 +251,7 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     let scan_from = best_number(&c).await + 1;
     let ask = |prompt: &str| {
         RuntimeCall::Inference(pallet_inference::Call::request_inference {
-            model: 0,
+            model: ModelId(0),
             prompt: prompt.as_bytes().to_vec(),
             max_tokens: 16,
             max_fee: OPEN,
@@ -299,10 +301,10 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     wait_for_best(&c, claimable_at, Duration::from_secs(300)).await;
     let claim = RuntimeCall::Attribution(pallet_attribution::Call::claim_rewards {
         payees: vec![
-            Payee::Contribution(0),
+            Payee::Contribution(ContributionId(0)),
             Payee::Account(who(Ferdie)),
             Payee::Account(who(Charlie)),
-            Payee::ModelHolders(0),
+            Payee::ModelHolders(ModelId(0)),
             Payee::Account(treasury.clone()),
         ],
     });
@@ -347,13 +349,13 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     // exactly the fee; the rest of max_fee came back.
     assert_eq!(dave_mid, before[0] - request_fee - JobDeposit::get() - fee);
     // Alice: her contribution's share; Bob's contribution earned nothing.
-    assert_eq!(after[1], before[1] + payout(Payee::Contribution(0)));
-    assert!(payout(Payee::Contribution(0)) > 0);
+    assert_eq!(after[1], before[1] + payout(Payee::Contribution(ContributionId(0))));
+    assert!(payout(Payee::Contribution(ContributionId(0))) > 0);
     assert_eq!(after[2], before[2]);
     // Charlie: the developer's share and, with no token holders, the holders' share.
     assert_eq!(
         after[3],
-        before[3] + payout(Payee::Account(who(Charlie))) + payout(Payee::ModelHolders(0))
+        before[3] + payout(Payee::Account(who(Charlie))) + payout(Payee::ModelHolders(ModelId(0)))
     );
     // Ferdie: the operator's share less what the completion transaction cost (and the pallet
     // account's existential deposit, paid once per chain by the first receipt's operator).

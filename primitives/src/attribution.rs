@@ -584,11 +584,15 @@ mod tests {
     #[test]
     fn the_pool_is_scaled_with_the_contributions_and_always_kept() {
         // Keep 1: contribution 1 (450) and the pool (250), as 450/700 and 250/700.
-        let (w, p) = normalize_with_pool(&mut vec![(1, 450), (2, 300)], Some((7, 250)), 1);
-        assert_eq!(w, vec![(1, 642_857)]);
+        let (w, p) = normalize_with_pool(
+            &mut vec![(ContributionId(1), 450), (ContributionId(2), 300)],
+            Some((7, 250)),
+            1,
+        );
+        assert_eq!(w, vec![(ContributionId(1), 642_857)]);
         assert_eq!(p, Some((7, 357_143)));
-        let (w, p) = normalize_with_pool(&mut vec![(1, 3)], Some((7, 0)), 4);
-        assert_eq!((w, p), (vec![(1, 1_000_000)], None));
+        let (w, p) = normalize_with_pool(&mut vec![(ContributionId(1), 3)], Some((7, 0)), 4);
+        assert_eq!((w, p), (vec![(ContributionId(1), 1_000_000)], None));
         let (w, p) = normalize_with_pool(&mut vec![], Some((7, 5)), 4);
         assert_eq!((w, p), (vec![], Some((7, 1_000_000))));
         assert_eq!(normalize_with_pool(&mut vec![], None, 4), (vec![], None));

@@ -26,10 +26,13 @@ pub mod attribution;
 pub mod bonding_curve;
 pub mod commit;
 pub mod datanets;
+pub mod ids;
 pub mod inference;
 pub mod merkle;
 pub mod models;
 pub mod serde_helpers;
+
+pub use ids::{ContributionId, ModelId};
 
 use polkadot_sdk::sp_runtime::{
     generic,
@@ -116,14 +119,8 @@ pub const TRIE_PROOF_OVERHEAD: u64 = 2_475;
 /// Identifies a datanet. Assigned sequentially from 0.
 pub type DatanetId = u32;
 
-/// Identifies a contribution, unique across all datanets. Assigned sequentially from 0.
-pub type ContributionId = u64;
-
 /// The version number of a datanet snapshot. The first snapshot of a datanet is version 1.
 pub type SnapshotVersion = u32;
-
-/// Identifies a registered model. Assigned sequentially from 0.
-pub type ModelId = u64;
 
 /// The content address of off-chain data (a dataset file, an adapter, an output): its 32-byte
 /// hash, computed off-chain by whoever publishes the data.

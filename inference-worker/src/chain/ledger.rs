@@ -242,12 +242,12 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use polkadot_sdk::{sp_core::H256, sp_keyring::Sr25519Keyring, sp_runtime::MultiSignature};
-    use provena_primitives::attribution::Voucher;
+    use provena_primitives::{attribution::Voucher, ContributionId, ModelId};
 
     fn pending(user: Sr25519Keyring, rid: u8, at: u64) -> Pending {
         let voucher = Voucher {
             request_id: H256::repeat_byte(rid),
-            model: 0,
+            model: ModelId(0),
             max_fee: 10,
             operator: Sr25519Keyring::Ferdie.to_account_id(),
             expires_at: 100,
@@ -257,10 +257,10 @@ mod tests {
                 voucher,
                 user: user.to_account_id(),
                 signature: MultiSignature::Sr25519(Default::default()),
-                model: 0,
+                model: ModelId(0),
                 input_tokens: 3,
                 output_tokens: 4,
-                attribution: vec![(1, 1_000_000)],
+                attribution: vec![(ContributionId(1), 1_000_000)],
                 pool: None,
                 retrieved_from: None,
                 evidence_hash: H256::zero(),

@@ -15,7 +15,7 @@ use polkadot_sdk::{
     sp_runtime::{transaction_validity::TransactionValidityError, ApplyExtrinsicResult},
 };
 use provena_primitives::{
-    attribution::Voucher, datanets::ContributionInfo, models::ModelInfo, ContentHash,
+    attribution::Voucher, datanets::ContributionInfo, models::ModelInfo, ContentHash, ModelId,
 };
 use provena_runtime::{
     client::SigningContext, AccountId, Balance, BlockNumber, Header, Nonce, Runtime,
@@ -172,7 +172,7 @@ impl Node {
     }
 
     /// A model, if registered.
-    pub async fn model(&self, id: u64, at: H256) -> Result<Option<Model>, ChainError> {
+    pub async fn model(&self, id: ModelId, at: H256) -> Result<Option<Model>, ChainError> {
         self.request("models_getModel", rpc_params![id, at]).await
     }
 

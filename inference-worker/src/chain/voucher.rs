@@ -18,7 +18,10 @@ use polkadot_sdk::{
     sp_core::{ecdsa, ed25519, sr25519},
     sp_runtime::{traits::Verify, MultiSignature},
 };
-use provena_primitives::attribution::{voucher_payload, Voucher};
+use provena_primitives::{
+    attribution::{voucher_payload, Voucher},
+    ModelId,
+};
 use provena_runtime::{AccountId, Balance, BlockNumber, Hash};
 use serde::Deserialize;
 use serde_json::Value;
@@ -124,11 +127,11 @@ pub enum Refusal {
     #[error("the voucher names operator {named}; this worker settles as {ours}")]
     WrongOperator { named: AccountId, ours: AccountId },
     #[error("model {0} is not registered on chain")]
-    UnknownModel(u64),
+    UnknownModel(ModelId),
     #[error("model {0} is deprecated")]
-    ModelNotActive(u64),
+    ModelNotActive(ModelId),
     #[error("the voucher is for model {model} (weights {weights}); the request runs {served}")]
-    ModelMismatch { model: u64, weights: String, served: String },
+    ModelMismatch { model: ModelId, weights: String, served: String },
     #[error("the voucher expires at block {expires_at}; settling needs it valid until block {needed} or later")]
     Expired { expires_at: BlockNumber, needed: BlockNumber },
     #[error("the voucher expires at block {expires_at}, beyond the chain's longest voucher life (block {latest} now)")]
@@ -177,7 +180,7 @@ mod tests {
     fn signed(genesis: &Hash) -> (SignedVoucher, Value) {
         let voucher = Voucher {
             request_id: Hash::repeat_byte(9),
-            model: 2,
+            model: ModelId(2),
             max_fee: 5_000,
             operator: Sr25519Keyring::Ferdie.to_account_id(),
             expires_at: 300,

@@ -5,6 +5,7 @@
 use super::AppState;
 use crate::chain::ReceiptAttribution;
 use polkadot_sdk::sp_core::Get;
+use provena_primitives::ContributionId;
 use serde_json::{json, Value};
 
 /// Citations of the retrieved passages (which ones the answer used) and the used passages'
@@ -85,13 +86,18 @@ pub(crate) fn receipt_attribution(
         Some(Ok(a)) => (a.weights.as_slice(), a.pool_ppm),
         _ => (&[][..], 0),
     };
-    let own = |w: &[(u64, u32)]| w.iter().map(|(c, w)| (*c, u128::from(*w))).collect::<Vec<_>>();
+    let own = |w: &[(u64, u32)]| {
+        w.iter().map(|(c, w)| (ContributionId(*c), u128::from(*w))).collect::<Vec<_>>()
+    };
+    let widen = |w: &[(ContributionId, u32)]| {
+        w.iter().map(|(c, w)| (*c, u128::from(*w))).collect::<Vec<_>>()
+    };
     // Each source scaled to 1,000,000 on its own, then added: half each.
     let span_pool = pool_datanet.map(|d| (d, u128::from(pool_ppm)));
     let (span_weights, span_pool) = normalize_with_pool(&mut own(spans), span_pool, usize::MAX);
     let (rag_weights, _) = normalize_with_pool(&mut own(rag_credit), None, usize::MAX);
-    let mut weights = own(&span_weights);
-    weights.extend(own(&rag_weights));
+    let mut weights = widen(&span_weights);
+    weights.extend(widen(&rag_weights));
     let pool = span_pool.map(|(d, w)| (d, u128::from(w)));
     let keep: u32 = <provena_runtime::Runtime as pallet_attribution::Config>::MaxEntries::get();
     let (weights, pool) =
@@ -112,6 +118,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn cids(v: Vec<(u64, u32)>) -> Vec<(ContributionId, u32)> {
+        v.into_iter().map(|(c, w)| (ContributionId(c), w)).collect()
+    }
+
     fn spans(
         weights: Vec<(u64, u32)>,
         pool_ppm: u32,
@@ -129,14 +139,14 @@ mod tests {
         let a = spans(vec![(1, 450_000), (2, 300_000)], 250_000);
         // Spans alone: the pool's part shared pro rata (60/40).
         let alone = receipt_attribution(Some(&a), &[], None);
-        assert_eq!(alone.weights, vec![(1, 600_000), (2, 400_000)]);
+        assert_eq!(alone.weights, cids(vec![(1, 600_000), (2, 400_000)]));
         assert_eq!(alone.evidence_hash, polkadot_sdk::sp_core::H256::repeat_byte(0xab));
         // With RAG credit all on 2: half each.
         let both = receipt_attribution(Some(&a), &[(2, 1_000_000)], None);
-        assert_eq!(both.weights, vec![(1, 300_000), (2, 700_000)]);
+        assert_eq!(both.weights, cids(vec![(1, 300_000), (2, 700_000)]));
         // RAG alone (no index, or a failed attribution), with the evidence hash zero.
         let rag = receipt_attribution(None, &[(3, 500_000), (4, 500_000)], Some(9));
-        assert_eq!(rag.weights, vec![(3, 500_000), (4, 500_000)]);
+        assert_eq!(rag.weights, cids(vec![(3, 500_000), (4, 500_000)]));
         assert_eq!(rag.evidence_hash, Default::default());
         assert_eq!(rag.pool, None);
         let failed = receipt_attribution(Some(&Err("no".into())), &[], Some(9));
@@ -149,15 +159,15 @@ mod tests {
     fn the_pool_is_paid_to_the_indexed_datanet_when_it_is_known() {
         let a = spans(vec![(1, 450_000), (2, 300_000)], 250_000);
         let r = receipt_attribution(Some(&a), &[], Some(4));
-        assert_eq!(r.weights, vec![(1, 450_000), (2, 300_000)]);
+        assert_eq!(r.weights, cids(vec![(1, 450_000), (2, 300_000)]));
         assert_eq!(r.pool, Some((4, 250_000)));
         // With RAG credit, the pool's part halves with the rest of the span credit.
         let r = receipt_attribution(Some(&a), &[(2, 1_000_000)], Some(4));
-        assert_eq!(r.weights, vec![(1, 225_000), (2, 650_000)]);
+        assert_eq!(r.weights, cids(vec![(1, 225_000), (2, 650_000)]));
         assert_eq!(r.pool, Some((4, 125_000)));
         // No pool credit: no pool.
         let r = receipt_attribution(Some(&spans(vec![(1, 1_000_000)], 0)), &[], Some(4));
-        assert_eq!((r.weights, r.pool), (vec![(1, 1_000_000)], None));
+        assert_eq!((r.weights, r.pool), (cids(vec![(1, 1_000_000)]), None));
     }
 
     #[test]
@@ -167,6 +177,10 @@ mod tests {
         assert_eq!(r.weights.len(), 32);
         assert_eq!(r.weights.iter().map(|(_, w)| u64::from(*w)).sum::<u64>(), 1_000_000);
         // The RAG-credited contribution holds half of everything and is kept.
-        assert!(r.weights.iter().any(|(c, w)| *c == 99 && *w > 400_000), "{:?}", r.weights);
+        assert!(
+            r.weights.iter().any(|(c, w)| *c == ContributionId(99) && *w > 400_000),
+            "{:?}",
+            r.weights
+        );
     }
 }

@@ -22,6 +22,7 @@ use provena_primitives::{
     currency::{MILLI_OPEN, OPEN},
     datanets::Visibility,
 };
+use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{
     configs::{MinContributionStake, TreasuryAccount},
     AccountId, Runtime, RuntimeCall, RuntimeEvent,
@@ -70,8 +71,8 @@ async fn paid_inference_pays_every_party_over_rpc() {
         })
     };
     let publish = batch(vec![
-        accept(0),
-        accept(1),
+        accept(ContributionId(0)),
+        accept(ContributionId(1)),
         dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
     ]);
     submit_and_wait_in_block(&c, &sign(&c, Alice, publish).await).await;
@@ -91,7 +92,7 @@ async fn paid_inference_pays_every_party_over_rpc() {
     let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
     let voucher = Voucher::<AccountId, u32> {
         request_id: H256::repeat_byte(0x42),
-        model: 0,
+        model: ModelId(0),
         max_fee: 2 * OPEN,
         operator: Ferdie.to_account_id(),
         // Within the hour a voucher may live (blocks are 6 s; this test starts at block 0).
@@ -127,10 +128,10 @@ async fn paid_inference_pays_every_party_over_rpc() {
         voucher,
         user: Dave.to_account_id(),
         signature,
-        model: 0,
+        model: ModelId(0),
         input_tokens: 600,
         output_tokens: 400,
-        attribution: vec![(0, 750_000), (1, 250_000)],
+        attribution: vec![(ContributionId(0), 750_000), (ContributionId(1), 250_000)],
         pool: None,
         retrieved_from: None,
         evidence_hash: H256::repeat_byte(0xee),
@@ -199,10 +200,10 @@ async fn paid_inference_pays_every_party_over_rpc() {
         before.push(free_balance(&c, p, None).await);
     }
     let payees = vec![
-        Payee::Contribution(0),
-        Payee::Contribution(1),
+        Payee::Contribution(ContributionId(0)),
+        Payee::Contribution(ContributionId(1)),
         Payee::Account(Charlie.to_account_id()),
-        Payee::ModelHolders(0),
+        Payee::ModelHolders(ModelId(0)),
         Payee::Account(Ferdie.to_account_id()),
         Payee::Account(TreasuryAccount::get()),
     ];

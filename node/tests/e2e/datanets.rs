@@ -12,6 +12,7 @@ use jsonrpsee::{core::client::ClientT, rpc_params};
 use pallet_datanets::{Event as DatanetEvent, Verdict};
 use polkadot_sdk::{sp_core::H256, sp_keyring::Sr25519Keyring};
 use provena_primitives::datanets::Visibility;
+use provena_primitives::ContributionId;
 use provena_runtime::{
     configs::{ContributionDeposit, DatanetDeposit, MinContributionStake},
     RuntimeCall, RuntimeEvent,
@@ -92,8 +93,10 @@ async fn datanet_lifecycle_over_rpc() {
 
     // Dave accepts Bob's and slashes Charlie's.
     for (id, verdict) in [(0u64, Verdict::Accept { quality: 90 }), (1, Verdict::Slash)] {
-        let call =
-            RuntimeCall::Datanets(pallet_datanets::Call::review { contribution: id, verdict });
+        let call = RuntimeCall::Datanets(pallet_datanets::Call::review {
+            contribution: ContributionId(id),
+            verdict,
+        });
         submit_and_wait_in_block(&c, &sign(&c, dave, call).await).await;
     }
 

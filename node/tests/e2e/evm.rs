@@ -19,6 +19,7 @@ use polkadot_sdk::{
     sp_runtime::MultiSignature,
 };
 use provena_primitives::{attribution::Voucher, currency::OPEN, datanets::Visibility};
+use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{
     configs::{ExistentialDeposit, MinContributionStake},
     genesis_config_presets::{eth_account, DEV_ETH_ACCOUNTS},
@@ -91,7 +92,7 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
             max_stake: u128::MAX,
         }),
         dn(pallet_datanets::Call::review {
-            contribution: 0,
+            contribution: ContributionId(0),
             verdict: pallet_datanets::Verdict::Accept { quality: 77 },
         }),
         dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
@@ -174,7 +175,7 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
     let contract = eth_account(contract_address);
     let voucher = Voucher::<AccountId, u32> {
         request_id: h256(&v["requestId"]),
-        model: 0,
+        model: ModelId(0),
         max_fee: v["maxFee"].as_str().unwrap().parse().unwrap(),
         operator: Ferdie.to_account_id(),
         expires_at: v["expiresAt"].as_u64().unwrap() as u32,
@@ -187,10 +188,10 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
         voucher,
         user: contract.clone(),
         signature,
-        model: 0,
+        model: ModelId(0),
         input_tokens: 600,
         output_tokens: 400,
-        attribution: vec![(0, 1_000_000)],
+        attribution: vec![(ContributionId(0), 1_000_000)],
         pool: None,
         retrieved_from: None,
         evidence_hash: H256::repeat_byte(0xee),

@@ -13,6 +13,7 @@ use polkadot_sdk::{
     sp_runtime::Permill,
 };
 use provena_primitives::{bonding_curve::TOKEN_UNIT, currency::OPEN, datanets::Visibility};
+use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{
     configs::{Curve, MinContributionStake, TreasuryAccount},
     Balance, Runtime, RuntimeCall, RuntimeEvent,
@@ -87,7 +88,7 @@ async fn model_token_lifecycle_over_rpc() {
             max_stake: u128::MAX,
         }),
         datanet(pallet_datanets::Call::review {
-            contribution: 0,
+            contribution: ContributionId(0),
             verdict: pallet_datanets::Verdict::Accept { quality: 95 },
         }),
         datanet(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
@@ -106,7 +107,7 @@ async fn model_token_lifecycle_over_rpc() {
         metadata_uri: b"ipfs://model-card".to_vec(),
         predecessor: None,
     });
-    let launch = RuntimeCall::Models(pallet_models::Call::launch_token { model: 0 });
+    let launch = RuntimeCall::Models(pallet_models::Call::launch_token { model: ModelId(0) });
     let batch = RuntimeCall::Utility(polkadot_sdk::pallet_utility::Call::batch_all {
         calls: vec![register, launch],
     });
@@ -116,8 +117,8 @@ async fn model_token_lifecycle_over_rpc() {
         matches!(
             evs[..],
             [
-                ModelEvent::ModelRegistered { model: 0, .. },
-                ModelEvent::TokenLaunched { model: 0, .. }
+                ModelEvent::ModelRegistered { model: ModelId(0), .. },
+                ModelEvent::TokenLaunched { model: ModelId(0), .. }
             ]
         ),
         "{evs:?}"
@@ -143,7 +144,7 @@ async fn model_token_lifecycle_over_rpc() {
     let treasury_before = free_balance(&c, &TreasuryAccount::get(), None).await;
     let buy = |tokens, max_cost| {
         RuntimeCall::Models(pallet_models::Call::buy {
-            model: 0,
+            model: ModelId(0),
             tokens,
             max_cost,
             deadline: 10_000,
@@ -180,7 +181,7 @@ async fn model_token_lifecycle_over_rpc() {
     let q = quote(&c, "models_quoteSell", sold).await;
     let proceeds = amount(&q["traderAmount"]);
     let sell = RuntimeCall::Models(pallet_models::Call::sell {
-        model: 0,
+        model: ModelId(0),
         tokens: sold,
         min_out: proceeds,
         deadline: 10_000,

@@ -23,6 +23,7 @@ use polkadot_sdk::{
     sp_runtime::Weight,
 };
 use provena_primitives::{attribution::Voucher, models::TokenPhase};
+use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{currency::OPEN, AccountId, BlockNumber, Runtime, RuntimeCall, RuntimeEvent};
 use serde_json::Value;
 
@@ -149,8 +150,8 @@ async fn the_previous_runtime_upgrades_and_migrates() {
             }),
             contribute(1),
             contribute(2),
-            accept(0),
-            accept(1),
+            accept(ContributionId(0)),
+            accept(ContributionId(1)),
             dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
             dn(pallet_datanets::Call::grant_access { datanet: 0, who: Bob.to_account_id() }),
         ],
@@ -184,25 +185,25 @@ async fn the_previous_runtime_upgrades_and_migrates() {
 
     // Bob launches the model's token and Charlie buys 770M tokens (about 25,400 OPEN), which
     // graduates the curve: under the old runtime that closed it, and selling fails.
-    let launch = RuntimeCall::Models(pallet_models::Call::launch_token { model: 0 });
+    let launch = RuntimeCall::Models(pallet_models::Call::launch_token { model: ModelId(0) });
     succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Bob, launch).await).await).await;
     let token_unit = provena_primitives::bonding_curve::TOKEN_UNIT;
     let buy = RuntimeCall::Models(pallet_models::Call::buy {
-        model: 0,
+        model: ModelId(0),
         tokens: 770_000_000 * token_unit,
         max_cost: 30_000 * OPEN,
         deadline: 1_000_000,
     });
     // (Its events have the old runtime's `Graduated` layout: the token is read from storage.)
     submit_and_wait_in_block(&c, &sign(&c, Charlie, buy).await).await;
-    let token_key = pallet_models::Tokens::<Runtime>::hashed_key_for(0);
+    let token_key = pallet_models::Tokens::<Runtime>::hashed_key_for(ModelId(0));
     let token =
         storage::<pallet_models::Token<Runtime>>(&c, token_key.clone(), None).await.unwrap();
     assert!(matches!(token.phase, TokenPhase::Graduated { .. }) && !token.params.is_pool());
     assert_eq!(token.state.sold, 770_000_000 * token_unit);
     let sell = || {
         RuntimeCall::Models(pallet_models::Call::sell {
-            model: 0,
+            model: ModelId(0),
             tokens: 1_000_000 * token_unit,
             min_out: 0,
             deadline: 1_000_000,
@@ -219,7 +220,7 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     let request_id = H256::repeat_byte(0x77);
     let voucher = Voucher::<AccountId, BlockNumber> {
         request_id,
-        model: 0,
+        model: ModelId(0),
         max_fee: OPEN,
         operator: Ferdie.to_account_id(),
         expires_at: best_number(&c).await + 500,
@@ -266,7 +267,7 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     assert_eq!(storage_version(&c, "Datanets").await, 2, "the datanets v1 and v2 migrations ran");
     assert_eq!(storage_version(&c, "Models").await, 2, "the models v1 and v2 migrations ran");
     for id in [0u64, 1] {
-        let key = pallet_datanets::Contributions::<Runtime>::hashed_key_for(id);
+        let key = pallet_datanets::Contributions::<Runtime>::hashed_key_for(ContributionId(id));
         let x = storage::<pallet_datanets::Contribution<Runtime>>(&c, key, None).await.unwrap();
         assert_eq!((x.deposit, x.datanet_index, x.contributor_index), (0, id as u32, id as u32));
         let span = provena_primitives::datanets::SnapshotSpan { after: 0, until: None };

@@ -60,7 +60,7 @@ pub async fn voucher(
     c: &WsClient,
     user: &sr25519::Pair,
     request_id: H256,
-    model: u64,
+    model: ModelId,
     max_fee: u128,
     expires_at: u32,
     operator: AccountId,
@@ -146,9 +146,18 @@ pub async fn api_path(
     let payer = DaveStash.pair();
     let expires = best_number(c).await + 200;
     let paid_rid = H256::repeat_byte(0xa1);
-    let paid = voucher(c, &payer, paid_rid, 0, OPEN, expires, Ferdie.to_account_id()).await;
-    let mut forged =
-        voucher(c, &payer, H256::repeat_byte(0xa2), 0, OPEN, expires, Ferdie.to_account_id()).await;
+    let paid =
+        voucher(c, &payer, paid_rid, ModelId(0), OPEN, expires, Ferdie.to_account_id()).await;
+    let mut forged = voucher(
+        c,
+        &payer,
+        H256::repeat_byte(0xa2),
+        ModelId(0),
+        OPEN,
+        expires,
+        Ferdie.to_account_id(),
+    )
+    .await;
     forged["voucher"]["maxFee"] = json!((10 * OPEN).to_string());
     let case = |name: &str, v: Option<&Value>, via: &str, expect: u16, reason: &str| {
         json!({"name": name, "voucher": v, "via": via, "question": QUESTION, "max_tokens": 16,
@@ -158,33 +167,49 @@ pub async fn api_path(
         c,
         &payer,
         H256::repeat_byte(0xa3),
-        0,
+        ModelId(0),
         OPEN,
         best_number(c).await + 2,
         Ferdie.to_account_id(),
     )
     .await;
     let expired =
-        voucher(c, &payer, H256::repeat_byte(0xa7), 0, OPEN, 1, Ferdie.to_account_id()).await;
+        voucher(c, &payer, H256::repeat_byte(0xa7), ModelId(0), OPEN, 1, Ferdie.to_account_id())
+            .await;
     // Valid for longer than the chain lets a voucher live (an hour).
     let too_long = voucher(
         c,
         &payer,
         H256::repeat_byte(0xa8),
-        0,
+        ModelId(0),
         OPEN,
         best_number(c).await + 2 * 600,
         Ferdie.to_account_id(),
     )
     .await;
-    let cheap =
-        voucher(c, &payer, H256::repeat_byte(0xa4), 0, 1_000, expires, Ferdie.to_account_id())
-            .await;
-    let broke =
-        voucher(c, &One.pair(), H256::repeat_byte(0xa5), 0, OPEN, expires, Ferdie.to_account_id())
-            .await;
+    let cheap = voucher(
+        c,
+        &payer,
+        H256::repeat_byte(0xa4),
+        ModelId(0),
+        1_000,
+        expires,
+        Ferdie.to_account_id(),
+    )
+    .await;
+    let broke = voucher(
+        c,
+        &One.pair(),
+        H256::repeat_byte(0xa5),
+        ModelId(0),
+        OPEN,
+        expires,
+        Ferdie.to_account_id(),
+    )
+    .await;
     let elsewhere =
-        voucher(c, &payer, H256::repeat_byte(0xa6), 0, OPEN, expires, Eve.to_account_id()).await;
+        voucher(c, &payer, H256::repeat_byte(0xa6), ModelId(0), OPEN, expires, Eve.to_account_id())
+            .await;
 
     let port = free_port();
     let w = PaidWorker::start(port, index, adapters, &rpc, &settle_dir, "3600");

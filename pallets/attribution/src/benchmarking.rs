@@ -218,13 +218,16 @@ mod benchmarks {
     fn credit_payees(p: Linear<1, { T::MaxReceiptsPerCall::get() * T::MaxEntries::get() + 4 }>) {
         let now = frame_system::Pallet::<T>::block_number();
         let credits: BTreeMap<PayeeOf<T>, Balance> =
-            (0..u64::from(p)).map(|c| (Payee::Contribution(c), 1_000)).collect();
+            (0..u64::from(p)).map(|c| (Payee::Contribution(ContributionId(c)), 1_000)).collect();
         Attribution::<T>::credit(credits.clone(), now + 1u32.into(), now).unwrap();
         #[block]
         {
             Attribution::<T>::credit(credits, now + 2u32.into(), now).unwrap();
         }
-        assert_eq!(Rewards::<T>::get(Payee::Contribution(0)).unwrap().earned, 2_000);
+        assert_eq!(
+            Rewards::<T>::get(Payee::Contribution(ContributionId(0))).unwrap().earned,
+            2_000
+        );
     }
 
     /// `p` payees with matured rewards, of the costliest kind: model holders, paid through the

@@ -387,7 +387,7 @@ impl crate::BenchmarkHelper<AccountId, MultiSignature> for BenchHelper {
         use polkadot_sdk::frame_support::traits::fungible::Mutate;
         Balances::set_balance(owner, u128::MAX / 1_024);
         let (datanet, ids) = datanet_with(owner, contributions.max(1), Visibility::Public);
-        let weights = (pallet_models::NextModelId::<Test>::get() % 200) as u8 + 1;
+        let weights = (pallet_models::NextModelId::<Test>::get().get() % 200) as u8 + 1;
         (model_on(owner, datanet, weights), ids)
     }
 
@@ -422,7 +422,7 @@ impl crate::BenchmarkHelper<AccountId, MultiSignature> for BenchHelper {
             ));
             id
         };
-        let next = pallet_models::NextModelId::<Test>::get();
+        let next = pallet_models::NextModelId::<Test>::get().get();
         let base =
             register(pallet_models::ModelKindArg::Base, H256::from_low_u64_be(0xba5e_0000 + next));
         let adapter = register(

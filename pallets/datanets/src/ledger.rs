@@ -106,7 +106,7 @@ impl<T: Config> Pallet<T> {
         }
 
         let id = NextContributionId::<T>::get();
-        let next_id = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let next_id = id.checked_next().ok_or(Error::<T>::Overflow)?;
         let datanet_index = d.contribution_count;
         d.contribution_count = datanet_index.checked_add(1).ok_or(Error::<T>::Overflow)?;
         let contributor_index = ContributorCount::<T>::get(&who);

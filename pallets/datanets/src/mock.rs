@@ -8,6 +8,7 @@ use polkadot_sdk::{
     sp_io::TestExternalities,
     sp_runtime::BuildStorage,
 };
+use provena_primitives::ContributionId;
 
 pub type AccountId = u64;
 pub type Balance = u128;
@@ -71,13 +72,13 @@ parameter_types! {
 
 std::thread_local! {
     /// Contributions and reward pools the test says attribution still owes credit to.
-    pub static OWED: core::cell::RefCell<(Vec<u64>, Vec<u32>)> = Default::default();
+    pub static OWED: core::cell::RefCell<(Vec<ContributionId>, Vec<u32>)> = Default::default();
 }
 
 /// Attribution's answer as a test sets it with [`OWED`].
 pub struct TestCredits;
 impl provena_primitives::datanets::CreditOwed for TestCredits {
-    fn owed_to_contribution(id: u64) -> bool {
+    fn owed_to_contribution(id: ContributionId) -> bool {
         OWED.with(|o| o.borrow().0.contains(&id))
     }
     fn owed_to_pool(datanet: u32) -> bool {

@@ -478,7 +478,7 @@ impl crate::BenchmarkHelper<AccountId> for BenchHelper {
     fn model_with_contributions(owner: &AccountId, n: u32) -> (ModelId, Vec<ContributionId>) {
         Self::fund(owner);
         let (datanet, ids) = datanet_with(owner, n.max(1), Visibility::Public);
-        let weights = (pallet_models::NextModelId::<Test>::get() % 200) as u8 + 1;
+        let weights = (pallet_models::NextModelId::<Test>::get().get() % 200) as u8 + 1;
         (model_on(owner, datanet, weights), ids)
     }
 

@@ -237,7 +237,10 @@ pub fn completion<T: Config>(body: &[u8], max_tokens: u32, max_in: u32) -> Optio
         .map(|ws| {
             ws.iter()
                 .filter_map(|w| {
-                    Some((w.get("contribution")?.as_u64()?, u128::from(w.get("ppm")?.as_u64()?)))
+                    Some((
+                        ContributionId(w.get("contribution")?.as_u64()?),
+                        u128::from(w.get("ppm")?.as_u64()?),
+                    ))
                 })
                 .filter(|(_, ppm)| *ppm > 0)
                 .collect()

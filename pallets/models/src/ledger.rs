@@ -173,7 +173,7 @@ impl<T: Config> Pallet<T> {
             }
         };
         let id = NextModelId::<T>::get();
-        let next = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+        let next = id.checked_next().ok_or(Error::<T>::Overflow)?;
         let deposit = T::ModelDeposit::get();
         T::Currency::hold(&HoldReason::ModelDeposit.into(), &who, deposit)?;
         let base = kind.base();

@@ -120,7 +120,7 @@ impl pallet_attribution::BenchmarkHelper<AccountId, Signature> for AttributionBe
         );
         let model = pallet_models::NextModelId::<Runtime>::get();
         let mut w = [0xffu8; 32];
-        w[..8].copy_from_slice(&model.to_be_bytes());
+        w[..8].copy_from_slice(&model.get().to_be_bytes());
         ok(Models::register_model(
             origin(),
             pallet_models::ModelKindArg::Base,
@@ -147,7 +147,7 @@ impl pallet_attribution::BenchmarkHelper<AccountId, Signature> for AttributionBe
         let register = |kind, fill: u8| {
             let id = pallet_models::NextModelId::<Runtime>::get();
             let mut w = [fill; 32];
-            w[..8].copy_from_slice(&id.to_be_bytes());
+            w[..8].copy_from_slice(&id.get().to_be_bytes());
             ok(Models::register_model(
                 origin(),
                 kind,
@@ -220,7 +220,7 @@ mod tests {
     fn receipts_per_block(distinct: bool, prepaid: u64) -> u64 {
         use pallet_attribution::{Pallet, ReceiptInput};
         use polkadot_sdk::sp_core::{sr25519, H256};
-        use provena_primitives::attribution::Voucher;
+        use provena_primitives::{attribution::Voucher, ContributionId, ModelId};
         let weights = RuntimeBlockWeights::get();
         let normal = weights.get(DispatchClass::Normal);
         let budget = normal
@@ -232,18 +232,18 @@ mod tests {
             .map(|i| ReceiptInput {
                 voucher: Voucher {
                     request_id: H256::from_low_u64_be(i),
-                    model: 0,
+                    model: ModelId(0),
                     max_fee: 1,
                     operator: AccountId::new([0; 32]),
                     expires_at: 1,
                 },
                 user: AccountId::new([1; 32]),
                 signature: Signature::Sr25519(sr25519::Signature::from_raw([0; 64])),
-                model: 0,
+                model: ModelId(0),
                 input_tokens: 1,
                 output_tokens: 1,
                 attribution: (0..16u64)
-                    .map(|c| (if distinct { i * 16 + c } else { c }, 62_500))
+                    .map(|c| (ContributionId(if distinct { i * 16 + c } else { c }), 62_500))
                     .collect(),
                 pool: None,
                 retrieved_from: None,

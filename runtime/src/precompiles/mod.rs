@@ -59,7 +59,10 @@ use polkadot_sdk::{
     sp_runtime::{DispatchError, Weight},
 };
 use provena_primitives::attribution::Voucher;
-use provena_primitives::{datanets::ContributionStatus, datanets::Visibility, models::ModelStatus};
+use provena_primitives::{
+    datanets::ContributionStatus, datanets::Visibility, models::ModelStatus, ContributionId,
+    ModelId,
+};
 
 alloy_core::sol!("src/precompiles/IProvena.sol");
 
@@ -172,7 +175,7 @@ impl Precompile for Provena<Runtime> {
             }
             IProvenaCalls::contributionStatus(IProvena::contributionStatusCall { id }) => {
                 charge_reads(env, read_of::<pallet_datanets::Contributions<Runtime>>())?;
-                let out = match Datanets::api_contribution(*id) {
+                let out = match Datanets::api_contribution(ContributionId(*id)) {
                     Some(c) => {
                         let (status, quality) = match c.status {
                             ContributionStatus::Pending => (1u8, 0u8),
@@ -199,7 +202,7 @@ impl Precompile for Provena<Runtime> {
             }
             IProvenaCalls::modelPrice(IProvena::modelPriceCall { id }) => {
                 charge_reads(env, read_of::<pallet_models::Models<Runtime>>())?;
-                let out = match pallet_models::Models::<Runtime>::get(*id) {
+                let out = match pallet_models::Models::<Runtime>::get(ModelId(*id)) {
                     Some(m) => IProvena::modelPriceReturn {
                         exists: true,
                         active: m.status == ModelStatus::Active,
@@ -222,7 +225,7 @@ impl Precompile for Provena<Runtime> {
                 ) {
                     Some(v) => IProvena::prepaidVoucherReturn {
                         exists: true,
-                        model: v.model,
+                        model: v.model.get(),
                         maxFee: AbiU256::from(v.max_fee),
                         expiresAt: v.expires_at,
                     },
@@ -250,7 +253,7 @@ impl Precompile for Provena<Runtime> {
                 })?;
                 let voucher = Voucher {
                     request_id: H256(requestId.0),
-                    model: *model,
+                    model: ModelId(*model),
                     max_fee,
                     operator: AccountId::new(operator.0),
                     expires_at: *expiresAt,
@@ -316,8 +319,8 @@ mod tests {
                 1_000,
             )
             .unwrap();
-            let full: BoundedVec<u64, _> =
-                (0..u64::from(most)).collect::<Vec<_>>().try_into().unwrap();
+            let full: BoundedVec<ContributionId, _> =
+                (0..u64::from(most)).map(ContributionId).collect::<Vec<_>>().try_into().unwrap();
             pallet_datanets::Accepted::<Runtime>::insert(0, full);
             pallet_datanets::RewardPools::<Runtime>::insert(0, marker);
         });

@@ -57,7 +57,7 @@ pub fn fixture() -> Fixture {
         vec![],
         u128::MAX
     ));
-    let c1 = c0 + 1;
+    let c1 = ContributionId(c0.0 + 1);
     assert_ok!(Datanets::contribute(
         RuntimeOrigin::signed(contributor()),
         datanet,

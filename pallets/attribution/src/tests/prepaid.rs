@@ -104,7 +104,7 @@ fn bad_prepayments_fail_cleanly() {
         };
         let ok = voucher(f.model, 1);
         fails(user(), Voucher { max_fee: 0, ..ok.clone() }, Error::<Test>::ZeroMaxFee);
-        fails(user(), Voucher { model: 999, ..ok.clone() }, Error::<Test>::UnknownModel);
+        fails(user(), Voucher { model: ModelId(999), ..ok.clone() }, Error::<Test>::UnknownModel);
         fails(user(), Voucher { model: deprecated, ..ok.clone() }, Error::<Test>::ModelNotActive);
         fails(user(), Voucher { operator: user(), ..ok.clone() }, Error::<Test>::NotOperator);
         run_to_block(101);

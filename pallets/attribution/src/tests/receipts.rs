@@ -4,6 +4,7 @@ use super::*;
 use polkadot_sdk::frame_support::traits::fungible::InspectHold;
 use polkadot_sdk::{frame_support::assert_noop, sp_core::Pair as _, sp_runtime::DispatchError};
 use provena_primitives::{attribution::ReceiptStatus, merkle};
+use provena_primitives::{ContributionId, ModelId};
 
 #[test]
 fn a_receipt_charges_the_user_and_credits_every_party() {
@@ -40,7 +41,9 @@ fn a_receipt_charges_the_user_and_credits_every_party() {
         ));
         assert_eq!(Attribution::api_receipts_by_model(f.model, 0, 10).len(), 1);
         assert_eq!(Attribution::api_receipts_by_contribution(f.c1, 0, 100, 10).len(), 1);
-        assert!(Attribution::api_receipts_by_contribution(99, 0, 100, 10).is_empty());
+        assert!(
+            Attribution::api_receipts_by_contribution(ContributionId(99), 0, 100, 10).is_empty()
+        );
     });
 }
 
@@ -122,7 +125,10 @@ fn bad_receipts_fail_cleanly() {
         let mut mismatch = ok(1);
         mismatch.model = deprecated;
         fails(vec![mismatch], Error::<Test>::ModelMismatch);
-        fails(vec![receipt_by(&pair("User"), 77, 1, vec![], |_| {})], Error::<Test>::UnknownModel);
+        fails(
+            vec![receipt_by(&pair("User"), ModelId(77), 1, vec![], |_| {})],
+            Error::<Test>::UnknownModel,
+        );
         fails(
             vec![receipt_by(&pair("User"), deprecated, 1, vec![], |_| {})],
             Error::<Test>::ModelNotActive,
@@ -141,7 +147,7 @@ fn bad_receipts_fail_cleanly() {
             Error::<Test>::DuplicateContribution,
         );
         fails(
-            vec![receipt(f.model, 1, vec![(999, 1_000_000)])],
+            vec![receipt(f.model, 1, vec![(ContributionId(999), 1_000_000)])],
             Error::<Test>::UnknownContribution,
         );
         fails(
@@ -156,8 +162,8 @@ fn bad_receipts_fail_cleanly() {
                     (f.c0, 200_000),
                     (f.c1, 200_000),
                     (others[0], 200_000),
-                    (3, 200_000),
-                    (4, 200_000),
+                    (ContributionId(3), 200_000),
+                    (ContributionId(4), 200_000),
                 ],
             )],
             Error::<Test>::TooManyEntries,
@@ -198,7 +204,7 @@ fn a_batch_skips_bad_receipts_and_settles_the_rest() {
         let poor_before = free(&poor());
         let batch = vec![
             ok(2),
-            receipt(f.model, 3, vec![(999, 1_000_000)]),
+            receipt(f.model, 3, vec![(ContributionId(999), 1_000_000)]),
             ok(2),
             receipt_by(&pair("Poor"), f.model, 1, vec![], |_| {}),
             ok(4),
@@ -236,7 +242,7 @@ fn a_batch_skips_bad_receipts_and_settles_the_rest() {
         assert_noop!(
             Attribution::submit_receipts(
                 RuntimeOrigin::signed(operator()),
-                vec![receipt(f.model, 5, vec![(999, 1_000_000)]), ok(2)]
+                vec![receipt(f.model, 5, vec![(ContributionId(999), 1_000_000)]), ok(2)]
             ),
             Error::<Test>::UnknownContribution
         );

@@ -2,6 +2,7 @@
 
 use super::*;
 use polkadot_sdk::frame_support::assert_noop;
+use provena_primitives::ContributionId;
 
 #[test]
 fn contribute_holds_the_stake_and_indexes_the_contribution() {
@@ -107,7 +108,7 @@ fn withdrawing_a_pending_contribution_returns_stake_and_deposit_and_frees_the_ha
             Error::<Test>::NotContributor
         );
         assert_noop!(
-            DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), 99),
+            DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), ContributionId(99)),
             Error::<Test>::ContributionNotFound
         );
         assert_ok!(DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(ALICE), id));
@@ -168,7 +169,7 @@ fn an_accepted_stake_is_released_only_after_the_lockup() {
             Error::<Test>::NothingToRelease
         );
         assert_noop!(
-            DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), 42),
+            DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), ContributionId(42)),
             Error::<Test>::ContributionNotFound
         );
     });

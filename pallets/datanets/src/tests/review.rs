@@ -2,6 +2,7 @@
 
 use super::*;
 use polkadot_sdk::frame_support::assert_noop;
+use provena_primitives::ContributionId;
 
 #[test]
 fn accept_records_quality_and_the_curator() {
@@ -109,7 +110,10 @@ fn review_errors_have_no_side_effects() {
         let review = |who, id, v| DatanetsPallet::review(RuntimeOrigin::signed(who), id, v);
         assert_noop!(review(STRANGER, id, Verdict::Reject), Error::<Test>::NotCurator);
         assert_noop!(review(ALICE, id, Verdict::Accept { quality: 1 }), Error::<Test>::NotCurator);
-        assert_noop!(review(OWNER, 77, Verdict::Reject), Error::<Test>::ContributionNotFound);
+        assert_noop!(
+            review(OWNER, ContributionId(77), Verdict::Reject),
+            Error::<Test>::ContributionNotFound
+        );
         assert_noop!(
             review(OWNER, id, Verdict::Accept { quality: 101 }),
             Error::<Test>::QualityOutOfRange

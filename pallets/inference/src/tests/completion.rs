@@ -2,6 +2,7 @@ use super::*;
 use crate::{Error, Event, HoldReason, JobState, Jobs, OperatorJobs};
 use polkadot_sdk::frame_support::{assert_noop, traits::fungible::InspectHold};
 use provena_primitives::attribution::{Payee, PPM};
+use provena_primitives::ContributionId;
 
 #[test]
 fn a_completion_settles_the_job_as_a_receipt_and_pays_every_party_its_share() {
@@ -77,7 +78,7 @@ fn bad_completions_have_named_errors_and_no_effect() {
                     output: Vec<u8>,
                     i: u32,
                     o: u32,
-                    attr: Vec<(u64, u32)>,
+                    attr: Vec<(ContributionId, u32)>,
                     hash: H256| {
             Inference::complete_job(
                 RuntimeOrigin::signed(who),
@@ -123,7 +124,15 @@ fn bad_completions_have_named_errors_and_no_effect() {
             Error::<Test>::WeightsNotNormalized
         );
         assert_noop!(
-            call(operator(), job, out.clone(), 1, 1, (0..5).map(|i| (i, 200_000)).collect(), h),
+            call(
+                operator(),
+                job,
+                out.clone(),
+                1,
+                1,
+                (0..5).map(|i| (ContributionId(i), 200_000)).collect(),
+                h
+            ),
             Error::<Test>::TooManyEntries
         );
         // A contribution outside the model's snapshots: attribution's own check refuses it.
@@ -174,7 +183,7 @@ fn a_completion_pays_the_datanet_pools_part_to_its_reward_pool() {
         let (model, ids) = served_model(2);
         let datanet = pallet_datanets::Contributions::<Test>::get(ids[0]).unwrap().datanet;
         let out = b"Paris.".to_vec();
-        let complete_with = |job, attribution: Vec<(u64, u32)>, pool| {
+        let complete_with = |job, attribution: Vec<(ContributionId, u32)>, pool| {
             Inference::complete_job(
                 RuntimeOrigin::signed(operator()),
                 job,

@@ -15,7 +15,7 @@ mod requests;
 
 use crate::mock::*;
 use polkadot_sdk::{frame_support::assert_ok, sp_core::H256};
-use provena_primitives::{content_hash, inference::JobId, ModelId};
+use provena_primitives::{content_hash, inference::JobId, ContributionId, ModelId};
 
 /// The events of this pallet emitted so far, in order.
 pub fn events() -> Vec<crate::Event<Test>> {
@@ -49,7 +49,7 @@ pub fn request(model: ModelId) -> JobId {
 pub fn complete(
     job: JobId,
     output: &[u8],
-    attribution: Vec<(u64, u32)>,
+    attribution: Vec<(ContributionId, u32)>,
 ) -> polkadot_sdk::sp_runtime::DispatchResult {
     Inference::complete_job(
         RuntimeOrigin::signed(operator()),

@@ -14,7 +14,7 @@ use polkadot_sdk::{
     sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt},
     sp_runtime::offchain::storage::StorageValueRef,
 };
-use provena_primitives::attribution::PPM;
+use provena_primitives::{attribution::PPM, ContributionId};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -242,18 +242,22 @@ fn answers_are_cut_and_weights_normalized_as_documented() {
         // Token counts are capped at what the job allows.
         assert_eq!((c.input_tokens, c.output_tokens), (20, 5));
         // Weights: the largest MaxAttribution (4) kept, scaled to exactly a million.
-        let mut w = vec![(1, 10u128), (2, 20), (3, 30), (4, 40), (5, 5)];
+        let ids = |v: Vec<(u64, u128)>| -> Vec<(ContributionId, u128)> {
+            v.into_iter().map(|(c, w)| (ContributionId(c), w)).collect()
+        };
+        let mut w = ids(vec![(1, 10), (2, 20), (3, 30), (4, 40), (5, 5)]);
         let n = provena_primitives::attribution::normalize_weights(&mut w, 4);
-        assert_eq!(n, vec![(1, 100_000), (2, 200_000), (3, 300_000), (4, 400_000)]);
-        let mut thirds = vec![(7, 1u128), (8, 1), (9, 1)];
+        let expected = [(1, 100_000), (2, 200_000), (3, 300_000), (4, 400_000)];
+        assert_eq!(n, expected.map(|(c, p)| (ContributionId(c), p)));
+        let mut thirds = ids(vec![(7, 1), (8, 1), (9, 1)]);
         let n = provena_primitives::attribution::normalize_weights(&mut thirds, 4);
         assert_eq!(n.iter().map(|(_, p)| p).sum::<u32>(), PPM);
         assert!(provena_primitives::attribution::normalize_weights(&mut vec![], 4).is_empty());
         // Entries of one contribution are merged before ranking.
-        let mut dup = vec![(1, 10u128), (2, 15), (1, 10)];
+        let mut dup = ids(vec![(1, 10), (2, 15), (1, 10)]);
         assert_eq!(
             provena_primitives::attribution::normalize_weights(&mut dup, 4),
-            vec![(1, 571_429), (2, 428_571)]
+            vec![(ContributionId(1), 571_429), (ContributionId(2), 428_571)]
         );
         // Not an answer.
         assert!(crate::offchain::completion::<Test>(b"not json", 5, 20).is_none());

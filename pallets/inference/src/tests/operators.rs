@@ -1,6 +1,7 @@
 use super::*;
 use crate::{BaseOperators, Error, Event, HoldReason, Operators};
 use polkadot_sdk::frame_support::{assert_noop, traits::fungible::InspectHold};
+use provena_primitives::ModelId;
 
 #[test]
 fn an_attribution_operator_registers_its_bases_and_holds_a_deposit() {
@@ -60,14 +61,17 @@ fn bad_registrations_are_refused_without_effect() {
         );
         assert_noop!(Inference::register_operator(o(), vec![]), Error::<Test>::InvalidBases);
         assert_noop!(
-            Inference::register_operator(o(), vec![base, other, 99]),
+            Inference::register_operator(o(), vec![base, other, ModelId(99)]),
             Error::<Test>::InvalidBases
         );
         assert_noop!(
             Inference::register_operator(o(), vec![base, base]),
             Error::<Test>::DuplicateBase
         );
-        assert_noop!(Inference::register_operator(o(), vec![99]), Error::<Test>::UnknownModel);
+        assert_noop!(
+            Inference::register_operator(o(), vec![ModelId(99)]),
+            Error::<Test>::UnknownModel
+        );
         assert_noop!(
             Inference::register_operator(o(), vec![adapter]),
             Error::<Test>::NotABaseModel

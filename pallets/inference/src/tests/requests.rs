@@ -57,7 +57,7 @@ fn bad_requests_have_named_errors_and_no_effect() {
         assert_noop!(ask(user(), model, vec![b'a'; 65], 20, MAX_FEE), Error::<Test>::PromptTooLong);
         assert_noop!(ask(user(), model, q(), 0, MAX_FEE), Error::<Test>::InvalidMaxTokens);
         assert_noop!(ask(user(), model, q(), 101, MAX_FEE), Error::<Test>::InvalidMaxTokens);
-        assert_noop!(ask(user(), 99, q(), 20, MAX_FEE), Error::<Test>::UnknownModel);
+        assert_noop!(ask(user(), ModelId(99), q(), 20, MAX_FEE), Error::<Test>::UnknownModel);
         assert_noop!(ask(user(), deprecated, q(), 20, MAX_FEE), Error::<Test>::ModelNotActive);
         assert_noop!(ask(user(), unserved, q(), 20, MAX_FEE), Error::<Test>::NoOperator);
         // Worst case: 5 prompt bytes + 10 template tokens + 20 output tokens = 35 tokens at

@@ -3,6 +3,7 @@
 use super::*;
 use polkadot_sdk::frame_support::{assert_noop, traits::fungible::Inspect};
 use provena_primitives::models::ModelView;
+use provena_primitives::ModelId;
 
 #[test]
 fn register_base_and_adapter_with_provenance() {
@@ -162,7 +163,7 @@ fn bad_registrations_fail_cleanly() {
         // Weights already registered (first registration wins).
         refused(ALICE, |a| a.weights = hash(1), Error::<Test>::WeightsAlreadyRegistered);
         refused(ALICE, |a| a.uri = vec![b'x'; 65], Error::<Test>::UriTooLong);
-        refused(ALICE, |a| a.predecessor = Some(77), Error::<Test>::UnknownPredecessor);
+        refused(ALICE, |a| a.predecessor = Some(ModelId(77)), Error::<Test>::UnknownPredecessor);
         refused(ALICE, |a| a.predecessor = Some(base), Error::<Test>::NotOwner);
         // Adapter shape.
         let kind = |rank, alpha, modules: Vec<&[u8]>, base| ModelKindArg::Adapter {
@@ -195,7 +196,11 @@ fn bad_registrations_fail_cleanly() {
             |a| a.kind = kind(8, 16, vec![b"q_proj", b"q_proj"], base),
             Error::<Test>::DuplicateTargetModule,
         );
-        refused(ALICE, |a| a.kind = kind(8, 16, vec![b"q_proj"], 42), Error::<Test>::UnknownBase);
+        refused(
+            ALICE,
+            |a| a.kind = kind(8, 16, vec![b"q_proj"], ModelId(42)),
+            Error::<Test>::UnknownBase,
+        );
         refused(
             ALICE,
             |a| a.kind = kind(8, 16, vec![b"q_proj"], adapter),
@@ -262,7 +267,7 @@ fn price_ownership_and_deprecation() {
             Error::<Test>::NotOwner
         );
         assert_noop!(
-            ModelsPallet::update_price(RuntimeOrigin::signed(DEV), 9, 5),
+            ModelsPallet::update_price(RuntimeOrigin::signed(DEV), ModelId(9), 5),
             Error::<Test>::UnknownModel
         );
         assert_ok!(ModelsPallet::update_price(RuntimeOrigin::signed(DEV), model, 5));
@@ -372,11 +377,11 @@ fn removing_a_model_returns_its_deposit_only_when_its_storage_goes() {
 fn unsigned_origins_are_refused() {
     ExtBuilder::default().build_and_execute(|| {
         assert_noop!(
-            ModelsPallet::update_price(RuntimeOrigin::none(), 0, 1),
+            ModelsPallet::update_price(RuntimeOrigin::none(), ModelId(0), 1),
             polkadot_sdk::sp_runtime::DispatchError::BadOrigin
         );
         assert_noop!(
-            ModelsPallet::buy(RuntimeOrigin::root(), 0, 1, 1, 1),
+            ModelsPallet::buy(RuntimeOrigin::root(), ModelId(0), 1, 1, 1),
             polkadot_sdk::sp_runtime::DispatchError::BadOrigin
         );
     });
@@ -385,10 +390,10 @@ fn unsigned_origins_are_refused() {
 #[test]
 fn genesis_registers_base_models_with_deposits() {
     ExtBuilder::default().with_genesis_base(DEV, 7, 123).build_and_execute(|| {
-        assert_eq!(ModelByWeights::<Test>::get(hash(7)), Some(0));
-        assert_eq!(Models::<Test>::get(0).unwrap().price_per_1k_tokens, 123);
+        assert_eq!(ModelByWeights::<Test>::get(hash(7)), Some(ModelId(0)));
+        assert_eq!(Models::<Test>::get(ModelId(0)).unwrap().price_per_1k_tokens, 123);
         assert_eq!(deposit_held(DEV), MODEL_DEPOSIT);
-        assert_eq!(NextModelId::<Test>::get(), 1);
+        assert_eq!(NextModelId::<Test>::get(), ModelId(1));
     });
 }
 

@@ -106,7 +106,7 @@ fn nothing_moves_without_holders_or_a_token() {
         let payer = Balances::balance(&PAYER);
         assert_eq!(distribute(unlaunched, 1_000), 0);
         assert_eq!(distribute(model, 1_000), 0);
-        assert_eq!(distribute(99, 1_000), 0);
+        assert_eq!(distribute(ModelId(99), 1_000), 0);
         buy(ALICE, model, 100_000);
         assert_eq!(distribute(model, 0), 0);
         assert_eq!(Balances::balance(&PAYER), payer);
@@ -119,7 +119,7 @@ fn nothing_moves_without_holders_or_a_token() {
             Error::<Test>::NoToken
         );
         assert_noop!(
-            ModelsPallet::claim_revenue(RuntimeOrigin::signed(BOB), 99),
+            ModelsPallet::claim_revenue(RuntimeOrigin::signed(BOB), ModelId(99)),
             Error::<Test>::UnknownModel
         );
         // A payer who cannot pay gets the balances error and nothing is credited.

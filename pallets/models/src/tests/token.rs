@@ -2,6 +2,7 @@
 
 use super::*;
 use polkadot_sdk::frame_support::{assert_noop, traits::fungible::Inspect};
+use provena_primitives::ModelId;
 use provena_primitives::{
     bonding_curve::{CurveParams, CurveState, Trade},
     models::QuoteError,
@@ -34,7 +35,7 @@ fn launch_creates_a_curve_with_a_floor() {
             Error::<Test>::NotOwner
         );
         assert_noop!(
-            ModelsPallet::launch_token(RuntimeOrigin::signed(DEV), 99),
+            ModelsPallet::launch_token(RuntimeOrigin::signed(DEV), ModelId(99)),
             Error::<Test>::UnknownModel
         );
     });
@@ -104,7 +105,7 @@ fn trade_errors_fail_cleanly() {
         let signed = RuntimeOrigin::signed;
         let unlaunched = register_base(DEV, 2, vec![]);
         assert_noop!(
-            ModelsPallet::buy(signed(ALICE), 99, 100, 1_000, 10),
+            ModelsPallet::buy(signed(ALICE), ModelId(99), 100, 1_000, 10),
             Error::<Test>::UnknownModel
         );
         assert_noop!(
@@ -180,7 +181,7 @@ fn trade_errors_fail_cleanly() {
             Error::<Test>::InsufficientTokens
         );
         assert_noop!(
-            ModelsPallet::transfer_tokens(signed(ALICE), 99, BOB, 1),
+            ModelsPallet::transfer_tokens(signed(ALICE), ModelId(99), BOB, 1),
             Error::<Test>::UnknownModel
         );
         assert_noop!(
@@ -303,7 +304,7 @@ fn the_v2_migration_opens_a_pool_for_tokens_graduated_before() {
 fn quotes_match_what_trades_do() {
     ExtBuilder::default().build_and_execute(|| {
         let model = launched();
-        assert_eq!(ModelsPallet::api_quote_buy(99, 1), Err(QuoteError::NoToken));
+        assert_eq!(ModelsPallet::api_quote_buy(ModelId(99), 1), Err(QuoteError::NoToken));
         let spend = ModelsPallet::api_quote_spend(model, 50_000).unwrap();
         assert!(spend.trader_amount <= 50_000);
         // One more token would bust the budget.
