@@ -116,6 +116,18 @@ pub mod time {
 /// benchmarked (a read whose count the benchmark cannot know).
 pub const TRIE_PROOF_OVERHEAD: u64 = 2_475;
 
+/// The weight the generated weights give one read of a map entry (in their `MaxEncodedLen`
+/// mode), for a read they could not count: `db_read` (the runtime's database read) and, as
+/// proof size, the entry's `largest` encoded size (key and value) plus
+/// [`TRIE_PROOF_OVERHEAD`]. An item without a bound is priced at the largest size there is.
+pub fn map_read_weight(
+    db_read: polkadot_sdk::sp_runtime::Weight,
+    largest: Option<u32>,
+) -> polkadot_sdk::sp_runtime::Weight {
+    let proof = u64::from(largest.unwrap_or(u32::MAX)).saturating_add(TRIE_PROOF_OVERHEAD);
+    db_read.saturating_add(polkadot_sdk::sp_runtime::Weight::from_parts(0, proof))
+}
+
 /// Identifies a datanet. Assigned sequentially from 0.
 pub type DatanetId = u32;
 
@@ -156,5 +168,15 @@ mod tests {
         assert_eq!(deposit(1, 0), 20 * MILLI_OPEN);
         assert_eq!(deposit(0, 10), 1_000 * MICRO_OPEN);
         assert!(deposit(u32::MAX, u32::MAX) > deposit(u32::MAX, 0));
+    }
+
+    #[test]
+    fn a_map_read_is_priced_as_the_generated_weights_price_it() {
+        use polkadot_sdk::sp_runtime::Weight;
+        let read = Weight::from_parts(8_000_000, 0);
+        // `System::Account` (128 bytes) is estimated at 2,603 bytes in every weights file.
+        assert_eq!(super::map_read_weight(read, Some(128)), Weight::from_parts(8_000_000, 2_603));
+        let unbounded = super::map_read_weight(read, None);
+        assert_eq!(unbounded.proof_size(), u64::from(u32::MAX) + super::TRIE_PROOF_OVERHEAD);
     }
 }

@@ -111,7 +111,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     impl_name: Cow::Borrowed("provena-node"),
     authoring_version: 1,
     // Bump on every runtime change that is deployed; storage migrations key off it.
-    spec_version: 109,
+    spec_version: 110,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,

@@ -88,6 +88,15 @@ fn voucher_to_prepay<T: Config>() -> (T::AccountId, VoucherOf<T>) {
     (funded::<T>("user", 0), voucher)
 }
 
+/// Fills the current epoch with leaves up to `room` short of its capacity: the costliest
+/// epoch to add receipts to.
+fn fill_epoch<T: Config>(room: u32) {
+    let epoch = Attribution::<T>::epoch_of(frame_system::Pallet::<T>::block_number());
+    let count = T::MaxReceiptsPerEpoch::get().saturating_sub(room);
+    let leaves: Vec<H256> = (0..count).map(|i| H256::from_low_u64_be(u64::from(i))).collect();
+    EpochLeaves::<T>::insert(epoch, BoundedVec::try_from(leaves).unwrap());
+}
+
 /// The operator submits one receipt attributing to `e` distinct contributions; returns it.
 fn submitted<T: Config>(e: u32) -> (T::AccountId, u64) {
     let op = operator::<T>();
@@ -182,13 +191,14 @@ mod benchmarks {
         assert_eq!(ChallengeWindow::<T>::get(), 77u32.into());
     }
 
-    /// `n` receipts from `n` users in the costliest shape a receipt has: each is for its own
-    /// LoRA adapter (so its own base model is read too) and retrieves from its own private
+    /// `n` receipts from `n` users in the costliest shape a receipt has, all of one shape: for
+    /// one LoRA adapter (so its base model is read too) and retrieving from one private
     /// snapshot the operator was granted (the RAG path's access check); all attribute to the
     /// same `e` contributions, so that crediting touches `e + 3` reward records (the
-    /// contributions, the developer, the operator, the treasury). Crediting more distinct
-    /// payees is [`credit_payees`]; reading more distinct contributions is charged by
-    /// `submit_weight` from the datanets pallet's
+    /// contributions, the developer, the operator, the treasury). The epoch already holds all
+    /// the leaves it can take but these `n`. Receipts of more shapes are
+    /// [`submit_receipts_models`], crediting more distinct payees is [`credit_payees`]; reading
+    /// more distinct contributions is charged by `submit_weight` from the datanets pallet's
     /// [`ContributionInspect::contribution_weight`](provena_primitives::datanets::ContributionInspect::contribution_weight).
     #[benchmark]
     fn submit_receipts(
@@ -199,18 +209,43 @@ mod benchmarks {
         let owner = funded::<T>("owner", 0);
         let (first, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, e);
         let snapshot = T::Models::model(first).unwrap().trained_on[0];
+        let (adapter, retrieval) =
+            T::BenchmarkHelper::adapter_with_retrieval(&owner, &op, snapshot);
         let receipts: Vec<_> = (0..n)
             .map(|i| {
-                let (adapter, retrieval) =
-                    T::BenchmarkHelper::adapter_with_retrieval(&owner, &op, snapshot);
                 let mut r = input::<T>(i, adapter, &op, &contributions[..e as usize]);
                 r.retrieved_from = Some(retrieval);
                 r
             })
             .collect();
+        fill_epoch::<T>(n);
         #[extrinsic_call]
-        _(RawOrigin::Signed(op), receipts);
+        submit_receipts(RawOrigin::Signed(op), receipts);
         assert_eq!(NextReceiptId::<T>::get(), u64::from(n));
+    }
+
+    /// `m` receipts as in [`submit_receipts`] without attribution, but each of its own shape:
+    /// its own adapter, base model and retrieved private snapshot. `submit_weight` charges
+    /// what this costs over `submit_receipts(m, 0)` for each distinct (model, retrieval) pair.
+    #[benchmark]
+    fn submit_receipts_models(m: Linear<1, { T::MaxReceiptsPerCall::get() }>) {
+        let op = operator::<T>();
+        let owner = funded::<T>("owner", 0);
+        let (first, _) = T::BenchmarkHelper::model_with_contributions(&owner, 0);
+        let snapshot = T::Models::model(first).unwrap().trained_on[0];
+        let receipts: Vec<_> = (0..m)
+            .map(|i| {
+                let (adapter, retrieval) =
+                    T::BenchmarkHelper::adapter_with_retrieval(&owner, &op, snapshot);
+                let mut r = input::<T>(i, adapter, &op, &[]);
+                r.retrieved_from = Some(retrieval);
+                r
+            })
+            .collect();
+        fill_epoch::<T>(m);
+        #[extrinsic_call]
+        submit_receipts(RawOrigin::Signed(op), receipts);
+        assert_eq!(NextReceiptId::<T>::get(), u64::from(m));
     }
 
     /// Crediting `p` distinct payees that already have pending credits.

@@ -29,7 +29,7 @@ pub(crate) struct Outcome {
 }
 
 /// A receipt as applied: its fee, whether it redeemed a prepaid voucher, its payouts.
-type Applied<T> = (Balance, bool, Vec<(PayeeOf<T>, Balance)>);
+type Applied<T> = (Balance, bool, Vec<(PayeeOf<T>, Balance)>, H256);
 
 /// A receipt's pieces as checked, before any effect.
 struct Checked<T: Config> {
@@ -85,21 +85,29 @@ impl<T: Config> Pallet<T> {
     /// estimate a map read: a database read and, as proof size, the item's largest entry (key
     /// and value) plus what the trie adds at the benchmarks' worst-case map size.
     pub fn read_weight<S: StorageInfoTrait>() -> Weight {
-        let largest = S::storage_info().iter().filter_map(|i| i.max_size).max().unwrap_or(u32::MAX);
-        T::DbWeight::get().reads(1).saturating_add(Weight::from_parts(
-            0,
-            u64::from(largest).saturating_add(TRIE_PROOF_OVERHEAD),
-        ))
+        let largest = S::storage_info().iter().filter_map(|i| i.max_size).max();
+        provena_primitives::map_read_weight(T::DbWeight::get().reads(1), largest)
     }
 
-    /// The weight of `submit_receipts` for these arguments: the receipts (each at its costliest:
-    /// an adapter, its base and a retrieval of its own) and their largest attribution, plus
-    /// reading every distinct contribution and crediting every distinct payee (contributions,
-    /// each model's developer and holders, the operator and the treasury), plus redeeming a
-    /// prepaid voucher for every receipt (whether a voucher is prepaid is only known from
-    /// storage, so every receipt is charged for it up front; `submit_receipts` refunds the part
-    /// of signed vouchers).
+    /// The weight of `submit_receipts` for these arguments, from three benchmarks:
+    /// - [`WeightInfo::submit_receipts`]`(n, e)`: `n` receipts for one LoRA adapter (so its base
+    ///   model is read too) that retrieve from one private snapshot (the RAG path's access
+    ///   check), all attributing to the same `e` contributions (the largest attribution here),
+    ///   so it credits `e + 3` payees (those contributions, the developer, the operator, the
+    ///   treasury);
+    /// - for each further distinct (model, retrieval) pair, what
+    ///   [`WeightInfo::submit_receipts_models`] measures a receipt with its own adapter, base
+    ///   and retrieval to cost over one of the shared ones;
+    /// - reading every other distinct contribution (the datanets pallet's
+    ///   `contribution_weight`) and crediting every other distinct payee (contributions, each
+    ///   model's developer and holders, the operator and the treasury:
+    ///   [`WeightInfo::credit_payees`]), paying holders once per model (priced as
+    ///   [`WeightInfo::claim_rewards`]);
+    /// - redeeming a prepaid voucher for every receipt: whether a voucher is prepaid is only
+    ///   known from storage, so every receipt is charged for it up front; `submit_receipts`
+    ///   refunds the part of signed vouchers.
     pub fn submit_weight(receipts: &[ReceiptInput<T>]) -> Weight {
+        use alloc::collections::BTreeSet;
         let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         let n = receipts.len();
         // A pool's part costs what one more entry does.
@@ -108,28 +116,36 @@ impl<T: Config> Pallet<T> {
             .map(|r| r.attribution.len().saturating_add(usize::from(r.pool.is_some())))
             .max()
             .unwrap_or(0);
+        let shapes = receipts.iter().map(|r| (r.model, r.retrieved_from)).collect::<BTreeSet<_>>();
         let contributions = receipts
             .iter()
             .flat_map(|r| r.attribution.iter().map(|(c, _)| *c))
-            .collect::<alloc::collections::BTreeSet<_>>()
+            .collect::<BTreeSet<_>>()
             .len();
-        let pools = receipts
-            .iter()
-            .filter_map(|r| r.pool.map(|(d, _)| d))
-            .collect::<alloc::collections::BTreeSet<_>>()
-            .len();
-        let reads = T::Datanets::contribution_weight().saturating_mul(contributions as u64);
-        let contributions = contributions.saturating_add(pools);
-        let models =
-            receipts.iter().map(|r| r.model).collect::<alloc::collections::BTreeSet<_>>().len();
-        let payees = contributions.saturating_add(models.saturating_mul(2)).saturating_add(2);
-        // Paying a model's holders at credit time does what claiming for one of them does
-        // (release the fees, distribute into the models pallet's accumulator): priced as such.
-        // One more read and write: the operator's epoch usage.
+        let pools =
+            receipts.iter().filter_map(|r| r.pool.map(|(d, _)| d)).collect::<BTreeSet<_>>().len();
+        let models = receipts.iter().map(|r| r.model).collect::<BTreeSet<_>>().len();
+        // The benchmark of `submit_receipts(n, e)` read `e` contributions and credited `e + 3`
+        // payees; only the others are added. (A receipt's entries are distinct contributions,
+        // so there are at least `e` of them when some receipt has `e` entries without a pool.)
+        let shared = e.saturating_sub(usize::from(receipts.iter().any(|r| r.pool.is_some())));
+        let reads = T::Datanets::contribution_weight()
+            .saturating_mul(contributions.saturating_sub(shared) as u64);
+        let payees = contributions
+            .saturating_add(pools)
+            .saturating_add(models.saturating_mul(2))
+            .saturating_add(2)
+            .saturating_sub(shared.saturating_add(3));
+        let own_shapes = T::WeightInfo::submit_receipts_models(clamp(shapes.len()))
+            .saturating_sub(T::WeightInfo::submit_receipts(clamp(shapes.len()), 0));
         T::WeightInfo::submit_receipts(clamp(n), clamp(e))
+            .saturating_add(own_shapes)
             .saturating_add(T::WeightInfo::credit_payees(clamp(payees)))
             .saturating_add(reads)
+            // Paying a model's holders at credit time does what claiming for one of them does
+            // (release the fees, distribute into the models pallet's accumulator).
             .saturating_add(T::WeightInfo::claim_rewards(clamp(models)))
+            // The operator's epoch usage.
             .saturating_add(T::DbWeight::get().reads_writes(1, 1))
             .saturating_add(T::WeightInfo::redeem_prepaid().saturating_mul(n as u64))
             // Each signed voucher reads its anchor's hash; the benchmark's vouchers share one
@@ -374,18 +390,25 @@ impl<T: Config> Pallet<T> {
         let mut charged: Balance = 0;
         let mut next = NextReceiptId::<T>::get();
         let mut outcome = Outcome::default();
+        // The epoch's leaves are appended once the batch is settled (appending one by one
+        // would copy the epoch's whole list each time).
+        let stored = EpochLeaves::<T>::decode_len(epoch).unwrap_or(0);
+        let room = (T::MaxReceiptsPerEpoch::get() as usize).saturating_sub(stored);
+        let mut leaves: Vec<H256> = Vec::new();
         for (index, input) in receipts.into_iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             let key = (input.user.clone(), input.voucher.request_id);
             // Each receipt in its own storage layer: a failure undoes only its own effects.
             let result = with_storage_layer(|| {
                 ensure!(used < cap, Error::<T>::OperatorEpochFull);
+                ensure!(leaves.len() < room, Error::<T>::EpochFull);
                 ensure!(!spent.contains(&key), Error::<T>::VoucherAlreadyUsed);
                 let checked = Self::check(&operator, now, &batch.genesis, input)?;
                 Self::apply(&batch, next, checked)
             });
             match result {
-                Ok((fee, redeemed, payouts)) => {
+                Ok((fee, redeemed, payouts, leaf)) => {
+                    leaves.push(leaf);
                     for (payee, amount) in payouts {
                         let c = credits.entry(payee).or_default();
                         *c = c.checked_add(amount).ok_or(Error::<T>::Overflow)?;
@@ -414,6 +437,7 @@ impl<T: Config> Pallet<T> {
             return Err(outcome.first_error.unwrap_or(Error::<T>::NoReceipts.into()));
         }
         NextReceiptId::<T>::put(next);
+        Self::append_leaves(epoch, &leaves);
         let paid = Self::credit(credits, batch.claimable_at, now)?;
         op.busy_until = op.busy_until.max(batch.claimable_at);
         OperatorEpochUsage::<T>::insert(&operator, (epoch, used));
@@ -462,7 +486,6 @@ impl<T: Config> Pallet<T> {
             status: ReceiptStatus::Pending,
         };
         let leaf = Self::leaf(id, &receipt);
-        EpochLeaves::<T>::try_append(batch.epoch, leaf).map_err(|_| Error::<T>::EpochFull)?;
         if let Authorization::Voucher(_) = input.auth {
             UsedVouchers::<T>::insert(
                 &input.user,
@@ -483,7 +506,20 @@ impl<T: Config> Pallet<T> {
             leaf,
         });
         Receipts::<T>::insert(id, receipt);
-        Ok((fee, prepaid.is_some(), payouts))
+        Ok((fee, prepaid.is_some(), payouts, leaf))
+    }
+
+    /// Appends `leaves` to `epoch`'s list, which has room for them (checked by the caller
+    /// against [`Config::MaxReceiptsPerEpoch`]). A bounded list's `try_append` reads the stored
+    /// length first, which copies the whole stored value in the overlay: for a full epoch
+    /// (20,000 leaves, 640 kB) that costs more than the receipt itself. The host's append adds
+    /// the items to the SCALE list in place; the bound is kept by the caller's check (and
+    /// `do_try_state`).
+    fn append_leaves(epoch: EpochIndex, leaves: &[H256]) {
+        let key = EpochLeaves::<T>::hashed_key_for(epoch);
+        for leaf in leaves {
+            polkadot_sdk::sp_io::storage::append(&key, leaf.encode());
+        }
     }
 
     /// Credits each payee its amount, claimable from `claimable_at`, except a model's token

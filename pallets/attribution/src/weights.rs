@@ -26,7 +26,7 @@
 // --template
 // pallets/weight-template.hbs
 // --output
-// pallets/attribution/src/weights.rs
+// /tmp/attribution_weights.rs
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -48,6 +48,7 @@ pub trait WeightInfo {
 	fn withdraw_operator_bond() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn submit_receipts(n: u32, e: u32, ) -> Weight;
+	fn submit_receipts_models(m: u32, ) -> Weight;
 	fn credit_payees(p: u32, ) -> Weight;
 	fn claim_rewards(p: u32, ) -> Weight;
 	fn challenge_receipt(e: u32, ) -> Weight;
@@ -73,8 +74,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `227`
 		//  Estimated: `3856`
-		// Minimum execution time: 43_309_000 picoseconds.
-		Weight::from_parts(47_234_000, 3856)
+		// Minimum execution time: 43_632_000 picoseconds.
+		Weight::from_parts(46_300_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -90,8 +91,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `3856`
-		// Minimum execution time: 39_920_000 picoseconds.
-		Weight::from_parts(45_620_000, 3856)
+		// Minimum execution time: 39_795_000 picoseconds.
+		Weight::from_parts(42_818_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -105,8 +106,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `189`
 		//  Estimated: `3856`
-		// Minimum execution time: 44_403_000 picoseconds.
-		Weight::from_parts(50_512_000, 3856)
+		// Minimum execution time: 42_605_000 picoseconds.
+		Weight::from_parts(45_718_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -116,8 +117,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `128`
 		//  Estimated: `3542`
-		// Minimum execution time: 8_958_000 picoseconds.
-		Weight::from_parts(10_659_000, 3542)
+		// Minimum execution time: 8_640_000 picoseconds.
+		Weight::from_parts(9_591_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -131,8 +132,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `3856`
-		// Minimum execution time: 46_072_000 picoseconds.
-		Weight::from_parts(52_266_000, 3856)
+		// Minimum execution time: 46_054_000 picoseconds.
+		Weight::from_parts(49_232_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -142,8 +143,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `128`
 		//  Estimated: `3542`
-		// Minimum execution time: 10_627_000 picoseconds.
-		Weight::from_parts(12_448_000, 3542)
+		// Minimum execution time: 10_374_000 picoseconds.
+		Weight::from_parts(11_557_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -159,8 +160,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `624`
 		//  Estimated: `3856`
-		// Minimum execution time: 47_709_000 picoseconds.
-		Weight::from_parts(57_193_000, 3856)
+		// Minimum execution time: 47_497_000 picoseconds.
+		Weight::from_parts(54_621_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -170,8 +171,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_774_000 picoseconds.
-		Weight::from_parts(4_666_000, 0)
+		// Minimum execution time: 3_803_000 picoseconds.
+		Weight::from_parts(4_612_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Attribution::Operators` (r:1 w:1)
@@ -188,27 +189,27 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Revive::OriginalAccount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::NextReceiptId` (r:1 w:1)
 	/// Proof: `Attribution::NextReceiptId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::EpochLeaves` (r:1 w:1)
+	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(640016), added: 642491, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::UsedVouchers` (r:64 w:64)
 	/// Proof: `Attribution::UsedVouchers` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::PrepaidVouchers` (r:64 w:0)
 	/// Proof: `Attribution::PrepaidVouchers` (`max_values`: None, `max_size`: Some(188), added: 2663, mode: `MaxEncodedLen`)
-	/// Storage: `Models::Models` (r:128 w:0)
+	/// Storage: `Models::Models` (r:2 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1635), added: 4110, mode: `MaxEncodedLen`)
-	/// Storage: `Datanets::Datanets` (r:64 w:0)
+	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
-	/// Storage: `Datanets::Snapshots` (r:64 w:0)
+	/// Storage: `Datanets::Snapshots` (r:1 w:0)
 	/// Proof: `Datanets::Snapshots` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
-	/// Storage: `Datanets::AccessGrants` (r:64 w:0)
+	/// Storage: `Datanets::AccessGrants` (r:1 w:0)
 	/// Proof: `Datanets::AccessGrants` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:32 w:0)
 	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
-	/// Storage: `Models::Tokens` (r:64 w:0)
+	/// Storage: `Models::Tokens` (r:1 w:0)
 	/// Proof: `Models::Tokens` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::EpochLeaves` (r:1 w:1)
-	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(640016), added: 642491, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::ModelReceiptCount` (r:64 w:64)
+	/// Storage: `Attribution::ModelReceiptCount` (r:1 w:1)
 	/// Proof: `Attribution::ModelReceiptCount` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Rewards` (r:35 w:35)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
@@ -222,22 +223,79 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[0, 32]`.
 	fn submit_receipts(n: u32, e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1094 + e * (246 ±0) + n * (721 ±0)`
-		//  Estimated: `643481 + e * (2968 ±0) + n * (8220 ±0)`
-		// Minimum execution time: 583_963_000 picoseconds.
-		Weight::from_parts(597_562_000, 643481)
-			// Standard Error: 2_068_183
-			.saturating_add(Weight::from_parts(158_884_481, 0).saturating_mul(n.into()))
-			// Standard Error: 4_156_557
-			.saturating_add(Weight::from_parts(62_275_696, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(14_u64))
-			.saturating_add(T::DbWeight::get().reads((10_u64).saturating_mul(n.into())))
+		//  Measured:  `642749 + e * (211 ±0) + n * (55 ±0)`
+		//  Estimated: `643481 + e * (2968 ±0) + n * (2663 ±0)`
+		// Minimum execution time: 774_578_000 picoseconds.
+		Weight::from_parts(803_005_000, 643481)
+			// Standard Error: 1_547_300
+			.saturating_add(Weight::from_parts(131_006_574, 0).saturating_mul(n.into()))
+			// Standard Error: 3_109_707
+			.saturating_add(Weight::from_parts(46_433_346, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(21_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
-			.saturating_add(T::DbWeight::get().writes(12_u64))
-			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(0, 8220).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2663).saturating_mul(n.into()))
+	}
+	/// Storage: `Attribution::Operators` (r:1 w:1)
+	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::ChallengeWindow` (r:1 w:0)
+	/// Proof: `Attribution::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::OperatorEpochUsage` (r:1 w:1)
+	/// Proof: `Attribution::OperatorEpochUsage` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:66 w:66)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Revive::OriginalAccount` (r:1 w:1)
+	/// Proof: `Revive::OriginalAccount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::NextReceiptId` (r:1 w:1)
+	/// Proof: `Attribution::NextReceiptId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::EpochLeaves` (r:1 w:1)
+	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(640016), added: 642491, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::UsedVouchers` (r:64 w:64)
+	/// Proof: `Attribution::UsedVouchers` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::PrepaidVouchers` (r:64 w:0)
+	/// Proof: `Attribution::PrepaidVouchers` (`max_values`: None, `max_size`: Some(188), added: 2663, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:128 w:0)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1635), added: 4110, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Datanets` (r:64 w:0)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Snapshots` (r:64 w:0)
+	/// Proof: `Datanets::Snapshots` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::AccessGrants` (r:64 w:0)
+	/// Proof: `Datanets::AccessGrants` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Tokens` (r:64 w:0)
+	/// Proof: `Models::Tokens` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::ModelReceiptCount` (r:64 w:64)
+	/// Proof: `Attribution::ModelReceiptCount` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Rewards` (r:3 w:3)
+	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::FeeTotals` (r:1 w:1)
+	/// Proof: `Attribution::FeeTotals` (`max_values`: Some(1), `max_size`: Some(48), added: 543, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Receipts` (r:0 w:64)
+	/// Proof: `Attribution::Receipts` (`max_values`: None, `max_size`: Some(2397), added: 4872, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::ModelReceipts` (r:0 w:64)
+	/// Proof: `Attribution::ModelReceipts` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// The range of component `m` is `[1, 64]`.
+	fn submit_receipts_models(m: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `642209 + m * (658 ±0)`
+		//  Estimated: `643481 + m * (8220 ±0)`
+		// Minimum execution time: 481_541_000 picoseconds.
+		Weight::from_parts(504_348_382, 643481)
+			// Standard Error: 341_615
+			.saturating_add(Weight::from_parts(126_167_253, 0).saturating_mul(m.into()))
+			.saturating_add(T::DbWeight::get().reads(14_u64))
+			.saturating_add(T::DbWeight::get().reads((10_u64).saturating_mul(m.into())))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
+			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(m.into())))
+			.saturating_add(Weight::from_parts(0, 8220).saturating_mul(m.into()))
 	}
 	/// Storage: `Attribution::Rewards` (r:2052 w:2052)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
@@ -246,10 +304,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `449 + p * (61 ±0)`
 		//  Estimated: `990 + p * (2909 ±0)`
-		// Minimum execution time: 6_979_000 picoseconds.
-		Weight::from_parts(7_177_000, 990)
-			// Standard Error: 22_440
-			.saturating_add(Weight::from_parts(6_089_593, 0).saturating_mul(p.into()))
+		// Minimum execution time: 6_340_000 picoseconds.
+		Weight::from_parts(6_616_000, 990)
+			// Standard Error: 10_871
+			.saturating_add(Weight::from_parts(5_326_489, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(p.into()))
@@ -271,10 +329,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `920 + p * (468 ±0)`
 		//  Estimated: `3856 + p * (4110 ±0)`
-		// Minimum execution time: 92_946_000 picoseconds.
-		Weight::from_parts(20_006_682, 3856)
-			// Standard Error: 133_728
-			.saturating_add(Weight::from_parts(84_851_666, 0).saturating_mul(p.into()))
+		// Minimum execution time: 91_159_000 picoseconds.
+		Weight::from_parts(15_914_468, 3856)
+			// Standard Error: 99_943
+			.saturating_add(Weight::from_parts(78_309_968, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -298,10 +356,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1475 + e * (99 ±0)`
 		//  Estimated: `9717 + e * (2909 ±0)`
-		// Minimum execution time: 84_498_000 picoseconds.
-		Weight::from_parts(93_751_347, 9717)
-			// Standard Error: 21_958
-			.saturating_add(Weight::from_parts(5_990_040, 0).saturating_mul(e.into()))
+		// Minimum execution time: 77_699_000 picoseconds.
+		Weight::from_parts(87_072_784, 9717)
+			// Standard Error: 13_690
+			.saturating_add(Weight::from_parts(5_520_017, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
@@ -329,10 +387,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2257 + e * (99 ±0)`
 		//  Estimated: `14005 + e * (2909 ±0)`
-		// Minimum execution time: 186_571_000 picoseconds.
-		Weight::from_parts(219_132_080, 14005)
-			// Standard Error: 26_018
-			.saturating_add(Weight::from_parts(5_624_214, 0).saturating_mul(e.into()))
+		// Minimum execution time: 190_923_000 picoseconds.
+		Weight::from_parts(198_078_066, 14005)
+			// Standard Error: 19_950
+			.saturating_add(Weight::from_parts(5_335_632, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(15_u64))
@@ -348,10 +406,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `72 + n * (32 ±0)`
 		//  Estimated: `643481`
-		// Minimum execution time: 9_330_000 picoseconds.
-		Weight::from_parts(9_760_000, 643481)
-			// Standard Error: 1_388
-			.saturating_add(Weight::from_parts(926_607, 0).saturating_mul(n.into()))
+		// Minimum execution time: 8_759_000 picoseconds.
+		Weight::from_parts(30_931_838, 643481)
+			// Standard Error: 528
+			.saturating_add(Weight::from_parts(853_989, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -376,10 +434,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `376 + n * (1711 ±0)`
 		//  Estimated: `3517 + n * (4872 ±0)`
-		// Minimum execution time: 3_906_000 picoseconds.
-		Weight::from_parts(23_519_186, 3517)
-			// Standard Error: 155_641
-			.saturating_add(Weight::from_parts(18_810_067, 0).saturating_mul(n.into()))
+		// Minimum execution time: 3_691_000 picoseconds.
+		Weight::from_parts(9_750_400, 3517)
+			// Standard Error: 165_841
+			.saturating_add(Weight::from_parts(17_620_812, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -402,8 +460,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `728`
 		//  Estimated: `5100`
-		// Minimum execution time: 58_368_000 picoseconds.
-		Weight::from_parts(66_862_000, 5100)
+		// Minimum execution time: 56_329_000 picoseconds.
+		Weight::from_parts(60_069_000, 5100)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -417,8 +475,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `679`
 		//  Estimated: `3856`
-		// Minimum execution time: 43_663_000 picoseconds.
-		Weight::from_parts(49_908_000, 3856)
+		// Minimum execution time: 42_976_000 picoseconds.
+		Weight::from_parts(45_910_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -432,8 +490,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `400`
 		//  Estimated: `3856`
-		// Minimum execution time: 32_535_000 picoseconds.
-		Weight::from_parts(37_918_000, 3856)
+		// Minimum execution time: 32_480_000 picoseconds.
+		Weight::from_parts(34_689_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -442,67 +500,76 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB read/write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn add_operator() -> Weight {
-		Weight::from_parts(47_234_000, 3856)
+		Weight::from_parts(46_300_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn remove_operator() -> Weight {
-		Weight::from_parts(45_620_000, 3856)
+		Weight::from_parts(42_818_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_operator() -> Weight {
-		Weight::from_parts(50_512_000, 3856)
+		Weight::from_parts(45_718_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn admit_operator() -> Weight {
-		Weight::from_parts(10_659_000, 3542)
+		Weight::from_parts(9_591_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn bond_more() -> Weight {
-		Weight::from_parts(52_266_000, 3856)
+		Weight::from_parts(49_232_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn leave_operator() -> Weight {
-		Weight::from_parts(12_448_000, 3542)
+		Weight::from_parts(11_557_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_operator_bond() -> Weight {
-		Weight::from_parts(57_193_000, 3856)
+		Weight::from_parts(54_621_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(4_666_000, 0)
+		Weight::from_parts(4_612_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn submit_receipts(n: u32, e: u32, ) -> Weight {
-		Weight::from_parts(597_562_000, 643481)
-			.saturating_add(Weight::from_parts(158_884_481, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(62_275_696, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(14_u64))
-			.saturating_add(RocksDbWeight::get().reads((10_u64).saturating_mul(n.into())))
+		Weight::from_parts(803_005_000, 643481)
+			.saturating_add(Weight::from_parts(131_006_574, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(46_433_346, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(21_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
-			.saturating_add(RocksDbWeight::get().writes(12_u64))
-			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(0, 8220).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2663).saturating_mul(n.into()))
+	}
+	fn submit_receipts_models(m: u32, ) -> Weight {
+		Weight::from_parts(504_348_382, 643481)
+			.saturating_add(Weight::from_parts(126_167_253, 0).saturating_mul(m.into()))
+			.saturating_add(RocksDbWeight::get().reads(14_u64))
+			.saturating_add(RocksDbWeight::get().reads((10_u64).saturating_mul(m.into())))
+			.saturating_add(RocksDbWeight::get().writes(12_u64))
+			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(m.into())))
+			.saturating_add(Weight::from_parts(0, 8220).saturating_mul(m.into()))
 	}
 	fn credit_payees(p: u32, ) -> Weight {
-		Weight::from_parts(7_177_000, 990)
-			.saturating_add(Weight::from_parts(6_089_593, 0).saturating_mul(p.into()))
+		Weight::from_parts(6_616_000, 990)
+			.saturating_add(Weight::from_parts(5_326_489, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(p.into()))
 	}
 	fn claim_rewards(p: u32, ) -> Weight {
-		Weight::from_parts(20_006_682, 3856)
-			.saturating_add(Weight::from_parts(84_851_666, 0).saturating_mul(p.into()))
+		Weight::from_parts(15_914_468, 3856)
+			.saturating_add(Weight::from_parts(78_309_968, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -510,8 +577,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4110).saturating_mul(p.into()))
 	}
 	fn challenge_receipt(e: u32, ) -> Weight {
-		Weight::from_parts(93_751_347, 9717)
-			.saturating_add(Weight::from_parts(5_990_040, 0).saturating_mul(e.into()))
+		Weight::from_parts(87_072_784, 9717)
+			.saturating_add(Weight::from_parts(5_520_017, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
@@ -519,8 +586,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(e.into()))
 	}
 	fn resolve_challenge(e: u32, ) -> Weight {
-		Weight::from_parts(219_132_080, 14005)
-			.saturating_add(Weight::from_parts(5_624_214, 0).saturating_mul(e.into()))
+		Weight::from_parts(198_078_066, 14005)
+			.saturating_add(Weight::from_parts(5_335_632, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(15_u64))
@@ -528,14 +595,14 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(e.into()))
 	}
 	fn close_epoch(n: u32, ) -> Weight {
-		Weight::from_parts(9_760_000, 643481)
-			.saturating_add(Weight::from_parts(926_607, 0).saturating_mul(n.into()))
+		Weight::from_parts(30_931_838, 643481)
+			.saturating_add(Weight::from_parts(853_989, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn prune_receipts(n: u32, ) -> Weight {
-		Weight::from_parts(23_519_186, 3517)
-			.saturating_add(Weight::from_parts(18_810_067, 0).saturating_mul(n.into()))
+		Weight::from_parts(9_750_400, 3517)
+			.saturating_add(Weight::from_parts(17_620_812, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -543,17 +610,17 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4872).saturating_mul(n.into()))
 	}
 	fn prepay_voucher() -> Weight {
-		Weight::from_parts(66_862_000, 5100)
+		Weight::from_parts(60_069_000, 5100)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn release_voucher() -> Weight {
-		Weight::from_parts(49_908_000, 3856)
+		Weight::from_parts(45_910_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn redeem_prepaid() -> Weight {
-		Weight::from_parts(37_918_000, 3856)
+		Weight::from_parts(34_689_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}

@@ -318,15 +318,8 @@ impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
 
     fn contribution_weight() -> Weight {
         use polkadot_sdk::frame_support::traits::StorageInfoTrait;
-        let largest = Contributions::<T>::storage_info()
-            .iter()
-            .filter_map(|i| i.max_size)
-            .max()
-            .unwrap_or(u32::MAX);
-        T::DbWeight::get().reads(1).saturating_add(Weight::from_parts(
-            0,
-            u64::from(largest).saturating_add(provena_primitives::TRIE_PROOF_OVERHEAD),
-        ))
+        let largest = Contributions::<T>::storage_info().iter().filter_map(|i| i.max_size).max();
+        provena_primitives::map_read_weight(T::DbWeight::get().reads(1), largest)
     }
 
     fn in_snapshot(

@@ -79,3 +79,44 @@ fn an_operator_fills_only_its_share_of_an_epoch() {
         assert_eq!(OperatorEpochUsage::<Test>::get(other), None);
     });
 }
+
+#[test]
+fn a_full_epoch_takes_no_more_receipts_and_keeps_every_leaf_in_order() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        // Four operators fill the mock's 64 receipts an epoch, 16 each.
+        let operators = [operator(), data_owner(), dev(), challenger()];
+        for op in &operators[1..] {
+            assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), op.clone()));
+        }
+        for (k, op) in operators.iter().enumerate() {
+            let first = (k * 16) as u8;
+            for half in [first, first + 8] {
+                let call = call_of_eight(&f, op, half);
+                assert_ok!(Attribution::submit_receipts(RuntimeOrigin::signed(op.clone()), call));
+            }
+        }
+        let leaves = EpochLeaves::<Test>::get(0);
+        assert_eq!(leaves.len(), 64);
+        // Each leaf is its receipt's, in receipt order.
+        for (id, leaf) in leaves.iter().enumerate() {
+            let receipt = Receipts::<Test>::get(id as u64).unwrap();
+            assert_eq!(*leaf, Attribution::leaf(id as u64, &receipt));
+        }
+        // A fifth operator with room in its own share finds the epoch full.
+        let fifth = user();
+        assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), fifth.clone()));
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(fifth.clone()),
+                call_of_eight(&f, &fifth, 200)[..1].to_vec()
+            ),
+            Error::<Test>::EpochFull
+        );
+        // The next epoch takes receipts again.
+        run_to_block(EPOCH);
+        let call = call_of_eight(&f, &fifth, 200);
+        assert_ok!(Attribution::submit_receipts(RuntimeOrigin::signed(fifth), call));
+        assert_eq!(EpochLeaves::<Test>::get(1).len(), 8);
+    });
+}
