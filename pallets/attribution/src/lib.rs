@@ -118,21 +118,23 @@
 //! (the datanets pallet's `contribution_weight`) and `credit_payees` for each further distinct
 //! payee; plus `claim_rewards` per model (paying holders); plus `redeem_prepaid` per receipt,
 //! charged up front and refunded after dispatch for every receipt whose voucher was signed
-//! rather than prepaid; plus one read of the voucher's anchor hash per receipt
-//! (`System::BlockHash`). A contribution's membership in the model's snapshots comes from the
+//! rather than prepaid; plus one read of a voucher's anchor hash (`System::BlockHash`) for
+//! each distinct anchor. A contribution's membership in the model's snapshots comes from the
 //! contribution itself (its snapshot span), so no snapshot member list is read, however many
 //! snapshots the model and its base declare. From the generated [`weights`] (ParityDb
 //! read/write costs, 1.5 s of normal-dispatch reference time per block), in calls of 64
-//! receipts with 16 attribution entries each:
+//! receipts with 16 attribution entries each, whose vouchers expire at the same block (one
+//! anchor; a distinct anchor for each of the 64 adds 0.5 ms to a call, and the first case
+//! drops to 896):
 //!
 //! | a call of 64 receipts | receipts per block |
 //! | --- | --- |
-//! | one model, all 1,024 contributions distinct (1,028 reward records) | **896** |
+//! | one model, all 1,024 contributions distinct (1,028 reward records) | **960** |
 //! | the same, every voucher prepaid | 832 |
 //! | every receipt for its own adapter with its own retrieval, all contributions distinct | 704 |
-//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 3,456 |
+//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 3,520 |
 //!
-//! Issue 17 asks for 1,000 in the first case; it is not met. Of that call's ~100 ms, 1,024
+//! Issue 17 asks for 1,000 in the first case; it is not met. Of that call's ~99 ms, 1,024
 //! contributions cost ~75 ms: each is read (its snapshot span and status), its reward record
 //! read and written (50 µs with ParityDb's default write cost). Keeping a contribution's
 //! reward record in the contribution itself (one read, one write) is what would bring it over

@@ -217,7 +217,9 @@ mod tests {
     /// How many receipts with 16 attribution entries fit in one block's normal-dispatch
     /// budget, in calls of 64 for one model (or, with `own_models`, each receipt for its own
     /// model with its own retrieval), when the contributions are `distinct` across the call (or
-    /// the same 16 in every receipt) and `prepaid` of the 64 vouchers are prepaid. Each
+    /// the same 16 in every receipt) and `prepaid` of the 64 vouchers are prepaid; the vouchers
+    /// expire at the same block (a worker's vouchers of one moment do), so one anchor hash is
+    /// read. Each
     /// call is admitted on its full weight (`submit_weight`, as the pallet declares it) and then
     /// counts with its actual weight (the signed receipts' redemption part refunded), as
     /// `CheckWeight` does.
@@ -280,8 +282,8 @@ mod tests {
         );
         // The figures the docs state; issue 17's target of 1,000 (all distinct) is not met:
         // see the pallet docs, "Throughput".
-        assert!(worst >= 896, "worst case {worst} < 896 receipts per block");
-        assert!(shared >= 3_456, "shared case {shared} < 3,456 receipts per block");
+        assert!(worst >= 960, "worst case {worst} < 960 receipts per block");
+        assert!(shared >= 3_520, "shared case {shared} < 3,520 receipts per block");
         assert!(prepaid >= 832, "prepaid case {prepaid} < 832 receipts per block");
         assert!(scattered >= SCATTERED, "own models {scattered} < {SCATTERED} receipts per block");
         assert!(shared > worst);

@@ -217,3 +217,17 @@ fn v2_rekeys_the_voucher_maps_a_v1_chain_wrote() {
         );
     });
 }
+
+#[test]
+fn each_distinct_voucher_anchor_is_charged_one_read() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let at = |req, expires_at: u64| {
+            receipt_by(&pair("User"), f.model, req, vec![], |v| v.expires_at = expires_at)
+        };
+        let read = Attribution::read_weight::<polkadot_sdk::frame_system::BlockHash<Test>>();
+        let shared = Attribution::submit_weight(&[at(1, 50), at(2, 50), at(3, 50)]);
+        let apart = Attribution::submit_weight(&[at(1, 50), at(2, 51), at(3, 52)]);
+        assert_eq!(apart, shared + read + read);
+    });
+}
