@@ -1,5 +1,5 @@
 //! Ids of the chain's items as distinct types, so that one kind of id cannot be passed where
-//! another is meant (a model's id as a contribution's, a datanet's as a snapshot version).
+//! another is meant (a model's id as a contribution's: both were plain `u64`s).
 //!
 //! Each is a transparent wrapper: its SCALE encoding, its `MaxEncodedLen` and its JSON (a bare
 //! number) are those of the integer it wraps, so storage, runtime APIs and RPCs read the same

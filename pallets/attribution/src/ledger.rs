@@ -28,7 +28,7 @@ pub(crate) struct Outcome {
     pub first_error: Option<DispatchError>,
 }
 
-/// A receipt as applied: its fee, whether it redeemed a prepaid voucher, its payouts.
+/// A receipt as applied: its fee, whether it redeemed a prepaid voucher, its payouts, its leaf.
 type Applied<T> = (Balance, bool, Vec<(PayeeOf<T>, Balance)>, H256);
 
 /// A receipt's pieces as checked, before any effect.
