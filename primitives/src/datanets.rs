@@ -132,10 +132,6 @@ pub trait ContributionInspect<AccountId> {
     /// A contribution, if it exists.
     fn contribution(id: ContributionId) -> Option<ContributionView<AccountId>>;
 
-    /// The weight of one [`ContributionInspect::contribution`] read, for callers that read a
-    /// number of distinct contributions their own benchmark cannot know.
-    fn contribution_weight() -> polkadot_sdk::sp_runtime::Weight;
-
     /// Whether `contribution` is a member of snapshot `version` of `datanet`.
     fn in_snapshot(
         datanet: DatanetId,
@@ -172,23 +168,53 @@ pub trait SnapshotUsers {
     fn release_snapshots(datanet: DatanetId);
 }
 
-/// Whether attribution still owes credit to a datanet's payees, asked before their storage
-/// goes (a contribution's record names whom its credit pays), wired in the runtime.
+/// Whether attribution still owes credit to a datanet's reward pool, asked before the datanet
+/// goes, wired in the runtime. (What a contribution is owed is kept in its own record: see
+/// [`ContributionRewards`].)
 pub trait CreditOwed {
-    /// Whether contribution `id` is owed credit (pending, frozen by a challenge or unclaimed).
-    fn owed_to_contribution(id: ContributionId) -> bool;
     /// Whether the reward pool of `datanet` is owed credit not yet paid into it.
     fn owed_to_pool(datanet: DatanetId) -> bool;
 }
 
 /// Nothing is ever owed: for runtimes without attribution.
 impl CreditOwed for () {
-    fn owed_to_contribution(_: ContributionId) -> bool {
-        false
-    }
     fn owed_to_pool(_: DatanetId) -> bool {
         false
     }
+}
+
+/// A reward record kept inside each contribution's record for another pallet (attribution's
+/// pending, frozen and unclaimed credit): the datanets pallet stores it and asks only whether
+/// it still owes anything, since a contribution that is owed credit may not leave the state.
+pub trait OwedCredit {
+    /// Whether anything credited is not yet paid (pending, frozen or claimable).
+    fn is_owed(&self) -> bool;
+}
+
+/// Nothing is ever owed: for runtimes without attribution.
+impl OwedCredit for () {
+    fn is_owed(&self) -> bool {
+        false
+    }
+}
+
+/// The reward record each contribution carries for attribution (see [`OwedCredit`]), wired in
+/// the runtime. Kept in the contribution's own record so that a receipt that reads a
+/// contribution to check it credits it with one more write, not another read and write.
+pub trait ContributionRewards<Record> {
+    /// Runs `f` on contribution `id`'s reward record and stores the record if `f` succeeds.
+    /// Fails, changing nothing, if the contribution does not exist or `f` fails.
+    fn mutate_reward<R>(
+        id: ContributionId,
+        f: impl FnOnce(&mut Record) -> Result<R, polkadot_sdk::sp_runtime::DispatchError>,
+    ) -> Result<R, polkadot_sdk::sp_runtime::DispatchError>;
+
+    /// Contribution `id`'s reward record, if the contribution exists.
+    fn reward(id: ContributionId) -> Option<Record>;
+
+    /// Every contribution's reward record that is not the default (for invariant checks: it
+    /// reads every contribution).
+    fn rewards() -> Vec<(ContributionId, Record)>;
 }
 
 /// The bytes of a snapshot's Merkle leaf for one contribution: the SCALE encoding of

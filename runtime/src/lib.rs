@@ -111,7 +111,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     impl_name: Cow::Borrowed("provena-node"),
     authoring_version: 1,
     // Bump on every runtime change that is deployed; storage migrations key off it.
-    spec_version: 111,
+    spec_version: 112,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,
@@ -208,6 +208,9 @@ pub type Migrations = (
     pallet_datanets::migrations::v2::MigrateToV2<Runtime>,
     pallet_models::migrations::v1::MigrateToV1<Runtime>,
     pallet_models::migrations::v2::MigrateToV2<Runtime>,
+    // After the datanets v3 migration, which gives contributions the field it fills.
+    pallet_datanets::migrations::v3::MigrateToV3<Runtime>,
+    pallet_attribution::migrations::v4::MigrateToV4<Runtime>,
 );
 
 /// Executive: dispatches blocks and extrinsics to the pallets.

@@ -3,8 +3,9 @@
 //! voucher, a private datanet with contributions, a snapshot, an access request and a grant, and
 //! a model trained on the snapshot. Root sets the code of this checkout, and at the next block
 //! every migration has run: attribution v1 → v2 (request ids hashed into the voucher maps' keys:
-//! the voucher is found under its new key), datanets v0 → v1 (every item records its deposit,
-//! zero for these, and its index positions), models v0 → v1 (the datanet counts the model as
+//! the voucher is found under its new key) and on to v4, datanets v0 → v1 (every item records
+//! its deposit, zero for these, and its index positions) and on to v3 (a reward record in each
+//! contribution), models v0 → v1 (the datanet counts the model as
 //! a user) and v1 → v2 (the token graduated under the old runtime, which refused to sell it,
 //! becomes a pool and sells); the migrated items work with the new calls, and the chain goes on authoring and
 //! finalizing.
@@ -258,13 +259,14 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     // The next block runs the migration with the new code.
     wait_for_finalized(&c, upgraded + 2, Duration::from_secs(90)).await;
     assert_eq!(spec_version(&c).await, u64::from(provena_runtime::VERSION.spec_version));
-    assert_eq!(attribution_version(&c).await, 3, "the v2 and v3 migrations ran");
+    assert_eq!(attribution_version(&c).await, 4, "the v2, v3 and v4 migrations ran");
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, new_key, None).await, Some(voucher));
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, old_key, None).await, None);
 
     // Datanets v1: the items decode with a zero deposit and their index positions; v2: each
-    // contribution knows the snapshots that hold it (both are in snapshot 1, and later ones).
-    assert_eq!(storage_version(&c, "Datanets").await, 2, "the datanets v1 and v2 migrations ran");
+    // contribution knows the snapshots that hold it (both are in snapshot 1, and later ones);
+    // v3: each carries an (empty) reward record.
+    assert_eq!(storage_version(&c, "Datanets").await, 3, "the datanets v1 to v3 migrations ran");
     assert_eq!(storage_version(&c, "Models").await, 2, "the models v1 and v2 migrations ran");
     for id in [0u64, 1] {
         let key = pallet_datanets::Contributions::<Runtime>::hashed_key_for(ContributionId(id));
@@ -272,6 +274,7 @@ async fn the_previous_runtime_upgrades_and_migrates() {
         assert_eq!((x.deposit, x.datanet_index, x.contributor_index), (0, id as u32, id as u32));
         let span = provena_primitives::datanets::SnapshotSpan { after: 0, until: None };
         assert_eq!(x.snapshots, Some(span));
+        assert_eq!(x.reward, Default::default());
     }
     let key = pallet_datanets::Snapshots::<Runtime>::hashed_key_for(0, 1);
     let snapshot = storage::<pallet_datanets::Snapshot<Runtime>>(&c, key, None).await.unwrap();

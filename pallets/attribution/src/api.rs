@@ -61,7 +61,7 @@ impl<T: Config> Pallet<T> {
 
     /// A payee's rewards now.
     pub fn api_rewards(payee: PayeeOf<T>) -> RewardInfo {
-        let Some(mut r) = Rewards::<T>::get(&payee) else { return RewardInfo::default() };
+        let Some(mut r) = Self::reward_record(&payee) else { return RewardInfo::default() };
         let now = frame_system::Pallet::<T>::block_number();
         if Self::mature(&mut r, now).is_err() {
             return RewardInfo::default();
@@ -122,7 +122,9 @@ impl<T: Config> Pallet<T> {
     /// `try-runtime`), so that the tests of pallets built on attribution check it too.
     pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
         let mut owed: Balance = 0;
-        for (payee, r) in Rewards::<T>::iter() {
+        let contributions =
+            T::Datanets::rewards().into_iter().map(|(id, r)| (Payee::Contribution(id), r));
+        for (payee, r) in Rewards::<T>::iter().chain(contributions) {
             if Self::paid_when_credited(&payee) {
                 ensure!(
                     r.matured == 0 && r.frozen == 0 && r.pending.is_empty(),
@@ -265,13 +267,10 @@ impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
     }
 }
 
-/// What the datanets pallet asks before a contribution's or a reward pool's storage goes: any
-/// credit not yet paid (pending, matured or frozen under a challenge) keeps it.
+/// What the datanets pallet asks before a reward pool's storage goes: any credit not yet paid
+/// (pending, matured or frozen under a challenge) keeps it. (A contribution's record carries its
+/// own reward record, which the datanets pallet asks directly.)
 impl<T: Config> provena_primitives::datanets::CreditOwed for Pallet<T> {
-    fn owed_to_contribution(id: ContributionId) -> bool {
-        Self::is_owed(&Payee::Contribution(id))
-    }
-
     fn owed_to_pool(datanet: provena_primitives::DatanetId) -> bool {
         Self::is_owed(&Payee::DatanetPool(datanet))
     }
@@ -280,8 +279,7 @@ impl<T: Config> provena_primitives::datanets::CreditOwed for Pallet<T> {
 impl<T: Config> Pallet<T> {
     /// Whether `payee` is owed anything not yet paid.
     pub(crate) fn is_owed(payee: &PayeeOf<T>) -> bool {
-        Rewards::<T>::get(payee)
-            .is_some_and(|r| r.matured > 0 || r.frozen > 0 || r.pending.iter().any(|(_, a)| *a > 0))
+        Self::reward_record(payee).is_some_and(|r| r.is_owed())
     }
 }
 

@@ -72,6 +72,20 @@ fn input<T: Config>(
     }
 }
 
+/// A reward record with all the pending buckets it may hold but one, claimable after `now`
+/// (one credited at `now + MaxPendingBuckets` is inserted after them).
+fn almost_full_record<T: Config>(now: BlockNumberFor<T>) -> RewardRecord<T> {
+    let buckets = T::MaxPendingBuckets::get().saturating_sub(1);
+    let pending: Vec<_> = (1..=buckets).map(|i| (now + i.into(), 1_000)).collect();
+    RewardRecord::<T> {
+        earned: 1_000 * Balance::from(buckets),
+        claimed: 0,
+        matured: 0,
+        frozen: 0,
+        pending: BoundedVec::try_from(pending).unwrap(),
+    }
+}
+
 /// A funded user and a voucher for an active model and a registered operator, expiring in 100
 /// blocks, for the user to prepay.
 fn voucher_to_prepay<T: Config>() -> (T::AccountId, VoucherOf<T>) {
@@ -197,9 +211,9 @@ mod benchmarks {
     /// same `e` contributions, so that crediting touches `e + 3` reward records (the
     /// contributions, the developer, the operator, the treasury). The epoch already holds all
     /// the leaves it can take but these `n`. Receipts of more shapes are
-    /// [`submit_receipts_models`], crediting more distinct payees is [`credit_payees`]; reading
-    /// more distinct contributions is charged by `submit_weight` from the datanets pallet's
-    /// [`ContributionInspect::contribution_weight`](provena_primitives::datanets::ContributionInspect::contribution_weight).
+    /// [`submit_receipts_models`], reading and crediting more distinct contributions is
+    /// [`credit_contributions`], crediting more distinct payees of other kinds is
+    /// [`credit_payees`].
     #[benchmark]
     fn submit_receipts(
         n: Linear<1, { T::MaxReceiptsPerCall::get() }>,
@@ -248,21 +262,57 @@ mod benchmarks {
         assert_eq!(NextReceiptId::<T>::get(), u64::from(m));
     }
 
-    /// Crediting `p` distinct payees that already have pending credits.
+    /// Crediting `p` distinct accounts whose reward records hold all the pending buckets they
+    /// can but one (the costliest record to decode, insert into and encode).
     #[benchmark]
     fn credit_payees(p: Linear<1, { T::MaxReceiptsPerCall::get() * T::MaxEntries::get() + 4 }>) {
         let now = frame_system::Pallet::<T>::block_number();
+        let payees: Vec<PayeeOf<T>> =
+            (0..p).map(|i| Payee::Account(account("payee", i, 0))).collect();
+        let full = almost_full_record::<T>(now);
+        for payee in &payees {
+            Rewards::<T>::insert(payee, full.clone());
+        }
         let credits: BTreeMap<PayeeOf<T>, Balance> =
-            (0..u64::from(p)).map(|c| (Payee::Contribution(ContributionId(c)), 1_000)).collect();
-        Attribution::<T>::credit(credits.clone(), now + 1u32.into(), now).unwrap();
+            payees.iter().map(|payee| (payee.clone(), 1_000)).collect();
         #[block]
         {
-            Attribution::<T>::credit(credits, now + 2u32.into(), now).unwrap();
+            Attribution::<T>::credit(credits, now + T::MaxPendingBuckets::get().into(), now)
+                .unwrap();
         }
-        assert_eq!(
-            Rewards::<T>::get(Payee::Contribution(ContributionId(0))).unwrap().earned,
-            2_000
-        );
+        assert_eq!(Rewards::<T>::get(&payees[0]).unwrap().earned, full.earned + 1_000);
+    }
+
+    /// Reading (as a receipt's check does) and crediting `c` distinct contributions whose
+    /// reward records (kept in their datanet records) hold all the pending buckets they can but
+    /// one. Linear in `c`; measured up to a quarter of the most a call can attribute (setting
+    /// up contributions is slow).
+    #[benchmark]
+    fn credit_contributions(
+        c: Linear<1, { T::MaxReceiptsPerCall::get() * T::MaxEntries::get() / 4 }>,
+    ) {
+        let owner = funded::<T>("owner", 0);
+        let (_, ids) = T::BenchmarkHelper::model_with_contributions(&owner, c);
+        let now = frame_system::Pallet::<T>::block_number();
+        let full = almost_full_record::<T>(now);
+        for id in &ids {
+            T::Datanets::mutate_reward(*id, |r| {
+                *r = full.clone();
+                Ok(())
+            })
+            .unwrap();
+        }
+        let credits: BTreeMap<PayeeOf<T>, Balance> =
+            ids.iter().map(|id| (Payee::Contribution(*id), 1_000)).collect();
+        #[block]
+        {
+            for id in &ids {
+                assert!(T::Datanets::contribution(*id).is_some());
+            }
+            Attribution::<T>::credit(credits, now + T::MaxPendingBuckets::get().into(), now)
+                .unwrap();
+        }
+        assert_eq!(T::Datanets::reward(ids[0]).unwrap().earned, full.earned + 1_000);
     }
 
     /// `p` payees with matured rewards, of the costliest kind: model holders, paid through the

@@ -41,10 +41,11 @@ impl<T: Config> Pallet<T> {
         let bond = T::ChallengeBond::get();
         T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
         for (payee, amount) in r.payouts.iter().filter(|(p, _)| !Self::paid_when_credited(p)) {
-            let mut record = Rewards::<T>::get(payee).unwrap_or_default();
-            Self::take_pending(&mut record, r.claimable_at, *amount)?;
-            record.frozen = record.frozen.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
-            Rewards::<T>::insert(payee, record);
+            Self::mutate_reward(payee, |record| {
+                Self::take_pending(record, r.claimable_at, *amount)?;
+                record.frozen = record.frozen.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
+                Ok(())
+            })?;
         }
         Operators::<T>::mutate(&r.operator, |op| match op {
             Some(op) => op.open_challenges = op.open_challenges.saturating_add(1),
@@ -88,14 +89,16 @@ impl<T: Config> Pallet<T> {
                 paid_out = paid_out.checked_add(*amount).ok_or(Error::<T>::Overflow)?;
                 continue;
             }
-            let mut record = Rewards::<T>::get(payee).unwrap_or_default();
-            record.frozen = record.frozen.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
-            if upheld {
-                record.earned = record.earned.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
-            } else {
-                Self::add_pending(&mut record, r.claimable_at, *amount)?;
-            }
-            Rewards::<T>::insert(payee, record);
+            Self::mutate_reward(payee, |record| {
+                record.frozen = record.frozen.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
+                if upheld {
+                    record.earned =
+                        record.earned.checked_sub(*amount).ok_or(Error::<T>::Overflow)?;
+                } else {
+                    Self::add_pending(record, r.claimable_at, *amount)?;
+                }
+                Ok(())
+            })?;
         }
         let mut op = Operators::<T>::get(&r.operator);
         if op.is_none() {

@@ -98,11 +98,11 @@ impl<T: Config> Pallet<T> {
     /// - for each further distinct (model, retrieval) pair, what
     ///   [`WeightInfo::submit_receipts_models`] measures a receipt with its own adapter, base
     ///   and retrieval to cost over one of the shared ones;
-    /// - reading every other distinct contribution (the datanets pallet's
-    ///   `contribution_weight`) and crediting every other distinct payee (contributions, each
-    ///   model's developer and holders, the operator and the treasury:
-    ///   [`WeightInfo::credit_payees`]), paying holders once per model (priced as
-    ///   [`WeightInfo::claim_rewards`]);
+    /// - reading and crediting every other distinct contribution
+    ///   ([`WeightInfo::credit_contributions`]: one read and one write each, its reward record
+    ///   being part of its record) and crediting every other distinct payee (each model's
+    ///   developer and holders, the operator and the treasury: [`WeightInfo::credit_payees`]),
+    ///   paying holders once per model (priced as [`WeightInfo::claim_rewards`]);
     /// - redeeming a prepaid voucher for every receipt: whether a voucher is prepaid is only
     ///   known from storage, so every receipt is charged for it up front; `submit_receipts`
     ///   refunds the part of signed vouchers;
@@ -128,17 +128,16 @@ impl<T: Config> Pallet<T> {
         let models = receipts.iter().map(|r| r.model).collect::<BTreeSet<_>>().len();
         // A voucher's anchor block follows from its expiry.
         let anchors = receipts.iter().map(|r| r.voucher.expires_at).collect::<BTreeSet<_>>().len();
-        // The benchmark of `submit_receipts(n, e)` read `e` contributions and credited `e + 3`
-        // payees; only the others are added. (A receipt's entries are distinct contributions,
-        // so there are at least `e` of them when some receipt has `e` entries without a pool.)
+        // The benchmark of `submit_receipts(n, e)` read and credited `e` contributions and
+        // credited 3 other payees; only the others are added. (A receipt's entries are distinct
+        // contributions, so there are at least `e` of them when some receipt has `e` entries
+        // without a pool.) A further contribution is read once and credited with one write (its
+        // reward record is in its own record).
         let shared = e.saturating_sub(usize::from(receipts.iter().any(|r| r.pool.is_some())));
-        let reads = T::Datanets::contribution_weight()
-            .saturating_mul(contributions.saturating_sub(shared) as u64);
-        let payees = contributions
-            .saturating_add(pools)
-            .saturating_add(models.saturating_mul(2))
-            .saturating_add(2)
-            .saturating_sub(shared.saturating_add(3));
+        let reads =
+            T::WeightInfo::credit_contributions(clamp(contributions.saturating_sub(shared)));
+        let payees =
+            pools.saturating_add(models.saturating_mul(2)).saturating_add(2).saturating_sub(3);
         let own_shapes = T::WeightInfo::submit_receipts_models(clamp(shapes.len()))
             .saturating_sub(T::WeightInfo::submit_receipts(clamp(shapes.len()), 0));
         T::WeightInfo::submit_receipts(clamp(n), clamp(e))
@@ -537,20 +536,51 @@ impl<T: Config> Pallet<T> {
     ) -> Result<Balance, DispatchError> {
         let mut paid: Balance = 0;
         for (payee, amount) in credits {
-            let mut record = Rewards::<T>::get(&payee).unwrap_or_default();
-            Self::mature(&mut record, now)?;
-            record.earned = record.earned.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+            Self::mutate_reward(&payee, |record| {
+                Self::mature(record, now)?;
+                record.earned = record.earned.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+                if Self::paid_when_credited(&payee) {
+                    record.claimed =
+                        record.claimed.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+                    Ok(())
+                } else {
+                    Self::add_pending(record, claimable_at, amount)
+                }
+            })?;
             if let Payee::ModelHolders(model) = payee {
                 Self::distribute_to_holders(model, amount)?;
-                record.claimed = record.claimed.checked_add(amount).ok_or(Error::<T>::Overflow)?;
                 paid = paid.checked_add(amount).ok_or(Error::<T>::Overflow)?;
                 Self::deposit_event(Event::HoldersPaid { model, amount });
-            } else {
-                Self::add_pending(&mut record, claimable_at, amount)?;
             }
-            Rewards::<T>::insert(&payee, record);
         }
         Ok(paid)
+    }
+
+    /// A payee's reward record: a contribution's from its datanet record (`None` once the
+    /// contribution is gone), any other's from [`Rewards`].
+    pub(crate) fn reward_record(payee: &PayeeOf<T>) -> Option<RewardRecord<T>> {
+        match payee {
+            Payee::Contribution(id) => T::Datanets::reward(*id),
+            _ => Rewards::<T>::get(payee),
+        }
+    }
+
+    /// Runs `f` on a payee's reward record (a new one if it has none) and stores it if `f`
+    /// succeeds: a contribution's in its datanet record (which must exist), any other's in
+    /// [`Rewards`].
+    pub(crate) fn mutate_reward<R>(
+        payee: &PayeeOf<T>,
+        f: impl FnOnce(&mut RewardRecord<T>) -> Result<R, DispatchError>,
+    ) -> Result<R, DispatchError> {
+        match payee {
+            Payee::Contribution(id) => T::Datanets::mutate_reward(*id, f),
+            _ => Rewards::<T>::try_mutate(payee, |slot| {
+                let mut record = slot.take().unwrap_or_default();
+                let out = f(&mut record)?;
+                *slot = Some(record);
+                Ok(out)
+            }),
+        }
     }
 
     /// Whether a payee is paid when credited (a model's holders) rather than after the window.

@@ -106,40 +106,46 @@
 //!
 //! ## Throughput
 //!
-//! `submit_receipts` writes one receipt, one voucher mark and one model-index entry per
-//! receipt, the call's epoch leaves once (appended to the epoch's list in one go), and one
-//! reward record per distinct payee of the whole batch (credits to the same contribution or
-//! account across a batch are aggregated). Its weight ([`Pallet::submit_weight`]) is
-//! `submit_receipts(n, e)`, measured with `n` receipts of one shape (a LoRA adapter, so its
-//! base is read too, and a retrieval from a private snapshot) attributing to the same `e`
-//! contributions in an epoch holding all the leaves it can take but these; plus, for each
-//! further distinct (model, retrieval) pair, what `submit_receipts_models` measures a receipt of
-//! its own shape to cost over a shared one; plus one read of each further distinct contribution
-//! (the datanets pallet's `contribution_weight`) and `credit_payees` for each further distinct
-//! payee; plus `claim_rewards` per model (paying holders); plus `redeem_prepaid` per receipt,
-//! charged up front and refunded after dispatch for every receipt whose voucher was signed
-//! rather than prepaid; plus one read of a voucher's anchor hash (`System::BlockHash`) for
-//! each distinct anchor. A contribution's membership in the model's snapshots comes from the
-//! contribution itself (its snapshot span), so no snapshot member list is read, however many
-//! snapshots the model and its base declare. From the generated [`weights`] (ParityDb
-//! read/write costs, 1.5 s of normal-dispatch reference time per block), in calls of 64
-//! receipts with 16 attribution entries each, whose vouchers expire at the same block (one
-//! anchor; a distinct anchor for each of the 64 adds 0.5 ms to a call, and the first case
-//! drops to 896):
+//! `submit_receipts` writes one receipt, one voucher mark and one model-index entry per receipt,
+//! the call's epoch leaves once (appended to the epoch's list in one go), and one reward record per
+//! distinct payee of the whole batch (credits to the same contribution or account across a batch
+//! are aggregated); a contribution's reward record is part of its record in the datanets pallet,
+//! which the receipt reads to check it anyway, so crediting it is one more write, not a read and a
+//! write of a record of its own. Its weight ([`Pallet::submit_weight`]) is `submit_receipts(n, e)`,
+//! measured with `n` receipts of one shape (a LoRA adapter, so its base is read too, and a
+//! retrieval from a private snapshot) attributing to the same `e` contributions in an epoch holding
+//! all the leaves it can take but these; plus, for each further distinct (model, retrieval) pair,
+//! what `submit_receipts_models` measures a receipt of its own shape to cost over a shared one;
+//! plus `credit_contributions` for each further distinct contribution (its read and its one write)
+//! and `credit_payees` for each further distinct payee of another kind; plus `claim_rewards` per
+//! model (paying holders); plus `redeem_prepaid` per receipt, charged up front and refunded after
+//! dispatch for every receipt whose voucher was signed rather than prepaid; plus one read of a
+//! voucher's anchor hash (`System::BlockHash`) for each distinct anchor. A contribution's
+//! membership in the model's snapshots comes from the contribution itself (its snapshot span), so
+//! no snapshot member list is read, however many snapshots the model and its base declare. From the
+//! generated [`weights`] (ParityDb read/write costs, 1.5 s of normal-dispatch reference time per
+//! block), in calls of 64 receipts with 16 attribution entries each, whose vouchers expire at the
+//! same block (one anchor; a distinct anchor for each of the 64 adds 0.5 ms to a call, and the
+//! first case drops to 896):
 //!
 //! | a call of 64 receipts | receipts per block |
 //! | --- | --- |
 //! | one model, all 1,024 contributions distinct (1,028 reward records) | **960** |
 //! | the same, every voucher prepaid | 832 |
 //! | every receipt for its own adapter with its own retrieval, all contributions distinct | 704 |
-//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 3,520 |
+//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 3,328 |
 //!
-//! Issue 17 asks for 1,000 in the first case; it is not met. Of that call's ~99 ms, 1,024
-//! contributions cost ~75 ms: each is read (its snapshot span and status), its reward record
-//! read and written (50 µs with ParityDb's default write cost). Keeping a contribution's
-//! reward record in the contribution itself (one read, one write) is what would bring it over
-//! 1,000. The runtime test `receipts_per_block_from_the_weights` recomputes these figures from
-//! the weights file and fails if any drops below the figure above.
+//! The first case is the worst there is for one model: each of its 1,024 contributions is read
+//! (its snapshot span and status) and written (the reward record it carries), 66 µs each (58 of
+//! them ParityDb's default read and write costs). Issue 17 asks for 1,000 there; it is not met:
+//! a call weighs 94.8 ms (the first of a block 108.3 ms, charged up front for prepaid vouchers),
+//! and sixteen calls need 92.9 ms. Keeping the reward record in the contribution saved 6.5 ms a
+//! call (a separate record cost one more read, runtime test
+//! `contribution_records_carry_their_rewards_for_less`); the next saving is a per-receipt write
+//! (the model-index entry or the voucher mark folded into the receipt's key). These figures are
+//! from weights measured on a 2-core AMD EPYC VM; the runtime test
+//! `receipts_per_block_from_the_weights` recomputes them from the weights file and fails if any
+//! drops below the figure above.
 //!
 //! ## Invariants
 //!
@@ -150,7 +156,8 @@
 //!   operators' bonds, prepaid-voucher holds equal each user's open prepaid vouchers;
 //! - fees charged minus refunded equal paid plus owed, so paid plus pending never exceeds the
 //!   fees charged;
-//! - each payee's `earned` equals `claimed + matured + frozen + Σ pending`;
+//! - each payee's `earned` equals `claimed + matured + frozen + Σ pending` (contributions'
+//!   records, kept in the datanets pallet, included);
 //! - each epoch's leaves are at most [`Config::MaxReceiptsPerEpoch`], and every receipt's
 //!   payouts sum to its fee;
 //! - a model's token holders are never owed anything here (paid when credited);
@@ -210,7 +217,7 @@ use provena_primitives::{
         split_fee, voucher_anchor, voucher_payload, EpochIndex, EpochInfo, Payee, PayoutAmount,
         ReceiptInfo, ReceiptProof, ReceiptStatus, RewardInfo, SplitShares,
     },
-    datanets::{ContributionInspect, RewardPoolFunding},
+    datanets::{ContributionInspect, ContributionRewards, OwedCredit, RewardPoolFunding},
     inference::{InferenceSettlement, JobSettlement},
     merkle,
     models::{ModelInspect, ModelRevenue, ModelStatus},
@@ -236,7 +243,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -294,8 +301,11 @@ pub mod pallet {
         /// The overarching hold reason.
         type RuntimeHoldReason: From<HoldReason>;
 
-        /// Datanets, to check attributed contributions.
-        type Datanets: ContributionInspect<Self::AccountId> + RewardPoolFunding<Self::AccountId>;
+        /// Datanets, to check attributed contributions; each contribution's reward record is
+        /// kept in its datanet record.
+        type Datanets: ContributionInspect<Self::AccountId>
+            + RewardPoolFunding<Self::AccountId>
+            + ContributionRewards<RewardRecord<Self>>;
 
         /// Models: prices, declared snapshots, developers, and holder revenue.
         type Models: ModelInspect<Self::AccountId, Balance> + ModelRevenue<Self::AccountId, Balance>;
@@ -446,7 +456,8 @@ pub mod pallet {
     #[pallet::storage]
     pub type ModelReceipts<T> = StorageDoubleMap<_, Twox64Concat, ModelId, Twox64Concat, u32, u64>;
 
-    /// What each payee is owed and was paid.
+    /// What each payee is owed and was paid, but contributions: theirs is kept in their own
+    /// record in the datanets pallet (from v4; see [`Config::Datanets`]).
     #[pallet::storage]
     pub type Rewards<T: Config> = StorageMap<_, Blake2_128Concat, PayeeOf<T>, RewardRecord<T>>;
 
@@ -651,16 +662,21 @@ pub mod pallet {
             let mut total: Balance = 0;
             let mut totals = FeeTotals::<T>::get();
             for payee in payees {
-                let Some(mut record) = Rewards::<T>::get(&payee) else { continue };
-                Self::mature(&mut record, now)?;
-                let amount = record.matured;
+                if Self::reward_record(&payee).is_none() {
+                    continue;
+                }
+                let amount = Self::mutate_reward(&payee, |record| {
+                    Self::mature(record, now)?;
+                    let amount = record.matured;
+                    record.matured = 0;
+                    record.claimed =
+                        record.claimed.checked_add(amount).ok_or(Error::<T>::Overflow)?;
+                    Ok(amount)
+                })?;
                 if amount == 0 {
                     continue;
                 }
                 Self::pay(&payee, amount)?;
-                record.matured = 0;
-                record.claimed = record.claimed.checked_add(amount).ok_or(Error::<T>::Overflow)?;
-                Rewards::<T>::insert(&payee, record);
                 total = total.checked_add(amount).ok_or(Error::<T>::Overflow)?;
                 Self::deposit_event(Event::RewardsClaimed { payee, amount });
             }

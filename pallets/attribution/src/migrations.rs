@@ -27,6 +27,18 @@
 //! unbonding delay, so [`Operator`] records an [`OperatorStatus`]. Every operator stored under
 //! v2 was added by the admin origin and is active: the migration adds that status to each (one
 //! read and one write per operator; operators are bounded by their bonds).
+//!
+//! ## v3 → v4: a contribution's reward record lives in its contribution
+//!
+//! Up to v3 every payee's record was in [`Rewards`], so a receipt that read a contribution to
+//! check it then read and wrote that contribution's reward record too. From v4 a contribution's
+//! record is kept in the contribution's own record in the datanets pallet (its v3 added the
+//! field; that migration runs first), and crediting it is one more write. The migration moves
+//! each contribution's record there (one read and two writes each). The record of a
+//! contribution that has left the state (only one owed nothing can) is history the events
+//! keep: it is dropped. One owed something whose contribution is gone cannot exist (the
+//! datanets pallet keeps such a contribution); if one did it would stay in [`Rewards`], still
+//! counted by `do_try_state`, and be logged.
 
 use crate::*;
 use polkadot_sdk::frame_support::{
@@ -264,6 +276,98 @@ pub mod v3 {
         2,
         3,
         OperatorsAreActive<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
+
+/// The v3 → v4 migration (see the module docs).
+pub mod v4 {
+    use super::*;
+
+    /// The unversioned step; use [`MigrateToV4`].
+    pub struct MoveContributionRewards<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for MoveContributionRewards<T> {
+        fn on_runtime_upgrade() -> Weight {
+            let mut reads: u64 = 0;
+            let mut writes: u64 = 0;
+            let moving: alloc::vec::Vec<(ContributionId, RewardRecord<T>)> = Rewards::<T>::iter()
+                .filter_map(|(payee, r)| {
+                    reads = reads.saturating_add(1);
+                    match payee {
+                        Payee::Contribution(id) => Some((id, r)),
+                        _ => None,
+                    }
+                })
+                .collect();
+            let (mut moved, mut dropped) = (0u32, 0u32);
+            for (id, record) in moving {
+                reads = reads.saturating_add(1);
+                let owed = record.is_owed();
+                let stored = T::Datanets::mutate_reward(id, |slot| {
+                    *slot = record;
+                    Ok(())
+                });
+                if stored.is_ok() {
+                    moved = moved.saturating_add(1);
+                } else if !owed {
+                    dropped = dropped.saturating_add(1);
+                } else {
+                    log::error!(
+                        target: LOG_TARGET,
+                        "v4: contribution {id} is owed credit but gone; its record stays"
+                    );
+                    continue;
+                }
+                Rewards::<T>::remove(Payee::Contribution(id));
+                writes = writes.saturating_add(2);
+            }
+            log::info!(
+                target: LOG_TARGET,
+                "v4: {moved} contribution reward records moved into their contributions, \
+                 {dropped} of removed contributions dropped"
+            );
+            T::DbWeight::get().reads_writes(reads, writes)
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let records: alloc::vec::Vec<(ContributionId, RewardRecord<T>)> = Rewards::<T>::iter()
+                .filter_map(|(payee, r)| match payee {
+                    Payee::Contribution(id) => Some((id, r)),
+                    _ => None,
+                })
+                .collect();
+            Ok(records.encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let records: alloc::vec::Vec<(ContributionId, RewardRecord<T>)> =
+                Decode::decode(&mut &state[..]).map_err(|_| "v4: undecodable pre-upgrade state")?;
+            for (id, record) in records {
+                match T::Datanets::reward(id) {
+                    Some(r) => ensure!(r == record, "v4: a record changed in the move"),
+                    None => ensure!(!record.is_owed(), "v4: an owed record was dropped"),
+                }
+                ensure!(
+                    !Rewards::<T>::contains_key(Payee::Contribution(id)),
+                    "v4: a contribution's record left behind"
+                );
+            }
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Moves each contribution's reward record into the contribution and sets the storage
+    /// version to 4. Runs after the datanets pallet's `MigrateToV3`.
+    pub type MigrateToV4<T> = VersionedMigration<
+        3,
+        4,
+        MoveContributionRewards<T>,
         Pallet<T>,
         <T as polkadot_sdk::frame_system::Config>::DbWeight,
     >;

@@ -104,6 +104,7 @@ impl pallet_datanets::Config for Test {
     type CommitDeposit = ConstU128<1>;
     type CommitLifetime = ConstU64<5>;
     type Credits = Attribution;
+    type Reward = crate::RewardRecord<Test>;
     type PoolDestination = TreasuryAccount;
     type WeightInfo = ();
 }

@@ -117,6 +117,7 @@ pub struct Receipt<T: Config> {
     Decode,
     MaxEncodedLen,
     TypeInfo,
+    DecodeWithMemTracking,
 )]
 #[scale_info(skip_type_params(T))]
 pub struct RewardRecord<T: Config> {
@@ -130,6 +131,14 @@ pub struct RewardRecord<T: Config> {
     pub frozen: Balance,
     /// In a challenge window: (claimable from, amount), ascending.
     pub pending: BoundedVec<(BlockNumberFor<T>, Balance), T::MaxPendingBuckets>,
+}
+
+/// A contribution's record is kept in its datanet's contribution record (see
+/// [`provena_primitives::datanets::ContributionRewards`]), which stays while it is owed.
+impl<T: Config> provena_primitives::datanets::OwedCredit for RewardRecord<T> {
+    fn is_owed(&self) -> bool {
+        self.matured > 0 || self.frozen > 0 || self.pending.iter().any(|(_, a)| *a > 0)
+    }
 }
 
 use polkadot_sdk::frame_support::DefaultNoBound;

@@ -4,7 +4,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 //!
 //! Regenerate with the command below (see the README, "Benchmarks"); never edit by hand.
@@ -50,6 +50,7 @@ pub trait WeightInfo {
 	fn submit_receipts(n: u32, e: u32, ) -> Weight;
 	fn submit_receipts_models(m: u32, ) -> Weight;
 	fn credit_payees(p: u32, ) -> Weight;
+	fn credit_contributions(c: u32, ) -> Weight;
 	fn claim_rewards(p: u32, ) -> Weight;
 	fn challenge_receipt(e: u32, ) -> Weight;
 	fn resolve_challenge(e: u32, ) -> Weight;
@@ -74,8 +75,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `227`
 		//  Estimated: `3856`
-		// Minimum execution time: 43_632_000 picoseconds.
-		Weight::from_parts(46_300_000, 3856)
+		// Minimum execution time: 55_963_000 picoseconds.
+		Weight::from_parts(63_955_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -91,8 +92,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `3856`
-		// Minimum execution time: 39_795_000 picoseconds.
-		Weight::from_parts(42_818_000, 3856)
+		// Minimum execution time: 51_707_000 picoseconds.
+		Weight::from_parts(55_593_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -106,8 +107,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `189`
 		//  Estimated: `3856`
-		// Minimum execution time: 42_605_000 picoseconds.
-		Weight::from_parts(45_718_000, 3856)
+		// Minimum execution time: 55_382_000 picoseconds.
+		Weight::from_parts(58_988_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -117,8 +118,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `128`
 		//  Estimated: `3542`
-		// Minimum execution time: 8_640_000 picoseconds.
-		Weight::from_parts(9_591_000, 3542)
+		// Minimum execution time: 10_576_000 picoseconds.
+		Weight::from_parts(11_978_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -132,8 +133,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `3856`
-		// Minimum execution time: 46_054_000 picoseconds.
-		Weight::from_parts(49_232_000, 3856)
+		// Minimum execution time: 58_877_000 picoseconds.
+		Weight::from_parts(61_592_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -143,8 +144,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `128`
 		//  Estimated: `3542`
-		// Minimum execution time: 10_374_000 picoseconds.
-		Weight::from_parts(11_557_000, 3542)
+		// Minimum execution time: 12_428_000 picoseconds.
+		Weight::from_parts(13_530_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -160,8 +161,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `624`
 		//  Estimated: `3856`
-		// Minimum execution time: 47_497_000 picoseconds.
-		Weight::from_parts(54_621_000, 3856)
+		// Minimum execution time: 57_706_000 picoseconds.
+		Weight::from_parts(60_159_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -171,8 +172,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_803_000 picoseconds.
-		Weight::from_parts(4_612_000, 0)
+		// Minimum execution time: 4_607_000 picoseconds.
+		Weight::from_parts(5_127_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Attribution::Operators` (r:1 w:1)
@@ -203,15 +204,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::Snapshots` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::AccessGrants` (r:1 w:0)
 	/// Proof: `Datanets::AccessGrants` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
-	/// Storage: `Datanets::Contributions` (r:32 w:0)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Contributions` (r:32 w:32)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Tokens` (r:1 w:0)
 	/// Proof: `Models::Tokens` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::ModelReceiptCount` (r:1 w:1)
 	/// Proof: `Attribution::ModelReceiptCount` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::Rewards` (r:35 w:35)
+	/// Storage: `Attribution::Rewards` (r:3 w:3)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::FeeTotals` (r:1 w:1)
 	/// Proof: `Attribution::FeeTotals` (`max_values`: Some(1), `max_size`: Some(48), added: 543, mode: `MaxEncodedLen`)
@@ -223,21 +224,21 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[0, 32]`.
 	fn submit_receipts(n: u32, e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `642749 + e * (211 ±0) + n * (55 ±0)`
-		//  Estimated: `643481 + e * (2968 ±0) + n * (2663 ±0)`
-		// Minimum execution time: 774_578_000 picoseconds.
-		Weight::from_parts(803_005_000, 643481)
-			// Standard Error: 1_547_300
-			.saturating_add(Weight::from_parts(131_006_574, 0).saturating_mul(n.into()))
-			// Standard Error: 3_109_707
-			.saturating_add(Weight::from_parts(46_433_346, 0).saturating_mul(e.into()))
+		//  Measured:  `642749 + e * (276 ±0) + n * (55 ±0)`
+		//  Estimated: `643481 + e * (3353 ±0) + n * (2663 ±0)`
+		// Minimum execution time: 656_895_000 picoseconds.
+		Weight::from_parts(686_008_000, 643481)
+			// Standard Error: 1_931_807
+			.saturating_add(Weight::from_parts(149_396_526, 0).saturating_mul(n.into()))
+			// Standard Error: 3_882_474
+			.saturating_add(Weight::from_parts(58_115_345, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(0, 2663).saturating_mul(n.into()))
 	}
 	/// Storage: `Attribution::Operators` (r:1 w:1)
@@ -287,10 +288,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `642209 + m * (658 ±0)`
 		//  Estimated: `643481 + m * (8220 ±0)`
-		// Minimum execution time: 481_541_000 picoseconds.
-		Weight::from_parts(504_348_382, 643481)
-			// Standard Error: 341_615
-			.saturating_add(Weight::from_parts(126_167_253, 0).saturating_mul(m.into()))
+		// Minimum execution time: 369_198_000 picoseconds.
+		Weight::from_parts(374_786_000, 643481)
+			// Standard Error: 2_945_321
+			.saturating_add(Weight::from_parts(168_463_163, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().reads((10_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -302,15 +303,30 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[1, 2052]`.
 	fn credit_payees(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `449 + p * (61 ±0)`
+		//  Measured:  `789 + p * (86 ±0)`
 		//  Estimated: `990 + p * (2909 ±0)`
-		// Minimum execution time: 6_340_000 picoseconds.
-		Weight::from_parts(6_616_000, 990)
-			// Standard Error: 10_871
-			.saturating_add(Weight::from_parts(5_326_489, 0).saturating_mul(p.into()))
+		// Minimum execution time: 7_081_000 picoseconds.
+		Weight::from_parts(7_250_000, 990)
+			// Standard Error: 34_141
+			.saturating_add(Weight::from_parts(6_707_105, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(p.into()))
+	}
+	/// Storage: `Datanets::Contributions` (r:512 w:512)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
+	/// The range of component `c` is `[1, 512]`.
+	fn credit_contributions(c: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `434 + c * (575 ±0)`
+		//  Estimated: `990 + c * (3353 ±0)`
+		// Minimum execution time: 11_527_000 picoseconds.
+		Weight::from_parts(11_768_000, 990)
+			// Standard Error: 17_093
+			.saturating_add(Weight::from_parts(8_239_115, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(c.into()))
 	}
 	/// Storage: `Attribution::FeeTotals` (r:1 w:1)
 	/// Proof: `Attribution::FeeTotals` (`max_values`: Some(1), `max_size`: Some(48), added: 543, mode: `MaxEncodedLen`)
@@ -329,10 +345,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `920 + p * (468 ±0)`
 		//  Estimated: `3856 + p * (4110 ±0)`
-		// Minimum execution time: 91_159_000 picoseconds.
-		Weight::from_parts(15_914_468, 3856)
-			// Standard Error: 99_943
-			.saturating_add(Weight::from_parts(78_309_968, 0).saturating_mul(p.into()))
+		// Minimum execution time: 119_447_000 picoseconds.
+		Weight::from_parts(14_073_930, 3856)
+			// Standard Error: 381_047
+			.saturating_add(Weight::from_parts(108_413_942, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -345,7 +361,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::Rewards` (r:35 w:35)
+	/// Storage: `Datanets::Contributions` (r:32 w:32)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Rewards` (r:3 w:3)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Operators` (r:1 w:1)
 	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
@@ -354,23 +372,25 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[0, 32]`.
 	fn challenge_receipt(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1475 + e * (99 ±0)`
-		//  Estimated: `9717 + e * (2909 ±0)`
-		// Minimum execution time: 77_699_000 picoseconds.
-		Weight::from_parts(87_072_784, 9717)
-			// Standard Error: 13_690
-			.saturating_add(Weight::from_parts(5_520_017, 0).saturating_mul(e.into()))
+		//  Measured:  `1790 + e * (333 ±0)`
+		//  Estimated: `9717 + e * (3353 ±0)`
+		// Minimum execution time: 90_675_000 picoseconds.
+		Weight::from_parts(99_533_866, 9717)
+			// Standard Error: 17_878
+			.saturating_add(Weight::from_parts(5_725_751, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	/// Storage: `Attribution::Challenges` (r:1 w:1)
 	/// Proof: `Attribution::Challenges` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Receipts` (r:1 w:1)
 	/// Proof: `Attribution::Receipts` (`max_values`: None, `max_size`: Some(2397), added: 4872, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::Rewards` (r:35 w:35)
+	/// Storage: `Datanets::Contributions` (r:32 w:32)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Rewards` (r:3 w:3)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Operators` (r:1 w:1)
 	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
@@ -385,17 +405,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[0, 32]`.
 	fn resolve_challenge(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2257 + e * (99 ±0)`
-		//  Estimated: `14005 + e * (2909 ±0)`
-		// Minimum execution time: 190_923_000 picoseconds.
-		Weight::from_parts(198_078_066, 14005)
-			// Standard Error: 19_950
-			.saturating_add(Weight::from_parts(5_335_632, 0).saturating_mul(e.into()))
+		//  Measured:  `2611 + e * (313 ±0)`
+		//  Estimated: `14005 + e * (3353 ±0)`
+		// Minimum execution time: 226_025_000 picoseconds.
+		Weight::from_parts(234_745_762, 14005)
+			// Standard Error: 31_093
+			.saturating_add(Weight::from_parts(5_787_125, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(15_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	/// Storage: `Attribution::EpochLeaves` (r:1 w:0)
 	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(640016), added: 642491, mode: `MaxEncodedLen`)
@@ -406,10 +426,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `72 + n * (32 ±0)`
 		//  Estimated: `643481`
-		// Minimum execution time: 8_759_000 picoseconds.
-		Weight::from_parts(30_931_838, 643481)
-			// Standard Error: 528
-			.saturating_add(Weight::from_parts(853_989, 0).saturating_mul(n.into()))
+		// Minimum execution time: 10_556_000 picoseconds.
+		Weight::from_parts(10_946_000, 643481)
+			// Standard Error: 742
+			.saturating_add(Weight::from_parts(1_158_554, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -434,10 +454,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `376 + n * (1711 ±0)`
 		//  Estimated: `3517 + n * (4872 ±0)`
-		// Minimum execution time: 3_691_000 picoseconds.
-		Weight::from_parts(9_750_400, 3517)
-			// Standard Error: 165_841
-			.saturating_add(Weight::from_parts(17_620_812, 0).saturating_mul(n.into()))
+		// Minimum execution time: 4_777_000 picoseconds.
+		Weight::from_parts(20_827_787, 3517)
+			// Standard Error: 170_723
+			.saturating_add(Weight::from_parts(20_517_023, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -460,8 +480,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `728`
 		//  Estimated: `5100`
-		// Minimum execution time: 56_329_000 picoseconds.
-		Weight::from_parts(60_069_000, 5100)
+		// Minimum execution time: 73_589_000 picoseconds.
+		Weight::from_parts(78_317_000, 5100)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -475,8 +495,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `679`
 		//  Estimated: `3856`
-		// Minimum execution time: 42_976_000 picoseconds.
-		Weight::from_parts(45_910_000, 3856)
+		// Minimum execution time: 56_143_000 picoseconds.
+		Weight::from_parts(58_987_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -490,8 +510,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `400`
 		//  Estimated: `3856`
-		// Minimum execution time: 32_480_000 picoseconds.
-		Weight::from_parts(34_689_000, 3856)
+		// Minimum execution time: 41_832_000 picoseconds.
+		Weight::from_parts(44_176_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -500,60 +520,60 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB read/write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn add_operator() -> Weight {
-		Weight::from_parts(46_300_000, 3856)
+		Weight::from_parts(63_955_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn remove_operator() -> Weight {
-		Weight::from_parts(42_818_000, 3856)
+		Weight::from_parts(55_593_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_operator() -> Weight {
-		Weight::from_parts(45_718_000, 3856)
+		Weight::from_parts(58_988_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn admit_operator() -> Weight {
-		Weight::from_parts(9_591_000, 3542)
+		Weight::from_parts(11_978_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn bond_more() -> Weight {
-		Weight::from_parts(49_232_000, 3856)
+		Weight::from_parts(61_592_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn leave_operator() -> Weight {
-		Weight::from_parts(11_557_000, 3542)
+		Weight::from_parts(13_530_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_operator_bond() -> Weight {
-		Weight::from_parts(54_621_000, 3856)
+		Weight::from_parts(60_159_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(4_612_000, 0)
+		Weight::from_parts(5_127_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn submit_receipts(n: u32, e: u32, ) -> Weight {
-		Weight::from_parts(803_005_000, 643481)
-			.saturating_add(Weight::from_parts(131_006_574, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(46_433_346, 0).saturating_mul(e.into()))
+		Weight::from_parts(686_008_000, 643481)
+			.saturating_add(Weight::from_parts(149_396_526, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(58_115_345, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(21_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(0, 2663).saturating_mul(n.into()))
 	}
 	fn submit_receipts_models(m: u32, ) -> Weight {
-		Weight::from_parts(504_348_382, 643481)
-			.saturating_add(Weight::from_parts(126_167_253, 0).saturating_mul(m.into()))
+		Weight::from_parts(374_786_000, 643481)
+			.saturating_add(Weight::from_parts(168_463_163, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(14_u64))
 			.saturating_add(RocksDbWeight::get().reads((10_u64).saturating_mul(m.into())))
 			.saturating_add(RocksDbWeight::get().writes(12_u64))
@@ -561,15 +581,22 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 8220).saturating_mul(m.into()))
 	}
 	fn credit_payees(p: u32, ) -> Weight {
-		Weight::from_parts(6_616_000, 990)
-			.saturating_add(Weight::from_parts(5_326_489, 0).saturating_mul(p.into()))
+		Weight::from_parts(7_250_000, 990)
+			.saturating_add(Weight::from_parts(6_707_105, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(p.into()))
 	}
+	fn credit_contributions(c: u32, ) -> Weight {
+		Weight::from_parts(11_768_000, 990)
+			.saturating_add(Weight::from_parts(8_239_115, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(c.into())))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(c.into()))
+	}
 	fn claim_rewards(p: u32, ) -> Weight {
-		Weight::from_parts(15_914_468, 3856)
-			.saturating_add(Weight::from_parts(78_309_968, 0).saturating_mul(p.into()))
+		Weight::from_parts(14_073_930, 3856)
+			.saturating_add(Weight::from_parts(108_413_942, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -577,32 +604,32 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4110).saturating_mul(p.into()))
 	}
 	fn challenge_receipt(e: u32, ) -> Weight {
-		Weight::from_parts(87_072_784, 9717)
-			.saturating_add(Weight::from_parts(5_520_017, 0).saturating_mul(e.into()))
+		Weight::from_parts(99_533_866, 9717)
+			.saturating_add(Weight::from_parts(5_725_751, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	fn resolve_challenge(e: u32, ) -> Weight {
-		Weight::from_parts(198_078_066, 14005)
-			.saturating_add(Weight::from_parts(5_335_632, 0).saturating_mul(e.into()))
+		Weight::from_parts(234_745_762, 14005)
+			.saturating_add(Weight::from_parts(5_787_125, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(15_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	fn close_epoch(n: u32, ) -> Weight {
-		Weight::from_parts(30_931_838, 643481)
-			.saturating_add(Weight::from_parts(853_989, 0).saturating_mul(n.into()))
+		Weight::from_parts(10_946_000, 643481)
+			.saturating_add(Weight::from_parts(1_158_554, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn prune_receipts(n: u32, ) -> Weight {
-		Weight::from_parts(9_750_400, 3517)
-			.saturating_add(Weight::from_parts(17_620_812, 0).saturating_mul(n.into()))
+		Weight::from_parts(20_827_787, 3517)
+			.saturating_add(Weight::from_parts(20_517_023, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -610,17 +637,17 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4872).saturating_mul(n.into()))
 	}
 	fn prepay_voucher() -> Weight {
-		Weight::from_parts(60_069_000, 5100)
+		Weight::from_parts(78_317_000, 5100)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn release_voucher() -> Weight {
-		Weight::from_parts(45_910_000, 3856)
+		Weight::from_parts(58_987_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn redeem_prepaid() -> Weight {
-		Weight::from_parts(34_689_000, 3856)
+		Weight::from_parts(44_176_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}

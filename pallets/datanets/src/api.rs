@@ -305,6 +305,30 @@ impl<T: Config> Pallet<T> {
     }
 }
 
+impl<T: Config> provena_primitives::datanets::ContributionRewards<T::Reward> for Pallet<T> {
+    fn mutate_reward<R>(
+        id: ContributionId,
+        f: impl FnOnce(&mut T::Reward) -> Result<R, DispatchError>,
+    ) -> Result<R, DispatchError> {
+        Contributions::<T>::try_mutate(id, |c| {
+            let c = c.as_mut().ok_or(Error::<T>::ContributionNotFound)?;
+            f(&mut c.reward)
+        })
+    }
+
+    fn reward(id: ContributionId) -> Option<T::Reward> {
+        Contributions::<T>::get(id).map(|c| c.reward)
+    }
+
+    fn rewards() -> Vec<(ContributionId, T::Reward)> {
+        let default = T::Reward::default();
+        Contributions::<T>::iter()
+            .filter(|(_, c)| c.reward != default)
+            .map(|(id, c)| (id, c.reward))
+            .collect()
+    }
+}
+
 impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
     fn contribution(id: ContributionId) -> Option<ContributionView<T::AccountId>> {
         Contributions::<T>::get(id).map(|c| ContributionView {
@@ -314,12 +338,6 @@ impl<T: Config> ContributionInspect<T::AccountId> for Pallet<T> {
             status: c.status,
             snapshots: c.snapshots,
         })
-    }
-
-    fn contribution_weight() -> Weight {
-        use polkadot_sdk::frame_support::traits::StorageInfoTrait;
-        let largest = Contributions::<T>::storage_info().iter().filter_map(|i| i.max_size).max();
-        provena_primitives::map_read_weight(T::DbWeight::get().reads(1), largest)
     }
 
     fn in_snapshot(

@@ -137,6 +137,7 @@ impl<T: Config> Pallet<T> {
             contributor_index,
             priority,
             snapshots: None,
+            reward: Default::default(),
         };
         Contributions::<T>::insert(id, contribution);
         NextContributionId::<T>::put(next_id);
@@ -307,6 +308,8 @@ impl<T: Config> Pallet<T> {
         mut c: Contribution<T>,
         d: &mut Datanet<T>,
     ) -> DispatchResult {
+        // What attribution owes it is kept in the record: it stays until paid.
+        ensure!(!c.reward.is_owed(), Error::<T>::CreditOwed);
         let datanet = c.datanet;
         let stake = Self::release_held_stake(&mut c)?;
         if !stake.is_zero() {

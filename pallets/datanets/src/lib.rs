@@ -81,12 +81,14 @@
 //! A content hash is free to be registered again once its contribution is rejected, removed or
 //! withdrawn. A snapshot identical to the previous one is refused. A datanet can be destroyed
 //! only when no registered model was trained on its snapshots ([`SnapshotUsers`], counted by
-//! the models pallet) and, item by item, when attribution owes its contributions and reward pool
-//! nothing ([`Config::Credits`]); what is left in its reward pool goes to
-//! [`Config::PoolDestination`].
+//! the models pallet) and, item by item, when attribution owes its contributions (the reward
+//! record in each, [`Config::Reward`]) and reward pool ([`Config::Credits`]) nothing; what is
+//! left in its reward pool goes to [`Config::PoolDestination`].
 //!
 //! Other pallets read contributions and snapshot membership through
-//! [`provena_primitives::datanets::ContributionInspect`], implemented by [`Pallet`].
+//! [`provena_primitives::datanets::ContributionInspect`], and keep a reward record in each
+//! contribution through [`provena_primitives::datanets::ContributionRewards`], both
+//! implemented by [`Pallet`].
 //!
 //! ## Design
 //!
@@ -131,6 +133,7 @@ mod lifecycle;
 pub mod migrations;
 #[cfg(test)]
 mod mock;
+mod storage;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -160,7 +163,7 @@ use polkadot_sdk::{
 use provena_primitives::{
     datanets::{
         snapshot_leaf, ContributionInfo, ContributionInspect, ContributionStatus, ContributionView,
-        CreditOwed, DatanetInfo, RewardPoolFunding, SnapshotAccessError, SnapshotInfo,
+        CreditOwed, DatanetInfo, OwedCredit, RewardPoolFunding, SnapshotAccessError, SnapshotInfo,
         SnapshotSpan, SnapshotUsers, Visibility,
     },
     merkle, ContentHash, ContributionId, DatanetId, SnapshotVersion,
@@ -181,13 +184,14 @@ pub const MAX_QUALITY: u8 = 100;
 #[allow(clippy::expect_used, clippy::too_many_arguments, clippy::type_complexity)]
 #[polkadot_sdk::frame_support::pallet_macros::import_section(events::events_and_errors)]
 #[polkadot_sdk::frame_support::pallet_macros::import_section(genesis::genesis_and_hooks)]
+#[polkadot_sdk::frame_support::pallet_macros::import_section(storage::storage_items)]
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
     use super::*;
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -291,9 +295,14 @@ pub mod pallet {
         #[pallet::constant]
         type CommitLifetime: Get<BlockNumberFor<Self>>;
 
-        /// Attribution credit still owed to a datanet's payees: a contribution or reward pool
-        /// that is owed something keeps its storage until it is paid.
+        /// Attribution credit still owed to a datanet's reward pool: a datanet whose pool is
+        /// owed something keeps its storage until it is paid.
         type Credits: CreditOwed;
+
+        /// The reward record attribution keeps in each contribution's record (from v3; see
+        /// [`provena_primitives::datanets::ContributionRewards`]). A contribution whose record
+        /// is owed something keeps its storage until it is paid.
+        type Reward: Parameter + Member + MaxEncodedLen + Default + OwedCredit;
 
         /// Where the reward pool of a destroyed datanet goes.
         type PoolDestination: Get<Self::AccountId>;
@@ -301,118 +310,6 @@ pub mod pallet {
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
     }
-
-    /// The id the next datanet gets.
-    #[pallet::storage]
-    pub type NextDatanetId<T> = StorageValue<_, DatanetId, ValueQuery>;
-
-    /// Datanets by id. `Twox64Concat` is safe: ids are assigned sequentially, not chosen by users.
-    #[pallet::storage]
-    pub type Datanets<T: Config> = StorageMap<_, Twox64Concat, DatanetId, Datanet<T>>;
-
-    /// The id the next contribution gets.
-    #[pallet::storage]
-    pub type NextContributionId<T> = StorageValue<_, ContributionId, ValueQuery>;
-
-    /// Contributions by id. `Twox64Concat` is safe: ids are sequential.
-    #[pallet::storage]
-    pub type Contributions<T: Config> =
-        StorageMap<_, Twox64Concat, ContributionId, Contribution<T>>;
-
-    /// Which contribution registered a content hash in a datanet: first registration wins.
-    /// `Blake2_128Concat` on the hash because users choose it.
-    #[pallet::storage]
-    pub type ContentIndex<T> =
-        StorageDoubleMap<_, Twox64Concat, DatanetId, Blake2_128Concat, ContentHash, ContributionId>;
-
-    /// The `n`th contribution of a datanet (`n < contribution_count`), for paging.
-    #[pallet::storage]
-    pub type DatanetContributions<T> =
-        StorageDoubleMap<_, Twox64Concat, DatanetId, Twox64Concat, u32, ContributionId>;
-
-    /// How many contributions an account ever submitted (the length of its index).
-    /// `Blake2_128Concat`: account ids are user-controlled.
-    #[pallet::storage]
-    pub type ContributorCount<T: Config> =
-        StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
-
-    /// The `n`th contribution of an account (`n < ContributorCount`), for paging.
-    #[pallet::storage]
-    pub type ContributorContributions<T: Config> =
-        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, u32, ContributionId>;
-
-    /// The accepted, non-withdrawn contributions of a datanet, ascending by id: what the next
-    /// snapshot will commit to.
-    #[pallet::storage]
-    pub type Accepted<T: Config> = StorageMap<
-        _,
-        Twox64Concat,
-        DatanetId,
-        BoundedVec<ContributionId, T::MaxAcceptedPerDatanet>,
-        ValueQuery,
-    >;
-
-    /// Published snapshots by datanet and version (from 1).
-    #[pallet::storage]
-    pub type Snapshots<T: Config> =
-        StorageDoubleMap<_, Twox64Concat, DatanetId, Twox64Concat, SnapshotVersion, Snapshot<T>>;
-
-    /// The members of each snapshot, ascending by id (the leaf order).
-    #[pallet::storage]
-    pub type SnapshotMembers<T: Config> = StorageDoubleMap<
-        _,
-        Twox64Concat,
-        DatanetId,
-        Twox64Concat,
-        SnapshotVersion,
-        BoundedVec<ContributionId, T::MaxAcceptedPerDatanet>,
-        ValueQuery,
-    >;
-
-    /// Open access requests to private datanets.
-    #[pallet::storage]
-    pub type AccessRequests<T: Config> = StorageDoubleMap<
-        _,
-        Twox64Concat,
-        DatanetId,
-        Blake2_128Concat,
-        T::AccountId,
-        AccessRequest<T>,
-    >;
-
-    /// Access grants to private datanets, with the block they were granted at.
-    #[pallet::storage]
-    pub type AccessGrants<T: Config> = StorageDoubleMap<
-        _,
-        Twox64Concat,
-        DatanetId,
-        Blake2_128Concat,
-        T::AccountId,
-        AccessGrant<T>,
-    >;
-
-    /// Each datanet's reward pool (slashed stakes), kept in the pallet account.
-    #[pallet::storage]
-    pub type RewardPools<T: Config> =
-        StorageMap<_, Twox64Concat, DatanetId, BalanceOf<T>, ValueQuery>;
-
-    /// Commitments to registering content hashes, by committer and commitment (see
-    /// [`provena_primitives::commit`]); they serve contributions here and model weights in the
-    /// models pallet. `Blake2_128Concat`: both keys are user-chosen.
-    #[pallet::storage]
-    pub type Commitments<T: Config> = StorageDoubleMap<
-        _,
-        Blake2_128Concat,
-        T::AccountId,
-        Blake2_128Concat,
-        ContentHash,
-        HashCommitment<T>,
-    >;
-
-    /// How many registered items (models) depend on a datanet's snapshots; a datanet can only
-    /// be destroyed when none do ([`SnapshotUsers`]).
-    #[pallet::storage]
-    pub type SnapshotUsage<T> = StorageMap<_, Twox64Concat, DatanetId, u32, ValueQuery>;
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {

@@ -166,7 +166,6 @@ impl<T: Config> Pallet<T> {
         }
         if let Some(last) = d.contribution_count.checked_sub(1) {
             let id = DatanetContributions::<T>::get(datanet, last).ok_or(Error::<T>::Overflow)?;
-            ensure!(!T::Credits::owed_to_contribution(id), Error::<T>::CreditOwed);
             let c = Contributions::<T>::get(id).ok_or(Error::<T>::ContributionNotFound)?;
             // The lock-up is for disputes within the datanet; with the datanet gone there is
             // nothing left to dispute, so a locked stake goes back now.

@@ -26,6 +26,14 @@
 //! last version that lists it: an accepted one is in every version from its first on (or in
 //! none yet: its span opens after the current count); one that left (withdrawn or slashed on
 //! dispute) is in the versions that list it (or none); one never accepted has none.
+//!
+//! ## v2 → v3: a contribution carries attribution's reward record
+//!
+//! From v3 a contribution's record holds the reward record attribution keeps for it
+//! ([`Config::Reward`]): a receipt that reads a contribution to check it then credits it with
+//! one write, instead of reading and writing a record of its own in attribution's storage. This
+//! migration gives every contribution an empty record; attribution's v4 migration then moves
+//! each contribution's existing record in (it runs after this one).
 
 use crate::*;
 use alloc::collections::btree_map::BTreeMap;
@@ -121,6 +129,8 @@ pub mod v1 {
                     priority: c.submitted_at,
                     // Set by v2, which reads the v1 layout (a prefix of this one) back.
                     snapshots: None,
+                    // v3's field, likewise read back by v3.
+                    reward: Default::default(),
                 })
             });
             Snapshots::<T>::translate::<old::Snapshot<T>, _>(|_, _, s| {
@@ -293,6 +303,8 @@ pub mod v2 {
                     contributor_index: c.contributor_index,
                     priority: c.priority,
                     snapshots,
+                    // v3 reads the v2 layout (a prefix of this one) back.
+                    reward: Default::default(),
                 })
             });
             log::info!(target: LOG_TARGET, "v2: {writes} contributions now record their snapshots");
@@ -323,6 +335,100 @@ pub mod v2 {
         1,
         2,
         AddSnapshotSpans<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
+
+/// The v2 → v3 migration (see the module docs).
+pub mod v3 {
+    use super::*;
+
+    /// The layouts as v2 stored them.
+    pub mod old {
+        use super::*;
+        use codec::{Decode, Encode};
+
+        /// A contribution under v2.
+        #[derive(Encode, Decode)]
+        pub struct Contribution<T: Config> {
+            pub datanet: DatanetId,
+            pub contributor: T::AccountId,
+            pub content_hash: ContentHash,
+            pub byte_size: u64,
+            pub token_count: u64,
+            pub metadata_uri: BoundedText<T::MaxUriLen>,
+            pub license: BoundedText<T::MaxTagLen>,
+            pub status: ContributionStatus,
+            pub stake_held: BalanceOf<T>,
+            pub stake_unlocks_at: Option<BlockNumberFor<T>>,
+            pub submitted_at: BlockNumberFor<T>,
+            pub reviewed: Option<(T::AccountId, BlockNumberFor<T>)>,
+            pub deposit: BalanceOf<T>,
+            pub datanet_index: u32,
+            pub contributor_index: u32,
+            pub priority: BlockNumberFor<T>,
+            pub snapshots: Option<SnapshotSpan>,
+        }
+    }
+
+    /// The unversioned step; use [`MigrateToV3`].
+    pub struct AddRewardRecords<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for AddRewardRecords<T> {
+        fn on_runtime_upgrade() -> Weight {
+            let mut n: u64 = 0;
+            Contributions::<T>::translate::<old::Contribution<T>, _>(|_, c| {
+                n = n.saturating_add(1);
+                Some(Contribution {
+                    datanet: c.datanet,
+                    contributor: c.contributor,
+                    content_hash: c.content_hash,
+                    byte_size: c.byte_size,
+                    token_count: c.token_count,
+                    metadata_uri: c.metadata_uri,
+                    license: c.license,
+                    status: c.status,
+                    stake_held: c.stake_held,
+                    stake_unlocks_at: c.stake_unlocks_at,
+                    submitted_at: c.submitted_at,
+                    reviewed: c.reviewed,
+                    deposit: c.deposit,
+                    datanet_index: c.datanet_index,
+                    contributor_index: c.contributor_index,
+                    priority: c.priority,
+                    snapshots: c.snapshots,
+                    reward: Default::default(),
+                })
+            });
+            log::info!(target: LOG_TARGET, "v3: {n} contributions now carry a reward record");
+            T::DbWeight::get().reads_writes(n, n)
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            Ok((Contributions::<T>::iter_keys().count() as u64).encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let contributions: u64 =
+                Decode::decode(&mut &state[..]).map_err(|_| "v3: undecodable pre-upgrade state")?;
+            ensure!(
+                Contributions::<T>::iter_values().count() as u64 == contributions,
+                "v3: contributions lost"
+            );
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Adds each contribution's (empty) reward record and sets the storage version to 3.
+    pub type MigrateToV3<T> = VersionedMigration<
+        2,
+        3,
+        AddRewardRecords<T>,
         Pallet<T>,
         <T as polkadot_sdk::frame_system::Config>::DbWeight,
     >;

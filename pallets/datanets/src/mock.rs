@@ -8,7 +8,6 @@ use polkadot_sdk::{
     sp_io::TestExternalities,
     sp_runtime::BuildStorage,
 };
-use provena_primitives::ContributionId;
 
 pub type AccountId = u64;
 pub type Balance = u128;
@@ -71,18 +70,39 @@ parameter_types! {
 }
 
 std::thread_local! {
-    /// Contributions and reward pools the test says attribution still owes credit to.
-    pub static OWED: core::cell::RefCell<(Vec<ContributionId>, Vec<u32>)> = Default::default();
+    /// Reward pools the test says attribution still owes credit to.
+    pub static OWED: core::cell::RefCell<Vec<u32>> = Default::default();
 }
 
 /// Attribution's answer as a test sets it with [`OWED`].
 pub struct TestCredits;
 impl provena_primitives::datanets::CreditOwed for TestCredits {
-    fn owed_to_contribution(id: ContributionId) -> bool {
-        OWED.with(|o| o.borrow().0.contains(&id))
-    }
     fn owed_to_pool(datanet: u32) -> bool {
-        OWED.with(|o| o.borrow().1.contains(&datanet))
+        OWED.with(|o| o.borrow().contains(&datanet))
+    }
+}
+
+/// The reward record a contribution carries, as a test sets it: owed or not.
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    codec::Encode,
+    codec::Decode,
+    codec::DecodeWithMemTracking,
+    codec::MaxEncodedLen,
+    scale_info::TypeInfo,
+)]
+pub struct TestReward {
+    /// Whether attribution still owes the contribution something.
+    pub owed: bool,
+}
+
+impl provena_primitives::datanets::OwedCredit for TestReward {
+    fn is_owed(&self) -> bool {
+        self.owed
     }
 }
 
@@ -107,6 +127,7 @@ impl pallet_datanets::Config for Test {
     type CommitDeposit = CommitDeposit;
     type CommitLifetime = CommitLifetime;
     type Credits = TestCredits;
+    type Reward = TestReward;
     type PoolDestination = PoolDestination;
     type WeightInfo = ();
 }

@@ -126,6 +126,9 @@ pub struct Contribution<T: Config> {
     /// The snapshots that hold it (from v2): set when it is accepted, closed when it leaves the
     /// accepted set. `None` while it was never accepted.
     pub snapshots: Option<SnapshotSpan>,
+    /// What attribution has credited it and not yet paid, and what it paid (from v3): kept
+    /// here so that crediting a contribution a receipt has just read costs one write.
+    pub reward: T::Reward,
 }
 
 /// A published snapshot: the Merkle root over its accepted contributions.

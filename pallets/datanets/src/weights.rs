@@ -4,7 +4,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 //!
 //! Regenerate with the command below (see the README, "Benchmarks"); never edit by hand.
@@ -26,7 +26,7 @@
 // --template
 // pallets/weight-template.hbs
 // --output
-// pallets/datanets/src/weights.rs
+// /tmp/datanets_weights.rs
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -78,8 +78,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `234`
 		//  Estimated: `3856`
-		// Minimum execution time: 43_985_000 picoseconds.
-		Weight::from_parts(50_467_000, 3856)
+		// Minimum execution time: 56_534_000 picoseconds.
+		Weight::from_parts(60_230_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -89,8 +89,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1095`
 		//  Estimated: `4466`
-		// Minimum execution time: 12_396_000 picoseconds.
-		Weight::from_parts(14_178_000, 4466)
+		// Minimum execution time: 14_602_000 picoseconds.
+		Weight::from_parts(16_275_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -100,8 +100,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1095`
 		//  Estimated: `4466`
-		// Minimum execution time: 11_699_000 picoseconds.
-		Weight::from_parts(13_723_000, 4466)
+		// Minimum execution time: 14_361_000 picoseconds.
+		Weight::from_parts(16_515_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -111,8 +111,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1127`
 		//  Estimated: `4466`
-		// Minimum execution time: 11_725_000 picoseconds.
-		Weight::from_parts(13_526_000, 4466)
+		// Minimum execution time: 14_232_000 picoseconds.
+		Weight::from_parts(15_803_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -122,8 +122,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1095`
 		//  Estimated: `4466`
-		// Minimum execution time: 11_670_000 picoseconds.
-		Weight::from_parts(13_571_000, 4466)
+		// Minimum execution time: 13_951_000 picoseconds.
+		Weight::from_parts(15_253_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -142,35 +142,35 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Datanets::DatanetContributions` (r:0 w:1)
 	/// Proof: `Datanets::DatanetContributions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:0 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContributorContributions` (r:0 w:1)
 	/// Proof: `Datanets::ContributorContributions` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn contribute() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1289`
 		//  Estimated: `4466`
-		// Minimum execution time: 88_265_000 picoseconds.
-		Weight::from_parts(102_750_000, 4466)
+		// Minimum execution time: 116_533_000 picoseconds.
+		Weight::from_parts(122_082_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Accepted` (r:1 w:1)
 	/// Proof: `Datanets::Accepted` (`max_values`: None, `max_size`: Some(16014), added: 18489, mode: `MaxEncodedLen`)
 	fn review_accept() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `18958`
+		//  Measured:  `19023`
 		//  Estimated: `19479`
-		// Minimum execution time: 148_794_000 picoseconds.
-		Weight::from_parts(164_145_000, 19479)
+		// Minimum execution time: 104_044_000 picoseconds.
+		Weight::from_parts(120_769_000, 19479)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:2 w:2)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:1)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -187,15 +187,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::ContributorContributions` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn review_reject() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2732`
-		//  Estimated: `6926`
-		// Minimum execution time: 109_094_000 picoseconds.
-		Weight::from_parts(124_303_000, 6926)
+		//  Measured:  `2862`
+		//  Estimated: `7696`
+		// Minimum execution time: 139_527_000 picoseconds.
+		Weight::from_parts(146_528_000, 7696)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Accepted` (r:1 w:1)
@@ -208,15 +208,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn review_slash() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `19517`
+		//  Measured:  `19582`
 		//  Estimated: `19479`
-		// Minimum execution time: 198_410_000 picoseconds.
-		Weight::from_parts(213_644_000, 19479)
+		// Minimum execution time: 164_524_000 picoseconds.
+		Weight::from_parts(184_815_000, 19479)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Accepted` (r:1 w:1)
@@ -225,25 +225,25 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::ContentIndex` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn withdraw_contribution() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `20145`
+		//  Measured:  `20210`
 		//  Estimated: `19479`
-		// Minimum execution time: 137_560_000 picoseconds.
-		Weight::from_parts(155_125_000, 19479)
+		// Minimum execution time: 119_798_000 picoseconds.
+		Weight::from_parts(136_463_000, 19479)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
 	fn release_stake() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1130`
-		//  Estimated: `3958`
-		// Minimum execution time: 45_608_000 picoseconds.
-		Weight::from_parts(52_261_000, 3958)
+		//  Measured:  `1195`
+		//  Estimated: `4343`
+		// Minimum execution time: 58_537_000 picoseconds.
+		Weight::from_parts(75_482_000, 4343)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -254,7 +254,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Datanets::SnapshotMembers` (r:1 w:1)
 	/// Proof: `Datanets::SnapshotMembers` (`max_values`: None, `max_size`: Some(16026), added: 18501, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:2000 w:0)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -264,16 +264,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 2000]`.
 	fn publish_snapshot(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1879 + n * (512 ±0)`
-		//  Estimated: `19479 + n * (2968 ±1)`
-		// Minimum execution time: 71_132_000 picoseconds.
-		Weight::from_parts(72_101_000, 19479)
-			// Standard Error: 29_283
-			.saturating_add(Weight::from_parts(6_819_796, 0).saturating_mul(n.into()))
+		//  Measured:  `1879 + n * (577 ±0)`
+		//  Estimated: `19479 + n * (3353 ±0)`
+		// Minimum execution time: 81_641_000 picoseconds.
+		Weight::from_parts(89_954_000, 19479)
+			// Standard Error: 82_120
+			.saturating_add(Weight::from_parts(8_355_148, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
-			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(n.into()))
 	}
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
@@ -289,8 +289,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1323`
 		//  Estimated: `4466`
-		// Minimum execution time: 52_695_000 picoseconds.
-		Weight::from_parts(58_812_000, 4466)
+		// Minimum execution time: 66_409_000 picoseconds.
+		Weight::from_parts(71_126_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -308,8 +308,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1291`
 		//  Estimated: `4466`
-		// Minimum execution time: 51_711_000 picoseconds.
-		Weight::from_parts(59_185_000, 4466)
+		// Minimum execution time: 66_969_000 picoseconds.
+		Weight::from_parts(73_108_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -323,8 +323,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `801`
 		//  Estimated: `3856`
-		// Minimum execution time: 41_057_000 picoseconds.
-		Weight::from_parts(46_856_000, 3856)
+		// Minimum execution time: 52_117_000 picoseconds.
+		Weight::from_parts(56_684_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -336,8 +336,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1095`
 		//  Estimated: `4466`
-		// Minimum execution time: 13_423_000 picoseconds.
-		Weight::from_parts(15_336_000, 4466)
+		// Minimum execution time: 15_693_000 picoseconds.
+		Weight::from_parts(17_436_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -349,10 +349,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::AccessGrants` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::DatanetContributions` (r:200 w:200)
 	/// Proof: `Datanets::DatanetContributions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::Rewards` (r:200 w:0)
-	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:400 w:400)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -366,17 +364,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 200]`.
 	fn destroy_items(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1902 + n * (1077 ±0)`
-		//  Estimated: `4466 + n * (5936 ±0)`
-		// Minimum execution time: 140_692_000 picoseconds.
-		Weight::from_parts(141_722_000, 4466)
-			// Standard Error: 119_563
-			.saturating_add(Weight::from_parts(108_740_683, 0).saturating_mul(n.into()))
+		//  Measured:  `1870 + n * (1207 ±0)`
+		//  Estimated: `4466 + n * (6706 ±0)`
+		// Minimum execution time: 151_625_000 picoseconds.
+		Weight::from_parts(152_526_000, 4466)
+			// Standard Error: 594_884
+			.saturating_add(Weight::from_parts(127_679_329, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 5936).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 6706).saturating_mul(n.into()))
 	}
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1001), added: 3476, mode: `MaxEncodedLen`)
@@ -390,8 +388,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1533`
 		//  Estimated: `4466`
-		// Minimum execution time: 47_971_000 picoseconds.
-		Weight::from_parts(54_296_000, 4466)
+		// Minimum execution time: 59_268_000 picoseconds.
+		Weight::from_parts(63_664_000, 4466)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -405,8 +403,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `271`
 		//  Estimated: `3856`
-		// Minimum execution time: 45_530_000 picoseconds.
-		Weight::from_parts(51_844_000, 3856)
+		// Minimum execution time: 58_537_000 picoseconds.
+		Weight::from_parts(64_506_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -420,8 +418,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `451`
 		//  Estimated: `3856`
-		// Minimum execution time: 42_793_000 picoseconds.
-		Weight::from_parts(50_145_000, 3856)
+		// Minimum execution time: 54_801_000 picoseconds.
+		Weight::from_parts(58_828_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -436,7 +434,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Datanets::ContentIndex` (r:1 w:1)
 	/// Proof: `Datanets::ContentIndex` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:2 w:3)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::DatanetContributions` (r:1 w:2)
 	/// Proof: `Datanets::DatanetContributions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContributorCount` (r:2 w:2)
@@ -447,10 +445,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::NextContributionId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn contribute_committed() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3086`
-		//  Estimated: `6926`
-		// Minimum execution time: 217_033_000 picoseconds.
-		Weight::from_parts(246_903_000, 6926)
+		//  Measured:  `3216`
+		//  Estimated: `7696`
+		// Minimum execution time: 286_775_000 picoseconds.
+		Weight::from_parts(296_600_000, 7696)
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
@@ -459,114 +457,114 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB read/write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet() -> Weight {
-		Weight::from_parts(50_467_000, 3856)
+		Weight::from_parts(60_230_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn update_datanet() -> Weight {
-		Weight::from_parts(14_178_000, 4466)
+		Weight::from_parts(16_275_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn add_curator() -> Weight {
-		Weight::from_parts(13_723_000, 4466)
+		Weight::from_parts(16_515_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove_curator() -> Weight {
-		Weight::from_parts(13_526_000, 4466)
+		Weight::from_parts(15_803_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(13_571_000, 4466)
+		Weight::from_parts(15_253_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn contribute() -> Weight {
-		Weight::from_parts(102_750_000, 4466)
+		Weight::from_parts(122_082_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn review_accept() -> Weight {
-		Weight::from_parts(164_145_000, 19479)
+		Weight::from_parts(120_769_000, 19479)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn review_reject() -> Weight {
-		Weight::from_parts(124_303_000, 6926)
+		Weight::from_parts(146_528_000, 7696)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn review_slash() -> Weight {
-		Weight::from_parts(213_644_000, 19479)
+		Weight::from_parts(184_815_000, 19479)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn withdraw_contribution() -> Weight {
-		Weight::from_parts(155_125_000, 19479)
+		Weight::from_parts(136_463_000, 19479)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn release_stake() -> Weight {
-		Weight::from_parts(52_261_000, 3958)
+		Weight::from_parts(75_482_000, 4343)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn publish_snapshot(n: u32, ) -> Weight {
-		Weight::from_parts(72_101_000, 19479)
-			.saturating_add(Weight::from_parts(6_819_796, 0).saturating_mul(n.into()))
+		Weight::from_parts(89_954_000, 19479)
+			.saturating_add(Weight::from_parts(8_355_148, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
-			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(n.into()))
 	}
 	fn request_access() -> Weight {
-		Weight::from_parts(58_812_000, 4466)
+		Weight::from_parts(71_126_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn grant_access() -> Weight {
-		Weight::from_parts(59_185_000, 4466)
+		Weight::from_parts(73_108_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn cancel_access_request() -> Weight {
-		Weight::from_parts(46_856_000, 3856)
+		Weight::from_parts(56_684_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn start_destroy() -> Weight {
-		Weight::from_parts(15_336_000, 4466)
+		Weight::from_parts(17_436_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn destroy_items(n: u32, ) -> Weight {
-		Weight::from_parts(141_722_000, 4466)
-			.saturating_add(Weight::from_parts(108_740_683, 0).saturating_mul(n.into()))
+		Weight::from_parts(152_526_000, 4466)
+			.saturating_add(Weight::from_parts(127_679_329, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 5936).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 6706).saturating_mul(n.into()))
 	}
 	fn revoke_access() -> Weight {
-		Weight::from_parts(54_296_000, 4466)
+		Weight::from_parts(63_664_000, 4466)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(51_844_000, 3856)
+		Weight::from_parts(64_506_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn clear_commitment() -> Weight {
-		Weight::from_parts(50_145_000, 3856)
+		Weight::from_parts(58_828_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn contribute_committed() -> Weight {
-		Weight::from_parts(246_903_000, 6926)
+		Weight::from_parts(296_600_000, 7696)
 			.saturating_add(RocksDbWeight::get().reads(14_u64))
 			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}

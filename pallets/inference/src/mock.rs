@@ -138,6 +138,7 @@ impl pallet_datanets::Config for Test {
     type CommitDeposit = ConstU128<1>;
     type CommitLifetime = ConstU64<5>;
     type Credits = Attribution;
+    type Reward = pallet_attribution::RewardRecord<Test>;
     type PoolDestination = TreasuryAccount;
     type WeightInfo = ();
 }

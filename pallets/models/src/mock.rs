@@ -103,6 +103,7 @@ impl pallet_datanets::Config for Test {
     type CommitDeposit = polkadot_sdk::frame_support::traits::ConstU128<1>;
     type CommitLifetime = polkadot_sdk::frame_support::traits::ConstU64<5>;
     type Credits = ();
+    type Reward = ();
     type PoolDestination = Treasury;
     type WeightInfo = ();
 }

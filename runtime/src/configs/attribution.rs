@@ -224,6 +224,14 @@ mod tests {
     /// counts with its actual weight (the signed receipts' redemption part refunded), as
     /// `CheckWeight` does.
     fn receipts_per_block(distinct: bool, prepaid: u64, own_models: bool) -> u64 {
+        let (budget, full, actual) = call_weights(distinct, prepaid, own_models);
+        let calls = if budget < full { 0 } else { 1 + (budget - full) / actual };
+        64 * calls
+    }
+
+    /// The normal-dispatch budget of a block, and the full and actual reference time of one call
+    /// of [`receipts_per_block`].
+    fn call_weights(distinct: bool, prepaid: u64, own_models: bool) -> (u64, u64, u64) {
         use pallet_attribution::{Pallet, ReceiptInput};
         use polkadot_sdk::sp_core::{sr25519, H256};
         use provena_primitives::{attribution::Voucher, ContributionId, ModelId};
@@ -259,9 +267,7 @@ mod tests {
         let full = Pallet::<Runtime>::submit_weight(&batch).saturating_add(normal.base_extrinsic);
         let refund = W::redeem_prepaid().saturating_mul(64 - prepaid);
         let actual = full.saturating_sub(refund).ref_time();
-        let full = full.ref_time();
-        let calls = if budget < full { 0 } else { 1 + (budget - full) / actual };
-        64 * calls
+        (budget, full.ref_time(), actual)
     }
 
     /// The figures the pallet docs quote ("Throughput"), recomputed from the generated weights.
@@ -276,6 +282,14 @@ mod tests {
         let prepaid = receipts_per_block(true, 64, false);
         // All distinct, and every receipt for its own adapter with its own retrieval.
         let scattered = receipts_per_block(true, 0, true);
+        let (budget, full, actual) = call_weights(true, 0, false);
+        println!(
+            "worst-case call: {:.2} ms ({:.2} ms the first, charged up front); sixteen calls \
+             need at most {:.2} ms each",
+            actual as f64 / 1e9,
+            full as f64 / 1e9,
+            (budget - (full - actual)) as f64 / 16e9
+        );
         println!(
             "receipts with 16 entries per block: {worst} (all distinct), {shared} (shared), \
              {prepaid} (all distinct, all prepaid), {scattered} (all distinct, own models)"
@@ -283,12 +297,31 @@ mod tests {
         // The figures the docs state; issue 17's target of 1,000 (all distinct) is not met:
         // see the pallet docs, "Throughput".
         assert!(worst >= 960, "worst case {worst} < 960 receipts per block");
-        assert!(shared >= 3_520, "shared case {shared} < 3,520 receipts per block");
+        assert!(shared >= 3_328, "shared case {shared} < 3,328 receipts per block");
         assert!(prepaid >= 832, "prepaid case {prepaid} < 832 receipts per block");
         assert!(scattered >= SCATTERED, "own models {scattered} < {SCATTERED} receipts per block");
         assert!(shared > worst);
         assert!(prepaid <= worst);
         assert!(scattered <= worst);
+    }
+
+    /// A contribution's reward record kept in the contribution (v4) makes crediting the 1,008
+    /// further contributions of the worst-case call cheaper than a record of its own would: that
+    /// costs a read of the contribution plus a read and a write of the record (what
+    /// `credit_payees` measures for a payee of another kind), the same weights file's figures.
+    #[test]
+    fn contribution_records_carry_their_rewards_for_less() {
+        let read = <Runtime as polkadot_sdk::frame_system::Config>::DbWeight::get().reads(1);
+        let own = W::credit_contributions(1_008).ref_time();
+        let separate =
+            W::credit_payees(1_008).saturating_add(read.saturating_mul(1_008)).ref_time();
+        println!(
+            "crediting 1,008 contributions: {:.1} ms in their records, {:.1} ms with records of \
+             their own",
+            own as f64 / 1e9,
+            separate as f64 / 1e9
+        );
+        assert!(own < separate);
     }
 
     /// The epoch cap fits the throughput: ten blocks of the worst case (every contribution

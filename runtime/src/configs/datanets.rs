@@ -14,9 +14,10 @@ parameter_types! {
     pub const DatanetDeposit: Balance = deposit(1, 1_024);
     /// Contributions stake at least 0.01 OPEN (well above the 0.001 OPEN existential deposit).
     pub const MinContributionStake: Balance = 10 * MILLI_OPEN;
-    /// A contribution's storage, besides its stake: the record (up to ~470 bytes), its content
-    /// index entry and its two index entries, ~620 bytes in four items (0.142 OPEN).
-    pub const ContributionDeposit: Balance = deposit(4, 620);
+    /// A contribution's storage, besides its stake: the record (up to ~855 bytes, with the
+    /// reward record attribution keeps in it), its content index entry and its two index
+    /// entries, ~1,010 bytes in four items (0.181 OPEN).
+    pub const ContributionDeposit: Balance = deposit(4, 1_010);
     /// A snapshot's record and member list header (0.0528 OPEN) ...
     pub const SnapshotDepositBase: Balance = deposit(2, 128);
     /// ... and 8 bytes per member (0.0008 OPEN).
@@ -53,6 +54,8 @@ impl pallet_datanets::Config for Runtime {
     type CommitLifetime = CommitLifetime;
     // Attribution owes contributors and reward pools; what it owes keeps their storage.
     type Credits = crate::Attribution;
+    // What attribution owes each contribution lives in the contribution's record.
+    type Reward = pallet_attribution::RewardRecord<Runtime>;
     // What is left in a destroyed datanet's reward pool goes to the treasury bucket.
     type PoolDestination = super::TreasuryAccount;
     type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;

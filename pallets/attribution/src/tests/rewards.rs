@@ -83,7 +83,7 @@ fn pending_buckets_merge_later_never_earlier() {
             run_to_block(epoch * EPOCH + 1);
             submit(vec![receipt(f.model, epoch as u8 + 1, vec![(f.c0, 1_000_000)])]);
         }
-        let rec = Rewards::<Test>::get(Payee::Contribution(f.c0)).unwrap();
+        let rec = Attribution::reward_record(&Payee::Contribution(f.c0)).unwrap();
         let times: Vec<u64> = rec.pending.iter().map(|(t, _)| *t).collect();
         let amounts: Vec<Balance> = rec.pending.iter().map(|(_, a)| *a).collect();
         assert_eq!(times, vec![110, 120, 130, 160]);
@@ -235,20 +235,80 @@ fn a_pool_must_be_declared_and_its_part_count_in_the_sum() {
 }
 
 /// What the datanets pallet asks before a contribution's storage may go: credit pending in the
-/// window or matured and unclaimed keeps it; once claimed, nothing is owed.
+/// window or matured and unclaimed keeps it; once claimed, nothing is owed. The record is kept
+/// in the contribution's own record (v4), not in [`Rewards`].
 #[test]
 fn a_contribution_is_owed_credit_until_it_is_claimed() {
-    use provena_primitives::datanets::CreditOwed;
+    use provena_primitives::datanets::{CreditOwed, OwedCredit};
     ExtBuilder.build_and_execute(|| {
         let f = fixture();
-        assert!(!Attribution::owed_to_contribution(f.c0));
+        let owed =
+            |c| pallet_datanets::Contributions::<Test>::get(c).is_some_and(|x| x.reward.is_owed());
+        assert!(!owed(f.c0));
         submit(vec![receipt(f.model, 1, vec![(f.c0, 750_000), (f.c1, 250_000)])]);
-        assert!(Attribution::owed_to_contribution(f.c0), "pending in the window");
+        assert!(owed(f.c0), "pending in the window");
+        assert!(!Rewards::<Test>::contains_key(Payee::Contribution(f.c0)));
+        let record = pallet_datanets::Contributions::<Test>::get(f.c0).unwrap().reward;
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).earned, record.earned);
+        assert!(record.earned > 0);
         run_to_block(30);
-        assert!(Attribution::owed_to_contribution(f.c0), "matured, not claimed");
+        assert!(owed(f.c0), "matured, not claimed");
         claim(vec![Payee::Contribution(f.c0)]);
-        assert!(!Attribution::owed_to_contribution(f.c0));
-        assert!(Attribution::owed_to_contribution(f.c1), "c1 was not claimed");
+        assert!(!owed(f.c0));
+        assert!(owed(f.c1), "c1 was not claimed");
         assert!(!Attribution::owed_to_pool(77));
+    });
+}
+
+/// v3 kept contributions' reward records in [`Rewards`]; v4 moves each into its contribution's
+/// record (dropping one whose contribution is gone, which can only be owed nothing), and they
+/// are claimed as before.
+#[test]
+fn the_v4_migration_moves_contribution_rewards_into_the_contributions() {
+    use crate::migrations::v4::MigrateToV4;
+    use polkadot_sdk::frame_support::traits::{
+        GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+    };
+    use provena_primitives::datanets::ContributionRewards;
+    type D = Datanets;
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        submit(vec![receipt(f.model, 1, vec![(f.c0, 750_000), (f.c1, 250_000)])]);
+        let before: Vec<_> =
+            [f.c0, f.c1].map(|c| Attribution::api_rewards(Payee::Contribution(c))).into();
+        // Rewrite what v3 stored: the records in `Rewards`, none in the contributions.
+        for c in [f.c0, f.c1] {
+            let record = <D as ContributionRewards<RewardRecord<Test>>>::reward(c).unwrap();
+            Rewards::<Test>::insert(Payee::Contribution(c), record);
+            assert_ok!(<D as ContributionRewards<RewardRecord<Test>>>::mutate_reward(c, |r| {
+                *r = Default::default();
+                Ok(())
+            }));
+        }
+        // And the paid-up record of a contribution that has left the state.
+        let gone = Payee::Contribution(ContributionId(999));
+        Rewards::<Test>::insert(
+            &gone,
+            RewardRecord::<Test> { earned: 5, claimed: 5, ..Default::default() },
+        );
+        StorageVersion::new(3).put::<Attribution>();
+
+        MigrateToV4::<Test>::on_runtime_upgrade();
+
+        assert_eq!(Attribution::on_chain_storage_version(), 4);
+        assert!(!Rewards::<Test>::iter_keys().any(|p| matches!(p, Payee::Contribution(_))));
+        let after: Vec<_> =
+            [f.c0, f.c1].map(|c| Attribution::api_rewards(Payee::Contribution(c))).into();
+        assert_eq!(after, before);
+        assert!(after[0].earned > 0 && after[1].earned > 0);
+        // Claimed as before, from the contributions' records.
+        run_to_block(30);
+        claim(vec![Payee::Contribution(f.c0), Payee::Contribution(f.c1)]);
+        for (c, b) in [f.c0, f.c1].into_iter().zip(&before) {
+            assert_eq!(Attribution::api_rewards(Payee::Contribution(c)).claimed, b.earned);
+        }
+        // Running it again changes nothing.
+        MigrateToV4::<Test>::on_runtime_upgrade();
+        assert_eq!(Attribution::api_rewards(Payee::Contribution(f.c0)).claimed, before[0].earned);
     });
 }

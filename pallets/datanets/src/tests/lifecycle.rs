@@ -248,6 +248,15 @@ fn destroying_returns_every_deposit_and_stake_and_leaves_nothing() {
     });
 }
 
+/// Sets what attribution owes contribution `id`, in its record (as attribution does).
+fn set_owed(id: ContributionId, owed: bool) {
+    use provena_primitives::datanets::ContributionRewards;
+    assert_ok!(<DatanetsPallet as ContributionRewards<TestReward>>::mutate_reward(id, |r| {
+        r.owed = owed;
+        Ok(())
+    }));
+}
+
 #[test]
 fn credit_still_owed_holds_up_the_destruction_until_paid() {
     ExtBuilder::default().build_and_execute(|| {
@@ -258,7 +267,8 @@ fn credit_still_owed_holds_up_the_destruction_until_paid() {
         accept(b);
         assert_ok!(DatanetsPallet::start_destroy(RuntimeOrigin::signed(OWNER), d));
         // Attribution owes `a` (the older one, removed last) and the datanet's pool.
-        OWED.with(|o| *o.borrow_mut() = (vec![a], vec![d]));
+        set_owed(a, true);
+        OWED.with(|o| *o.borrow_mut() = vec![d]);
         // `b` goes, then the call stops at `a` and keeps its progress.
         assert_ok!(destroy(d, 10));
         assert_eq!(
@@ -270,11 +280,11 @@ fn credit_still_owed_holds_up_the_destruction_until_paid() {
         // Nothing can go now: the caller learns why, and nothing changes.
         assert_noop!(destroy(d, 10), Error::<Test>::CreditOwed);
         // `a` is paid; the pool is still owed.
-        OWED.with(|o| o.borrow_mut().0.clear());
+        set_owed(a, false);
         assert_ok!(destroy(d, 10));
         assert!(Datanets::<Test>::contains_key(d));
         assert_noop!(destroy(d, 10), Error::<Test>::CreditOwed);
-        OWED.with(|o| o.borrow_mut().1.clear());
+        OWED.with(|o| o.borrow_mut().clear());
         assert_ok!(destroy(d, 10));
         assert!(nothing_left_of(d));
         assert_eq!(DatanetsPallet::contribution(a), None);
@@ -352,7 +362,11 @@ fn v1_adds_deposits_and_index_positions_to_what_a_v0_chain_stored() {
         assert_eq!(DatanetsPallet::on_chain_storage_version(), 1);
         // The runtime runs v2 right after (it sets the snapshot spans v1 leaves empty).
         crate::migrations::v2::MigrateToV2::<Test>::on_runtime_upgrade();
+        // And v3 (an empty reward record in each contribution).
+        crate::migrations::v3::MigrateToV3::<Test>::on_runtime_upgrade();
+        assert_eq!(DatanetsPallet::on_chain_storage_version(), 3);
         assert!(Contributions::<Test>::get(a).unwrap().snapshots.unwrap().contains(1));
+        assert_eq!(Contributions::<Test>::get(a).unwrap().reward, TestReward::default());
         for (id, index, who) in [(a, 0, ALICE), (b, 1, ALICE), (c, 2, BOB)] {
             let x = Contributions::<Test>::get(id).unwrap();
             assert_eq!((x.deposit, x.datanet_index, x.contributor), (0, index, who));
@@ -373,5 +387,59 @@ fn v1_adds_deposits_and_index_positions_to_what_a_v0_chain_stored() {
         // Running it again changes nothing: the storage version says it ran.
         MigrateToV1::<Test>::on_runtime_upgrade();
         assert_eq!(Contributions::<Test>::get(a).unwrap().datanet_index, 0);
+    });
+}
+
+/// v2 stored contributions without a reward record; v3 gives each an empty one (attribution's
+/// v4 then moves in what it kept for them), and nothing else changes.
+#[test]
+fn v3_gives_each_contribution_of_a_v2_chain_an_empty_reward_record() {
+    use crate::migrations::v3::{old, MigrateToV3};
+    use polkadot_sdk::frame_support::{
+        storage::unhashed,
+        traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
+    };
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let a = contribute(ALICE, d, 1);
+        let b = contribute(BOB, d, 2);
+        accept(a);
+        let before: Vec<_> = Contributions::<Test>::iter().collect();
+        for (id, x) in &before {
+            let v2 = old::Contribution::<Test> {
+                datanet: x.datanet,
+                contributor: x.contributor,
+                content_hash: x.content_hash,
+                byte_size: x.byte_size,
+                token_count: x.token_count,
+                metadata_uri: x.metadata_uri.clone(),
+                license: x.license.clone(),
+                status: x.status,
+                stake_held: x.stake_held,
+                stake_unlocks_at: x.stake_unlocks_at,
+                submitted_at: x.submitted_at,
+                reviewed: x.reviewed,
+                deposit: x.deposit,
+                datanet_index: x.datanet_index,
+                contributor_index: x.contributor_index,
+                priority: x.priority,
+                snapshots: x.snapshots,
+            };
+            unhashed::put(&Contributions::<Test>::hashed_key_for(id), &v2);
+        }
+        StorageVersion::new(2).put::<DatanetsPallet>();
+        assert!(Contributions::<Test>::get(a).is_none(), "v2 bytes do not decode as v3");
+
+        MigrateToV3::<Test>::on_runtime_upgrade();
+
+        assert_eq!(DatanetsPallet::on_chain_storage_version(), 3);
+        let mut after: Vec<_> = Contributions::<Test>::iter().collect();
+        after.sort_by_key(|(id, _)| *id);
+        let mut before = before;
+        before.sort_by_key(|(id, _)| *id);
+        assert_eq!(after, before, "the same contributions, each with an empty reward record");
+        // They work as before.
+        assert_ok!(DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(BOB), b));
+        assert!(!Contributions::<Test>::contains_key(b));
     });
 }
