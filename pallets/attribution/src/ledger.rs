@@ -89,7 +89,7 @@ impl<T: Config> Pallet<T> {
         provena_primitives::map_read_weight(T::DbWeight::get().reads(1), largest)
     }
 
-    /// The weight of `submit_receipts` for these arguments, from three benchmarks:
+    /// The weight of `submit_receipts` for these arguments, from its benchmarks:
     /// - [`WeightInfo::submit_receipts`]`(n, e)`: `n` receipts for one LoRA adapter (so its base
     ///   model is read too) that retrieve from one private snapshot (the RAG path's access
     ///   check), all attributing to the same `e` contributions (the largest attribution here),
@@ -134,7 +134,7 @@ impl<T: Config> Pallet<T> {
         // without a pool.) A further contribution is read once and credited with one write (its
         // reward record is in its own record).
         let shared = e.saturating_sub(usize::from(receipts.iter().any(|r| r.pool.is_some())));
-        let reads =
+        let further =
             T::WeightInfo::credit_contributions(clamp(contributions.saturating_sub(shared)));
         let payees =
             pools.saturating_add(models.saturating_mul(2)).saturating_add(2).saturating_sub(3);
@@ -143,7 +143,7 @@ impl<T: Config> Pallet<T> {
         T::WeightInfo::submit_receipts(clamp(n), clamp(e))
             .saturating_add(own_shapes)
             .saturating_add(T::WeightInfo::credit_payees(clamp(payees)))
-            .saturating_add(reads)
+            .saturating_add(further)
             // Paying a model's holders at credit time does what claiming for one of them does
             // (release the fees, distribute into the models pallet's accumulator).
             .saturating_add(T::WeightInfo::claim_rewards(clamp(models)))
