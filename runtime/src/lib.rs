@@ -111,7 +111,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     impl_name: Cow::Borrowed("provena-node"),
     authoring_version: 1,
     // Bump on every runtime change that is deployed; storage migrations key off it.
-    spec_version: 112,
+    spec_version: 113,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,
@@ -211,6 +211,7 @@ pub type Migrations = (
     // After the datanets v3 migration, which gives contributions the field it fills.
     pallet_datanets::migrations::v3::MigrateToV3<Runtime>,
     pallet_attribution::migrations::v4::MigrateToV4<Runtime>,
+    pallet_attribution::migrations::v5::MigrateToV5<Runtime>,
 );
 
 /// Executive: dispatches blocks and extrinsics to the pallets.

@@ -3,7 +3,7 @@
 //! voucher, a private datanet with contributions, a snapshot, an access request and a grant, and
 //! a model trained on the snapshot. Root sets the code of this checkout, and at the next block
 //! every migration has run: attribution v1 → v2 (request ids hashed into the voucher maps' keys:
-//! the voucher is found under its new key) and on to v4, datanets v0 → v1 (every item records
+//! the voucher is found under its new key) and on to v5, datanets v0 → v1 (every item records
 //! its deposit, zero for these, and its index positions) and on to v3 (a reward record in each
 //! contribution), models v0 → v1 (the datanet counts the model as
 //! a user) and v1 → v2 (the token graduated under the old runtime, which refused to sell it,
@@ -259,7 +259,7 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     // The next block runs the migration with the new code.
     wait_for_finalized(&c, upgraded + 2, Duration::from_secs(90)).await;
     assert_eq!(spec_version(&c).await, u64::from(provena_runtime::VERSION.spec_version));
-    assert_eq!(attribution_version(&c).await, 4, "the v2, v3 and v4 migrations ran");
+    assert_eq!(attribution_version(&c).await, 5, "the v2 to v5 migrations ran");
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, new_key, None).await, Some(voucher));
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, old_key, None).await, None);
 

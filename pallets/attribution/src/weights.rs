@@ -75,8 +75,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `227`
 		//  Estimated: `3856`
-		// Minimum execution time: 55_963_000 picoseconds.
-		Weight::from_parts(63_955_000, 3856)
+		// Minimum execution time: 55_673_000 picoseconds.
+		Weight::from_parts(74_320_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -92,8 +92,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `3856`
-		// Minimum execution time: 51_707_000 picoseconds.
-		Weight::from_parts(55_593_000, 3856)
+		// Minimum execution time: 51_266_000 picoseconds.
+		Weight::from_parts(54_771_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -107,8 +107,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `189`
 		//  Estimated: `3856`
-		// Minimum execution time: 55_382_000 picoseconds.
-		Weight::from_parts(58_988_000, 3856)
+		// Minimum execution time: 55_362_000 picoseconds.
+		Weight::from_parts(62_563_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -118,8 +118,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `128`
 		//  Estimated: `3542`
-		// Minimum execution time: 10_576_000 picoseconds.
-		Weight::from_parts(11_978_000, 3542)
+		// Minimum execution time: 10_506_000 picoseconds.
+		Weight::from_parts(14_081_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -133,8 +133,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `3856`
-		// Minimum execution time: 58_877_000 picoseconds.
-		Weight::from_parts(61_592_000, 3856)
+		// Minimum execution time: 59_108_000 picoseconds.
+		Weight::from_parts(91_405_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -144,8 +144,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `128`
 		//  Estimated: `3542`
-		// Minimum execution time: 12_428_000 picoseconds.
-		Weight::from_parts(13_530_000, 3542)
+		// Minimum execution time: 12_498_000 picoseconds.
+		Weight::from_parts(15_603_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -159,10 +159,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Attribution::OperatorEpochUsage` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
 	fn withdraw_operator_bond() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `624`
+		//  Measured:  `634`
 		//  Estimated: `3856`
-		// Minimum execution time: 57_706_000 picoseconds.
-		Weight::from_parts(60_159_000, 3856)
+		// Minimum execution time: 58_077_000 picoseconds.
+		Weight::from_parts(73_079_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -172,8 +172,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_607_000 picoseconds.
-		Weight::from_parts(5_127_000, 0)
+		// Minimum execution time: 4_737_000 picoseconds.
+		Weight::from_parts(9_173_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Attribution::Operators` (r:1 w:1)
@@ -210,33 +210,33 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Tokens` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::ModelReceiptCount` (r:1 w:1)
-	/// Proof: `Attribution::ModelReceiptCount` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::ModelIndex` (r:1 w:1)
+	/// Proof: `Attribution::ModelIndex` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Rewards` (r:3 w:3)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::FeeTotals` (r:1 w:1)
 	/// Proof: `Attribution::FeeTotals` (`max_values`: Some(1), `max_size`: Some(48), added: 543, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Receipts` (r:0 w:64)
 	/// Proof: `Attribution::Receipts` (`max_values`: None, `max_size`: Some(2397), added: 4872, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::ModelReceipts` (r:0 w:64)
-	/// Proof: `Attribution::ModelReceipts` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::ModelReceipts` (r:0 w:1)
+	/// Proof: `Attribution::ModelReceipts` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 64]`.
 	/// The range of component `e` is `[0, 32]`.
 	fn submit_receipts(n: u32, e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `642749 + e * (276 ±0) + n * (55 ±0)`
 		//  Estimated: `643481 + e * (3353 ±0) + n * (2663 ±0)`
-		// Minimum execution time: 656_895_000 picoseconds.
-		Weight::from_parts(686_008_000, 643481)
-			// Standard Error: 1_931_807
-			.saturating_add(Weight::from_parts(149_396_526, 0).saturating_mul(n.into()))
-			// Standard Error: 3_882_474
-			.saturating_add(Weight::from_parts(58_115_345, 0).saturating_mul(e.into()))
+		// Minimum execution time: 966_775_000 picoseconds.
+		Weight::from_parts(1_146_862_000, 643481)
+			// Standard Error: 4_910_933
+			.saturating_add(Weight::from_parts(185_685_124, 0).saturating_mul(n.into()))
+			// Standard Error: 9_869_811
+			.saturating_add(Weight::from_parts(74_520_956, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
-			.saturating_add(T::DbWeight::get().writes(13_u64))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(14_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(0, 2663).saturating_mul(n.into()))
@@ -273,8 +273,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Tokens` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::ModelReceiptCount` (r:64 w:64)
-	/// Proof: `Attribution::ModelReceiptCount` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::ModelIndex` (r:64 w:64)
+	/// Proof: `Attribution::ModelIndex` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Rewards` (r:3 w:3)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::FeeTotals` (r:1 w:1)
@@ -282,16 +282,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Attribution::Receipts` (r:0 w:64)
 	/// Proof: `Attribution::Receipts` (`max_values`: None, `max_size`: Some(2397), added: 4872, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::ModelReceipts` (r:0 w:64)
-	/// Proof: `Attribution::ModelReceipts` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Proof: `Attribution::ModelReceipts` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// The range of component `m` is `[1, 64]`.
 	fn submit_receipts_models(m: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `642209 + m * (658 ±0)`
 		//  Estimated: `643481 + m * (8220 ±0)`
-		// Minimum execution time: 369_198_000 picoseconds.
-		Weight::from_parts(374_786_000, 643481)
-			// Standard Error: 2_945_321
-			.saturating_add(Weight::from_parts(168_463_163, 0).saturating_mul(m.into()))
+		// Minimum execution time: 486_061_000 picoseconds.
+		Weight::from_parts(798_983_472, 643481)
+			// Standard Error: 3_007_731
+			.saturating_add(Weight::from_parts(142_806_599, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().reads((10_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -305,10 +305,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `789 + p * (86 ±0)`
 		//  Estimated: `990 + p * (2909 ±0)`
-		// Minimum execution time: 7_081_000 picoseconds.
-		Weight::from_parts(7_250_000, 990)
-			// Standard Error: 34_141
-			.saturating_add(Weight::from_parts(6_707_105, 0).saturating_mul(p.into()))
+		// Minimum execution time: 7_030_000 picoseconds.
+		Weight::from_parts(7_451_000, 990)
+			// Standard Error: 71_669
+			.saturating_add(Weight::from_parts(7_756_631, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(p.into()))
@@ -320,10 +320,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `434 + c * (575 ±0)`
 		//  Estimated: `990 + c * (3353 ±0)`
-		// Minimum execution time: 11_527_000 picoseconds.
-		Weight::from_parts(11_768_000, 990)
-			// Standard Error: 17_093
-			.saturating_add(Weight::from_parts(8_239_115, 0).saturating_mul(c.into()))
+		// Minimum execution time: 23_335_000 picoseconds.
+		Weight::from_parts(23_635_000, 990)
+			// Standard Error: 134_076
+			.saturating_add(Weight::from_parts(9_874_564, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(c.into())))
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(c.into()))
@@ -345,10 +345,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `920 + p * (468 ±0)`
 		//  Estimated: `3856 + p * (4110 ±0)`
-		// Minimum execution time: 119_447_000 picoseconds.
-		Weight::from_parts(14_073_930, 3856)
-			// Standard Error: 381_047
-			.saturating_add(Weight::from_parts(108_413_942, 0).saturating_mul(p.into()))
+		// Minimum execution time: 119_918_000 picoseconds.
+		Weight::from_parts(25_884_757, 3856)
+			// Standard Error: 1_313_874
+			.saturating_add(Weight::from_parts(122_367_052, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -372,12 +372,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[0, 32]`.
 	fn challenge_receipt(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1790 + e * (333 ±0)`
+		//  Measured:  `1800 + e * (333 ±0)`
 		//  Estimated: `9717 + e * (3353 ±0)`
-		// Minimum execution time: 90_675_000 picoseconds.
-		Weight::from_parts(99_533_866, 9717)
-			// Standard Error: 17_878
-			.saturating_add(Weight::from_parts(5_725_751, 0).saturating_mul(e.into()))
+		// Minimum execution time: 93_068_000 picoseconds.
+		Weight::from_parts(113_210_809, 9717)
+			// Standard Error: 76_113
+			.saturating_add(Weight::from_parts(6_813_832, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
@@ -405,12 +405,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[0, 32]`.
 	fn resolve_challenge(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2611 + e * (313 ±0)`
+		//  Measured:  `2644 + e * (313 ±0)`
 		//  Estimated: `14005 + e * (3353 ±0)`
-		// Minimum execution time: 226_025_000 picoseconds.
-		Weight::from_parts(234_745_762, 14005)
-			// Standard Error: 31_093
-			.saturating_add(Weight::from_parts(5_787_125, 0).saturating_mul(e.into()))
+		// Minimum execution time: 227_297_000 picoseconds.
+		Weight::from_parts(255_561_395, 14005)
+			// Standard Error: 255_293
+			.saturating_add(Weight::from_parts(8_722_856, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(15_u64))
@@ -426,10 +426,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `72 + n * (32 ±0)`
 		//  Estimated: `643481`
-		// Minimum execution time: 10_556_000 picoseconds.
-		Weight::from_parts(10_946_000, 643481)
-			// Standard Error: 742
-			.saturating_add(Weight::from_parts(1_158_554, 0).saturating_mul(n.into()))
+		// Minimum execution time: 10_726_000 picoseconds.
+		Weight::from_parts(686_835_598, 643481)
+			// Standard Error: 9_378
+			.saturating_add(Weight::from_parts(1_165_621, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -441,10 +441,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Attribution::Receipts` (`max_values`: None, `max_size`: Some(2397), added: 4872, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::UsedVouchers` (r:64 w:64)
 	/// Proof: `Attribution::UsedVouchers` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::ModelReceiptsPruned` (r:1 w:1)
-	/// Proof: `Attribution::ModelReceiptsPruned` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::ModelIndex` (r:64 w:64)
+	/// Proof: `Attribution::ModelIndex` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::ModelReceipts` (r:64 w:64)
-	/// Proof: `Attribution::ModelReceipts` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Proof: `Attribution::ModelReceipts` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::EpochRoots` (r:1 w:0)
 	/// Proof: `Attribution::EpochRoots` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::EpochLeaves` (r:0 w:1)
@@ -452,16 +452,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 64]`.
 	fn prune_receipts(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `376 + n * (1711 ±0)`
+		//  Measured:  `387 + n * (1780 ±0)`
 		//  Estimated: `3517 + n * (4872 ±0)`
-		// Minimum execution time: 4_777_000 picoseconds.
-		Weight::from_parts(20_827_787, 3517)
-			// Standard Error: 170_723
-			.saturating_add(Weight::from_parts(20_517_023, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
+		// Minimum execution time: 5_308_000 picoseconds.
+		Weight::from_parts(5_698_000, 3517)
+			// Standard Error: 424_206
+			.saturating_add(Weight::from_parts(31_486_001, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 4872).saturating_mul(n.into()))
 	}
 	/// Storage: `Attribution::Operators` (r:1 w:0)
@@ -480,8 +480,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `728`
 		//  Estimated: `5100`
-		// Minimum execution time: 73_589_000 picoseconds.
-		Weight::from_parts(78_317_000, 5100)
+		// Minimum execution time: 73_789_000 picoseconds.
+		Weight::from_parts(80_790_000, 5100)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -495,8 +495,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `679`
 		//  Estimated: `3856`
-		// Minimum execution time: 56_143_000 picoseconds.
-		Weight::from_parts(58_987_000, 3856)
+		// Minimum execution time: 55_733_000 picoseconds.
+		Weight::from_parts(64_215_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -510,8 +510,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `400`
 		//  Estimated: `3856`
-		// Minimum execution time: 41_832_000 picoseconds.
-		Weight::from_parts(44_176_000, 3856)
+		// Minimum execution time: 41_852_000 picoseconds.
+		Weight::from_parts(44_616_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -520,60 +520,60 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB read/write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn add_operator() -> Weight {
-		Weight::from_parts(63_955_000, 3856)
+		Weight::from_parts(74_320_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn remove_operator() -> Weight {
-		Weight::from_parts(55_593_000, 3856)
+		Weight::from_parts(54_771_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_operator() -> Weight {
-		Weight::from_parts(58_988_000, 3856)
+		Weight::from_parts(62_563_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn admit_operator() -> Weight {
-		Weight::from_parts(11_978_000, 3542)
+		Weight::from_parts(14_081_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn bond_more() -> Weight {
-		Weight::from_parts(61_592_000, 3856)
+		Weight::from_parts(91_405_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn leave_operator() -> Weight {
-		Weight::from_parts(13_530_000, 3542)
+		Weight::from_parts(15_603_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_operator_bond() -> Weight {
-		Weight::from_parts(60_159_000, 3856)
+		Weight::from_parts(73_079_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(5_127_000, 0)
+		Weight::from_parts(9_173_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn submit_receipts(n: u32, e: u32, ) -> Weight {
-		Weight::from_parts(686_008_000, 643481)
-			.saturating_add(Weight::from_parts(149_396_526, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(58_115_345, 0).saturating_mul(e.into()))
+		Weight::from_parts(1_146_862_000, 643481)
+			.saturating_add(Weight::from_parts(185_685_124, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(74_520_956, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(21_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
-			.saturating_add(RocksDbWeight::get().writes(13_u64))
-			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(14_u64))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(0, 2663).saturating_mul(n.into()))
 	}
 	fn submit_receipts_models(m: u32, ) -> Weight {
-		Weight::from_parts(374_786_000, 643481)
-			.saturating_add(Weight::from_parts(168_463_163, 0).saturating_mul(m.into()))
+		Weight::from_parts(798_983_472, 643481)
+			.saturating_add(Weight::from_parts(142_806_599, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(14_u64))
 			.saturating_add(RocksDbWeight::get().reads((10_u64).saturating_mul(m.into())))
 			.saturating_add(RocksDbWeight::get().writes(12_u64))
@@ -581,22 +581,22 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 8220).saturating_mul(m.into()))
 	}
 	fn credit_payees(p: u32, ) -> Weight {
-		Weight::from_parts(7_250_000, 990)
-			.saturating_add(Weight::from_parts(6_707_105, 0).saturating_mul(p.into()))
+		Weight::from_parts(7_451_000, 990)
+			.saturating_add(Weight::from_parts(7_756_631, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(p.into()))
 	}
 	fn credit_contributions(c: u32, ) -> Weight {
-		Weight::from_parts(11_768_000, 990)
-			.saturating_add(Weight::from_parts(8_239_115, 0).saturating_mul(c.into()))
+		Weight::from_parts(23_635_000, 990)
+			.saturating_add(Weight::from_parts(9_874_564, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(c.into())))
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(c.into()))
 	}
 	fn claim_rewards(p: u32, ) -> Weight {
-		Weight::from_parts(14_073_930, 3856)
-			.saturating_add(Weight::from_parts(108_413_942, 0).saturating_mul(p.into()))
+		Weight::from_parts(25_884_757, 3856)
+			.saturating_add(Weight::from_parts(122_367_052, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -604,8 +604,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4110).saturating_mul(p.into()))
 	}
 	fn challenge_receipt(e: u32, ) -> Weight {
-		Weight::from_parts(99_533_866, 9717)
-			.saturating_add(Weight::from_parts(5_725_751, 0).saturating_mul(e.into()))
+		Weight::from_parts(113_210_809, 9717)
+			.saturating_add(Weight::from_parts(6_813_832, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
@@ -613,8 +613,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	fn resolve_challenge(e: u32, ) -> Weight {
-		Weight::from_parts(234_745_762, 14005)
-			.saturating_add(Weight::from_parts(5_787_125, 0).saturating_mul(e.into()))
+		Weight::from_parts(255_561_395, 14005)
+			.saturating_add(Weight::from_parts(8_722_856, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(15_u64))
@@ -622,32 +622,32 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	fn close_epoch(n: u32, ) -> Weight {
-		Weight::from_parts(10_946_000, 643481)
-			.saturating_add(Weight::from_parts(1_158_554, 0).saturating_mul(n.into()))
+		Weight::from_parts(686_835_598, 643481)
+			.saturating_add(Weight::from_parts(1_165_621, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn prune_receipts(n: u32, ) -> Weight {
-		Weight::from_parts(20_827_787, 3517)
-			.saturating_add(Weight::from_parts(20_517_023, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
+		Weight::from_parts(5_698_000, 3517)
+			.saturating_add(Weight::from_parts(31_486_001, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
-			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 4872).saturating_mul(n.into()))
 	}
 	fn prepay_voucher() -> Weight {
-		Weight::from_parts(78_317_000, 5100)
+		Weight::from_parts(80_790_000, 5100)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn release_voucher() -> Weight {
-		Weight::from_parts(58_987_000, 3856)
+		Weight::from_parts(64_215_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn redeem_prepaid() -> Weight {
-		Weight::from_parts(44_176_000, 3856)
+		Weight::from_parts(44_616_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}

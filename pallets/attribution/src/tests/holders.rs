@@ -129,7 +129,7 @@ fn the_v1_migration_pays_holder_revenue_left_pending_by_v0() {
             pending: BoundedVec::truncate_from(vec![(30, 180)]),
         };
         Rewards::<Test>::insert(Payee::ModelHolders(f.model), record);
-        ModelReceiptCount::<Test>::insert(f.model, 1);
+        crate::migrations::v5::old::ModelReceiptCount::<Test>::insert(f.model, 1);
         FeeTotals::<Test>::put(Totals { charged: 180, refunded: 0, paid: 0 });
         assert_eq!(holding(f.model, &holder()).1, 0);
 

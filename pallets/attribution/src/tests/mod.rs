@@ -10,6 +10,7 @@
 mod capacity;
 mod challenges;
 mod holders;
+mod index;
 mod operators;
 mod prepaid;
 mod pruning;

@@ -9,7 +9,7 @@ use polkadot_sdk::{
 use provena_primitives::attribution::ReceiptStatus;
 
 /// Runs blocks up to `n` with `on_initialize` and a generous `on_idle` (pruning).
-fn run_idle_to(n: u64) {
+pub(super) fn run_idle_to(n: u64) {
     while System::block_number() < n {
         System::reset_events();
         run_to_block(System::block_number() + 1);
@@ -19,14 +19,18 @@ fn run_idle_to(n: u64) {
 
 /// A receipt of `user()` for request `request` (any 32 bytes), fee 100, expiring 100 blocks
 /// from now.
-fn small(f: &Fixture, request: u32) -> ReceiptInput<Test> {
-    let mut r =
-        receipt_by(&pair("User"), f.model, 0, vec![(f.c0, 500_000), (f.c1, 500_000)], |v| {
-            let mut id = [0u8; 32];
-            id[..4].copy_from_slice(&request.to_be_bytes());
-            v.request_id = H256(id);
-            v.expires_at = System::block_number() + 100;
-        });
+pub(super) fn small(f: &Fixture, request: u32) -> ReceiptInput<Test> {
+    small_for(f, f.model, request)
+}
+
+/// Like [`small`], for `model` (trained on the fixture's snapshot).
+pub(super) fn small_for(f: &Fixture, model: ModelId, request: u32) -> ReceiptInput<Test> {
+    let mut r = receipt_by(&pair("User"), model, 0, vec![(f.c0, 500_000), (f.c1, 500_000)], |v| {
+        let mut id = [0u8; 32];
+        id[..4].copy_from_slice(&request.to_be_bytes());
+        v.request_id = H256(id);
+        v.expires_at = System::block_number() + 100;
+    });
     r.input_tokens = 60;
     r.output_tokens = 40;
     r
@@ -43,7 +47,7 @@ fn state_bytes() -> BTreeMap<&'static str, (u32, u64)> {
         "Receipts",
         "UsedVouchers",
         "PrepaidVouchers",
-        "ModelReceiptCount",
+        "ModelIndex",
         "ModelReceipts",
         "Rewards",
         "EpochLeaves",
@@ -52,7 +56,6 @@ fn state_bytes() -> BTreeMap<&'static str, (u32, u64)> {
         "OperatorEpochUsage",
         "FeeTotals",
         "PruneCursor",
-        "ModelReceiptsPruned",
         ":__STORAGE_VERSION__:",
     ];
     let mut out = BTreeMap::new();
@@ -106,7 +109,11 @@ fn receipts_leave_the_state_after_their_window_and_vouchers() {
         assert!(UsedVouchers::<Test>::iter().next().is_none());
         assert!(ModelReceipts::<Test>::iter().next().is_none());
         assert!(EpochLeaves::<Test>::iter().next().is_none());
-        assert_eq!(ModelReceiptsPruned::<Test>::get(f.model), 2);
+        let info = ModelIndex::<Test>::get(f.model);
+        assert_eq!(
+            (info.receipts, info.pruned_receipts, info.runs, info.pruned_runs),
+            (2, 2, 1, 1)
+        );
         assert!(Attribution::api_receipt(0).is_none());
         // The record stays: the epoch's root and every payee's totals.
         assert_eq!(EpochRoots::<Test>::get(0).unwrap().receipts, 2);
@@ -247,14 +254,8 @@ fn state_per_10000_receipts_is_only_the_aggregates() {
                 "EpochRoots" => assert_eq!(*count, 625),
                 "Rewards" => assert_eq!(*count, 3),
                 "ContributionRewards" => assert_eq!(*count, 2),
-                "ChallengeWindow"
-                | "FeeTotals"
-                | "ModelReceiptCount"
-                | "ModelReceiptsPruned"
-                | "NextReceiptId"
-                | "OperatorEpochUsage"
-                | "Operators"
-                | "PruneCursor" => {
+                "ChallengeWindow" | "FeeTotals" | "ModelIndex" | "NextReceiptId"
+                | "OperatorEpochUsage" | "Operators" | "PruneCursor" => {
                     assert_eq!(*count, 1, "{item}")
                 }
                 other => panic!("{other} left after retention"),
