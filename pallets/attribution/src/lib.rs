@@ -122,7 +122,9 @@
 //! and `credit_payees` for each further distinct payee of another kind; plus `claim_rewards` per
 //! model (paying holders); plus `redeem_prepaid` per receipt, charged up front and refunded after
 //! dispatch for every receipt whose voucher was signed rather than prepaid; plus one read of a
-//! voucher's anchor hash (`System::BlockHash`) for each distinct anchor. A contribution's
+//! voucher's anchor hash (`System::BlockHash`) for each distinct anchor; plus, per model, the
+//! read of its last index run (the benchmarks' models have none) and, per further run a call
+//! starts by switching models, a read and a write. A contribution's
 //! membership in the model's snapshots comes from the contribution itself (its snapshot span), so
 //! no snapshot member list is read, however many snapshots the model and its base declare. From the
 //! generated [`weights`] (ParityDb read/write costs, 1.5 s of normal-dispatch reference time per
@@ -141,14 +143,12 @@
 //! (its snapshot span and status) and written (the reward record it carries), 68 µs each (58 of
 //! them ParityDb's default read and write costs). Issue 17 asks for 1,000 there; it is not met:
 //! a call weighs 96.4 ms (the first of a block 109.9 ms, charged up front for prepaid vouchers),
-//! and sixteen calls need 92.9 ms. Two savings so far: the reward record kept in the
-//! contribution (6.5 ms a call; runtime test `contribution_records_carry_their_rewards_for_less`)
-//! and the model index kept in runs (64 writes, 3.2 ms a call of one model, whatever the
-//! machine). The weights' measured (non-database) part varies by up to half between runs on the
-//! 2-core AMD EPYC VM they come from (the same benchmark binary measured `credit_contributions`
-//! at 483 µs and 701 µs for 54 contributions in two runs a minute apart); these are the fastest
-//! of four runs. At the previous weights' speed this call would come to about 91.2 ms (those
-//! weights less the 64 writes), so sixteen calls (1,024 receipts). The runtime test `receipts_per_block_from_the_weights`
+//! and sixteen calls need 92.9 ms. Savings so far: the reward record kept in the contribution
+//! (6.5 ms a call, runtime test `contribution_records_carry_their_rewards_for_less`) and the
+//! model index kept in runs (64 writes, 3.2 ms a call of one model). The measured part of the
+//! weights varies by up to half between runs on the 2-core AMD EPYC VM they come from; these are
+//! the fastest of four runs (at the previous weights' speed this call would be about 91.2 ms:
+//! sixteen calls, 1,024 receipts). The runtime test `receipts_per_block_from_the_weights`
 //! recomputes the table from the weights file and fails if any figure drops below it.
 //!
 //! ## Invariants
