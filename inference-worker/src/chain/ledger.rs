@@ -43,9 +43,73 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// Decodes a stored receipt: the current layout, or the one workers wrote up to runtime
+    /// spec 114, whose receipts always carried a signature (then a prepaid voucher's was
+    /// ignored; such a receipt now settles as signed, charged to the free balance). Either
+    /// layout must use every byte.
+    fn decode_stored(bytes: &[u8]) -> Result<Self, codec::Error> {
+        use codec::DecodeAll;
+        Self::decode_all(&mut &bytes[..]).or_else(|e| {
+            legacy::Pending::decode_all(&mut &bytes[..]).map(Into::into).map_err(|_| e)
+        })
+    }
+
     /// Its key.
     pub fn key(&self) -> Key {
         (self.input.user.clone(), self.input.voucher.request_id)
+    }
+}
+
+/// The pending receipt layout of workers up to runtime spec 114.
+mod legacy {
+    use super::*;
+    use pallet_attribution::VoucherOf;
+    use polkadot_sdk::sp_runtime::MultiSignature;
+    use provena_primitives::{
+        attribution::WeightPpm, ContributionId, DatanetId, ModelId, SnapshotVersion,
+    };
+
+    #[derive(Decode)]
+    pub struct Input {
+        voucher: VoucherOf<Runtime>,
+        user: AccountId,
+        signature: MultiSignature,
+        model: ModelId,
+        input_tokens: u32,
+        output_tokens: u32,
+        attribution: Vec<(ContributionId, WeightPpm)>,
+        pool: Option<(DatanetId, WeightPpm)>,
+        retrieved_from: Option<(DatanetId, SnapshotVersion)>,
+        evidence_hash: ContentHash,
+    }
+
+    #[derive(Decode)]
+    pub struct Pending {
+        input: Input,
+        fee: Balance,
+        answered_at: u64,
+    }
+
+    impl From<Pending> for super::Pending {
+        fn from(p: Pending) -> Self {
+            let i = p.input;
+            super::Pending {
+                input: ReceiptInput {
+                    voucher: i.voucher,
+                    user: i.user,
+                    signature: Some(i.signature),
+                    model: i.model,
+                    input_tokens: i.input_tokens,
+                    output_tokens: i.output_tokens,
+                    attribution: i.attribution,
+                    pool: i.pool,
+                    retrieved_from: i.retrieved_from,
+                    evidence_hash: i.evidence_hash,
+                },
+                fee: p.fee,
+                answered_at: p.answered_at,
+            }
+        }
     }
 }
 
@@ -118,7 +182,7 @@ impl Ledger {
                 continue;
             }
             let bytes = fs::read(&path).map_err(|e| io(&path, e))?;
-            match Pending::decode(&mut &bytes[..]) {
+            match Pending::decode_stored(&bytes) {
                 Ok(p) => out.push(p),
                 Err(e) => {
                     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -256,7 +320,7 @@ mod tests {
             input: ReceiptInput {
                 voucher,
                 user: user.to_account_id(),
-                signature: MultiSignature::Sr25519(Default::default()),
+                signature: Some(MultiSignature::Sr25519(Default::default())),
                 model: ModelId(0),
                 input_tokens: 3,
                 output_tokens: 4,
@@ -290,6 +354,20 @@ mod tests {
         assert!(!dir.path().join("pending/x.tmp").exists());
         assert_eq!(ledger.pending().unwrap(), vec![b.clone(), a.clone(), c.clone()]);
         assert!(dir.path().join("rejected/junk.undecodable").exists());
+        // A receipt a worker wrote up to spec 114 (a signature, not an optional one) still
+        // loads, as a signed receipt.
+        let old = pending(Sr25519Keyring::Ferdie, 4, 40);
+        let mut bytes = old.input.voucher.encode();
+        bytes.extend(old.input.user.encode());
+        bytes.extend(old.input.signature.as_ref().unwrap().encode());
+        let rest = (old.input.model, old.input.input_tokens, old.input.output_tokens);
+        bytes.extend(rest.encode());
+        bytes.extend(old.input.attribution.encode());
+        bytes.extend((old.input.pool, old.input.retrieved_from, old.input.evidence_hash).encode());
+        bytes.extend((old.fee, old.answered_at).encode());
+        assert!(Pending::decode(&mut &bytes[..]).map_or(true, |p| p != old));
+        assert_eq!(Pending::decode_stored(&bytes).unwrap(), old);
+        assert!(Pending::decode_stored(&[bytes.clone(), vec![0]].concat()).is_err());
 
         ledger.settled(&a.key()).unwrap();
         ledger.reject(&b, "Attribution::VoucherExpired").unwrap();

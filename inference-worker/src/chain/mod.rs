@@ -21,8 +21,9 @@
 //! 5. Its max fee covers the worst case: the model's price × (prompt tokens + `max_tokens`).
 //! 6. It is neither spent on chain nor being served or settled here, nor refused on chain
 //!    after being served here.
-//! 7. Its funds: a matching prepaid voucher holds them; otherwise the user's free balance covers
-//!    this worst case, the fees of the user's receipts still unsettled here, and the existential
+//! 7. Its funds: a matching prepaid voucher holds them (its receipt then declares it, with no
+//!    signature: the chain redeems the hold); otherwise the user's free balance covers this
+//!    worst case, the fees of the user's receipts still unsettled here, and the existential
 //!    deposit (the chain charges with "keep alive").
 //!
 //! An answered request is charged for what it used (price × (prompt + completion tokens),
@@ -253,18 +254,23 @@ impl Settlement {
             }
             outstanding.insert(key.clone(), worst);
         }
-        let admission = Admission {
+        let mut admission = Admission {
             settlement: self.clone(),
             key: key.clone(),
             voucher: sv.clone(),
-            signature,
+            signature: Some(signature),
             price,
             committed: false,
         };
         if self.node.voucher_used(&key.0, key.1, best.hash).await? {
             return Err(Refusal::AlreadyUsed { user: key.0, request_id: key.1 }.into());
         }
-        if self.node.prepaid(&key.0, key.1, best.hash).await?.as_ref() != Some(v) {
+        if self.node.prepaid(&key.0, key.1, best.hash).await?.as_ref() == Some(v) {
+            // The receipt declares the prepaid voucher (its hold pays; the user cannot release
+            // it before it expires): the chain checks no signature and the free balance is not
+            // needed.
+            admission.signature = None;
+        } else {
             let owed: Balance = {
                 let outstanding = self.outstanding.lock().map_err(|_| poisoned())?;
                 outstanding
@@ -324,7 +330,8 @@ pub struct Admission {
     settlement: Arc<Settlement>,
     key: Key,
     voucher: SignedVoucher,
-    signature: polkadot_sdk::sp_runtime::MultiSignature,
+    /// The user's signature, or `None` for a voucher the user prepaid on chain.
+    signature: Option<polkadot_sdk::sp_runtime::MultiSignature>,
     price: Balance,
     committed: bool,
 }

@@ -127,7 +127,7 @@ async fn paid_inference_pays_every_party_over_rpc() {
     let receipt = ReceiptInput::<Runtime> {
         voucher,
         user: Dave.to_account_id(),
-        signature,
+        signature: Some(signature),
         model: ModelId(0),
         input_tokens: 600,
         output_tokens: 400,

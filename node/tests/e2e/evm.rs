@@ -12,12 +12,7 @@ use std::{path::PathBuf, process::Command, time::Duration};
 use crate::common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClientBuilder};
 use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
-use polkadot_sdk::{
-    pallet_balances,
-    sp_core::{sr25519, Pair, H256},
-    sp_keyring::Sr25519Keyring,
-    sp_runtime::MultiSignature,
-};
+use polkadot_sdk::{pallet_balances, sp_core::H256, sp_keyring::Sr25519Keyring};
 use provena_primitives::{attribution::Voucher, currency::OPEN, datanets::Visibility};
 use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{
@@ -180,14 +175,11 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
         operator: Ferdie.to_account_id(),
         expires_at: v["expiresAt"].as_u64().unwrap() as u32,
     };
-    // Not checked for a prepaid voucher: the on-chain hold is the authorization.
-    let signature = MultiSignature::Sr25519(
-        sr25519::Pair::from_string("//Nobody", None).unwrap().sign(b"unused"),
-    );
+    // No signature: the receipt declares the prepaid voucher, whose hold is the authorization.
     let receipt = ReceiptInput::<Runtime> {
         voucher,
         user: contract.clone(),
-        signature,
+        signature: None,
         model: ModelId(0),
         input_tokens: 600,
         output_tokens: 400,

