@@ -93,8 +93,7 @@ impl<T: Config> Pallet<T> {
                     Error::<T>::VoucherAlreadyUsed
                 );
                 // Checked above: the anchor is before `now`.
-                let anchor = voucher_anchor(v.expires_at, T::MaxVoucherLifetime::get());
-                ensure!(anchor < batch.now, Error::<T>::VoucherTooLong);
+                let anchor = Self::known_anchor(v, batch.now).ok_or(Error::<T>::VoucherTooLong)?;
                 let hash = *cache.anchors.entry(anchor).or_insert_with(|| Self::hash_of(anchor));
                 let payload = voucher_payload(&batch.genesis, &hash, v);
                 ensure!(signature.verify(&payload[..], &input.user), Error::<T>::BadSignature);

@@ -63,11 +63,18 @@ impl<T: Config> Pallet<T> {
     /// that its hash is known here). `None` for a voucher anchored at or after the current
     /// block, that is one expiring more than [`Config::MaxVoucherLifetime`] blocks from now.
     pub fn signing_payload(genesis: &ContentHash, voucher: &VoucherOf<T>) -> Option<Vec<u8>> {
-        let anchor = voucher_anchor(voucher.expires_at, T::MaxVoucherLifetime::get());
-        if anchor >= frame_system::Pallet::<T>::block_number() {
-            return None;
-        }
+        let anchor = Self::known_anchor(voucher, frame_system::Pallet::<T>::block_number())?;
         Some(voucher_payload(genesis, &Self::hash_of(anchor), voucher))
+    }
+
+    /// `voucher`'s anchor block ([`voucher_anchor`]) if it is before block `now`, so that its
+    /// hash is known there.
+    pub(crate) fn known_anchor(
+        voucher: &VoucherOf<T>,
+        now: BlockNumberFor<T>,
+    ) -> Option<BlockNumberFor<T>> {
+        let anchor = voucher_anchor(voucher.expires_at, T::MaxVoucherLifetime::get());
+        (anchor < now).then_some(anchor)
     }
 
     /// The weight of reading one entry of the storage item `S` the way the generated weights
