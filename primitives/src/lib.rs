@@ -26,6 +26,7 @@ pub mod attribution;
 pub mod bonding_curve;
 pub mod commit;
 pub mod datanets;
+pub mod governance;
 pub mod ids;
 pub mod inference;
 pub mod merkle;
