@@ -65,9 +65,13 @@
 //!
 //! **Why the history is bounded.** A history keeps one entry per period in which the power
 //! changed; entries older than [`Config::PowerRetentionPeriods`] periods are dropped once a
-//! younger one answers every snapshot a live referendum can have (the runtime checks that no
-//! referendum lives longer than the retention). An account whose history is a single zero
-//! entry is removed.
+//! younger one answers every snapshot within the retention. An account whose history is a
+//! single zero entry is removed. The retention is longer than a referendum is prepared, decided
+//! and confirmed; one that waited in its track's queue longer than that reads power from a
+//! history that may have lost its snapshot: it then counts zero for entries lost, never more
+//! than the voter had (a history answers exactly for every snapshot after its first entry).
+//! The power a vote counted is stored with it ([`VotePower`]), so removing the vote takes out
+//! exactly what it added.
 //!
 //! ## Invariants
 //!
@@ -75,7 +79,8 @@
 //! - every history is non-empty and strictly increasing in its period starts;
 //! - the total history's latest power is the sum of every account's latest power;
 //! - every account's votes are sorted by referendum index, and its `pyconvot` lock needs are
-//!   recorded per class.
+//!   recorded per class;
+//! - every [`VotePower`] entry belongs to a standard vote its account still has.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -210,6 +215,19 @@ pub mod pallet {
         T::AccountId,
         BoundedVec<(ClassOf<T>, Balance), ClassCountOf<T::Polls, TallyOf<T>>>,
         ValueQuery,
+    >;
+
+    /// The contribution power each standard vote counted, so removing it takes out exactly
+    /// that (whatever the history holds by then). Removed with the vote.
+    #[pallet::storage]
+    pub type VotePower<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Twox64Concat,
+        PollIndexOf<T>,
+        Balance,
+        OptionQuery,
     >;
 
     /// Each account's contribution power history (see the pallet docs). Removed when it is a
@@ -449,6 +467,13 @@ impl<T: Config> Pallet<T> {
             total.last().map(|c| c.power).unwrap_or_default() == sum,
             "the total power is not the sum of the accounts' power"
         );
+        for (who, poll, _) in VotePower::<T>::iter() {
+            let voted = VotingFor::<T>::iter_prefix(&who).any(|(_, voting)| {
+                matches!(voting, Voting::Casting(Casting { votes, .. })
+                    if votes.iter().any(|(p, v)| *p == poll && v.as_standard().is_some()))
+            });
+            ensure!(voted, "vote power is stored for a vote that is gone");
+        }
         for (who, class, voting) in VotingFor::<T>::iter() {
             if let Voting::Casting(Casting { votes, .. }) = &voting {
                 ensure!(

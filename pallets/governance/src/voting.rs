@@ -16,7 +16,7 @@ use provena_primitives::Balance;
 
 use crate::{
     AccountVote, Casting, ClassLocksFor, ClassOf, Config, Conviction, Delegating, Error, Event,
-    Pallet, PollIndexOf, Voting, VotingFor, VOTING_LOCK_ID,
+    Pallet, PollIndexOf, VotePower, Voting, VotingFor, VOTING_LOCK_ID,
 };
 
 impl<T: Config> Pallet<T> {
@@ -34,7 +34,10 @@ impl<T: Config> Pallet<T> {
         poll_index: PollIndexOf<T>,
         vote: AccountVote<Balance>,
     ) -> DispatchResult {
-        ensure!(vote.balance() <= T::Currency::total_balance(who), Error::<T>::InsufficientFunds);
+        ensure!(
+            vote.balance() <= T::Currency::total_balance(who),
+            Error::<T>::InsufficientFunds
+        );
         T::Polls::try_access_poll(poll_index, |status| {
             let (tally, class) = status.ensure_ongoing().ok_or(Error::<T>::NotOngoing)?;
             let power = match vote {
@@ -48,17 +51,13 @@ impl<T: Config> Pallet<T> {
                 match votes.binary_search_by_key(&poll_index, |v| v.0) {
                     Ok(i) => {
                         let slot = votes.get_mut(i).ok_or(Error::<T>::NotVoter)?;
-                        // The old vote counted the same snapshot's power.
-                        let old_power = match slot.1 {
-                            AccountVote::Standard { .. } => power,
-                            _ => 0,
-                        };
+                        let old_power = VotePower::<T>::get(who, poll_index).unwrap_or_default();
                         tally.remove(slot.1, old_power).ok_or(Error::<T>::TallyOverflow)?;
                         if let Some(aye) = slot.1.as_standard() {
                             tally.reduce(aye, *delegations);
                         }
                         slot.1 = vote;
-                    }
+                    },
                     Err(i) => votes
                         .try_insert(i, (poll_index, vote))
                         .map_err(|_| Error::<T>::MaxVotesReached)?,
@@ -69,6 +68,11 @@ impl<T: Config> Pallet<T> {
                 }
                 Ok(())
             })?;
+            if power > 0 {
+                VotePower::<T>::insert(who, poll_index, power);
+            } else {
+                VotePower::<T>::remove(who, poll_index);
+            }
             Self::extend_lock(who, &class, vote.balance());
             Self::deposit_event(Event::Voted { who: who.clone(), poll_index, vote, power });
             Ok(())
@@ -92,13 +96,10 @@ impl<T: Config> Pallet<T> {
                 .binary_search_by_key(&poll_index, |v| v.0)
                 .map_err(|_| Error::<T>::NotVoter)?;
             let (_, vote) = votes.remove(i);
+            let power = VotePower::<T>::take(who, poll_index).unwrap_or_default();
             T::Polls::try_access_poll(poll_index, |status| match status {
                 PollStatus::Ongoing(tally, _) => {
                     ensure!(matches!(scope, UnvoteScope::Any), Error::<T>::NoPermission);
-                    let power = match vote {
-                        AccountVote::Standard { .. } => Self::power_at(who, tally.snapshot),
-                        _ => 0,
-                    };
                     tally.remove(vote, power).ok_or(Error::<T>::TallyOverflow)?;
                     if let Some(aye) = vote.as_standard() {
                         tally.reduce(aye, *delegations);

@@ -101,3 +101,23 @@ fn the_timescale_divides_durations_down_to_one_block() {
 }
 
 use polkadot_sdk::frame_support::assert_ok;
+
+#[test]
+fn removing_a_vote_takes_out_exactly_the_power_it_added_even_after_pruning() {
+    ExtBuilder::default().build_and_execute(|| {
+        credit(5, 40);
+        run_to(5);
+        open_poll(0, 0);
+        assert_ok!(Governance::vote(signed(5), 0, standard(true, Conviction::None, 0)));
+        assert_eq!(tally(0).ayes, 40);
+        // Far past the retention, with changes that prune the history.
+        for block in [30, 60, 90] {
+            run_to(block);
+            credit(5, 1);
+        }
+        assert_eq!(Governance::power_at(&5, 5), 0);
+        assert_ok!(Governance::remove_vote(signed(5), None, 0));
+        assert_eq!((tally(0).ayes, tally(0).support), (0, 0));
+        assert!(crate::VotePower::<Test>::iter().next().is_none());
+    });
+}
