@@ -11,18 +11,33 @@
 //! their total power.
 
 use crate::Balance;
+use polkadot_sdk::sp_runtime::Weight;
 
-/// Records changes to an account's contribution power.
+/// What kind of value a credit of contribution power is for; the runtime weighs each kind by
+/// a governed coefficient.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PowerSource {
+    /// A contribution that stayed accepted through its stake's lock-up: the value is its stake
+    /// weighted by its quality score.
+    AcceptedContribution,
+    /// A reward attribution paid to the account that earned it (a contributor, a model's
+    /// developer, an operator): the value is the amount paid.
+    Earnings,
+}
+
+/// Records contribution power.
 pub trait ContributionPower<AccountId> {
-    /// `who` created value worth `amount` of power (an accepted contribution, a paid reward).
-    fn credit(who: &AccountId, amount: Balance);
-    /// Value `who` was credited for is taken back (a contribution slashed after acceptance).
-    /// Removes at most the power `who` has.
-    fn debit(who: &AccountId, amount: Balance);
+    /// `who` created `value` (in base units of OPEN) of the given kind.
+    fn credit(who: &AccountId, source: PowerSource, value: Balance);
+    /// The most one [`ContributionPower::credit`] costs, for the weights of the calls that
+    /// credit.
+    fn credit_weight() -> Weight;
 }
 
 /// No governance: power is not recorded.
 impl<AccountId> ContributionPower<AccountId> for () {
-    fn credit(_: &AccountId, _: Balance) {}
-    fn debit(_: &AccountId, _: Balance) {}
+    fn credit(_: &AccountId, _: PowerSource, _: Balance) {}
+    fn credit_weight() -> Weight {
+        Weight::zero()
+    }
 }

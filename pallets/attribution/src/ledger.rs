@@ -592,11 +592,24 @@ impl<T: Config> Pallet<T> {
             )
             .map(|_| ())
         };
+        // What an earner is paid counts as contribution power (the treasury's share and
+        // token holders' returns do not).
+        let earned = |who: &T::AccountId, value: Balance| {
+            T::Power::credit(who, PowerSource::Earnings, value);
+        };
         match payee {
-            Payee::Account(who) => send(who),
+            Payee::Account(who) => {
+                send(who)?;
+                if *who != T::Treasury::get() {
+                    earned(who, amount);
+                }
+                Ok(())
+            }
             Payee::Contribution(id) => {
                 let view = T::Datanets::contribution(*id).ok_or(Error::<T>::UnknownContribution)?;
-                send(&view.contributor)
+                send(&view.contributor)?;
+                earned(&view.contributor, amount);
+                Ok(())
             }
             Payee::DatanetPool(datanet) => {
                 T::Currency::release(&reason, &from, amount, Precision::Exact)?;
@@ -608,7 +621,9 @@ impl<T: Config> Pallet<T> {
                 let taken = T::Models::distribute_to_holders(*model, &from, amount)?;
                 let rest = amount.saturating_sub(taken);
                 if rest > 0 {
+                    // No holders to take it: the developer is paid, and earned it.
                     T::Currency::transfer(&from, &developer, rest, Preservation::Preserve)?;
+                    earned(&developer, rest);
                 }
                 Ok(())
             }

@@ -213,6 +213,7 @@ use provena_primitives::{
         ReceiptInfo, ReceiptProof, ReceiptStatus, RewardInfo, SplitShares,
     },
     datanets::{ContributionInspect, ContributionRewards, OwedCredit, RewardPoolFunding},
+    governance::{ContributionPower, PowerSource},
     inference::{InferenceSettlement, JobSettlement},
     merkle,
     models::{ModelInspect, ModelRevenue, ModelStatus},
@@ -323,6 +324,11 @@ pub mod pallet {
 
         /// The protocol treasury.
         type Treasury: Get<Self::AccountId>;
+
+        /// Governance's record of contribution power: a reward paid to the account that earned
+        /// it (a contributor, a model's developer, an operator; not the treasury, not token
+        /// holders) is credited as earnings.
+        type Power: ContributionPower<Self::AccountId>;
 
         /// How fees are split.
         #[pallet::constant]
@@ -642,7 +648,11 @@ pub mod pallet {
         /// Pays each payee what has matured for it: an account directly, a contribution to its
         /// contributor, a model's holders through the models pallet. Anyone may call it.
         #[pallet::call_index(4)]
-        #[pallet::weight(T::WeightInfo::claim_rewards(payees.len().try_into().unwrap_or(u32::MAX)))]
+        #[pallet::weight({
+            let n: u32 = payees.len().try_into().unwrap_or(u32::MAX);
+            T::WeightInfo::claim_rewards(n)
+                .saturating_add(T::Power::credit_weight().saturating_mul(n.into()))
+        })]
         pub fn claim_rewards(origin: OriginFor<T>, payees: Vec<PayeeOf<T>>) -> DispatchResult {
             ensure_signed(origin)?;
             ensure!(payees.len() <= T::MaxClaims::get() as usize, Error::<T>::TooManyClaims);

@@ -108,6 +108,7 @@ impl pallet_datanets::Config for Test {
     type Credits = Attribution;
     type Reward = crate::RewardRecord<Test>;
     type PoolDestination = TreasuryAccount;
+    type Power = ();
     type WeightInfo = ();
 }
 
@@ -160,6 +161,38 @@ impl pallet_models::Config for Test {
     type BenchmarkHelper = ModelsBenchHelper;
 }
 
+std::thread_local! {
+    /// Contribution power credited as earnings, in order.
+    pub static POWER: core::cell::RefCell<Vec<(AccountId, Balance)>> = Default::default();
+}
+
+/// Records the contribution power the pallet credits in [`POWER`].
+pub struct TestPower;
+impl provena_primitives::governance::ContributionPower<AccountId> for TestPower {
+    fn credit(
+        who: &AccountId,
+        source: provena_primitives::governance::PowerSource,
+        value: Balance,
+    ) {
+        assert_eq!(source, provena_primitives::governance::PowerSource::Earnings);
+        POWER.with(|p| p.borrow_mut().push((who.clone(), value)));
+    }
+    fn credit_weight() -> polkadot_sdk::frame_support::weights::Weight {
+        polkadot_sdk::frame_support::weights::Weight::zero()
+    }
+}
+
+/// The contribution power credited so far, summed per account.
+pub fn power_credited() -> std::collections::BTreeMap<AccountId, Balance> {
+    let mut sum = std::collections::BTreeMap::new();
+    POWER.with(|p| {
+        for (who, v) in p.borrow().iter() {
+            *sum.entry(who.clone()).or_default() += v;
+        }
+    });
+    sum
+}
+
 impl pallet_attribution::Config for Test {
     type RuntimeEvent = RuntimeEvent;
     type Currency = Balances;
@@ -171,6 +204,7 @@ impl pallet_attribution::Config for Test {
     type AdminOrigin = EnsureRoot<AccountId>;
     type ResolveOrigin = EnsureRoot<AccountId>;
     type PalletId = AttributionPalletId;
+    type Power = TestPower;
     type Treasury = TreasuryAccount;
     type Shares = Shares;
     type OperatorBond = ConstU128<OPERATOR_BOND>;

@@ -157,7 +157,7 @@ use polkadot_sdk::{
     frame_system::{self, pallet_prelude::BlockNumberFor},
     sp_runtime::{
         traits::{AccountIdConversion, CheckedAdd, Saturating, Zero},
-        DispatchResult,
+        DispatchResult, Percent, SaturatedConversion,
     },
 };
 use provena_primitives::{
@@ -166,6 +166,7 @@ use provena_primitives::{
         CreditOwed, DatanetInfo, OwedCredit, RewardPoolFunding, SnapshotAccessError, SnapshotInfo,
         SnapshotSpan, SnapshotUsers, Visibility,
     },
+    governance::{ContributionPower, PowerSource},
     merkle, ContentHash, ContributionId, DatanetId, SnapshotVersion,
 };
 
@@ -306,6 +307,11 @@ pub mod pallet {
 
         /// Where the reward pool of a destroyed datanet goes.
         type PoolDestination: Get<Self::AccountId>;
+
+        /// Governance's record of contribution power: a contribution still accepted when its
+        /// stake is released (it stayed through the lock-up, undisputed) is credited its stake
+        /// weighted by its quality score.
+        type Power: ContributionPower<Self::AccountId>;
 
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
@@ -487,7 +493,7 @@ pub mod pallet {
 
         /// Releases a stake whose lock-up has passed to its contributor. Anyone may call it.
         #[pallet::call_index(8)]
-        #[pallet::weight(T::WeightInfo::release_stake())]
+        #[pallet::weight(T::WeightInfo::release_stake().saturating_add(T::Power::credit_weight()))]
         pub fn release_stake(origin: OriginFor<T>, contribution: ContributionId) -> DispatchResult {
             ensure_signed(origin)?;
             let mut c =
@@ -500,6 +506,14 @@ pub mod pallet {
             );
             let amount = Self::release_held_stake(&mut c)?;
             let contributor = c.contributor.clone();
+            if let ContributionStatus::Accepted { quality } = c.status {
+                let value = Percent::from_percent(quality).mul_floor(amount);
+                T::Power::credit(
+                    &contributor,
+                    PowerSource::AcceptedContribution,
+                    value.saturated_into(),
+                );
+            }
             Contributions::<T>::insert(contribution, c);
             Self::deposit_event(Event::StakeReleased { contribution, contributor, amount });
             Ok(())

@@ -72,6 +72,29 @@ parameter_types! {
 std::thread_local! {
     /// Reward pools the test says attribution still owes credit to.
     pub static OWED: core::cell::RefCell<Vec<u32>> = Default::default();
+    /// Contribution power credited, in order.
+    pub static POWER: core::cell::RefCell<Vec<(AccountId, Balance)>> = Default::default();
+}
+
+/// Records the contribution power the pallet credits in [`POWER`].
+pub struct TestPower;
+impl provena_primitives::governance::ContributionPower<AccountId> for TestPower {
+    fn credit(
+        who: &AccountId,
+        source: provena_primitives::governance::PowerSource,
+        value: Balance,
+    ) {
+        assert_eq!(source, provena_primitives::governance::PowerSource::AcceptedContribution);
+        POWER.with(|p| p.borrow_mut().push((*who, value)));
+    }
+    fn credit_weight() -> polkadot_sdk::frame_support::weights::Weight {
+        polkadot_sdk::frame_support::weights::Weight::zero()
+    }
+}
+
+/// The contribution power credited so far.
+pub fn power_credited() -> Vec<(AccountId, Balance)> {
+    POWER.with(|p| p.borrow().clone())
 }
 
 /// Attribution's answer as a test sets it with [`OWED`].
@@ -129,6 +152,7 @@ impl pallet_datanets::Config for Test {
     type Credits = TestCredits;
     type Reward = TestReward;
     type PoolDestination = PoolDestination;
+    type Power = TestPower;
     type WeightInfo = ();
 }
 

@@ -11,7 +11,6 @@ use polkadot_sdk::{
     frame_system::RawOrigin,
     sp_runtime::traits::{One, Saturating},
 };
-use provena_primitives::governance::ContributionPower;
 
 /// What benchmark accounts hold: far more than any vote, far less than `u128::MAX`.
 const FUNDS: Balance = 1_000_000_000_000_000_000_000_000;
@@ -37,7 +36,7 @@ fn long_history<T: Config>(who: &T::AccountId) {
     let start = frame_system::Pallet::<T>::block_number();
     for k in 0..T::MaxCheckpoints::get() {
         set_block::<T>(start.saturating_add(period.saturating_mul(k.into())));
-        Governance::<T>::credit(who, 1);
+        Governance::<T>::add_power(who, 1);
     }
 }
 
@@ -193,7 +192,7 @@ mod benchmarks {
         set_block::<T>(far);
         #[block]
         {
-            Governance::<T>::credit(&who, 1);
+            Governance::<T>::add_power(&who, 1);
         }
         assert_eq!(PowerHistory::<T>::get(&who).len(), 2);
     }

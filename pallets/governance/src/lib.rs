@@ -16,9 +16,11 @@
 //! ## Terminology
 //!
 //! - **Contribution power**: a number in base units of OPEN that pallets recording value add to
-//!   through [`provena_primitives::governance::ContributionPower`]: datanets credit an accepted
-//!   contribution's stake weighted by its quality (and debit it if it is slashed later),
-//!   attribution credits the rewards an account is paid. It cannot be transferred or delegated.
+//!   through [`provena_primitives::governance::ContributionPower`] (the runtime's adapter calls
+//!   [`Pallet::add_power`] with each kind of value weighed by a governed coefficient): datanets
+//!   credit a contribution that stayed accepted through its stake's lock-up, by its stake
+//!   weighted by its quality; attribution credits the rewards it pays to those who earned them.
+//!   It cannot be transferred or delegated.
 //! - **Snapshot**: the start of the [`Config::PowerPeriod`] in which a referendum was
 //!   submitted. A vote counts the contribution power its voter had then: power gained or lost
 //!   later, during the vote, changes nothing.
@@ -270,9 +272,7 @@ pub mod pallet {
         fn build(&self) {
             Timescale::<T>::put(self.timescale.max(1));
             for (who, power) in &self.power {
-                <Pallet<T> as provena_primitives::governance::ContributionPower<_>>::credit(
-                    who, *power,
-                );
+                Pallet::<T>::add_power(who, *power);
             }
         }
     }

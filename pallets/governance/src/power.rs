@@ -6,7 +6,7 @@ use polkadot_sdk::{
     frame_system::pallet_prelude::BlockNumberFor,
     sp_runtime::traits::{CheckedDiv, CheckedMul, Saturating},
 };
-use provena_primitives::{governance::ContributionPower, Balance};
+use provena_primitives::Balance;
 use scale_info::TypeInfo;
 
 use crate::{
@@ -122,15 +122,19 @@ fn frame_system_block<T: Config>() -> BlockNumberFor<T> {
     polkadot_sdk::frame_system::Pallet::<T>::block_number()
 }
 
-impl<T: Config> ContributionPower<T::AccountId> for Pallet<T> {
-    fn credit(who: &T::AccountId, amount: Balance) {
+impl<T: Config> Pallet<T> {
+    /// Adds `amount` to `who`'s contribution power. The runtime calls it through its
+    /// [`provena_primitives::governance::ContributionPower`] adapter, which weighs each kind of
+    /// value by its coefficient.
+    pub fn add_power(who: &T::AccountId, amount: Balance) {
         let old = Self::power(who);
         // Power counts value created, at most every OPEN ever paid or staked: u128 does not
         // saturate in practice, and a count that did would only stop growing.
         Self::set_power(who, old.saturating_add(amount), old);
     }
 
-    fn debit(who: &T::AccountId, amount: Balance) {
+    /// Takes up to `amount` from `who`'s contribution power.
+    pub fn remove_power(who: &T::AccountId, amount: Balance) {
         let old = Self::power(who);
         Self::set_power(who, old.saturating_sub(amount), old);
     }

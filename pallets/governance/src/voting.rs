@@ -34,10 +34,7 @@ impl<T: Config> Pallet<T> {
         poll_index: PollIndexOf<T>,
         vote: AccountVote<Balance>,
     ) -> DispatchResult {
-        ensure!(
-            vote.balance() <= T::Currency::total_balance(who),
-            Error::<T>::InsufficientFunds
-        );
+        ensure!(vote.balance() <= T::Currency::total_balance(who), Error::<T>::InsufficientFunds);
         T::Polls::try_access_poll(poll_index, |status| {
             let (tally, class) = status.ensure_ongoing().ok_or(Error::<T>::NotOngoing)?;
             let power = match vote {
@@ -57,7 +54,7 @@ impl<T: Config> Pallet<T> {
                             tally.reduce(aye, *delegations);
                         }
                         slot.1 = vote;
-                    },
+                    }
                     Err(i) => votes
                         .try_insert(i, (poll_index, vote))
                         .map_err(|_| Error::<T>::MaxVotesReached)?,

@@ -140,6 +140,7 @@ impl pallet_datanets::Config for Test {
     type Credits = Attribution;
     type Reward = pallet_attribution::RewardRecord<Test>;
     type PoolDestination = TreasuryAccount;
+    type Power = ();
     type WeightInfo = ();
 }
 
@@ -203,6 +204,7 @@ impl pallet_attribution::Config for Test {
     type AdminOrigin = EnsureRoot<AccountId>;
     type ResolveOrigin = EnsureRoot<AccountId>;
     type PalletId = AttributionPalletId;
+    type Power = ();
     type Treasury = TreasuryAccount;
     type Shares = Shares;
     type OperatorBond = ConstU128<OPERATOR_BOND>;

@@ -105,6 +105,7 @@ impl pallet_datanets::Config for Test {
     type Credits = ();
     type Reward = ();
     type PoolDestination = Treasury;
+    type Power = ();
     type WeightInfo = ();
 }
 

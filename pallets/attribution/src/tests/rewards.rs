@@ -34,6 +34,13 @@ fn every_party_claims_its_exact_part_after_the_window() {
         // c0 → data owner 375, c1 → contributor 125, operator 150, developer 120 + the holders'
         // 180 (the model has no token), treasury 50.
         assert_eq!(gained, vec![375, 125, 150, 300, 50]);
+        // Everyone who earned a part gains as much contribution power; the treasury none.
+        assert_eq!(
+            power_credited(),
+            [(data_owner(), 375), (contributor(), 125), (operator(), 150), (dev(), 300)]
+                .into_iter()
+                .collect()
+        );
         assert_eq!(free(&Attribution::account_id()), ED);
         assert_eq!(
             Balances::balance_on_hold(&HoldReason::Fees.into(), &Attribution::account_id()),

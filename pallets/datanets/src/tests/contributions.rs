@@ -155,9 +155,12 @@ fn an_accepted_stake_is_released_only_after_the_lockup() {
             Error::<Test>::StakeLocked
         );
         run_to_block(11);
-        // Anyone may trigger the release; the stake goes to the contributor.
+        assert!(power_credited().is_empty());
+        // Anyone may trigger the release; the stake goes to the contributor, and so does its
+        // contribution power: the stake (10) weighted by the quality (80%).
         assert_ok!(DatanetsPallet::release_stake(RuntimeOrigin::signed(BOB), id));
         assert_eq!(stake_held(ALICE), 0);
+        assert_eq!(power_credited(), vec![(ALICE, 8)]);
         // The storage deposit stays with the record, which snapshots may commit to.
         assert_eq!(Balances::free_balance(ALICE), INITIAL - ContributionDeposit::get());
         assert_eq!(
@@ -258,5 +261,21 @@ fn a_contributor_caps_the_stake_it_agrees_to() {
         assert_noop!(contribute_with(10), Error::<Test>::StakeAboveMax);
         assert_ok!(contribute_with(50));
         assert_eq!(stake_held(ALICE), 50);
+    });
+}
+
+#[test]
+fn only_a_contribution_still_accepted_at_its_release_earns_contribution_power() {
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let kept = contribute(ALICE, d, 1);
+        let withdrawn = contribute(BOB, d, 2);
+        accept(kept);
+        accept(withdrawn);
+        assert_ok!(DatanetsPallet::withdraw_contribution(RuntimeOrigin::signed(BOB), withdrawn));
+        run_to_block(11);
+        assert_ok!(DatanetsPallet::release_stake(RuntimeOrigin::signed(CURATOR), withdrawn));
+        assert_ok!(DatanetsPallet::release_stake(RuntimeOrigin::signed(CURATOR), kept));
+        assert_eq!(power_credited(), vec![(ALICE, 8)]);
     });
 }

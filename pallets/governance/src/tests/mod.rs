@@ -14,21 +14,20 @@ mod properties;
 mod voting;
 
 use crate::{mock::*, AccountVote, Conviction, Vote};
-use provena_primitives::governance::ContributionPower;
 
 /// A standard vote.
 fn standard(aye: bool, conviction: Conviction, balance: Balance) -> AccountVote<Balance> {
     AccountVote::Standard { vote: Vote { aye, conviction }, balance }
 }
 
-/// Credits `amount` of contribution power to `who`.
+/// Adds `amount` of contribution power to `who`.
 fn credit(who: AccountId, amount: Balance) {
-    <Governance as ContributionPower<AccountId>>::credit(&who, amount);
+    Governance::add_power(&who, amount);
 }
 
-/// Debits `amount` of contribution power from `who`.
+/// Takes up to `amount` of contribution power from `who`.
 fn debit(who: AccountId, amount: Balance) {
-    <Governance as ContributionPower<AccountId>>::debit(&who, amount);
+    Governance::remove_power(&who, amount);
 }
 
 /// The signed origin of `who`.
