@@ -1,4 +1,7 @@
-//! Builds the runtime's WASM blob (`WASM_BINARY`).
+//! Builds the runtime's WASM blob (`WASM_BINARY`), and, when `PROVENA_UPGRADE_RUNTIME` is set
+//! (`.ci/run` sets it), a second blob from the same sources with the `upgrade-test` feature: the
+//! same runtime one `spec_version` higher, which the multi-node test enacts through a referendum
+//! (`upgrade_test::WASM_BINARY`; `None` in builds without it).
 //!
 //! The paths rustc would embed in the blob (panic locations) are remapped to fixed prefixes, so
 //! the cargo home, the checkout and the target directory do not appear in it. The blob is still
@@ -10,11 +13,29 @@
 fn main() {
     #[cfg(feature = "std")]
     {
-        let mut builder = substrate_wasm_builder::WasmBuilder::init_with_defaults();
-        for (from, to) in remapped_paths() {
-            builder = builder.append_to_rust_flags(format!("--remap-path-prefix={from}={to}"));
+        let remap = |mut builder: substrate_wasm_builder::WasmBuilder| {
+            for (from, to) in remapped_paths() {
+                builder = builder.append_to_rust_flags(format!("--remap-path-prefix={from}={to}"));
+            }
+            builder
+        };
+        remap(substrate_wasm_builder::WasmBuilder::init_with_defaults()).build();
+
+        const UPGRADE_FILE: &str = "wasm_binary_upgrade.rs";
+        println!("cargo:rerun-if-env-changed=PROVENA_UPGRADE_RUNTIME");
+        if std::env::var_os("PROVENA_UPGRADE_RUNTIME").is_some() {
+            remap(substrate_wasm_builder::WasmBuilder::init_with_defaults())
+                .set_file_name(UPGRADE_FILE)
+                .enable_feature("upgrade-test")
+                .build();
+        } else {
+            let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
+            let none = "pub const WASM_BINARY: Option<&[u8]> = None;\n\
+                        pub const WASM_BINARY_BLOATY: Option<&[u8]> = None;\n";
+            if let Err(e) = std::fs::write(out.join(UPGRADE_FILE), none) {
+                panic!("cannot write {UPGRADE_FILE}: {e}");
+            }
         }
-        builder.build();
     }
 }
 

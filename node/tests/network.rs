@@ -9,7 +9,10 @@
 //!    him moves exactly the rewards out of the community pool, 95% pro rata to stake (Dave's 5%
 //!    commission off the top); a validator that chills and unbonds (Charlie) leaves the set;
 //! 5. two nodes running the same validator key (Bob's) equivocate: the GRANDPA offence is reported
-//!    on chain and Bob's stake is slashed by the documented `(3k/n)^2` fraction.
+//!    on chain and Bob's stake is slashed by the documented `(3k/n)^2` fraction;
+//! 6. a runtime upgrade by referendum: a root referendum authorizes the same runtime one
+//!    `spec_version` higher, anyone applies it, every node runs it, a datanet and a model created
+//!    before are read back and finality continues.
 //!
 //! Every wait is a deadline (stated next to it), never a sleep. The local testnet forces an era
 //! every session (ten blocks), so elections take a minute or two. One test, so the scenarios share
@@ -17,6 +20,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 mod common;
+#[path = "network/governance.rs"]
+mod governance;
 #[path = "network/harness.rs"]
 mod harness;
 
@@ -29,9 +34,10 @@ use common::{events, finalized, sign, submit_and_wait_in_block};
 use harness::{
     active_era, block_hash, era_points, session_validators, state_root, within, Network,
 };
+use jsonrpsee::core::client::ClientT;
 use polkadot_sdk::{
-    pallet_offences, pallet_staking, pallet_utility, sp_keyring::Sr25519Keyring,
-    sp_runtime::Perbill,
+    frame_system, pallet_offences, pallet_staking, pallet_utility, sp_core::H256,
+    sp_keyring::Sr25519Keyring, sp_runtime::Perbill,
 };
 use provena_primitives::currency::OPEN;
 use provena_runtime::{genesis_config_presets::VALIDATOR_BOND, RuntimeCall, RuntimeEvent};
@@ -299,6 +305,56 @@ async fn four_validators_and_a_full_node_through_five_scenarios() {
         "the treasury bucket receives 95% of the slash: {to_treasury} of {slashed}"
     );
     eprintln!("5: Bob slashed {} OPEN ({:?})", slashed / OPEN, started.elapsed());
+
+    // 6. A runtime upgrade by referendum: the same runtime one `spec_version` higher (built
+    // from this checkout with the `upgrade-test` feature) is authorized by a root referendum the
+    // twelve development accounts vote for, and applied; every node runs it, the state is kept
+    // and finality continues (deadlines: three minutes to enactment, two to the switch).
+    let upgrade = provena_runtime::upgrade_test::WASM_BINARY
+        .expect("the upgrade-test runtime: build with PROVENA_UPGRADE_RUNTIME=1 (.ci/run does)");
+    let ferdie = Sr25519Keyring::Ferdie;
+    let before_upgrade = governance::items_before_upgrade(&alice, ferdie).await;
+    let code_hash = H256(polkadot_sdk::sp_crypto_hashing::blake2_256(upgrade));
+    let from = finalized(&alice).await.0;
+    governance::pass_root_referendum(
+        &alice,
+        RuntimeCall::System(frame_system::Call::authorize_upgrade { code_hash }),
+    )
+    .await;
+    let cursor = Cell::new(from);
+    within(&net, "the root referendum authorizes the upgrade", 3 * MINUTE, || async {
+        harness::scan_finalized(&alice, &cursor, |event| match event {
+            RuntimeEvent::System(frame_system::Event::UpgradeAuthorized {
+                code_hash: h, ..
+            }) if *h == code_hash => Some(()),
+            _ => None,
+        })
+        .await
+    })
+    .await;
+    let apply = RuntimeCall::System(frame_system::Call::apply_authorized_upgrade {
+        code: upgrade.to_vec(),
+    });
+    let applied = submit_and_wait_in_block(&alice, &sign(&alice, ferdie, apply).await).await;
+    let applied_at = harness::header_number_of(&alice, applied).await;
+    let expected = u64::from(provena_runtime::SPEC_VERSION + 1);
+    let names: Vec<String> =
+        net.nodes.values().filter(|n| n.alive()).map(|n| n.name.clone()).collect();
+    for name in names {
+        let c = net.node(&name).client().await;
+        within(&net, &format!("{name} runs spec {expected}"), 2 * MINUTE, || async {
+            let v: serde_json::Value =
+                c.request("state_getRuntimeVersion", jsonrpsee::rpc_params![]).await.ok()?;
+            (v["specVersion"].as_u64() == Some(expected)).then_some(())
+        })
+        .await;
+    }
+    within(&net, "finality continues after the upgrade", 2 * MINUTE, || async {
+        (finalized(&alice).await.0 >= applied_at + 3).then_some(())
+    })
+    .await;
+    governance::items_after_upgrade(&alice, &before_upgrade).await;
+    eprintln!("6: upgraded to spec {expected} by referendum ({:?})", started.elapsed());
 
     // The staking pallets' invariants on the final finalized state, from storage (the
     // production node has no try-runtime API): see `harness::check_staking_invariants`.

@@ -133,7 +133,18 @@ pub enum Payee<AccountId> {
 }
 
 /// The runtime's split parameters: shares of each fee, summing to 100%.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub struct SplitShares {
     /// The protocol treasury.
     pub treasury: Permill,

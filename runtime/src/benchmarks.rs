@@ -12,8 +12,8 @@ use polkadot_sdk::{
 
 #[allow(unused_imports)]
 use crate::{
-    Attribution, Balances, Datanets, Inference, Models, Multisig, Preimage, Proxy, Scheduler, Sudo,
-    Timestamp, Utility,
+    Attribution, Balances, ConvictionVoting, Datanets, Inference, Models, Multisig, Parameters,
+    Preimage, Proxy, Referenda, Scheduler, Sudo, Timestamp, Treasury, Utility,
 };
 use frame_system_benchmarking::Pallet as SystemBench;
 
@@ -29,6 +29,10 @@ frame_benchmarking::define_benchmarks!(
     [pallet_scheduler, Scheduler]
     [pallet_preimage, Preimage]
     [pallet_sudo, Sudo]
+    [pallet_referenda, Referenda]
+    [pallet_governance, ConvictionVoting]
+    [pallet_treasury, Treasury]
+    [pallet_parameters, Parameters]
     [pallet_datanets, Datanets]
     [pallet_models, Models]
     [pallet_attribution, Attribution]

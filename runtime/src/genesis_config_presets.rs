@@ -15,7 +15,8 @@
 //! | Treasury | 1% | 10,000,000 | `modlprv/trsy` |
 //!
 //! Each bucket is a keyless account derived from a [`PalletId`], so no private key controls it:
-//! funds leave only through root (today Sudo, later governance). Development and local presets
+//! funds leave only through root (a root referendum; Sudo on the development chain) or, for the
+//! treasury bucket, a treasurer-track spend. Development and local presets
 //! additionally fund the twelve well-known development accounts (Alice, Bob, ... and their
 //! `//stash` accounts) and the five well-known Ethereum development accounts ([`DEV_ETH_ACCOUNTS`])
 //! with [`DEV_ENDOWMENT`] each, taken out of the ecosystem fund so that the total stays exactly
@@ -26,12 +27,12 @@
 
 use crate::{
     configs::{
-        MaxActiveValidators, MaxCandidates, MaxNominatorAccounts, MinNominatorBond,
-        MinValidatorBond, SlashRewardFraction,
+        tracks::DEV_TIMESCALE, MaxActiveValidators, MaxCandidates, MaxNominatorAccounts,
+        MinNominatorBond, MinValidatorBond, SlashRewardFraction,
     },
     opaque::{AuraId, GrandpaId, SessionKeys},
-    AccountId, AttributionConfig, Balance, BalancesConfig, BlockNumber, RuntimeGenesisConfig,
-    SessionConfig, StakingConfig, SudoConfig,
+    AccountId, AttributionConfig, Balance, BalancesConfig, BlockNumber, ConvictionVotingConfig,
+    RuntimeGenesisConfig, SessionConfig, StakingConfig, SudoConfig,
 };
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
@@ -170,6 +171,8 @@ struct NetworkParams {
     force_era: Forcing,
     /// Fewer elected validators than this keeps the previous set.
     minimum_validator_count: u32,
+    /// What governance durations are divided by (1: as documented).
+    governance_timescale: u32,
 }
 
 /// A genesis patch with the given validators, network parameters and funded accounts.
@@ -207,6 +210,10 @@ fn testnet_genesis(
             max_nominator_count: Some(MaxNominatorAccounts::get()),
         },
         sudo: SudoConfig { key: params.sudo },
+        conviction_voting: ConvictionVotingConfig {
+            timescale: params.governance_timescale,
+            power: Vec::new()
+        },
         attribution: AttributionConfig {
             challenge_window: params.challenge_window,
             operators: Vec::new()
@@ -231,7 +238,8 @@ fn dev_accounts() -> Vec<AccountId> {
         .collect()
 }
 
-/// The `development` preset: Alice is the only validator and the sudo key.
+/// The `development` preset: Alice is the only validator and the sudo key; governance on the
+/// development timescale.
 pub fn development_config_genesis() -> Option<Value> {
     testnet_genesis(
         vec![dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
@@ -242,12 +250,14 @@ pub fn development_config_genesis() -> Option<Value> {
             challenge_window: 5,
             force_era: Forcing::ForceAlways,
             minimum_validator_count: 1,
+            governance_timescale: DEV_TIMESCALE,
         },
     )
 }
 
-/// The `local_testnet` preset: Alice, Bob and Charlie validate; Alice is the sudo key; an era
-/// every session (one minute), so new validators are elected within two minutes.
+/// The `local_testnet` preset: Alice, Bob and Charlie validate; an era every session (one
+/// minute), so new validators are elected within two minutes. No sudo: root is a referendum,
+/// on the development timescale (a documented day is a block).
 pub fn local_testnet_genesis() -> Option<Value> {
     testnet_genesis(
         vec![
@@ -257,18 +267,19 @@ pub fn local_testnet_genesis() -> Option<Value> {
         ],
         dev_accounts(),
         NetworkParams {
-            sudo: Some(Sr25519Keyring::Alice.to_account_id()),
+            sudo: None,
             challenge_window: crate::time::HOURS,
             force_era: Forcing::ForceAlways,
             minimum_validator_count: 2,
+            governance_timescale: DEV_TIMESCALE,
         },
     )
 }
 
 /// The `testnet` preset: the template of a public network.
 ///
-/// - **No sudo**: nothing can be done as root until governance exists (issue 18); runtime
-///   upgrades included.
+/// - **No sudo**: root is a referendum on the root track (runtime upgrades included), with
+///   governance durations as documented (timescale 1).
 /// - **Validators**: four placeholders from the well-known development keys (`//Alice`, `//Bob`,
 ///   `//Charlie`, `//Dave` as stash, Aura and GRANDPA key), each endowed with
 ///   [`DEV_ENDOWMENT`] and bonding [`VALIDATOR_BOND`]. Anyone knows these keys: whoever
@@ -292,6 +303,7 @@ pub fn testnet_genesis_preset() -> Option<Value> {
             challenge_window: crate::time::HOURS,
             force_era: Forcing::NotForcing,
             minimum_validator_count: 3,
+            governance_timescale: 1,
         },
     )
 }
@@ -322,7 +334,7 @@ pub fn allocation_total() -> Option<Balance> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::arithmetic_side_effects)]
     use super::*;
     use crate::{Balances, Runtime, System};
@@ -345,7 +357,7 @@ mod tests {
     }
 
     /// Builds the genesis state of a preset exactly as a node does and runs `f` in it.
-    fn with_preset(name: &str, f: impl FnOnce()) {
+    pub(crate) fn with_preset(name: &str, f: impl FnOnce()) {
         let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
         let patch: Value =
             serde_json::from_slice(&get_preset(&PresetId::from(name)).unwrap()).unwrap();
@@ -433,6 +445,8 @@ mod tests {
             assert_eq!(System::block_number(), 0);
         });
         with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
+            assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+            assert_eq!(pallet_governance::Timescale::<Runtime>::get(), DEV_TIMESCALE);
             assert_eq!(pallet_aura_authorities().len(), 3);
             assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 3);
             // Each validator bonded its stake (held, so its total balance is unchanged).

@@ -23,7 +23,12 @@
 //! | 32 | Proxy | account tools |
 //! | 40 | Scheduler | governance |
 //! | 41 | Preimage | governance |
-//! | 42 | Sudo | governance |
+//! | 42 | Sudo | governance (a key only in the development preset) |
+//! | 43 | Referenda | governance (referenda on tracks) |
+//! | 44 | ConvictionVoting | governance (`pallet-governance`: contribution-weighted votes, named as polkadot-sdk's voting pallet for wallets) |
+//! | 45 | Treasury | governance (spends from the treasury account) |
+//! | 46 | Parameters | governance (protocol parameters) |
+//! | 47 | Origins | governance (the tracks' origins) |
 //! | 50 | Datanets | Payable AI |
 //! | 51 | Models | Payable AI |
 //! | 52 | Attribution | Payable AI |
@@ -53,6 +58,13 @@
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
+/// The same runtime one `spec_version` higher, built when `PROVENA_UPGRADE_RUNTIME` is set (see
+/// `build.rs`): what the multi-node test upgrades the network to through a referendum.
+#[cfg(feature = "std")]
+pub mod upgrade_test {
+    include!(concat!(env!("OUT_DIR"), "/wasm_binary_upgrade.rs"));
+}
+
 extern crate alloc;
 
 pub mod apis;
@@ -67,11 +79,13 @@ pub mod precompiles;
 use alloc::{borrow::Cow, vec::Vec};
 use polkadot_sdk::{
     frame_support, frame_system, pallet_aura, pallet_authorship, pallet_balances, pallet_grandpa,
-    pallet_multisig, pallet_offences, pallet_preimage, pallet_proxy, pallet_revive,
-    pallet_scheduler, pallet_session, pallet_staking, pallet_sudo, pallet_timestamp,
-    pallet_transaction_payment, pallet_utility, sp_runtime, sp_runtime::generic,
-    sp_version::RuntimeVersion,
+    pallet_multisig, pallet_offences, pallet_parameters, pallet_preimage, pallet_proxy,
+    pallet_referenda, pallet_revive, pallet_scheduler, pallet_session, pallet_staking, pallet_sudo,
+    pallet_timestamp, pallet_transaction_payment, pallet_treasury, pallet_utility, sp_runtime,
+    sp_runtime::generic, sp_version::RuntimeVersion,
 };
+
+pub use configs::{pallet_custom_origins, RuntimeParameters, RuntimeParametersKey};
 
 pub use provena_primitives::{
     currency, time, AccountId, Address, Balance, BlockNumber, Hash, Header, Nonce, Signature,
@@ -103,20 +117,34 @@ pub mod opaque {
     pub type GrandpaId = sp_consensus_grandpa::AuthorityId;
 }
 
-/// The version of this runtime. Clients compare `spec_version` to know when the runtime was
-/// upgraded; `transaction_version` changes when the encoding of transactions changes.
-#[polkadot_sdk::sp_version::runtime_version]
-pub const VERSION: RuntimeVersion = RuntimeVersion {
-    spec_name: Cow::Borrowed("provena"),
-    impl_name: Cow::Borrowed("provena-node"),
-    authoring_version: 1,
-    // Bump on every runtime change that is deployed; storage migrations key off it.
-    spec_version: 115,
-    impl_version: 1,
-    apis: apis::RUNTIME_API_VERSIONS,
-    transaction_version: 3,
-    system_version: 1,
-};
+/// Defines [`VERSION`] with `spec_version` `$spec`.
+macro_rules! runtime_version {
+    ($spec:tt) => {
+        /// The version of this runtime. Clients compare `spec_version` to know when the runtime
+        /// was upgraded; `transaction_version` changes when the encoding of transactions changes.
+        #[polkadot_sdk::sp_version::runtime_version]
+        pub const VERSION: RuntimeVersion = RuntimeVersion {
+            spec_name: Cow::Borrowed("provena"),
+            impl_name: Cow::Borrowed("provena-node"),
+            authoring_version: 1,
+            spec_version: $spec,
+            impl_version: 1,
+            apis: apis::RUNTIME_API_VERSIONS,
+            transaction_version: 3,
+            system_version: 1,
+        };
+    };
+}
+
+// Bump on every runtime change that is deployed; storage migrations key off it. The
+// `upgrade-test` blob (see [`upgrade_test`]) is the same runtime one higher.
+#[cfg(not(feature = "upgrade-test"))]
+runtime_version!(116);
+#[cfg(feature = "upgrade-test")]
+runtime_version!(117);
+
+/// This runtime's `spec_version`.
+pub const SPEC_VERSION: u32 = VERSION.spec_version;
 
 /// The block type of this runtime.
 pub type Block = generic::Block<Header, UncheckedExtrinsic>;
@@ -289,6 +317,16 @@ mod runtime {
     pub type Preimage = pallet_preimage;
     #[runtime::pallet_index(42)]
     pub type Sudo = pallet_sudo;
+    #[runtime::pallet_index(43)]
+    pub type Referenda = pallet_referenda;
+    #[runtime::pallet_index(44)]
+    pub type ConvictionVoting = pallet_governance;
+    #[runtime::pallet_index(45)]
+    pub type Treasury = pallet_treasury;
+    #[runtime::pallet_index(46)]
+    pub type Parameters = pallet_parameters;
+    #[runtime::pallet_index(47)]
+    pub type Origins = pallet_custom_origins;
 
     // Payable AI.
     #[runtime::pallet_index(50)]

@@ -335,3 +335,96 @@ pub fn register_base_model() -> RuntimeCall {
         predecessor: None,
     })
 }
+
+/// Asserts that no extrinsic of `block` failed; returns its events.
+pub async fn succeeded(c: &WsClient, block: H256) -> Vec<RuntimeEvent> {
+    let evs = events(c, block).await;
+    assert!(
+        !evs.iter().any(|e| matches!(
+            e,
+            RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. })
+        )),
+        "an extrinsic failed: {evs:?}"
+    );
+    evs
+}
+
+/// Opens one referendum per `(origin, call)` (each on `origin`'s track, its call inline, its
+/// decision deposit placed) as `proposer`; then each of `voters` votes aye with `balance` at ×1
+/// on all of them. Returns their indices.
+pub async fn open_referenda(
+    c: &WsClient,
+    proposer: Sr25519Keyring,
+    proposals: Vec<(provena_runtime::OriginCaller, RuntimeCall)>,
+    voters: &[Sr25519Keyring],
+    balance: Balance,
+) -> Vec<u32> {
+    use polkadot_sdk::{
+        frame_support::traits::{schedule::DispatchTime, Bounded},
+        pallet_referenda,
+    };
+    let first: u32 =
+        storage(c, pallet_referenda::ReferendumCount::<Runtime>::hashed_key().to_vec(), None)
+            .await
+            .unwrap_or(0);
+    let indices: Vec<u32> = (first..).take(proposals.len()).collect();
+    let mut calls = Vec::new();
+    for ((origin, call), index) in proposals.into_iter().zip(&indices) {
+        let inline = call.encode().try_into().expect("a call of at most 128 bytes");
+        calls.push(RuntimeCall::Referenda(pallet_referenda::Call::submit {
+            proposal_origin: Box::new(origin),
+            proposal: Bounded::Inline(inline),
+            enactment_moment: DispatchTime::After(0),
+        }));
+        calls.push(RuntimeCall::Referenda(pallet_referenda::Call::place_decision_deposit {
+            index: *index,
+        }));
+    }
+    succeeded(c, submit_and_wait_in_block(c, &sign(c, proposer, batch(calls)).await).await).await;
+    let vote = pallet_governance::AccountVote::Standard {
+        vote: pallet_governance::Vote {
+            aye: true,
+            conviction: pallet_governance::Conviction::Locked1x,
+        },
+        balance,
+    };
+    let blocks = futures::future::join_all(voters.iter().map(|voter| {
+        let votes = indices
+            .iter()
+            .map(|i| {
+                RuntimeCall::ConvictionVoting(pallet_governance::Call::vote {
+                    poll_index: *i,
+                    vote,
+                })
+            })
+            .collect();
+        async move { submit_and_wait_in_block(c, &sign(c, *voter, batch(votes)).await).await }
+    }))
+    .await;
+    for block in blocks {
+        succeeded(c, block).await;
+    }
+    indices
+}
+
+/// Runs the JavaScript test `script` of `node/tests/<dir>` (whose npm packages, `package` among
+/// them, `.ci/setup` installs) with `env`; returns the JSON report it prints last.
+pub fn run_js(dir: &str, script: &str, package: &str, env: &[(&str, String)]) -> Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join(dir);
+    assert!(
+        dir.join("node_modules").join(package).is_dir(),
+        "npm packages missing: run `npm ci --prefix {}` (done by .ci/setup)",
+        dir.display()
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join(script));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("node (JavaScript) runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(out.status.success(), "{script} failed:\n{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("a report line")).expect("a JSON report")
+}

@@ -7,16 +7,22 @@
 //! in both directions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-use std::{path::PathBuf, process::Command, time::Duration};
+use std::time::Duration;
 
 use crate::common::*;
+use codec::Encode;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClientBuilder};
 use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
-use polkadot_sdk::{pallet_balances, sp_core::H256, sp_keyring::Sr25519Keyring};
+use polkadot_sdk::{
+    frame_support::traits::{schedule::DispatchTime, Bounded},
+    frame_system, pallet_balances, pallet_referenda,
+    sp_core::H256,
+    sp_keyring::Sr25519Keyring,
+};
 use provena_primitives::{attribution::Voucher, currency::OPEN, datanets::Visibility};
 use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{
-    configs::{ExistentialDeposit, MinContributionStake},
+    configs::{origins::Origin, ExistentialDeposit, MinContributionStake},
     genesis_config_presets::{eth_account, DEV_ETH_ACCOUNTS},
     AccountId, Runtime, RuntimeCall, RuntimeEvent,
 };
@@ -34,26 +40,6 @@ fn raw(who: &AccountId) -> String {
 
 fn u256(v: &Value) -> u128 {
     u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-}
-
-/// Runs the JavaScript side; returns its JSON report.
-fn run_ethers(env: &[(&str, String)]) -> Value {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/evm");
-    assert!(
-        dir.join("node_modules/ethers").is_dir(),
-        "npm packages missing: run `npm ci --prefix node/tests/evm` (done by .ci/setup)"
-    );
-    let mut cmd = Command::new("node");
-    cmd.arg(dir.join("evm.mjs"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("node (JavaScript) runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stderr}");
-    assert!(out.status.success(), "the ethers test failed:\n{stderr}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().expect("a report line")).expect("a JSON report")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,6 +82,18 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
                 operator: Ferdie.to_account_id(),
             })),
         }),
+        // Referendum 0, on the disputes track, for the IGovernance vote: without a decision
+        // deposit it stays open to votes until it times out (14 blocks on a dev chain).
+        RuntimeCall::Referenda(pallet_referenda::Call::submit {
+            proposal_origin: Box::new(Origin::DisputeResolver.into()),
+            proposal: Bounded::Inline(
+                RuntimeCall::System(frame_system::Call::remark { remark: b"evm".to_vec() })
+                    .encode()
+                    .try_into()
+                    .unwrap(),
+            ),
+            enactment_moment: DispatchTime::After(0),
+        }),
     ]);
     submit_and_wait_in_block(&c, &sign(&c, Alice, create).await).await;
     submit_and_wait_in_block(&c, &sign(&c, Charlie, register_base_model()).await).await;
@@ -114,16 +112,22 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
     // The Ethereum side.
     let bob = Bob.to_account_id();
     let bob_before = free_balance(&c, &bob, None).await;
-    let report = run_ethers(&[
-        ("ETH_URL", format!("http://127.0.0.1:{}", node.eth_port)),
-        ("MODEL", "0".into()),
-        ("DATANET", "0".into()),
-        ("CONTRIBUTION", "0".into()),
-        ("OPERATOR", raw(&Ferdie.to_account_id())),
-        ("BOB_ACCOUNT", raw(&bob)),
-        ("DOROTHY_FREE", dorothy_free.to_string()),
-        ("ED", ExistentialDeposit::get().to_string()),
-    ]);
+    let report = run_js(
+        "evm",
+        "evm.mjs",
+        "ethers",
+        &[
+            ("ETH_URL", format!("http://127.0.0.1:{}", node.eth_port)),
+            ("MODEL", "0".into()),
+            ("DATANET", "0".into()),
+            ("CONTRIBUTION", "0".into()),
+            ("OPERATOR", raw(&Ferdie.to_account_id())),
+            ("BOB_ACCOUNT", raw(&bob)),
+            ("DOROTHY_FREE", dorothy_free.to_string()),
+            ("ED", ExistentialDeposit::get().to_string()),
+            ("REFERENDUM", "0".into()),
+        ],
+    );
     eprintln!("report: {report:#}");
     let eth = WsClientBuilder::default()
         .build(format!("ws://127.0.0.1:{}", node.eth_port))
@@ -165,6 +169,32 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
 
     // Ferdie serves the contract's prepaid request and redeems its voucher: 600 + 400 tokens
     // cost 1 OPEN, taken from the contract; the rest of the 2 OPEN hold is released.
+    // Baltathar's IGovernance vote is a conviction vote of his mapped account: 100 OPEN at ×1
+    // in the referendum's tally, recorded in `VotingFor` and locked.
+    let baltathar = eth_account(dev_eth("baltathar"));
+    let at = h256(&report["governance"]["block"]);
+    let info: Option<pallet_referenda::ReferendumInfoOf<Runtime, ()>> =
+        storage(&c, pallet_referenda::ReferendumInfoFor::<Runtime>::hashed_key_for(0), Some(at))
+            .await;
+    match info {
+        Some(pallet_referenda::ReferendumInfo::Ongoing(status)) => {
+            assert_eq!((status.tally.ayes, status.tally.support), (100 * OPEN, 100 * OPEN));
+        }
+        other => panic!("referendum 0 is not ongoing: {other:?}"),
+    }
+    let voting: pallet_governance::VotingOf<Runtime> = storage(
+        &c,
+        pallet_governance::VotingFor::<Runtime>::hashed_key_for(&baltathar, 4u16),
+        Some(at),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&voting, polkadot_sdk::pallet_conviction_voting::Voting::Casting(c) if c.votes.len() == 1),
+        "{voting:?}"
+    );
+    assert_eq!(report["governance"]["power"], "0");
+
     let v = &report["voucher"];
     let contract_address: [u8; 20] = from_hex(v["contract"].as_str().unwrap()).try_into().unwrap();
     let contract = eth_account(contract_address);

@@ -16,5 +16,6 @@ mod chain_specs;
 mod datanets;
 mod dev_chain;
 mod evm;
+mod governance;
 mod models;
 mod upgrade;

@@ -72,6 +72,8 @@ fn previous_dev_spec(dir: &std::path::Path) -> std::path::PathBuf {
         "the dev spec carries its preset as a patch: {genesis}"
     );
     genesis["code"] = Value::String(previous_code());
+    // Pallets the previous runtime did not have (governance) have no genesis there.
+    genesis["patch"].as_object_mut().unwrap().remove("convictionVoting");
     std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
     path
 }

@@ -40,6 +40,7 @@ const ADDRESSES = {
 };
 const CHAIN_ID = 0x50524fn;
 const PRECOMPILE = "0x000000000000000000000000000000000b000000";
+const GOVERNANCE = "0x000000000000000000000000000000000c000000";
 const OPEN = 10n ** 18n;
 
 const report = {};
@@ -55,6 +56,7 @@ function compile() {
       "OpenToken.sol": read(path.join(here, "contracts/OpenToken.sol")),
       "InferenceClient.sol": read(path.join(here, "contracts/InferenceClient.sol")),
       "IProvena.sol": read(path.join(here, "../../../runtime/src/precompiles/IProvena.sol")),
+      "IGovernance.sol": read(path.join(here, "../../../runtime/src/precompiles/IGovernance.sol")),
     },
     settings: {
       optimizer: { enabled: true, runs: 200 },
@@ -73,6 +75,7 @@ function compile() {
     token: get("OpenToken.sol", "OpenToken"),
     client: get("InferenceClient.sol", "InferenceClient"),
     iprovena: get("IProvena.sol", "IProvena"),
+    igovernance: get("IGovernance.sol", "IGovernance"),
   };
 }
 
@@ -112,6 +115,20 @@ async function main() {
   report.dorothyEthBalance = dorothyEth.toString();
 
   const compiled = compile();
+
+  // Governance from an Ethereum wallet, first (the referendum the test opened waits for its
+  // decision deposit only so long): Baltathar votes aye at ×1
+  // with 100 OPEN on it; a vote on an unknown referendum reverts with the pallet's error.
+  const gov = new ethers.Contract(GOVERNANCE, compiled.igovernance.abi, baltathar);
+  const referendum = BigInt(env("REFERENDUM"));
+  await assert.rejects(gov.vote.staticCall(999_999n, true, 1, OPEN), /Governance: NotOngoing/);
+  await assert.rejects(gov.vote.staticCall(referendum, true, 7, OPEN), /conviction above 6/);
+  const voteTx = await gov.vote(referendum, true, 1, 100n * OPEN);
+  const voteReceipt = await voteTx.wait();
+  assert.equal(voteReceipt.status, 1);
+  const power = await gov.contributionPower(ethers.zeroPadBytes(baltathar.address, 32));
+  report.governance = { voter: baltathar.address, block: voteReceipt.blockHash, power: power.toString() };
+  log("governance vote", report.governance);
 
   // ERC-20: deploy, estimate, transfer, read balances and logs.
   const factory = new ethers.ContractFactory(compiled.token.abi, compiled.token.bytecode, alith);

@@ -199,7 +199,7 @@ mod benchmarks {
 
     #[benchmark]
     fn set_challenge_window() {
-        let origin = T::AdminOrigin::try_successful_origin().unwrap();
+        let origin = T::ParameterOrigin::try_successful_origin().unwrap();
         #[extrinsic_call]
         _(origin as T::RuntimeOrigin, 77u32.into());
         assert_eq!(ChallengeWindow::<T>::get(), 77u32.into());

@@ -312,8 +312,11 @@ pub mod pallet {
         /// The public key behind [`Config::OffchainSignature`].
         type OffchainPublic: IdentifyAccount<AccountId = Self::AccountId>;
 
-        /// Adds and removes operators, sets the challenge window.
+        /// Adds, admits and removes operators.
         type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+        /// Sets the challenge window (a protocol parameter).
+        type ParameterOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
         /// Resolves challenges.
         type ResolveOrigin: EnsureOrigin<Self::RuntimeOrigin>;
@@ -609,7 +612,7 @@ pub mod pallet {
             Self::do_remove_operator(operator)
         }
 
-        /// Sets the challenge window (blocks after a receipt's epoch ends). Admin origin.
+        /// Sets the challenge window (blocks after a receipt's epoch ends). Parameter origin.
         /// Applies to receipts submitted from now on.
         #[pallet::call_index(2)]
         #[pallet::weight(T::WeightInfo::set_challenge_window())]
@@ -617,7 +620,7 @@ pub mod pallet {
             origin: OriginFor<T>,
             blocks: BlockNumberFor<T>,
         ) -> DispatchResult {
-            T::AdminOrigin::ensure_origin(origin)?;
+            T::ParameterOrigin::ensure_origin(origin)?;
             ensure!(!blocks.is_zero(), Error::<T>::InvalidWindow);
             ChallengeWindow::<T>::put(blocks);
             Self::deposit_event(Event::ChallengeWindowSet { blocks });

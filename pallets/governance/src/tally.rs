@@ -68,61 +68,45 @@ where
     /// Adds a vote whose voter had `power` at the snapshot. Only a standard vote carries power.
     /// `None` on overflow, changing nothing.
     pub fn add(&mut self, vote: AccountVote<Balance>, power: Balance) -> Option<()> {
-        let (mut ayes, mut nays, mut support) = (self.ayes, self.nays, self.support);
-        match vote {
-            AccountVote::Standard { vote, balance } => {
-                let Delegations { votes, capital } = vote.conviction.votes(balance);
-                let votes = votes.checked_add(power)?;
-                if vote.aye {
-                    ayes = ayes.checked_add(votes)?;
-                    support = support.checked_add(capital)?.checked_add(power)?;
-                } else {
-                    nays = nays.checked_add(votes)?;
-                }
-            }
-            AccountVote::Split { aye, nay } => {
-                let (aye, nay) = (Conviction::None.votes(aye), Conviction::None.votes(nay));
-                ayes = ayes.checked_add(aye.votes)?;
-                nays = nays.checked_add(nay.votes)?;
-                support = support.checked_add(aye.capital)?;
-            }
-            AccountVote::SplitAbstain { aye, nay, abstain } => {
-                let (aye, nay) = (Conviction::None.votes(aye), Conviction::None.votes(nay));
-                ayes = ayes.checked_add(aye.votes)?;
-                nays = nays.checked_add(nay.votes)?;
-                support = support.checked_add(aye.capital)?.checked_add(abstain)?;
-            }
-        }
-        (self.ayes, self.nays, self.support) = (ayes, nays, support);
-        Some(())
+        self.apply(vote, power, Balance::checked_add)
     }
 
     /// Removes a vote added with [`Tally::add`] and the same `power`. `None` on underflow,
     /// changing nothing.
     pub fn remove(&mut self, vote: AccountVote<Balance>, power: Balance) -> Option<()> {
+        self.apply(vote, power, Balance::checked_sub)
+    }
+
+    /// Moves the counts by what `vote` (with `power`) counts, each with `op`.
+    fn apply(
+        &mut self,
+        vote: AccountVote<Balance>,
+        power: Balance,
+        op: fn(Balance, Balance) -> Option<Balance>,
+    ) -> Option<()> {
         let (mut ayes, mut nays, mut support) = (self.ayes, self.nays, self.support);
         match vote {
             AccountVote::Standard { vote, balance } => {
                 let Delegations { votes, capital } = vote.conviction.votes(balance);
                 let votes = votes.checked_add(power)?;
                 if vote.aye {
-                    ayes = ayes.checked_sub(votes)?;
-                    support = support.checked_sub(capital)?.checked_sub(power)?;
+                    ayes = op(ayes, votes)?;
+                    support = op(op(support, capital)?, power)?;
                 } else {
-                    nays = nays.checked_sub(votes)?;
+                    nays = op(nays, votes)?;
                 }
             }
             AccountVote::Split { aye, nay } => {
                 let (aye, nay) = (Conviction::None.votes(aye), Conviction::None.votes(nay));
-                ayes = ayes.checked_sub(aye.votes)?;
-                nays = nays.checked_sub(nay.votes)?;
-                support = support.checked_sub(aye.capital)?;
+                ayes = op(ayes, aye.votes)?;
+                nays = op(nays, nay.votes)?;
+                support = op(support, aye.capital)?;
             }
             AccountVote::SplitAbstain { aye, nay, abstain } => {
                 let (aye, nay) = (Conviction::None.votes(aye), Conviction::None.votes(nay));
-                ayes = ayes.checked_sub(aye.votes)?;
-                nays = nays.checked_sub(nay.votes)?;
-                support = support.checked_sub(aye.capital)?.checked_sub(abstain)?;
+                ayes = op(ayes, aye.votes)?;
+                nays = op(nays, nay.votes)?;
+                support = op(op(support, aye.capital)?, abstain)?;
             }
         }
         (self.ayes, self.nays, self.support) = (ayes, nays, support);

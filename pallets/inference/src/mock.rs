@@ -202,6 +202,7 @@ impl pallet_attribution::Config for Test {
     type OffchainSignature = MultiSignature;
     type OffchainPublic = <MultiSignature as Verify>::Signer;
     type AdminOrigin = EnsureRoot<AccountId>;
+    type ParameterOrigin = EnsureRoot<AccountId>;
     type ResolveOrigin = EnsureRoot<AccountId>;
     type PalletId = AttributionPalletId;
     type Power = ();

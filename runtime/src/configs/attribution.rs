@@ -9,29 +9,30 @@
 //! | the operator that served the request | 15% |
 //! | the protocol treasury | 5% |
 //!
+//! The split is a protocol parameter (`Attribution.FeeShares`, see
+//! [`super::governance::parameters`]) that the parameters track may change.
+//!
 //! Epochs are 10 blocks (one minute); the challenge window after an epoch is a genesis
 //! parameter (`development`: 5 blocks, `local_testnet`: one hour) that root can change.
 
+use super::governance::origins::{AdmissionAdmin, DisputeResolver, ParameterAdmin};
 use crate::{
     Balance, Balances, Datanets, Models, Runtime, RuntimeEvent, RuntimeHoldReason, Signature,
 };
 use polkadot_sdk::{
-    frame_support::{parameter_types, traits::ConstU32, PalletId},
+    frame_support::{
+        parameter_types,
+        traits::{ConstU32, EitherOf},
+        PalletId,
+    },
     frame_system::EnsureRoot,
     sp_runtime::{traits::Verify, Permill},
 };
-use provena_primitives::{attribution::SplitShares, currency::OPEN, AccountId, BlockNumber};
+use provena_primitives::{currency::OPEN, AccountId, BlockNumber};
 
 parameter_types! {
     /// The account fees wait in until they are paid out.
     pub const AttributionPalletId: PalletId = PalletId(*b"prv/attr");
-    /// How every fee is split (see the module docs).
-    pub const Shares: SplitShares = SplitShares {
-        treasury: Permill::from_percent(5),
-        operator: Permill::from_percent(15),
-        model: Permill::from_percent(30),
-        contributors: Permill::from_percent(50),
-    };
     /// An operator's bond: what answers for its receipts.
     pub const OperatorBond: Balance = 1_000 * OPEN;
     /// A departing operator's bond stays held at least a day (and until its last receipts are
@@ -45,9 +46,6 @@ parameter_types! {
     pub const ChallengerReward: Permill = Permill::from_percent(50);
     /// One-minute epochs.
     pub const EpochLength: BlockNumber = 10;
-    /// A week for the resolve origin to decide a challenge; after it anyone ends it with the
-    /// receipt standing and the challenger's bond returned.
-    pub const ChallengeDeadline: BlockNumber = 7 * crate::time::DAYS;
     /// A voucher is valid for at most an hour (the worker asks for ten minutes): a spent
     /// voucher, and so its receipt, stays in the state about an hour and no longer.
     pub const MaxVoucherLifetime: BlockNumber = crate::time::HOURS;
@@ -55,6 +53,10 @@ parameter_types! {
     /// case every block, and never the whole epoch.
     pub const OperatorEpochShare: Permill = Permill::from_percent(50);
 }
+
+/// A week (on the governance timescale) for the disputes track to decide a challenge; after
+/// it anyone ends it with the receipt standing and the challenger's bond returned.
+pub type ChallengeDeadline = super::governance::Scaled<{ 7 * crate::time::DAYS }>;
 
 /// The most receipts per epoch: above what ten full blocks carry in the worst case (all
 /// contributions distinct, ~1,000 a block), so blocks bind before the cap does, while closing a
@@ -72,11 +74,13 @@ impl pallet_attribution::Config for Runtime {
     type Models = Models;
     type OffchainSignature = Signature;
     type OffchainPublic = <Signature as Verify>::Signer;
-    type AdminOrigin = EnsureRoot<AccountId>;
-    type ResolveOrigin = EnsureRoot<AccountId>;
+    type AdminOrigin = EitherOf<EnsureRoot<AccountId>, AdmissionAdmin>;
+    type ParameterOrigin = EitherOf<EnsureRoot<AccountId>, ParameterAdmin>;
+    type ResolveOrigin = EitherOf<EnsureRoot<AccountId>, DisputeResolver>;
     type PalletId = AttributionPalletId;
     type Treasury = super::TreasuryAccount;
-    type Shares = Shares;
+    type Power = super::governance::ContributionPowerAdapter;
+    type Shares = super::governance::parameters::Shares;
     type OperatorBond = OperatorBond;
     type OperatorUnbondingDelay = OperatorUnbondingDelay;
     type ChallengeBond = ChallengeBond;

@@ -5,7 +5,7 @@ mod accounts;
 mod attribution;
 mod consensus;
 mod datanets;
-mod governance;
+pub mod governance;
 mod inference;
 mod models;
 mod monetary;
@@ -14,13 +14,18 @@ pub(crate) mod staking;
 mod system;
 
 pub use accounts::ProxyType;
-pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorBond, Shares};
+pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorBond};
 pub use datanets::{
     AccessDeposit, ContributionDeposit, DatanetDeposit, DatanetsPalletId, MinContributionStake,
     SnapshotDepositBase, SnapshotDepositPerMember, StakeLockup,
 };
+pub use governance::{
+    origins, pallet_custom_origins,
+    parameters::{dynamic_params, RuntimeParameters, RuntimeParametersKey, Shares},
+    tracks,
+};
 pub use inference::{JobDeposit, JobTimeout, OperatorDeposit, Retention};
-pub use models::{Curve, MinTradeValue, ModelDeposit, ModelsPalletId, TradingFee, TreasuryAccount};
+pub use models::{Curve, MinTradeValue, ModelDeposit, ModelsPalletId, TreasuryAccount};
 pub use monetary::{ExistentialDeposit, FeePerRefTime, TransactionByteFee};
 pub use revive::{
     CodeHashLockupDepositPercent, DepositPerByte, DepositPerChildTrieItem, DepositPerItem,

@@ -17,7 +17,7 @@ use polkadot_sdk::{
         traits::{ConstU16, ConstU32},
         PalletId,
     },
-    sp_runtime::{traits::AccountIdConversion, Permill},
+    sp_runtime::traits::AccountIdConversion,
 };
 use provena_primitives::{
     bonding_curve::{CurveParams, TOKEN_UNIT},
@@ -38,8 +38,6 @@ parameter_types! {
         virtual_tokens: 1_073_000_000 * TOKEN_UNIT,
         graduation_reserve: 25_000 * OPEN,
     };
-    /// 1% of each trade's curve amount.
-    pub const TradingFee: Permill = Permill::from_percent(1);
     /// Trades move at least 0.01 OPEN (ten existential deposits).
     pub const MinTradeValue: Balance = 10 * MILLI_OPEN;
     /// No holding is left with fewer than 100 tokens (but some): at the launch price that is
@@ -57,7 +55,8 @@ impl pallet_models::Config for Runtime {
     type PalletId = ModelsPalletId;
     type ModelDeposit = ModelDeposit;
     type Curve = Curve;
-    type TradingFee = TradingFee;
+    // 1% of each trade's curve amount unless the parameters track changes it.
+    type TradingFee = super::governance::parameters::dynamic_params::models::TradingFee;
     type FeeDestination = TreasuryAccount;
     type MinTradeValue = MinTradeValue;
     type MaxTrainedOn = ConstU32<16>;

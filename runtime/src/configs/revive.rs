@@ -18,11 +18,14 @@
 //!   [`DepositPerItem`], [`DepositPerChildTrieItem`]) and get it back when they free it. For an
 //!   Ethereum transaction the deposit is part of the gas the wallet pays.
 //! - **Precompiles**: [`crate::precompiles::Provena`] at [`crate::precompiles::PROVENA_ADDRESS`]
-//!   exposes datanets, contributions, model prices and inference vouchers to Solidity.
+//!   exposes datanets, contributions, model prices and inference vouchers to Solidity;
+//!   [`crate::precompiles::Governance`] at [`crate::precompiles::GOVERNANCE_ADDRESS`] votes and
+//!   delegates on referenda.
 
 use crate::{
-    precompiles::Provena, AccountId, Address, Balance, Balances, EthExtraImpl, Runtime,
-    RuntimeCall, RuntimeEvent, RuntimeHoldReason, RuntimeOrigin, Signature, Timestamp,
+    precompiles::{Governance, Provena},
+    AccountId, Address, Balance, Balances, EthExtraImpl, Runtime, RuntimeCall, RuntimeEvent,
+    RuntimeHoldReason, RuntimeOrigin, Signature, Timestamp,
 };
 use polkadot_sdk::{
     frame_support::{
@@ -62,7 +65,7 @@ impl pallet_revive::Config for Runtime {
     type RuntimeOrigin = RuntimeOrigin;
     type RuntimeHoldReason = RuntimeHoldReason;
     type WeightInfo = pallet_revive::weights::SubstrateWeight<Runtime>;
-    type Precompiles = (Provena<Runtime>,);
+    type Precompiles = (Provena<Runtime>, Governance<Runtime>);
     // The block author's stash account (the validator that sealed the block): `block.coinbase`.
     type FindAuthor = polkadot_sdk::pallet_session::FindAccountFromAuthorIndex<Self, crate::Aura>;
     type DepositPerByte = DepositPerByte;

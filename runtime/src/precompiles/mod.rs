@@ -34,6 +34,11 @@
 //! Writes revert in a static call, and a refused write reverts with `Provena: <error name>` (Solidity `Error(string)`), so callers can
 //! `try`/`catch` it.
 //!
+//! ## `IGovernance` ([`governance::Governance`], at [`governance::GOVERNANCE_ADDRESS`])
+//!
+//! Votes, delegations and unlocks on referenda from an Ethereum wallet or contract (see
+//! [`governance`]).
+//!
 //! ## Paying for inference from a contract
 //!
 //! A contract cannot sign a voucher, so it prepays one: `prepayVoucher` holds the max fee from
@@ -64,6 +69,10 @@ use provena_primitives::{
     ModelId,
 };
 
+pub mod governance;
+
+pub use governance::{Governance, GOVERNANCE_ADDRESS};
+
 alloy_core::sol!("src/precompiles/IProvena.sol");
 
 /// Where [`Provena`] answers: the fixed precompile slot `0x0B00`.
@@ -78,7 +87,7 @@ pub const PROVENA_ADDRESS: [u8; 20] = PROVENA_MATCHER.base_address();
 
 /// Reference time charged per call on top of the storage reads: ABI decoding and encoding of at
 /// most a few hundred bytes.
-const CALL_REF_TIME: u64 = 5_000_000;
+pub(crate) const CALL_REF_TIME: u64 = 5_000_000;
 
 /// The `IProvena` precompile (see the module docs).
 pub struct Provena<T>(PhantomData<T>);
@@ -95,7 +104,7 @@ fn revert(e: DispatchError) -> Error {
 }
 
 /// Writes are refused in a static call (`eth_call` and `STATICCALL`).
-fn ensure_writable(env: &mut impl Ext<T = Runtime>) -> Result<(), Error> {
+pub(crate) fn ensure_writable(env: &mut impl Ext<T = Runtime>) -> Result<(), Error> {
     if env.is_read_only() {
         return Err(Error::Error(
             polkadot_sdk::pallet_revive::Error::<Runtime>::StateChangeDenied.into(),
@@ -105,7 +114,7 @@ fn ensure_writable(env: &mut impl Ext<T = Runtime>) -> Result<(), Error> {
 }
 
 /// The account of the contract (or account) calling the precompile.
-fn caller(env: &mut impl Ext<T = Runtime>) -> Result<AccountId, Error> {
+pub(crate) fn caller(env: &mut impl Ext<T = Runtime>) -> Result<AccountId, Error> {
     Ok(env.caller().account_id()?.clone())
 }
 

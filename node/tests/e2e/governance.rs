@@ -1,0 +1,325 @@
+//! Governance end to end on a real `provena-node --dev`, whose governance timescale makes a
+//! documented day one block: every privileged step is a referendum decided by the development
+//! accounts' votes, none is Sudo.
+//!
+//! 1. The admission track makes Ferdie an inference operator.
+//! 2. Ferdie settles two prepaid receipts; Eve challenges both.
+//! 3. Three referenda at once: the disputes track upholds the first challenge, the treasurer
+//!    track spends 5,000 OPEN to Eve (paid out by `payout`), the parameters track sets the
+//!    trading fee to 2%.
+//! 4. Nobody resolves the second challenge: past its deadline anyone ends it with the
+//!    documented default (the receipt stands, the challenger's bond comes back).
+//! 5. polkadot.js (npm `@polkadot/api`) reads the tracks, submits a referendum, votes with
+//!    conviction through `convictionVoting.vote` and reads the tally, the vote and the locks back
+//!    with the standard types, as a wallet's referenda page does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use jsonrpsee::ws_client::WsClient;
+use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
+use polkadot_sdk::{
+    pallet_parameters, pallet_referenda, pallet_treasury,
+    sp_core::H256,
+    sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Eve, Ferdie},
+    sp_runtime::Permill,
+};
+use provena_primitives::{
+    attribution::Voucher, currency::OPEN, datanets::Visibility, ContributionId, ModelId,
+};
+use provena_runtime::{
+    configs::{dynamic_params::models, origins::Origin, MinContributionStake},
+    AccountId, OriginCaller, Runtime, RuntimeCall, RuntimeEvent, RuntimeParameters,
+    RuntimeParametersKey,
+};
+use serde_json::Value;
+
+/// The development accounts that vote: 900,000 OPEN each, about a quarter of the OPEN that can
+/// vote on a dev chain, enough for every track but root at the start of its decision.
+const VOTERS: [Sr25519Keyring; 5] = [Alice, Bob, Charlie, Dave, Eve];
+
+/// Opens the referenda, with every voter voting aye.
+async fn referenda(c: &WsClient, proposals: Vec<(OriginCaller, RuntimeCall)>) -> Vec<u32> {
+    open_referenda(c, Alice, proposals, &VOTERS, 900_000 * OPEN).await
+}
+
+/// Waits (deadline: `timeout`) for an event that `pick` accepts in a block after `from`;
+/// returns what `pick` made of it and the block's number.
+async fn wait_for_event<T>(
+    c: &WsClient,
+    from: u32,
+    timeout: Duration,
+    what: &str,
+    pick: impl Fn(&RuntimeEvent) -> Option<T>,
+) -> (T, u32) {
+    let deadline = Instant::now() + timeout;
+    let mut next = from + 1;
+    loop {
+        while next <= best_number(c).await {
+            let hash = block_hash_of(c, next).await;
+            if let Some(found) = events(c, hash).await.iter().find_map(&pick) {
+                return (found, next);
+            }
+            next += 1;
+        }
+        assert!(Instant::now() < deadline, "no {what} within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn block_hash_of(c: &WsClient, n: u32) -> H256 {
+    use jsonrpsee::{core::client::ClientT, rpc_params};
+    let hash: Value = c.request("chain_getBlockHash", rpc_params![n]).await.unwrap();
+    h256(&hash)
+}
+
+/// Waits until referendum `index` was approved and its call dispatched.
+async fn wait_enacted(c: &WsClient, index: u32, from: u32) -> u32 {
+    let (_, at) = wait_for_event(c, from, Duration::from_secs(120), "approval", |e| match e {
+        RuntimeEvent::Referenda(pallet_referenda::Event::Confirmed { index: i, .. })
+            if *i == index =>
+        {
+            Some(())
+        }
+        RuntimeEvent::Referenda(pallet_referenda::Event::Rejected { index: i, .. })
+        | RuntimeEvent::Referenda(pallet_referenda::Event::TimedOut { index: i, .. })
+            if *i == index =>
+        {
+            panic!("referendum {index} failed: {e:?}")
+        }
+        _ => None,
+    })
+    .await;
+    // Referenda schedule the enactment under this name.
+    let name = codec::Encode::using_encoded(&(*b"assembly", "enactment", index), |b| {
+        polkadot_sdk::sp_crypto_hashing::blake2_256(b)
+    });
+    let (_, at) = wait_for_event(c, at - 1, Duration::from_secs(60), "enactment", |e| match e {
+        RuntimeEvent::Scheduler(polkadot_sdk::pallet_scheduler::Event::Dispatched {
+            id: Some(id),
+            result,
+            ..
+        }) if *id == name => {
+            assert!(result.is_ok(), "referendum {index}'s call failed: {result:?}");
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    at
+}
+
+fn receipt(request: u8, user: AccountId) -> ReceiptInput<Runtime> {
+    ReceiptInput::<Runtime> {
+        voucher: Voucher {
+            request_id: H256::repeat_byte(request),
+            model: ModelId(0),
+            max_fee: 2 * OPEN,
+            operator: Ferdie.to_account_id(),
+            expires_at: 400,
+        },
+        user,
+        // Prepaid on chain: no signature.
+        signature: None,
+        model: ModelId(0),
+        input_tokens: 600,
+        output_tokens: 400,
+        attribution: vec![(ContributionId(0), 1_000_000)],
+        pool: None,
+        retrieved_from: None,
+        evidence_hash: H256::repeat_byte(0xee),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referenda_admit_resolve_spend_and_set_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path());
+    let c = node.client().await;
+    wait_for_best(&c, 1, Duration::from_secs(60)).await;
+
+    // A datanet with Alice's accepted contribution in snapshot 1 and Charlie's model on it.
+    let dn = |call| RuntimeCall::Datanets(call);
+    let setup = batch(vec![
+        dn(pallet_datanets::Call::create_datanet {
+            name: b"Governed".to_vec(),
+            description_uri: vec![],
+            domain: b"governance".to_vec(),
+            license: b"MIT".to_vec(),
+            visibility: Visibility::Public,
+            contribution_stake: MinContributionStake::get(),
+            max_contribution_bytes: 1 << 20,
+        }),
+        dn(pallet_datanets::Call::contribute {
+            datanet: 0,
+            content_hash: H256::repeat_byte(1),
+            byte_size: 100,
+            token_count: 25,
+            metadata_uri: vec![],
+            license: vec![],
+            max_stake: u128::MAX,
+        }),
+    ]);
+    succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Alice, setup).await).await).await;
+    let publish = batch(vec![
+        dn(pallet_datanets::Call::review {
+            contribution: ContributionId(0),
+            verdict: pallet_datanets::Verdict::Accept { quality: 90 },
+        }),
+        dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
+    ]);
+    succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Alice, publish).await).await).await;
+    succeeded(
+        &c,
+        submit_and_wait_in_block(&c, &sign(&c, Charlie, register_base_model()).await).await,
+    )
+    .await;
+
+    // 1. The admission track makes Ferdie an operator.
+    let start = best_number(&c).await;
+    let admit = RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
+        operator: Ferdie.to_account_id(),
+    });
+    let [r_admit] = referenda(&c, vec![(Origin::AdmissionAdmin.into(), admit)]).await[..] else {
+        unreachable!()
+    };
+    wait_enacted(&c, r_admit, start).await;
+    let operator: Option<pallet_attribution::Operator<Runtime>> = storage(
+        &c,
+        pallet_attribution::Operators::<Runtime>::hashed_key_for(Ferdie.to_account_id()),
+        None,
+    )
+    .await;
+    assert!(operator.is_some(), "Ferdie was admitted");
+
+    // 2. Dave prepays two requests; Ferdie settles them; Eve challenges both.
+    let prepay = |request| {
+        RuntimeCall::Attribution(pallet_attribution::Call::prepay_voucher {
+            voucher: receipt(request, Dave.to_account_id()).voucher,
+        })
+    };
+    succeeded(
+        &c,
+        submit_and_wait_in_block(&c, &sign(&c, Dave, batch(vec![prepay(1), prepay(2)])).await)
+            .await,
+    )
+    .await;
+    let submit = RuntimeCall::Attribution(pallet_attribution::Call::submit_receipts {
+        receipts: vec![receipt(1, Dave.to_account_id()), receipt(2, Dave.to_account_id())],
+    });
+    let evs =
+        succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Ferdie, submit).await).await).await;
+    let ids: Vec<u64> = evs
+        .iter()
+        .filter_map(|e| match e {
+            RuntimeEvent::Attribution(AttributionEvent::ReceiptSubmitted { receipt, .. }) => {
+                Some(*receipt)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "{evs:?}");
+    let challenge =
+        |receipt| RuntimeCall::Attribution(pallet_attribution::Call::challenge_receipt { receipt });
+    let challenged = submit_and_wait_in_block(
+        &c,
+        &sign(&c, Eve, batch(ids.iter().map(|r| challenge(*r)).collect())).await,
+    )
+    .await;
+    succeeded(&c, challenged).await;
+    let challenged_at = header_number_at(&c, challenged).await;
+
+    // 3. Three tracks at once: uphold the first challenge, spend, set the trading fee.
+    let start = best_number(&c).await;
+    let resolve = RuntimeCall::Attribution(pallet_attribution::Call::resolve_challenge {
+        receipt: ids[0],
+        upheld: true,
+    });
+    let spend = RuntimeCall::Treasury(pallet_treasury::Call::spend {
+        asset_kind: Box::new(()),
+        amount: 5_000 * OPEN,
+        beneficiary: Box::new(Eve.to_account_id()),
+        valid_from: None,
+    });
+    let fee = RuntimeCall::Parameters(pallet_parameters::Call::set_parameter {
+        key_value: RuntimeParameters::Models(models::Parameters::TradingFee(
+            models::TradingFee,
+            Some(Permill::from_percent(2)),
+        )),
+    });
+    let indices = referenda(
+        &c,
+        vec![
+            (Origin::DisputeResolver.into(), resolve),
+            (Origin::Treasurer.into(), spend),
+            (Origin::ParameterAdmin.into(), fee),
+        ],
+    )
+    .await;
+    for index in &indices {
+        wait_enacted(&c, *index, start).await;
+    }
+    let (upheld, _) =
+        wait_for_event(&c, start, Duration::from_secs(30), "the resolution", |e| match e {
+            RuntimeEvent::Attribution(AttributionEvent::ChallengeResolved {
+                receipt,
+                upheld,
+                ..
+            }) if *receipt == ids[0] => Some(*upheld),
+            _ => None,
+        })
+        .await;
+    assert!(upheld);
+    let before = free_balance(&c, &Eve.to_account_id(), None).await;
+    let payout = RuntimeCall::Treasury(pallet_treasury::Call::payout { index: 0 });
+    let block = submit_and_wait_in_block(&c, &sign(&c, Eve, payout).await).await;
+    let evs = succeeded(&c, block).await;
+    let paid = free_balance(&c, &Eve.to_account_id(), Some(block)).await
+        + fee_paid(&evs, &Eve.to_account_id())
+        - before;
+    assert_eq!(paid, 5_000 * OPEN);
+    let key = RuntimeParametersKey::Models(models::ParametersKey::TradingFee(models::TradingFee));
+    let value: Option<provena_runtime::configs::governance::parameters::RuntimeParametersValue> =
+        storage(&c, pallet_parameters::Parameters::<Runtime>::hashed_key_for(key), None).await;
+    assert_eq!(
+        value,
+        Some(provena_runtime::configs::governance::parameters::RuntimeParametersValue::Models(
+            models::ParametersValue::TradingFee(Permill::from_percent(2))
+        ))
+    );
+
+    // 4. The second challenge, unresolved, ends past its deadline (seven documented days: seven
+    // blocks) by the default: the receipt stands and Eve's bond comes back.
+    let deadline = challenged_at + 7;
+    wait_for_best(&c, deadline + 1, Duration::from_secs(120)).await;
+    let before = free_balance(&c, &Eve.to_account_id(), None).await;
+    let expire =
+        RuntimeCall::Attribution(pallet_attribution::Call::expire_challenge { receipt: ids[1] });
+    let block = submit_and_wait_in_block(&c, &sign(&c, Eve, expire).await).await;
+    let evs = succeeded(&c, block).await;
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            RuntimeEvent::Attribution(AttributionEvent::ChallengeExpired { receipt, challenger })
+                if *receipt == ids[1] && *challenger == Eve.to_account_id()
+        )),
+        "{evs:?}"
+    );
+    let back = free_balance(&c, &Eve.to_account_id(), Some(block)).await
+        + fee_paid(&evs, &Eve.to_account_id())
+        - before;
+    assert_eq!(back, provena_runtime::configs::ChallengeBond::get());
+
+    // 5. A wallet's referenda page, with polkadot.js.
+    let ws = format!("ws://127.0.0.1:{}", node.rpc_port);
+    let report = run_js("polkadotjs", "referenda.mjs", "@polkadot/api", &[("PROVENA_WS", ws)]);
+    assert_eq!(report["track"], 4, "{report}");
+    assert_eq!(report["ayes"], (2_000 * OPEN).to_string(), "{report}");
+}
+
+async fn header_number_at(c: &WsClient, hash: H256) -> u32 {
+    use jsonrpsee::{core::client::ClientT, rpc_params};
+    let header: Value = c.request("chain_getHeader", rpc_params![hash]).await.unwrap();
+    header_number(&header)
+}
