@@ -428,3 +428,29 @@ pub fn run_js(dir: &str, script: &str, package: &str, env: &[(&str, String)]) ->
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(stdout.lines().last().expect("a report line")).expect("a JSON report")
 }
+
+/// Creates a public datanet named `name` with the minimum contribution stake.
+pub fn create_public_datanet(name: &str) -> RuntimeCall {
+    RuntimeCall::Datanets(pallet_datanets::Call::create_datanet {
+        name: name.as_bytes().to_vec(),
+        description_uri: vec![],
+        domain: b"tests".to_vec(),
+        license: b"MIT".to_vec(),
+        visibility: provena_primitives::datanets::Visibility::Public,
+        contribution_stake: provena_runtime::configs::MinContributionStake::get(),
+        max_contribution_bytes: 1 << 20,
+    })
+}
+
+/// Contributes the content hash `0xbb…bb` (100 bytes, 25 tokens) to `datanet`.
+pub fn contribute(datanet: u32, byte: u8) -> RuntimeCall {
+    RuntimeCall::Datanets(pallet_datanets::Call::contribute {
+        datanet,
+        content_hash: H256::repeat_byte(byte),
+        byte_size: 100,
+        token_count: 25,
+        metadata_uri: vec![],
+        license: vec![],
+        max_stake: u128::MAX,
+    })
+}

@@ -25,11 +25,9 @@ use polkadot_sdk::{
     sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Eve, Ferdie},
     sp_runtime::Permill,
 };
-use provena_primitives::{
-    attribution::Voucher, currency::OPEN, datanets::Visibility, ContributionId, ModelId,
-};
+use provena_primitives::{attribution::Voucher, currency::OPEN, ContributionId, ModelId};
 use provena_runtime::{
-    configs::{dynamic_params::models, origins::Origin, MinContributionStake},
+    configs::{dynamic_params::models, origins::Origin},
     AccountId, OriginCaller, Runtime, RuntimeCall, RuntimeEvent, RuntimeParameters,
     RuntimeParametersKey,
 };
@@ -141,26 +139,7 @@ async fn referenda_admit_resolve_spend_and_set_parameters() {
 
     // A datanet with Alice's accepted contribution in snapshot 1 and Charlie's model on it.
     let dn = |call| RuntimeCall::Datanets(call);
-    let setup = batch(vec![
-        dn(pallet_datanets::Call::create_datanet {
-            name: b"Governed".to_vec(),
-            description_uri: vec![],
-            domain: b"governance".to_vec(),
-            license: b"MIT".to_vec(),
-            visibility: Visibility::Public,
-            contribution_stake: MinContributionStake::get(),
-            max_contribution_bytes: 1 << 20,
-        }),
-        dn(pallet_datanets::Call::contribute {
-            datanet: 0,
-            content_hash: H256::repeat_byte(1),
-            byte_size: 100,
-            token_count: 25,
-            metadata_uri: vec![],
-            license: vec![],
-            max_stake: u128::MAX,
-        }),
-    ]);
+    let setup = batch(vec![create_public_datanet("Governed"), contribute(0, 1)]);
     succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Alice, setup).await).await).await;
     let publish = batch(vec![
         dn(pallet_datanets::Call::review {

@@ -2,13 +2,14 @@
 //! the development accounts pass.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::common::{self, batch, open_referenda, sign, submit_and_wait_in_block, succeeded};
-use jsonrpsee::ws_client::WsClient;
-use polkadot_sdk::{frame_system::RawOrigin, sp_core::H256, sp_keyring::Sr25519Keyring};
-use provena_primitives::{currency::OPEN, datanets::Visibility, ContributionId, ModelId};
-use provena_runtime::{
-    configs::MinContributionStake, OriginCaller, Runtime, RuntimeCall, RuntimeEvent,
+use crate::common::{
+    self, batch, contribute, create_public_datanet, open_referenda, sign, submit_and_wait_in_block,
+    succeeded,
 };
+use jsonrpsee::ws_client::WsClient;
+use polkadot_sdk::{frame_system::RawOrigin, sp_keyring::Sr25519Keyring};
+use provena_primitives::{currency::OPEN, ContributionId, ModelId};
+use provena_runtime::{OriginCaller, Runtime, RuntimeCall, RuntimeEvent};
 
 /// The storage keys of a datanet and a model created before the upgrade, with their encoded
 /// values then.
@@ -18,26 +19,7 @@ pub struct Items(Vec<(Vec<u8>, Vec<u8>)>);
 /// trained on it; returns them as stored.
 pub async fn items_before_upgrade(c: &WsClient, owner: Sr25519Keyring) -> Items {
     let dn = |call| RuntimeCall::Datanets(call);
-    let create = batch(vec![
-        dn(pallet_datanets::Call::create_datanet {
-            name: b"Before the upgrade".to_vec(),
-            description_uri: vec![],
-            domain: b"network".to_vec(),
-            license: b"MIT".to_vec(),
-            visibility: Visibility::Public,
-            contribution_stake: MinContributionStake::get(),
-            max_contribution_bytes: 1 << 20,
-        }),
-        dn(pallet_datanets::Call::contribute {
-            datanet: 0,
-            content_hash: H256::repeat_byte(0x5a),
-            byte_size: 100,
-            token_count: 25,
-            metadata_uri: vec![],
-            license: vec![],
-            max_stake: u128::MAX,
-        }),
-    ]);
+    let create = batch(vec![create_public_datanet("Before the upgrade"), contribute(0, 0x5a)]);
     let block = submit_and_wait_in_block(c, &sign(c, owner, create).await).await;
     let evs = succeeded(c, block).await;
     let datanet = evs
