@@ -22,6 +22,7 @@
 
 extern crate alloc;
 
+pub mod agents;
 pub mod attribution;
 pub mod bonding_curve;
 pub mod commit;

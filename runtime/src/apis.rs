@@ -37,7 +37,7 @@ use provena_primitives::{
 };
 
 use crate::{
-    opaque::SessionKeys, AccountId, Attribution, Aura, Balance, Block, Datanets, Executive,
+    opaque::SessionKeys, AccountId, Agents, Attribution, Aura, Balance, Block, Datanets, Executive,
     Grandpa, Historical, Inference, InherentDataExt, Models, Nonce, Runtime, RuntimeCall,
     RuntimeGenesisConfig, Staking, System, TransactionPayment, VERSION,
 };
@@ -364,6 +364,40 @@ pallet_revive::impl_runtime_apis_plus_revive_traits! {
 
         fn operator_jobs(operator: AccountId, limit: u32) -> Vec<JobId> {
             Inference::api_operator_jobs(operator, limit)
+        }
+    }
+
+    impl provena_primitives::agents::AgentsApi<Block, AccountId> for Runtime {
+        fn agent(who: AccountId) -> Option<provena_primitives::agents::AgentInfo<AccountId>> {
+            Agents::api_agent(who)
+        }
+
+        fn agents(
+            start_after: Option<AccountId>,
+            limit: u32,
+        ) -> Vec<provena_primitives::agents::AgentInfo<AccountId>> {
+            Agents::api_agents(start_after, limit)
+        }
+
+        fn delegation(
+            agent: AccountId,
+            member: AccountId,
+        ) -> Option<provena_primitives::agents::DelegationInfo<AccountId>> {
+            Agents::api_delegation(agent, member)
+        }
+
+        fn delegations(
+            agent: AccountId,
+            start_after: Option<AccountId>,
+            limit: u32,
+        ) -> Vec<provena_primitives::agents::DelegationInfo<AccountId>> {
+            Agents::api_delegations(agent, start_after, limit)
+        }
+
+        fn performance(
+            agent: AccountId,
+        ) -> Vec<(provena_primitives::agents::EraIndex, provena_primitives::agents::EraPerformance)> {
+            Agents::api_performance(agent)
         }
     }
 

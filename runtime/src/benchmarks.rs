@@ -12,8 +12,8 @@ use polkadot_sdk::{
 
 #[allow(unused_imports)]
 use crate::{
-    Attribution, Balances, ConvictionVoting, Datanets, Inference, Models, Multisig, Parameters,
-    Preimage, Proxy, Referenda, Scheduler, Sudo, Timestamp, Treasury, Utility,
+    Agents, Attribution, Balances, ConvictionVoting, Datanets, Inference, Models, Multisig,
+    Parameters, Preimage, Proxy, Referenda, Scheduler, Sudo, Timestamp, Treasury, Utility,
 };
 use frame_system_benchmarking::Pallet as SystemBench;
 
@@ -37,6 +37,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_models, Models]
     [pallet_attribution, Attribution]
     [pallet_inference, Inference]
+    [pallet_agents, Agents]
 );
 
 /// The benchmarks available and the storage items they touch.

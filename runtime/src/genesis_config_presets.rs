@@ -21,9 +21,10 @@
 //! `//stash` accounts) and the five well-known Ethereum development accounts ([`DEV_ETH_ACCOUNTS`])
 //! with [`DEV_ENDOWMENT`] each, taken out of the ecosystem fund so that the total stays exactly
 //! [`GENESIS_SUPPLY`]. The contracts pallet's own account is given its existential deposit out of
-//! the same fund (otherwise `pallet_revive` would mint it at genesis), and so is the datanets
+//! the same fund (otherwise `pallet_revive` would mint it at genesis), and so are the datanets
 //! pallet's account, which keeps the reward pools (so paying out one pool never has to take the
-//! account below its existential deposit).
+//! account below its existential deposit), and the agents pallet's, which keeps stakers' unpaid
+//! rewards (so a reward below the existential deposit can always be paid into it).
 
 use crate::{
     configs::{
@@ -133,10 +134,11 @@ fn genesis_balances(dev_accounts: &[AccountId]) -> Option<Vec<(AccountId, Balanc
     let revive_account: AccountId = PalletId(*b"py/reviv").into_account_truncating();
     let datanets_account: AccountId =
         crate::configs::DatanetsPalletId::get().into_account_truncating();
+    let agents_account: AccountId = crate::configs::AgentsPalletId::get().into_account_truncating();
     let ed = crate::configs::ExistentialDeposit::get();
     let dev_total = DEV_ENDOWMENT
         .checked_mul(dev_accounts.len() as Balance)?
-        .checked_add(ed.checked_mul(2)?)?;
+        .checked_add(ed.checked_mul(3)?)?;
     let mut balances = Vec::with_capacity(ALLOCATION.len().saturating_add(dev_accounts.len()));
     for a in ALLOCATION.iter() {
         let amount =
@@ -146,6 +148,7 @@ fn genesis_balances(dev_accounts: &[AccountId]) -> Option<Vec<(AccountId, Balanc
     balances.extend(dev_accounts.iter().cloned().map(|who| (who, DEV_ENDOWMENT)));
     balances.push((revive_account, ed));
     balances.push((datanets_account, ed));
+    balances.push((agents_account, ed));
     Some(balances)
 }
 
@@ -394,6 +397,13 @@ pub(crate) mod tests {
                     crate::configs::DatanetsPalletId::get().into_account_truncating();
                 assert_eq!(
                     Balances::free_balance(datanets),
+                    crate::configs::ExistentialDeposit::get()
+                );
+                // And the agents pallet's, which keeps stakers' unpaid rewards.
+                let agents: AccountId =
+                    crate::configs::AgentsPalletId::get().into_account_truncating();
+                assert_eq!(
+                    Balances::free_balance(agents),
                     crate::configs::ExistentialDeposit::get()
                 );
                 let community = bucket_account_by_name("community").unwrap();

@@ -33,6 +33,7 @@
 //! | 51 | Models | Payable AI |
 //! | 52 | Attribution | Payable AI |
 //! | 53 | Inference | Payable AI |
+//! | 54 | Agents | Payable AI: bonded operators, delegation, slashing (`pallet-agents`) |
 //! | 60 | Revive | EVM contracts |
 //!
 //! Indices are part of the encoding of every call and event: they never change once a network
@@ -75,6 +76,7 @@ pub mod client;
 pub mod configs;
 pub mod genesis_config_presets;
 pub mod precompiles;
+pub mod weights;
 
 use alloc::{borrow::Cow, vec::Vec};
 use polkadot_sdk::{
@@ -139,9 +141,9 @@ macro_rules! runtime_version {
 // Bump on every runtime change that is deployed; storage migrations key off it. The
 // `upgrade-test` blob (see [`upgrade_test`]) is the same runtime one higher.
 #[cfg(not(feature = "upgrade-test"))]
-runtime_version!(116);
-#[cfg(feature = "upgrade-test")]
 runtime_version!(117);
+#[cfg(feature = "upgrade-test")]
+runtime_version!(118);
 
 /// This runtime's `spec_version`.
 pub const SPEC_VERSION: u32 = VERSION.spec_version;
@@ -337,6 +339,8 @@ mod runtime {
     pub type Attribution = pallet_attribution;
     #[runtime::pallet_index(53)]
     pub type Inference = pallet_inference;
+    #[runtime::pallet_index(54)]
+    pub type Agents = pallet_agents;
 
     // EVM contracts.
     #[runtime::pallet_index(60)]

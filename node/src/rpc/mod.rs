@@ -3,6 +3,7 @@
 //! `system_dryRun`), fee queries (`payment_queryInfo`, `payment_queryFeeDetails`) and Provena's
 //! own namespaces (`datanets_*`, `models_*`, `attribution_*`, `inference_*`).
 
+pub mod agents;
 pub mod attribution;
 pub mod datanets;
 pub mod inference;
@@ -91,7 +92,8 @@ where
             Block,
             AccountId,
             provena_runtime::BlockNumber,
-        > + provena_primitives::inference::InferenceApi<Block, AccountId, provena_runtime::BlockNumber>,
+        > + provena_primitives::inference::InferenceApi<Block, AccountId, provena_runtime::BlockNumber>
+        + provena_primitives::agents::AgentsApi<Block, AccountId>,
     P: TransactionPool + 'static,
 {
     let mut module = RpcModule::new(());
@@ -104,7 +106,10 @@ where
     module.merge(attribution::AttributionApiServer::into_rpc(attribution::Attribution::new(
         client.clone(),
     )))?;
-    module.merge(inference::InferenceApiServer::into_rpc(inference::Inference::new(client)))?;
+    module.merge(inference::InferenceApiServer::into_rpc(inference::Inference::new(
+        client.clone(),
+    )))?;
+    module.merge(agents::AgentsApiServer::into_rpc(agents::Agents::new(client)))?;
 
     Ok(module)
 }

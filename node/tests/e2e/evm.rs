@@ -97,6 +97,15 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
     ]);
     submit_and_wait_in_block(&c, &sign(&c, Alice, create).await).await;
     submit_and_wait_in_block(&c, &sign(&c, Charlie, register_base_model()).await).await;
+    // Ferdie is also an agent (for the IAgents delegation), serving model 0.
+    let register = RuntimeCall::Agents(pallet_agents::Call::register_agent {
+        models: vec![ModelId(0)],
+        endpoint: b"http://127.0.0.1:8000".to_vec(),
+        metadata: vec![],
+        bond: 2_000 * OPEN,
+        commission: polkadot_sdk::sp_runtime::Perbill::from_percent(10),
+    });
+    succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Ferdie, register).await).await).await;
 
     // Native → EVM: Bob sends 5 OPEN to Dorothy's Ethereum address (as its native account).
     let dorothy = eth_account(dev_eth("dorothy"));
@@ -126,6 +135,7 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
             ("DOROTHY_FREE", dorothy_free.to_string()),
             ("ED", ExistentialDeposit::get().to_string()),
             ("REFERENDUM", "0".into()),
+            ("AGENT", raw(&Ferdie.to_account_id())),
         ],
     );
     eprintln!("report: {report:#}");
@@ -194,6 +204,19 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
         "{voting:?}"
     );
     assert_eq!(report["governance"]["power"], "0");
+
+    // Ethan's IAgents delegation is a delegation of his mapped account: 20 OPEN of points in
+    // Ferdie's pool, which now holds 2,020 OPEN.
+    let ethan = eth_account(dev_eth("ethan"));
+    let at = h256(&report["agents"]["block"]);
+    let member: Option<pallet_agents::Membership<Runtime>> = storage(
+        &c,
+        pallet_agents::Members::<Runtime>::hashed_key_for(Ferdie.to_account_id(), &ethan),
+        Some(at),
+    )
+    .await;
+    assert_eq!(member.map(|m| m.points), Some(20 * OPEN));
+    assert_eq!(report["agents"]["totalStake"], (2_020 * OPEN).to_string());
 
     let v = &report["voucher"];
     let contract_address: [u8; 20] = from_hex(v["contract"].as_str().unwrap()).try_into().unwrap();

@@ -4,9 +4,9 @@
 //!
 //! 1. The admission track makes Ferdie an inference operator.
 //! 2. Ferdie settles two prepaid receipts; Eve challenges both.
-//! 3. Three referenda at once: the disputes track upholds the first challenge, the treasurer
-//!    track spends 5,000 OPEN to Eve (paid out by `payout`), the parameters track sets the
-//!    trading fee to 2%.
+//! 3. Four referenda at once: the disputes track upholds the first challenge, the treasurer
+//!    track spends 5,000 OPEN to Eve (paid out by `payout`) and pays a datanet's reward pool
+//!    (a slashed stake) to a grantee, the parameters track sets the trading fee to 2%.
 //! 4. Nobody resolves the second challenge: past its deadline anyone ends it with the
 //!    documented default (the receipt stands, the challenger's bond comes back).
 //! 5. polkadot.js (npm `@polkadot/api`) reads the tracks, submits a referendum, votes with
@@ -139,12 +139,17 @@ async fn referenda_admit_resolve_spend_and_set_parameters() {
 
     // A datanet with Alice's accepted contribution in snapshot 1 and Charlie's model on it.
     let dn = |call| RuntimeCall::Datanets(call);
-    let setup = batch(vec![create_public_datanet("Governed"), contribute(0, 1)]);
+    // Alice's second contribution is slashed: its stake funds the datanet's reward pool.
+    let setup = batch(vec![create_public_datanet("Governed"), contribute(0, 1), contribute(0, 2)]);
     succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Alice, setup).await).await).await;
     let publish = batch(vec![
         dn(pallet_datanets::Call::review {
             contribution: ContributionId(0),
             verdict: pallet_datanets::Verdict::Accept { quality: 90 },
+        }),
+        dn(pallet_datanets::Call::review {
+            contribution: ContributionId(1),
+            verdict: pallet_datanets::Verdict::Slash,
         }),
         dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
     ]);
@@ -209,7 +214,8 @@ async fn referenda_admit_resolve_spend_and_set_parameters() {
     succeeded(&c, challenged).await;
     let challenged_at = header_number_at(&c, challenged).await;
 
-    // 3. Three tracks at once: uphold the first challenge, spend, set the trading fee.
+    // 3. Three tracks at once: uphold the first challenge, spend from the treasury and from the
+    // reward pool, set the trading fee.
     let start = best_number(&c).await;
     let resolve = RuntimeCall::Attribution(pallet_attribution::Call::resolve_challenge {
         receipt: ids[0],
@@ -220,6 +226,13 @@ async fn referenda_admit_resolve_spend_and_set_parameters() {
         amount: 5_000 * OPEN,
         beneficiary: Box::new(Eve.to_account_id()),
         valid_from: None,
+    });
+    let pool = provena_runtime::configs::MinContributionStake::get();
+    let grantee = AccountId::new([0x77; 32]);
+    let spend_pool = dn(pallet_datanets::Call::spend_pool {
+        datanet: 0,
+        beneficiary: grantee.clone(),
+        amount: pool,
     });
     let fee = RuntimeCall::Parameters(pallet_parameters::Call::set_parameter {
         key_value: RuntimeParameters::Models(models::Parameters::TradingFee(
@@ -232,6 +245,7 @@ async fn referenda_admit_resolve_spend_and_set_parameters() {
         vec![
             (Origin::DisputeResolver.into(), resolve),
             (Origin::Treasurer.into(), spend),
+            (Origin::Treasurer.into(), spend_pool),
             (Origin::ParameterAdmin.into(), fee),
         ],
     )
@@ -258,6 +272,11 @@ async fn referenda_admit_resolve_spend_and_set_parameters() {
         + fee_paid(&evs, &Eve.to_account_id())
         - before;
     assert_eq!(paid, 5_000 * OPEN);
+    // The slashed stake left the reward pool for the grantee, by the treasurer track only.
+    assert_eq!(free_balance(&c, &grantee, None).await, pool);
+    let left: Option<u128> =
+        storage(&c, pallet_datanets::RewardPools::<Runtime>::hashed_key_for(0u32), None).await;
+    assert_eq!(left, None, "the emptied pool left the state");
     let key = RuntimeParametersKey::Models(models::ParametersKey::TradingFee(models::TradingFee));
     let value: Option<provena_runtime::configs::governance::parameters::RuntimeParametersValue> =
         storage(&c, pallet_parameters::Parameters::<Runtime>::hashed_key_for(key), None).await;

@@ -11,6 +11,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod agents;
 mod attribution;
 mod chain_specs;
 mod datanets;

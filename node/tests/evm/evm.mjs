@@ -7,7 +7,8 @@
 //
 // Inputs (environment): ETH_URL, MODEL, DATANET, CONTRIBUTION, OPERATOR (32-byte hex account
 // id), BOB_ACCOUNT (32-byte hex account id), DOROTHY_FREE (decimal, Dorothy's native free
-// balance), ED (decimal, the existential deposit).
+// balance), ED (decimal, the existential deposit), REFERENDUM (an ongoing referendum's index),
+// AGENT (32-byte hex account id of an active agent).
 
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -41,6 +42,7 @@ const ADDRESSES = {
 const CHAIN_ID = 0x50524fn;
 const PRECOMPILE = "0x000000000000000000000000000000000b000000";
 const GOVERNANCE = "0x000000000000000000000000000000000c000000";
+const AGENTS = "0x000000000000000000000000000000000d000000";
 const OPEN = 10n ** 18n;
 
 const report = {};
@@ -57,6 +59,7 @@ function compile() {
       "InferenceClient.sol": read(path.join(here, "contracts/InferenceClient.sol")),
       "IProvena.sol": read(path.join(here, "../../../runtime/src/precompiles/IProvena.sol")),
       "IGovernance.sol": read(path.join(here, "../../../runtime/src/precompiles/IGovernance.sol")),
+      "IAgents.sol": read(path.join(here, "../../../runtime/src/precompiles/IAgents.sol")),
     },
     settings: {
       optimizer: { enabled: true, runs: 200 },
@@ -76,6 +79,7 @@ function compile() {
     client: get("InferenceClient.sol", "InferenceClient"),
     iprovena: get("IProvena.sol", "IProvena"),
     igovernance: get("IGovernance.sol", "IGovernance"),
+    iagents: get("IAgents.sol", "IAgents"),
   };
 }
 
@@ -129,6 +133,24 @@ async function main() {
   const power = await gov.contributionPower(ethers.zeroPadBytes(baltathar.address, 32));
   report.governance = { voter: baltathar.address, block: voteReceipt.blockHash, power: power.toString() };
   log("governance vote", report.governance);
+
+  // Agents from an Ethereum wallet: Ethan delegates 20 OPEN to the agent the test registered;
+  // delegating to an account that is no agent reverts with the pallet's error.
+  const agents = new ethers.Contract(AGENTS, compiled.iagents.abi, ethan);
+  const agent = env("AGENT");
+  await assert.rejects(agents.delegate.staticCall(ethers.ZeroHash, 20n * OPEN), /Agents: NotAgent/);
+  const delegateReceipt = await (await agents.delegate(agent, 20n * OPEN)).wait();
+  assert.equal(delegateReceipt.status, 1);
+  // Ethan's chain account: his address followed by twelve 0xEE bytes.
+  const ethanAccount = ethers.concat([ethan.address, "0x" + "ee".repeat(12)]);
+  const [stake, unbonding, pending] = await agents.delegation(agent, ethanAccount);
+  assert.equal(stake, 20n * OPEN);
+  assert.equal(unbonding, 0n);
+  assert.equal(pending, 0n);
+  const [agentActive, totalStake] = await agents.agentStake(agent);
+  assert.equal(agentActive, true);
+  report.agents = { block: delegateReceipt.blockHash, totalStake: totalStake.toString() };
+  log("agents delegation", report.agents);
 
   // ERC-20: deploy, estimate, transfer, read balances and logs.
   const factory = new ethers.ContractFactory(compiled.token.abi, compiled.token.bytecode, alith);

@@ -108,6 +108,10 @@ impl pallet_datanets::Config for Test {
     type Credits = Attribution;
     type Reward = crate::RewardRecord<Test>;
     type PoolDestination = TreasuryAccount;
+    type PoolSpendOrigin = polkadot_sdk::frame_system::EnsureRootWithSuccess<
+        AccountId,
+        polkadot_sdk::frame_support::traits::ConstU128<{ u128::MAX }>,
+    >;
     type Power = ();
     type WeightInfo = ();
 }

@@ -414,6 +414,31 @@ mod benchmarks {
         assert_eq!(ContributorCount::<T>::get(&who), 1);
     }
 
+    /// A spend that leaves something in the pool and creates its beneficiary's account.
+    #[benchmark]
+    fn spend_pool() -> Result<(), BenchmarkError> {
+        let origin =
+            T::PoolSpendOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let max = T::PoolSpendOrigin::ensure_origin(origin.clone())
+            .map_err(|_| BenchmarkError::Weightless)?;
+        let owner = funded::<T>("owner", 0);
+        let d = datanet::<T>(&owner, Visibility::Public);
+        let amount = T::MinContributionStake::get().min(max);
+        let pool = amount.saturating_mul(2u32.into());
+        let pallet_account = DatanetsPallet::<T>::account_id();
+        T::Currency::set_balance(
+            &pallet_account,
+            T::Currency::minimum_balance().saturating_add(pool),
+        );
+        RewardPools::<T>::insert(d, pool);
+        let beneficiary: T::AccountId = account("beneficiary", 0, 0);
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, d, beneficiary.clone(), amount);
+        assert_eq!(RewardPools::<T>::get(d), pool - amount);
+        assert_eq!(T::Currency::balance(&beneficiary), amount);
+        Ok(())
+    }
+
     impl_benchmark_test_suite!(
         DatanetsPallet,
         crate::mock::ExtBuilder::default().build(),

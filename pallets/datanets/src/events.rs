@@ -76,6 +76,8 @@ mod events_and_errors {
         AccessRevoked { datanet: DatanetId, who: T::AccountId },
         /// Attribution credit was paid into a datanet's reward pool.
         RewardPoolFunded { datanet: DatanetId, from: T::AccountId, amount: BalanceOf<T> },
+        /// Governance paid from a datanet's reward pool.
+        RewardPoolSpent { datanet: DatanetId, beneficiary: T::AccountId, amount: BalanceOf<T> },
         /// A contribution left the state (rejected, slashed or withdrawn while pending, or with
         /// its datanet); its storage deposit went back.
         ContributionRemoved {
@@ -200,6 +202,12 @@ mod events_and_errors {
         /// Attribution credit is still owed to this contribution or reward pool: it must be
         /// claimed (or its challenge resolved) before the item can go.
         CreditOwed,
+        /// The spend is more than the origin may pay at once.
+        SpendAboveLimit,
+        /// The reward pool holds less than the spend.
+        PoolTooSmall,
+        /// A spend of nothing.
+        ZeroSpend,
         /// There is no access request from this account.
         AccessNotRequested,
         /// This commitment was already made.

@@ -8,6 +8,39 @@ impl<T: Config> Pallet<T> {
         T::PalletId::get().into_account_truncating()
     }
 
+    /// Pays `amount` of the reward pools out of the pallet account. The account keeps its
+    /// existential deposit (funded at genesis) unless this pays out the last of it.
+    pub(crate) fn pay_from_pools(to: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        let account = Self::account_id();
+        let rest = T::Currency::balance(&account).saturating_sub(amount);
+        let keep = if rest.is_zero() { Preservation::Expendable } else { Preservation::Preserve };
+        T::Currency::transfer(&account, to, amount, keep)?;
+        Ok(())
+    }
+
+    /// `spend_pool`'s work, once the origin and its limit were checked.
+    pub(crate) fn do_spend_pool(
+        datanet: DatanetId,
+        beneficiary: T::AccountId,
+        amount: BalanceOf<T>,
+    ) -> DispatchResult {
+        ensure!(!amount.is_zero(), Error::<T>::ZeroSpend);
+        ensure!(Datanets::<T>::contains_key(datanet), Error::<T>::DatanetNotFound);
+        let pool = RewardPools::<T>::get(datanet);
+        let left = pool.checked_sub(&amount).ok_or(Error::<T>::PoolTooSmall)?;
+        Self::pay_from_pools(&beneficiary, amount)?;
+        if left.is_zero() {
+            RewardPools::<T>::remove(datanet);
+        } else {
+            RewardPools::<T>::insert(datanet, left);
+        }
+        Self::deposit_event(Event::RewardPoolSpent { datanet, beneficiary, amount });
+        Ok(())
+    }
+
     /// The datanet, if `who` owns it.
     pub(crate) fn owned_datanet(
         datanet: DatanetId,

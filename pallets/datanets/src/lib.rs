@@ -30,7 +30,9 @@
 //!   contributions at publication, committed to by a binary Merkle root.
 //! - **Reward pool**: slashed stakes and the attribution credit receipts put in the datanet's
 //!   pool ([`provena_primitives::datanets::RewardPoolFunding`]), kept per datanet in the pallet
-//!   account.
+//!   account. Nobody with a stake in the outcome decides where it goes: curators, who slash,
+//!   cannot spend it; governance ([`Config::PoolSpendOrigin`]) pays from it with `spend_pool`,
+//!   and what is left when the datanet is destroyed goes to [`Config::PoolDestination`].
 //!
 //! ## Usage
 //!
@@ -48,7 +50,8 @@
 //! 7. Private datanets: `request_access` (a deposit) → `grant_access` / `reject_access_request`
 //!    / `cancel_access_request`; `revoke_access` / `renounce_access`. Only the owner and
 //!    granted accounts may declare a private datanet's snapshot as training data.
-//! 8. `close_datanet` — no new contributions. `start_destroy` (owner, once no model uses its
+//! 8. `spend_pool` — governance ([`Config::PoolSpendOrigin`]) pays from a datanet's reward pool.
+//! 9. `close_datanet` — no new contributions. `start_destroy` (owner, once no model uses its
 //!    snapshots) then `destroy_items` (anyone, in bounded batches) remove every item and give
 //!    back every deposit and stake.
 //!
@@ -150,13 +153,13 @@ use polkadot_sdk::{
         pallet_prelude::*,
         traits::{
             fungible::{Inspect, InspectHold, Mutate, MutateHold},
-            tokens::{Fortitude, Precision, Restriction},
+            tokens::{Fortitude, Precision, Preservation, Restriction},
         },
         PalletId,
     },
     frame_system::{self, pallet_prelude::BlockNumberFor},
     sp_runtime::{
-        traits::{AccountIdConversion, CheckedAdd, Saturating, Zero},
+        traits::{AccountIdConversion, CheckedAdd, CheckedSub, Saturating, Zero},
         DispatchResult, Percent, SaturatedConversion,
     },
 };
@@ -307,6 +310,10 @@ pub mod pallet {
 
         /// Where the reward pool of a destroyed datanet goes.
         type PoolDestination: Get<Self::AccountId>;
+
+        /// Who may spend from a datanet's reward pool (`spend_pool`), and the most one spend
+        /// may pay. In the runtime: root, or a referendum on the treasurer track.
+        type PoolSpendOrigin: EnsureOrigin<Self::RuntimeOrigin, Success = BalanceOf<Self>>;
 
         /// Governance's record of contribution power: a contribution still accepted when its
         /// stake is released (it stayed through the lock-up, undisputed) is credited its stake
@@ -703,6 +710,24 @@ pub mod pallet {
                 Some(priority),
             )
             .map(|_| ())
+        }
+
+        /// Pays `amount` from the reward pool of `datanet` to `beneficiary`: the governed way
+        /// out of a pool (slashed stakes and credit paid into it), for instance to reward the
+        /// datanet's contributors or fund its curation. [`Config::PoolSpendOrigin`] only, and at
+        /// most what that origin may spend at once. A datanet being destroyed can still be
+        /// paid from; what is left goes to [`Config::PoolDestination`] with it.
+        #[pallet::call_index(21)]
+        #[pallet::weight(T::WeightInfo::spend_pool())]
+        pub fn spend_pool(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            beneficiary: T::AccountId,
+            amount: BalanceOf<T>,
+        ) -> DispatchResult {
+            let max = T::PoolSpendOrigin::ensure_origin(origin)?;
+            ensure!(amount <= max, Error::<T>::SpendAboveLimit);
+            Self::do_spend_pool(datanet, beneficiary, amount)
         }
     }
 }

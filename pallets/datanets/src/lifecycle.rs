@@ -1,7 +1,7 @@
 //! Access requests and grants with their deposits, and destroying a datanet item by item.
 
 use crate::*;
-use polkadot_sdk::frame_support::{storage::with_storage_layer, traits::tokens::Preservation};
+use polkadot_sdk::frame_support::storage::with_storage_layer;
 
 /// What one `destroy_items` step removed, or why it stopped.
 enum Step {
@@ -189,15 +189,7 @@ impl<T: Config> Pallet<T> {
         }
         ensure!(!T::Credits::owed_to_pool(datanet), Error::<T>::CreditOwed);
         let pool = RewardPools::<T>::take(datanet);
-        if !pool.is_zero() {
-            // The pallet account keeps its existential deposit (funded at genesis) unless this
-            // was the last of the pools.
-            let account = Self::account_id();
-            let rest = T::Currency::balance(&account).saturating_sub(pool);
-            let keep =
-                if rest.is_zero() { Preservation::Expendable } else { Preservation::Preserve };
-            T::Currency::transfer(&account, &T::PoolDestination::get(), pool, keep)?;
-        }
+        Self::pay_from_pools(&T::PoolDestination::get(), pool)?;
         T::Currency::release(
             &HoldReason::DatanetDeposit.into(),
             &d.owner,

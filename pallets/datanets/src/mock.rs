@@ -67,6 +67,8 @@ parameter_types! {
     pub const PoolDestination: AccountId = TREASURY;
     pub const CommitDeposit: Balance = 8;
     pub const CommitLifetime: u64 = 5;
+    /// The most root may spend from a reward pool at once, in the tests.
+    pub const MaxPoolSpend: Balance = 50;
 }
 
 std::thread_local! {
@@ -152,6 +154,8 @@ impl pallet_datanets::Config for Test {
     type Credits = TestCredits;
     type Reward = TestReward;
     type PoolDestination = PoolDestination;
+    type PoolSpendOrigin =
+        polkadot_sdk::frame_system::EnsureRootWithSuccess<AccountId, MaxPoolSpend>;
     type Power = TestPower;
     type WeightInfo = ();
 }

@@ -105,6 +105,10 @@ impl pallet_datanets::Config for Test {
     type Credits = ();
     type Reward = ();
     type PoolDestination = Treasury;
+    type PoolSpendOrigin = polkadot_sdk::frame_system::EnsureRootWithSuccess<
+        AccountId,
+        polkadot_sdk::frame_support::traits::ConstU128<{ u128::MAX }>,
+    >;
     type Power = ();
     type WeightInfo = ();
 }

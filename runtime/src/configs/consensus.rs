@@ -23,7 +23,7 @@ impl pallet_timestamp::Config for Runtime {
     type OnTimestampSet = Aura;
     // Aura checks the slot, so two blocks can't share one; half a slot is the usual minimum.
     type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
-    type WeightInfo = ();
+    type WeightInfo = crate::weights::pallet_timestamp::WeightInfo<Runtime>;
 }
 
 impl pallet_aura::Config for Runtime {

@@ -58,6 +58,8 @@ impl pallet_datanets::Config for Runtime {
     type Reward = pallet_attribution::RewardRecord<Runtime>;
     // What is left in a destroyed datanet's reward pool goes to the treasury bucket.
     type PoolDestination = super::TreasuryAccount;
+    // Root or the treasurer track, as for treasury spends.
+    type PoolSpendOrigin = super::governance::SpendOrigin;
     type Power = super::governance::ContributionPowerAdapter;
     type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
 }

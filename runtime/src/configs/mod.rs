@@ -2,6 +2,7 @@
 //! pallets next to their `impl Config`, so a parameter is read where it is used.
 
 mod accounts;
+mod agents;
 mod attribution;
 mod consensus;
 mod datanets;
@@ -14,6 +15,7 @@ pub(crate) mod staking;
 mod system;
 
 pub use accounts::ProxyType;
+pub use agents::{AgentEra, AgentsPalletId, MinAgentBond, MinDelegation};
 pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorBond};
 pub use datanets::{
     AccessDeposit, ContributionDeposit, DatanetDeposit, DatanetsPalletId, MinContributionStake,

@@ -20,10 +20,11 @@
 //! - **Precompiles**: [`crate::precompiles::Provena`] at [`crate::precompiles::PROVENA_ADDRESS`]
 //!   exposes datanets, contributions, model prices and inference vouchers to Solidity;
 //!   [`crate::precompiles::Governance`] at [`crate::precompiles::GOVERNANCE_ADDRESS`] votes and
-//!   delegates on referenda.
+//!   delegates on referenda; [`crate::precompiles::AgentsPrecompile`] at
+//!   [`crate::precompiles::AGENTS_ADDRESS`] delegates to agents and claims their rewards.
 
 use crate::{
-    precompiles::{Governance, Provena},
+    precompiles::{AgentsPrecompile, Governance, Provena},
     AccountId, Address, Balance, Balances, EthExtraImpl, Runtime, RuntimeCall, RuntimeEvent,
     RuntimeHoldReason, RuntimeOrigin, Signature, Timestamp,
 };
@@ -65,7 +66,7 @@ impl pallet_revive::Config for Runtime {
     type RuntimeOrigin = RuntimeOrigin;
     type RuntimeHoldReason = RuntimeHoldReason;
     type WeightInfo = pallet_revive::weights::SubstrateWeight<Runtime>;
-    type Precompiles = (Provena<Runtime>, Governance<Runtime>);
+    type Precompiles = (Provena<Runtime>, Governance<Runtime>, AgentsPrecompile<Runtime>);
     // The block author's stash account (the validator that sealed the block): `block.coinbase`.
     type FindAuthor = polkadot_sdk::pallet_session::FindAccountFromAuthorIndex<Self, crate::Aura>;
     type DepositPerByte = DepositPerByte;

@@ -39,6 +39,11 @@
 //! Votes, delegations and unlocks on referenda from an Ethereum wallet or contract (see
 //! [`governance`]).
 //!
+//! ## `IAgents` ([`agents::AgentsPrecompile`], at [`agents::AGENTS_ADDRESS`])
+//!
+//! Delegating to agents, unbonding, withdrawing and claiming their rewards from an Ethereum
+//! wallet or contract (see [`agents`]).
+//!
 //! ## Paying for inference from a contract
 //!
 //! A contract cannot sign a voucher, so it prepays one: `prepayVoucher` holds the max fee from
@@ -69,8 +74,10 @@ use provena_primitives::{
     ModelId,
 };
 
+pub mod agents;
 pub mod governance;
 
+pub use agents::{AgentsPrecompile, AGENTS_ADDRESS};
 pub use governance::{Governance, GOVERNANCE_ADDRESS};
 
 alloy_core::sol!("src/precompiles/IProvena.sol");

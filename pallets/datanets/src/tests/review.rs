@@ -172,3 +172,47 @@ fn a_datanet_holds_at_most_its_maximum_of_accepted_contributions() {
         assert_eq!(Accepted::<Test>::get(d).to_vec(), ids[..8].to_vec());
     });
 }
+
+#[test]
+fn governance_spends_from_a_reward_pool_up_to_its_limit() {
+    use polkadot_sdk::sp_runtime::DispatchError;
+    use provena_primitives::datanets::RewardPoolFunding;
+    ExtBuilder::default().build_and_execute(|| {
+        let d = create_public();
+        let other = create_public();
+        // 10 slashed and 60 paid in: a pool of 70; the other datanet's pool holds 10.
+        let id = contribute(ALICE, d, 1);
+        assert_ok!(DatanetsPallet::review(RuntimeOrigin::signed(OWNER), id, Verdict::Slash));
+        assert_ok!(<DatanetsPallet as RewardPoolFunding<_>>::fund_reward_pool(d, &BOB, 60));
+        assert_ok!(<DatanetsPallet as RewardPoolFunding<_>>::fund_reward_pool(other, &BOB, 10));
+        let spend = |o, datanet, amount| DatanetsPallet::spend_pool(o, datanet, STRANGER, amount);
+
+        // Curators and owners cannot spend what they slashed; nobody but the spend origin can.
+        assert_noop!(spend(RuntimeOrigin::signed(OWNER), d, 10), DispatchError::BadOrigin);
+        assert_noop!(spend(RuntimeOrigin::none(), d, 10), DispatchError::BadOrigin);
+        // At most the origin's limit (50) at once, at most the pool, never nothing.
+        assert_noop!(spend(RuntimeOrigin::root(), d, 51), Error::<Test>::SpendAboveLimit);
+        assert_noop!(spend(RuntimeOrigin::root(), d, 0), Error::<Test>::ZeroSpend);
+        assert_noop!(spend(RuntimeOrigin::root(), 7, 10), Error::<Test>::DatanetNotFound);
+        assert_noop!(spend(RuntimeOrigin::root(), other, 11), Error::<Test>::PoolTooSmall);
+
+        let account = DatanetsPallet::account_id();
+        assert_eq!(Balances::free_balance(account), 80);
+        assert_ok!(spend(RuntimeOrigin::root(), d, 50));
+        assert_eq!(RewardPools::<Test>::get(d), 20);
+        assert_eq!(Balances::free_balance(STRANGER), INITIAL + 50);
+        System::assert_last_event(
+            Event::RewardPoolSpent { datanet: d, beneficiary: STRANGER, amount: 50 }.into(),
+        );
+        // A datanet's pool pays only from itself: the other pool is untouched.
+        assert_noop!(spend(RuntimeOrigin::root(), d, 21), Error::<Test>::PoolTooSmall);
+        assert_ok!(spend(RuntimeOrigin::root(), d, 20));
+        assert!(!RewardPools::<Test>::contains_key(d), "an empty pool leaves the state");
+        assert_eq!(RewardPools::<Test>::get(other), 10);
+        assert_eq!(Balances::free_balance(account), 10);
+        // The last of the pools may empty the pallet account.
+        assert_ok!(spend(RuntimeOrigin::root(), other, 10));
+        assert_eq!(Balances::free_balance(account), 0);
+        assert_eq!(Balances::free_balance(STRANGER), INITIAL + 80);
+    });
+}

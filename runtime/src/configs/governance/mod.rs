@@ -89,14 +89,14 @@ impl pallet_scheduler::Config for Runtime {
     type ScheduleOrigin = EnsureRoot<AccountId>;
     type OriginPrivilegeCmp = EqualPrivilegeOnly;
     type MaxScheduledPerBlock = ConstU32<50>;
-    type WeightInfo = pallet_scheduler::weights::SubstrateWeight<Runtime>;
+    type WeightInfo = crate::weights::pallet_scheduler::WeightInfo<Runtime>;
     type Preimages = Preimage;
     type BlockNumberProvider = System;
 }
 
 impl pallet_preimage::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
-    type WeightInfo = pallet_preimage::weights::SubstrateWeight<Runtime>;
+    type WeightInfo = crate::weights::pallet_preimage::WeightInfo<Runtime>;
     type Currency = Balances;
     type ManagerOrigin = EnsureRoot<AccountId>;
     type Consideration = HoldConsideration<
@@ -110,11 +110,11 @@ impl pallet_preimage::Config for Runtime {
 impl pallet_sudo::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     type RuntimeCall = RuntimeCall;
-    type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+    type WeightInfo = crate::weights::pallet_sudo::WeightInfo<Runtime>;
 }
 
 impl pallet_referenda::Config for Runtime {
-    type WeightInfo = pallet_referenda::weights::SubstrateWeight<Runtime>;
+    type WeightInfo = crate::weights::pallet_referenda::WeightInfo<Runtime>;
     type RuntimeCall = RuntimeCall;
     type RuntimeEvent = RuntimeEvent;
     type Scheduler = Scheduler;
@@ -194,6 +194,11 @@ impl ContributionPower<AccountId> for ContributionPowerAdapter {
     }
 }
 
+/// Who may spend from the treasury and from the datanets' reward pools, and how much at once:
+/// root without limit, the treasurer track up to [`origins::MAX_TREASURER_SPEND`].
+pub type SpendOrigin =
+    EitherOf<EnsureRootWithSuccess<AccountId, MaxBalance>, origins::TreasurySpender>;
+
 impl pallet_treasury::Config for Runtime {
     type Currency = Balances;
     type RejectOrigin = EnsureRoot<AccountId>;
@@ -204,11 +209,10 @@ impl pallet_treasury::Config for Runtime {
     type Burn = ();
     type PalletId = TreasuryPalletId;
     type BurnDestination = ();
-    type WeightInfo = pallet_treasury::weights::SubstrateWeight<Runtime>;
+    type WeightInfo = crate::weights::pallet_treasury::WeightInfo<Runtime>;
     type SpendFunds = ();
     type MaxApprovals = ConstU32<100>;
-    type SpendOrigin =
-        EitherOf<EnsureRootWithSuccess<AccountId, MaxBalance>, origins::TreasurySpender>;
+    type SpendOrigin = SpendOrigin;
     // OPEN only.
     type AssetKind = ();
     type Beneficiary = AccountId;
@@ -229,7 +233,11 @@ pub struct TreasuryBenchmarks;
 impl pallet_treasury::ArgumentsFactory<(), AccountId> for TreasuryBenchmarks {
     fn create_asset_kind(_seed: u32) {}
     fn create_beneficiary(seed: [u8; 32]) -> AccountId {
-        AccountId::new(seed)
+        // The benchmarks pay less than the existential deposit: the beneficiary exists already.
+        use polkadot_sdk::frame_support::traits::fungible::Mutate;
+        let who = AccountId::new(seed);
+        let _ = Balances::set_balance(&who, crate::configs::ExistentialDeposit::get());
+        who
     }
 }
 

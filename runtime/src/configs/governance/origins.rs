@@ -3,10 +3,10 @@
 //!
 //! | origin | may | wired into |
 //! | --- | --- | --- |
-//! | `Treasurer` | spend up to [`MAX_TREASURER_SPEND`] from the treasury per spend | `Treasury::spend` |
+//! | `Treasurer` | spend up to [`MAX_TREASURER_SPEND`] per spend from the treasury or a datanet's reward pool | `Treasury::spend`, `Datanets::spend_pool` |
 //! | `ParameterAdmin` | change protocol parameters | `Parameters::set_parameter`, `Attribution::set_challenge_window` |
 //! | `AdmissionAdmin` | admit, add and remove inference operators | `Attribution::{add,remove,admit}_operator` |
-//! | `DisputeResolver` | resolve attribution challenges | `Attribution::resolve_challenge` |
+//! | `DisputeResolver` | resolve attribution challenges; slash agents for faults the chain cannot see (at most 20% of an agent per era) and cancel pending agent slashes | `Attribution::resolve_challenge`, `Agents::{slash, cancel_slash}` |
 //!
 //! Root may do all of these.
 
@@ -16,7 +16,7 @@ use provena_primitives::currency::OPEN;
 
 pub use pallet_custom_origins::Origin;
 
-/// The most one treasurer-track spend may pay.
+/// The most one treasurer-track spend (from the treasury or a reward pool) may pay.
 pub const MAX_TREASURER_SPEND: Balance = 1_000_000 * OPEN;
 
 /// A FRAME pallet that only declares the origins, so that they are part of the runtime's

@@ -119,5 +119,5 @@ impl pallet_parameters::Config for Runtime {
     type RuntimeParameters = RuntimeParameters;
     type AdminOrigin = ParameterOrigin;
     // The pallet's reference weights (one read and one write of a parameter).
-    type WeightInfo = ();
+    type WeightInfo = crate::weights::pallet_parameters::WeightInfo<Runtime>;
 }

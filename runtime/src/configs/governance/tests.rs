@@ -269,6 +269,51 @@ fn a_treasurer_referendum_spends_from_the_treasury() {
 }
 
 #[test]
+fn only_root_and_the_treasurer_track_spend_from_a_reward_pool() {
+    use polkadot_sdk::frame_support::traits::fungible::Mutate;
+    with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
+        run_to(1);
+        let owner = account(Sr25519Keyring::Alice);
+        let ferdie = account(Sr25519Keyring::Ferdie);
+        let datanet = pallet_datanets::NextDatanetId::<Runtime>::get();
+        assert_ok!(crate::Datanets::create_datanet(
+            RuntimeOrigin::signed(owner.clone()),
+            b"pool".to_vec(),
+            vec![],
+            b"tests".to_vec(),
+            b"MIT".to_vec(),
+            provena_primitives::datanets::Visibility::Public,
+            crate::configs::MinContributionStake::get(),
+            1 << 20,
+        ));
+        let limit = super::origins::MAX_TREASURER_SPEND;
+        // A pool of twice the treasurer's limit, held by the datanets pallet account.
+        let pallet = crate::Datanets::account_id();
+        assert_ok!(Balances::mint_into(&pallet, 2 * limit));
+        pallet_datanets::RewardPools::<Runtime>::insert(datanet, 2 * limit);
+        let spend = |origin: RuntimeOrigin, amount| {
+            crate::Datanets::spend_pool(origin, datanet, ferdie.clone(), amount)
+        };
+        for origin in [
+            RuntimeOrigin::signed(owner.clone()),
+            RuntimeOrigin::from(Origin::ParameterAdmin),
+            RuntimeOrigin::from(Origin::DisputeResolver),
+        ] {
+            assert_noop!(spend(origin, OPEN), DispatchError::BadOrigin);
+        }
+        assert_noop!(
+            spend(RuntimeOrigin::from(Origin::Treasurer), limit + 1),
+            pallet_datanets::Error::<Runtime>::SpendAboveLimit
+        );
+        let before = Balances::total_balance(&ferdie);
+        assert_ok!(spend(RuntimeOrigin::from(Origin::Treasurer), limit));
+        assert_ok!(spend(RuntimeOrigin::root(), limit));
+        assert_eq!(Balances::total_balance(&ferdie), before + 2 * limit);
+        assert!(!pallet_datanets::RewardPools::<Runtime>::contains_key(datanet));
+    });
+}
+
+#[test]
 fn a_parameters_referendum_changes_a_parameter() {
     with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
         run_to(1);
