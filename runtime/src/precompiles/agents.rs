@@ -6,7 +6,7 @@
 //! as the caller and is charged that call's weight before it runs; the views are charged the
 //! reads they make.
 
-use super::{caller, ensure_writable, read_of, CALL_REF_TIME};
+use super::{read_of, CALL_REF_TIME};
 use crate::{AccountId, Agents, Runtime, RuntimeOrigin};
 use alloc::vec::Vec;
 use core::{marker::PhantomData, num::NonZero};
@@ -39,9 +39,9 @@ pub struct AgentsPrecompile<T>(PhantomData<T>);
 type W = <Runtime as pallet_agents::Config>::WeightInfo;
 
 /// A refused call as a Solidity `Error(string)` revert naming the pallet error.
+#[cfg(test)]
 fn revert(e: DispatchError) -> Error {
-    let name: &'static str = e.into();
-    Error::Revert(alloc::format!("Agents: {name}").as_str().into())
+    super::revert_named("Agents", e)
 }
 
 fn amount(a: &AbiU256) -> Result<u128, Error> {
@@ -55,11 +55,7 @@ fn write(
     weight: Weight,
     f: impl FnOnce(RuntimeOrigin, AccountId) -> Result<(), DispatchError>,
 ) -> Result<Vec<u8>, Error> {
-    ensure_writable(env)?;
-    env.charge(weight)?;
-    let who: AccountId = caller(env)?;
-    f(RuntimeOrigin::signed(who.clone()), who).map_err(revert)?;
-    Ok(Vec::new())
+    super::write_as(env, "Agents", weight, f)
 }
 
 impl Precompile for AgentsPrecompile<Runtime> {

@@ -6,7 +6,7 @@
 //! `convictionVoting` call as the caller and is charged that call's weight before it runs;
 //! `contributionPower` is charged one read of the account's power history.
 
-use super::{caller, ensure_writable, read_of};
+use super::read_of;
 use crate::{AccountId, ConvictionVoting, Runtime, RuntimeOrigin};
 use alloc::vec::Vec;
 use core::{marker::PhantomData, num::NonZero};
@@ -38,9 +38,9 @@ pub struct Governance<T>(PhantomData<T>);
 type W = <Runtime as pallet_governance::Config>::WeightInfo;
 
 /// A refused call as a Solidity `Error(string)` revert naming the pallet error.
+#[cfg(test)]
 fn revert(e: DispatchError) -> Error {
-    let name: &'static str = e.into();
-    Error::Revert(alloc::format!("Governance: {name}").as_str().into())
+    super::revert_named("Governance", e)
 }
 
 fn conviction(c: u8) -> Result<Conviction, Error> {
@@ -57,11 +57,7 @@ fn write(
     weight: Weight,
     f: impl FnOnce(RuntimeOrigin) -> Result<(), DispatchError>,
 ) -> Result<Vec<u8>, Error> {
-    ensure_writable(env)?;
-    env.charge(weight)?;
-    let who: AccountId = caller(env)?;
-    f(RuntimeOrigin::signed(who)).map_err(revert)?;
-    Ok(Vec::new())
+    super::write_as(env, "Governance", weight, |o, _| f(o))
 }
 
 impl Precompile for Governance<Runtime> {

@@ -104,10 +104,30 @@ fn account_bytes(who: &AccountId) -> FixedBytes<32> {
     FixedBytes(*raw)
 }
 
-/// A refused write as a Solidity `Error(string)` revert naming the pallet error.
-fn revert(e: DispatchError) -> Error {
+/// A refused call as a Solidity `Error(string)` revert, `<precompile>: <pallet error name>`.
+pub(crate) fn revert_named(precompile: &str, e: DispatchError) -> Error {
     let name: &'static str = e.into();
-    Error::Revert(alloc::format!("Provena: {name}").as_str().into())
+    Error::Revert(alloc::format!("{precompile}: {name}").as_str().into())
+}
+
+/// A refused write of `IProvena` (see [`revert_named`]).
+fn revert(e: DispatchError) -> Error {
+    revert_named("Provena", e)
+}
+
+/// Charges `weight`, then runs `f` with the caller's signed origin and account, unless the call
+/// is static; a refusal reverts naming `precompile` and the pallet error.
+pub(crate) fn write_as(
+    env: &mut impl Ext<T = Runtime>,
+    precompile: &str,
+    weight: Weight,
+    f: impl FnOnce(crate::RuntimeOrigin, AccountId) -> Result<(), DispatchError>,
+) -> Result<Vec<u8>, Error> {
+    ensure_writable(env)?;
+    env.charge(weight)?;
+    let who = caller(env)?;
+    f(crate::RuntimeOrigin::signed(who.clone()), who).map_err(|e| revert_named(precompile, e))?;
+    Ok(Vec::new())
 }
 
 /// Writes are refused in a static call (`eth_call` and `STATICCALL`).
