@@ -199,13 +199,10 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     });
     submit_and_wait_in_block(&c, &sign(&c, Charlie, register).await).await;
 
-    // Ferdie (whose operator key the dev node holds) is bonded by sudo and registers the base.
-    let add = RuntimeCall::Sudo(polkadot_sdk::pallet_sudo::Call::sudo {
-        call: Box::new(RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
-            operator: Ferdie.to_account_id(),
-        })),
-    });
-    submit_and_wait_in_block(&c, &sign(&c, Alice, add).await).await;
+    // Ferdie (whose operator key the dev node holds) becomes an agent serving the base, with
+    // no commission (its share goes to its stakers: itself), and registers the base here.
+    let agent = register_agent(vec![ModelId(0)], 1_000 * OPEN, Default::default());
+    submit_and_wait_in_block(&c, &sign(&c, Ferdie, agent).await).await;
     let serve = RuntimeCall::Inference(pallet_inference::Call::register_operator {
         bases: vec![ModelId(0)],
     });
@@ -302,7 +299,7 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     let claim = RuntimeCall::Attribution(pallet_attribution::Call::claim_rewards {
         payees: vec![
             Payee::Contribution(ContributionId(0)),
-            Payee::Account(who(Ferdie)),
+            Payee::Agent(who(Ferdie)),
             Payee::Account(who(Charlie)),
             Payee::ModelHolders(ModelId(0)),
             Payee::Account(treasury.clone()),
@@ -357,13 +354,20 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
         after[3],
         before[3] + payout(Payee::Account(who(Charlie))) + payout(Payee::ModelHolders(ModelId(0)))
     );
-    // Ferdie: the operator's share less what the completion transaction cost (and the pallet
-    // account's existential deposit, paid once per chain by the first receipt's operator).
+    // Ferdie: what the completion transaction cost (and the pallet account's existential
+    // deposit, paid once per chain by the first receipt's operator); the operator's share went
+    // to its stakers as an agent, itself alone, and waits there for it to claim.
     assert!(ferdie_sent == 0 || ferdie_sent == provena_runtime::configs::ExistentialDeposit::get());
-    assert_eq!(
-        after[4],
-        before[4] + payout(Payee::Account(who(Ferdie))) - ferdie_fees - ferdie_sent
-    );
+    assert_eq!(after[4], before[4] - ferdie_fees - ferdie_sent);
+    let own: Value = c
+        .request(
+            "agents_getDelegation",
+            rpc_params![who(Ferdie).to_string(), who(Ferdie).to_string()],
+        )
+        .await
+        .unwrap();
+    assert!(payout(Payee::Agent(who(Ferdie))) > 0);
+    assert_eq!(amount(&own["pendingRewards"]), payout(Payee::Agent(who(Ferdie))), "{own}");
     // The treasury: its share (transaction fees are burned, not sent to it).
     assert_eq!(after[5], before[5] + payout(Payee::Account(treasury.clone())));
     // The parts are the fee, exactly, for each receipt.

@@ -9,7 +9,7 @@
 use crate::{serde_helpers, Balance, ModelId};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use polkadot_sdk::sp_runtime::{DispatchResult, Perbill, Weight};
+use polkadot_sdk::sp_runtime::{DispatchError, DispatchResult, Perbill, Weight};
 use scale_info::TypeInfo;
 
 /// An era of the agents pallet: `block / era length`. Performance is counted per era, and
@@ -37,7 +37,8 @@ pub enum Work {
 /// The registry of agents as other pallets see it.
 pub trait AgentWork<AccountId> {
     /// Whether `who` is an active agent (bonded at least the minimum, not chilled) that may
-    /// serve `model` (`None`: any model).
+    /// serve `model` (`None`: whether it serves at all): it declared the model, or the model's
+    /// base (a worker serves a base and its adapters), or declared none (it serves any model).
     fn is_active(who: &AccountId, model: Option<ModelId>) -> bool;
     /// Records a fact about `who`'s work in its performance for the current era; crossing a
     /// documented threshold slashes and chills the agent. Nothing happens for an account that
@@ -47,14 +48,86 @@ pub trait AgentWork<AccountId> {
     fn note_work_weight() -> Weight;
 }
 
+/// An agent's own bond as the pallets that see its work use it: it answers first, and alone,
+/// for a fault in one piece of its work (an upheld challenge against one of its receipts), before
+/// the proportional slashes that its stakers share.
+pub trait AgentBonds<AccountId> {
+    /// What the agent's own bond is worth, active and unbonding (zero for a non-agent).
+    fn own_bond(agent: &AccountId) -> Balance;
+    /// The most [`AgentBonds::own_bond`] costs.
+    fn own_bond_weight() -> Weight;
+    /// Takes from the agent's own bond (active first, then unbonding) at once and pays each
+    /// `(account, amount)` in turn, each up to what is left; returns what was taken in all. An
+    /// active agent left with less than the minimum own bond is chilled for the fault.
+    fn take_own_bond(
+        agent: &AccountId,
+        to: &[(AccountId, Balance)],
+    ) -> Result<Balance, DispatchError>;
+    /// The most one [`AgentBonds::take_own_bond`] costs.
+    fn take_own_bond_weight() -> Weight;
+    /// Makes `who` an agent serving any model with the minimum own bond, from its free balance,
+    /// active or chilled (at genesis, and for operators registered before agents existed).
+    fn enroll(who: &AccountId, active: bool) -> DispatchResult;
+}
+
+/// What the agents pallet asks of the pallet that sees an agent's receipts: whether its own
+/// bond must stay (its receipts are in their challenge window or challenged), so that it cannot
+/// be withdrawn before every receipt it submitted stops being answerable.
+pub trait OperatorLiability<AccountId> {
+    /// Whether `who` still answers for receipts.
+    fn is_liable(who: &AccountId) -> bool;
+    /// Forgets what is kept about `who` as an operator (it is no longer an agent and no longer
+    /// liable).
+    fn forget(who: &AccountId);
+    /// The most [`OperatorLiability::is_liable`] and [`OperatorLiability::forget`] cost together.
+    fn liability_weight() -> Weight;
+}
+
+impl<AccountId> OperatorLiability<AccountId> for () {
+    fn is_liable(_: &AccountId) -> bool {
+        false
+    }
+    fn forget(_: &AccountId) {}
+    fn liability_weight() -> Weight {
+        Weight::zero()
+    }
+}
+
 /// Pays agents the operator's share of fees.
 pub trait AgentRewards<AccountId> {
+    /// Whether `who` is a registered agent (active or chilled): its operator share is paid
+    /// through [`AgentRewards::reward`].
+    fn is_agent(who: &AccountId) -> bool;
     /// Moves `amount` from `from` to `agent`: its commission to the agent's account, the rest
     /// to the agent's stakers (its own bond included) pro rata to their stake. `from` keeps
     /// its existential deposit.
     fn reward(agent: &AccountId, from: &AccountId, amount: Balance) -> DispatchResult;
     /// The most one [`AgentRewards::reward`] costs.
     fn reward_weight() -> Weight;
+}
+
+/// No agents: nobody is one, work is not counted and nothing can be paid. For runtimes and
+/// tests without the agents pallet.
+impl<AccountId> AgentWork<AccountId> for () {
+    fn is_active(_: &AccountId, _: Option<ModelId>) -> bool {
+        false
+    }
+    fn note_work(_: &AccountId, _: Work) {}
+    fn note_work_weight() -> Weight {
+        Weight::zero()
+    }
+}
+
+impl<AccountId> AgentRewards<AccountId> for () {
+    fn is_agent(_: &AccountId) -> bool {
+        false
+    }
+    fn reward(_: &AccountId, _: &AccountId, _: Balance) -> DispatchResult {
+        Err(DispatchError::Other("no agents"))
+    }
+    fn reward_weight() -> Weight {
+        Weight::zero()
+    }
 }
 
 /// An agent's performance in one era, counted from [`Work`].

@@ -120,7 +120,8 @@ pub fn voucher_payload<AccountId: Encode, BlockNumber: Encode>(
 )]
 #[serde(rename_all = "camelCase")]
 pub enum Payee<AccountId> {
-    /// An account: the treasury, an operator, a model developer.
+    /// An account: the treasury, a model developer (and an operator, before operators were
+    /// agents).
     Account(AccountId),
     /// A datanet contribution; paid to its contributor.
     Contribution(ContributionId),
@@ -130,6 +131,10 @@ pub enum Payee<AccountId> {
     /// A datanet's reward pool: the attribution credit beyond the contributions a receipt
     /// names (the engine's top k); paid into the pool the datanets pallet keeps for it.
     DatanetPool(DatanetId),
+    /// An operator that is an agent: its share is paid through the agents pallet (its
+    /// commission to it, the rest to its stakers, its own bond included); to the account
+    /// itself if it is no longer an agent when paid.
+    Agent(AccountId),
 }
 
 /// The runtime's split parameters: shares of each fee, summing to 100%.

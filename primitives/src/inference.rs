@@ -58,7 +58,7 @@ pub struct JobSettlement<AccountId> {
 /// inference pallet. The job's hold is the user's authorization, so no voucher is signed; the
 /// receipt is checked, charged and split exactly as one submitted with a signed voucher.
 pub trait InferenceSettlement<AccountId> {
-    /// Whether `who` may serve paid inference (a bonded attribution operator).
+    /// Whether `who` may serve paid inference (an active agent).
     fn is_operator(who: &AccountId) -> bool;
 
     /// The fee for `tokens` (prompt plus output) of `model`: its price per 1,000 tokens times

@@ -217,10 +217,7 @@ fn testnet_genesis(
             timescale: params.governance_timescale,
             power: Vec::new()
         },
-        attribution: AttributionConfig {
-            challenge_window: params.challenge_window,
-            operators: Vec::new()
-        },
+        attribution: AttributionConfig { challenge_window: params.challenge_window },
     }))
 }
 

@@ -132,7 +132,7 @@ macro_rules! runtime_version {
             spec_version: $spec,
             impl_version: 1,
             apis: apis::RUNTIME_API_VERSIONS,
-            transaction_version: 3,
+            transaction_version: 4,
             system_version: 1,
         };
     };
@@ -141,9 +141,9 @@ macro_rules! runtime_version {
 // Bump on every runtime change that is deployed; storage migrations key off it. The
 // `upgrade-test` blob (see [`upgrade_test`]) is the same runtime one higher.
 #[cfg(not(feature = "upgrade-test"))]
-runtime_version!(117);
-#[cfg(feature = "upgrade-test")]
 runtime_version!(118);
+#[cfg(feature = "upgrade-test")]
+runtime_version!(119);
 
 /// This runtime's `spec_version`.
 pub const SPEC_VERSION: u32 = VERSION.spec_version;
@@ -242,6 +242,8 @@ pub type Migrations = (
     pallet_datanets::migrations::v3::MigrateToV3<Runtime>,
     pallet_attribution::migrations::v4::MigrateToV4<Runtime>,
     pallet_attribution::migrations::v5::MigrateToV5<Runtime>,
+    // Operators become agents: after the agents pallet exists (it has no migration of its own).
+    pallet_attribution::migrations::v6::MigrateToV6<Runtime>,
 );
 
 /// Executive: dispatches blocks and extrinsics to the pallets.

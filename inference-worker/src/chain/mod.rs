@@ -148,9 +148,7 @@ impl Settlement {
         let refused = ledger.rejected_keys()?;
         let best = node.best().await?;
         if !node.is_operator(&account, best.hash).await? {
-            log::warn!(
-                "{account} is not a registered attribution operator: receipts wait until it is"
-            );
+            log::warn!("{account} is not an active agent (operator): receipts wait until it is");
         }
         Ok(Arc::new(Settlement {
             node,

@@ -205,10 +205,11 @@ impl Node {
         self.storage(key, at).await
     }
 
-    /// Whether `who` is a registered attribution operator.
+    /// Whether `who` is an operator: an active agent (it may still not serve every model).
     pub async fn is_operator(&self, who: &AccountId, at: H256) -> Result<bool, ChainError> {
-        let key = pallet_attribution::Operators::<Runtime>::hashed_key_for(who);
-        Ok(self.storage::<pallet_attribution::Operator<Runtime>>(key, at).await?.is_some())
+        let key = pallet_agents::Agents::<Runtime>::hashed_key_for(who);
+        let agent = self.storage::<pallet_agents::Agent<Runtime>>(key, at).await?;
+        Ok(agent.is_some_and(|a| a.status == provena_primitives::agents::AgentStatus::Active))
     }
 
     async fn account(

@@ -32,8 +32,11 @@ pub type Receipt = ReceiptInfo<AccountId, BlockNumber>;
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountRewards {
-    /// Rewards paid to the account itself (operator, developer, treasury shares).
+    /// Rewards paid to the account itself (developer and treasury shares, and an operator's
+    /// from before operators were agents).
     pub account: RewardInfo,
+    /// Its operator share as an agent: paid to it and its stakers through the agents pallet.
+    pub agent: RewardInfo,
     /// Rewards of each of its contributions that has earned anything.
     pub contributions: Vec<ContributionRewards>,
 }
@@ -185,10 +188,12 @@ where
     }
 
     fn rewards(&self, who: AccountId, at: Option<B::Hash>) -> RpcResult<AccountRewards> {
+        let agent = self.payee_rewards(Payee::Agent(who.clone()), at)?;
         let (account, contributions) =
             self.client.runtime_api().account_rewards(self.at(at), who).map_err(runtime_error)?;
         Ok(AccountRewards {
             account,
+            agent,
             contributions: contributions
                 .into_iter()
                 .map(|(contribution, rewards)| ContributionRewards { contribution, rewards })

@@ -20,8 +20,9 @@ use polkadot_sdk::{
     sp_core::H256,
     sp_crypto_hashing::{keccak_256, twox_128},
     sp_keyring::Sr25519Keyring,
-    sp_runtime::{generic::Era, Permill},
+    sp_runtime::{generic::Era, Perbill, Permill},
 };
+use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{
     client::SigningContext, AccountId, Balance, Nonce, Runtime, RuntimeCall, RuntimeEvent,
     UncheckedExtrinsic,
@@ -237,19 +238,38 @@ pub async fn events(c: &WsClient, at: H256) -> Vec<RuntimeEvent> {
         .collect()
 }
 
-/// Signs `call` as `signer` for the chain behind `c`, with the next nonce and no tip.
-pub async fn sign(c: &WsClient, signer: Sr25519Keyring, call: RuntimeCall) -> UncheckedExtrinsic {
+/// `signer`'s next nonce and the chain's signing context, from the node behind `c`.
+async fn signing(c: &WsClient, signer: Sr25519Keyring) -> (Nonce, SigningContext) {
     let who = signer.to_account_id();
     let nonce: Nonce =
         c.request("system_accountNextIndex", rpc_params![who.to_string()]).await.unwrap();
     let version: Value = c.request("state_getRuntimeVersion", rpc_params![]).await.unwrap();
     let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
-    let genesis = h256(&genesis);
-    let spec_version = version["specVersion"].as_u64().unwrap() as u32;
-    let tx_version = version["transactionVersion"].as_u64().unwrap() as u32;
+    let ctx = SigningContext {
+        genesis: h256(&genesis),
+        spec_version: version["specVersion"].as_u64().unwrap() as u32,
+        transaction_version: version["transactionVersion"].as_u64().unwrap() as u32,
+    };
+    (nonce, ctx)
+}
 
-    let ctx = SigningContext { genesis, spec_version, transaction_version: tx_version };
-    provena_runtime::client::sign(&signer.pair(), call, nonce, Era::Immortal, genesis, 0, &ctx)
+/// Signs `call` as `signer` for the chain behind `c`, with the next nonce and no tip.
+pub async fn sign(c: &WsClient, signer: Sr25519Keyring, call: RuntimeCall) -> UncheckedExtrinsic {
+    let (nonce, ctx) = signing(c, signer).await;
+    provena_runtime::client::sign(&signer.pair(), call, nonce, Era::Immortal, ctx.genesis, 0, &ctx)
+}
+
+/// Signs a call by its encoding as `signer` (for a call of an older runtime on the chain that
+/// this build's no longer has); returns the encoded extrinsic.
+pub async fn sign_encoded(c: &WsClient, signer: Sr25519Keyring, call: &[u8]) -> Vec<u8> {
+    let (nonce, ctx) = signing(c, signer).await;
+    let pair = signer.pair();
+    provena_runtime::client::sign_encoded(&pair, call, nonce, Era::Immortal, ctx.genesis, 0, &ctx)
+}
+
+/// Submits an encoded extrinsic and waits until a block holds it; returns that block's hash.
+pub async fn submit_encoded_and_wait_in_block(c: &WsClient, xt: &[u8]) -> H256 {
+    submit_bytes_and_watch(c, xt, false).await
 }
 
 /// Submits an extrinsic and waits until the block that holds it is finalized; returns that
@@ -264,10 +284,14 @@ pub async fn submit_and_wait_in_block(c: &WsClient, xt: &UncheckedExtrinsic) -> 
 }
 
 async fn submit_and_watch(c: &WsClient, xt: &UncheckedExtrinsic, finalized: bool) -> H256 {
+    submit_bytes_and_watch(c, &xt.encode(), finalized).await
+}
+
+async fn submit_bytes_and_watch(c: &WsClient, xt: &[u8], finalized: bool) -> H256 {
     let mut sub: Subscription<Value> = c
         .subscribe(
             "author_submitAndWatchExtrinsic",
-            rpc_params![to_hex(&xt.encode())],
+            rpc_params![to_hex(xt)],
             "author_unwatchExtrinsic",
         )
         .await
@@ -334,6 +358,38 @@ pub fn register_base_model() -> RuntimeCall {
         metadata_uri: vec![],
         predecessor: None,
     })
+}
+
+/// An agent's registration serving `models` from its endpoint on this machine, with no card.
+pub fn register_agent(models: Vec<ModelId>, bond: Balance, commission: Perbill) -> RuntimeCall {
+    RuntimeCall::Agents(pallet_agents::Call::register_agent {
+        models,
+        endpoint: b"http://127.0.0.1:8000".to_vec(),
+        metadata: vec![],
+        bond,
+        commission,
+    })
+}
+
+/// A receipt of `voucher` for `user`: 600 + 400 tokens of model 0, all attributed to
+/// contribution 0; no signature declares a prepaid voucher.
+pub fn receipt_input(
+    voucher: provena_primitives::attribution::Voucher<AccountId, u32>,
+    user: AccountId,
+    signature: Option<polkadot_sdk::sp_runtime::MultiSignature>,
+) -> pallet_attribution::ReceiptInput<Runtime> {
+    pallet_attribution::ReceiptInput::<Runtime> {
+        voucher,
+        user,
+        signature,
+        model: ModelId(0),
+        input_tokens: 600,
+        output_tokens: 400,
+        attribution: vec![(ContributionId(0), 1_000_000)],
+        pool: None,
+        retrieved_from: None,
+        evidence_hash: H256::repeat_byte(0xee),
+    }
 }
 
 /// Asserts that no extrinsic of `block` failed; returns its events.
@@ -453,4 +509,33 @@ pub fn contribute(datanet: u32, byte: u8) -> RuntimeCall {
         license: vec![],
         max_stake: u128::MAX,
     })
+}
+
+/// Waits (deadline: `timeout`) for an event that `pick` accepts in a block after `from`;
+/// returns what `pick` made of it and the block's number.
+pub async fn wait_for_event<T>(
+    c: &WsClient,
+    from: u32,
+    timeout: Duration,
+    what: &str,
+    pick: impl Fn(&RuntimeEvent) -> Option<T>,
+) -> (T, u32) {
+    let deadline = Instant::now() + timeout;
+    let mut next = from + 1;
+    loop {
+        while next <= best_number(c).await {
+            let hash = block_hash_of(c, next).await;
+            if let Some(found) = events(c, hash).await.iter().find_map(&pick) {
+                return (found, next);
+            }
+            next += 1;
+        }
+        assert!(Instant::now() < deadline, "no {what} within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+pub async fn block_hash_of(c: &WsClient, n: u32) -> H256 {
+    let hash: Value = c.request("chain_getBlockHash", rpc_params![n]).await.unwrap();
+    h256(&hash)
 }

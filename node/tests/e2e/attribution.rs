@@ -80,13 +80,14 @@ async fn paid_inference_pays_every_party_over_rpc() {
     // Charlie's model, trained on it: 1 OPEN per 1,000 tokens, 40% developer share.
     submit_and_wait_in_block(&c, &sign(&c, Charlie, register_base_model()).await).await;
 
-    // Sudo makes Ferdie an operator.
-    let add = RuntimeCall::Sudo(polkadot_sdk::pallet_sudo::Call::sudo {
-        call: Box::new(RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
-            operator: Ferdie.to_account_id(),
-        })),
-    });
-    submit_and_wait_in_block(&c, &sign(&c, Alice, add).await).await;
+    // Ferdie becomes an operator: an agent serving model 0, keeping half of what it earns as
+    // commission.
+    let register = register_agent(
+        vec![ModelId(0)],
+        1_000 * OPEN,
+        polkadot_sdk::sp_runtime::Perbill::from_percent(50),
+    );
+    succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Ferdie, register).await).await).await;
 
     // Dave signs a voucher; the RPC gives the same bytes to sign as the documented rule.
     let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
@@ -204,7 +205,7 @@ async fn paid_inference_pays_every_party_over_rpc() {
         Payee::Contribution(ContributionId(1)),
         Payee::Account(Charlie.to_account_id()),
         Payee::ModelHolders(ModelId(0)),
-        Payee::Account(Ferdie.to_account_id()),
+        Payee::Agent(Ferdie.to_account_id()),
         Payee::Account(TreasuryAccount::get()),
     ];
     let claim = RuntimeCall::Attribution(pallet_attribution::Call::claim_rewards { payees });
@@ -214,17 +215,31 @@ async fn paid_inference_pays_every_party_over_rpc() {
         gained.push(free_balance(&c, p, Some(block)).await - b);
     }
     // Contributors 50% by weight; developer 40% of the model's 30% plus the holders' 60% of
-    // it (no token); operator 15%; treasury 5%.
+    // it (no token); operator 15%, half of it the agent's commission, the other half its
+    // stakers' (Ferdie alone), waiting in the agents pallet; treasury 5%.
     assert_eq!(
         gained,
         vec![
             375 * MILLI_OPEN,
             125 * MILLI_OPEN,
             300 * MILLI_OPEN,
-            150 * MILLI_OPEN,
+            75 * MILLI_OPEN,
             50 * MILLI_OPEN
         ]
     );
+    let own: Value = c
+        .request(
+            "agents_getDelegation",
+            rpc_params![Ferdie.to_account_id().to_string(), Ferdie.to_account_id().to_string()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(amount(&own["pendingRewards"]), 75 * MILLI_OPEN, "{own}");
+    let ferdie: Value = c
+        .request("attribution_getRewards", rpc_params![Ferdie.to_account_id().to_string()])
+        .await
+        .unwrap();
+    assert_eq!(amount(&ferdie["agent"]["claimed"]), 150 * MILLI_OPEN, "{ferdie}");
     let alice: Value = c
         .request("attribution_getRewards", rpc_params![Alice.to_account_id().to_string()])
         .await

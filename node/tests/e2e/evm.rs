@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::common::*;
 use codec::Encode;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClientBuilder};
-use pallet_attribution::{Event as AttributionEvent, ReceiptInput};
+use pallet_attribution::Event as AttributionEvent;
 use polkadot_sdk::{
     frame_support::traits::{schedule::DispatchTime, Bounded},
     frame_system, pallet_balances, pallet_referenda,
@@ -77,11 +77,6 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
             verdict: pallet_datanets::Verdict::Accept { quality: 77 },
         }),
         dn(pallet_datanets::Call::publish_snapshot { datanet: 0 }),
-        RuntimeCall::Sudo(polkadot_sdk::pallet_sudo::Call::sudo {
-            call: Box::new(RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
-                operator: Ferdie.to_account_id(),
-            })),
-        }),
         // Referendum 0, on the disputes track, for the IGovernance vote: without a decision
         // deposit it stays open to votes until it times out (14 blocks on a dev chain).
         RuntimeCall::Referenda(pallet_referenda::Call::submit {
@@ -98,13 +93,11 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
     submit_and_wait_in_block(&c, &sign(&c, Alice, create).await).await;
     submit_and_wait_in_block(&c, &sign(&c, Charlie, register_base_model()).await).await;
     // Ferdie is also an agent (for the IAgents delegation), serving model 0.
-    let register = RuntimeCall::Agents(pallet_agents::Call::register_agent {
-        models: vec![ModelId(0)],
-        endpoint: b"http://127.0.0.1:8000".to_vec(),
-        metadata: vec![],
-        bond: 2_000 * OPEN,
-        commission: polkadot_sdk::sp_runtime::Perbill::from_percent(10),
-    });
+    let register = register_agent(
+        vec![ModelId(0)],
+        2_000 * OPEN,
+        polkadot_sdk::sp_runtime::Perbill::from_percent(10),
+    );
     succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Ferdie, register).await).await).await;
 
     // Native → EVM: Bob sends 5 OPEN to Dorothy's Ethereum address (as its native account).
@@ -229,18 +222,7 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
         expires_at: v["expiresAt"].as_u64().unwrap() as u32,
     };
     // No signature: the receipt declares the prepaid voucher, whose hold is the authorization.
-    let receipt = ReceiptInput::<Runtime> {
-        voucher,
-        user: contract.clone(),
-        signature: None,
-        model: ModelId(0),
-        input_tokens: 600,
-        output_tokens: 400,
-        attribution: vec![(ContributionId(0), 1_000_000)],
-        pool: None,
-        retrieved_from: None,
-        evidence_hash: H256::repeat_byte(0xee),
-    };
+    let receipt = receipt_input(voucher, contract.clone(), None);
     let submit = RuntimeCall::Attribution(pallet_attribution::Call::submit_receipts {
         receipts: vec![receipt],
     });

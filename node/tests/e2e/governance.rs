@@ -14,7 +14,7 @@
 //!    with the standard types, as a wallet's referenda page does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 use jsonrpsee::ws_client::WsClient;
@@ -40,36 +40,6 @@ const VOTERS: [Sr25519Keyring; 5] = [Alice, Bob, Charlie, Dave, Eve];
 /// Opens the referenda, with every voter voting aye.
 async fn referenda(c: &WsClient, proposals: Vec<(OriginCaller, RuntimeCall)>) -> Vec<u32> {
     open_referenda(c, Alice, proposals, &VOTERS, 900_000 * OPEN).await
-}
-
-/// Waits (deadline: `timeout`) for an event that `pick` accepts in a block after `from`;
-/// returns what `pick` made of it and the block's number.
-async fn wait_for_event<T>(
-    c: &WsClient,
-    from: u32,
-    timeout: Duration,
-    what: &str,
-    pick: impl Fn(&RuntimeEvent) -> Option<T>,
-) -> (T, u32) {
-    let deadline = Instant::now() + timeout;
-    let mut next = from + 1;
-    loop {
-        while next <= best_number(c).await {
-            let hash = block_hash_of(c, next).await;
-            if let Some(found) = events(c, hash).await.iter().find_map(&pick) {
-                return (found, next);
-            }
-            next += 1;
-        }
-        assert!(Instant::now() < deadline, "no {what} within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-async fn block_hash_of(c: &WsClient, n: u32) -> H256 {
-    use jsonrpsee::{core::client::ClientT, rpc_params};
-    let hash: Value = c.request("chain_getBlockHash", rpc_params![n]).await.unwrap();
-    h256(&hash)
 }
 
 /// Waits until referendum `index` was approved and its call dispatched.
@@ -109,25 +79,15 @@ async fn wait_enacted(c: &WsClient, index: u32, from: u32) -> u32 {
 }
 
 fn receipt(request: u8, user: AccountId) -> ReceiptInput<Runtime> {
-    ReceiptInput::<Runtime> {
-        voucher: Voucher {
-            request_id: H256::repeat_byte(request),
-            model: ModelId(0),
-            max_fee: 2 * OPEN,
-            operator: Ferdie.to_account_id(),
-            expires_at: 400,
-        },
-        user,
-        // Prepaid on chain: no signature.
-        signature: None,
+    let voucher = Voucher {
+        request_id: H256::repeat_byte(request),
         model: ModelId(0),
-        input_tokens: 600,
-        output_tokens: 400,
-        attribution: vec![(ContributionId(0), 1_000_000)],
-        pool: None,
-        retrieved_from: None,
-        evidence_hash: H256::repeat_byte(0xee),
-    }
+        max_fee: 2 * OPEN,
+        operator: Ferdie.to_account_id(),
+        expires_at: 400,
+    };
+    // Prepaid on chain: no signature.
+    receipt_input(voucher, user, None)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,22 +120,30 @@ async fn referenda_admit_resolve_spend_and_set_parameters() {
     )
     .await;
 
-    // 1. The admission track makes Ferdie an operator.
+    // 1. Ferdie and Bob become operators: agents serving model 0. The admission track stops
+    // Bob serving at once.
+    let register = register_agent(vec![ModelId(0)], 1_000 * OPEN, Default::default());
+    for who in [Ferdie, Bob] {
+        let xt = sign(&c, who, register.clone()).await;
+        succeeded(&c, submit_and_wait_in_block(&c, &xt).await).await;
+    }
     let start = best_number(&c).await;
-    let admit = RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
-        operator: Ferdie.to_account_id(),
-    });
-    let [r_admit] = referenda(&c, vec![(Origin::AdmissionAdmin.into(), admit)]).await[..] else {
+    let chill =
+        RuntimeCall::Agents(pallet_agents::Call::force_chill { agent: Bob.to_account_id() });
+    let [r_chill] = referenda(&c, vec![(Origin::AdmissionAdmin.into(), chill)]).await[..] else {
         unreachable!()
     };
-    wait_enacted(&c, r_admit, start).await;
-    let operator: Option<pallet_attribution::Operator<Runtime>> = storage(
-        &c,
-        pallet_attribution::Operators::<Runtime>::hashed_key_for(Ferdie.to_account_id()),
-        None,
-    )
-    .await;
-    assert!(operator.is_some(), "Ferdie was admitted");
+    wait_enacted(&c, r_chill, start).await;
+    let bob: Option<pallet_agents::Agent<Runtime>> =
+        storage(&c, pallet_agents::Agents::<Runtime>::hashed_key_for(Bob.to_account_id()), None)
+            .await;
+    assert!(
+        matches!(
+            bob.expect("Bob is an agent").status,
+            provena_primitives::agents::AgentStatus::Chilled { fault: true, .. }
+        ),
+        "the admission track chilled Bob"
+    );
 
     // 2. Dave prepays two requests; Ferdie settles them; Eve challenges both.
     let prepay = |request| {

@@ -3,7 +3,8 @@
 //! voucher, a private datanet with contributions, a snapshot, an access request and a grant, and
 //! a model trained on the snapshot. Root sets the code of this checkout, and at the next block
 //! every migration has run: attribution v1 → v2 (request ids hashed into the voucher maps' keys:
-//! the voucher is found under its new key) and on to v5, datanets v0 → v1 (every item records
+//! the voucher is found under its new key) and on to v6 (the operator added under the old
+//! runtime is an agent with the minimum own bond, and redeems the voucher), datanets v0 → v1 (every item records
 //! its deposit, zero for these, and its index positions) and on to v3 (a reward record in each
 //! contribution), models v0 → v1 (the datanet counts the model as
 //! a user) and v1 → v2 (the token graduated under the old runtime, which refused to sell it,
@@ -12,6 +13,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 use std::{process::Command, time::Duration};
+
+use codec::Encode;
 
 use crate::common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
@@ -94,8 +97,9 @@ async fn spec_version(c: &jsonrpsee::ws_client::WsClient) -> u64 {
     v["specVersion"].as_u64().unwrap()
 }
 
-/// Fails with the block's events if an extrinsic in it failed (or a sudo call's inner call).
-async fn succeeded(c: &jsonrpsee::ws_client::WsClient, block: H256) {
+/// Fails with the block's events if an extrinsic in it failed (or a sudo call's inner call);
+/// returns them.
+async fn succeeded(c: &jsonrpsee::ws_client::WsClient, block: H256) -> Vec<RuntimeEvent> {
     let evs = events(c, block).await;
     let failed = evs.iter().any(|e| {
         matches!(
@@ -105,6 +109,7 @@ async fn succeeded(c: &jsonrpsee::ws_client::WsClient, block: H256) {
         )
     });
     assert!(!failed, "a call failed: {evs:?}");
+    evs
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,13 +170,18 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     succeeded(&c, submit_and_wait_in_block(&c, &datanet).await).await;
     succeeded(&c, submit_and_wait_in_block(&c, &request).await).await;
 
-    // Ferdie becomes an operator, Bob registers a model trained on the snapshot, and Dave
-    // prepays a voucher (stored under v1's key: the request id as is).
-    let add = RuntimeCall::Sudo(pallet_sudo::Call::sudo {
-        call: Box::new(RuntimeCall::Attribution(pallet_attribution::Call::add_operator {
-            operator: Ferdie.to_account_id(),
-        })),
-    });
+    // Ferdie becomes an operator (`Attribution::add_operator` under sudo: a call this build's
+    // runtime no longer has, so it is signed by its encoding), Bob registers a model trained on
+    // the snapshot, and Dave prepays a voucher (stored under v1's key: the request id as is).
+    let sudo = RuntimeCall::Sudo(pallet_sudo::Call::sudo {
+        call: Box::new(RuntimeCall::System(frame_system::Call::remark { remark: vec![] })),
+    })
+    .encode();
+    let attribution =
+        <provena_runtime::Attribution as polkadot_sdk::frame_support::traits::PalletInfoAccess>::index();
+    let mut add = sudo[..2].to_vec();
+    add.extend([u8::try_from(attribution).unwrap(), 0]);
+    add.extend(Ferdie.to_account_id().encode());
     let register = RuntimeCall::Models(pallet_models::Call::register_model {
         kind: pallet_models::ModelKindArg::Base,
         weights_hash: H256::repeat_byte(0x0b),
@@ -182,8 +192,8 @@ async fn the_previous_runtime_upgrades_and_migrates() {
         metadata_uri: b"ipfs://card".to_vec(),
         predecessor: None,
     });
-    let (add, register) = (sign(&c, Alice, add).await, sign(&c, Bob, register).await);
-    succeeded(&c, submit_and_wait_in_block(&c, &add).await).await;
+    let (add, register) = (sign_encoded(&c, Alice, &add).await, sign(&c, Bob, register).await);
+    succeeded(&c, submit_encoded_and_wait_in_block(&c, &add).await).await;
     succeeded(&c, submit_and_wait_in_block(&c, &register).await).await;
 
     // Bob launches the model's token and Charlie buys 770M tokens (about 25,400 OPEN), which
@@ -261,8 +271,11 @@ async fn the_previous_runtime_upgrades_and_migrates() {
     // The next block runs the migration with the new code.
     wait_for_finalized(&c, upgraded + 2, Duration::from_secs(90)).await;
     assert_eq!(spec_version(&c).await, u64::from(provena_runtime::VERSION.spec_version));
-    assert_eq!(attribution_version(&c).await, 5, "the v2 to v5 migrations ran");
-    assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, new_key, None).await, Some(voucher));
+    assert_eq!(attribution_version(&c).await, 6, "the v2 to v6 migrations ran");
+    assert_eq!(
+        storage::<Voucher<AccountId, BlockNumber>>(&c, new_key, None).await,
+        Some(voucher.clone())
+    );
     assert_eq!(storage::<Voucher<AccountId, BlockNumber>>(&c, old_key, None).await, None);
 
     // Datanets v1: the items decode with a zero deposit and their index positions; v2: each
@@ -299,6 +312,32 @@ async fn the_previous_runtime_upgrades_and_migrates() {
             RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. })
         )),
         "a datanet a model was trained on cannot be destroyed"
+    );
+    // Attribution v6: Ferdie, an operator, is an agent serving any model with the minimum own
+    // bond (its old bond released), and redeems Dave's prepaid voucher.
+    let agent: Value = c
+        .request("agents_getAgent", rpc_params![Ferdie.to_account_id().to_string()])
+        .await
+        .unwrap();
+    assert_eq!(agent["status"], "active", "{agent}");
+    assert_eq!(
+        amount(&agent["ownStake"]),
+        <Runtime as pallet_agents::Config>::MinAgentBond::get(),
+        "{agent}"
+    );
+    assert_eq!(agent["models"], serde_json::json!([]), "{agent}");
+    let receipt = receipt_input(voucher, Dave.to_account_id(), None);
+    let submit = RuntimeCall::Attribution(pallet_attribution::Call::submit_receipts {
+        receipts: vec![receipt],
+    });
+    let evs =
+        succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Ferdie, submit).await).await).await;
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            RuntimeEvent::Attribution(pallet_attribution::Event::ReceiptSubmitted { .. })
+        )),
+        "{evs:?}"
     );
     // Models v2: the graduated curve is a pool of its reserve, and Charlie can sell.
     let token = storage::<pallet_models::Token<Runtime>>(&c, token_key, None).await.unwrap();

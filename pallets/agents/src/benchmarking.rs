@@ -15,7 +15,7 @@ use polkadot_sdk::{
     frame_system::{Pallet as System, RawOrigin},
     sp_runtime::traits::{Saturating, Zero},
 };
-use provena_primitives::agents::{AgentRewards, AgentWork, Work};
+use provena_primitives::agents::{AgentBonds, AgentRewards, AgentWork, Work};
 
 /// What benchmarks need from the runtime.
 pub trait BenchmarkHelper {
@@ -347,6 +347,28 @@ mod benchmarks {
                 .unwrap();
         }
         assert!(!Agents::<T>::get(&a).unwrap().rewards_unpaid.is_zero());
+    }
+
+    /// An upheld challenge takes more than the agent's whole own bond: its owed rewards are
+    /// paid, its active points and every unlocking chunk (each its own pool) are taken, and it
+    /// is chilled.
+    #[benchmark]
+    fn take_own_bond() {
+        let a = agent::<T>(0);
+        delegator::<T>(&a, 0);
+        for era in 0..T::MaxUnlockingChunks::get() {
+            set_era::<T>(era);
+            AgentsPallet::<T>::unbond(RawOrigin::Signed(a.clone()).into(), 1u32.into()).unwrap();
+        }
+        rewarded::<T>(&a);
+        let user = funded::<T>("user", 0);
+        let to = vec![(user.clone(), Balance::MAX)];
+        #[block]
+        {
+            <AgentsPallet<T> as AgentBonds<_>>::take_own_bond(&a, &to).unwrap();
+        }
+        assert!(!Members::<T>::contains_key(&a, &a));
+        assert!(Agents::<T>::get(&a).unwrap().status != AgentStatus::Active);
     }
 
     impl_benchmark_test_suite!(AgentsPallet, crate::mock::ExtBuilder.build(), crate::mock::Test);

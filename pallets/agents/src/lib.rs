@@ -50,6 +50,22 @@
 //!    after it; every stake call on the agent applies them first too).
 //! 6. `reap_agent(agent)`: anyone, once a chilled agent has no stake, no unbonding stake and no
 //!    slash pending: the record goes and its deposit comes back.
+//! 7. `force_chill(agent)` ([`Config::ForceChillOrigin`]): stops an agent serving at once.
+//!
+//! ## Agents are the inference operators
+//!
+//! Attribution accepts receipts, and inference assigns jobs, only from active agents, each for
+//! a model it declared (or an adapter of a base it declared; an agent that declares no model,
+//! as those enrolled at genesis or from the operators registered before agents existed, serves
+//! any). One bond answers for everything:
+//! - a fault in one receipt (an upheld challenge) is made good at once from the agent's **own
+//!   bond** (active, then unbonding) through `AgentBonds::take_own_bond`: the user's refund of
+//!   what token holders were already paid, then the operator slash. An agent left below
+//!   [`Config::MinAgentBond`] is chilled;
+//! - a pattern of faults (thresholds, or governance) is a proportional slash of all its stake,
+//!   delegators' included, as below;
+//! - its own unbonded stake is not withdrawn while [`Config::Liability`] says its receipts
+//!   still answer (in their challenge window, or challenged).
 //!
 //! ## Performance and automatic slashes
 //!
@@ -105,6 +121,7 @@ mod invariants;
 mod mock;
 mod slashing;
 mod stake;
+pub mod test_config;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -129,7 +146,7 @@ use polkadot_sdk::{
     sp_runtime::{traits::AccountIdConversion, Perbill},
 };
 use provena_primitives::{
-    agents::{EraIndex, EraPerformance},
+    agents::{EraIndex, EraPerformance, OperatorLiability},
     models::ModelInspect,
     ModelId,
 };
@@ -243,6 +260,13 @@ pub mod pallet {
         /// Who may cancel a pending slash.
         type CancelSlashOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
+        /// Who may stop an agent serving at once ([`Pallet::force_chill`]).
+        type ForceChillOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+        /// The pallet that sees the agents' receipts: an agent's own bond is not withdrawn
+        /// while its receipts still answer for themselves.
+        type Liability: OperatorLiability<Self::AccountId>;
+
         /// Where slashed stake goes.
         type SlashDestination: Get<Self::AccountId>;
 
@@ -320,6 +344,24 @@ pub mod pallet {
         ValueQuery,
     >;
 
+    #[pallet::genesis_config]
+    #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// Agents at genesis: each serves any model and bonds [`Config::MinAgentBond`] (and
+        /// holds [`Config::AgentDeposit`]) from its genesis balance.
+        pub agents: Vec<T::AccountId>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            for who in &self.agents {
+                let r = Pallet::<T>::do_enroll(who);
+                assert!(r.is_ok(), "genesis agent cannot be enrolled: {r:?}");
+            }
+        }
+    }
+
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
@@ -362,6 +404,9 @@ pub mod pallet {
         Slashed { agent: T::AccountId, id: u32, amount: BalanceOf<T> },
         /// An agent's record went; its deposit came back.
         AgentReaped { agent: T::AccountId, deposit_released: BalanceOf<T> },
+        /// Part of an agent's own bond was taken at once for a fault in its own work (an
+        /// upheld challenge against one of its receipts) and paid to `to`.
+        OwnBondTaken { agent: T::AccountId, to: T::AccountId, amount: BalanceOf<T> },
     }
 
     #[pallet::error]
@@ -424,6 +469,9 @@ pub mod pallet {
         SlashDue,
         /// The agent still has stake, unbonding stake or a pending slash, or is active.
         AgentInUse,
+        /// The agent's own unbonded stake stays until its receipts no longer answer for
+        /// themselves (out of their challenge window, unchallenged).
+        OwnBondAnswerable,
         /// An amount or counter overflowed.
         Overflow,
     }
@@ -564,7 +612,9 @@ pub mod pallet {
         /// Pays `member`'s unlocked unbonding stake from `agent` back to it. Anyone may call it:
         /// it clears unbonding pools for others. Not while a slash of the agent is pending.
         #[pallet::call_index(9)]
-        #[pallet::weight(T::WeightInfo::withdraw_unbonded().saturating_add(T::WeightInfo::apply_slashes()))]
+        #[pallet::weight(T::WeightInfo::withdraw_unbonded()
+            .saturating_add(T::WeightInfo::apply_slashes())
+            .saturating_add(T::Liability::liability_weight()))]
         pub fn withdraw_unbonded(
             origin: OriginFor<T>,
             agent: T::AccountId,
@@ -618,10 +668,22 @@ pub mod pallet {
         /// Removes a chilled agent with no stake, no unbonding stake and no pending slash, and
         /// gives its deposit (and the rewards' rounding left on it) back. Anyone.
         #[pallet::call_index(14)]
-        #[pallet::weight(T::WeightInfo::reap_agent())]
+        #[pallet::weight(T::WeightInfo::reap_agent().saturating_add(T::Liability::liability_weight()))]
         pub fn reap_agent(origin: OriginFor<T>, agent: T::AccountId) -> DispatchResult {
             ensure_signed(origin)?;
             Self::do_reap(agent)
+        }
+
+        /// Stops `agent` serving at once, for the fault of its serving (it may activate again
+        /// from the next era, and not while a slash of it is pending: governance queues one to
+        /// keep it out longer). [`Config::ForceChillOrigin`] only.
+        #[pallet::call_index(15)]
+        #[pallet::weight(T::WeightInfo::chill().saturating_add(T::DbWeight::get().reads(1)))]
+        pub fn force_chill(origin: OriginFor<T>, agent: T::AccountId) -> DispatchResult {
+            T::ForceChillOrigin::ensure_origin(origin)?;
+            let a = Agents::<T>::get(&agent).ok_or(Error::<T>::NotAgent)?;
+            ensure!(a.status == AgentStatus::Active, Error::<T>::NotActive);
+            Self::do_chill(&agent, true)
         }
     }
 }

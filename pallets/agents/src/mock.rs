@@ -79,19 +79,51 @@ impl pallet_balances::Config for Test {
     type RuntimeHoldReason = RuntimeHoldReason;
 }
 
-/// Models 1 to 5 exist.
+/// Models 1 to 5 exist; 5 is an adapter of 1.
 pub struct TestModels;
 impl ModelInspect<AccountId, Balance> for TestModels {
     fn model(id: ModelId) -> Option<ModelView<AccountId, Balance>> {
         (1..=5).contains(&id.0).then(|| ModelView {
             developer: 0,
             status: ModelStatus::Active,
-            base: None,
+            // Model 5 is an adapter of model 1.
+            base: (id.0 == 5).then_some(ModelId(1)),
             weights_hash: H256::zero(),
             price_per_1k_tokens: 1,
             developer_share: Permill::one(),
             trained_on: vec![],
         })
+    }
+}
+
+std::thread_local! {
+    /// The agents whose receipts still answer (attribution's record in the runtime).
+    static LIABLE: core::cell::RefCell<std::collections::BTreeSet<AccountId>> =
+        Default::default();
+}
+
+/// Agents are liable while a test says so.
+pub struct TestLiability;
+impl TestLiability {
+    pub fn set(who: AccountId, liable: bool) {
+        LIABLE.with(|l| {
+            if liable {
+                l.borrow_mut().insert(who);
+            } else {
+                l.borrow_mut().remove(&who);
+            }
+        });
+    }
+}
+impl provena_primitives::agents::OperatorLiability<AccountId> for TestLiability {
+    fn is_liable(who: &AccountId) -> bool {
+        LIABLE.with(|l| l.borrow().contains(who))
+    }
+    fn forget(who: &AccountId) {
+        Self::set(*who, false);
+    }
+    fn liability_weight() -> polkadot_sdk::frame_support::weights::Weight {
+        polkadot_sdk::frame_support::weights::Weight::zero()
     }
 }
 
@@ -116,6 +148,8 @@ impl pallet_agents::Config for Test {
     type MaxGovernanceSlash = MaxGovernanceSlash;
     type SlashOrigin = EnsureRoot<AccountId>;
     type CancelSlashOrigin = EnsureSignedBy<Governance, AccountId>;
+    type ForceChillOrigin = EnsureSignedBy<Governance, AccountId>;
+    type Liability = TestLiability;
     type SlashDestination = SlashDestination;
     type HistoryDepth = ConstU32<4>;
     type MaxModels = ConstU32<3>;

@@ -2,11 +2,12 @@
 //! that slash automatically; the traits other pallets call.
 
 use crate::*;
+use polkadot_sdk::sp_runtime::Rounding;
 use polkadot_sdk::{
     frame_support::traits::tokens::{Fortitude, Precision, Restriction},
     sp_runtime::{traits::Zero, DispatchError},
 };
-use provena_primitives::agents::{AgentRewards, AgentWork, Work};
+use provena_primitives::agents::{AgentBonds, AgentRewards, AgentWork, Work};
 
 impl<T: Config> Pallet<T> {
     /// Queues a slash of `fraction` of `agent`'s stake, applied after [`Config::SlashDeferral`]
@@ -160,6 +161,96 @@ impl<T: Config> Pallet<T> {
         Agents::<T>::insert(who, a);
     }
 
+    /// What the agent's own bond is worth: its active points and its unlocking chunks.
+    pub fn own_value(agent: &T::AccountId) -> Balance {
+        let (Some(a), Some(m)) = (Agents::<T>::get(agent), Members::<T>::get(agent, agent)) else {
+            return 0;
+        };
+        let unlocking = m.unlocking.iter().fold(0, |sum: Balance, (era, points)| {
+            let pool = Unbonding::<T>::get(agent, era).unwrap_or_default();
+            sum.saturating_add(Self::value_of(&pool, *points))
+        });
+        Self::value_of(&a.active, m.points).saturating_add(unlocking)
+    }
+
+    /// Takes up to `want` of `points` in `pool`: the value taken and the points it burns (all of
+    /// them when it takes all they are worth; otherwise rounded up, against the owner).
+    fn take_from(pool: &mut Pool<Balance>, points: &mut Balance, want: Balance) -> Balance {
+        let have = Self::value_of(pool, *points);
+        let (value, burnt) = if want >= have {
+            (have, *points)
+        } else {
+            let burnt = Self::points_for(pool, want, Rounding::Up).unwrap_or(*points);
+            (want, burnt.min(*points))
+        };
+        pool.value = pool.value.saturating_sub(value);
+        pool.points = pool.points.saturating_sub(burnt);
+        *points = points.saturating_sub(burnt);
+        value
+    }
+
+    /// [`AgentBonds::take_own_bond`]'s work.
+    pub(crate) fn do_take_own_bond(
+        agent: &T::AccountId,
+        to: &[(T::AccountId, Balance)],
+    ) -> Result<Balance, DispatchError> {
+        let mut a = Agents::<T>::get(agent).ok_or(Error::<T>::NotAgent)?;
+        let Some(mut m) = Members::<T>::get(agent, agent) else { return Ok(0) };
+        Self::apply_due_slashes(agent, &mut a)?;
+        // Its rewards are paid at the points it held while earning them.
+        Self::pay_rewards(agent, &mut a, agent, &mut m)?;
+        let mut total: Balance = 0;
+        for (payee, want) in to {
+            let mut rest = *want;
+            let mut taken = Self::take_from(&mut a.active, &mut m.points, rest);
+            rest = rest.saturating_sub(taken);
+            // Then its unbonding stake, the latest to unlock first.
+            let mut chunks = m.unlocking.to_vec();
+            for (era, points) in chunks.iter_mut().rev() {
+                if rest.is_zero() {
+                    break;
+                }
+                let Some(mut pool) = Unbonding::<T>::get(agent, *era) else { continue };
+                let value = Self::take_from(&mut pool, points, rest);
+                rest = rest.saturating_sub(value);
+                taken = taken.saturating_add(value);
+                if pool.points.is_zero() {
+                    Unbonding::<T>::remove(agent, *era);
+                    a.unbonding_pools = a.unbonding_pools.saturating_sub(1);
+                } else {
+                    Unbonding::<T>::insert(agent, *era, pool);
+                }
+            }
+            chunks.retain(|(_, points)| !points.is_zero());
+            m.unlocking = BoundedVec::truncate_from(chunks);
+            if taken.is_zero() {
+                continue;
+            }
+            T::Currency::transfer_on_hold(
+                &HoldReason::Staked.into(),
+                &Self::account_id(),
+                payee,
+                taken,
+                Precision::Exact,
+                Restriction::Free,
+                Fortitude::Force,
+            )?;
+            total = total.saturating_add(taken);
+            Self::deposit_event(Event::OwnBondTaken {
+                agent: agent.clone(),
+                to: payee.clone(),
+                amount: taken,
+            });
+        }
+        let own = Self::value_of(&a.active, m.points);
+        if a.status == AgentStatus::Active && own < T::MinAgentBond::get() {
+            Self::chill_record(agent, &mut a, true)?;
+        }
+        Self::store_member(agent, &mut a, agent, m);
+        Agents::<T>::insert(agent, a);
+        Ok(total)
+    }
+
     /// Whether an era's jobs are enough and expired often enough to slash.
     pub fn expiry_rate_crossed(p: &EraPerformance) -> bool {
         let jobs = p.jobs_completed.saturating_add(p.jobs_expired);
@@ -172,7 +263,12 @@ impl<T: Config> Pallet<T> {
 impl<T: Config> AgentWork<T::AccountId> for Pallet<T> {
     fn is_active(who: &T::AccountId, model: Option<ModelId>) -> bool {
         Agents::<T>::get(who).is_some_and(|a| {
-            a.status == AgentStatus::Active && model.is_none_or(|m| a.models.contains(&m))
+            a.status == AgentStatus::Active
+                && model.is_none_or(|m| {
+                    a.models.is_empty()
+                        || a.models.contains(&m)
+                        || T::Models::base(m).is_some_and(|b| a.models.contains(&b))
+                })
         })
     }
 
@@ -186,11 +282,46 @@ impl<T: Config> AgentWork<T::AccountId> for Pallet<T> {
 }
 
 impl<T: Config> AgentRewards<T::AccountId> for Pallet<T> {
+    fn is_agent(who: &T::AccountId) -> bool {
+        Agents::<T>::contains_key(who)
+    }
+
     fn reward(agent: &T::AccountId, from: &T::AccountId, amount: Balance) -> DispatchResult {
         Self::do_reward(agent, from, amount)
     }
 
     fn reward_weight() -> Weight {
         T::WeightInfo::reward()
+    }
+}
+
+impl<T: Config> AgentBonds<T::AccountId> for Pallet<T> {
+    fn own_bond(agent: &T::AccountId) -> Balance {
+        Self::own_value(agent)
+    }
+
+    fn own_bond_weight() -> Weight {
+        // The agent, its own membership and each unbonding pool it has a chunk in.
+        T::DbWeight::get().reads(u64::from(T::MaxUnlockingChunks::get()).saturating_add(2))
+    }
+
+    fn take_own_bond(
+        agent: &T::AccountId,
+        to: &[(T::AccountId, Balance)],
+    ) -> Result<Balance, DispatchError> {
+        Self::do_take_own_bond(agent, to)
+    }
+
+    fn take_own_bond_weight() -> Weight {
+        // Slashes that fell due are applied first.
+        T::WeightInfo::take_own_bond().saturating_add(T::WeightInfo::apply_slashes())
+    }
+
+    fn enroll(who: &T::AccountId, active: bool) -> DispatchResult {
+        Self::do_enroll(who)?;
+        if !active {
+            Self::do_chill(who, false)?;
+        }
+        Ok(())
     }
 }

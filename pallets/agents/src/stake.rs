@@ -118,6 +118,32 @@ impl<T: Config> Pallet<T> {
     ) -> DispatchResult {
         ensure!(!Agents::<T>::contains_key(&who), Error::<T>::AlreadyAgent);
         let (models, endpoint, metadata) = Self::agent_fields(models, endpoint, metadata)?;
+        Self::insert_agent(who, models, endpoint, metadata, bond, commission)
+    }
+
+    /// Makes `who` an agent serving any model with [`Config::MinAgentBond`] and no commission
+    /// (see [`provena_primitives::agents::AgentBonds::enroll`]).
+    pub(crate) fn do_enroll(who: &T::AccountId) -> DispatchResult {
+        ensure!(!Agents::<T>::contains_key(who), Error::<T>::AlreadyAgent);
+        Self::insert_agent(
+            who.clone(),
+            BoundedVec::default(),
+            BoundedVec::default(),
+            BoundedVec::default(),
+            T::MinAgentBond::get(),
+            Perbill::zero(),
+        )
+    }
+
+    /// Stores a new, active agent with checked fields, holds its deposit and bonds `bond`.
+    fn insert_agent(
+        who: T::AccountId,
+        models: BoundedVec<ModelId, T::MaxModels>,
+        endpoint: Uri<T>,
+        metadata: Uri<T>,
+        bond: Balance,
+        commission: Perbill,
+    ) -> DispatchResult {
         ensure!(commission <= T::MaxCommission::get(), Error::<T>::CommissionTooHigh);
         ensure!(bond >= T::MinAgentBond::get(), Error::<T>::BondTooLow);
         let deposit = T::AgentDeposit::get();
@@ -218,6 +244,20 @@ impl<T: Config> Pallet<T> {
         a.active.value = a.active.value.checked_add(amount).ok_or(Error::<T>::Overflow)?;
         a.active.points = a.active.points.checked_add(points).ok_or(Error::<T>::Overflow)?;
         m.points = m.points.saturating_add(points);
+        // The pallet account keeps one existential deposit of free balance for good (so that
+        // rewards can wait there); on a chain that added the pallet by an upgrade, the first
+        // staker pays it, once.
+        let account = Self::account_id();
+        let floor = T::Currency::minimum_balance();
+        let free = T::Currency::balance(&account);
+        if free < floor {
+            T::Currency::transfer(
+                &member,
+                &account,
+                floor.saturating_sub(free),
+                Preservation::Preserve,
+            )?;
+        }
         T::Currency::transfer_and_hold(
             &HoldReason::Staked.into(),
             &member,
@@ -302,7 +342,7 @@ impl<T: Config> Pallet<T> {
     }
 
     /// Stores a member, or removes it (and counts a delegator out) when it has nothing left.
-    fn store_member(
+    pub(crate) fn store_member(
         agent: &T::AccountId,
         a: &mut Agent<T>,
         member: &T::AccountId,
@@ -324,6 +364,9 @@ impl<T: Config> Pallet<T> {
         Self::apply_due_slashes(&agent, &mut a)?;
         ensure!(a.pending_slashes.is_empty(), Error::<T>::SlashPending);
         let mut m = Members::<T>::get(&agent, &member).ok_or(Error::<T>::NotMember)?;
+        if member == agent {
+            ensure!(!T::Liability::is_liable(&agent), Error::<T>::OwnBondAnswerable);
+        }
         let now = Self::current_era();
         let (due, keep): (Vec<_>, Vec<_>) =
             m.unlocking.iter().copied().partition(|(era, _)| *era <= now);
@@ -474,6 +517,7 @@ impl<T: Config> Pallet<T> {
         for era in a.performance_eras.iter() {
             Performance::<T>::remove(&agent, era);
         }
+        T::Liability::forget(&agent);
         Agents::<T>::remove(&agent);
         Self::deposit_event(Event::AgentReaped { agent, deposit_released: a.deposit });
         Ok(())

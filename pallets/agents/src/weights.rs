@@ -54,6 +54,7 @@ pub trait WeightInfo {
 	fn reap_agent() -> Weight;
 	fn note_work() -> Weight;
 	fn reward() -> Weight;
+	fn take_own_bond() -> Weight;
 }
 
 /// Weights for `pallet_agents` measured on the reference machine, for a runtime whose
@@ -77,10 +78,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `578 + m * (188 ±0)`
 		//  Estimated: `6794 + m * (4110 ±0)`
-		// Minimum execution time: 130_974_000 picoseconds.
-		Weight::from_parts(137_737_813, 6794)
-			// Standard Error: 66_570
-			.saturating_add(Weight::from_parts(6_082_280, 0).saturating_mul(m.into()))
+		// Minimum execution time: 133_878_000 picoseconds.
+		Weight::from_parts(158_581_320, 6794)
+			// Standard Error: 185_357
+			.saturating_add(Weight::from_parts(8_196_732, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -95,10 +96,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1410 + m * (200 ±0)`
 		//  Estimated: `4547 + m * (4110 ±0)`
-		// Minimum execution time: 33_900_000 picoseconds.
-		Weight::from_parts(39_568_099, 4547)
-			// Standard Error: 91_066
-			.saturating_add(Weight::from_parts(5_976_513, 0).saturating_mul(m.into()))
+		// Minimum execution time: 38_998_000 picoseconds.
+		Weight::from_parts(48_444_362, 4547)
+			// Standard Error: 160_504
+			.saturating_add(Weight::from_parts(8_977_840, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -112,8 +113,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `994`
 		//  Estimated: `4547`
-		// Minimum execution time: 25_297_000 picoseconds.
-		Weight::from_parts(35_012_000, 4547)
+		// Minimum execution time: 31_026_000 picoseconds.
+		Weight::from_parts(49_513_000, 4547)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -131,8 +132,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1537`
 		//  Estimated: `6196`
-		// Minimum execution time: 126_438_000 picoseconds.
-		Weight::from_parts(151_885_000, 6196)
+		// Minimum execution time: 136_542_000 picoseconds.
+		Weight::from_parts(198_535_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -150,8 +151,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2145`
 		//  Estimated: `6196`
-		// Minimum execution time: 96_052_000 picoseconds.
-		Weight::from_parts(113_058_000, 6196)
+		// Minimum execution time: 98_396_000 picoseconds.
+		Weight::from_parts(157_363_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -163,8 +164,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `994`
 		//  Estimated: `4547`
-		// Minimum execution time: 24_837_000 picoseconds.
-		Weight::from_parts(33_289_000, 4547)
+		// Minimum execution time: 26_520_000 picoseconds.
+		Weight::from_parts(45_678_000, 4547)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -178,8 +179,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1134`
 		//  Estimated: `4547`
-		// Minimum execution time: 31_447_000 picoseconds.
-		Weight::from_parts(43_504_000, 4547)
+		// Minimum execution time: 32_288_000 picoseconds.
+		Weight::from_parts(51_646_000, 4547)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -199,8 +200,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2709`
 		//  Estimated: `42062`
-		// Minimum execution time: 188_098_000 picoseconds.
-		Weight::from_parts(228_008_000, 42062)
+		// Minimum execution time: 191_214_000 picoseconds.
+		Weight::from_parts(240_256_000, 42062)
 			.saturating_add(T::DbWeight::get().reads(22_u64))
 			.saturating_add(T::DbWeight::get().writes(21_u64))
 	}
@@ -214,8 +215,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1380`
 		//  Estimated: `6196`
-		// Minimum execution time: 81_491_000 picoseconds.
-		Weight::from_parts(97_785_000, 6196)
+		// Minimum execution time: 87_931_000 picoseconds.
+		Weight::from_parts(147_529_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -227,8 +228,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1118`
 		//  Estimated: `4547`
-		// Minimum execution time: 29_804_000 picoseconds.
-		Weight::from_parts(46_268_000, 4547)
+		// Minimum execution time: 33_640_000 picoseconds.
+		Weight::from_parts(68_312_000, 4547)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -240,8 +241,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1135`
 		//  Estimated: `4547`
-		// Minimum execution time: 27_751_000 picoseconds.
-		Weight::from_parts(52_388_000, 4547)
+		// Minimum execution time: 25_858_000 picoseconds.
+		Weight::from_parts(36_895_000, 4547)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -260,7 +261,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		//  Measured:  `3223`
 		//  Estimated: `85701`
 		// Minimum execution time: 1_437_893_000 picoseconds.
-		Weight::from_parts(1_570_749_000, 85701)
+		Weight::from_parts(1_592_211_000, 85701)
 			.saturating_add(T::DbWeight::get().reads(38_u64))
 			.saturating_add(T::DbWeight::get().writes(36_u64))
 	}
@@ -274,15 +275,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(427), added: 2902, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Operators` (r:1 w:0)
+	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
 	/// Storage: `Agents::Performance` (r:0 w:28)
 	/// Proof: `Agents::Performance` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	fn reap_agent() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1521`
+		//  Measured:  `1553`
 		//  Estimated: `6196`
-		// Minimum execution time: 168_209_000 picoseconds.
-		Weight::from_parts(180_267_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Minimum execution time: 174_399_000 picoseconds.
+		Weight::from_parts(218_484_000, 6196)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(32_u64))
 	}
 	/// Storage: `Agents::Agents` (r:1 w:1)
@@ -295,8 +298,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1725`
 		//  Estimated: `4547`
-		// Minimum execution time: 84_625_000 picoseconds.
-		Weight::from_parts(92_697_000, 4547)
+		// Minimum execution time: 86_699_000 picoseconds.
+		Weight::from_parts(129_441_000, 4547)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(30_u64))
 	}
@@ -308,94 +311,120 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1347`
 		//  Estimated: `8799`
-		// Minimum execution time: 105_727_000 picoseconds.
-		Weight::from_parts(114_450_000, 8799)
+		// Minimum execution time: 112_586_000 picoseconds.
+		Weight::from_parts(148_670_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	/// Storage: `Agents::Agents` (r:1 w:1)
+	/// Proof: `Agents::Agents` (`max_values`: None, `max_size`: Some(1082), added: 3557, mode: `MaxEncodedLen`)
+	/// Storage: `Agents::Members` (r:1 w:1)
+	/// Proof: `Agents::Members` (`max_values`: None, `max_size`: Some(465), added: 2940, mode: `MaxEncodedLen`)
+	/// Storage: `ConvictionVoting::Timescale` (r:1 w:0)
+	/// Proof: `ConvictionVoting::Timescale` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Agents::Unbonding` (r:16 w:16)
+	/// Proof: `Agents::Unbonding` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(427), added: 2902, mode: `MaxEncodedLen`)
+	fn take_own_bond() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `2987`
+		//  Estimated: `42062`
+		// Minimum execution time: 239_365_000 picoseconds.
+		Weight::from_parts(332_783_000, 42062)
+			.saturating_add(T::DbWeight::get().reads(23_u64))
+			.saturating_add(T::DbWeight::get().writes(22_u64))
 	}
 }
 
 /// The same weights with RocksDB read/write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn register_agent(m: u32, ) -> Weight {
-		Weight::from_parts(137_737_813, 6794)
-			.saturating_add(Weight::from_parts(6_082_280, 0).saturating_mul(m.into()))
+		Weight::from_parts(158_581_320, 6794)
+			.saturating_add(Weight::from_parts(8_196_732, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(Weight::from_parts(0, 4110).saturating_mul(m.into()))
 	}
 	fn update_agent(m: u32, ) -> Weight {
-		Weight::from_parts(39_568_099, 4547)
-			.saturating_add(Weight::from_parts(5_976_513, 0).saturating_mul(m.into()))
+		Weight::from_parts(48_444_362, 4547)
+			.saturating_add(Weight::from_parts(8_977_840, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 4110).saturating_mul(m.into()))
 	}
 	fn set_commission() -> Weight {
-		Weight::from_parts(35_012_000, 4547)
+		Weight::from_parts(49_513_000, 4547)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn bond() -> Weight {
-		Weight::from_parts(151_885_000, 6196)
+		Weight::from_parts(198_535_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(113_058_000, 6196)
+		Weight::from_parts(157_363_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn chill() -> Weight {
-		Weight::from_parts(33_289_000, 4547)
+		Weight::from_parts(45_678_000, 4547)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn activate() -> Weight {
-		Weight::from_parts(43_504_000, 4547)
+		Weight::from_parts(51_646_000, 4547)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(228_008_000, 42062)
+		Weight::from_parts(240_256_000, 42062)
 			.saturating_add(RocksDbWeight::get().reads(22_u64))
 			.saturating_add(RocksDbWeight::get().writes(21_u64))
 	}
 	fn claim_rewards() -> Weight {
-		Weight::from_parts(97_785_000, 6196)
+		Weight::from_parts(147_529_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn slash() -> Weight {
-		Weight::from_parts(46_268_000, 4547)
+		Weight::from_parts(68_312_000, 4547)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn cancel_slash() -> Weight {
-		Weight::from_parts(52_388_000, 4547)
+		Weight::from_parts(36_895_000, 4547)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn apply_slashes() -> Weight {
-		Weight::from_parts(1_570_749_000, 85701)
+		Weight::from_parts(1_592_211_000, 85701)
 			.saturating_add(RocksDbWeight::get().reads(38_u64))
 			.saturating_add(RocksDbWeight::get().writes(36_u64))
 	}
 	fn reap_agent() -> Weight {
-		Weight::from_parts(180_267_000, 6196)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(218_484_000, 6196)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(32_u64))
 	}
 	fn note_work() -> Weight {
-		Weight::from_parts(92_697_000, 4547)
+		Weight::from_parts(129_441_000, 4547)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(30_u64))
 	}
 	fn reward() -> Weight {
-		Weight::from_parts(114_450_000, 8799)
+		Weight::from_parts(148_670_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn take_own_bond() -> Weight {
+		Weight::from_parts(332_783_000, 42062)
+			.saturating_add(RocksDbWeight::get().reads(23_u64))
+			.saturating_add(RocksDbWeight::get().writes(22_u64))
 	}
 }

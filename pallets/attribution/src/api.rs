@@ -180,18 +180,25 @@ impl<T: Config> Pallet<T> {
             ensure!(e <= epoch, "epoch usage in a future epoch");
             ensure!(count <= Self::operator_epoch_cap(), "an operator above its epoch share");
         }
+        // Each operator's open challenges are those against its receipts; no operator bond is
+        // held here since v6.
+        let mut open: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+        for (receipt, _) in Challenges::<T>::iter() {
+            let r = Receipts::<T>::get(receipt).ok_or("a challenge of a missing receipt")?;
+            let n = open.entry(r.operator).or_default();
+            *n = n.saturating_add(1);
+        }
         for (who, op) in Operators::<T>::iter() {
             ensure!(
-                T::Currency::balance_on_hold(&HoldReason::OperatorBond.into(), &who) == op.bond,
-                "operator hold differs from its bond"
+                op.open_challenges == open.remove(&who).unwrap_or_default(),
+                "an operator's open challenges differ from the challenges of its receipts"
             );
-            if op.status == OperatorStatus::Candidate {
-                ensure!(
-                    op.busy_until.is_zero() && op.open_challenges == 0,
-                    "a candidate operator with receipts"
-                );
-            }
+            ensure!(
+                T::Currency::balance_on_hold(&HoldReason::OperatorBond.into(), &who).is_zero(),
+                "an operator bond still held"
+            );
         }
+        ensure!(open.is_empty(), "challenges against an operator with no record");
         let mut prepaid: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
         for (who, request_id, v) in PrepaidVouchers::<T>::iter() {
             ensure!(v.max_fee > 0, "a prepaid voucher without a max fee");

@@ -23,9 +23,11 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
     who
 }
 
+/// An operator: an agent of the agents pallet serving any model.
 fn operator<T: Config>() -> T::AccountId {
+    use provena_primitives::agents::AgentBonds;
     let op = funded::<T>("operator", 0);
-    Attribution::<T>::do_add_operator(op.clone(), OperatorStatus::Active).unwrap();
+    T::Agents::enroll(&op, true).unwrap();
     op
 }
 
@@ -124,78 +126,6 @@ fn submitted<T: Config>(e: u32) -> (T::AccountId, u64) {
 #[benchmarks]
 mod benchmarks {
     use super::*;
-
-    #[benchmark]
-    fn add_operator() {
-        let who = funded::<T>("operator", 0);
-        let origin = T::AdminOrigin::try_successful_origin().unwrap();
-        #[extrinsic_call]
-        _(origin as T::RuntimeOrigin, who.clone());
-        assert!(Operators::<T>::contains_key(&who));
-    }
-
-    #[benchmark]
-    fn remove_operator() {
-        let who = operator::<T>();
-        let origin = T::AdminOrigin::try_successful_origin().unwrap();
-        #[extrinsic_call]
-        _(origin as T::RuntimeOrigin, who.clone());
-        assert!(!Operators::<T>::contains_key(&who));
-    }
-
-    #[benchmark]
-    fn register_operator() {
-        let who = funded::<T>("candidate", 0);
-        #[extrinsic_call]
-        _(RawOrigin::Signed(who.clone()));
-        assert_eq!(Operators::<T>::get(&who).unwrap().status, OperatorStatus::Candidate);
-    }
-
-    #[benchmark]
-    fn admit_operator() {
-        let who = funded::<T>("candidate", 0);
-        Attribution::<T>::do_add_operator(who.clone(), OperatorStatus::Candidate).unwrap();
-        let origin = T::AdminOrigin::try_successful_origin().unwrap();
-        #[extrinsic_call]
-        _(origin as T::RuntimeOrigin, who.clone());
-        assert!(Attribution::<T>::is_active_operator(&who));
-    }
-
-    #[benchmark]
-    fn bond_more() {
-        let who = operator::<T>();
-        #[extrinsic_call]
-        _(RawOrigin::Signed(who.clone()), T::OperatorBond::get());
-        assert_eq!(Operators::<T>::get(&who).unwrap().bond, T::OperatorBond::get() * 2);
-    }
-
-    /// An active operator leaves (a candidate's leaving is a removal: `withdraw_operator_bond`
-    /// is the heavier of the two).
-    #[benchmark]
-    fn leave_operator() {
-        let who = operator::<T>();
-        #[extrinsic_call]
-        _(RawOrigin::Signed(who.clone()));
-        assert!(matches!(
-            Operators::<T>::get(&who).unwrap().status,
-            OperatorStatus::Leaving { .. }
-        ));
-    }
-
-    /// A departed operator with epoch usage withdraws its bond.
-    #[benchmark]
-    fn withdraw_operator_bond() {
-        let (who, _) = submitted::<T>(1);
-        Attribution::<T>::do_leave_operator(who.clone()).unwrap();
-        let OperatorStatus::Leaving { unlocks_at } = Operators::<T>::get(&who).unwrap().status
-        else {
-            panic!("leaving")
-        };
-        frame_system::Pallet::<T>::set_block_number(unlocks_at);
-        #[extrinsic_call]
-        _(RawOrigin::Signed(who.clone()));
-        assert!(!Operators::<T>::contains_key(&who));
-    }
 
     #[benchmark]
     fn set_challenge_window() {

@@ -3,8 +3,10 @@
 //! A receipt's credits wait out the challenge window, except the token holders' part, which is
 //! paid into the models pallet when the receipt is credited (so revenue belongs to those who
 //! held while it was earned). An upheld challenge therefore refunds the user from two places:
-//! the credits still held by this pallet, and, for the holders' part, the operator's bond (the
-//! operator submitted the bad receipt). Then the slash is taken from what is left of the bond.
+//! the credits still held by this pallet, and, for the holders' part, the operator's own bond
+//! in the agents pallet (the operator submitted the bad receipt; its delegators did not). Then
+//! the slash is taken from what is left of its own bond, and the upheld challenge counts in the
+//! agent's performance (enough of them in an era slash it and its stakers).
 //!
 //! A challenge nobody resolves within [`Config::ChallengeDeadline`] blocks may be ended by anyone
 //! ([`Pallet::expire_challenge`]) with a neutral default: the receipt stands, its credits
@@ -100,9 +102,9 @@ impl<T: Config> Pallet<T> {
                 Ok(())
             })?;
         }
-        let mut op = Operators::<T>::get(&r.operator);
+        let op = Operators::<T>::get(&r.operator);
         if op.is_none() {
-            // Its open challenge keeps the operator from leaving.
+            // Its open challenge keeps the operator's record.
             defensive!("a challenged receipt has no operator");
         }
         let mut slashed: Balance = 0;
@@ -125,32 +127,29 @@ impl<T: Config> Pallet<T> {
                 Ok(())
             })?;
             refunded = from_fees;
-            if let Some(op) = op.as_mut() {
-                let reason = HoldReason::OperatorBond.into();
-                // The holders' part, already theirs, is made good out of the operator's bond.
-                let make_good = paid_out.min(op.bond);
-                slashed = T::OperatorSlash::get().min(op.bond.saturating_sub(make_good));
-                let reward = T::ChallengerReward::get().mul_floor(slashed);
-                for (to, amount) in [
-                    (&r.user, make_good),
-                    (&c.challenger, reward),
-                    (&treasury, slashed.saturating_sub(reward)),
-                ] {
-                    if amount > 0 {
-                        T::Currency::transfer_on_hold(
-                            &reason,
-                            &r.operator,
-                            to,
-                            amount,
-                            Precision::Exact,
-                            Restriction::Free,
-                            Fortitude::Polite,
-                        )?;
-                    }
-                }
-                op.bond = op.bond.saturating_sub(make_good).saturating_sub(slashed);
-                refunded = refunded.saturating_add(make_good);
-            }
+            // The holders' part, already theirs, is made good out of the operator's own bond,
+            // then the slash is taken from what is left of it.
+            let own = T::Agents::own_bond(&r.operator);
+            let make_good = paid_out.min(own);
+            let slash = T::OperatorSlash::get().min(own.saturating_sub(make_good));
+            let reward = T::ChallengerReward::get().mul_floor(slash);
+            let to = [
+                (r.user.clone(), make_good),
+                (c.challenger.clone(), reward),
+                (treasury.clone(), slash.saturating_sub(reward)),
+            ];
+            // Less may be taken than was read if slashes of the agent fell due (they apply
+            // first); the user's refund comes first.
+            let taken = if make_good.saturating_add(slash) > 0 {
+                T::Agents::take_own_bond(&r.operator, &to)?
+            } else {
+                0
+            };
+            slashed = taken.saturating_sub(make_good);
+            refunded = refunded.saturating_add(taken.min(make_good));
+            // An agent's upheld challenges count against it (enough of them in an era slash
+            // it and its stakers and chill it).
+            T::Agents::note_work(&r.operator, Work::ChallengeUpheld);
             r.status = ReceiptStatus::Reversed;
         } else {
             r.status = ReceiptStatus::Pending;

@@ -53,6 +53,7 @@ impl<T: Config> Pallet<T> {
     ) -> Result<Shape<T>, DispatchError> {
         let model = T::Models::model(model_id).ok_or(Error::<T>::UnknownModel)?;
         ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+        ensure!(T::Agents::is_active(operator, Some(model_id)), Error::<T>::ModelNotServed);
         let mut declared = model.trained_on.clone();
         if let Some(base) = model.base {
             declared.extend(T::Models::trained_on(base));
@@ -166,7 +167,8 @@ impl<T: Config> Pallet<T> {
             payouts.push((Payee::DatanetPool(datanet), *part));
         }
         payouts.push((Payee::Account(T::Treasury::get()), to_treasury));
-        payouts.push((Payee::Account(batch.operator.clone()), split.operator));
+        // The operator is an agent: its share is paid to it and its stakers.
+        payouts.push((Payee::Agent(batch.operator.clone()), split.operator));
         // The holders' part belongs to whoever holds the token now: it is distributed to them
         // when credited (see `credit`). With nobody holding the token, it is the developer's.
         let holders = if shape.holders {

@@ -7,9 +7,12 @@ mod events_and_errors {
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
-        /// An operator was added; its bond is held.
+        /// An operator registered before operators were agents became one (the v6 migration):
+        /// its old bond was released and `bond` bonded as its agent's own.
         OperatorAdded { operator: T::AccountId, bond: Balance },
-        /// An operator was removed; its remaining bond was released.
+        /// What was kept about an operator went: its agent left, nothing owed (`bond_released`
+        /// zero), or, in the v6 migration, a candidate's or a leaving operator's old bond was
+        /// released.
         OperatorRemoved { operator: T::AccountId, bond_released: Balance },
         /// The challenge window changed.
         ChallengeWindowSet { blocks: BlockNumberFor<T> },
@@ -63,25 +66,12 @@ mod events_and_errors {
         /// Receipts `from..to` (ids) left the state: past their challenge window and their
         /// vouchers' expiry, the epoch roots, the events and the payees' totals are their record.
         ReceiptsPruned { from: u64, to: u64 },
-        /// An account registered itself as a candidate operator; its bond is held.
-        OperatorRegistered { operator: T::AccountId, bond: Balance },
-        /// A candidate operator was admitted: it may submit receipts.
-        OperatorAdmitted { operator: T::AccountId },
-        /// An operator added `extra` to its bond, now `bond`.
-        OperatorBonded { operator: T::AccountId, extra: Balance, bond: Balance },
-        /// An operator left: it submits nothing more, and its bond may be withdrawn from
-        /// `unlocks_at` on.
-        OperatorLeaving { operator: T::AccountId, unlocks_at: BlockNumberFor<T> },
     }
 
     #[pallet::error]
     pub enum Error<T> {
-        /// The caller is not a registered operator.
+        /// The operator is not an active agent.
         NotOperator,
-        /// The account is already an operator.
-        AlreadyOperator,
-        /// The operator has receipts in a challenge window or open challenges.
-        OperatorBusy,
         /// The challenge window must be positive.
         InvalidWindow,
         /// No receipts were given.
@@ -154,25 +144,16 @@ mod events_and_errors {
         /// The challenge is younger than [`Config::ChallengeDeadline`]: the resolve origin
         /// still decides it.
         ChallengeNotExpired,
-        /// The operator's bond, reduced by slashes, no longer covers one more slash
-        /// ([`Config::OperatorSlash`]): it may not submit until it tops it up (`bond_more`).
+        /// The operator's own bond as an agent no longer covers one more slash
+        /// ([`Config::OperatorSlash`]): it may not submit until it tops it up.
         BondTooLow,
         /// The operator has submitted its share ([`Config::OperatorEpochShare`]) of this
         /// epoch's receipts.
         OperatorEpochFull,
         /// The voucher expires more than [`Config::MaxVoucherLifetime`] blocks from now.
         VoucherTooLong,
-        /// The operator is not a candidate.
-        NotCandidate,
-        /// A bond top-up must be positive.
-        ZeroBond,
-        /// The operator is leaving.
-        OperatorLeaving,
-        /// The operator has not left (`leave_operator`).
-        NotLeaving,
-        /// The operator's unbonding delay has not passed.
-        StillUnbonding,
-        /// The operator is a candidate or leaving: it may not submit or be named in a voucher.
-        OperatorNotActive,
+        /// The operator does not serve the receipt's (or voucher's) model: as an agent it
+        /// declared neither the model nor its base.
+        ModelNotServed,
     }
 }

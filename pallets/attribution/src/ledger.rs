@@ -160,6 +160,12 @@ impl<T: Config> Pallet<T> {
             .saturating_add(T::WeightInfo::claim_rewards(clamp(models)))
             // The operator's epoch usage.
             .saturating_add(T::DbWeight::get().reads_writes(1, 1))
+            // The operator as an agent: whether it is active and whether its own bond answers
+            // for a slash (checked once a call), whether it serves each shape's model (its
+            // record and the model's base, once a shape) and its work counted there.
+            .saturating_add(T::Agents::own_bond_weight())
+            .saturating_add(T::DbWeight::get().reads(2).saturating_mul(shapes.len() as u64))
+            .saturating_add(T::Agents::note_work_weight())
             .saturating_add(T::DbWeight::get().reads_writes(further_runs, further_runs))
             .saturating_add(T::DbWeight::get().reads(last_runs))
             // A prepaid voucher is read and redeemed (its signature, measured in the benchmark,
@@ -182,6 +188,13 @@ impl<T: Config> Pallet<T> {
         T::OperatorEpochShare::get().mul_floor(T::MaxReceiptsPerEpoch::get())
     }
 
+    /// Fails unless `operator` is an active agent serving `model`.
+    pub(crate) fn ensure_serves(operator: &T::AccountId, model: ModelId) -> DispatchResult {
+        ensure!(Self::is_active_operator(operator), Error::<T>::NotOperator);
+        ensure!(T::Agents::is_active(operator, Some(model)), Error::<T>::ModelNotServed);
+        Ok(())
+    }
+
     /// Prepays `voucher` for `user` (see [`Pallet::prepay_voucher`]). Also used by the runtime's
     /// EVM precompile, with the calling contract's account as `user`.
     pub fn do_prepay_voucher(user: T::AccountId, voucher: VoucherOf<T>) -> DispatchResult {
@@ -192,8 +205,7 @@ impl<T: Config> Pallet<T> {
             voucher.expires_at <= now.saturating_add(T::MaxVoucherLifetime::get()),
             Error::<T>::VoucherTooLong
         );
-        let op = Operators::<T>::get(&voucher.operator).ok_or(Error::<T>::NotOperator)?;
-        ensure!(op.status == OperatorStatus::Active, Error::<T>::OperatorNotActive);
+        Self::ensure_serves(&voucher.operator, voucher.model)?;
         let model = T::Models::model(voucher.model).ok_or(Error::<T>::UnknownModel)?;
         ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
         ensure!(
@@ -254,10 +266,10 @@ impl<T: Config> Pallet<T> {
         operator: T::AccountId,
         receipts: Vec<Submission<T>>,
     ) -> Result<Outcome, DispatchError> {
-        let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
-        ensure!(op.status == OperatorStatus::Active, Error::<T>::OperatorNotActive);
+        ensure!(Self::is_active_operator(&operator), Error::<T>::NotOperator);
         // Every receipt must be answerable by a full slash.
-        ensure!(op.bond >= T::OperatorSlash::get(), Error::<T>::BondTooLow);
+        ensure!(Self::answerable(&operator), Error::<T>::BondTooLow);
+        let mut op = Operators::<T>::get(&operator).unwrap_or_default();
         ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
         ensure!(
             receipts.len() <= T::MaxReceiptsPerCall::get() as usize,
@@ -364,6 +376,10 @@ impl<T: Config> Pallet<T> {
             t.paid = t.paid.checked_add(paid).ok_or(Error::<T>::Overflow)?;
             Ok(())
         })?;
+        T::Agents::note_work(
+            &operator,
+            Work::ReceiptsSettled { count: outcome.settled, fees: charged },
+        );
         Ok(outcome)
     }
 
@@ -614,6 +630,18 @@ impl<T: Config> Pallet<T> {
             Payee::DatanetPool(datanet) => {
                 T::Currency::release(&reason, &from, amount, Precision::Exact)?;
                 T::Datanets::fund_reward_pool(*datanet, &from, amount)
+            }
+            // Its stakers share it; an operator no longer an agent is paid itself.
+            Payee::Agent(who) if T::Agents::is_agent(who) => {
+                T::Currency::release(&reason, &from, amount, Precision::Exact)?;
+                T::Agents::reward(who, &from, amount)?;
+                earned(who, amount);
+                Ok(())
+            }
+            Payee::Agent(who) => {
+                send(who)?;
+                earned(who, amount);
+                Ok(())
             }
             Payee::ModelHolders(model) => {
                 let developer = T::Models::developer(*model).ok_or(Error::<T>::UnknownModel)?;

@@ -14,9 +14,9 @@
 //!
 //! ## Terminology
 //!
-//! - **Operator**: an account allowed to submit receipts, with [`Config::OperatorBond`] held:
-//!   added by [`Config::AdminOrigin`], or registered by itself and admitted by it; it leaves
-//!   with an unbonding delay (see the `operators` module).
+//! - **Operator**: an active agent of the agents pallet ([`Config::Agents`]): it submits
+//!   receipts for the models it serves, and its own bond there answers first for them (see the
+//!   `operators` module).
 //! - **Voucher**: `(request id, model, max fee, operator, expiry)` signed off-chain by the user
 //!   (any `MultiSignature`: sr25519, ed25519 or ecdsa) over
 //!   [`provena_primitives::attribution::voucher_payload`] (domain tag + genesis hash + the hash
@@ -60,12 +60,12 @@
 //!   belongs to those who held while it was earned: buying just before a payout and selling
 //!   after earns nothing from receipts credited before the buy. When nobody holds the token the
 //!   part is the developer's (an ordinary credit). It is not held through the challenge
-//!   window: an upheld challenge refunds it to the user out of the operator's bond.
+//!   window: an upheld challenge refunds it to the user out of the operator's own bond.
 //! - **Challenge window**: credits of a receipt submitted in epoch `e` become claimable at block
 //!   `(e + 1) · EpochLength + ChallengeWindow`. Until then anyone may challenge it with
 //!   [`Config::ChallengeBond`]; [`Config::ResolveOrigin`] resolves: upheld → its credits are
-//!   reversed, the user refunded (the holders' part out of the operator's bond),
-//!   [`Config::OperatorSlash`] of what is left of the operator's bond slashed
+//!   reversed, the user refunded (the holders' part out of the operator's own bond),
+//!   [`Config::OperatorSlash`] of what is left of the operator's own bond slashed
 //!   ([`Config::ChallengerReward`] of it to the challenger, the rest to the treasury) and the
 //!   challenger's bond returned; rejected → the credits unfreeze and the challenger's bond goes
 //!   to the treasury.
@@ -82,20 +82,20 @@
 //!
 //! ## Usage
 //!
-//! 1. `add_operator` (admin) holds the operator's bond; or `register_operator` (anyone) holds it
-//!    and `admit_operator` (admin) activates the candidate. `bond_more` tops a bond up.
+//! 1. An operator registers as an agent in the agents pallet (`register_agent`), bonding at
+//!    least its minimum own bond and declaring the models (or bases) it serves.
 //! 2. Users sign vouchers off-chain (`attribution_voucherPayload` gives the bytes to sign).
 //! 3. `submit_receipts` (operator): up to [`Config::MaxReceiptsPerCall`] receipts; a bad one
 //!    is skipped with an event, the rest settle; each operator submits at most
 //!    [`Config::OperatorEpochShare`] of an epoch's [`Config::MaxReceiptsPerEpoch`].
 //! 4. `challenge_receipt` (anyone, within the window) and `resolve_challenge` (resolve origin);
 //!    `expire_challenge` (anyone) after [`Config::ChallengeDeadline`] if nobody resolved it: the
-//!    receipt stands and the challenger's bond comes back. An operator whose bond slashes left
-//!    below [`Config::OperatorSlash`] submits nothing more until it tops it up (`bond_more`).
+//!    receipt stands and the challenger's bond comes back. An operator whose own bond slashes
+//!    left below [`Config::OperatorSlash`] submits nothing more until it tops it up (and the
+//!    agents pallet chills one left below its minimum own bond).
 //! 5. `claim_rewards` (anyone, for any payees): pays what has matured to its rightful owner.
-//! 6. `leave_operator` (operator) stops it; `withdraw_operator_bond` after
-//!    [`Config::OperatorUnbondingDelay`] and once it has no receipt in a window and no challenge
-//!    returns the bond. `remove_operator` (admin) removes one on the same condition.
+//! 6. An operator stops by chilling as an agent; its own bond unbonds there, and is withdrawn
+//!    only once none of its receipts is in a window or challenged.
 //! 7. `prepay_voucher` (user, instead of signing) and `release_voucher` (user, after expiry,
 //!    if no receipt used it).
 //! 8. On-chain inference jobs (`pallet-inference`) are settled through
@@ -125,12 +125,16 @@
 //! | one model, all 1,024 contributions distinct (1,028 reward records) | **1,024** |
 //! | the same, every voucher prepaid | 896 |
 //! | every receipt for its own adapter with its own retrieval, all contributions distinct | 704 |
-//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 4,032 |
+//! | one model, the same 16 contributions in every receipt (one datanet's popular documents) | 3,712 |
 //!
 //! The first case is the worst there is for one model: each of its 1,024 contributions is read
 //! (its snapshot span and status) and written (the reward record it carries), 67 µs each (58
-//! of them ParityDb's default read and write costs). A call weighs 91.3 ms and sixteen fit the
-//! 1,499.5 ms (93.7 ms each): issue 17's 1,000 receipts per block with 16 entries. The measured
+//! of them ParityDb's default read and write costs). A call weighs 93.1 ms and sixteen fit the
+//! 1,499.5 ms (93.7 ms each): issue 17's 1,000 receipts per block with 16 entries. Since v6 a
+//! call also pays for its operator as an agent (its record, its own bond and unbonding pools,
+//! whether it serves each shape's model, and the work reported: the agents pallet's
+//! `note_work` at its worst), charged on top of the benchmarks in [`Pallet::submit_weight`]
+//! from the database weights and the agents pallet's. The measured
 //! part of the weights varies by up to half between runs on the 2-core VM they come from; these
 //! are the fastest of three runs. The runtime test `receipts_per_block_from_the_weights`
 //! recomputes the table from the weights file and fails if any figure drops below it.
@@ -140,8 +144,8 @@
 //! Checked by `do_try_state` after every unit test and by `try-runtime`:
 //! - the fees held on the pallet account equal everything owed to payees (pending, matured and
 //!   frozen): held funds equal pending payouts;
-//! - challenger bonds held equal the open challenges' bonds, operator bonds held equal the
-//!   operators' bonds, prepaid-voucher holds equal each user's open prepaid vouchers;
+//! - challenger bonds held equal the open challenges' bonds, prepaid-voucher holds equal each
+//!   user's open prepaid vouchers, and no operator bond is held here any more (from v6);
 //! - fees charged minus refunded equal paid plus owed, so paid plus pending never exceeds the
 //!   fees charged;
 //! - each payee's `earned` equals `claimed + matured + frozen + Σ pending` (contributions'
@@ -149,8 +153,9 @@
 //! - each epoch's leaves are at most [`Config::MaxReceiptsPerEpoch`], and every receipt's
 //!   payouts sum to its fee;
 //! - a model's token holders are never owed anything here (paid when credited);
-//! - operator epoch usage exists only for registered operators, never for a future epoch, and
-//!   never above [`Config::OperatorEpochShare`]; a candidate operator has no receipts;
+//! - operator epoch usage exists only with an operator record, never for a future epoch, and
+//!   never above [`Config::OperatorEpochShare`]; each record's open challenges are the open
+//!   challenges against its receipts;
 //! - pruned ⊆ settled and past: every receipt pruning has not passed is stored, every one it
 //!   passed is gone (but one still under challenge), and no model-index run, epoch leaves or
 //!   expired voucher mark outlives its receipts (but the counted [`LegacyVoucherMarks`]);
@@ -208,6 +213,7 @@ use polkadot_sdk::{
     },
 };
 use provena_primitives::{
+    agents::{AgentBonds, AgentRewards, AgentWork, Work},
     attribution::{
         split_fee, voucher_anchor, voucher_payload, EpochIndex, EpochInfo, Payee, PayoutAmount,
         ReceiptInfo, ReceiptProof, ReceiptStatus, RewardInfo, SplitShares,
@@ -239,7 +245,7 @@ pub mod pallet {
     use polkadot_sdk::frame_system::{self, pallet_prelude::*};
 
     /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(5);
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(6);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -248,7 +254,8 @@ pub mod pallet {
     /// Why this pallet holds funds.
     #[pallet::composite_enum]
     pub enum HoldReason {
-        /// An operator's bond.
+        /// An operator's bond, until v6 (operators are agents since, bonded in the agents
+        /// pallet); the v6 migration released every one.
         OperatorBond,
         /// A challenger's bond on an open challenge.
         ChallengeBond,
@@ -312,9 +319,6 @@ pub mod pallet {
         /// The public key behind [`Config::OffchainSignature`].
         type OffchainPublic: IdentifyAccount<AccountId = Self::AccountId>;
 
-        /// Adds, admits and removes operators.
-        type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
-
         /// Sets the challenge window (a protocol parameter).
         type ParameterOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
@@ -333,24 +337,24 @@ pub mod pallet {
         /// holders) is credited as earnings.
         type Power: ContributionPower<Self::AccountId>;
 
+        /// Agents, the operators: only an active agent submits receipts (for the models it
+        /// serves); its share is paid to it and its stakers; its own bond answers first for an
+        /// upheld challenge; its work (receipts settled, challenges upheld) counts in its
+        /// performance.
+        type Agents: AgentWork<Self::AccountId>
+            + AgentRewards<Self::AccountId>
+            + AgentBonds<Self::AccountId>;
+
         /// How fees are split.
         #[pallet::constant]
         type Shares: Get<SplitShares>;
-
-        /// What an operator holds while registered.
-        #[pallet::constant]
-        type OperatorBond: Get<Balance>;
-
-        /// Blocks between an operator's `leave_operator` and the earliest withdrawal of its
-        /// bond (later if its receipts are still in their challenge window).
-        #[pallet::constant]
-        type OperatorUnbondingDelay: Get<BlockNumberFor<Self>>;
 
         /// What a challenger holds while a challenge is open.
         #[pallet::constant]
         type ChallengeBond: Get<Balance>;
 
-        /// What an upheld challenge slashes from the operator's bond (at most the bond).
+        /// What an upheld challenge slashes from the operator's own bond (at most what is left
+        /// of it); an operator whose own bond is below it submits nothing.
         #[pallet::constant]
         type OperatorSlash: Get<Balance>;
 
@@ -413,7 +417,8 @@ pub mod pallet {
         type BenchmarkHelper: BenchmarkHelper<Self::AccountId, Self::OffchainSignature>;
     }
 
-    /// Registered operators.
+    /// What is kept about each operator that submitted receipts (from v6; before, the
+    /// registry itself, with bonds).
     #[pallet::storage]
     pub type Operators<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, Operator<T>>;
 
@@ -511,8 +516,6 @@ pub mod pallet {
     #[pallet::genesis_config]
     #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
     pub struct GenesisConfig<T: Config> {
-        /// Operators registered at genesis (their bonds are held).
-        pub operators: Vec<T::AccountId>,
         /// The challenge window in blocks; zero means one epoch.
         pub challenge_window: BlockNumberFor<T>,
     }
@@ -526,10 +529,6 @@ pub mod pallet {
                 self.challenge_window
             };
             ChallengeWindow::<T>::put(window);
-            for who in &self.operators {
-                let r = Pallet::<T>::do_add_operator(who.clone(), OperatorStatus::Active);
-                assert!(r.is_ok(), "genesis operator cannot be added: {r:?}");
-            }
         }
     }
 
@@ -560,10 +559,6 @@ pub mod pallet {
             assert!(T::Shares::get().is_complete(), "Config::Shares must sum to 100%");
             assert!(!T::EpochLength::get().is_zero(), "EpochLength must be positive");
             assert!(T::MaxPendingBuckets::get() > 0, "MaxPendingBuckets must be positive");
-            assert!(
-                T::OperatorBond::get() >= T::OperatorSlash::get(),
-                "an operator's bond must cover one slash, or no operator could submit"
-            );
             let length: u64 = T::EpochLength::get().unique_saturated_into();
             assert!(
                 u64::from(T::MaxPrunePerBlock::get()).saturating_mul(length)
@@ -595,23 +590,6 @@ pub mod pallet {
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {
-        /// Registers an active operator and holds its bond. Admin origin.
-        #[pallet::call_index(0)]
-        #[pallet::weight(T::WeightInfo::add_operator())]
-        pub fn add_operator(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
-            T::AdminOrigin::ensure_origin(origin)?;
-            Self::do_add_operator(operator, OperatorStatus::Active)
-        }
-
-        /// Removes an operator in any status and releases its bond, once none of its receipts
-        /// is in a challenge window and none is challenged. Admin origin.
-        #[pallet::call_index(1)]
-        #[pallet::weight(T::WeightInfo::remove_operator())]
-        pub fn remove_operator(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
-            T::AdminOrigin::ensure_origin(origin)?;
-            Self::do_remove_operator(operator)
-        }
-
         /// Sets the challenge window (blocks after a receipt's epoch ends). Parameter origin.
         /// Applies to receipts submitted from now on.
         #[pallet::call_index(2)]
@@ -653,8 +631,11 @@ pub mod pallet {
         #[pallet::call_index(4)]
         #[pallet::weight({
             let n: u32 = payees.len().try_into().unwrap_or(u32::MAX);
-            T::WeightInfo::claim_rewards(n)
-                .saturating_add(T::Power::credit_weight().saturating_mul(n.into()))
+            T::WeightInfo::claim_rewards(n).saturating_add(
+                T::Power::credit_weight()
+                    .saturating_add(T::Agents::reward_weight())
+                    .saturating_mul(n.into()),
+            )
         })]
         pub fn claim_rewards(origin: OriginFor<T>, payees: Vec<PayeeOf<T>>) -> DispatchResult {
             ensure_signed(origin)?;
@@ -701,7 +682,10 @@ pub mod pallet {
         /// operator slashed (part to the challenger) and the challenger's bond returned.
         /// Rejected: the credits unfreeze and the challenger's bond goes to the treasury.
         #[pallet::call_index(6)]
-        #[pallet::weight(T::WeightInfo::resolve_challenge(T::MaxEntries::get()))]
+        #[pallet::weight(T::WeightInfo::resolve_challenge(T::MaxEntries::get())
+            .saturating_add(T::Agents::own_bond_weight())
+            .saturating_add(T::Agents::take_own_bond_weight())
+            .saturating_add(T::Agents::note_work_weight()))]
         pub fn resolve_challenge(
             origin: OriginFor<T>,
             receipt: u64,
@@ -743,50 +727,6 @@ pub mod pallet {
         pub fn release_voucher(origin: OriginFor<T>, request_id: ContentHash) -> DispatchResult {
             let user = ensure_signed(origin)?;
             Self::do_release_voucher(user, request_id)
-        }
-
-        /// Registers the caller as a candidate operator and holds [`Config::OperatorBond`]
-        /// from it; it may submit receipts once [`Config::AdminOrigin`] admits it.
-        #[pallet::call_index(10)]
-        #[pallet::weight(T::WeightInfo::register_operator())]
-        pub fn register_operator(origin: OriginFor<T>) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            Self::do_add_operator(who, OperatorStatus::Candidate)
-        }
-
-        /// Admits a candidate operator. Admin origin.
-        #[pallet::call_index(11)]
-        #[pallet::weight(T::WeightInfo::admit_operator())]
-        pub fn admit_operator(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
-            T::AdminOrigin::ensure_origin(origin)?;
-            Self::do_admit_operator(operator)
-        }
-
-        /// Holds `extra` more as the caller's operator bond: an operator whose bond slashes
-        /// left below [`Config::OperatorSlash`] submits again once it is topped up.
-        #[pallet::call_index(12)]
-        #[pallet::weight(T::WeightInfo::bond_more())]
-        pub fn bond_more(origin: OriginFor<T>, extra: Balance) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            Self::do_bond_more(who, extra)
-        }
-
-        /// Stops operating: an active operator submits nothing more and may withdraw its bond
-        /// after [`Config::OperatorUnbondingDelay`] (and once its receipts are out of their
-        /// challenge window and unchallenged); a candidate gets its bond back at once.
-        #[pallet::call_index(13)]
-        #[pallet::weight(T::WeightInfo::leave_operator())]
-        pub fn leave_operator(origin: OriginFor<T>) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            Self::do_leave_operator(who)
-        }
-
-        /// Releases a departed operator's bond and removes it (see `leave_operator`).
-        #[pallet::call_index(14)]
-        #[pallet::weight(T::WeightInfo::withdraw_operator_bond())]
-        pub fn withdraw_operator_bond(origin: OriginFor<T>) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            Self::do_withdraw_operator_bond(who)
         }
     }
 }

@@ -24,7 +24,7 @@
 //! ## v2 → v3: operators have a status
 //!
 //! From v3 an operator may register itself (a candidate until admitted) and leaves with an
-//! unbonding delay, so [`Operator`] records an [`OperatorStatus`]. Every operator stored under
+//! unbonding delay, so an operator records an `OperatorStatus` ([`v6::old`]). Every operator stored under
 //! v2 was added by the admin origin and is active: the migration adds that status to each (one
 //! read and one write per operator; operators are bounded by their bonds).
 //!
@@ -50,6 +50,20 @@
 //! pruned) and each model's two counts into its [`ModelIndexInfo`]: one read and one write per
 //! entry and per model. Entries live only while their receipts can be challenged or their
 //! vouchers redeemed (about an hour of receipts).
+//!
+//! ## v5 → v6: operators are agents
+//!
+//! Up to v5 this pallet kept the operator registry and each operator's bond (held under
+//! [`HoldReason::OperatorBond`]), added by the admin origin or registered and admitted. From v6
+//! the agents pallet is the registry and holds the one bond ([`Config::Agents`]); [`Operators`]
+//! keeps only until when each operator's receipts answer. The migration releases every bond and
+//! enrolls each active operator as an agent serving any model with the agents pallet's minimum
+//! own bond (a leaving one too, chilled, so that its receipts still have a bond to answer from;
+//! it unbonds there); a candidate, which never submitted, gets its bond back and nothing more.
+//! An operator that cannot afford its agent's deposit and bond is logged and left out (its
+//! bond is free). Each record keeps its receipts' `busy_until` and open challenges. Per
+//! operator: a release, an enrolment (about ten reads and writes) and a write; operators were
+//! bounded by their bonds.
 
 use crate::*;
 use polkadot_sdk::frame_support::{
@@ -118,7 +132,8 @@ pub mod v1 {
                 FeeTotals::<T>::get().paid == paid_before.saturating_add(owed_total),
                 "v1: paid total did not grow by what holders were owed"
             );
-            Pallet::<T>::do_try_state()
+            // The invariants are those of the layout the last migration leaves: checked after v6.
+            Ok(())
         }
     }
 
@@ -203,7 +218,8 @@ pub mod v2 {
                 PrepaidVouchers::<T>::iter().count() as u64 == prepaid,
                 "v2: prepaid vouchers lost"
             );
-            Pallet::<T>::do_try_state()
+            // The invariants are those of the layout the last migration leaves: checked after v6.
+            Ok(())
         }
     }
 
@@ -241,13 +257,13 @@ pub mod v3 {
     impl<T: Config> UncheckedOnRuntimeUpgrade for OperatorsAreActive<T> {
         fn on_runtime_upgrade() -> Weight {
             let mut n: u64 = 0;
-            Operators::<T>::translate::<old::Operator<T>, _>(|_, op| {
+            v6::old::Operators::<T>::translate::<old::Operator<T>, _>(|_, op| {
                 n = n.saturating_add(1);
-                Some(Operator {
+                Some(v6::old::Operator {
                     bond: op.bond,
                     busy_until: op.busy_until,
                     open_challenges: op.open_challenges,
-                    status: OperatorStatus::Active,
+                    status: v6::old::OperatorStatus::Active,
                 })
             });
             log::info!(target: LOG_TARGET, "v3: {n} operators are active");
@@ -256,14 +272,15 @@ pub mod v3 {
 
         #[cfg(feature = "try-runtime")]
         fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
-            let bonds: alloc::vec::Vec<(T::AccountId, Balance)> = Operators::<T>::iter_keys()
-                .filter_map(|who| {
-                    let key = Operators::<T>::hashed_key_for(&who);
-                    let op: old::Operator<T> =
-                        polkadot_sdk::frame_support::storage::unhashed::get(&key)?;
-                    Some((who, op.bond))
-                })
-                .collect();
+            let bonds: alloc::vec::Vec<(T::AccountId, Balance)> =
+                v6::old::Operators::<T>::iter_keys()
+                    .filter_map(|who| {
+                        let key = v6::old::Operators::<T>::hashed_key_for(&who);
+                        let op: old::Operator<T> =
+                            polkadot_sdk::frame_support::storage::unhashed::get(&key)?;
+                        Some((who, op.bond))
+                    })
+                    .collect();
             Ok(bonds.encode())
         }
 
@@ -273,12 +290,16 @@ pub mod v3 {
         ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
             let bonds: alloc::vec::Vec<(T::AccountId, Balance)> =
                 Decode::decode(&mut &state[..]).map_err(|_| "v3: undecodable pre-upgrade state")?;
-            ensure!(bonds.len() == Operators::<T>::iter().count(), "v3: operators lost");
+            ensure!(bonds.len() == v6::old::Operators::<T>::iter().count(), "v3: operators lost");
             for (who, bond) in bonds {
-                let op = Operators::<T>::get(&who).ok_or("v3: an operator lost")?;
-                ensure!(op.bond == bond && op.status == OperatorStatus::Active, "v3: not active");
+                let op = v6::old::Operators::<T>::get(&who).ok_or("v3: an operator lost")?;
+                ensure!(
+                    op.bond == bond && op.status == v6::old::OperatorStatus::Active,
+                    "v3: not active"
+                );
             }
-            Pallet::<T>::do_try_state()
+            // The invariants are those of the layout the last migration leaves: checked after v6.
+            Ok(())
         }
     }
 
@@ -369,7 +390,8 @@ pub mod v4 {
                     "v4: a contribution's record left behind"
                 );
             }
-            Pallet::<T>::do_try_state()
+            // The invariants are those of the layout the last migration leaves: checked after v6.
+            Ok(())
         }
     }
 
@@ -467,7 +489,8 @@ pub mod v5 {
                 );
             }
             ensure!(old::ModelReceiptCount::<T>::iter().next().is_none(), "v5: a count left");
-            Pallet::<T>::do_try_state()
+            // The invariants are those of the layout the last migration leaves: checked after v6.
+            Ok(())
         }
     }
 
@@ -476,6 +499,128 @@ pub mod v5 {
         4,
         5,
         IndexInRuns<T>,
+        Pallet<T>,
+        <T as polkadot_sdk::frame_system::Config>::DbWeight,
+    >;
+}
+
+/// The v5 → v6 migration (see the module docs).
+pub mod v6 {
+    use super::*;
+    use provena_primitives::agents::AgentBonds;
+
+    /// The layout as v3 to v5 stored it.
+    pub mod old {
+        use super::*;
+        use codec::{Decode, Encode};
+
+        /// A registered operator under v3 to v5.
+        #[derive(Encode, Decode)]
+        pub struct Operator<T: Config> {
+            pub bond: Balance,
+            pub busy_until: BlockNumberFor<T>,
+            pub open_challenges: u32,
+            pub status: OperatorStatus<BlockNumberFor<T>>,
+        }
+
+        /// Where an operator stood under v3 to v5.
+        #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+        pub enum OperatorStatus<BlockNumber> {
+            Candidate,
+            Active,
+            Leaving { unlocks_at: BlockNumber },
+        }
+
+        /// The registry under v3 to v5.
+        #[polkadot_sdk::frame_support::storage_alias]
+        pub type Operators<T: Config> = StorageMap<
+            Pallet<T>,
+            Blake2_128Concat,
+            <T as polkadot_sdk::frame_system::Config>::AccountId,
+            Operator<T>,
+        >;
+    }
+
+    /// The unversioned step; use [`MigrateToV6`].
+    pub struct OperatorsBecomeAgents<T>(core::marker::PhantomData<T>);
+
+    impl<T: Config> UncheckedOnRuntimeUpgrade for OperatorsBecomeAgents<T> {
+        fn on_runtime_upgrade() -> Weight {
+            let operators: alloc::vec::Vec<(T::AccountId, old::Operator<T>)> =
+                old::Operators::<T>::drain().collect();
+            let n = operators.len() as u64;
+            let (mut enrolled, mut left_out) = (0u32, 0u32);
+            for (who, op) in operators {
+                let released = T::Currency::release(
+                    &HoldReason::OperatorBond.into(),
+                    &who,
+                    op.bond,
+                    Precision::BestEffort,
+                )
+                .unwrap_or_default();
+                if op.status == old::OperatorStatus::Candidate {
+                    Pallet::<T>::deposit_event(Event::OperatorRemoved {
+                        operator: who,
+                        bond_released: released,
+                    });
+                    continue;
+                }
+                let active = op.status == old::OperatorStatus::Active;
+                match T::Agents::enroll(&who, active) {
+                    Ok(()) => {
+                        enrolled = enrolled.saturating_add(1);
+                        Pallet::<T>::deposit_event(Event::OperatorAdded {
+                            operator: who.clone(),
+                            bond: T::Agents::own_bond(&who),
+                        });
+                    }
+                    Err(e) => {
+                        left_out = left_out.saturating_add(1);
+                        log::error!(target: LOG_TARGET, "v6: operator {who:?} not enrolled: {e:?}");
+                        Pallet::<T>::deposit_event(Event::OperatorRemoved {
+                            operator: who.clone(),
+                            bond_released: released,
+                        });
+                    }
+                }
+                Operators::<T>::insert(
+                    &who,
+                    Operator { busy_until: op.busy_until, open_challenges: op.open_challenges },
+                );
+            }
+            log::info!(
+                target: LOG_TARGET,
+                "v6: {enrolled} operators are agents, {left_out} could not be enrolled"
+            );
+            T::DbWeight::get().reads_writes(n.saturating_mul(12), n.saturating_mul(12))
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let operators: alloc::vec::Vec<(T::AccountId, bool)> = old::Operators::<T>::iter()
+                .map(|(who, op)| (who, op.status != old::OperatorStatus::Candidate))
+                .collect();
+            Ok(operators.encode())
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn post_upgrade(
+            state: alloc::vec::Vec<u8>,
+        ) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+            let operators: alloc::vec::Vec<(T::AccountId, bool)> =
+                Decode::decode(&mut &state[..]).map_err(|_| "v6: undecodable pre-upgrade state")?;
+            for (who, kept) in operators {
+                ensure!(Operators::<T>::contains_key(&who) == kept, "v6: an operator record lost");
+            }
+            Pallet::<T>::do_try_state()
+        }
+    }
+
+    /// Makes every operator an agent and sets the storage version to 6.
+    pub type MigrateToV6<T> = VersionedMigration<
+        5,
+        6,
+        OperatorsBecomeAgents<T>,
         Pallet<T>,
         <T as polkadot_sdk::frame_system::Config>::DbWeight,
     >;

@@ -61,6 +61,8 @@ mod runtime {
     pub type Models = pallet_models;
     #[runtime::pallet_index(4)]
     pub type Attribution = pallet_attribution;
+    #[runtime::pallet_index(5)]
+    pub type Agents = pallet_agents;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
@@ -205,15 +207,13 @@ impl pallet_attribution::Config for Test {
     type Models = Models;
     type OffchainSignature = MultiSignature;
     type OffchainPublic = <MultiSignature as Verify>::Signer;
-    type AdminOrigin = EnsureRoot<AccountId>;
     type ParameterOrigin = EnsureRoot<AccountId>;
     type ResolveOrigin = EnsureRoot<AccountId>;
     type PalletId = AttributionPalletId;
     type Power = TestPower;
+    type Agents = Agents;
     type Treasury = TreasuryAccount;
     type Shares = Shares;
-    type OperatorBond = ConstU128<OPERATOR_BOND>;
-    type OperatorUnbondingDelay = ConstU64<UNBONDING_DELAY>;
     type ChallengeBond = ConstU128<CHALLENGE_BOND>;
     type OperatorSlash = ConstU128<OPERATOR_SLASH>;
     type ChallengerReward = ChallengerReward;
@@ -232,16 +232,25 @@ impl pallet_attribution::Config for Test {
     type BenchmarkHelper = BenchHelper;
 }
 
+// The real agents pallet: operators are agents, paid and answerable through it.
+pallet_agents::impl_test_config!(
+    Test,
+    models: Models,
+    liability: Attribution,
+    min_bond: OPERATOR_BOND,
+    era: EPOCH,
+    treasury: TreasuryAccount,
+);
+
 polkadot_sdk::frame_support::parameter_types! {
     /// A quarter of the epoch's 64 receipts per operator.
     pub const OperatorEpochShare: polkadot_sdk::sp_runtime::Permill =
         polkadot_sdk::sp_runtime::Permill::from_percent(25);
 }
 
+/// An operator's own bond as an agent (the agents pallet's minimum).
 pub const OPERATOR_BOND: Balance = 1_000;
 pub const CHALLENGE_BOND: Balance = 500;
-/// Blocks a leaving operator's bond stays held.
-pub const UNBONDING_DELAY: u64 = 10;
 pub const OPERATOR_SLASH: Balance = 600;
 pub const EPOCH: u64 = 10;
 pub const WINDOW: u64 = 20;
@@ -311,15 +320,17 @@ impl ExtBuilder {
         .map(|a| (a, INITIAL))
         .collect();
         balances.push((poor(), 20));
+        balances.push((pallet_agents::Pallet::<Test>::account_id(), ED));
         pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
             .assimilate_storage(&mut storage)
             .unwrap();
-        pallet_attribution::GenesisConfig::<Test> {
-            operators: vec![operator()],
-            challenge_window: WINDOW,
-        }
-        .assimilate_storage(&mut storage)
-        .unwrap();
+        pallet_attribution::GenesisConfig::<Test> { challenge_window: WINDOW }
+            .assimilate_storage(&mut storage)
+            .unwrap();
+        // The operator is an agent serving any model.
+        pallet_agents::GenesisConfig::<Test> { agents: vec![operator()] }
+            .assimilate_storage(&mut storage)
+            .unwrap();
         let mut ext = TestExternalities::new(storage);
         ext.execute_with(|| System::set_block_number(1));
         ext
@@ -330,6 +341,7 @@ impl ExtBuilder {
         self.build().execute_with(|| {
             test();
             Attribution::do_try_state().expect("invariants hold after the test");
+            Agents::do_try_state().expect("the agents' invariants hold after the test");
         })
     }
 }

@@ -1,125 +1,56 @@
-//! Operators: registration by admin or by themselves, admission, bonding more, leaving with an
-//! unbonding delay, and removal.
+//! Operators are agents: the agents pallet keeps the registry and the bond
+//! ([`Config::Agents`]); this pallet keeps what its receipts need.
 //!
-//! An operator is [`OperatorStatus::Active`] when [`Config::AdminOrigin`] adds it
-//! (`add_operator`, its bond held at once) or admits it after it registered itself
-//! (`register_operator`, a [`OperatorStatus::Candidate`] with its bond held). Only an active
-//! operator submits receipts, is named in prepaid vouchers and is assigned on-chain jobs. It
-//! leaves with `leave_operator`: from then on it submits nothing, and its bond comes back with
-//! `withdraw_operator_bond` once [`Config::OperatorUnbondingDelay`] has passed, its last
-//! receipts are out of their challenge window and none of them is under challenge, so every
-//! receipt it submitted stays answerable by its bond. A candidate that leaves gets its bond
-//! back at once (it never submitted anything).
+//! An operator is an active agent of the agents pallet: only one submits receipts (each for a
+//! model it serves), is named in prepaid vouchers and is assigned on-chain jobs. Its own bond
+//! answers first for its receipts: an upheld challenge takes the user's refund of what the
+//! token holders were already paid, then [`Config::OperatorSlash`], from it at once
+//! (`AgentBonds::take_own_bond`). So that it is there to take, [`Operator`] records until when
+//! an agent's receipts can be challenged and how many are: while they can, the agents pallet
+//! does not let its own unbonded stake be withdrawn ([`OperatorLiability`]). The record goes
+//! with the agent (`reap_agent` forgets it, once nothing is owed).
 
 use crate::*;
+use provena_primitives::agents::{AgentBonds, OperatorLiability};
 
 impl<T: Config> Pallet<T> {
-    /// Holds the bond from `operator` and stores it with `status`.
-    pub(crate) fn do_add_operator(
-        operator: T::AccountId,
-        status: OperatorStatus<BlockNumberFor<T>>,
-    ) -> DispatchResult {
-        ensure!(!Operators::<T>::contains_key(&operator), Error::<T>::AlreadyOperator);
-        let bond = T::OperatorBond::get();
-        T::Currency::hold(&HoldReason::OperatorBond.into(), &operator, bond)?;
-        let candidate = status == OperatorStatus::Candidate;
-        Operators::<T>::insert(
-            &operator,
-            Operator { bond, busy_until: Zero::zero(), open_challenges: 0, status },
-        );
-        if candidate {
-            Self::deposit_event(Event::OperatorRegistered { operator, bond });
-        } else {
-            Self::deposit_event(Event::OperatorAdded { operator, bond });
-        }
-        Ok(())
-    }
-
-    /// Whether `who` is an operator that may submit receipts and be named in vouchers.
+    /// Whether `who` is an operator that may submit receipts and be named in vouchers: an
+    /// active agent.
     pub fn is_active_operator(who: &T::AccountId) -> bool {
-        Operators::<T>::get(who).is_some_and(|op| op.status == OperatorStatus::Active)
+        T::Agents::is_active(who, None)
     }
 
-    /// Admits a candidate.
-    pub(crate) fn do_admit_operator(operator: T::AccountId) -> DispatchResult {
-        Operators::<T>::try_mutate(&operator, |op| {
-            let op = op.as_mut().ok_or(Error::<T>::NotOperator)?;
-            ensure!(op.status == OperatorStatus::Candidate, Error::<T>::NotCandidate);
-            op.status = OperatorStatus::Active;
-            Ok::<_, DispatchError>(())
-        })?;
-        Self::deposit_event(Event::OperatorAdmitted { operator });
-        Ok(())
+    /// Whether `who`'s receipts still answer for themselves: one is in its challenge window or
+    /// challenged.
+    pub fn is_liable(who: &T::AccountId) -> bool {
+        Operators::<T>::get(who).is_some_and(|op| {
+            op.open_challenges > 0 || op.busy_until > frame_system::Pallet::<T>::block_number()
+        })
     }
 
-    /// Holds `extra` more from a candidate or active operator.
-    pub(crate) fn do_bond_more(operator: T::AccountId, extra: Balance) -> DispatchResult {
-        ensure!(!extra.is_zero(), Error::<T>::ZeroBond);
-        let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
-        ensure!(!matches!(op.status, OperatorStatus::Leaving { .. }), Error::<T>::OperatorLeaving);
-        op.bond = op.bond.checked_add(extra).ok_or(Error::<T>::Overflow)?;
-        T::Currency::hold(&HoldReason::OperatorBond.into(), &operator, extra)?;
-        let bond = op.bond;
-        Operators::<T>::insert(&operator, op);
-        Self::deposit_event(Event::OperatorBonded { operator, extra, bond });
-        Ok(())
+    /// Whether `operator`'s own bond covers a full slash, so that every receipt it submits
+    /// is answerable.
+    pub(crate) fn answerable(operator: &T::AccountId) -> bool {
+        T::Agents::own_bond(operator) >= T::OperatorSlash::get()
+    }
+}
+
+impl<T: Config> OperatorLiability<T::AccountId> for Pallet<T> {
+    fn is_liable(who: &T::AccountId) -> bool {
+        Self::is_liable(who)
     }
 
-    /// Starts an active operator's departure, or removes a candidate.
-    pub(crate) fn do_leave_operator(operator: T::AccountId) -> DispatchResult {
-        let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
-        match op.status {
-            OperatorStatus::Candidate => Self::remove(operator, op),
-            OperatorStatus::Active => {
-                let now = frame_system::Pallet::<T>::block_number();
-                let unlocks_at =
-                    now.saturating_add(T::OperatorUnbondingDelay::get()).max(op.busy_until);
-                op.status = OperatorStatus::Leaving { unlocks_at };
-                Operators::<T>::insert(&operator, op);
-                Self::deposit_event(Event::OperatorLeaving { operator, unlocks_at });
-                Ok(())
-            }
-            OperatorStatus::Leaving { .. } => Err(Error::<T>::OperatorLeaving.into()),
+    fn forget(who: &T::AccountId) {
+        if Self::is_liable(who) {
+            return;
+        }
+        if Operators::<T>::take(who).is_some() {
+            OperatorEpochUsage::<T>::remove(who);
+            Self::deposit_event(Event::OperatorRemoved { operator: who.clone(), bond_released: 0 });
         }
     }
 
-    /// Releases a departed operator's bond and removes it.
-    pub(crate) fn do_withdraw_operator_bond(operator: T::AccountId) -> DispatchResult {
-        let op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
-        let OperatorStatus::Leaving { unlocks_at } = op.status else {
-            return Err(Error::<T>::NotLeaving.into());
-        };
-        let now = frame_system::Pallet::<T>::block_number();
-        ensure!(unlocks_at <= now, Error::<T>::StillUnbonding);
-        Self::remove_idle(operator, op)
-    }
-
-    /// Removes an operator (admin): once none of its receipts is in a window or challenged.
-    pub(crate) fn do_remove_operator(operator: T::AccountId) -> DispatchResult {
-        let op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
-        Self::remove_idle(operator, op)
-    }
-
-    /// Removes `op` if none of its receipts is in its challenge window or challenged.
-    fn remove_idle(operator: T::AccountId, op: Operator<T>) -> DispatchResult {
-        let now = frame_system::Pallet::<T>::block_number();
-        ensure!(op.busy_until <= now && op.open_challenges == 0, Error::<T>::OperatorBusy);
-        Self::remove(operator, op)
-    }
-
-    /// Releases the bond and removes the operator and its epoch usage.
-    fn remove(operator: T::AccountId, op: Operator<T>) -> DispatchResult {
-        if op.bond > 0 {
-            T::Currency::release(
-                &HoldReason::OperatorBond.into(),
-                &operator,
-                op.bond,
-                Precision::Exact,
-            )?;
-        }
-        Operators::<T>::remove(&operator);
-        OperatorEpochUsage::<T>::remove(&operator);
-        Self::deposit_event(Event::OperatorRemoved { operator, bond_released: op.bond });
-        Ok(())
+    fn liability_weight() -> Weight {
+        T::DbWeight::get().reads_writes(1, 2)
     }
 }

@@ -146,34 +146,25 @@ impl<T: Config> provena_primitives::datanets::OwedCredit for RewardRecord<T> {
 
 use polkadot_sdk::frame_support::DefaultNoBound;
 
-/// A registered operator.
+/// What is kept about an operator (an agent that submitted receipts): until when its receipts
+/// answer for themselves, so that its own bond is not withdrawn before.
 #[derive(
-    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    DefaultNoBound,
+    Encode,
+    Decode,
+    MaxEncodedLen,
+    TypeInfo,
 )]
 #[scale_info(skip_type_params(T))]
 pub struct Operator<T: Config> {
-    /// The bond held from it.
-    pub bond: Balance,
-    /// The latest claimable-at of its receipts: it may not leave before.
+    /// The latest claimable-at of its receipts.
     pub busy_until: BlockNumberFor<T>,
     /// Challenges open against its receipts.
     pub open_challenges: u32,
-    /// Candidate, active or leaving.
-    pub status: OperatorStatus<BlockNumberFor<T>>,
-}
-
-/// Where an operator stands (see the `operators` module).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
-pub enum OperatorStatus<BlockNumber> {
-    /// Registered itself, bond held; waits for [`crate::Config::AdminOrigin`] to admit it.
-    Candidate,
-    /// Submits receipts, is named in vouchers and assigned on-chain jobs.
-    Active,
-    /// Left: submits nothing; its bond may be withdrawn from `unlocks_at` on.
-    Leaving {
-        /// The first block its bond may be withdrawn in.
-        unlocks_at: BlockNumber,
-    },
 }
 
 /// An open challenge.

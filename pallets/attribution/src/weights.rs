@@ -39,13 +39,6 @@ use core::marker::PhantomData;
 
 /// Weight functions needed for `pallet_attribution`.
 pub trait WeightInfo {
-	fn add_operator() -> Weight;
-	fn remove_operator() -> Weight;
-	fn register_operator() -> Weight;
-	fn admit_operator() -> Weight;
-	fn bond_more() -> Weight;
-	fn leave_operator() -> Weight;
-	fn withdraw_operator_bond() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn submit_receipts(n: u32, e: u32, ) -> Weight;
 	fn submit_receipts_models(m: u32, ) -> Weight;
@@ -65,107 +58,6 @@ pub trait WeightInfo {
 /// `DbWeight` is its own.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Attribution::Operators` (r:1 w:1)
-	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	fn add_operator() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `227`
-		//  Estimated: `3856`
-		// Minimum execution time: 56_194_000 picoseconds.
-		Weight::from_parts(59_368_000, 3856)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	/// Storage: `Attribution::Operators` (r:1 w:1)
-	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::OperatorEpochUsage` (r:0 w:1)
-	/// Proof: `Attribution::OperatorEpochUsage` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
-	fn remove_operator() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `361`
-		//  Estimated: `3856`
-		// Minimum execution time: 51_907_000 picoseconds.
-		Weight::from_parts(54_631_000, 3856)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
-	}
-	/// Storage: `Attribution::Operators` (r:1 w:1)
-	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	fn register_operator() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `189`
-		//  Estimated: `3856`
-		// Minimum execution time: 56_033_000 picoseconds.
-		Weight::from_parts(59_588_000, 3856)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	/// Storage: `Attribution::Operators` (r:1 w:1)
-	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
-	fn admit_operator() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `128`
-		//  Estimated: `3542`
-		// Minimum execution time: 10_967_000 picoseconds.
-		Weight::from_parts(12_148_000, 3542)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
-	/// Storage: `Attribution::Operators` (r:1 w:1)
-	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	fn bond_more() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `361`
-		//  Estimated: `3856`
-		// Minimum execution time: 59_748_000 picoseconds.
-		Weight::from_parts(63_574_000, 3856)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	/// Storage: `Attribution::Operators` (r:1 w:1)
-	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
-	fn leave_operator() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `128`
-		//  Estimated: `3542`
-		// Minimum execution time: 13_050_000 picoseconds.
-		Weight::from_parts(15_633_000, 3542)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
-	/// Storage: `Attribution::Operators` (r:1 w:1)
-	/// Proof: `Attribution::Operators` (`max_values`: None, `max_size`: Some(77), added: 2552, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(391), added: 2866, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::OperatorEpochUsage` (r:0 w:1)
-	/// Proof: `Attribution::OperatorEpochUsage` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
-	fn withdraw_operator_bond() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `634`
-		//  Estimated: `3856`
-		// Minimum execution time: 58_387_000 picoseconds.
-		Weight::from_parts(64_606_000, 3856)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
-	}
 	/// Storage: `Attribution::ChallengeWindow` (r:0 w:1)
 	/// Proof: `Attribution::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_challenge_window() -> Weight {
@@ -515,41 +407,6 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with RocksDB read/write costs, for tests and mocks.
 impl WeightInfo for () {
-	fn add_operator() -> Weight {
-		Weight::from_parts(59_368_000, 3856)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-	}
-	fn remove_operator() -> Weight {
-		Weight::from_parts(54_631_000, 3856)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
-	}
-	fn register_operator() -> Weight {
-		Weight::from_parts(59_588_000, 3856)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-	}
-	fn admit_operator() -> Weight {
-		Weight::from_parts(12_148_000, 3542)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
-	fn bond_more() -> Weight {
-		Weight::from_parts(63_574_000, 3856)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-	}
-	fn leave_operator() -> Weight {
-		Weight::from_parts(15_633_000, 3542)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
-	fn withdraw_operator_bond() -> Weight {
-		Weight::from_parts(64_606_000, 3856)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
-	}
 	fn set_challenge_window() -> Weight {
 		Weight::from_parts(5_378_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))

@@ -16,6 +16,7 @@ impl<T: Config> Pallet<T> {
             let m = T::Models::model(*base).ok_or(Error::<T>::UnknownModel)?;
             ensure!(m.base.is_none(), Error::<T>::NotABaseModel);
             ensure!(m.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+            ensure!(T::Agents::is_active(&who, Some(*base)), Error::<T>::BaseNotServed);
         }
         let deposit = T::OperatorDeposit::get();
         T::Currency::hold(&HoldReason::OperatorDeposit.into(), &who, deposit)?;
@@ -54,7 +55,9 @@ impl<T: Config> Pallet<T> {
         let mut best: Option<(u32, T::AccountId)> = None;
         for who in list.iter().cycle().skip(start).take(len) {
             let Some(op) = Operators::<T>::get(who) else { continue };
-            if op.open_jobs >= cap || !T::Settlement::is_operator(who) {
+            // Only an active agent that still serves the base (it may have chilled, been
+            // chilled by a slash, or changed its models since it registered here).
+            if op.open_jobs >= cap || !T::Agents::is_active(who, Some(base)) {
                 continue;
             }
             if best.as_ref().is_none_or(|(load, _)| op.open_jobs < *load) {
@@ -186,6 +189,7 @@ impl<T: Config> Pallet<T> {
             evidence_hash: c.evidence_hash,
         })?;
         Self::close_open(&operator, id);
+        T::Agents::note_work(&operator, Work::JobCompleted);
         job.state = JobState::Completed {
             output,
             output_hash: c.output_hash,
@@ -239,6 +243,7 @@ impl<T: Config> Pallet<T> {
                 }
             }
             Self::close_open(&job.operator, *id);
+            T::Agents::note_work(&job.operator, Work::JobExpired);
             job.state = JobState::Expired;
             Self::deposit_event(Event::JobExpired {
                 job: *id,

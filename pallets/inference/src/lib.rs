@@ -7,8 +7,9 @@
 //!
 //! ## Overview
 //!
-//! 1. An operator (a bonded attribution operator) registers the base models its inference worker
-//!    serves, holding [`Config::OperatorDeposit`] ([`Pallet::register_operator`]).
+//! 1. An operator (an active agent of the agents pallet, [`Config::Agents`], serving the base)
+//!    registers the base models its inference worker serves, holding [`Config::OperatorDeposit`]
+//!    for the registration ([`Pallet::register_operator`]); the bond is its agent's.
 //! 2. A user calls [`Pallet::request_inference`] with a model, a prompt of at most
 //!    [`Config::MaxPromptLen`] bytes (4 KiB in the runtime), `max_tokens`, `max_fee` and an
 //!    optional snapshot to retrieve passages from. `max_fee` and [`Config::JobDeposit`] are held
@@ -21,15 +22,16 @@
 //!    [`Config::Settlement`] (the attribution pallet), which charges the fee, splits it exactly
 //!    and credits every party; the output is kept for readers (`inference_getJob`).
 //! 5. A job not completed by its deadline expires in `on_initialize` and the user gets the whole
-//!    `max_fee` back. Every job is deleted [`Config::Retention`] blocks after its deadline, and
+//!    `max_fee` back. Each completion and each expiry counts in the operator's performance as an
+//!    agent: an era with too many expiries slashes and chills it (see `pallet-agents`). Every job is deleted [`Config::Retention`] blocks after its deadline, and
 //!    its deposit returned to the user.
 //!
 //! ## Terminology
 //!
 //! - **Base**: the model an adapter adapts, or the model itself for a base model. An inference
 //!   worker loads one base and any number of its adapters, so operators register bases.
-//! - **Assignment**: among the operators registered for the job's base that are still bonded
-//!   attribution operators and have fewer than [`Config::MaxOpenJobsPerOperator`] open jobs, the
+//! - **Assignment**: among the operators registered for the job's base that are still active
+//!   agents serving it and have fewer than [`Config::MaxOpenJobsPerOperator`] open jobs, the
 //!   one with the fewest open jobs; ties go to the first in registration order at or after
 //!   position `job id mod operators`, so equal operators take turns. No such operator:
 //!   [`Error::NoOperator`], nothing held.
@@ -123,6 +125,7 @@ use polkadot_sdk::{
     },
 };
 use provena_primitives::{
+    agents::{AgentWork, Work},
     attribution::{WeightPpm, PPM},
     inference::{job_request_id, InferenceSettlement, JobId, JobSettlement},
     models::{ModelInspect, ModelStatus},
@@ -188,7 +191,7 @@ pub mod pallet {
     /// What benchmarks need from the runtime.
     #[cfg(feature = "runtime-benchmarks")]
     pub trait BenchmarkHelper<AccountId> {
-        /// Makes `who` a bonded attribution operator (funding it).
+        /// Makes `who` an active agent serving any model (funding it).
         fn make_operator(who: &AccountId);
         /// An active base model of `owner`, trained on a snapshot holding `contributions`
         /// accepted contributions (returned in id order), priced so a fee is charged.
@@ -222,6 +225,10 @@ pub mod pallet {
 
         /// Where completed jobs are paid (the attribution pallet).
         type Settlement: InferenceSettlement<Self::AccountId>;
+
+        /// Agents: each job an operator completes or lets expire counts in its performance
+        /// (too many expiries in an era slash and chill it).
+        type Agents: AgentWork<Self::AccountId>;
 
         /// The operator key the off-chain worker signs completions with.
         type AuthorityId: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
@@ -350,7 +357,7 @@ pub mod pallet {
     #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
     pub struct GenesisConfig<T: Config> {
         /// Operators registered at genesis with the bases they serve (the bases must exist
-        /// and each operator must be an attribution operator at genesis).
+        /// and each operator must be an active agent at genesis).
         pub operators: Vec<(T::AccountId, Vec<ModelId>)>,
     }
 
@@ -411,6 +418,9 @@ pub mod pallet {
         MaxFeeTooLow,
         /// No registered operator with capacity serves the model's base.
         NoOperator,
+        /// The operator, as an agent, does not serve this base (it declared neither it nor
+        /// any model: declaring none serves all).
+        BaseNotServed,
         /// This block's expiry queue is full; request in a later block.
         BlockFull,
         /// No job with that id.
@@ -432,7 +442,7 @@ pub mod pallet {
         WeightsNotNormalized,
         /// More attribution entries than `MaxAttribution`.
         TooManyEntries,
-        /// The caller is not a bonded attribution operator.
+        /// The caller is not an active agent.
         NotOperator,
         /// The caller is already a registered operator.
         AlreadyRegistered,
@@ -462,7 +472,9 @@ pub mod pallet {
             }
             Self::expire_and_prune(n);
             let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-            T::WeightInfo::on_initialize(clamp(expiring), clamp(pruning))
+            T::WeightInfo::on_initialize(clamp(expiring), clamp(pruning)).saturating_add(
+                T::Agents::note_work_weight().saturating_mul(clamp(expiring).into()),
+            )
         }
 
         fn offchain_worker(n: BlockNumberFor<T>) {
@@ -485,7 +497,7 @@ pub mod pallet {
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {
-        /// Registers the caller, a bonded attribution operator, as serving `bases` (base
+        /// Registers the caller, an active agent serving them, as serving `bases` (base
         /// models its inference worker loads); holds [`Config::OperatorDeposit`].
         #[pallet::call_index(0)]
         #[pallet::weight(T::WeightInfo::register_operator(bases.len().try_into().unwrap_or(u32::MAX)))]
@@ -552,7 +564,7 @@ pub mod pallet {
         #[pallet::weight(T::WeightInfo::complete_job(
             output.len().try_into().unwrap_or(u32::MAX),
             attribution.len().saturating_add(usize::from(pool.is_some())).try_into().unwrap_or(u32::MAX),
-        ).saturating_add(T::DbWeight::get().reads(1)))]
+        ).saturating_add(T::DbWeight::get().reads(1)).saturating_add(T::Agents::note_work_weight()))]
         pub fn complete_job(
             origin: OriginFor<T>,
             job: JobId,

@@ -67,6 +67,8 @@ mod runtime {
     pub type Attribution = pallet_attribution;
     #[runtime::pallet_index(5)]
     pub type Inference = pallet_inference;
+    #[runtime::pallet_index(6)]
+    pub type Agents = pallet_agents;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
@@ -205,15 +207,13 @@ impl pallet_attribution::Config for Test {
     type Models = Models;
     type OffchainSignature = MultiSignature;
     type OffchainPublic = <MultiSignature as Verify>::Signer;
-    type AdminOrigin = EnsureRoot<AccountId>;
     type ParameterOrigin = EnsureRoot<AccountId>;
     type ResolveOrigin = EnsureRoot<AccountId>;
     type PalletId = AttributionPalletId;
     type Power = ();
+    type Agents = Agents;
     type Treasury = TreasuryAccount;
     type Shares = Shares;
-    type OperatorBond = ConstU128<OPERATOR_BOND>;
-    type OperatorUnbondingDelay = polkadot_sdk::frame_support::traits::ConstU64<50>;
     type ChallengeBond = ConstU128<CHALLENGE_BOND>;
     type OperatorSlash = ConstU128<OPERATOR_SLASH>;
     type ChallengerReward = ChallengerReward;
@@ -231,6 +231,16 @@ impl pallet_attribution::Config for Test {
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = AttributionBenchHelper;
 }
+
+// The real agents pallet: operators are agents, paid and answerable through it.
+pallet_agents::impl_test_config!(
+    Test,
+    models: Models,
+    liability: Attribution,
+    min_bond: OPERATOR_BOND,
+    era: EPOCH,
+    treasury: TreasuryAccount,
+);
 
 polkadot_sdk::frame_support::parameter_types! {
     /// A quarter of the epoch's 64 receipts per operator.
@@ -289,6 +299,7 @@ impl pallet_inference::Config for Test {
     type RuntimeHoldReason = RuntimeHoldReason;
     type Models = Models;
     type Settlement = Attribution;
+    type Agents = Agents;
     type AuthorityId = crate::crypto::OperatorAuthId;
     type MaxPromptLen = ConstU32<64>;
     type MaxOutputLen = ConstU32<64>;
@@ -322,6 +333,12 @@ pub fn operator2() -> AccountId {
 pub fn operator3() -> AccountId {
     account("Operator3")
 }
+/// Makes `who` an agent serving any model with the minimum own bond.
+pub fn make_agent(who: &AccountId) {
+    use provena_primitives::agents::AgentBonds;
+    assert_ok!(<Agents as AgentBonds<_>>::enroll(who, true));
+}
+
 /// Builds test externalities; `build_and_execute` checks the invariants after each test.
 pub struct ExtBuilder;
 
@@ -343,15 +360,17 @@ impl ExtBuilder {
         .map(|a| (a, INITIAL))
         .collect();
         balances.push((poor(), 100));
+        balances.push((pallet_agents::Pallet::<Test>::account_id(), ED));
         pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
             .assimilate_storage(&mut storage)
             .unwrap();
-        pallet_attribution::GenesisConfig::<Test> {
-            operators: vec![operator(), operator2()],
-            challenge_window: WINDOW,
-        }
-        .assimilate_storage(&mut storage)
-        .unwrap();
+        pallet_attribution::GenesisConfig::<Test> { challenge_window: WINDOW }
+            .assimilate_storage(&mut storage)
+            .unwrap();
+        // The operators are agents serving any model.
+        pallet_agents::GenesisConfig::<Test> { agents: vec![operator(), operator2()] }
+            .assimilate_storage(&mut storage)
+            .unwrap();
         let mut ext = TestExternalities::new(storage);
         ext.execute_with(|| System::set_block_number(1));
         ext
@@ -363,6 +382,7 @@ impl ExtBuilder {
             test();
             Inference::do_try_state().expect("inference invariants hold after the test");
             Attribution::do_try_state().expect("attribution invariants hold after the test");
+            Agents::do_try_state().expect("the agents' invariants hold after the test");
         })
     }
 }
@@ -473,14 +493,14 @@ impl pallet_attribution::BenchmarkHelper<AccountId, MultiSignature> for Attribut
     fn launch_with_holder(_: &AccountId, _: ModelId) {}
 }
 
-/// Benchmark support: real datanets, models and attribution operators.
+/// Benchmark support: real datanets, models and agents as operators.
 #[cfg(feature = "runtime-benchmarks")]
 pub struct BenchHelper;
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<AccountId> for BenchHelper {
     fn make_operator(who: &AccountId) {
         Self::fund(who);
-        assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), who.clone()));
+        make_agent(who);
     }
 
     fn model_with_contributions(owner: &AccountId, n: u32) -> (ModelId, Vec<ContributionId>) {

@@ -9,8 +9,14 @@
 //! | commission | at most 50%, raised at most 2 points an era |
 //! | threshold slash | 5%, when ≥ 20% of ≥ 10 jobs of an era expired, or 3 challenges were upheld |
 //! | governance slash | the disputes track (or root), at most 20% of an agent per era; the same origins cancel |
+//! | force chill | the admission track (or root) |
+//!
+//! Agents are the inference operators: attribution takes receipts, and inference assigns jobs,
+//! only from active agents serving the model; an upheld challenge takes the user's refund and
+//! attribution's operator slash (500 OPEN) from the agent's own bond at once, which its
+//! minimum (1,000 OPEN) covers.
 
-use super::governance::origins::DisputeResolver;
+use super::governance::origins::{AdmissionAdmin, DisputeResolver};
 use crate::{
     Balance, Balances, BlockNumber, ConvictionVoting, Models, Runtime, RuntimeEvent,
     RuntimeHoldReason,
@@ -75,6 +81,8 @@ impl pallet_agents::Config for Runtime {
     type MaxGovernanceSlash = MaxGovernanceSlash;
     type SlashOrigin = EitherOf<EnsureRoot<AccountId>, DisputeResolver>;
     type CancelSlashOrigin = EitherOf<EnsureRoot<AccountId>, DisputeResolver>;
+    type ForceChillOrigin = EitherOf<EnsureRoot<AccountId>, AdmissionAdmin>;
+    type Liability = crate::Attribution;
     type SlashDestination = super::TreasuryAccount;
     type HistoryDepth = ConstU32<28>;
     type MaxModels = ConstU32<16>;
@@ -102,5 +110,18 @@ impl pallet_agents::benchmarking::BenchmarkHelper for AgentsBenchmarks {
                 super::attribution::AttributionBenchmarks::model_with_contributions(&owner, 1).0
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An active agent keeps its minimum own bond, and an upheld challenge takes attribution's
+    /// operator slash from it: the minimum must cover one slash, or an operator could submit
+    /// receipts its bond cannot answer for (attribution refuses those with `BondTooLow`).
+    #[test]
+    fn the_least_own_bond_covers_an_upheld_challenges_slash() {
+        assert!(MinAgentBond::get() >= super::super::attribution::OperatorSlash::get());
     }
 }

@@ -12,7 +12,7 @@
 //! | timeout | 20 blocks (2 minutes) | then the user is refunded in full |
 //! | retention after the deadline | 1 day | outputs are readable over `inference_getJob` |
 //! | job deposit | `deposit(2, 8,400)` ≈ 0.88 OPEN | one job record with a full prompt or output |
-//! | operator deposit | 10 OPEN | plus the attribution operator bond |
+//! | operator deposit | 10 OPEN | for the registration; the bond is the operator's as an agent |
 //! | off-chain worker | ≤ 4 jobs per block per operator, 30 s deadline | |
 
 use crate::{
@@ -52,6 +52,7 @@ impl pallet_inference::Config for Runtime {
     type RuntimeHoldReason = RuntimeHoldReason;
     type Models = Models;
     type Settlement = Attribution;
+    type Agents = crate::Agents;
     type AuthorityId = pallet_inference::crypto::OperatorAuthId;
     type MaxPromptLen = ConstU32<4_096>;
     type MaxOutputLen = ConstU32<8_192>;
@@ -137,8 +138,9 @@ pub struct InferenceBenchmarks;
 impl pallet_inference::BenchmarkHelper<crate::AccountId> for InferenceBenchmarks {
     fn make_operator(who: &crate::AccountId) {
         Self::fund(who);
-        let added = Attribution::add_operator(crate::RuntimeOrigin::root(), who.clone());
-        assert!(added.is_ok(), "add_operator failed: {added:?}");
+        use provena_primitives::agents::AgentBonds;
+        let enrolled = crate::Agents::enroll(who, true);
+        assert!(enrolled.is_ok(), "enroll failed: {enrolled:?}");
     }
 
     fn model_with_contributions(

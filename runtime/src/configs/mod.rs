@@ -16,7 +16,7 @@ mod system;
 
 pub use accounts::ProxyType;
 pub use agents::{AgentEra, AgentsPalletId, MinAgentBond, MinDelegation};
-pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorBond};
+pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorSlash};
 pub use datanets::{
     AccessDeposit, ContributionDeposit, DatanetDeposit, DatanetsPalletId, MinContributionStake,
     SnapshotDepositBase, SnapshotDepositPerMember, StakeLockup,

@@ -6,6 +6,7 @@ use crate::{mock::*, *};
 use polkadot_sdk::frame_support::{assert_noop, assert_ok};
 
 mod delegation;
+mod operators;
 mod properties;
 mod registry;
 mod rewards;

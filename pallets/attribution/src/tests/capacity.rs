@@ -64,7 +64,7 @@ fn an_operator_fills_only_its_share_of_an_epoch() {
         );
         // Another operator still has its share of the same epoch.
         let other = data_owner();
-        assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), other.clone()));
+        make_agent(&other);
         assert_ok!(Attribution::submit_receipts(
             RuntimeOrigin::signed(other.clone()),
             call_of_eight(&f, &other, 100)
@@ -73,10 +73,15 @@ fn an_operator_fills_only_its_share_of_an_epoch() {
         run_to_block(EPOCH);
         assert_ok!(Attribution::submit_receipts(op(), call_of_eight(&f, &operator(), 16)));
         assert_eq!(OperatorEpochUsage::<Test>::get(operator()), Some((1, 8)));
-        // Removing an operator removes its usage record.
+        // Forgetting an operator (its agent is reaped) removes its usage record, once its
+        // receipts no longer answer.
+        use provena_primitives::agents::OperatorLiability;
+        <Attribution as OperatorLiability<_>>::forget(&other);
+        assert!(OperatorEpochUsage::<Test>::get(&other).is_some());
         run_to_block(200);
-        assert_ok!(Attribution::remove_operator(RuntimeOrigin::root(), other.clone()));
-        assert_eq!(OperatorEpochUsage::<Test>::get(other), None);
+        <Attribution as OperatorLiability<_>>::forget(&other);
+        assert_eq!(OperatorEpochUsage::<Test>::get(&other), None);
+        assert!(!Operators::<Test>::contains_key(&other));
     });
 }
 
@@ -87,7 +92,7 @@ fn a_full_epoch_takes_no_more_receipts_and_keeps_every_leaf_in_order() {
         // Four operators fill the mock's 64 receipts an epoch, 16 each.
         let operators = [operator(), data_owner(), dev(), challenger()];
         for op in &operators[1..] {
-            assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), op.clone()));
+            make_agent(op);
         }
         for (k, op) in operators.iter().enumerate() {
             let first = (k * 16) as u8;
@@ -105,7 +110,7 @@ fn a_full_epoch_takes_no_more_receipts_and_keeps_every_leaf_in_order() {
         }
         // A fifth operator with room in its own share finds the epoch full.
         let fifth = user();
-        assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), fifth.clone()));
+        make_agent(&fifth);
         assert_noop!(
             Attribution::submit_receipts(
                 RuntimeOrigin::signed(fifth.clone()),

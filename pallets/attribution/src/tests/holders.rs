@@ -81,10 +81,7 @@ fn an_upheld_challenge_refunds_the_holders_part_from_the_operators_bond() {
         // The user has the whole fee back: 820 from the pallet, 180 from the operator's bond.
         assert_eq!(free(&user()), user_before);
         // Then the slash (600) is taken from what is left of the bond.
-        assert_eq!(
-            Operators::<Test>::get(operator()).unwrap().bond,
-            OPERATOR_BOND - 180 - OPERATOR_SLASH
-        );
+        assert_eq!(own_bond(&operator()), OPERATOR_BOND - 180 - OPERATOR_SLASH);
         assert_eq!(free(&challenger()), ch + CHALLENGE_BOND + 300);
         assert_eq!(free(&TreasuryAccount::get()), tr + 300);
         assert!(System::events().iter().any(|e| e.event

@@ -130,12 +130,24 @@ pub fn free(who: &AccountId) -> Balance {
     Balances::balance(who)
 }
 
+/// Makes `who` an agent serving any model with the minimum own bond.
+pub fn make_agent(who: &AccountId) {
+    use provena_primitives::agents::AgentBonds;
+    assert_ok!(<Agents as AgentBonds<_>>::enroll(who, true));
+}
+
+/// What `who`'s own bond as an agent is worth.
+pub fn own_bond(who: &AccountId) -> Balance {
+    use provena_primitives::agents::AgentBonds;
+    <Agents as AgentBonds<_>>::own_bond(who)
+}
+
 /// Every payee of a fixture receipt.
 pub fn all_payees(f: &Fixture) -> Vec<PayeeOf<Test>> {
     vec![
         Payee::Contribution(f.c0),
         Payee::Contribution(f.c1),
-        Payee::Account(operator()),
+        Payee::Agent(operator()),
         Payee::Account(dev()),
         Payee::ModelHolders(f.model),
         Payee::Account(TreasuryAccount::get()),

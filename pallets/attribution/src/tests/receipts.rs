@@ -25,7 +25,7 @@ fn a_receipt_charges_the_user_and_credits_every_party() {
         let part = |p: PayeeOf<Test>| Attribution::api_rewards(p).pending;
         assert_eq!(part(Payee::Contribution(f.c0)), 375);
         assert_eq!(part(Payee::Contribution(f.c1)), 125);
-        assert_eq!(part(Payee::Account(operator())), 150);
+        assert_eq!(part(Payee::Agent(operator())), 150);
         // The developer's 120, plus the holders' 180: the model has no token holders.
         assert_eq!(part(Payee::Account(dev())), 300);
         assert_eq!(part(Payee::ModelHolders(f.model)), 0);

@@ -25,6 +25,8 @@ fn every_party_claims_its_exact_part_after_the_window() {
                 .map(free)
                 .collect();
         claim(all_payees(&f));
+        // The operator is an agent: its share went to its stakers (itself alone here).
+        assert_ok!(Agents::claim_rewards(RuntimeOrigin::signed(operator()), operator()));
         let after: Vec<Balance> =
             [data_owner(), contributor(), operator(), dev(), TreasuryAccount::get()]
                 .iter()
@@ -109,47 +111,11 @@ fn pending_buckets_merge_later_never_earlier() {
 }
 
 #[test]
-fn operators_are_managed_by_the_admin_origin() {
+fn the_challenge_window_is_a_positive_parameter() {
     ExtBuilder.build_and_execute(|| {
-        let f = fixture();
-        let newcomer = challenger();
         assert_noop!(
-            Attribution::add_operator(RuntimeOrigin::signed(dev()), newcomer.clone()),
+            Attribution::set_challenge_window(RuntimeOrigin::signed(dev()), 5),
             polkadot_sdk::sp_runtime::DispatchError::BadOrigin
-        );
-        assert_noop!(
-            Attribution::add_operator(RuntimeOrigin::root(), operator()),
-            Error::<Test>::AlreadyOperator
-        );
-        assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), newcomer.clone()));
-        assert_eq!(
-            Balances::balance_on_hold(&HoldReason::OperatorBond.into(), &newcomer),
-            OPERATOR_BOND
-        );
-        assert_noop!(
-            Attribution::add_operator(RuntimeOrigin::root(), poor()),
-            polkadot_sdk::sp_runtime::TokenError::FundsUnavailable
-        );
-        // Busy while a receipt is in its window.
-        submit(vec![receipt(f.model, 1, vec![])]);
-        assert_noop!(
-            Attribution::remove_operator(RuntimeOrigin::root(), operator()),
-            Error::<Test>::OperatorBusy
-        );
-        run_to_block(30);
-        let before = free(&operator());
-        assert_ok!(Attribution::remove_operator(RuntimeOrigin::root(), operator()));
-        assert_eq!(free(&operator()), before + OPERATOR_BOND);
-        assert_noop!(
-            Attribution::remove_operator(RuntimeOrigin::root(), operator()),
-            Error::<Test>::NotOperator
-        );
-        assert_noop!(
-            Attribution::submit_receipts(
-                RuntimeOrigin::signed(operator()),
-                vec![receipt(f.model, 2, vec![])]
-            ),
-            Error::<Test>::NotOperator
         );
         assert_noop!(
             Attribution::set_challenge_window(RuntimeOrigin::root(), 0),

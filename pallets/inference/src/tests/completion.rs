@@ -50,9 +50,13 @@ fn a_completion_settles_the_job_as_a_receipt_and_pays_every_party_its_share() {
         let payouts: Vec<_> = r.payouts.into_inner();
         assert!(payouts.contains(&(Payee::Contribution(ids[0]), 15)));
         assert!(payouts.contains(&(Payee::Contribution(ids[1]), 5)));
-        assert!(payouts.contains(&(Payee::Account(operator()), 6)));
+        assert!(payouts.contains(&(Payee::Agent(operator()), 6)));
         assert_eq!(payouts.iter().map(|(_, a)| a).sum::<u128>(), fee);
 
+        // The operator's work is counted in its agent's performance.
+        let era = pallet_agents::Pallet::<Test>::current_era();
+        let p = pallet_agents::Performance::<Test>::get(operator(), era);
+        assert_eq!((p.jobs_completed, p.receipts_settled, p.fees_served), (1, 1, fee));
         // And after the challenge window the contributor claims exactly its shares.
         run_to_block(EPOCH + WINDOW + 1);
         let before = Balances::free_balance(data_owner());

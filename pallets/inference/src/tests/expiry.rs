@@ -63,3 +63,53 @@ fn finished_jobs_stay_readable_for_the_retention_period_then_go_with_their_depos
         );
     });
 }
+
+#[test]
+fn an_agent_that_lets_too_many_jobs_expire_is_slashed_chilled_and_no_longer_assigned() {
+    use provena_primitives::agents::{AgentStatus, EraPerformance, SlashReason};
+    ExtBuilder.build_and_execute(|| {
+        let (model, _) = served_model(1);
+        // One job done, then four let expire, all in era 0 (blocks 0 to 9): the mock's
+        // threshold is a quarter of at least four jobs.
+        let done = request(model);
+        assert_ok!(complete(done, b"Paris.", vec![]));
+        request(model);
+        request(model);
+        run_to_block(2);
+        request(model);
+        request(model);
+        run_to_block(1 + TIMEOUT);
+        // Two expired of three jobs: too few jobs to judge.
+        assert_eq!(
+            pallet_agents::Agents::<Test>::get(operator()).unwrap().status,
+            AgentStatus::Active
+        );
+        run_to_block(2 + TIMEOUT);
+        assert_eq!(
+            pallet_agents::Performance::<Test>::get(operator(), 0),
+            EraPerformance {
+                jobs_completed: 1,
+                jobs_expired: 4,
+                receipts_settled: 1,
+                fees_served: 40,
+                ..Default::default()
+            }
+        );
+        let agent = pallet_agents::Agents::<Test>::get(operator()).unwrap();
+        assert_eq!(agent.status, AgentStatus::Chilled { since: 0, fault: true });
+        assert_eq!(agent.pending_slashes.len(), 1);
+        assert_eq!(agent.pending_slashes[0].reason, SlashReason::JobExpiry);
+        // No other operator serves the base: nobody takes the next job.
+        assert_noop!(
+            Inference::request_inference(
+                RuntimeOrigin::signed(user()),
+                model,
+                b"hello".to_vec(),
+                20,
+                MAX_FEE,
+                None
+            ),
+            crate::Error::<Test>::NoOperator
+        );
+    });
+}

@@ -54,10 +54,23 @@ fn bad_registrations_are_refused_without_effect() {
             None,
         ));
         let o = || RuntimeOrigin::signed(operator());
-        // Not a bonded attribution operator.
+        // Not an agent.
         assert_noop!(
             Inference::register_operator(RuntimeOrigin::signed(operator3()), vec![base]),
             Error::<Test>::NotOperator
+        );
+        // An agent of another model only.
+        assert_ok!(Agents::register_agent(
+            RuntimeOrigin::signed(operator3()),
+            vec![other],
+            vec![],
+            vec![],
+            OPERATOR_BOND,
+            Default::default()
+        ));
+        assert_noop!(
+            Inference::register_operator(RuntimeOrigin::signed(operator3()), vec![base]),
+            Error::<Test>::BaseNotServed
         );
         assert_noop!(Inference::register_operator(o(), vec![]), Error::<Test>::InvalidBases);
         assert_noop!(
@@ -84,11 +97,14 @@ fn bad_registrations_are_refused_without_effect() {
             Error::<Test>::AlreadyRegistered
         );
         // A base takes at most three operators.
-        for who in [operator2(), operator3(), dev()] {
-            if who != operator2() {
-                assert_ok!(Attribution::add_operator(RuntimeOrigin::root(), who.clone()));
-            }
-        }
+        // (Operator2 is an agent from genesis; operator3 registered above, serving `other`.)
+        assert_ok!(Agents::update_agent(
+            RuntimeOrigin::signed(operator3()),
+            vec![base],
+            vec![],
+            vec![]
+        ));
+        make_agent(&dev());
         assert_ok!(Inference::register_operator(RuntimeOrigin::signed(operator2()), vec![base]));
         assert_ok!(Inference::register_operator(RuntimeOrigin::signed(operator3()), vec![base]));
         assert_noop!(

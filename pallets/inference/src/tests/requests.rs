@@ -129,10 +129,11 @@ fn jobs_go_to_the_least_loaded_operator_taking_turns_on_ties() {
 }
 
 #[test]
-fn an_operator_that_lost_its_bond_is_not_assigned() {
+fn an_operator_that_stopped_serving_is_not_assigned() {
     ExtBuilder.build_and_execute(|| {
         let (model, _) = served_model(1);
-        assert_ok!(Attribution::remove_operator(RuntimeOrigin::root(), operator()));
+        // Its agent chilled (or was chilled by a slash).
+        assert_ok!(Agents::chill(RuntimeOrigin::signed(operator())));
         assert_noop!(
             Inference::request_inference(
                 RuntimeOrigin::signed(user()),

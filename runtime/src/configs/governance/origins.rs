@@ -5,7 +5,7 @@
 //! | --- | --- | --- |
 //! | `Treasurer` | spend up to [`MAX_TREASURER_SPEND`] per spend from the treasury or a datanet's reward pool | `Treasury::spend`, `Datanets::spend_pool` |
 //! | `ParameterAdmin` | change protocol parameters | `Parameters::set_parameter`, `Attribution::set_challenge_window` |
-//! | `AdmissionAdmin` | admit, add and remove inference operators | `Attribution::{add,remove,admit}_operator` |
+//! | `AdmissionAdmin` | stop an agent (inference operator) serving at once | `Agents::force_chill` |
 //! | `DisputeResolver` | resolve attribution challenges; slash agents for faults the chain cannot see (at most 20% of an agent per era) and cancel pending agent slashes | `Attribution::resolve_challenge`, `Agents::{slash, cancel_slash}` |
 //!
 //! Root may do all of these.
@@ -44,7 +44,7 @@ pub mod pallet_custom_origins {
         Treasurer,
         /// The parameters track: protocol parameters.
         ParameterAdmin,
-        /// The admission track: inference operators (and, later, agents).
+        /// The admission track: which agents (inference operators) serve.
         AdmissionAdmin,
         /// The disputes track: attribution challenges.
         DisputeResolver,

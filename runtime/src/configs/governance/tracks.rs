@@ -5,7 +5,7 @@
 //! | 0 | `root` | root: runtime upgrades (`authorize_upgrade`), anything | 1 | 100,000 OPEN | 2 h | 14 d | 1 d | 1 d | 100% → 50% | 50% → 0.5% |
 //! | 1 | `treasurer` | treasury and reward-pool spends up to 1,000,000 OPEN each | 10 | 10,000 OPEN | 2 h | 14 d | 1 d | 1 d | 100% → 50% | 25% → 0.25% |
 //! | 2 | `parameters` | protocol parameters | 5 | 10,000 OPEN | 2 h | 7 d | 1 d | 1 d | 100% → 50% | 25% → 0.25% |
-//! | 3 | `admission` | inference operators (later agents) | 10 | 1,000 OPEN | 1 h | 7 d | 6 h | 1 h | 100% → 50% | 10% → 0.1% |
+//! | 3 | `admission` | agents (inference operators) serving | 10 | 1,000 OPEN | 1 h | 7 d | 6 h | 1 h | 100% → 50% | 10% → 0.1% |
 //! | 4 | `disputes` | attribution challenges; agent slashes and their cancellation | 50 | 100 OPEN | 10 min | 3 d | 1 h | 10 min | 100% → 50% | 5% → 0.05% |
 //!
 //! Both curves fall linearly over the whole decision period. **Approval** is the share of aye
