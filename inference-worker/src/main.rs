@@ -10,7 +10,7 @@ use provena_inference_worker::{
     lora::{write_synthetic, SynthSpec},
     metrics::Metrics,
     model::{Model, Precision, Target},
-    server::{router, AppState, ChatTemplate, RagSource},
+    server::{router, Access, AppState, ChatTemplate, RagSource},
     store::{AdapterStore, StoreLimits},
 };
 use std::{path::PathBuf, sync::Arc, time::Instant};
@@ -51,6 +51,21 @@ enum Command {
         /// The content-addressed adapter store.
         #[arg(long, env = "PROVENA_ADAPTERS_DIR", default_value = "adapters")]
         adapters_dir: PathBuf,
+        /// The bearer key the inference API (completions, chat, models) requires; without
+        /// one it is open (paid requests carry vouchers).
+        #[arg(long, env = "PROVENA_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// The bearer key adapter administration (`/v1/adapters…`) requires; without one
+        /// administration is disabled (403).
+        #[arg(long, env = "PROVENA_ADMIN_KEY", hide_env_values = true)]
+        admin_key: Option<String>,
+        /// The only directory adapters are imported from (`POST /v1/adapters {"path"}` names a
+        /// folder under it); without one imports are disabled.
+        #[arg(long, env = "PROVENA_IMPORT_ROOT")]
+        import_root: Option<PathBuf>,
+        /// The largest adapter file an import reads, in MiB.
+        #[arg(long, env = "PROVENA_MAX_ADAPTER_MB", default_value_t = 1024)]
+        max_adapter_mb: u64,
         /// Host-memory tier for adapter files, in MiB.
         #[arg(long, env = "PROVENA_HOST_CACHE_MB", default_value_t = 2048)]
         host_cache_mb: usize,
@@ -190,6 +205,10 @@ fn main() -> Result<()> {
             host,
             port,
             adapters_dir,
+            api_key,
+            admin_key,
+            import_root,
+            max_adapter_mb,
             host_cache_mb,
             device_slots,
             max_batch,
@@ -328,6 +347,12 @@ fn main() -> Result<()> {
                     _ => None,
                 },
                 settlement,
+                access: Access {
+                    api_key,
+                    admin_key,
+                    import_root,
+                    max_adapter_bytes: max_adapter_mb.saturating_mul(1 << 20),
+                },
             });
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;

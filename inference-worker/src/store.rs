@@ -296,11 +296,34 @@ impl AdapterStore {
         self.metrics.adapters_resident.set(tiers.device.len() as i64);
     }
 
-    /// Loads `id` into the device tier (`pin` keeps it there).
+    /// Loads `id` into the device tier (`pin` keeps it there). Pins are bounded, so that
+    /// pinning never grows a tier past its bound: at most `device_slots − 1` adapters (one slot
+    /// stays for the rest), whose files fit in the host tier's bytes.
     pub fn load(&self, id: &str, pin: bool) -> Result<AdapterStatus> {
         self.get(id)?;
         if pin {
-            lock(&self.tiers).pinned.insert(id.to_string());
+            let mut tiers = lock(&self.tiers);
+            if !tiers.pinned.contains(id) {
+                let slots = self.limits.device_slots.max(1);
+                let bytes: usize = tiers
+                    .pinned
+                    .iter()
+                    .map(String::as_str)
+                    .chain([id])
+                    .filter_map(|p| tiers.host.get(p).map(|(f, _)| f.bytes()))
+                    .sum();
+                if tiers.pinned.len().saturating_add(1) >= slots || bytes > self.limits.host_bytes {
+                    return Err(Error::invalid(
+                        "pin",
+                        format!(
+                            "at most {} adapters can be pinned (one device slot stays free), \
+                             within the host tier's bytes: unpin one first",
+                            slots.saturating_sub(1)
+                        ),
+                    ));
+                }
+                tiers.pinned.insert(id.to_string());
+            }
         }
         self.status(id)
     }

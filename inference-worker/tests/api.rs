@@ -30,6 +30,8 @@ struct Worker {
     child: Child,
     addr: String,
     store: PathBuf,
+    /// The worker's import root.
+    imports: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -54,22 +56,35 @@ fn synth(store: &Path, seed: u64, count: u64) -> Vec<String> {
     String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
 }
 
+/// The admin key the test workers are started with.
+const ADMIN_KEY: &str = "test-admin-key";
+
+/// A worker with the admin key and an import root, serving `adapters` synthetic adapters.
 fn start(extra: &[&str], adapters: u64) -> (Worker, Vec<String>) {
+    start_as(extra, adapters, Some(ADMIN_KEY))
+}
+
+fn start_as(extra: &[&str], adapters: u64, admin_key: Option<&str>) -> (Worker, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("adapters");
+    let imports = dir.path().join("imports");
+    std::fs::create_dir_all(&imports).unwrap();
     let ids = if adapters > 0 { synth(&store, 100, adapters) } else { Vec::new() };
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .arg("serve")
         .arg("--model")
         .arg(model_path())
         .arg("--adapters-dir")
         .arg(&store)
-        .args(["--port", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        .arg("--import-root")
+        .arg(&imports)
+        .args(["--port", "0"]);
+    if let Some(key) = admin_key {
+        command.args(["--admin-key", key]);
+    }
+    let mut child =
+        command.args(extra).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line
@@ -78,17 +93,29 @@ fn start(extra: &[&str], adapters: u64) -> (Worker, Vec<String>) {
         .and_then(|s| s.split("/v1").next())
         .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
         .to_string();
-    (Worker { child, addr, store, _dir: dir }, ids)
+    (Worker { child, addr, store, imports, _dir: dir }, ids)
 }
 
 /// One HTTP/1.1 request; returns the status and the body.
 fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    http_as(addr, method, path, body, None)
+}
+
+/// One HTTP/1.1 request with `key` as its bearer token.
+fn http_as(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    key: Option<&str>,
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
     let body = body.unwrap_or("");
+    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -125,6 +152,16 @@ fn post(w: &Worker, path: &str, body: Value) -> (u16, Value) {
 
 fn get(w: &Worker, path: &str) -> (u16, String) {
     http(&w.addr, "GET", path, None)
+}
+
+/// An administration call with the admin key.
+fn admin_post(w: &Worker, path: &str, body: Value) -> (u16, Value) {
+    let (status, text) = http_as(&w.addr, "POST", path, Some(&body.to_string()), Some(ADMIN_KEY));
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn admin(w: &Worker, path: &str) -> (u16, Value) {
+    admin_post(w, path, json!({}))
 }
 
 fn complete(w: &Worker, model: &str, prompt: &str, max_tokens: u32) -> (u16, Value) {
@@ -195,7 +232,7 @@ fn bad_input_gets_a_named_error_and_loses_nothing() {
     assert!(body["error"]["message"].as_str().unwrap().contains("not found"));
     let (status, _) = complete(&w, "gpt-4", "x", 2);
     assert_eq!(status, 404);
-    let (status, _) = post(&w, "/v1/adapters/zz/load", json!({}));
+    let (status, _) = admin(&w, "/v1/adapters/zz/load");
     assert_eq!(status, 404);
     // Oversized prompt: over the 8,192-token context.
     let long = "word ".repeat(9000);
@@ -243,14 +280,14 @@ fn a_corrupt_adapter_is_refused_and_the_worker_keeps_serving() {
     assert_eq!(complete(&w, &ids[1], "Hello", 4).0, 200);
     assert_eq!(complete(&w, "base", "Hello", 4).0, 200);
     // Importing a directory whose files are not an adapter is refused with the reason.
-    let bad = tempfile::tempdir().unwrap();
+    let bad = tempfile::tempdir_in(&w.imports).unwrap();
     std::fs::write(
         bad.path().join("adapter_config.json"),
         r#"{"r": 8, "lora_alpha": 16, "target_modules": ["q_proj"]}"#,
     )
     .unwrap();
     std::fs::write(bad.path().join("adapter_model.safetensors"), b"not safetensors").unwrap();
-    let (status, body) = post(&w, "/v1/adapters", json!({"path": bad.path()}));
+    let (status, body) = admin_post(&w, "/v1/adapters", json!({"path": bad.path()}));
     assert_eq!(status, 422, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("safetensors"), "{body}");
     // A rank that does not match the base's shapes is refused too.
@@ -259,14 +296,14 @@ fn a_corrupt_adapter_is_refused_and_the_worker_keeps_serving() {
         bad.path().join("adapter_model.safetensors"),
     )
     .unwrap();
-    let (status, body) = post(&w, "/v1/adapters", json!({"path": bad.path()}));
+    let (status, body) = admin_post(&w, "/v1/adapters", json!({"path": bad.path()}));
     assert_eq!(status, 422, "{body}");
     // A good import lands under its content hash.
-    let good = tempfile::tempdir().unwrap();
+    let good = tempfile::tempdir_in(&w.imports).unwrap();
     for f in ["adapter_config.json", "adapter_model.safetensors"] {
         std::fs::copy(w.store.join(&ids[1]).join(f), good.path().join(f)).unwrap();
     }
-    let (status, body) = post(&w, "/v1/adapters", json!({"path": good.path()}));
+    let (status, body) = admin_post(&w, "/v1/adapters", json!({"path": good.path()}));
     assert_eq!((status, body["id"].as_str()), (201, Some(ids[1].as_str())), "{body}");
 }
 
@@ -292,8 +329,10 @@ fn adapters_load_and_unload_concurrently_while_serving() {
             for round in 0..40 {
                 for id in ids {
                     let action = ["load", "unload", "pin", "unpin", "unload"][round % 5];
-                    let (status, body) = post(w, &format!("/v1/adapters/{id}/{action}"), json!({}));
-                    assert_eq!(status, 200, "{action}: {body}");
+                    let (status, body) = admin(w, &format!("/v1/adapters/{id}/{action}"));
+                    // Two device slots: one adapter may be pinned, the next pin is refused.
+                    let refused_pin = action == "pin" && status == 422;
+                    assert!(status == 200 || refused_pin, "{action}: {status} {body}");
                 }
             }
         });
@@ -319,7 +358,7 @@ fn adapters_load_and_unload_concurrently_while_serving() {
             c.join().unwrap();
         }
     });
-    let (_, list) = get(&w, "/v1/adapters");
+    let (_, list) = http_as(&w.addr, "GET", "/v1/adapters", None, Some(ADMIN_KEY));
     let list: Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list["data"].as_array().unwrap().len(), 3);
 }
@@ -467,4 +506,71 @@ fn rag_retrieves_cites_and_credits_the_passages_used() {
         json!({"model": "base", "prompt": "x", "rag": {"datanet": 42}}),
     );
     assert_eq!((status, body["error"]["param"].as_str()), (422, Some("rag")), "{body}");
+}
+
+#[test]
+fn keys_guard_the_api_and_the_administration_and_imports_stay_under_the_root() {
+    let (w, ids) = start(&["--api-key", "test-api-key"], 1);
+    let body = json!({"model": "base", "prompt": "Hi", "max_tokens": 2, "temperature": 0});
+    let call = |path: &str, key: Option<&str>| {
+        http_as(&w.addr, "POST", path, Some(&body.to_string()), key)
+    };
+    // The inference API needs its key; a wrong or missing one gets 401 and no work.
+    for key in [None, Some("wrong"), Some(ADMIN_KEY)] {
+        let (status, text) = call("/v1/completions", key);
+        assert_eq!(status, 401, "{key:?}: {text}");
+        assert!(text.contains("invalid_api_key") && !text.contains("test-api-key"), "{text}");
+    }
+    assert_eq!(call("/v1/completions", Some("test-api-key")).0, 200);
+    assert_eq!(http_as(&w.addr, "GET", "/v1/models", None, None).0, 401);
+    // Health and metrics stay open.
+    assert_eq!(get(&w, "/health").0, 200);
+    // Administration needs the admin key, not the API key.
+    let load = format!("/v1/adapters/{}/load", ids[0]);
+    assert_eq!(http_as(&w.addr, "POST", &load, Some("{}"), None).0, 401);
+    assert_eq!(http_as(&w.addr, "POST", &load, Some("{}"), Some("test-api-key")).0, 401);
+    assert_eq!(admin(&w, &load).0, 200);
+    // Imports read only under the import root, and errors name no server path.
+    let outside = tempfile::tempdir().unwrap();
+    for f in ["adapter_config.json", "adapter_model.safetensors"] {
+        std::fs::copy(w.store.join(&ids[0]).join(f), outside.path().join(f)).unwrap();
+    }
+    let (status, body) = admin_post(&w, "/v1/adapters", json!({"path": outside.path()}));
+    assert_eq!(status, 403, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(!message.contains(outside.path().to_str().unwrap()), "{message}");
+    let (status, body) = admin_post(&w, "/v1/adapters", json!({"path": "../adapters"}));
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = admin_post(&w, "/v1/adapters", json!({"path": "/etc"}));
+    assert_eq!(status, 403, "{body}");
+    // The worker kept serving.
+    assert_eq!(call("/v1/completions", Some("test-api-key")).0, 200);
+
+    // Without an admin key, administration is disabled.
+    let (bare, _) = start_as(&[], 0, None);
+    let (status, text) = http_as(&bare.addr, "GET", "/v1/adapters", None, Some(ADMIN_KEY));
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("admin_disabled"), "{text}");
+}
+
+#[test]
+fn pins_cannot_grow_the_device_tier_past_its_bound() {
+    // Two device slots: one adapter may be pinned, one slot stays for the others.
+    let (w, ids) = start(&["--device-slots", "2"], 3);
+    let act = |id: &str, action: &str| admin(&w, &format!("/v1/adapters/{id}/{action}"));
+    assert_eq!(act(&ids[0], "pin").0, 200);
+    let (status, body) = act(&ids[1], "pin");
+    assert_eq!((status, body["error"]["param"].as_str()), (422, Some("pin")), "{body}");
+    // Pinning the pinned one again changes nothing; the others still serve.
+    assert_eq!(act(&ids[0], "pin").0, 200);
+    for id in &ids {
+        assert_eq!(complete(&w, id, "Hello", 2).0, 200);
+    }
+    let (status, body) = act(&ids[2], "status");
+    assert_eq!(status, 404, "{body}");
+    let resident =
+        http_as(&w.addr, "GET", &format!("/v1/adapters/{}", ids[0]), None, Some(ADMIN_KEY));
+    assert!(resident.1.contains("\"pinned\":true"), "{}", resident.1);
+    assert_eq!(act(&ids[0], "unpin").0, 200);
+    assert_eq!(act(&ids[1], "pin").0, 200);
 }

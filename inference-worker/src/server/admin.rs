@@ -43,15 +43,26 @@ pub(crate) async fn import_adapter(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: ImportRequest = parse_body(&body)?;
+    let dir = state.access.import_dir(&req.path)?;
     let store = state.store.clone();
     let status = tokio::task::spawn_blocking(move || {
-        let id = store.import(std::path::Path::new(&req.path))?;
+        let id = store.import(&dir)?;
         store.status(&id)
     })
     .await
     .map_err(|e| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None, e.to_string())
-    })??;
+    })?
+    // A file error names no server path.
+    .map_err(|e| match e {
+        Error::Io { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some("path".into()),
+            "the adapter's files could not be read or stored",
+        ),
+        other => other.into(),
+    })?;
     Ok((StatusCode::CREATED, Json(json!(status))).into_response())
 }
 

@@ -18,12 +18,14 @@
 //! context → 422 naming the field; a refused (corrupt) adapter → 422; queue full → 429.
 
 mod admin;
+mod auth;
 mod chat_template;
 mod receipt;
 mod sse;
 mod types;
 mod validate;
 
+pub use auth::Access;
 pub use chat_template::ChatTemplate;
 pub use types::ApiError;
 
@@ -88,6 +90,8 @@ pub struct AppState {
     /// Paid requests: vouchers checked, receipts recorded and settled on chain (see
     /// [`crate::chain`]); `None` serves every request unpaid.
     pub settlement: Option<Arc<Settlement>>,
+    /// Who may call what (keys, the import root).
+    pub access: Access,
 }
 
 /// A datanet snapshot served for retrieval.
@@ -101,13 +105,20 @@ pub struct RagSource {
 
 /// The router.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    use axum::middleware::from_fn_with_state;
+    let api = Router::new()
         .route("/v1/completions", post(completions))
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(models))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_api_key));
+    let admin = Router::new()
         .route("/v1/adapters", get(list_adapters).post(import_adapter))
         .route("/v1/adapters/{id}", get(adapter_status))
         .route("/v1/adapters/{id}/{action}", post(adapter_action))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_admin_key));
+    Router::new()
+        .merge(api)
+        .merge(admin)
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(|| async {
