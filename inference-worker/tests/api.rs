@@ -220,6 +220,18 @@ fn bad_input_gets_a_named_error_and_loses_nothing() {
         ("top_p", json!(0)),
         ("n", json!(2)),
         ("max_tokens", json!(0)),
+        // OpenAI parameters not served yet are refused, never silently ignored.
+        ("logprobs", json!(true)),
+        ("top_logprobs", json!(3)),
+        ("presence_penalty", json!(0.5)),
+        ("frequency_penalty", json!(-1)),
+        ("repetition_penalty", json!(1.2)),
+        ("logit_bias", json!({"50256": -100})),
+        ("response_format", json!({"type": "json_object"})),
+        ("stop_token_ids", json!([2])),
+        ("tools", json!([{"type": "function"}])),
+        ("best_of", json!(2)),
+        ("echo", json!(true)),
     ] {
         let mut req = json!({"model": "base", "prompt": "x"});
         req[field] = value;
@@ -255,6 +267,12 @@ fn bad_input_gets_a_named_error_and_loses_nothing() {
         json!({"model": "base", "prompt": "x", "adapters": [{"id": ids[0], "weight": 1}, {"id": ids[0], "weight": 1}]}),
     );
     assert_eq!((status, body["error"]["param"].as_str()), (422, Some("adapters[1].id")), "{body}");
+    // Their no-op values are accepted.
+    let neutral = json!({"model": "base", "prompt": "x", "max_tokens": 1, "logprobs": false,
+        "presence_penalty": 0, "frequency_penalty": 0.0, "repetition_penalty": 1, "logit_bias": {},
+        "response_format": {"type": "text"}, "stop_token_ids": [], "tool_choice": "none"});
+    let (status, body) = post(&w, "/v1/completions", neutral);
+    assert_eq!(status, 200, "{body}");
     // Nothing was lost: the worker still answers, deterministically.
     let (s1, a) = complete(&w, &ids[0], "The sky is", 6);
     let (s2, b) = complete(&w, &ids[0], "The sky is", 6);

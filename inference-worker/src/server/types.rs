@@ -128,6 +128,21 @@ pub(crate) struct Common {
     pub(crate) ignore_eos: bool,
     /// Retrieval-augmented generation over a served datanet (chat only).
     pub(crate) rag: Option<RagRequest>,
+    /// OpenAI parameters the worker does not serve yet: each is refused (422) unless it has
+    /// its no-op value, so that none is silently ignored (see `validate::refuse_unserved`).
+    pub(crate) logprobs: Option<serde_json::Value>,
+    pub(crate) top_logprobs: Option<serde_json::Value>,
+    pub(crate) presence_penalty: Option<serde_json::Value>,
+    pub(crate) frequency_penalty: Option<serde_json::Value>,
+    pub(crate) repetition_penalty: Option<serde_json::Value>,
+    pub(crate) logit_bias: Option<serde_json::Value>,
+    pub(crate) response_format: Option<serde_json::Value>,
+    pub(crate) stop_token_ids: Option<serde_json::Value>,
+    pub(crate) tools: Option<serde_json::Value>,
+    pub(crate) tool_choice: Option<serde_json::Value>,
+    pub(crate) best_of: Option<serde_json::Value>,
+    pub(crate) echo: Option<serde_json::Value>,
+    pub(crate) suffix: Option<serde_json::Value>,
 }
 
 // `Common` is read from the same body separately rather than `#[serde(flatten)]`ed in: a

@@ -54,12 +54,56 @@ pub(crate) struct Valid {
     pub(crate) model: String,
 }
 
+/// Refuses an OpenAI parameter the worker does not serve yet, unless it has its no-op value
+/// (`false`, `0`, `1` for `repetition_penalty`, `{}`/`[]`/`null`, `{"type": "text"}`).
+fn refuse_unserved(common: &Common) -> Result<(), ApiError> {
+    use serde_json::Value;
+    let noop = |v: &Value, neutral: f64| match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::Number(n) => n.as_f64() == Some(neutral),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    let text_format =
+        |v: &Value| noop(v, 0.0) || v.get("type").and_then(Value::as_str) == Some("text");
+    let checks: [(&str, &Option<Value>, bool); 13] = [
+        ("logprobs", &common.logprobs, false),
+        ("top_logprobs", &common.top_logprobs, false),
+        ("presence_penalty", &common.presence_penalty, false),
+        ("frequency_penalty", &common.frequency_penalty, false),
+        ("repetition_penalty", &common.repetition_penalty, true),
+        ("logit_bias", &common.logit_bias, false),
+        ("response_format", &common.response_format, false),
+        ("stop_token_ids", &common.stop_token_ids, false),
+        ("tools", &common.tools, false),
+        ("tool_choice", &common.tool_choice, false),
+        ("best_of", &common.best_of, true),
+        ("echo", &common.echo, false),
+        ("suffix", &common.suffix, false),
+    ];
+    for (param, value, neutral_is_one) in checks {
+        let Some(v) = value else { continue };
+        let served = match param {
+            "response_format" => text_format(v),
+            "tool_choice" => noop(v, 0.0) || v.as_str() == Some("none"),
+            "suffix" => noop(v, 0.0) || v.as_str() == Some(""),
+            _ => noop(v, if neutral_is_one { 1.0 } else { 0.0 }),
+        };
+        if !served {
+            return Err(Error::invalid(param, "not supported by this worker yet").into());
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn validate(
     state: &AppState,
     common: &Common,
     prompt: &str,
     prompt_param: &str,
 ) -> Result<Valid, ApiError> {
+    refuse_unserved(common)?;
     if let Some(n) = common.n {
         if n != 1 {
             return Err(Error::invalid("n", "only n = 1 is supported").into());
