@@ -66,6 +66,10 @@ enum Command {
         /// The largest adapter file an import reads, in MiB.
         #[arg(long, env = "PROVENA_MAX_ADAPTER_MB", default_value_t = 1024)]
         max_adapter_mb: u64,
+        /// Milliseconds a stream may be idle (queued, a long prefill) before an SSE keep-alive
+        /// comment is sent.
+        #[arg(long, env = "PROVENA_SSE_KEEP_ALIVE_MS", default_value_t = 15_000)]
+        sse_keep_alive_ms: u64,
         /// Host-memory tier for adapter files, in MiB.
         #[arg(long, env = "PROVENA_HOST_CACHE_MB", default_value_t = 2048)]
         host_cache_mb: usize,
@@ -209,6 +213,7 @@ fn main() -> Result<()> {
             admin_key,
             import_root,
             max_adapter_mb,
+            sse_keep_alive_ms,
             host_cache_mb,
             device_slots,
             max_batch,
@@ -353,6 +358,7 @@ fn main() -> Result<()> {
                     import_root,
                     max_adapter_bytes: max_adapter_mb.saturating_mul(1 << 20),
                 },
+                sse_keep_alive: std::time::Duration::from_millis(sse_keep_alive_ms.max(1)),
             });
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;

@@ -592,3 +592,26 @@ fn pins_cannot_grow_the_device_tier_past_its_bound() {
     assert_eq!(act(&ids[0], "unpin").0, 200);
     assert_eq!(act(&ids[1], "pin").0, 200);
 }
+
+#[test]
+fn a_queued_stream_gets_keep_alive_comments_until_its_tokens_come() {
+    let (w, _) = start(&["--max-batch", "1", "--sse-keep-alive-ms", "100"], 0);
+    std::thread::scope(|s| {
+        // A long generation takes the only slot.
+        let long = s.spawn(|| {
+            post(
+                &w,
+                "/v1/completions",
+                json!({"model": "base", "prompt": "Count:", "max_tokens": 160, "ignore_eos": true, "temperature": 0}),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let body = json!({"model": "base", "prompt": "Hi", "max_tokens": 2, "stream": true});
+        let (status, text) = http(&w.addr, "POST", "/v1/completions", Some(&body.to_string()));
+        assert_eq!(status, 200, "{text}");
+        let first_data = text.find("data:").unwrap_or(text.len());
+        assert!(text[..first_data].contains(": keep-alive"), "no keep-alive while queued: {text}");
+        assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+        assert_eq!(long.join().unwrap().0, 200);
+    });
+}

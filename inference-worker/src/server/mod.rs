@@ -92,6 +92,8 @@ pub struct AppState {
     pub settlement: Option<Arc<Settlement>>,
     /// Who may call what (keys, the import root).
     pub access: Access,
+    /// How long a stream may be idle before the server sends an SSE comment.
+    pub sse_keep_alive: std::time::Duration,
 }
 
 /// A datanet snapshot served for retrieval.
@@ -436,7 +438,11 @@ async fn run(
     let meta = Meta { created, model: valid.model.clone(), kind };
     if valid.stream {
         let stream = sse_stream(rx, meta, request_id);
-        return Ok(Sse::new(stream).into_response());
+        // A comment every interval while nothing else is sent (queued, or a long prefill), so
+        // that proxies and clients do not drop an idle stream.
+        let keep_alive =
+            axum::response::sse::KeepAlive::new().interval(state.sse_keep_alive).text("keep-alive");
+        return Ok(Sse::new(stream).keep_alive(keep_alive).into_response());
     }
     let mut rx = rx;
     let mut text = String::new();
