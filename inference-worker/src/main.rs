@@ -371,9 +371,17 @@ fn main() -> Result<()> {
                     base.source.hash,
                     started.elapsed().as_secs_f64()
                 );
+                // SIGTERM (a service manager's stop) or Ctrl-C: stop accepting connections and
+                // drain the requests in flight, then exit.
+                let mut terminate =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                 axum::serve(listener, router(state))
-                    .with_graceful_shutdown(async {
-                        let _ = tokio::signal::ctrl_c().await;
+                    .with_graceful_shutdown(async move {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = terminate.recv() => {}
+                        }
+                        eprintln!("provena-inference-worker: stopping; draining requests in flight");
                     })
                     .await?;
                 Ok::<(), anyhow::Error>(())

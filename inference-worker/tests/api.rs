@@ -615,3 +615,34 @@ fn a_queued_stream_gets_keep_alive_comments_until_its_tokens_come() {
         assert_eq!(long.join().unwrap().0, 200);
     });
 }
+
+#[test]
+fn sigterm_drains_the_requests_in_flight_then_exits() {
+    let (mut w, _) = start(&[], 0);
+    std::thread::scope(|s| {
+        let addr = w.addr.clone();
+        let long = s.spawn(move || {
+            let body = json!({"model": "base", "prompt": "Count:", "max_tokens": 96, "ignore_eos": true, "temperature": 0});
+            http(&addr, "POST", "/v1/completions", Some(&body.to_string()))
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let killed = Command::new("kill").args(["-TERM", &w.child.id().to_string()]).status();
+        assert!(killed.unwrap().success());
+        // The request in flight is answered in full.
+        let (status, text) = long.join().unwrap();
+        assert_eq!(status, 200, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["usage"]["completion_tokens"], 96, "{v}");
+    });
+    // Then the worker exits cleanly and takes no more connections.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(code) = w.child.try_wait().unwrap() {
+            break code;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(code.success(), "{code:?}");
+    assert!(TcpStream::connect(&w.addr).is_err());
+}
