@@ -83,16 +83,6 @@ pub trait OperatorLiability<AccountId> {
     fn liability_weight() -> Weight;
 }
 
-impl<AccountId> OperatorLiability<AccountId> for () {
-    fn is_liable(_: &AccountId) -> bool {
-        false
-    }
-    fn forget(_: &AccountId) {}
-    fn liability_weight() -> Weight {
-        Weight::zero()
-    }
-}
-
 /// Pays agents the operator's share of fees.
 pub trait AgentRewards<AccountId> {
     /// Whether `who` is a registered agent (active or chilled): its operator share is paid
@@ -104,30 +94,6 @@ pub trait AgentRewards<AccountId> {
     fn reward(agent: &AccountId, from: &AccountId, amount: Balance) -> DispatchResult;
     /// The most one [`AgentRewards::reward`] costs.
     fn reward_weight() -> Weight;
-}
-
-/// No agents: nobody is one, work is not counted and nothing can be paid. For runtimes and
-/// tests without the agents pallet.
-impl<AccountId> AgentWork<AccountId> for () {
-    fn is_active(_: &AccountId, _: Option<ModelId>) -> bool {
-        false
-    }
-    fn note_work(_: &AccountId, _: Work) {}
-    fn note_work_weight() -> Weight {
-        Weight::zero()
-    }
-}
-
-impl<AccountId> AgentRewards<AccountId> for () {
-    fn is_agent(_: &AccountId) -> bool {
-        false
-    }
-    fn reward(_: &AccountId, _: &AccountId, _: Balance) -> DispatchResult {
-        Err(DispatchError::Other("no agents"))
-    }
-    fn reward_weight() -> Weight {
-        Weight::zero()
-    }
 }
 
 /// An agent's performance in one era, counted from [`Work`].
