@@ -9,8 +9,8 @@ use provena_inference_worker::{
     engine::{self, EngineConfig},
     lora::{write_synthetic, SynthSpec},
     metrics::Metrics,
-    model::{Model, Precision, Target},
-    server::{router, Access, AppState, ChatTemplate, RagSource},
+    model::{KvCache, Model, Precision, Target},
+    server::{router, Access, AppState, ChatTemplate, RagSource, TemplateMeta},
     store::{AdapterStore, StoreLimits},
 };
 use std::{path::PathBuf, sync::Arc, time::Instant};
@@ -42,6 +42,10 @@ enum Command {
         /// Where the tokenizer is, when not inside the GGUF or the HF directory.
         #[arg(long, env = "PROVENA_TOKENIZER")]
         tokenizer: Option<PathBuf>,
+        /// A Jinja chat template file to use instead of the model's own (which is used when
+        /// present; ChatML otherwise).
+        #[arg(long, env = "PROVENA_CHAT_TEMPLATE")]
+        chat_template: Option<PathBuf>,
         /// Address to listen on.
         #[arg(long, env = "PROVENA_WORKER_HOST", default_value = "127.0.0.1")]
         host: String,
@@ -83,9 +87,18 @@ enum Command {
         /// Requests allowed to wait for a slot before answering 429.
         #[arg(long, env = "PROVENA_MAX_QUEUE", default_value_t = 256)]
         max_queue: usize,
-        /// Prompt tokens admitted per engine step.
+        /// Tokens per engine step: one per decoding sequence, the rest prompt chunks (a longer
+        /// prompt is prefilled over several steps, so decodes never stall behind it).
         #[arg(long, env = "PROVENA_PREFILL_BUDGET", default_value_t = 512)]
         prefill_budget: usize,
+        /// Bytes of K/V cache all running sequences may hold together (default: a quarter of
+        /// the machine's memory). A request that alone would need more is refused (422); one
+        /// that does not fit now waits; running sequences past it are preempted and recomputed.
+        #[arg(long, env = "PROVENA_KV_CACHE_BYTES")]
+        kv_cache_bytes: Option<usize>,
+        /// The longest sequence (prompt + completion) served, below the model's context.
+        #[arg(long, env = "PROVENA_MAX_MODEL_LEN")]
+        max_model_len: Option<usize>,
         /// Adapters loaded at start.
         #[arg(long, env = "PROVENA_PRELOAD", value_delimiter = ',')]
         preload: Vec<String>,
@@ -206,6 +219,7 @@ fn main() -> Result<()> {
         Command::Serve {
             model,
             tokenizer,
+            chat_template,
             host,
             port,
             adapters_dir,
@@ -219,6 +233,8 @@ fn main() -> Result<()> {
             max_batch,
             max_queue,
             prefill_budget,
+            kv_cache_bytes,
+            max_model_len,
             preload,
             pin,
             precision,
@@ -242,7 +258,7 @@ fn main() -> Result<()> {
                 PrecisionArg::Dense => Precision::Dense,
             };
             let device = device()?;
-            let base = Arc::new(Model::load(&model, precision, &device)?);
+            let mut base = Model::load(&model, precision, &device)?;
             let tok_path = tokenizer.unwrap_or_else(|| {
                 if model.is_dir() {
                     model.join("tokenizer.json")
@@ -251,7 +267,37 @@ fn main() -> Result<()> {
                 }
             });
             let tok = Arc::new(ModelTokenizer::load(&tok_path)?);
-            let template = ChatTemplate::detect(chat_template(&model).as_deref());
+            let meta = TemplateMeta::read(&model, &tok)?;
+            let template_source = chat_template
+                .map(|p| {
+                    std::fs::read_to_string(&p)
+                        .with_context(|| format!("reading the chat template {}", p.display()))
+                })
+                .transpose()?;
+            let template = ChatTemplate::new(&meta, template_source, &tok)?;
+            let mut eos = ChatTemplate::end_of_generation(&meta, &tok);
+            eos.extend(base.config.eos.iter().copied());
+            eos.sort_unstable();
+            eos.dedup();
+            base.config.eos = eos;
+            if !template.from_model {
+                log::warn!("the model ships no chat template: chats are rendered as ChatML");
+            }
+            if let Some(n) = max_model_len {
+                if n < 2 {
+                    anyhow::bail!("--max-model-len must be at least 2");
+                }
+                base.config.context = base.config.context.min(n);
+            }
+            let kv_budget = kv_cache_bytes.unwrap_or_else(default_kv_budget);
+            let longest = KvCache::bytes_for(&base.config, base.config.context);
+            log::info!(
+                "K/V budget {} MiB: {} full-context sequences of {} tokens",
+                kv_budget >> 20,
+                kv_budget.checked_div(longest).unwrap_or(0),
+                base.config.context
+            );
+            let base = Arc::new(base);
             let metrics = Arc::new(Metrics::new()?);
             let store = Arc::new(AdapterStore::open(
                 &adapters_dir,
@@ -269,7 +315,7 @@ fn main() -> Result<()> {
             let handle = engine::start(
                 base.clone(),
                 tok.clone(),
-                EngineConfig { max_batch, max_queue, prefill_budget },
+                EngineConfig { max_batch, max_queue, prefill_budget, kv_budget },
                 metrics.clone(),
             )?;
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -333,6 +379,9 @@ fn main() -> Result<()> {
                 engine: handle,
                 metrics,
                 template,
+                cpu: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+                )),
                 started: Instant::now(),
                 counter: Default::default(),
                 attribution,
@@ -470,14 +519,11 @@ fn device() -> Result<Device> {
     Ok(Device::Cpu)
 }
 
-/// The chat template in a GGUF's metadata or an HF directory's `tokenizer_config.json`.
-fn chat_template(model: &std::path::Path) -> Option<String> {
-    if model.is_dir() {
-        let raw = std::fs::read(model.join("tokenizer_config.json")).ok()?;
-        let v: serde_json::Value = serde_json::from_slice(&raw).ok()?;
-        return v.get("chat_template")?.as_str().map(str::to_string);
-    }
-    let mut f = std::fs::File::open(model).ok()?;
-    let content = candle_core::quantized::gguf_file::Content::read(&mut f).ok()?;
-    content.metadata.get("tokenizer.chat_template")?.to_string().ok().cloned()
+/// A quarter of the machine's memory (`MemTotal`), or 4 GiB where it cannot be read.
+fn default_kv_budget() -> usize {
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+        line.split_whitespace().nth(1)?.parse::<usize>().ok()
+    });
+    total_kib.and_then(|k| k.saturating_mul(1024).checked_div(4)).unwrap_or(4 << 30)
 }

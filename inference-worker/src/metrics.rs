@@ -26,8 +26,24 @@ pub struct Metrics {
     pub queue_depth: IntGauge,
     /// Sequences in the running batch.
     pub running: IntGauge,
-    /// Time from arrival to the first generated token, by model.
-    pub ttft_seconds: HistogramVec,
+    /// Time from arrival to the first generated token (no per-model series: adapters are
+    /// unbounded in number, a histogram per adapter would be too).
+    pub ttft_seconds: Histogram,
+    /// Time from arrival to the last token, by endpoint (`chat`, `completion`).
+    pub request_seconds: HistogramVec,
+    /// Generations ended, by reason (`stop`, `length`, `error`, `cancelled`).
+    pub finished: IntCounterVec,
+    /// Engine step time, by phase (`prefill`: a step with prompt rows; `decode`: one token
+    /// per sequence).
+    pub step_seconds: HistogramVec,
+    /// Bytes of K/V held by running sequences.
+    pub kv_cache_bytes: IntGauge,
+    /// The K/V budget (`--kv-cache-bytes`).
+    pub kv_cache_budget_bytes: IntGauge,
+    /// Sequences preempted (their K/V freed, recomputed later) to keep within the budget.
+    pub preemptions: prometheus::IntCounter,
+    /// HTTP responses, by status class (`2xx`, `4xx`, `5xx`).
+    pub responses: IntCounterVec,
     /// Time between consecutive tokens of a sequence.
     pub itl_seconds: Histogram,
     /// Rows per engine step.
@@ -72,12 +88,34 @@ impl Metrics {
         let adapters_resident = gauge("adapters_resident", "Adapters in the device tier.")?;
         let queue_depth = gauge("queue_depth", "Requests waiting for a batch slot.")?;
         let running = gauge("running_sequences", "Sequences in the running batch.")?;
-        let ttft_seconds = HistogramVec::new(
-            HistogramOpts::new("time_to_first_token_seconds", "Arrival to first token, by model.")
+        let ttft_seconds = Histogram::with_opts(
+            HistogramOpts::new("time_to_first_token_seconds", "Arrival to first token.")
                 .buckets(latency_buckets()),
-            &["model"],
         )?;
         registry.register(Box::new(ttft_seconds.clone()))?;
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new("request_duration_seconds", "Arrival to last token, by endpoint.")
+                .buckets(latency_buckets()),
+            &["endpoint"],
+        )?;
+        registry.register(Box::new(request_seconds.clone()))?;
+        let finished =
+            counter("finished_total", "Generations ended, by finish reason.", &["reason"])?;
+        let step_seconds = HistogramVec::new(
+            HistogramOpts::new("step_seconds", "Engine step time, by phase.")
+                .buckets(latency_buckets()),
+            &["phase"],
+        )?;
+        registry.register(Box::new(step_seconds.clone()))?;
+        let kv_cache_bytes = gauge("kv_cache_bytes", "K/V bytes held by running sequences.")?;
+        let kv_cache_budget_bytes = gauge("kv_cache_budget_bytes", "The K/V budget in bytes.")?;
+        let preemptions = prometheus::IntCounter::new(
+            "preemptions_total",
+            "Sequences preempted to keep the K/V within its budget.",
+        )?;
+        registry.register(Box::new(preemptions.clone()))?;
+        let responses =
+            counter("http_responses_total", "HTTP responses, by status class.", &["class"])?;
         let itl_seconds = Histogram::with_opts(
             HistogramOpts::new("inter_token_latency_seconds", "Time between tokens of a sequence.")
                 .buckets(latency_buckets()),
@@ -100,6 +138,13 @@ impl Metrics {
             queue_depth,
             running,
             ttft_seconds,
+            request_seconds,
+            finished,
+            step_seconds,
+            kv_cache_bytes,
+            kv_cache_budget_bytes,
+            preemptions,
+            responses,
             itl_seconds,
             batch_rows,
         })

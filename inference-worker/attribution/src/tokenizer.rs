@@ -20,6 +20,8 @@ use tokenizers::{
 /// A tokenizer and where it came from.
 pub struct ModelTokenizer {
     inner: Tokenizer,
+    /// `inner` encoding special-token spellings as text (see [`ModelTokenizer::encode_literal`]).
+    literal: Tokenizer,
     /// The file it was loaded from.
     pub source: String,
 }
@@ -35,12 +37,14 @@ impl ModelTokenizer {
             Tokenizer::from_file(path)
                 .map_err(|e| anyhow!("cannot read tokenizer {source}: {e}"))?
         };
-        Ok(Self { inner, source })
+        Ok(Self::from_tokenizer(inner, source))
     }
 
     /// Wraps an existing tokenizer.
     pub fn from_tokenizer(inner: Tokenizer, source: String) -> Self {
-        Self { inner, source }
+        let mut literal = inner.clone();
+        literal.set_encode_special_tokens(true);
+        Self { inner, literal, source }
     }
 
     /// The token ids of `text` (no special tokens added).
@@ -52,6 +56,42 @@ impl ModelTokenizer {
     /// The text of `ids`.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.inner.decode(ids, false).map_err(|e| anyhow!("detokenizing failed: {e}"))
+    }
+
+    /// The text of `ids` as a client sees it: special tokens (`<|im_end|>` ...) are left out.
+    pub fn decode_text(&self, ids: &[u32]) -> Result<String> {
+        self.inner.decode(ids, true).map_err(|e| anyhow!("detokenizing failed: {e}"))
+    }
+
+    /// The token ids of `text` with special-token spellings taken as plain text: what a user
+    /// writes can never become a control token (a role switch, an end of turn).
+    pub fn encode_literal(&self, text: &str) -> Result<Vec<u32>> {
+        let enc =
+            self.literal.encode(text, false).map_err(|e| anyhow!("tokenizing failed: {e}"))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// The id of the token spelled `text` exactly, special tokens included.
+    pub fn token_id(&self, text: &str) -> Option<u32> {
+        self.inner.token_to_id(text)
+    }
+
+    /// The spellings of the special (control) tokens.
+    pub fn special_tokens(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .inner
+            .get_added_tokens_decoder()
+            .values()
+            .filter(|t| t.special)
+            .map(|t| t.content.clone())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The spelling of token `id`.
+    pub fn token_text(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
     }
 
     /// The vocabulary size, special tokens included.

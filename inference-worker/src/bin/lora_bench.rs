@@ -180,7 +180,12 @@ fn serve(
     let handle = engine::start(
         model.clone(),
         tok.clone(),
-        EngineConfig { max_batch: args.max_batch, max_queue: usize::MAX, prefill_budget: 512 },
+        EngineConfig {
+            max_batch: args.max_batch,
+            max_queue: usize::MAX,
+            prefill_budget: 512,
+            kv_budget: usize::MAX,
+        },
         metrics,
     )?;
     let mut out = Outcome::default();

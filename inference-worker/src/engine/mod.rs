@@ -2,11 +2,25 @@
 //!
 //! Requests arrive as [`Job`]s (already validated and tokenized, their adapter already
 //! prepared) through a channel; the number waiting is bounded (`Error::Overloaded` beyond it).
-//! Every step the actor admits waiting jobs into free batch slots (their whole prompt runs as
-//! that step's prefill, within a per-step token budget), runs one [`Model::forward`] over every
-//! running sequence, whatever adapter each uses, samples one token per sequence and streams the
-//! new text out. Finished sequences leave between steps, so requests join and leave the batch
-//! continuously. A client that hangs up frees its slot at the next step.
+//! Every step the actor admits waiting jobs into free batch slots, runs one [`Model::forward`]
+//! over the running sequences, whatever adapter each uses, samples one token per sequence whose
+//! prompt is in and streams the new text out. Finished sequences leave between steps, so
+//! requests join and leave the batch continuously. A client that hangs up frees its slot at the
+//! next step.
+//!
+//! # Memory and latency bounds
+//! - **K/V budget** (`EngineConfig::kv_budget`): each sequence's cache grows with its actual
+//!   length, [`crate::model::kv_cache::GROW`] positions at a time, never past prompt +
+//!   `max_tokens`, so memory follows what is generated rather than the worst case. A job is
+//!   admitted only when its first chunk fits beside the running ones (FCFS: none overtakes a
+//!   job that waits); when a step would take the caches past the budget, the latest admitted
+//!   sequences are preempted: their memory is freed and they resume, before any new job, by
+//!   recomputing their prompt and what they generated (as vLLM's recompute preemption). A
+//!   request that could not fit even alone is refused at validation. Nothing aborts.
+//! - **Chunked prefill**: a step carries at most `prefill_budget` tokens: one per decoding
+//!   sequence, the rest prompt chunks, oldest first. A long prompt is fed over several steps
+//!   (sampling only after its last chunk), so it never stalls the batch's inter-token latency
+//!   for more than one bounded step.
 
 mod detokenizer;
 mod sampler;
@@ -24,7 +38,7 @@ use provena_attribution::ModelTokenizer;
 use scheduler::Scheduler;
 use std::{
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc, Arc,
     },
     time::Instant,
@@ -38,8 +52,12 @@ pub struct EngineConfig {
     pub max_batch: usize,
     /// Requests allowed to wait for a slot.
     pub max_queue: usize,
-    /// Prompt tokens admitted per step (a longer prompt still runs, alone in its step).
+    /// Tokens per engine step: one per decoding sequence, the rest prompt chunks (a longer
+    /// prompt is prefilled over several steps).
     pub prefill_budget: usize,
+    /// Bytes of K/V the running sequences may hold together. A job waits until its first
+    /// chunk fits; a step that would exceed it preempts the latest admitted sequences.
+    pub kv_budget: usize,
 }
 
 /// How to pick tokens.
@@ -97,8 +115,11 @@ pub enum Event {
 #[derive(Clone)]
 pub struct EngineHandle {
     tx: mpsc::Sender<Job>,
+    /// Cleared when the engine thread ends, however it ends (see [`Alive`]).
+    alive: Arc<AtomicBool>,
     queued: Arc<AtomicUsize>,
     max_queue: usize,
+    kv_budget: usize,
     metrics: Arc<Metrics>,
 }
 
@@ -106,6 +127,9 @@ impl EngineHandle {
     /// Queues `job`, or refuses it when the queue is full.
     pub fn submit(&self, job: Job) -> Result<()> {
         let queued = self.queued.fetch_add(1, Ordering::SeqCst);
+        if !self.alive() {
+            return Err(Error::EngineStopped);
+        }
         if queued >= self.max_queue {
             self.queued.fetch_sub(1, Ordering::SeqCst);
             self.metrics.rejected.with_label_values(&["overloaded"]).inc();
@@ -118,9 +142,28 @@ impl EngineHandle {
         })
     }
 
+    /// Bytes of K/V the running sequences may hold together.
+    pub fn kv_budget(&self) -> usize {
+        self.kv_budget
+    }
+
+    /// Whether the engine thread still runs.
+    pub fn alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
     /// Requests waiting for a slot.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::SeqCst)
+    }
+}
+
+/// Clears its flag when dropped: at the end of the engine thread, a panic's unwinding included.
+struct Alive(Arc<AtomicBool>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
     }
 }
 
@@ -133,15 +176,38 @@ pub fn start(
 ) -> Result<EngineHandle> {
     let (tx, rx) = mpsc::channel();
     let queued = Arc::new(AtomicUsize::new(0));
+    let alive = Arc::new(AtomicBool::new(true));
     let handle = EngineHandle {
         tx,
+        alive: alive.clone(),
         queued: queued.clone(),
         max_queue: config.max_queue,
+        kv_budget: config.kv_budget,
         metrics: metrics.clone(),
     };
     std::thread::Builder::new()
         .name("provena-engine".into())
-        .spawn(move || Scheduler { model, tokenizer, config, metrics, queued, rx }.run())
+        .spawn(move || {
+            let _alive = Alive(alive);
+            Scheduler { model, tokenizer, config, metrics, queued, rx }.run()
+        })
         .map_err(|e| Error::Model(format!("cannot start the engine thread: {e}")))?;
     Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_falls_when_the_thread_dies_even_by_panic() {
+        let flag = Arc::new(AtomicBool::new(true));
+        let held = flag.clone();
+        let thread = std::thread::spawn(move || {
+            let _alive = Alive(held);
+            panic!("an engine bug");
+        });
+        assert!(thread.join().is_err());
+        assert!(!flag.load(Ordering::SeqCst));
+    }
 }

@@ -21,14 +21,26 @@ use std::{
 pub(super) struct Seq {
     job: Job,
     cache: KvCache,
+    /// The most positions this sequence may hold (prompt + `max_tokens`, within the context).
+    limit: usize,
     generated: Vec<u32>,
-    /// Bytes of the decoded completion already sent.
-    sent: usize,
-    /// The next step's input (the prompt, then the last sampled token).
+    /// The incremental decoder of the completion.
+    detok: detokenizer::Stream,
+    /// Decoded text not sent yet (what could still become a stop sequence).
+    unsent: String,
+    /// The tokens still to feed (the prompt, or after a preemption the prompt and everything
+    /// generated, then each sampled token); `pending[..fed]` are in the cache already.
     pending: Vec<u32>,
+    fed: usize,
     rng: ChaCha8Rng,
     last_token_at: Option<Instant>,
     finished: bool,
+}
+
+impl Seq {
+    fn unfed(&self) -> usize {
+        self.pending.len().saturating_sub(self.fed)
+    }
 }
 
 pub(super) struct Scheduler {
@@ -43,10 +55,15 @@ pub(super) struct Scheduler {
 impl Scheduler {
     pub(super) fn run(self) {
         let mut waiting: VecDeque<Job> = VecDeque::new();
+        // Sequences preempted to free K/V, oldest first: they resume before new jobs start.
+        let mut preempted: VecDeque<Seq> = VecDeque::new();
         let mut running: Vec<Seq> = Vec::new();
         let mut seed_counter: u64 = 0;
+        let cfg = &self.model.config;
+        let kv_budget = self.config.kv_budget;
+        self.metrics.kv_cache_budget_bytes.set(i64::try_from(kv_budget).unwrap_or(i64::MAX));
         loop {
-            if running.is_empty() && waiting.is_empty() {
+            if running.is_empty() && waiting.is_empty() && preempted.is_empty() {
                 match self.rx.recv() {
                     Ok(job) => waiting.push_back(job),
                     Err(_) => return,
@@ -55,29 +72,46 @@ impl Scheduler {
             while let Ok(job) = self.rx.try_recv() {
                 waiting.push_back(job);
             }
-            // Admit.
-            let mut budget = self.config.prefill_budget;
-            let mut admitted_any = false;
+            // Drop sequences whose client went away.
+            running.retain(|s| !s.job.events.is_closed());
+            preempted.retain(|s| !s.job.events.is_closed());
+            // Admit while a batch slot is free and the K/V of the first chunk fits in the
+            // budget: preempted sequences first, then new jobs, in order (a job that does not
+            // fit waits; none overtakes it).
+            let mut used: usize = running.iter().map(|s| s.cache.bytes()).sum();
             while running.len() < self.config.max_batch.max(1) {
+                let first_chunk = |unfed: usize, limit: usize| {
+                    KvCache::bytes_for(cfg, unfed.min(self.config.prefill_budget.max(1)).min(limit))
+                };
+                if let Some(seq) = preempted.front() {
+                    let need = first_chunk(seq.unfed(), seq.limit);
+                    if !running.is_empty() && used.saturating_add(need) > kv_budget {
+                        break;
+                    }
+                    let Some(seq) = preempted.pop_front() else { break };
+                    used = used.saturating_add(need);
+                    running.push(seq);
+                    continue;
+                }
                 let Some(front) = waiting.front() else { break };
-                if admitted_any && front.prompt.len() > budget {
+                let limit = front.prompt.len().saturating_add(front.max_tokens).min(cfg.context);
+                let need = first_chunk(front.prompt.len(), limit);
+                if !running.is_empty() && used.saturating_add(need) > kv_budget {
                     break;
                 }
                 let Some(job) = waiting.pop_front() else { break };
                 self.queued.fetch_sub(1, Ordering::SeqCst);
-                budget = budget.saturating_sub(job.prompt.len());
-                admitted_any = true;
+                used = used.saturating_add(need);
                 seed_counter = seed_counter.wrapping_add(1);
                 let seed = job.sampling.seed.unwrap_or_else(|| sampler::entropy_seed(seed_counter));
-                let capacity = job.prompt.len().saturating_add(job.max_tokens);
                 running.push(Seq {
-                    cache: KvCache::new(
-                        &self.model.config,
-                        capacity.min(self.model.config.context),
-                    ),
+                    cache: KvCache::empty(cfg),
+                    limit,
                     generated: Vec::new(),
-                    sent: 0,
+                    detok: detokenizer::Stream::default(),
+                    unsent: String::new(),
                     pending: job.prompt.clone(),
+                    fed: 0,
                     rng: ChaCha8Rng::seed_from_u64(seed),
                     last_token_at: None,
                     finished: false,
@@ -85,19 +119,75 @@ impl Scheduler {
                 });
             }
             self.metrics.queue_depth.set(self.queued.load(Ordering::SeqCst) as i64);
-            self.metrics.running.set(running.len() as i64);
-            // Drop sequences whose client went away.
-            running.retain(|s| !s.job.events.is_closed());
             if running.is_empty() {
                 continue;
             }
-            let rows: usize = running.iter().map(|s| s.pending.len()).sum();
+            // This step's rows: one per decoding sequence, then prompt chunks (oldest first)
+            // within the per-step token budget, so that a long prompt is prefilled over several
+            // steps instead of stalling every decode behind it.
+            let mut budget = self.config.prefill_budget.max(1);
+            let mut take = vec![0usize; running.len()];
+            for (t, seq) in take.iter_mut().zip(&running) {
+                if seq.unfed() == 1 {
+                    *t = 1;
+                    budget = budget.saturating_sub(1);
+                }
+            }
+            for (t, seq) in take.iter_mut().zip(&running) {
+                if seq.unfed() > 1 && budget > 0 {
+                    *t = seq.unfed().min(budget);
+                    budget = budget.saturating_sub(*t);
+                }
+            }
+            if take.iter().all(|&t| t == 0) {
+                if let Some(t) = take.first_mut() {
+                    *t = running
+                        .first()
+                        .map(|s| s.unfed().min(self.config.prefill_budget.max(1)))
+                        .unwrap_or(1);
+                }
+            }
+            // Make room for the step, preempting the latest admitted sequences while the K/V
+            // would exceed the budget (their memory is freed; they are recomputed later).
+            loop {
+                let after: usize = running
+                    .iter()
+                    .zip(&take)
+                    .map(|(s, &t)| {
+                        let positions = s.cache.len().saturating_add(t);
+                        KvCache::bytes_for(cfg, s.cache.grown_capacity(positions, s.limit))
+                            .max(s.cache.bytes())
+                    })
+                    .sum();
+                if after <= kv_budget || running.len() <= 1 {
+                    break;
+                }
+                let (Some(mut seq), Some(_)) = (running.pop(), take.pop()) else { break };
+                seq.cache = KvCache::empty(cfg);
+                let mut all = seq.job.prompt.clone();
+                all.extend_from_slice(&seq.generated);
+                seq.pending = all;
+                seq.fed = 0;
+                self.metrics.preemptions.inc();
+                preempted.push_front(seq);
+            }
+            self.metrics.running.set(running.len() as i64);
+            for (seq, &t) in running.iter_mut().zip(&take) {
+                let positions = seq.cache.len().saturating_add(t);
+                seq.cache.grow(positions, seq.limit);
+            }
+            let rows: usize = take.iter().sum();
             self.metrics.batch_rows.observe(rows as f64);
+            let stepping = take.iter().filter(|&&t| t > 0).count();
+            let phase = if rows > stepping { "prefill" } else { "decode" };
+            let step_started = Instant::now();
             let logits = {
                 let mut steps: Vec<SeqStep<'_>> = running
                     .iter_mut()
-                    .map(|s| SeqStep {
-                        tokens: &s.pending,
+                    .zip(&take)
+                    .filter(|(_, &t)| t > 0)
+                    .map(|(s, &t)| SeqStep {
+                        tokens: s.pending.get(s.fed..s.fed.saturating_add(t)).unwrap_or_default(),
                         cache: &mut s.cache,
                         lora: s.job.lora.as_deref(),
                         all_logits: false,
@@ -105,10 +195,19 @@ impl Scheduler {
                     .collect();
                 self.model.forward(&mut steps)
             };
+            self.metrics
+                .step_seconds
+                .with_label_values(&[phase])
+                .observe(step_started.elapsed().as_secs_f64());
             match logits {
                 Ok(logits) => {
-                    for (seq, logits) in running.iter_mut().zip(logits) {
-                        self.advance(seq, &logits);
+                    let stepped = running.iter_mut().zip(&take).filter(|(_, &t)| t > 0);
+                    for ((seq, &t), logits) in stepped.zip(logits) {
+                        seq.fed = seq.fed.saturating_add(t);
+                        // A prompt chunk that does not end the prompt samples nothing.
+                        if seq.unfed() == 0 {
+                            self.advance(seq, &logits);
+                        }
                     }
                 }
                 Err(e) => {
@@ -119,6 +218,8 @@ impl Scheduler {
                 }
             }
             running.retain(|s| !s.finished);
+            let kv: usize = running.iter().chain(&preempted).map(|s| s.cache.bytes()).sum();
+            self.metrics.kv_cache_bytes.set(i64::try_from(kv).unwrap_or(i64::MAX));
         }
     }
 
@@ -127,11 +228,9 @@ impl Scheduler {
         let prompt_tokens = seq.job.prompt.len();
         let token = sampler::sample(logits, &seq.job.sampling, &mut seq.rng);
         match seq.last_token_at {
-            None => self
-                .metrics
-                .ttft_seconds
-                .with_label_values(&[seq.job.label.as_str()])
-                .observe(now.duration_since(seq.job.arrived).as_secs_f64()),
+            None => {
+                self.metrics.ttft_seconds.observe(now.duration_since(seq.job.arrived).as_secs_f64())
+            }
             Some(prev) => self.metrics.itl_seconds.observe(now.duration_since(prev).as_secs_f64()),
         }
         seq.last_token_at = Some(now);
@@ -139,25 +238,35 @@ impl Scheduler {
         if !eos {
             seq.generated.push(token);
         }
-        let text = self.tokenizer.decode(&seq.generated).unwrap_or_default();
-        let stop_at = detokenizer::find_stop(&text, seq.sent, &seq.job.stop);
+        if !eos {
+            let chunk = seq.detok.step(&self.tokenizer, token);
+            seq.unsent.push_str(&chunk);
+        }
+        let mut stop_at = detokenizer::find_stop(&seq.unsent, &seq.job.stop);
         let at_length = seq.generated.len() >= seq.job.max_tokens
             || seq.cache.len().saturating_add(1) >= self.model.config.context;
-        let reason = if eos || stop_at.is_some() {
+        let mut reason = if eos || stop_at.is_some() {
             Some(FinishReason::Stop)
         } else if at_length {
             Some(FinishReason::Length)
         } else {
             None
         };
-        let end = detokenizer::release_end(&text, &seq.job.stop, stop_at, reason.is_some());
-        if end > seq.sent {
-            if let Some(delta) = text.get(seq.sent..end) {
-                if seq.job.events.send(Event::Text(delta.to_string())).is_err() {
-                    seq.finished = true;
-                    return;
-                }
-                seq.sent = end;
+        if reason.is_some() && stop_at.is_none() {
+            // The end: what the decoder still holds goes out (or ends at a stop in it).
+            let rest = seq.detok.flush(&self.tokenizer);
+            seq.unsent.push_str(&rest);
+            stop_at = detokenizer::find_stop(&seq.unsent, &seq.job.stop);
+            if stop_at.is_some() {
+                reason = Some(FinishReason::Stop);
+            }
+        }
+        let end = detokenizer::release_end(&seq.unsent, &seq.job.stop, stop_at, reason.is_some());
+        if end > 0 {
+            let delta: String = seq.unsent.drain(..end).collect();
+            if seq.job.events.send(Event::Text(delta)).is_err() {
+                seq.finished = true;
+                return;
             }
         }
         if let Some(reason) = reason {
@@ -179,6 +288,7 @@ impl Scheduler {
         } else {
             seq.pending.clear();
             seq.pending.push(token);
+            seq.fed = 0;
         }
     }
 }

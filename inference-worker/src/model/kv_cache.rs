@@ -20,40 +20,100 @@ pub struct KvCache {
     pub(super) row: usize,
 }
 
+/// Positions a growing cache adds at a time: memory follows a sequence's actual length, at
+/// most this far ahead of it (never past the most the sequence may need).
+pub const GROW: usize = 4 * kernels::BLOCK;
+
+/// Bytes per position per `kv_heads · head_dim` element: a key and a value, `f32` each.
+const KV_BYTES: usize = 8;
+
 impl KvCache {
     /// An empty cache for `config`, with room reserved for `capacity` tokens.
     pub fn new(config: &Config, capacity: usize) -> Self {
-        let row = config.kv_heads.saturating_mul(config.head_dim);
-        let capacity = Self::round(capacity);
-        let room = row.saturating_mul(capacity);
+        let mut cache = Self::empty(config);
+        cache.grow_to(Self::round(capacity));
+        cache
+    }
+
+    /// An empty cache holding no memory (room is made by the first step).
+    pub fn empty(config: &Config) -> Self {
         Self {
-            keys: (0..config.layers).map(|_| vec![0f32; room]).collect(),
-            values: (0..config.layers).map(|_| Vec::with_capacity(room)).collect(),
+            keys: vec![Vec::new(); config.layers],
+            values: vec![Vec::new(); config.layers],
             len: 0,
-            capacity,
-            row,
+            capacity: 0,
+            row: config.kv_heads.saturating_mul(config.head_dim),
         }
+    }
+
+    /// Bytes a cache of `config` with room for `positions` tokens holds.
+    pub fn bytes_for(config: &Config, positions: usize) -> usize {
+        Self::round(positions)
+            .saturating_mul(config.kv_heads.saturating_mul(config.head_dim))
+            .saturating_mul(config.layers)
+            .saturating_mul(KV_BYTES)
+    }
+
+    /// The most positions (whole blocks) a cache of `config` may hold within `bytes`.
+    pub fn positions_within(config: &Config, bytes: usize) -> usize {
+        let block = Self::bytes_for(config, kernels::BLOCK).max(1);
+        bytes.checked_div(block).unwrap_or(0).saturating_mul(kernels::BLOCK)
+    }
+
+    /// Bytes held (keys and values of every layer, at the cache's capacity).
+    pub fn bytes(&self) -> usize {
+        self.capacity
+            .saturating_mul(self.row)
+            .saturating_mul(self.keys.len())
+            .saturating_mul(KV_BYTES)
     }
 
     fn round(positions: usize) -> usize {
         positions.max(1).div_ceil(kernels::BLOCK).saturating_mul(kernels::BLOCK)
     }
 
-    /// Makes room for `positions` tokens in every layer's key buffer.
-    pub(super) fn reserve(&mut self, positions: usize) {
+    /// The capacity [`KvCache::grow`] gives for `positions` tokens: unchanged when they fit,
+    /// else [`GROW`] more, at least `positions` and at most `limit` (rounded to blocks).
+    pub fn grown_capacity(&self, positions: usize, limit: usize) -> usize {
         if positions <= self.capacity {
+            return self.capacity;
+        }
+        let ahead = positions.max(self.capacity.saturating_add(GROW)).min(limit.max(positions));
+        Self::round(ahead)
+    }
+
+    /// Makes room for `positions` tokens, growing by [`GROW`] positions (up to `limit`).
+    pub fn grow(&mut self, positions: usize, limit: usize) {
+        let capacity = self.grown_capacity(positions, limit);
+        self.grow_to(capacity);
+    }
+
+    /// Makes room for exactly `positions` tokens (rounded to blocks).
+    pub(super) fn reserve(&mut self, positions: usize) {
+        if positions > self.capacity {
+            self.grow_to(Self::round(positions));
+        }
+    }
+
+    fn grow_to(&mut self, capacity: usize) {
+        if capacity <= self.capacity {
             return;
         }
-        let capacity = Self::round(positions.max(self.capacity.saturating_mul(2)));
-        let (old, len) = (self.capacity, self.len);
+        let (old, len, row) = (self.capacity, self.len, self.row);
         for keys in &mut self.keys {
-            let mut grown = vec![0f32; self.row.saturating_mul(capacity)];
-            for (dst, src) in grown.chunks_exact_mut(capacity).zip(keys.chunks_exact(old)) {
-                if let (Some(d), Some(s)) = (dst.get_mut(..len), src.get(..len)) {
-                    d.copy_from_slice(s);
+            let mut grown = vec![0f32; row.saturating_mul(capacity)];
+            if old > 0 {
+                for (dst, src) in grown.chunks_exact_mut(capacity).zip(keys.chunks_exact(old)) {
+                    if let (Some(d), Some(s)) = (dst.get_mut(..len), src.get(..len)) {
+                        d.copy_from_slice(s);
+                    }
                 }
             }
             *keys = grown;
+        }
+        for values in &mut self.values {
+            let room = row.saturating_mul(capacity);
+            values.reserve_exact(room.saturating_sub(values.len()));
         }
         self.capacity = capacity;
     }
@@ -78,10 +138,5 @@ impl KvCache {
     /// Whether no token is held.
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.keys.iter().chain(&self.values).map(|v| v.len().saturating_mul(4)).sum()
     }
 }

@@ -32,7 +32,7 @@ mod forward;
 mod gguf;
 mod hf;
 pub(crate) mod kernels;
-mod kv_cache;
+pub mod kv_cache;
 mod linear;
 
 pub use config::{Config, Layout, Precision, Target};

@@ -95,19 +95,26 @@ pub(crate) async fn adapter_action(
     Ok(Json(json!(status)))
 }
 
-pub(crate) async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "model": state.model.source.name,
-        "base_hash": state.model.source.hash,
-        "queued": state.engine.queued(),
-        "uptime_s": state.started.elapsed().as_secs(),
-        "settlement": state.settlement.as_ref().map(|s| json!({
-            "operator": s.account().to_string(),
-            "unsettled": s.unsettled(),
-            "vouchers_required": s.config.require_voucher,
+/// Liveness: 200 while the engine runs, 503 once its thread is gone (a load balancer then
+/// takes the worker out and an orchestrator restarts it).
+pub(crate) async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+    let alive = state.engine.alive();
+    let status = if alive { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (
+        status,
+        Json(json!({
+            "status": if alive { "ok" } else { "engine_dead" },
+            "model": state.model.source.name,
+            "base_hash": state.model.source.hash,
+            "queued": state.engine.queued(),
+            "uptime_s": state.started.elapsed().as_secs(),
+            "settlement": state.settlement.as_ref().map(|s| json!({
+                "operator": s.account().to_string(),
+                "unsettled": s.unsettled(),
+                "vouchers_required": s.config.require_voucher,
+            })),
         })),
-    }))
+    )
 }
 
 pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {

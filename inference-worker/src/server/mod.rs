@@ -26,7 +26,7 @@ mod types;
 mod validate;
 
 pub use auth::Access;
-pub use chat_template::ChatTemplate;
+pub use chat_template::{ChatTemplate, TemplateMeta};
 pub use types::ApiError;
 
 use crate::{
@@ -34,7 +34,7 @@ use crate::{
         voucher::{SignedVoucher, VOUCHER_HEADER},
         Admission, AdmitError, ReceiptAttribution, Settlement,
     },
-    engine::{EngineHandle, Event, Job},
+    engine::{EngineHandle, Event, FinishReason, Job},
     error::Error,
     lora::LoraWeights,
     metrics::Metrics,
@@ -92,6 +92,8 @@ pub struct AppState {
     pub settlement: Option<Arc<Settlement>>,
     /// Who may call what (keys, the import root).
     pub access: Access,
+    /// Permits for CPU-bound request work on the blocking pool (see [`AppState::blocking`]).
+    pub cpu: Arc<tokio::sync::Semaphore>,
     /// How long a stream may be idle before the server sends an SSE comment.
     pub sse_keep_alive: std::time::Duration,
 }
@@ -126,7 +128,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", None, "no such route")
         })
+        .layer(from_fn_with_state(state.clone(), count_responses))
         .with_state(state)
+}
+
+/// Counts every response by status class, refusals by the auth layers and the fallback
+/// included.
+async fn count_responses(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let class = match response.status().as_u16() {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    state.metrics.responses.with_label_values(&[class]).inc();
+    response
 }
 
 /// The model a request runs on, resolved.
@@ -137,6 +158,26 @@ struct Resolved {
 }
 
 impl AppState {
+    /// Runs CPU-bound request work (tokenizing, retrieval, attribution) on the blocking pool,
+    /// at most [`AppState::cpu`]'s permits at a time, so that it never stalls the async
+    /// threads that serve every connection.
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&AppState) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let internal =
+            |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None, e);
+        let permit = self.cpu.clone().acquire_owned().await.map_err(|e| internal(e.to_string()))?;
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = work(&state);
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| internal(e.to_string()))
+    }
+
     fn is_base(&self, model: &str) -> bool {
         model == "base" || model == self.model.source.name || model == self.model.source.hash
     }
@@ -234,7 +275,14 @@ async fn completions(
     if common.rag.is_some() {
         return Err(Error::invalid("rag", "retrieval is supported on /v1/chat/completions").into());
     }
-    let valid = validate(&state, &common, prompt, "prompt")?;
+    let prompt = prompt.clone();
+    let tokens = state
+        .blocking(move |state| {
+            let tokens = state.template.encode_raw(&state.tokenizer, &prompt)?;
+            Ok::<_, ApiError>(tokens)
+        })
+        .await??;
+    let valid = validate(&state, &common, tokens, "prompt")?;
     let paid = admit(&state, &headers, &value, &common, &valid).await?;
     run(state, &common, valid, Kind::Completion, Vec::new(), paid).await
 }
@@ -281,12 +329,18 @@ async fn chat_completions(
         let role = if m.role == "developer" { "system".to_string() } else { m.role.clone() };
         turns.push((role, text));
     }
-    let hits = match &common.rag {
-        Some(rag) => retrieve(&state, rag, &mut turns)?,
-        None => Vec::new(),
-    };
-    let prompt = state.template.render(&turns);
-    let valid = validate(&state, &common, &prompt, "messages")?;
+    let rag = common.rag.clone();
+    let (hits, tokens) = state
+        .blocking(move |state| {
+            let hits = match &rag {
+                Some(rag) => retrieve(state, rag, &mut turns)?,
+                None => Vec::new(),
+            };
+            let tokens = state.template.encode(&state.tokenizer, &turns)?;
+            Ok::<_, ApiError>((hits, tokens))
+        })
+        .await??;
+    let valid = validate(&state, &common, tokens, "messages")?;
     let paid = admit(&state, &headers, &value, &common, &valid).await?;
     run(state, &common, valid, Kind::Chat, hits, paid).await
 }
@@ -434,7 +488,8 @@ async fn run(
         };
         (rec, receipt)
     };
-    let rx = finish(state.clone(), rx, record, paid);
+    let endpoint = if kind == Kind::Chat { "chat" } else { "completion" };
+    let rx = finish(state.clone(), rx, record, paid, (endpoint, Instant::now()));
     let meta = Meta { created, model: valid.model.clone(), kind };
     if valid.stream {
         let stream = sse_stream(rx, meta, request_id);
@@ -487,45 +542,66 @@ fn finish(
         + Send
         + 'static,
     mut paid: Option<Admission>,
+    (endpoint, arrived): (&'static str, Instant),
 ) -> UnboundedReceiver<Outcome> {
     let (out, rx) = unbounded_channel();
     tokio::spawn(async move {
+        let ended = |reason: &str| {
+            state.metrics.finished.with_label_values(&[reason]).inc();
+            state
+                .metrics
+                .request_seconds
+                .with_label_values(&[endpoint])
+                .observe(arrived.elapsed().as_secs_f64());
+        };
         while let Some(event) = events.recv().await {
             match event {
                 Event::Text(t) => {
                     if out.send(Outcome::Text(t)).is_err() && paid.is_none() {
+                        ended("cancelled");
                         return;
                     }
                 }
                 Event::Done { reason, prompt_tokens, completion_tokens, tokens } => {
+                    ended(match reason {
+                        FinishReason::Stop => "stop",
+                        FinishReason::Length => "length",
+                    });
                     let paid = paid.take();
-                    let made = tokio::task::spawn_blocking(move || {
-                        let (mut rec, receipt) =
-                            record(prompt_tokens, completion_tokens, &tokens, &state);
-                        let used_rag = !rec.rag_credit.is_empty();
-                        if let Some(admission) = paid {
-                            let request_id = admission.request_id();
-                            let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-                            // Retrieved passages credited: the receipt names their snapshot.
-                            let retrieved_from =
-                                state.rag.as_ref().and_then(|r| r.snapshot).filter(|_| used_rag);
-                            let fee = admission
-                                .commit(
-                                    count(prompt_tokens),
-                                    count(completion_tokens),
-                                    receipt,
-                                    retrieved_from,
-                                )
-                                .map_err(|e| format!("the receipt could not be recorded: {e}"))?;
-                            rec.settlement = Some(json!({
-                                "requestId": format!("{request_id:?}"),
-                                "fee": fee.to_string(),
-                                "status": "recorded",
-                            }));
-                        }
-                        Ok::<Record, String>(rec)
-                    })
-                    .await;
+                    let pool = state.clone();
+                    let made = pool
+                        .blocking(move |state| {
+                            let (mut rec, receipt) =
+                                record(prompt_tokens, completion_tokens, &tokens, state);
+                            let used_rag = !rec.rag_credit.is_empty();
+                            if let Some(admission) = paid {
+                                let request_id = admission.request_id();
+                                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                                // Retrieved passages credited: the receipt names their snapshot.
+                                let retrieved_from = state
+                                    .rag
+                                    .as_ref()
+                                    .and_then(|r| r.snapshot)
+                                    .filter(|_| used_rag);
+                                let fee = admission
+                                    .commit(
+                                        count(prompt_tokens),
+                                        count(completion_tokens),
+                                        receipt,
+                                        retrieved_from,
+                                    )
+                                    .map_err(|e| {
+                                        format!("the receipt could not be recorded: {e}")
+                                    })?;
+                                rec.settlement = Some(json!({
+                                    "requestId": format!("{request_id:?}"),
+                                    "fee": fee.to_string(),
+                                    "status": "recorded",
+                                }));
+                            }
+                            Ok::<Record, String>(rec)
+                        })
+                        .await;
                     let usage = Usage {
                         prompt_tokens,
                         completion_tokens,
@@ -534,16 +610,20 @@ fn finish(
                     let _ = out.send(match made {
                         Ok(Ok(record)) => Outcome::Done { reason, usage, record: Box::new(record) },
                         Ok(Err(e)) => Outcome::Failed(e),
-                        Err(e) => Outcome::Failed(e.to_string()),
+                        Err(e) => Outcome::Failed(e.message),
                     });
                     return;
                 }
                 Event::Failed(e) => {
+                    ended("error");
                     let _ = out.send(Outcome::Failed(e));
                     return;
                 }
             }
         }
+        ended("error");
+        // The engine let go of the job without an end (it died): the client still gets one.
+        let _ = out.send(Outcome::Failed("the engine stopped before the request finished".into()));
     });
     rx
 }

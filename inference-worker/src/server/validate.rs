@@ -5,7 +5,7 @@ use super::{
     types::{ApiError, Common, OneOrMany},
     AppState,
 };
-use crate::{engine::Sampling, error::Error};
+use crate::{engine::Sampling, error::Error, model::KvCache};
 use axum::{body::Bytes, http::StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -100,7 +100,7 @@ fn refuse_unserved(common: &Common) -> Result<(), ApiError> {
 pub(crate) fn validate(
     state: &AppState,
     common: &Common,
-    prompt: &str,
+    tokens: Vec<u32>,
     prompt_param: &str,
 ) -> Result<Valid, ApiError> {
     refuse_unserved(common)?;
@@ -123,20 +123,27 @@ pub(crate) fn validate(
             Error::invalid("stop", "at most 4 non-empty stop sequences of ≤ 64 bytes").into()
         );
     }
-    let context = state.model.config.context;
-    let tokens =
-        state.tokenizer.encode(prompt).map_err(|e| Error::invalid(prompt_param, e.to_string()))?;
     if tokens.is_empty() {
         return Err(Error::invalid(prompt_param, "the prompt is empty").into());
     }
-    if tokens.len() >= context {
+    // The K/V budget bounds a sequence as the context does: a request that could not run even
+    // alone is refused, not queued forever.
+    let context = state.model.config.context;
+    let budget = state.engine.kv_budget();
+    let within_budget = KvCache::positions_within(&state.model.config, budget);
+    let (limit, bound) = if within_budget < context {
+        (within_budget, format!("the worker's K/V budget of {} MiB", budget >> 20))
+    } else {
+        (context, format!("the model's context of {context}"))
+    };
+    if tokens.len() >= limit {
         return Err(Error::invalid(
             prompt_param,
-            format!("the prompt is {} tokens; the model's context is {context}", tokens.len()),
+            format!("the prompt is {} tokens; {bound} holds {limit}", tokens.len()),
         )
         .into());
     }
-    let room = context.saturating_sub(tokens.len());
+    let room = limit.saturating_sub(tokens.len());
     let max_tokens =
         common.max_completion_tokens.or(common.max_tokens).unwrap_or(256.min(room as u64));
     let max_tokens = usize::try_from(max_tokens).unwrap_or(usize::MAX);
@@ -147,7 +154,7 @@ pub(crate) fn validate(
         return Err(Error::invalid(
             "max_tokens",
             format!(
-                "{} prompt tokens + {max_tokens} exceed the context of {context}",
+                "{} prompt tokens + {max_tokens} exceed {bound} ({limit} tokens)",
                 tokens.len()
             ),
         )
