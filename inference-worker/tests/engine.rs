@@ -124,7 +124,7 @@ fn zero_b_reproduces_the_base_exactly_and_mixed_batches_equal_single_runs() {
             .collect();
     let loras: [Option<&LoraWeights>; 4] = [None, Some(&a), Some(&b), Some(&mix)];
     let steps = 12;
-    let greedy = Sampling { temperature: 0.0, top_p: 1.0, seed: None };
+    let greedy = Sampling::greedy();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     // Alone.
     let mut alone_tokens = Vec::new();
@@ -194,7 +194,7 @@ fn greedy_generation_matches_the_recorded_continuation() {
     let mut cache = KvCache::new(&model.config, 128);
     let mut input = tokens;
     let mut out = Vec::new();
-    let greedy = Sampling { temperature: 0.0, top_p: 1.0, seed: None };
+    let greedy = Sampling::greedy();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     for _ in 0..32 {
         let logits = model

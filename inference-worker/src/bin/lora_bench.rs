@@ -216,8 +216,10 @@ fn serve(
             prompt: p.prompt.clone(),
             lora,
             max_tokens: p.output,
-            sampling: Sampling { temperature: 0.0, top_p: 1.0, seed: None },
+            sampling: Sampling::greedy(),
             stop: Vec::new(),
+            stop_tokens: Vec::new(),
+            logprobs: None,
             ignore_eos: true,
             events: tx,
             arrived,
@@ -241,6 +243,7 @@ fn serve(
                         return Ok((ttft, itl, completion_tokens, now))
                     }
                     Event::Failed(e) => return Err(anyhow!(e)),
+                    Event::Logprobs(_) => {}
                 }
             }
             Err(anyhow!("engine stopped"))
@@ -338,11 +341,8 @@ fn naive(
                     all_logits: false,
                 }])?
                 .remove(0);
-            let next = engine::sample(
-                &logits,
-                &Sampling { temperature: 0.0, top_p: 1.0, seed: None },
-                &mut ChaCha8Rng::seed_from_u64(0),
-            );
+            let next =
+                engine::sample(&logits, &Sampling::greedy(), &mut ChaCha8Rng::seed_from_u64(0));
             if i == 0 {
                 out.ttft.push(t.elapsed().as_secs_f64());
             } else {

@@ -26,7 +26,7 @@ mod detokenizer;
 mod sampler;
 mod scheduler;
 
-pub use sampler::sample;
+pub use sampler::{sample, sample_with, History, TokenLogprobs};
 
 use crate::{
     error::{Error, Result},
@@ -60,13 +60,34 @@ pub struct EngineConfig {
     pub kv_budget: usize,
 }
 
-/// How to pick tokens.
+/// How to pick tokens (see `sampler` for the order the adjustments apply in).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sampling {
     /// 0 means greedy.
     pub temperature: f32,
     pub top_p: f32,
     pub seed: Option<u64>,
+    /// Added to a token's logit (OpenAI's `logit_bias`).
+    pub logit_bias: Vec<(u32, f32)>,
+    pub presence_penalty: f32,
+    pub frequency_penalty: f32,
+    /// 1 means none.
+    pub repetition_penalty: f32,
+}
+
+impl Sampling {
+    /// Greedy, nothing adjusted.
+    pub fn greedy() -> Self {
+        Self {
+            temperature: 0.0,
+            top_p: 1.0,
+            seed: None,
+            logit_bias: Vec::new(),
+            presence_penalty: 0.0,
+            frequency_penalty: 0.0,
+            repetition_penalty: 1.0,
+        }
+    }
 }
 
 /// A validated generation request.
@@ -78,6 +99,10 @@ pub struct Job {
     pub max_tokens: usize,
     pub sampling: Sampling,
     pub stop: Vec<String>,
+    /// Token ids that end this generation (besides the model's end-of-generation tokens).
+    pub stop_tokens: Vec<u32>,
+    /// Report each token's log-probability and this many alternatives.
+    pub logprobs: Option<usize>,
     /// Keep generating past end-of-sequence tokens (benchmarks with fixed output lengths).
     pub ignore_eos: bool,
     pub events: UnboundedSender<Event>,
@@ -99,6 +124,8 @@ pub enum FinishReason {
 pub enum Event {
     /// New text.
     Text(String),
+    /// A generated token's log-probabilities (when asked), before the text it completes.
+    Logprobs(TokenLogprobs),
     /// The end, with token counts.
     Done {
         reason: FinishReason,

@@ -1,8 +1,19 @@
-//! Picking the next token.
+//! Picking the next token: logit bias and penalties, then greedy or temperature sampling
+//! within `top_p`, and the log-probabilities a client asked for.
+//!
+//! Order (as vLLM applies them): `logit_bias` is added; `repetition_penalty` (HF's: a seen
+//! token's positive logit is divided by it, a negative one multiplied) applies to every token
+//! of the prompt and the completion; `presence_penalty` / `frequency_penalty` (OpenAI's:
+//! `logit − presence·[count > 0] − frequency·count`) to the completion's. Temperature 0 is
+//! greedy. With `top_p` = 1 a token is drawn by one pass over the probabilities, without
+//! sorting the vocabulary; below 1 the nucleus is sorted. Log-probabilities are those of the
+//! model's own distribution (log-softmax of the raw logits), so they do not depend on the
+//! sampling parameters; the top alternatives are found by partial selection, O(vocabulary).
 
 use super::Sampling;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
 
 /// A seed for a request that names none.
 pub(super) fn entropy_seed(counter: u64) -> u64 {
@@ -13,31 +24,133 @@ pub(super) fn entropy_seed(counter: u64) -> u64 {
     nanos ^ counter.rotate_left(32) ^ u64::from(std::process::id())
 }
 
-/// Picks a token: greedy at temperature 0, otherwise nucleus sampling at `top_p`.
-pub fn sample(logits: &[f32], sampling: &Sampling, rng: &mut ChaCha8Rng) -> u32 {
-    let argmax = || {
-        logits
-            .iter()
-            .enumerate()
-            .fold(
-                (0usize, f32::NEG_INFINITY),
-                |best, (i, &v)| if v > best.1 { (i, v) } else { best },
-            )
-            .0
-    };
-    if sampling.temperature <= 0.0 {
-        return u32::try_from(argmax()).unwrap_or(0);
+/// What penalties look at: the tokens seen so far.
+#[derive(Default, Debug)]
+pub struct History {
+    /// Completion tokens and how often each came.
+    counts: HashMap<u32, u32>,
+    /// Prompt tokens (for `repetition_penalty`, which covers the prompt too).
+    prompt: std::collections::HashSet<u32>,
+}
+
+impl History {
+    /// A history that starts with `prompt` (kept only when a repetition penalty needs it).
+    pub fn new(prompt: &[u32], sampling: &Sampling) -> Self {
+        let prompt = if sampling.repetition_penalty != 1.0 {
+            prompt.iter().copied().collect()
+        } else {
+            Default::default()
+        };
+        Self { counts: HashMap::new(), prompt }
     }
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut probs: Vec<(u32, f32)> = logits
+
+    /// Records a generated token.
+    pub fn push(&mut self, token: u32) {
+        let c = self.counts.entry(token).or_insert(0);
+        *c = c.saturating_add(1);
+    }
+}
+
+/// A token's log-probability and the most likely alternatives at its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenLogprobs {
+    pub token: u32,
+    pub logprob: f32,
+    /// The `top` most likely tokens, most likely first.
+    pub top: Vec<(u32, f32)>,
+}
+
+/// Picks a token with no history and no log-probabilities (benchmarks, tests).
+pub fn sample(logits: &[f32], sampling: &Sampling, rng: &mut ChaCha8Rng) -> u32 {
+    sample_with(logits, sampling, &History::default(), None, rng).0
+}
+
+/// Picks a token; with `logprobs = Some(k)` also reports its log-probability and the top `k`.
+pub fn sample_with(
+    logits: &[f32],
+    sampling: &Sampling,
+    history: &History,
+    logprobs: Option<usize>,
+    rng: &mut ChaCha8Rng,
+) -> (u32, Option<TokenLogprobs>) {
+    let adjusted = adjust(logits, sampling, history);
+    let scores = adjusted.as_deref().unwrap_or(logits);
+    let token = pick(scores, sampling, rng);
+    let report = logprobs.map(|k| log_probs(logits, token, k));
+    (token, report)
+}
+
+/// The logits after bias and penalties, or `None` when nothing changes them.
+fn adjust(logits: &[f32], sampling: &Sampling, history: &History) -> Option<Vec<f32>> {
+    let penalized = sampling.presence_penalty != 0.0
+        || sampling.frequency_penalty != 0.0
+        || sampling.repetition_penalty != 1.0;
+    if sampling.logit_bias.is_empty() && !penalized {
+        return None;
+    }
+    let mut out = logits.to_vec();
+    for &(token, bias) in &sampling.logit_bias {
+        if let Some(l) = out.get_mut(token as usize) {
+            *l += bias;
+        }
+    }
+    if sampling.repetition_penalty != 1.0 {
+        let r = sampling.repetition_penalty;
+        for &token in history.prompt.iter().chain(history.counts.keys()) {
+            if let Some(l) = out.get_mut(token as usize) {
+                *l = if *l > 0.0 { *l / r } else { *l * r };
+            }
+        }
+    }
+    for (&token, &count) in &history.counts {
+        if let Some(l) = out.get_mut(token as usize) {
+            *l -= sampling.presence_penalty + sampling.frequency_penalty * count as f32;
+        }
+    }
+    Some(out)
+}
+
+fn argmax(scores: &[f32]) -> u32 {
+    let best = scores
         .iter()
         .enumerate()
-        .map(|(i, &l)| (u32::try_from(i).unwrap_or(0), ((l - max) / sampling.temperature).exp()))
-        .collect();
-    let total: f32 = probs.iter().map(|p| p.1).sum();
-    if !(total.is_finite() && total > 0.0) {
-        return u32::try_from(argmax()).unwrap_or(0);
+        .fold((0usize, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .0;
+    u32::try_from(best).unwrap_or(0)
+}
+
+fn pick(scores: &[f32], sampling: &Sampling, rng: &mut ChaCha8Rng) -> u32 {
+    if sampling.temperature <= 0.0 {
+        return argmax(scores);
     }
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let weight = |l: f32| ((l - max) / sampling.temperature).exp();
+    let total: f32 = scores.iter().map(|&l| weight(l)).sum();
+    if !(total.is_finite() && total > 0.0) {
+        return argmax(scores);
+    }
+    if sampling.top_p >= 1.0 {
+        // One pass, no sort: the first token where the running mass passes the draw.
+        let mut r = rng.random::<f32>() * total;
+        let mut last = 0u32;
+        for (i, &l) in scores.iter().enumerate() {
+            let w = weight(l);
+            if w > 0.0 {
+                last = u32::try_from(i).unwrap_or(0);
+                r -= w;
+                if r <= 0.0 {
+                    return last;
+                }
+            }
+        }
+        return last;
+    }
+    let mut probs: Vec<(u32, f32)> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (u32::try_from(i).unwrap_or(0), weight(l)))
+        .filter(|p| p.1 > 0.0)
+        .collect();
     probs.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
     let top_p = sampling.top_p.clamp(f32::MIN_POSITIVE, 1.0);
     let mut kept = 0usize;
@@ -59,4 +172,96 @@ pub fn sample(logits: &[f32], sampling: &Sampling, rng: &mut ChaCha8Rng) -> u32 
         }
     }
     kept_probs.last().map(|p| p.0).unwrap_or(0)
+}
+
+/// `token`'s log-probability under the model's distribution and the `k` most likely tokens.
+fn log_probs(logits: &[f32], token: u32, k: usize) -> TokenLogprobs {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let log_total = logits.iter().map(|&l| (l - max).exp()).sum::<f32>().ln() + max;
+    let lp = |i: usize| logits.get(i).map(|&l| l - log_total).unwrap_or(f32::NEG_INFINITY);
+    let mut top: Vec<(u32, f32)> = Vec::new();
+    if k > 0 {
+        let mut ids: Vec<usize> = (0..logits.len()).collect();
+        let k = k.min(ids.len());
+        let by_logit = |a: &usize, b: &usize| {
+            let (la, lb) = (logits.get(*a).copied(), logits.get(*b).copied());
+            lb.unwrap_or(f32::NEG_INFINITY).total_cmp(&la.unwrap_or(f32::NEG_INFINITY))
+        };
+        if k < ids.len() {
+            ids.select_nth_unstable_by(k.saturating_sub(1), by_logit);
+            ids.truncate(k);
+        }
+        ids.sort_unstable_by(by_logit);
+        top = ids.into_iter().map(|i| (u32::try_from(i).unwrap_or(0), lp(i))).collect();
+    }
+    TokenLogprobs { token, logprob: lp(token as usize), top }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn greedy() -> Sampling {
+        Sampling::greedy()
+    }
+
+    #[test]
+    fn bias_and_penalties_move_the_choice() {
+        let logits = [1.0, 3.0, 2.0, 0.5];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(sample(&logits, &greedy(), &mut rng), 1);
+        let biased = Sampling { logit_bias: vec![(3, 10.0)], ..greedy() };
+        assert_eq!(sample(&logits, &biased, &mut rng), 3);
+        let banned = Sampling { logit_bias: vec![(1, -100.0)], ..greedy() };
+        assert_eq!(sample(&logits, &banned, &mut rng), 2);
+        // Token 1 came twice: a frequency penalty of 1 takes it from 3 to 1.
+        let mut history = History::default();
+        history.push(1);
+        history.push(1);
+        let freq = Sampling { frequency_penalty: 1.0, ..greedy() };
+        assert_eq!(sample_with(&logits, &freq, &history, None, &mut rng).0, 2);
+        // Presence counts once: 3 − 0.5 is still the best.
+        let presence = Sampling { presence_penalty: 0.5, ..greedy() };
+        assert_eq!(sample_with(&logits, &presence, &history, None, &mut rng).0, 1);
+        // Repetition penalty covers the prompt: 3 / 2 < 2.
+        let rep = Sampling { repetition_penalty: 2.0, ..greedy() };
+        let history = History::new(&[1], &rep);
+        assert_eq!(sample_with(&logits, &rep, &history, None, &mut rng).0, 2);
+    }
+
+    #[test]
+    fn logprobs_are_the_models_and_the_top_ones_come_sorted() {
+        let logits = [1.0f32, 3.0, 2.0, 0.5];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let biased = Sampling { logit_bias: vec![(0, 50.0)], ..greedy() };
+        let (token, lp) = sample_with(&logits, &biased, &History::default(), Some(2), &mut rng);
+        assert_eq!(token, 0);
+        let lp = lp.unwrap();
+        let z: f32 = logits.iter().map(|l| l.exp()).sum::<f32>().ln();
+        assert!((lp.logprob - (1.0 - z)).abs() < 1e-5, "{lp:?}");
+        assert_eq!(lp.top.iter().map(|t| t.0).collect::<Vec<_>>(), vec![1, 2]);
+        assert!((lp.top[0].1 - (3.0 - z)).abs() < 1e-5);
+        let total: f32 = (0..4).map(|i| log_probs(&logits, i, 0).logprob.exp()).sum();
+        assert!((total - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn sampling_at_top_p_one_follows_the_distribution_without_sorting() {
+        let logits = [0.0f32, (3.0f32).ln(), f32::NEG_INFINITY];
+        let s = Sampling { temperature: 1.0, ..greedy() };
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut counts = [0usize; 3];
+        for _ in 0..20_000 {
+            counts[sample(&logits, &s, &mut rng) as usize] += 1;
+        }
+        // 1 : 3, and never the impossible token.
+        assert_eq!(counts[2], 0);
+        let share = counts[1] as f64 / 20_000.0;
+        assert!((share - 0.75).abs() < 0.02, "{counts:?}");
+        // top_p keeps only the nucleus.
+        let nucleus = Sampling { temperature: 1.0, top_p: 0.5, ..greedy() };
+        assert!((0..200).all(|_| sample(&logits, &nucleus, &mut rng) == 1));
+    }
 }

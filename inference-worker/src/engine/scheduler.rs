@@ -24,6 +24,8 @@ pub(super) struct Seq {
     /// The most positions this sequence may hold (prompt + `max_tokens`, within the context).
     limit: usize,
     generated: Vec<u32>,
+    /// What penalties look at.
+    history: sampler::History,
     /// The incremental decoder of the completion.
     detok: detokenizer::Stream,
     /// Decoded text not sent yet (what could still become a stop sequence).
@@ -108,6 +110,7 @@ impl Scheduler {
                     cache: KvCache::empty(cfg),
                     limit,
                     generated: Vec::new(),
+                    history: sampler::History::new(&job.prompt, &job.sampling),
                     detok: detokenizer::Stream::default(),
                     unsent: String::new(),
                     pending: job.prompt.clone(),
@@ -226,7 +229,13 @@ impl Scheduler {
     fn advance(&self, seq: &mut Seq, logits: &[f32]) {
         let now = Instant::now();
         let prompt_tokens = seq.job.prompt.len();
-        let token = sampler::sample(logits, &seq.job.sampling, &mut seq.rng);
+        let (token, logprobs) = sampler::sample_with(
+            logits,
+            &seq.job.sampling,
+            &seq.history,
+            seq.job.logprobs,
+            &mut seq.rng,
+        );
         match seq.last_token_at {
             None => {
                 self.metrics.ttft_seconds.observe(now.duration_since(seq.job.arrived).as_secs_f64())
@@ -234,9 +243,17 @@ impl Scheduler {
             Some(prev) => self.metrics.itl_seconds.observe(now.duration_since(prev).as_secs_f64()),
         }
         seq.last_token_at = Some(now);
-        let eos = !seq.job.ignore_eos && self.model.config.eos.contains(&token);
+        let eos = !seq.job.ignore_eos
+            && (self.model.config.eos.contains(&token) || seq.job.stop_tokens.contains(&token));
         if !eos {
             seq.generated.push(token);
+            seq.history.push(token);
+            if let Some(lp) = logprobs {
+                if seq.job.events.send(Event::Logprobs(lp)).is_err() {
+                    seq.finished = true;
+                    return;
+                }
+            }
         }
         if !eos {
             let chunk = seq.detok.step(&self.tokenizer, token);

@@ -20,6 +20,7 @@
 mod admin;
 mod auth;
 mod chat_template;
+mod logprobs;
 mod receipt;
 mod sse;
 mod types;
@@ -441,6 +442,8 @@ async fn run(
         max_tokens: valid.max_tokens,
         sampling: valid.sampling.clone(),
         stop: valid.stop.clone(),
+        stop_tokens: valid.stop_tokens.clone(),
+        logprobs: valid.logprobs,
         ignore_eos: common.ignore_eos,
         events: tx,
         arrived: Instant::now(),
@@ -490,7 +493,13 @@ async fn run(
     };
     let endpoint = if kind == Kind::Chat { "chat" } else { "completion" };
     let rx = finish(state.clone(), rx, record, paid, (endpoint, Instant::now()));
-    let meta = Meta { created, model: valid.model.clone(), kind };
+    let meta = Meta {
+        created,
+        model: valid.model.clone(),
+        kind,
+        include_usage: valid.include_usage,
+        logprobs: valid.logprobs.is_some(),
+    };
     if valid.stream {
         let stream = sse_stream(rx, meta, request_id);
         // A comment every interval while nothing else is sent (queued, or a long prefill), so
@@ -501,16 +510,20 @@ async fn run(
     }
     let mut rx = rx;
     let mut text = String::new();
+    let mut entries = Vec::new();
     loop {
         match rx.recv().await {
             Some(Outcome::Text(t)) => text.push_str(&t),
+            Some(Outcome::Logprobs(e)) => entries.push(e),
             Some(Outcome::Done { reason, usage, record: rec }) => {
+                let logprobs =
+                    if meta.logprobs { logprobs::json(kind, &entries, 0) } else { Value::Null };
                 let choice = match kind {
                     Kind::Completion => {
-                        json!({"index": 0, "text": text, "finish_reason": reason, "logprobs": null})
+                        json!({"index": 0, "text": text, "finish_reason": reason, "logprobs": logprobs})
                     }
                     Kind::Chat => {
-                        json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": reason, "logprobs": null})
+                        json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": reason, "logprobs": logprobs})
                     }
                 };
                 let body = json!({
@@ -558,6 +571,13 @@ fn finish(
             match event {
                 Event::Text(t) => {
                     if out.send(Outcome::Text(t)).is_err() && paid.is_none() {
+                        ended("cancelled");
+                        return;
+                    }
+                }
+                Event::Logprobs(lp) => {
+                    let entry = logprobs::Entry::new(&state.tokenizer, &lp);
+                    if out.send(Outcome::Logprobs(entry)).is_err() && paid.is_none() {
                         ended("cancelled");
                         return;
                     }

@@ -109,6 +109,14 @@ pub(crate) struct AdapterRef {
     pub(crate) weight: f32,
 }
 
+/// `stream_options`.
+#[derive(Deserialize, Debug, Default)]
+pub(crate) struct StreamOptions {
+    /// Every chunk carries `"usage": null`, the last one the totals.
+    #[serde(default)]
+    pub(crate) include_usage: bool,
+}
+
 /// Fields shared by both generation endpoints.
 #[derive(Deserialize, Debug)]
 pub(crate) struct Common {
@@ -128,16 +136,23 @@ pub(crate) struct Common {
     pub(crate) ignore_eos: bool,
     /// Retrieval-augmented generation over a served datanet (chat only).
     pub(crate) rag: Option<RagRequest>,
+    /// Chat: `true` reports each token's log-probability; completions: the number of
+    /// alternatives to report (0–5).
+    pub(crate) logprobs: Option<serde_json::Value>,
+    /// Chat: alternatives per token (0–20), with `logprobs: true`.
+    pub(crate) top_logprobs: Option<u32>,
+    pub(crate) presence_penalty: Option<f32>,
+    pub(crate) frequency_penalty: Option<f32>,
+    /// vLLM's extension (HF's repetition penalty over prompt and completion).
+    pub(crate) repetition_penalty: Option<f32>,
+    /// Token id (as a string) → bias in [-100, 100].
+    pub(crate) logit_bias: Option<std::collections::BTreeMap<String, f32>>,
+    /// vLLM's extension: token ids that end the generation.
+    pub(crate) stop_token_ids: Option<Vec<u32>>,
+    pub(crate) stream_options: Option<StreamOptions>,
     /// OpenAI parameters the worker does not serve yet: each is refused (422) unless it has
     /// its no-op value, so that none is silently ignored (see `validate::refuse_unserved`).
-    pub(crate) logprobs: Option<serde_json::Value>,
-    pub(crate) top_logprobs: Option<serde_json::Value>,
-    pub(crate) presence_penalty: Option<serde_json::Value>,
-    pub(crate) frequency_penalty: Option<serde_json::Value>,
-    pub(crate) repetition_penalty: Option<serde_json::Value>,
-    pub(crate) logit_bias: Option<serde_json::Value>,
     pub(crate) response_format: Option<serde_json::Value>,
-    pub(crate) stop_token_ids: Option<serde_json::Value>,
     pub(crate) tools: Option<serde_json::Value>,
     pub(crate) tool_choice: Option<serde_json::Value>,
     pub(crate) best_of: Option<serde_json::Value>,
@@ -219,6 +234,8 @@ pub(crate) struct Record {
 pub(crate) enum Outcome {
     /// New text.
     Text(String),
+    /// A generated token's log-probabilities (asked for), before the text it completes.
+    Logprobs(super::logprobs::Entry),
     /// The end.
     Done { reason: FinishReason, usage: Usage, record: Box<Record> },
     /// The job failed.
@@ -229,4 +246,8 @@ pub(crate) struct Meta {
     pub(crate) created: u64,
     pub(crate) model: String,
     pub(crate) kind: Kind,
+    /// `stream_options.include_usage`: every chunk has `"usage": null`, the last the totals.
+    pub(crate) include_usage: bool,
+    /// Chunks carry the log-probabilities of their tokens.
+    pub(crate) logprobs: bool,
 }

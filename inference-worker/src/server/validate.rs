@@ -50,12 +50,16 @@ pub(crate) struct Valid {
     pub(crate) max_tokens: usize,
     pub(crate) sampling: Sampling,
     pub(crate) stop: Vec<String>,
+    pub(crate) stop_tokens: Vec<u32>,
+    pub(crate) logprobs: Option<usize>,
     pub(crate) stream: bool,
+    /// `stream_options.include_usage`.
+    pub(crate) include_usage: bool,
     pub(crate) model: String,
 }
 
 /// Refuses an OpenAI parameter the worker does not serve yet, unless it has its no-op value
-/// (`false`, `0`, `1` for `repetition_penalty`, `{}`/`[]`/`null`, `{"type": "text"}`).
+/// (`false`, `0`, `1` for `best_of`, `{}`/`[]`/`null`, `{"type": "text"}`).
 fn refuse_unserved(common: &Common) -> Result<(), ApiError> {
     use serde_json::Value;
     let noop = |v: &Value, neutral: f64| match v {
@@ -67,15 +71,8 @@ fn refuse_unserved(common: &Common) -> Result<(), ApiError> {
     };
     let text_format =
         |v: &Value| noop(v, 0.0) || v.get("type").and_then(Value::as_str) == Some("text");
-    let checks: [(&str, &Option<Value>, bool); 13] = [
-        ("logprobs", &common.logprobs, false),
-        ("top_logprobs", &common.top_logprobs, false),
-        ("presence_penalty", &common.presence_penalty, false),
-        ("frequency_penalty", &common.frequency_penalty, false),
-        ("repetition_penalty", &common.repetition_penalty, true),
-        ("logit_bias", &common.logit_bias, false),
+    let checks: [(&str, &Option<Value>, bool); 6] = [
         ("response_format", &common.response_format, false),
-        ("stop_token_ids", &common.stop_token_ids, false),
         ("tools", &common.tools, false),
         ("tool_choice", &common.tool_choice, false),
         ("best_of", &common.best_of, true),
@@ -123,6 +120,64 @@ pub(crate) fn validate(
             Error::invalid("stop", "at most 4 non-empty stop sequences of ≤ 64 bytes").into()
         );
     }
+    let vocab = state.model.config.vocab;
+    let in_range = |name: &str, v: Option<f32>, lo: f32, hi: f32, neutral: f32| {
+        let v = v.unwrap_or(neutral);
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(ApiError::from(Error::invalid(name, format!("must be between {lo} and {hi}"))))
+        }
+    };
+    let presence_penalty = in_range("presence_penalty", common.presence_penalty, -2.0, 2.0, 0.0)?;
+    let frequency_penalty =
+        in_range("frequency_penalty", common.frequency_penalty, -2.0, 2.0, 0.0)?;
+    let repetition_penalty =
+        in_range("repetition_penalty", common.repetition_penalty, 0.01, 10.0, 1.0)?;
+    let mut logit_bias = Vec::new();
+    for (key, &bias) in common.logit_bias.iter().flatten() {
+        let param = format!("logit_bias.{key}");
+        let id = key.parse::<u32>().ok().filter(|&id| (id as usize) < vocab).ok_or_else(|| {
+            Error::invalid(&param, format!("not a token id of this model (0..{vocab})"))
+        })?;
+        logit_bias.push((id, in_range(&param, Some(bias), -100.0, 100.0, 0.0)?));
+    }
+    if logit_bias.len() > 300 {
+        return Err(Error::invalid("logit_bias", "at most 300 tokens").into());
+    }
+    let stop_tokens = common.stop_token_ids.clone().unwrap_or_default();
+    if stop_tokens.len() > 16 || stop_tokens.iter().any(|&t| t as usize >= vocab) {
+        return Err(Error::invalid(
+            "stop_token_ids",
+            format!("at most 16 token ids of this model (0..{vocab})"),
+        )
+        .into());
+    }
+    // Chat: `logprobs: true` and `top_logprobs` (0–20); completions: `logprobs: k` (0–5).
+    let chat = prompt_param == "messages";
+    let logprobs = match (&common.logprobs, chat) {
+        (None | Some(Value::Null) | Some(Value::Bool(false)), _) => {
+            if chat && common.top_logprobs.is_some_and(|k| k > 0) {
+                return Err(Error::invalid("top_logprobs", "needs logprobs: true").into());
+            }
+            None
+        }
+        (Some(Value::Bool(true)), true) => {
+            let k = common.top_logprobs.unwrap_or(0);
+            if k > 20 {
+                return Err(Error::invalid("top_logprobs", "must be between 0 and 20").into());
+            }
+            Some(k as usize)
+        }
+        (Some(Value::Number(n)), false) => match n.as_u64() {
+            Some(k) if k <= 5 => Some(k as usize),
+            _ => return Err(Error::invalid("logprobs", "must be between 0 and 5").into()),
+        },
+        _ => {
+            let want = if chat { "a boolean" } else { "an integer between 0 and 5" };
+            return Err(Error::invalid("logprobs", format!("must be {want}")).into());
+        }
+    };
     if tokens.is_empty() {
         return Err(Error::invalid(prompt_param, "the prompt is empty").into());
     }
@@ -163,7 +218,18 @@ pub(crate) fn validate(
     Ok(Valid {
         prompt: tokens,
         max_tokens,
-        sampling: Sampling { temperature, top_p, seed: common.seed },
+        sampling: Sampling {
+            temperature,
+            top_p,
+            seed: common.seed,
+            logit_bias,
+            presence_penalty,
+            frequency_penalty,
+            repetition_penalty,
+        },
+        stop_tokens,
+        logprobs,
+        include_usage: common.stream_options.as_ref().is_some_and(|o| o.include_usage),
         stop,
         stream: common.stream,
         model: common.model.clone(),
