@@ -298,6 +298,7 @@ fn main() -> Result<()> {
                 base.config.context
             );
             let base = Arc::new(base);
+            let grammars = Arc::new(engine::Grammars::new(&tok));
             let metrics = Arc::new(Metrics::new()?);
             let store = Arc::new(AdapterStore::open(
                 &adapters_dir,
@@ -379,6 +380,7 @@ fn main() -> Result<()> {
                 engine: handle,
                 metrics,
                 template,
+                grammars,
                 cpu: Arc::new(tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
                 )),

@@ -70,7 +70,8 @@ fn bad_input_gets_a_named_error_and_loses_nothing() {
         ("logit_bias", json!({"1": 101})),
         ("stop_token_ids", json!([99_999_999])),
         // OpenAI parameters not served yet are refused, never silently ignored.
-        ("response_format", json!({"type": "json_object"})),
+        ("response_format", json!({"type": "json_schema"})),
+        ("response_format", json!({"type": "yaml"})),
         ("tools", json!([{"type": "function"}])),
         ("best_of", json!(2)),
         ("echo", json!(true)),

@@ -220,6 +220,7 @@ fn serve(
             stop: Vec::new(),
             stop_tokens: Vec::new(),
             logprobs: None,
+            constraint: None,
             ignore_eos: true,
             events: tx,
             arrived,

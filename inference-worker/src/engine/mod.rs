@@ -23,9 +23,11 @@
 //!   for more than one bounded step.
 
 mod detokenizer;
+mod grammar;
 mod sampler;
 mod scheduler;
 
+pub use grammar::{Constraint, Grammars, Ordered};
 pub use sampler::{sample, sample_with, History, TokenLogprobs};
 
 use crate::{
@@ -103,6 +105,8 @@ pub struct Job {
     pub stop_tokens: Vec<u32>,
     /// Report each token's log-probability and this many alternatives.
     pub logprobs: Option<usize>,
+    /// The grammar the output must follow (`response_format`), if any.
+    pub constraint: Option<Box<Constraint>>,
     /// Keep generating past end-of-sequence tokens (benchmarks with fixed output lengths).
     pub ignore_eos: bool,
     pub events: UnboundedSender<Event>,

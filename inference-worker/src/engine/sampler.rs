@@ -62,18 +62,20 @@ pub struct TokenLogprobs {
 
 /// Picks a token with no history and no log-probabilities (benchmarks, tests).
 pub fn sample(logits: &[f32], sampling: &Sampling, rng: &mut ChaCha8Rng) -> u32 {
-    sample_with(logits, sampling, &History::default(), None, rng).0
+    sample_with(logits, sampling, &History::default(), None, None, rng).0
 }
 
-/// Picks a token; with `logprobs = Some(k)` also reports its log-probability and the top `k`.
+/// Picks a token among those `allowed` (all by default); with `logprobs = Some(k)` also
+/// reports its log-probability and the top `k`.
 pub fn sample_with(
     logits: &[f32],
     sampling: &Sampling,
     history: &History,
+    allowed: Option<&dyn Fn(usize) -> bool>,
     logprobs: Option<usize>,
     rng: &mut ChaCha8Rng,
 ) -> (u32, Option<TokenLogprobs>) {
-    let adjusted = adjust(logits, sampling, history);
+    let adjusted = adjust(logits, sampling, history, allowed);
     let scores = adjusted.as_deref().unwrap_or(logits);
     let token = pick(scores, sampling, rng);
     let report = logprobs.map(|k| log_probs(logits, token, k));
@@ -81,14 +83,26 @@ pub fn sample_with(
 }
 
 /// The logits after bias and penalties, or `None` when nothing changes them.
-fn adjust(logits: &[f32], sampling: &Sampling, history: &History) -> Option<Vec<f32>> {
+fn adjust(
+    logits: &[f32],
+    sampling: &Sampling,
+    history: &History,
+    allowed: Option<&dyn Fn(usize) -> bool>,
+) -> Option<Vec<f32>> {
     let penalized = sampling.presence_penalty != 0.0
         || sampling.frequency_penalty != 0.0
         || sampling.repetition_penalty != 1.0;
-    if sampling.logit_bias.is_empty() && !penalized {
+    if sampling.logit_bias.is_empty() && !penalized && allowed.is_none() {
         return None;
     }
     let mut out = logits.to_vec();
+    if let Some(allowed) = allowed {
+        for (i, l) in out.iter_mut().enumerate() {
+            if !allowed(i) {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+    }
     for &(token, bias) in &sampling.logit_bias {
         if let Some(l) = out.get_mut(token as usize) {
             *l += bias;
@@ -221,14 +235,30 @@ mod tests {
         history.push(1);
         history.push(1);
         let freq = Sampling { frequency_penalty: 1.0, ..greedy() };
-        assert_eq!(sample_with(&logits, &freq, &history, None, &mut rng).0, 2);
+        assert_eq!(sample_with(&logits, &freq, &history, None, None, &mut rng).0, 2);
         // Presence counts once: 3 − 0.5 is still the best.
         let presence = Sampling { presence_penalty: 0.5, ..greedy() };
-        assert_eq!(sample_with(&logits, &presence, &history, None, &mut rng).0, 1);
+        assert_eq!(sample_with(&logits, &presence, &history, None, None, &mut rng).0, 1);
         // Repetition penalty covers the prompt: 3 / 2 < 2.
         let rep = Sampling { repetition_penalty: 2.0, ..greedy() };
         let history = History::new(&[1], &rep);
-        assert_eq!(sample_with(&logits, &rep, &history, None, &mut rng).0, 2);
+        assert_eq!(sample_with(&logits, &rep, &history, None, None, &mut rng).0, 2);
+    }
+
+    #[test]
+    fn only_allowed_tokens_are_picked() {
+        let logits = [1.0, 3.0, 2.0, 0.5];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let odd = |i: usize| i % 2 == 1 && i != 1;
+        let (t, _) =
+            sample_with(&logits, &greedy(), &History::default(), Some(&odd), None, &mut rng);
+        assert_eq!(t, 3);
+        let warm = Sampling { temperature: 1.0, ..greedy() };
+        for _ in 0..100 {
+            let (t, _) =
+                sample_with(&logits, &warm, &History::default(), Some(&odd), None, &mut rng);
+            assert_eq!(t, 3);
+        }
     }
 
     #[test]
@@ -236,7 +266,8 @@ mod tests {
         let logits = [1.0f32, 3.0, 2.0, 0.5];
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let biased = Sampling { logit_bias: vec![(0, 50.0)], ..greedy() };
-        let (token, lp) = sample_with(&logits, &biased, &History::default(), Some(2), &mut rng);
+        let (token, lp) =
+            sample_with(&logits, &biased, &History::default(), None, Some(2), &mut rng);
         assert_eq!(token, 0);
         let lp = lp.unwrap();
         let z: f32 = logits.iter().map(|l| l.exp()).sum::<f32>().ln();

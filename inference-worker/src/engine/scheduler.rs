@@ -1,7 +1,7 @@
 //! The actor: admits waiting jobs into the running batch, runs one step over every sequence,
 //! samples, and streams the new text out.
 
-use super::{detokenizer, sampler, EngineConfig, Event, FinishReason, Job};
+use super::{detokenizer, grammar::Next, sampler, EngineConfig, Event, FinishReason, Job};
 use crate::{
     metrics::Metrics,
     model::{KvCache, Model, SeqStep},
@@ -229,13 +229,28 @@ impl Scheduler {
     fn advance(&self, seq: &mut Seq, logits: &[f32]) {
         let now = Instant::now();
         let prompt_tokens = seq.job.prompt.len();
+        let eos_ids = &self.model.config.eos;
+        // A grammar narrows the choice to what it allows (an end-of-generation token only
+        // where the output is complete), or ends the generation when it admits nothing more.
+        let (mask, complete) = match seq.job.constraint.as_ref().map(|c| c.next()) {
+            None => (None, false),
+            Some(Next::Tokens(mask)) => (Some(mask), false),
+            Some(Next::Done) => (None, true),
+        };
+        let allowed = mask.as_ref().map(|m| move |i: usize| m.get(i).copied().unwrap_or(false));
         let (token, logprobs) = sampler::sample_with(
             logits,
             &seq.job.sampling,
             &seq.history,
+            allowed.as_ref().map(|f| f as &dyn Fn(usize) -> bool),
             seq.job.logprobs,
             &mut seq.rng,
         );
+        // A complete grammar ends the output as an end-of-generation token would.
+        let token = match (complete, eos_ids.first()) {
+            (true, Some(&e)) => e,
+            _ => token,
+        };
         match seq.last_token_at {
             None => {
                 self.metrics.ttft_seconds.observe(now.duration_since(seq.job.arrived).as_secs_f64())
@@ -243,8 +258,18 @@ impl Scheduler {
             Some(prev) => self.metrics.itl_seconds.observe(now.duration_since(prev).as_secs_f64()),
         }
         seq.last_token_at = Some(now);
-        let eos = !seq.job.ignore_eos
-            && (self.model.config.eos.contains(&token) || seq.job.stop_tokens.contains(&token));
+        let eos = complete
+            || (!seq.job.ignore_eos
+                && (eos_ids.contains(&token) || seq.job.stop_tokens.contains(&token)));
+        if !eos {
+            if let Some(c) = seq.job.constraint.as_mut() {
+                if let Err(e) = c.consume(token) {
+                    let _ = seq.job.events.send(Event::Failed(e.to_string()));
+                    seq.finished = true;
+                    return;
+                }
+            }
+        }
         if !eos {
             seq.generated.push(token);
             seq.history.push(token);

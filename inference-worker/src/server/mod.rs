@@ -93,6 +93,8 @@ pub struct AppState {
     pub settlement: Option<Arc<Settlement>>,
     /// Who may call what (keys, the import root).
     pub access: Access,
+    /// Compiles `response_format` grammars.
+    pub grammars: Arc<crate::engine::Grammars>,
     /// Permits for CPU-bound request work on the blocking pool (see [`AppState::blocking`]).
     pub cpu: Arc<tokio::sync::Semaphore>,
     /// How long a stream may be idle before the server sends an SSE comment.
@@ -283,7 +285,8 @@ async fn completions(
             Ok::<_, ApiError>(tokens)
         })
         .await??;
-    let valid = validate(&state, &common, tokens, "prompt")?;
+    let mut valid = validate(&state, &common, tokens, "prompt")?;
+    valid.format = response_format(&body)?;
     let paid = admit(&state, &headers, &value, &common, &valid).await?;
     run(state, &common, valid, Kind::Completion, Vec::new(), paid).await
 }
@@ -341,9 +344,23 @@ async fn chat_completions(
             Ok::<_, ApiError>((hits, tokens))
         })
         .await??;
-    let valid = validate(&state, &common, tokens, "messages")?;
+    let mut valid = validate(&state, &common, tokens, "messages")?;
+    valid.format = response_format(&body)?;
     let paid = admit(&state, &headers, &value, &common, &valid).await?;
     run(state, &common, valid, Kind::Chat, hits, paid).await
+}
+
+/// `response_format` (`{"type": "text" | "json_object" | "json_schema", "json_schema":
+/// {"schema": ..}}`: the output is constrained to valid JSON, of the schema), its members in the
+/// order the client wrote them (a schema's properties are generated in its order).
+fn response_format(body: &Bytes) -> Result<Option<crate::engine::Ordered>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Format {
+        response_format: Option<crate::engine::Ordered>,
+    }
+    serde_json::from_slice::<Format>(body)
+        .map(|f| f.response_format)
+        .map_err(|e| Error::invalid("response_format", e.to_string()).into())
 }
 
 /// Checks a request's voucher when the worker settles on chain (before any inference).
@@ -432,6 +449,12 @@ async fn run(
     paid: Option<Admission>,
 ) -> Result<Response, ApiError> {
     let resolved = state.resolve(common).await?;
+    let constraint = match valid.format.clone() {
+        None => None,
+        Some(format) => {
+            state.blocking(move |state| state.grammars.compile(&format)).await??.map(Box::new)
+        }
+    };
     let (tx, rx) = unbounded_channel();
     let id = state.request_id(if kind == Kind::Chat { "chatcmpl" } else { "cmpl" });
     let request_id = id.clone();
@@ -444,6 +467,7 @@ async fn run(
         stop: valid.stop.clone(),
         stop_tokens: valid.stop_tokens.clone(),
         logprobs: valid.logprobs,
+        constraint,
         ignore_eos: common.ignore_eos,
         events: tx,
         arrived: Instant::now(),

@@ -152,7 +152,6 @@ pub(crate) struct Common {
     pub(crate) stream_options: Option<StreamOptions>,
     /// OpenAI parameters the worker does not serve yet: each is refused (422) unless it has
     /// its no-op value, so that none is silently ignored (see `validate::refuse_unserved`).
-    pub(crate) response_format: Option<serde_json::Value>,
     pub(crate) tools: Option<serde_json::Value>,
     pub(crate) tool_choice: Option<serde_json::Value>,
     pub(crate) best_of: Option<serde_json::Value>,

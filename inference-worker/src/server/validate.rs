@@ -55,11 +55,13 @@ pub(crate) struct Valid {
     pub(crate) stream: bool,
     /// `stream_options.include_usage`.
     pub(crate) include_usage: bool,
+    /// `response_format`, members in the client's order (set from the raw body).
+    pub(crate) format: Option<crate::engine::Ordered>,
     pub(crate) model: String,
 }
 
 /// Refuses an OpenAI parameter the worker does not serve yet, unless it has its no-op value
-/// (`false`, `0`, `1` for `best_of`, `{}`/`[]`/`null`, `{"type": "text"}`).
+/// (`false`, `0`, `1` for `best_of`, `{}`/`[]`/`null`).
 fn refuse_unserved(common: &Common) -> Result<(), ApiError> {
     use serde_json::Value;
     let noop = |v: &Value, neutral: f64| match v {
@@ -69,10 +71,7 @@ fn refuse_unserved(common: &Common) -> Result<(), ApiError> {
         Value::Object(o) => o.is_empty(),
         _ => false,
     };
-    let text_format =
-        |v: &Value| noop(v, 0.0) || v.get("type").and_then(Value::as_str) == Some("text");
-    let checks: [(&str, &Option<Value>, bool); 6] = [
-        ("response_format", &common.response_format, false),
+    let checks: [(&str, &Option<Value>, bool); 5] = [
         ("tools", &common.tools, false),
         ("tool_choice", &common.tool_choice, false),
         ("best_of", &common.best_of, true),
@@ -82,7 +81,6 @@ fn refuse_unserved(common: &Common) -> Result<(), ApiError> {
     for (param, value, neutral_is_one) in checks {
         let Some(v) = value else { continue };
         let served = match param {
-            "response_format" => text_format(v),
             "tool_choice" => noop(v, 0.0) || v.as_str() == Some("none"),
             "suffix" => noop(v, 0.0) || v.as_str() == Some(""),
             _ => noop(v, if neutral_is_one { 1.0 } else { 0.0 }),
@@ -230,6 +228,7 @@ pub(crate) fn validate(
         stop_tokens,
         logprobs,
         include_usage: common.stream_options.as_ref().is_some_and(|o| o.include_usage),
+        format: None,
         stop,
         stream: common.stream,
         model: common.model.clone(),
