@@ -60,7 +60,7 @@ fn bad_input_gets_a_named_error_and_loses_nothing() {
     for (field, value) in [
         ("temperature", json!(3.5)),
         ("top_p", json!(0)),
-        ("n", json!(2)),
+        ("n", json!(0)),
         ("max_tokens", json!(0)),
         ("logprobs", json!(6)),
         ("logprobs", json!(true)),

@@ -284,3 +284,86 @@ fn json_schema_output_parses_and_validates() {
     );
     assert_eq!((status, body["error"]["param"].as_str()), (422, Some("response_format")), "{body}");
 }
+
+#[test]
+fn n_choices_share_the_prompt_and_stream_by_index() {
+    let (w, _) = start(&["--max-batch", "4"], 0);
+    let ask = |body: Value| {
+        let (status, body) = post(&w, "/v1/completions", body);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let greedy = ask(
+        json!({"model": "base", "prompt": "The capital of France is", "max_tokens": 6, "temperature": 0}),
+    );
+    // Greedy choices computed from the one shared prefill are the single answer.
+    let two = ask(
+        json!({"model": "base", "prompt": "The capital of France is", "max_tokens": 6, "temperature": 0, "n": 2}),
+    );
+    let choices = two["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 2);
+    for (i, c) in choices.iter().enumerate() {
+        assert_eq!(c["index"], i);
+        assert_eq!(c["text"], greedy["choices"][0]["text"]);
+    }
+    assert_eq!(two["usage"]["prompt_tokens"], greedy["usage"]["prompt_tokens"]);
+    assert_eq!(
+        two["usage"]["completion_tokens"].as_u64().unwrap(),
+        2 * greedy["usage"]["completion_tokens"].as_u64().unwrap()
+    );
+    // Sampled choices differ (each its own random stream) and the prompt counts once.
+    let (_, before) = get(&w, "/metrics");
+    let three = ask(
+        json!({"model": "base", "prompt": "My favourite word is", "max_tokens": 12, "temperature": 1.0, "seed": 7, "n": 3}),
+    );
+    let texts: Vec<&str> =
+        three["choices"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 3);
+    assert!(texts[0] != texts[1] || texts[1] != texts[2], "{texts:?}");
+    let (_, after) = get(&w, "/metrics");
+    let prompt = |t: &str| metric(t, "provena_worker_tokens_total{kind=\"prompt\",model=\"base\"}");
+    assert_eq!(prompt(&after) - prompt(&before), three["usage"]["prompt_tokens"].as_f64().unwrap());
+    // Streamed: chunks name their choice, each choice ends with its finish reason.
+    let (status, text) = http(
+        &w.addr,
+        "POST",
+        "/v1/chat/completions",
+        Some(&json!({"model": "base", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 5, "temperature": 0, "n": 2, "stream": true}).to_string()),
+    );
+    assert_eq!(status, 200, "{text}");
+    let evs = events(&text);
+    for i in 0..2 {
+        let mine: Vec<&Value> = evs.iter().filter(|e| e["choices"][0]["index"] == i).collect();
+        assert_eq!(mine[0]["choices"][0]["delta"]["role"], "assistant", "{text}");
+        assert!(mine.last().unwrap()["choices"][0]["finish_reason"].is_string(), "{text}");
+    }
+    assert!(text.trim_end().ends_with("data: [DONE]"));
+    // More choices than the batch holds are refused.
+    let (status, body) =
+        post(&w, "/v1/completions", json!({"model": "base", "prompt": "x", "n": 5}));
+    assert_eq!((status, body["error"]["param"].as_str()), (422, Some("n")), "{body}");
+}
+
+#[test]
+fn each_request_runs_in_a_span_that_the_engine_logs_into() {
+    let (w, log) = start_logged(&[]);
+    let (status, body) = complete(&w, "base", "The capital of France is", 4);
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = complete(&w, "no-such-model", "x", 4);
+    assert_eq!(status, 404);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("path=/v1/completions")).collect();
+    // The engine's events carry the request's span; every request logs its answer.
+    assert!(
+        lines.iter().any(|l| l.contains("admitted") && l.contains("prompt_tokens=5")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("generation finished") && l.contains("completion_tokens=4")),
+        "{text}"
+    );
+    assert!(lines.iter().any(|l| l.contains("answered") && l.contains("status=200")), "{text}");
+    assert!(lines.iter().any(|l| l.contains("answered") && l.contains("status=404")), "{text}");
+}

@@ -25,6 +25,12 @@ use std::{cmp::Ordering, collections::BTreeSet, fs, ops::Range, path::Path};
 /// The token between documents. Real tokens must be below it.
 pub const SEPARATOR: u16 = u16::MAX;
 
+#[cfg(test)]
+thread_local! {
+    /// Corpus tokens compared by this thread's searches (tests bound the matcher's work).
+    static COMPARED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// The index format version written in the manifest.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -311,28 +317,6 @@ impl Index {
         self.manifest.documents.iter().map(|d| d.contribution).filter(|c| seen.insert(*c)).collect()
     }
 
-    /// Compares the suffix at `pos` with `pattern` on the pattern's length: `Equal` when the
-    /// suffix starts with the pattern.
-    fn cmp_prefix(&self, pos: usize, pattern: &[u16]) -> Ordering {
-        let t = self.tokens();
-        let suffix = t.get(pos..).unwrap_or(&[]);
-        let k = pattern.len().min(suffix.len());
-        match suffix.get(..k).unwrap_or(&[]).cmp(pattern.get(..k).unwrap_or(&[])) {
-            Ordering::Equal if suffix.len() < pattern.len() => Ordering::Less,
-            o => o,
-        }
-    }
-
-    /// The suffix-array range of the suffixes that start with `pattern`, searched within `within`.
-    fn range_in(&self, pattern: &[u16], within: Range<usize>) -> Range<usize> {
-        let sa = self.sa();
-        let slice = sa.get(within.clone()).unwrap_or(&[]);
-        let lo = slice.partition_point(|p| self.cmp_prefix(*p as usize, pattern) == Ordering::Less);
-        let hi =
-            slice.partition_point(|p| self.cmp_prefix(*p as usize, pattern) != Ordering::Greater);
-        within.start.saturating_add(lo)..within.start.saturating_add(hi)
-    }
-
     /// Converts query token ids, refusing ids the index cannot hold (they occur nowhere).
     fn pattern(query: &[u32]) -> Result<Vec<Option<u16>>> {
         ensure!(
@@ -350,25 +334,95 @@ impl Index {
         if p.is_empty() {
             return Ok(0);
         }
-        let r = self.range_in(&p, 0..self.sa().len());
-        Ok(r.len() as u64)
+        Ok(self.bound(&p, true).saturating_sub(self.bound(&p, false)) as u64)
     }
 
     /// The length of the longest prefix of `query[start..]` that occurs in the corpus, and the
     /// suffix-array range of its occurrences.
     pub fn longest_match_at(&self, query: &[u32], start: usize) -> Result<(usize, Range<usize>)> {
         let p = Self::pattern(query)?;
-        Ok(self.longest_match(&p, start))
+        Ok(self.longest_match(&p, start, 0))
     }
 
-    fn longest_match(&self, p: &[Option<u16>], start: usize) -> (usize, Range<usize>) {
-        let mut range = 0..self.sa().len();
-        let mut len = 0usize;
-        let mut prefix: Vec<u16> = Vec::new();
-        for tok in p.get(start..).unwrap_or(&[]) {
-            let Some(tok) = tok else { break };
-            prefix.push(*tok);
-            let next = self.range_in(&prefix, range.clone());
+    /// Compares the suffix at `pos` with `pattern` from offset `skip` (the first `skip` tokens
+    /// are known equal); returns the order (a suffix that ends first is less) and the length of
+    /// their common prefix.
+    fn cmp_from(&self, pos: usize, pattern: &[u16], skip: usize) -> (Ordering, usize) {
+        let suffix = self.tokens().get(pos..).unwrap_or(&[]);
+        let mut i = skip;
+        loop {
+            #[cfg(test)]
+            COMPARED.with(|c| c.set(c.get().saturating_add(1)));
+            match (suffix.get(i), pattern.get(i)) {
+                (_, None) => return (Ordering::Equal, i),
+                (None, Some(_)) => return (Ordering::Less, i),
+                (Some(a), Some(b)) if a == b => i = i.saturating_add(1),
+                (Some(a), Some(b)) => return (a.cmp(b), i),
+            }
+        }
+    }
+
+    /// The first suffix-array index whose suffix is not below `pattern` (or, `upper`, is above
+    /// it). A binary search that skips what both bounds are known to share with the pattern
+    /// (Manber and Myers): O(|pattern| + log N) token comparisons, not O(|pattern| · log N).
+    fn bound(&self, pattern: &[u16], upper: bool) -> usize {
+        let sa = self.sa();
+        let (mut lo, mut hi) = (0usize, sa.len());
+        let (mut lo_lcp, mut hi_lcp) = (0usize, 0usize);
+        while lo < hi {
+            let mid = lo.saturating_add(hi.saturating_sub(lo) / 2);
+            let pos = sa.get(mid).map_or(0, |p| *p as usize);
+            let (ord, lcp) = self.cmp_from(pos, pattern, lo_lcp.min(hi_lcp));
+            let right = if upper { ord != Ordering::Greater } else { ord == Ordering::Less };
+            if right {
+                lo = mid.saturating_add(1);
+                lo_lcp = lcp;
+            } else {
+                hi = mid;
+                hi_lcp = lcp;
+            }
+        }
+        lo
+    }
+
+    /// Narrows `range`, whose suffixes all share `len` tokens with the pattern, to those whose
+    /// next token is `token`: one token compared per probe.
+    fn extend(&self, range: Range<usize>, len: usize, token: u16) -> Range<usize> {
+        let t = self.tokens();
+        let slice = self.sa().get(range.clone()).unwrap_or(&[]);
+        // A suffix that ends at `len` sorts first.
+        let key = |p: &u32| {
+            #[cfg(test)]
+            COMPARED.with(|c| c.set(c.get().saturating_add(1)));
+            t.get((*p as usize).saturating_add(len)).map(|&x| i32::from(x)).unwrap_or(-1)
+        };
+        let lo = slice.partition_point(|p| key(p) < i32::from(token));
+        let hi = slice.partition_point(|p| key(p) <= i32::from(token));
+        range.start.saturating_add(lo)..range.start.saturating_add(hi)
+    }
+
+    /// The longest match of `p[start..]`, given that its first `known` tokens occur (the match
+    /// at the previous position, one shorter): they are found in one accelerated search, then
+    /// the match grows one compared token at a time.
+    fn longest_match(
+        &self,
+        p: &[Option<u16>],
+        start: usize,
+        known: usize,
+    ) -> (usize, Range<usize>) {
+        let rest = p.get(start..).unwrap_or(&[]);
+        let known_run: Vec<u16> = rest.iter().take(known).map_while(|t| *t).collect();
+        let mut len = known_run.len();
+        let mut range = if len == 0 {
+            0..self.sa().len()
+        } else {
+            self.bound(&known_run, false)..self.bound(&known_run, true)
+        };
+        if range.is_empty() {
+            return (0, 0..0);
+        }
+        while let Some(Some(tok)) = rest.get(len) {
+            let next = self.extend(range.clone(), len, *tok);
             if next.is_empty() {
                 break;
             }
@@ -402,8 +456,15 @@ impl Index {
         let p = Self::pattern(query)?;
         let mut spans = Vec::new();
         let mut prev_end = 0usize;
+        // The match at `start + 1` is at least the match at `start` less its first token.
+        let mut known = 0usize;
         for start in 0..p.len() {
-            let (len, range) = self.longest_match(&p, start);
+            if prev_end == p.len() {
+                // Every later match ends inside the last one: none is maximal.
+                break;
+            }
+            let (len, range) = self.longest_match(&p, start, known);
+            known = len.saturating_sub(1);
             let end = start.saturating_add(len);
             if len == 0 || end <= prev_end {
                 continue;
@@ -457,4 +518,103 @@ pub fn ensure_little_endian() -> Result<()> {
         bail!("the index format is little-endian; this machine is not");
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn index(docs: Vec<Vec<u32>>) -> Index {
+        let docs = docs
+            .into_iter()
+            .enumerate()
+            .map(|(i, tokens)| Document {
+                contribution: i as u64,
+                content_hash: format!("0x{i:064x}"),
+                tokens,
+            })
+            .collect();
+        Index::build(docs, "test").unwrap()
+    }
+
+    /// A deterministic pseudo-random text over a 5,000-token vocabulary.
+    fn text(seed: u64, len: usize) -> Vec<u32> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (0..len)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((x >> 33) % 5000) as u32
+            })
+            .collect()
+    }
+
+    fn compared(f: impl FnOnce()) -> u64 {
+        COMPARED.with(|c| c.set(0));
+        f();
+        COMPARED.with(|c| c.get())
+    }
+
+    #[test]
+    fn the_matcher_finds_the_same_spans_as_a_plain_search() {
+        let corpus: Vec<Vec<u32>> = (0..20).map(|i| text(i, 300)).collect();
+        let idx = index(corpus.clone());
+        // An answer stitched from pieces of documents and new text.
+        let mut answer = corpus[3][10..60].to_vec();
+        answer.extend(text(99, 20));
+        answer.extend(&corpus[7][100..140]);
+        answer.extend(&corpus[7][100..110]);
+        let spans = idx.maximal_spans(&answer, 1, u64::MAX).unwrap();
+        // Every span occurs as often as the brute-force count says, and is maximal.
+        for s in &spans {
+            let run = &answer[s.start..s.start + s.len];
+            let brute = corpus
+                .iter()
+                .map(|d| d.windows(run.len()).filter(|w| *w == run).count() as u64)
+                .sum::<u64>();
+            assert_eq!(s.count, brute, "{s:?}");
+            if let Some(next) = answer.get(s.start + s.len) {
+                let mut longer = run.to_vec();
+                longer.push(*next);
+                assert_eq!(idx.count(&longer).unwrap(), 0, "{s:?} is not maximal");
+            }
+        }
+        let long: Vec<usize> = spans.iter().filter(|s| s.len >= 10).map(|s| s.len).collect();
+        // The piece of document 7 quoted twice is credited twice.
+        assert_eq!(long, vec![50, 40, 10]);
+    }
+
+    #[test]
+    fn an_answer_that_copies_the_corpus_costs_linear_work() {
+        let doc = text(1, 4_000);
+        let idx = index(vec![doc.clone(), text(2, 4_000)]);
+        let n = doc.len() as u64;
+        let work = compared(|| {
+            let spans = idx.maximal_spans(&doc, 5, u64::MAX).unwrap();
+            assert_eq!(spans.len(), 1);
+            assert_eq!(spans[0].len, doc.len());
+        });
+        // One comparison or a few per answer token (log N probes per extension).
+        assert!(work <= 40 * n, "{work} comparisons for {n} tokens");
+    }
+
+    #[test]
+    fn a_repeated_token_loop_costs_linear_work() {
+        // The corpus holds a run of 64 identical tokens; the answer repeats it 4,000 times.
+        let mut doc = text(3, 500);
+        doc.extend(std::iter::repeat_n(7u32, 64));
+        let idx = index(vec![doc]);
+        let answer = vec![7u32; 4_000];
+        let n = answer.len() as u64;
+        let work = compared(|| {
+            let spans = idx.maximal_spans(&answer, 5, u64::MAX).unwrap();
+            assert!(spans.iter().all(|s| s.len == 64));
+        });
+        // Each position re-finds the 63 tokens it knows occur in one accelerated search, then
+        // compares one new token per extension: at most 2 · n · L · log₂ N comparisons (L the
+        // match length), where growing each match one token at a time with whole-prefix
+        // comparisons cost n · L² · log₂ N (147 million here).
+        let log_n = (idx.tokens().len() as f64).log2().ceil() as u64;
+        assert!(work <= 2 * n * 64 * log_n, "{work} comparisons for {n} tokens");
+    }
 }

@@ -221,6 +221,8 @@ fn serve(
             stop_tokens: Vec::new(),
             logprobs: None,
             constraint: None,
+            n: 1,
+            span: tracing::Span::none(),
             ignore_eos: true,
             events: tx,
             arrived,
@@ -232,7 +234,7 @@ fn serve(
             while let Some(ev) = rx.blocking_recv() {
                 let now = Instant::now();
                 match ev {
-                    Event::Text(_) => {
+                    Event::Text { .. } => {
                         if ttft.is_none() {
                             ttft = Some(now.duration_since(arrived).as_secs_f64());
                         } else if let Some(prev) = last {
@@ -244,7 +246,7 @@ fn serve(
                         return Ok((ttft, itl, completion_tokens, now))
                     }
                     Event::Failed(e) => return Err(anyhow!(e)),
-                    Event::Logprobs(_) => {}
+                    Event::Logprobs { .. } => {}
                 }
             }
             Err(anyhow!("engine stopped"))

@@ -943,6 +943,7 @@ impl Grammars {
 }
 
 /// A request's grammar, advanced token by token.
+#[derive(Clone)]
 pub struct Constraint {
     schema: Arc<Schema>,
     state: State,

@@ -93,6 +93,7 @@ impl Sampling {
 }
 
 /// A validated generation request.
+#[derive(Clone)]
 pub struct Job {
     /// The model label for metrics (`base` or an adapter id).
     pub label: String,
@@ -107,6 +108,11 @@ pub struct Job {
     pub logprobs: Option<usize>,
     /// The grammar the output must follow (`response_format`), if any.
     pub constraint: Option<Box<Constraint>>,
+    /// Completions to generate from the prompt (OpenAI's `n`): the prompt is prefilled once
+    /// and its K/V copied to each.
+    pub n: usize,
+    /// The request's span: the engine's events for the job are logged in it.
+    pub span: tracing::Span,
     /// Keep generating past end-of-sequence tokens (benchmarks with fixed output lengths).
     pub ignore_eos: bool,
     pub events: UnboundedSender<Event>,
@@ -126,12 +132,13 @@ pub enum FinishReason {
 /// What the engine reports about a job.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// New text.
-    Text(String),
+    /// New text of choice `index`.
+    Text { index: usize, text: String },
     /// A generated token's log-probabilities (when asked), before the text it completes.
-    Logprobs(TokenLogprobs),
-    /// The end, with token counts.
+    Logprobs { index: usize, logprobs: TokenLogprobs },
+    /// The end of choice `index`, with token counts.
     Done {
+        index: usize,
         reason: FinishReason,
         prompt_tokens: usize,
         completion_tokens: usize,
@@ -151,6 +158,7 @@ pub struct EngineHandle {
     queued: Arc<AtomicUsize>,
     max_queue: usize,
     kv_budget: usize,
+    max_batch: usize,
     metrics: Arc<Metrics>,
 }
 
@@ -176,6 +184,11 @@ impl EngineHandle {
     /// Bytes of K/V the running sequences may hold together.
     pub fn kv_budget(&self) -> usize {
         self.kv_budget
+    }
+
+    /// Sequences decoded together (a request's `n` choices must fit).
+    pub fn max_batch(&self) -> usize {
+        self.max_batch.max(1)
     }
 
     /// Whether the engine thread still runs.
@@ -214,6 +227,7 @@ pub fn start(
         queued: queued.clone(),
         max_queue: config.max_queue,
         kv_budget: config.kv_budget,
+        max_batch: config.max_batch,
         metrics: metrics.clone(),
     };
     std::thread::Builder::new()

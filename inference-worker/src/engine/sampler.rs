@@ -25,7 +25,7 @@ pub(super) fn entropy_seed(counter: u64) -> u64 {
 }
 
 /// What penalties look at: the tokens seen so far.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct History {
     /// Completion tokens and how often each came.
     counts: HashMap<u32, u32>,

@@ -35,11 +35,40 @@ pub(super) struct Seq {
     pending: Vec<u32>,
     fed: usize,
     rng: ChaCha8Rng,
+    /// The seed `rng` started from (choice `i` of `n` starts from `seed + i`).
+    seed: u64,
+    /// The choice this sequence generates (`0..job.n`).
+    index: usize,
+    /// Choices still to fork from this one once its prompt is in.
+    forks: usize,
     last_token_at: Option<Instant>,
     finished: bool,
 }
 
 impl Seq {
+    /// Choice `index`: a copy of this sequence at the end of its prompt (the prompt's K/V is
+    /// computed once and copied), with its own random stream.
+    fn fork(&self, index: usize) -> Seq {
+        let seed = self.seed.wrapping_add(index as u64);
+        Seq {
+            job: self.job.clone(),
+            cache: self.cache.clone(),
+            limit: self.limit,
+            generated: Vec::new(),
+            history: self.history.clone(),
+            detok: detokenizer::Stream::default(),
+            unsent: String::new(),
+            pending: self.pending.clone(),
+            fed: self.fed,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            seed,
+            index,
+            forks: 0,
+            last_token_at: None,
+            finished: false,
+        }
+    }
+
     fn unfed(&self) -> usize {
         self.pending.len().saturating_sub(self.fed)
     }
@@ -96,6 +125,11 @@ impl Scheduler {
                     continue;
                 }
                 let Some(front) = waiting.front() else { break };
+                // A job for n choices takes n slots once its prompt is in.
+                let slots = running.len().saturating_add(front.n.max(1));
+                if !running.is_empty() && slots > self.config.max_batch.max(1) {
+                    break;
+                }
                 let limit = front.prompt.len().saturating_add(front.max_tokens).min(cfg.context);
                 let need = first_chunk(front.prompt.len(), limit);
                 if !running.is_empty() && used.saturating_add(need) > kv_budget {
@@ -103,6 +137,12 @@ impl Scheduler {
                 }
                 let Some(job) = waiting.pop_front() else { break };
                 self.queued.fetch_sub(1, Ordering::SeqCst);
+                tracing::info!(
+                    parent: &job.span,
+                    waited_ms = job.arrived.elapsed().as_millis() as u64,
+                    prompt_tokens = job.prompt.len(),
+                    "admitted"
+                );
                 used = used.saturating_add(need);
                 seed_counter = seed_counter.wrapping_add(1);
                 let seed = job.sampling.seed.unwrap_or_else(|| sampler::entropy_seed(seed_counter));
@@ -116,6 +156,9 @@ impl Scheduler {
                     pending: job.prompt.clone(),
                     fed: 0,
                     rng: ChaCha8Rng::seed_from_u64(seed),
+                    seed,
+                    index: 0,
+                    forks: job.n.saturating_sub(1),
                     last_token_at: None,
                     finished: false,
                     job,
@@ -204,14 +247,22 @@ impl Scheduler {
                 .observe(step_started.elapsed().as_secs_f64());
             match logits {
                 Ok(logits) => {
+                    let mut forks = Vec::new();
                     let stepped = running.iter_mut().zip(&take).filter(|(_, &t)| t > 0);
                     for ((seq, &t), logits) in stepped.zip(logits) {
                         seq.fed = seq.fed.saturating_add(t);
                         // A prompt chunk that does not end the prompt samples nothing.
                         if seq.unfed() == 0 {
+                            // With its prompt in, a request for n choices becomes n sequences.
+                            for index in 1..=std::mem::take(&mut seq.forks) {
+                                let mut fork = seq.fork(index);
+                                self.advance(&mut fork, &logits);
+                                forks.push(fork);
+                            }
                             self.advance(seq, &logits);
                         }
                     }
+                    running.extend(forks);
                 }
                 Err(e) => {
                     for seq in running.iter_mut() {
@@ -274,7 +325,8 @@ impl Scheduler {
             seq.generated.push(token);
             seq.history.push(token);
             if let Some(lp) = logprobs {
-                if seq.job.events.send(Event::Logprobs(lp)).is_err() {
+                let event = Event::Logprobs { index: seq.index, logprobs: lp };
+                if seq.job.events.send(event).is_err() {
                     seq.finished = true;
                     return;
                 }
@@ -306,7 +358,7 @@ impl Scheduler {
         let end = detokenizer::release_end(&seq.unsent, &seq.job.stop, stop_at, reason.is_some());
         if end > 0 {
             let delta: String = seq.unsent.drain(..end).collect();
-            if seq.job.events.send(Event::Text(delta)).is_err() {
+            if seq.job.events.send(Event::Text { index: seq.index, text: delta }).is_err() {
                 seq.finished = true;
                 return;
             }
@@ -314,13 +366,28 @@ impl Scheduler {
         if let Some(reason) = reason {
             let completion_tokens = seq.generated.len().saturating_add(usize::from(eos));
             let label = seq.job.label.as_str();
-            self.metrics.tokens.with_label_values(&[label, "prompt"]).inc_by(prompt_tokens as u64);
+            if seq.index == 0 {
+                // The prompt ran once for all of a request's choices.
+                self.metrics
+                    .tokens
+                    .with_label_values(&[label, "prompt"])
+                    .inc_by(prompt_tokens as u64);
+            }
             self.metrics
                 .tokens
                 .with_label_values(&[label, "completion"])
                 .inc_by(completion_tokens as u64);
+            tracing::info!(
+                parent: &seq.job.span,
+                choice = seq.index,
+                reason = ?reason,
+                prompt_tokens,
+                completion_tokens,
+                "generation finished"
+            );
             let tokens = std::mem::take(&mut seq.generated);
             let _ = seq.job.events.send(Event::Done {
+                index: seq.index,
                 reason,
                 prompt_tokens,
                 completion_tokens,

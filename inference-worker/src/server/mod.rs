@@ -132,7 +132,33 @@ pub fn router(state: Arc<AppState>) -> Router {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", None, "no such route")
         })
         .layer(from_fn_with_state(state.clone(), count_responses))
+        .layer(axum::middleware::from_fn(trace_request))
         .with_state(state)
+}
+
+/// Runs each request inside a span (method, path, a per-process sequence number) that the
+/// engine's events for it join, and logs its status and latency.
+async fn trace_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "http",
+        seq = SEQ.fetch_add(1, Ordering::Relaxed),
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    async move {
+        let response = next.run(request).await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "answered"
+        );
+        response
+    }
+    .instrument(span)
+    .await
 }
 
 /// Counts every response by status class, refusals by the auth layers and the fallback
@@ -398,7 +424,8 @@ async fn admit(
         (None, false) => Some(common.model.as_str()),
     };
     let tokens =
-        u64::try_from(valid.prompt.len().saturating_add(valid.max_tokens)).unwrap_or(u64::MAX);
+        u64::try_from(valid.prompt.len().saturating_add(valid.max_tokens.saturating_mul(valid.n)))
+            .unwrap_or(u64::MAX);
     settlement.admit(voucher, served, tokens).await.map_err(refused)
 }
 
@@ -468,6 +495,8 @@ async fn run(
         stop_tokens: valid.stop_tokens.clone(),
         logprobs: valid.logprobs,
         constraint,
+        n: valid.n,
+        span: tracing::Span::current(),
         ignore_eos: common.ignore_eos,
         events: tx,
         arrived: Instant::now(),
@@ -516,7 +545,7 @@ async fn run(
         (rec, receipt)
     };
     let endpoint = if kind == Kind::Chat { "chat" } else { "completion" };
-    let rx = finish(state.clone(), rx, record, paid, (endpoint, Instant::now()));
+    let rx = finish(state.clone(), rx, record, paid, (endpoint, Instant::now()), valid.n);
     let meta = Meta {
         created,
         model: valid.model.clone(),
@@ -533,29 +562,55 @@ async fn run(
         return Ok(Sse::new(stream).keep_alive(keep_alive).into_response());
     }
     let mut rx = rx;
-    let mut text = String::new();
-    let mut entries = Vec::new();
+    let n = valid.n.max(1);
+    let mut texts = vec![String::new(); n];
+    let mut entries: Vec<Vec<logprobs::Entry>> = vec![Vec::new(); n];
+    let mut reasons: Vec<Option<FinishReason>> = vec![None; n];
     loop {
         match rx.recv().await {
-            Some(Outcome::Text(t)) => text.push_str(&t),
-            Some(Outcome::Logprobs(e)) => entries.push(e),
-            Some(Outcome::Done { reason, usage, record: rec }) => {
-                let logprobs =
-                    if meta.logprobs { logprobs::json(kind, &entries, 0) } else { Value::Null };
-                let choice = match kind {
-                    Kind::Completion => {
-                        json!({"index": 0, "text": text, "finish_reason": reason, "logprobs": logprobs})
-                    }
-                    Kind::Chat => {
-                        json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": reason, "logprobs": logprobs})
-                    }
-                };
+            Some(Outcome::Text { index, text }) => {
+                if let Some(t) = texts.get_mut(index) {
+                    t.push_str(&text);
+                }
+            }
+            Some(Outcome::Logprobs { index, entry }) => {
+                if let Some(e) = entries.get_mut(index) {
+                    e.push(entry);
+                }
+            }
+            Some(Outcome::Choice { index, reason }) => {
+                if let Some(r) = reasons.get_mut(index) {
+                    *r = Some(reason);
+                }
+            }
+            Some(Outcome::Done { usage, record: rec }) => {
+                let choices: Vec<Value> = texts
+                    .iter()
+                    .zip(&entries)
+                    .zip(&reasons)
+                    .enumerate()
+                    .map(|(index, ((text, entries), reason))| {
+                        let logprobs = if meta.logprobs {
+                            logprobs::json(kind, entries, 0)
+                        } else {
+                            Value::Null
+                        };
+                        match kind {
+                            Kind::Completion => {
+                                json!({"index": index, "text": text, "finish_reason": reason, "logprobs": logprobs})
+                            }
+                            Kind::Chat => {
+                                json!({"index": index, "message": {"role": "assistant", "content": text}, "finish_reason": reason, "logprobs": logprobs})
+                            }
+                        }
+                    })
+                    .collect();
                 let body = json!({
                     "id": rec.request_id,
                     "object": if kind == Kind::Chat { "chat.completion" } else { "text_completion" },
                     "created": meta.created,
                     "model": meta.model,
-                    "choices": [choice],
+                    "choices": choices,
                     "usage": usage,
                     "provena": rec,
                 });
@@ -580,6 +635,7 @@ fn finish(
         + 'static,
     mut paid: Option<Admission>,
     (endpoint, arrived): (&'static str, Instant),
+    n: usize,
 ) -> UnboundedReceiver<Outcome> {
     let (out, rx) = unbounded_channel();
     tokio::spawn(async move {
@@ -591,26 +647,43 @@ fn finish(
                 .with_label_values(&[endpoint])
                 .observe(arrived.elapsed().as_secs_f64());
         };
+        // Choices still running; completion tokens and generated ids of those done.
+        let mut open = n.max(1);
+        let mut completion = 0usize;
+        let mut generated: Vec<u32> = Vec::new();
         while let Some(event) = events.recv().await {
             match event {
-                Event::Text(t) => {
-                    if out.send(Outcome::Text(t)).is_err() && paid.is_none() {
+                Event::Text { index, text } => {
+                    if out.send(Outcome::Text { index, text }).is_err() && paid.is_none() {
                         ended("cancelled");
                         return;
                     }
                 }
-                Event::Logprobs(lp) => {
+                Event::Logprobs { index, logprobs: lp } => {
                     let entry = logprobs::Entry::new(&state.tokenizer, &lp);
-                    if out.send(Outcome::Logprobs(entry)).is_err() && paid.is_none() {
+                    if out.send(Outcome::Logprobs { index, entry }).is_err() && paid.is_none() {
                         ended("cancelled");
                         return;
                     }
                 }
-                Event::Done { reason, prompt_tokens, completion_tokens, tokens } => {
+                Event::Done { index, reason, prompt_tokens, completion_tokens, tokens } => {
                     ended(match reason {
                         FinishReason::Stop => "stop",
                         FinishReason::Length => "length",
                     });
+                    completion = completion.saturating_add(completion_tokens);
+                    // The choices' answers are attributed together; an id no index holds
+                    // separates them so that no match spans two.
+                    if !generated.is_empty() {
+                        generated.push(u32::MAX);
+                    }
+                    generated.extend(tokens);
+                    open = open.saturating_sub(1);
+                    let _ = out.send(Outcome::Choice { index, reason });
+                    if open > 0 {
+                        continue;
+                    }
+                    let (completion_tokens, tokens) = (completion, std::mem::take(&mut generated));
                     let paid = paid.take();
                     let pool = state.clone();
                     let made = pool
@@ -652,7 +725,7 @@ fn finish(
                         total_tokens: prompt_tokens.saturating_add(completion_tokens),
                     };
                     let _ = out.send(match made {
-                        Ok(Ok(record)) => Outcome::Done { reason, usage, record: Box::new(record) },
+                        Ok(Ok(record)) => Outcome::Done { usage, record: Box::new(record) },
                         Ok(Err(e)) => Outcome::Failed(e),
                         Err(e) => Outcome::Failed(e.message),
                     });

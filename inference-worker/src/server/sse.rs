@@ -18,7 +18,6 @@ pub(crate) fn sse_stream(
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let object = if meta.kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" };
     let include_usage = meta.include_usage;
-    let mut first = true;
     let chunk = move |choices: Value, extra: Option<(Usage, Record)>| -> SseEvent {
         let mut v = json!({"id": id, "object": object, "created": meta.created, "model": meta.model, "choices": choices});
         if let Some(map) = v.as_object_mut() {
@@ -37,43 +36,39 @@ pub(crate) fn sse_stream(
     };
     let kind = meta.kind;
     let with_logprobs = meta.logprobs;
-    // Log-probabilities wait for the text their tokens complete; `offset` is the text sent.
-    let mut pending: Vec<Entry> = Vec::new();
-    let mut offset = 0usize;
-    let mut take_logprobs = move |pending: &mut Vec<Entry>, text_len: usize| -> Value {
-        if !with_logprobs {
-            return Value::Null;
-        }
-        let v = logprobs::json(kind, pending, offset);
-        pending.clear();
-        offset = offset.saturating_add(text_len);
-        v
-    };
+    let mut choices = Choices::default();
     UnboundedReceiverStream::new(rx).flat_map(move |event| {
         let out: Vec<SseEvent> = match event {
-            Outcome::Logprobs(e) => {
-                pending.push(e);
+            Outcome::Logprobs { index, entry } => {
+                choices.ensure(index);
+                if let Some(p) = choices.pending.get_mut(index) {
+                    p.push(entry);
+                }
                 Vec::new()
             }
-            Outcome::Text(t) => {
-                let lp = take_logprobs(&mut pending, t.len());
+            Outcome::Text { index, text } => {
+                choices.ensure(index);
+                let first = choices.started.get(index).is_some_and(|s| !s);
+                if let Some(s) = choices.started.get_mut(index) {
+                    *s = true;
+                }
+                let lp = choices.take(with_logprobs, kind, index, text.len());
                 let delta = match kind {
-                    Kind::Chat if first => json!([{"index": 0, "delta": {"role": "assistant", "content": t}, "logprobs": lp, "finish_reason": null}]),
-                    Kind::Chat => json!([{"index": 0, "delta": {"content": t}, "logprobs": lp, "finish_reason": null}]),
-                    Kind::Completion => json!([{"index": 0, "text": t, "finish_reason": null, "logprobs": lp}]),
+                    Kind::Chat if first => json!([{"index": index, "delta": {"role": "assistant", "content": text}, "logprobs": lp, "finish_reason": null}]),
+                    Kind::Chat => json!([{"index": index, "delta": {"content": text}, "logprobs": lp, "finish_reason": null}]),
+                    Kind::Completion => json!([{"index": index, "text": text, "finish_reason": null, "logprobs": lp}]),
                 };
-                first = false;
                 vec![chunk(delta, None)]
             }
-            Outcome::Done { reason, usage, record } => {
-                let lp = take_logprobs(&mut pending, 0);
-                let end = finish_choice(kind, reason, lp);
-                vec![
-                    chunk(end, None),
-                    chunk(json!([]), Some((usage, *record))),
-                    SseEvent::default().data("[DONE]"),
-                ]
+            Outcome::Choice { index, reason } => {
+                choices.ensure(index);
+                let lp = choices.take(with_logprobs, kind, index, 0);
+                vec![chunk(finish_choice(kind, index, reason, lp), None)]
             }
+            Outcome::Done { usage, record } => vec![
+                chunk(json!([]), Some((usage, *record))),
+                SseEvent::default().data("[DONE]"),
+            ],
             Outcome::Failed(e) => vec![SseEvent::default().data(
                 json!({"error": {"message": e, "type": "internal_error", "param": null, "code": 500}})
                     .to_string(),
@@ -83,15 +78,56 @@ pub(crate) fn sse_stream(
     })
 }
 
+/// Per choice: whether its first chunk went (it names the role), the log-probabilities
+/// waiting for the text their tokens complete, and the bytes of text sent (offsets).
+#[derive(Default)]
+struct Choices {
+    started: Vec<bool>,
+    pending: Vec<Vec<Entry>>,
+    offsets: Vec<usize>,
+}
+
+impl Choices {
+    fn ensure(&mut self, index: usize) {
+        if self.started.len() <= index {
+            let len = index.saturating_add(1);
+            self.started.resize(len, false);
+            self.pending.resize_with(len, Vec::new);
+            self.offsets.resize(len, 0);
+        }
+    }
+
+    /// Choice `index`'s waiting log-probabilities (`null` unless asked for); `sent` more
+    /// bytes of its text go out with them.
+    fn take(&mut self, asked: bool, kind: Kind, index: usize, sent: usize) -> Value {
+        let (Some(p), Some(offset)) = (self.pending.get_mut(index), self.offsets.get_mut(index))
+        else {
+            return Value::Null;
+        };
+        if !asked {
+            return Value::Null;
+        }
+        let v = logprobs::json(kind, p, *offset);
+        p.clear();
+        *offset = offset.saturating_add(sent);
+        v
+    }
+}
+
 /// The last choice chunk: the finish reason (and log-probabilities of tokens whose text a stop
 /// sequence cut).
-pub(crate) fn finish_choice(kind: Kind, reason: FinishReason, logprobs: Value) -> Value {
+pub(crate) fn finish_choice(
+    kind: Kind,
+    index: usize,
+    reason: FinishReason,
+    logprobs: Value,
+) -> Value {
     match kind {
         Kind::Chat => {
-            json!([{"index": 0, "delta": {}, "logprobs": logprobs, "finish_reason": reason}])
+            json!([{"index": index, "delta": {}, "logprobs": logprobs, "finish_reason": reason}])
         }
         Kind::Completion => {
-            json!([{"index": 0, "text": "", "finish_reason": reason, "logprobs": logprobs}])
+            json!([{"index": index, "text": "", "finish_reason": reason, "logprobs": logprobs}])
         }
     }
 }

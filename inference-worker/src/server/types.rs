@@ -231,12 +231,14 @@ pub(crate) struct Record {
 
 /// What a response gets from its job: the engine's events, with the record made at the end.
 pub(crate) enum Outcome {
-    /// New text.
-    Text(String),
+    /// New text of choice `index`.
+    Text { index: usize, text: String },
     /// A generated token's log-probabilities (asked for), before the text it completes.
-    Logprobs(super::logprobs::Entry),
-    /// The end.
-    Done { reason: FinishReason, usage: Usage, record: Box<Record> },
+    Logprobs { index: usize, entry: super::logprobs::Entry },
+    /// Choice `index` ended.
+    Choice { index: usize, reason: FinishReason },
+    /// Every choice ended: the totals and the record.
+    Done { usage: Usage, record: Box<Record> },
     /// The job failed.
     Failed(String),
 }

@@ -55,6 +55,8 @@ pub(crate) struct Valid {
     pub(crate) stream: bool,
     /// `stream_options.include_usage`.
     pub(crate) include_usage: bool,
+    /// Choices to generate.
+    pub(crate) n: usize,
     /// `response_format`, members in the client's order (set from the raw body).
     pub(crate) format: Option<crate::engine::Ordered>,
     pub(crate) model: String,
@@ -99,10 +101,10 @@ pub(crate) fn validate(
     prompt_param: &str,
 ) -> Result<Valid, ApiError> {
     refuse_unserved(common)?;
-    if let Some(n) = common.n {
-        if n != 1 {
-            return Err(Error::invalid("n", "only n = 1 is supported").into());
-        }
+    let n = common.n.unwrap_or(1) as usize;
+    if !(1..=16).contains(&n) || n > state.engine.max_batch() {
+        let most = state.engine.max_batch().min(16);
+        return Err(Error::invalid("n", format!("must be between 1 and {most}")).into());
     }
     let temperature = common.temperature.unwrap_or(1.0);
     if !(0.0..=2.0).contains(&temperature) {
@@ -229,6 +231,7 @@ pub(crate) fn validate(
         logprobs,
         include_usage: common.stream_options.as_ref().is_some_and(|o| o.include_usage),
         format: None,
+        n,
         stop,
         stream: common.stream,
         model: common.model.clone(),

@@ -178,3 +178,33 @@ pub fn metric(text: &str, name: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// Starts a worker whose log (stderr) goes to the returned file.
+pub fn start_logged(extra: &[&str]) -> (Worker, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("worker.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let store = dir.path().join("adapters");
+    let imports = dir.path().join("imports");
+    std::fs::create_dir_all(&imports).unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .arg("--model")
+        .arg(model_path())
+        .arg("--adapters-dir")
+        .arg(&store)
+        .arg("--import-root")
+        .arg(&imports)
+        .args(["--port", "0"])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr =
+        line.split("http://").nth(1).and_then(|s| s.split("/v1").next()).unwrap().to_string();
+    (Worker { child, addr, store, imports, _dir: dir }, log)
+}
