@@ -31,6 +31,8 @@ pub struct Worker {
     pub store: PathBuf,
     /// The worker's import root.
     pub imports: PathBuf,
+    /// Where its log goes when started with [`start_logged`].
+    pub log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -64,7 +66,24 @@ pub fn start(extra: &[&str], adapters: u64) -> (Worker, Vec<String>) {
 }
 
 pub fn start_as(extra: &[&str], adapters: u64, admin_key: Option<&str>) -> (Worker, Vec<String>) {
+    launch(extra, adapters, admin_key, false)
+}
+
+/// Starts a worker whose log (stderr, `RUST_LOG=info`) goes to the returned file.
+pub fn start_logged(extra: &[&str]) -> (Worker, PathBuf) {
+    let (w, _) = launch(extra, 0, Some(ADMIN_KEY), true);
+    let log = w.log.clone();
+    (w, log)
+}
+
+fn launch(
+    extra: &[&str],
+    adapters: u64,
+    admin_key: Option<&str>,
+    logged: bool,
+) -> (Worker, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("worker.log");
     let store = dir.path().join("adapters");
     let imports = dir.path().join("imports");
     std::fs::create_dir_all(&imports).unwrap();
@@ -82,8 +101,12 @@ pub fn start_as(extra: &[&str], adapters: u64, admin_key: Option<&str>) -> (Work
     if let Some(key) = admin_key {
         command.args(["--admin-key", key]);
     }
-    let mut child =
-        command.args(extra).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    if logged {
+        command.env("RUST_LOG", "info").stderr(std::fs::File::create(&log).unwrap());
+    } else {
+        command.stderr(Stdio::inherit());
+    }
+    let mut child = command.args(extra).stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line
@@ -92,7 +115,7 @@ pub fn start_as(extra: &[&str], adapters: u64, admin_key: Option<&str>) -> (Work
         .and_then(|s| s.split("/v1").next())
         .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
         .to_string();
-    (Worker { child, addr, store, imports, _dir: dir }, ids)
+    (Worker { child, addr, store, imports, log, _dir: dir }, ids)
 }
 
 /// One HTTP/1.1 request; returns the status and the body.
@@ -177,34 +200,4 @@ pub fn metric(text: &str, name: &str) -> f64 {
         .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
-}
-
-/// Starts a worker whose log (stderr) goes to the returned file.
-pub fn start_logged(extra: &[&str]) -> (Worker, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("worker.log");
-    let file = std::fs::File::create(&log).unwrap();
-    let store = dir.path().join("adapters");
-    let imports = dir.path().join("imports");
-    std::fs::create_dir_all(&imports).unwrap();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .arg("--model")
-        .arg(model_path())
-        .arg("--adapters-dir")
-        .arg(&store)
-        .arg("--import-root")
-        .arg(&imports)
-        .args(["--port", "0"])
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr =
-        line.split("http://").nth(1).and_then(|s| s.split("/v1").next()).unwrap().to_string();
-    (Worker { child, addr, store, imports, _dir: dir }, log)
 }
