@@ -1,6 +1,7 @@
 //! Provena's inference worker: one base model, any number of LoRA adapters, an
 //! OpenAI-compatible API. See `README.md` for the design and the measured figures.
 
+mod alloc;
 pub mod chain;
 pub mod engine;
 pub mod error;
@@ -19,8 +20,11 @@ pub mod store;
 /// host loops, and waking a parked worker costs tens of microseconds on a VM, so the workers
 /// are kept spinning through a step (100,000 pauses, a few milliseconds, then they park when
 /// the engine is idle). An explicit `CANDLE_BARRIER_POOL_SPIN_LIMIT` is left alone.
+///
+/// It also caps glibc's malloc arenas (see [`alloc::limit_malloc_arenas`]).
 pub fn tune_cpu_threads() {
     if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
         std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "100000");
     }
+    alloc::limit_malloc_arenas();
 }

@@ -19,7 +19,8 @@
 //! kernel keeps a 4-row × 2-tile block of accumulators in registers.
 //!
 //! # Safety
-//! This module holds the worker's only `unsafe` code: the AVX-512 kernel (intrinsics that
+//! This module holds the worker's `unsafe` code (besides one `mallopt` call in `alloc`): the
+//! AVX-512 kernel (intrinsics that
 //! read through pointers) and the call into it. A [`Q8Matrix`] is only constructed when the
 //! running CPU has the instructions ([`available`]), and every pointer offset the kernel
 //! forms is checked against the buffer lengths (`Q8Matrix::check`) before the call.

@@ -10,9 +10,12 @@
 //! 4. The `top_k` contributions keep their weights; the rest of the credit goes to the datanet
 //!    pool. Weights are parts per million that sum to exactly 1,000,000 (largest remainder),
 //!    as the attribution pallet requires.
-//! 5. The evidence — index, answer tokens, every kept span with its position, length, corpus
-//!    count and contributions, and the weights — is SCALE-encoded and hashed with BLAKE2b-256:
-//!    that hash goes on chain in the receipt.
+//! 5. The evidence — the snapshot (a hash of the manifest's documents: contribution, content
+//!    hash, position, length), the tokenizer it was built with, the parameters, the answer's
+//!    tokens, every kept span with its position, length, corpus count and contributions, and
+//!    the weights — is SCALE-encoded after a version tag and hashed with BLAKE2b-256: that
+//!    hash goes on chain in the receipt. Anyone holding the snapshot can recompute it
+//!    (`provena-attribution attribute`), and it differs when any of these does.
 
 use crate::index::{contains_run, Index};
 use anyhow::Result;
@@ -66,9 +69,18 @@ pub struct Attribution {
     pub evidence_hash: String,
 }
 
+/// Tags the evidence encoding (bumped when its layout changes).
+const EVIDENCE_TAG: &[u8] = b"provena:evidence:v2";
+
 /// The hashed evidence record.
 #[derive(Encode)]
 struct Evidence<'a> {
+    tag: &'a [u8],
+    snapshot: [u8; 32],
+    tokenizer: &'a str,
+    min_span: u64,
+    max_freq: u64,
+    top_k: u64,
     index_tokens: u64,
     documents: u64,
     answer: &'a [u32],
@@ -116,6 +128,12 @@ pub fn attribute(
     }
     let (weights, pool_ppm) = to_ppm(&credit, params.top_k);
     let evidence = Evidence {
+        tag: EVIDENCE_TAG,
+        snapshot: index.snapshot_hash(),
+        tokenizer: &index.manifest.tokenizer,
+        min_span: params.min_span as u64,
+        max_freq: params.max_freq,
+        top_k: params.top_k as u64,
         index_tokens: index.manifest.tokens,
         documents: index.manifest.documents.len() as u64,
         answer,

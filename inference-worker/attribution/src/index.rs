@@ -435,6 +435,19 @@ impl Index {
         (len, range)
     }
 
+    /// What identifies the snapshot: BLAKE2b-256 of the SCALE-encoded documents (contribution,
+    /// content hash, first token, length) in corpus order.
+    pub fn snapshot_hash(&self) -> [u8; 32] {
+        use codec::Encode;
+        let docs: Vec<(u64, &str, u64, u64)> = self
+            .manifest
+            .documents
+            .iter()
+            .map(|d| (d.contribution, d.content_hash.as_str(), d.start, d.len))
+            .collect();
+        provena_primitives::content_hash(&docs.encode()).0
+    }
+
     /// The documents (indices into the manifest) holding the occurrences in `range`.
     pub fn documents_in(&self, range: Range<usize>) -> BTreeSet<usize> {
         let docs = &self.manifest.documents;

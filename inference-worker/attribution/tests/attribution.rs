@@ -22,6 +22,10 @@ fn docs(n: usize, len: usize) -> Vec<Vec<u32>> {
 }
 
 fn index_of(docs: &[Vec<u32>]) -> Index {
+    index_with(docs, "test")
+}
+
+fn index_with(docs: &[Vec<u32>], tokenizer: &str) -> Index {
     Index::build(
         docs.iter()
             .enumerate()
@@ -31,7 +35,7 @@ fn index_of(docs: &[Vec<u32>]) -> Index {
                 tokens: t.clone(),
             })
             .collect(),
-        "test",
+        tokenizer,
     )
     .unwrap()
 }
@@ -97,6 +101,21 @@ fn echoes_of_the_prompt_earn_nothing_and_masking_stops_credit() {
     assert_eq!(attribute(&idx, &[], &answer, &Params::default()).unwrap(), credited);
     let again = attribute(&index_of(&corpus), &[], &answer, &Params::default()).unwrap();
     assert_eq!(again.evidence_hash, credited.evidence_hash);
+    // The hash binds the parameters, the snapshot and the tokenizer: the same weights under
+    // other parameters, another snapshot or another tokenizer are different evidence.
+    let params = Params { top_k: 15, ..Params::default() };
+    let other_params = attribute(&idx, &[], &answer, &params).unwrap();
+    assert_eq!(other_params.weights, credited.weights);
+    assert_ne!(other_params.evidence_hash, credited.evidence_hash);
+    let mut grown = corpus.clone();
+    grown.push(stream(4242, 300, 5_000));
+    let other_snapshot = attribute(&index_of(&grown), &[], &answer, &Params::default()).unwrap();
+    assert_eq!(other_snapshot.weights, credited.weights);
+    assert_ne!(other_snapshot.evidence_hash, credited.evidence_hash);
+    let other_tokenizer =
+        attribute(&index_with(&corpus, "other"), &[], &answer, &Params::default()).unwrap();
+    assert_eq!(other_tokenizer.weights, credited.weights);
+    assert_ne!(other_tokenizer.evidence_hash, credited.evidence_hash);
 }
 
 #[test]
