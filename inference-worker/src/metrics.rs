@@ -77,36 +77,34 @@ impl Metrics {
             counter("adapter_cache_total", "Adapter lookups, by result.", &["result"])?;
         let adapter_evictions =
             counter("adapter_evictions_total", "Adapters evicted, by tier.", &["tier"])?;
-        let adapter_load_seconds = Histogram::with_opts(
-            HistogramOpts::new(
-                "adapter_load_seconds",
-                "Time to load an adapter into the device tier.",
-            )
-            .buckets(latency_buckets()),
-        )?;
-        registry.register(Box::new(adapter_load_seconds.clone()))?;
+        // Latency histograms: labels only from small fixed sets, never adapter ids.
+        let latency = |name: &str, help: &str| -> prometheus::Result<Histogram> {
+            let h =
+                Histogram::with_opts(HistogramOpts::new(name, help).buckets(latency_buckets()))?;
+            registry.register(Box::new(h.clone()))?;
+            Ok(h)
+        };
+        let latency_by =
+            |name: &str, help: &str, label: &str| -> prometheus::Result<HistogramVec> {
+                let opts = HistogramOpts::new(name, help).buckets(latency_buckets());
+                let h = HistogramVec::new(opts, &[label])?;
+                registry.register(Box::new(h.clone()))?;
+                Ok(h)
+            };
+        let adapter_load_seconds =
+            latency("adapter_load_seconds", "Time to load an adapter into the device tier.")?;
         let adapters_resident = gauge("adapters_resident", "Adapters in the device tier.")?;
         let queue_depth = gauge("queue_depth", "Requests waiting for a batch slot.")?;
         let running = gauge("running_sequences", "Sequences in the running batch.")?;
-        let ttft_seconds = Histogram::with_opts(
-            HistogramOpts::new("time_to_first_token_seconds", "Arrival to first token.")
-                .buckets(latency_buckets()),
+        let ttft_seconds = latency("time_to_first_token_seconds", "Arrival to first token.")?;
+        let request_seconds = latency_by(
+            "request_duration_seconds",
+            "Arrival to last token, by endpoint.",
+            "endpoint",
         )?;
-        registry.register(Box::new(ttft_seconds.clone()))?;
-        let request_seconds = HistogramVec::new(
-            HistogramOpts::new("request_duration_seconds", "Arrival to last token, by endpoint.")
-                .buckets(latency_buckets()),
-            &["endpoint"],
-        )?;
-        registry.register(Box::new(request_seconds.clone()))?;
         let finished =
             counter("finished_total", "Generations ended, by finish reason.", &["reason"])?;
-        let step_seconds = HistogramVec::new(
-            HistogramOpts::new("step_seconds", "Engine step time, by phase.")
-                .buckets(latency_buckets()),
-            &["phase"],
-        )?;
-        registry.register(Box::new(step_seconds.clone()))?;
+        let step_seconds = latency_by("step_seconds", "Engine step time, by phase.", "phase")?;
         let kv_cache_bytes = gauge("kv_cache_bytes", "K/V bytes held by running sequences.")?;
         let kv_cache_budget_bytes = gauge("kv_cache_budget_bytes", "The K/V budget in bytes.")?;
         let preemptions = prometheus::IntCounter::new(
@@ -116,11 +114,8 @@ impl Metrics {
         registry.register(Box::new(preemptions.clone()))?;
         let responses =
             counter("http_responses_total", "HTTP responses, by status class.", &["class"])?;
-        let itl_seconds = Histogram::with_opts(
-            HistogramOpts::new("inter_token_latency_seconds", "Time between tokens of a sequence.")
-                .buckets(latency_buckets()),
-        )?;
-        registry.register(Box::new(itl_seconds.clone()))?;
+        let itl_seconds =
+            latency("inter_token_latency_seconds", "Time between tokens of a sequence.")?;
         let batch_rows = Histogram::with_opts(
             HistogramOpts::new("batch_rows", "Token rows per engine step.")
                 .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]),

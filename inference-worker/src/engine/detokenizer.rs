@@ -73,8 +73,8 @@ impl Stream {
                 .map(|((i, a), _)| i.saturating_add(a.len_utf8()))
                 .unwrap_or(0)
         };
-        let from = floor_char_boundary(text, base.saturating_add(self.sent));
-        let end = floor_char_boundary(text, end);
+        let from = text.floor_char_boundary(base.saturating_add(self.sent));
+        let end = text.floor_char_boundary(end);
         let new = text.get(from..end).unwrap_or_default().to_string();
         self.sent = self.sent.saturating_add(new.len());
         new
@@ -91,17 +91,6 @@ impl Stream {
         self.sent = 0;
         new
     }
-}
-
-/// The largest index `≤ i` at a character boundary of `s`.
-pub(super) fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while i > 0 && !s.is_char_boundary(i) {
-        i = i.saturating_sub(1);
-    }
-    i
 }
 
 /// The longest stop sequence's length in bytes.
@@ -129,7 +118,7 @@ pub(super) fn release_end(
         (None, true) => unsent.len(),
         (None, false) => {
             let hold = longest(stops).saturating_sub(1);
-            floor_char_boundary(unsent, unsent.len().saturating_sub(hold))
+            unsent.floor_char_boundary(unsent.len().saturating_sub(hold))
         }
     }
 }
@@ -200,7 +189,7 @@ mod tests {
         for i in 1..=ids.len() {
             let whole = t.decode_text(&ids[..i]).unwrap();
             let end = if whole.ends_with('\u{FFFD}') {
-                floor_char_boundary(&whole, whole.len().saturating_sub(3))
+                whole.floor_char_boundary(whole.len().saturating_sub(3))
             } else {
                 whole.len()
             };
@@ -276,7 +265,5 @@ mod tests {
         assert_eq!(release_end("Paris EN", &stops, None, true), 8);
         // Never inside a character.
         assert_eq!(release_end("café", &stops, None, false), 3);
-        assert_eq!(floor_char_boundary("é", 1), 0);
-        assert_eq!(floor_char_boundary("ab", 5), 2);
     }
 }

@@ -185,14 +185,6 @@ impl Scheduler {
                     budget = budget.saturating_sub(*t);
                 }
             }
-            if take.iter().all(|&t| t == 0) {
-                if let Some(t) = take.first_mut() {
-                    *t = running
-                        .first()
-                        .map(|s| s.unfed().min(self.config.prefill_budget.max(1)))
-                        .unwrap_or(1);
-                }
-            }
             // Make room for the step, preempting the latest admitted sequences while the K/V
             // would exceed the budget (their memory is freed; they are recomputed later).
             loop {

@@ -114,9 +114,7 @@ fn is_ws(b: u8) -> bool {
 
 impl State {
     pub(super) fn new(root: u16) -> Self {
-        let mut frames = [Frame::Value { node: root, ws: 0 }; MAX_DEPTH];
-        frames[0] = Frame::Value { node: root, ws: 0 };
-        Self { frames, len: 1 }
+        Self { frames: [Frame::Value { node: root, ws: 0 }; MAX_DEPTH], len: 1 }
     }
 
     pub(super) fn is_done(&self) -> bool {
@@ -133,10 +131,10 @@ impl State {
                 Step::Consumed => return true,
                 Step::Reject => return false,
                 Step::Pop => {
-                    self.pop(s);
+                    self.pop();
                     return true;
                 }
-                Step::PopRefeed => self.pop(s),
+                Step::PopRefeed => self.pop(),
                 Step::Replace(f) => {
                     *top = f;
                     return true;
@@ -164,7 +162,7 @@ impl State {
 
     /// Pops the top frame; a finished key tells its object which property it named, a
     /// finished value tells its container.
-    fn pop(&mut self, s: &Schema) {
+    fn pop(&mut self) {
         let Some(i) = self.len.checked_sub(1) else { return };
         let done = self.frames.get(i).copied();
         self.len = i;
@@ -188,7 +186,6 @@ impl State {
             }
             _ => {}
         }
-        let _ = s;
     }
 }
 
