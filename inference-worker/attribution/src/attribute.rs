@@ -10,8 +10,8 @@
 //! 4. The `top_k` contributions keep their weights; the rest of the credit goes to the datanet
 //!    pool. Weights are parts per million that sum to exactly 1,000,000 (largest remainder),
 //!    as the attribution pallet requires.
-//! 5. The evidence — the snapshot (a hash of the manifest's documents: contribution, content
-//!    hash, position, length), the tokenizer it was built with, the parameters, the answer's
+//! 5. The evidence — the snapshot ([`Index::snapshot_hash`], chained over the documents:
+//!    contribution, content hash, length), the tokenizer it was built with, the parameters, the answer's
 //!    tokens, every kept span with its position, length, corpus count and contributions, and
 //!    the weights — is SCALE-encoded after a version tag and hashed with BLAKE2b-256: that
 //!    hash goes on chain in the receipt. Anyone holding the snapshot can recompute it
@@ -70,7 +70,7 @@ pub struct Attribution {
 }
 
 /// Tags the evidence encoding (bumped when its layout changes).
-const EVIDENCE_TAG: &[u8] = b"provena:evidence:v2";
+const EVIDENCE_TAG: &[u8] = b"provena:evidence:v3";
 
 /// The hashed evidence record.
 #[derive(Encode)]
@@ -97,7 +97,6 @@ pub fn attribute(
     params: &Params,
 ) -> Result<Attribution> {
     let spans = index.maximal_spans(answer, params.min_span.max(1), params.max_freq)?;
-    let docs = &index.manifest.documents;
     let mut kept = Vec::new();
     // Each contribution's summed share of span credit (fractions 1/k; normalized exactly below).
     let mut credit: BTreeMap<u64, f64> = BTreeMap::new();
@@ -107,9 +106,9 @@ pub fn attribute(
             continue;
         }
         let contributions: Vec<u64> = index
-            .documents_in(s.range.clone())
+            .documents_of(&s.ranges)
             .into_iter()
-            .filter_map(|d| docs.get(d).map(|d| d.contribution))
+            .filter_map(|d| index.document(d).map(|d| d.contribution))
             .filter(|c| !index.is_masked(*c))
             .collect();
         if contributions.is_empty() {
@@ -135,7 +134,7 @@ pub fn attribute(
         max_freq: params.max_freq,
         top_k: params.top_k as u64,
         index_tokens: index.manifest.tokens,
-        documents: index.manifest.documents.len() as u64,
+        documents: index.manifest.documents,
         answer,
         spans: &kept,
         weights: &weights,

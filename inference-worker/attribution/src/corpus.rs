@@ -29,7 +29,17 @@ pub fn hash_hex(bytes: &[u8]) -> String {
 
 /// Reads, verifies and tokenizes the corpus in `dir`.
 pub fn load(dir: &Path, tokenizer: &ModelTokenizer) -> Result<Vec<Document>> {
-    load_texts(dir)?
+    load_where(dir, tokenizer, |_| true)
+}
+
+/// Reads, verifies and tokenizes the contributions of the corpus in `dir` that `wanted`
+/// accepts (a new snapshot's delta); the others are not read.
+pub fn load_where(
+    dir: &Path,
+    tokenizer: &ModelTokenizer,
+    wanted: impl Fn(u64) -> bool,
+) -> Result<Vec<Document>> {
+    load_texts_where(dir, wanted)?
         .into_iter()
         .map(|(contribution, content_hash, text)| {
             Ok(Document { contribution, content_hash, tokens: tokenizer.encode(&text)? })
@@ -39,13 +49,20 @@ pub fn load(dir: &Path, tokenizer: &ModelTokenizer) -> Result<Vec<Document>> {
 
 /// Reads and verifies the corpus in `dir`: `(contribution, content hash, text)` in list order.
 pub fn load_texts(dir: &Path) -> Result<Vec<(u64, String, String)>> {
+    load_texts_where(dir, |_| true)
+}
+
+fn load_texts_where(
+    dir: &Path,
+    wanted: impl Fn(u64) -> bool,
+) -> Result<Vec<(u64, String, String)>> {
     let list = dir.join("contributions.json");
     let raw = std::fs::read(&list).with_context(|| format!("cannot read {}", list.display()))?;
     let entries: Vec<CorpusEntry> = serde_json::from_slice(&raw)
         .with_context(|| format!("{} is not a contribution list", list.display()))?;
     ensure!(!entries.is_empty(), "the corpus is empty: {} lists no contributions", list.display());
     let mut docs = Vec::with_capacity(entries.len());
-    for e in entries {
+    for e in entries.into_iter().filter(|e| wanted(e.contribution)) {
         let bytes = std::fs::read(dir.join(&e.file))
             .with_context(|| format!("contribution {}: cannot read {}", e.contribution, e.file))?;
         let actual = hash_hex(&bytes);

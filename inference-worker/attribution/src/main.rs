@@ -1,11 +1,11 @@
 //! `provena-attribution`: build a snapshot index and query it from the command line.
 //!
 //! ```text
-//! provena-attribution index --corpus <dir> --tokenizer <model.gguf|tokenizer.json> --out <dir>
+//! provena-attribution index --corpus <dir> --tokenizer <model.gguf|tokenizer.json> --out <dir> [--append]
 //! provena-attribution tokenize --tokenizer <..> --text <..>
 //! provena-attribution count --index <dir> [--tokenizer <..>] (--text <..> | --tokens <json>)
 //! provena-attribution attribute --index <dir> [--tokenizer <..>] --prompt <..> --output <..>
-//! provena-attribution stats --index <dir>
+//! provena-attribution stats --index <dir> [--verify]
 //! ```
 //! Every command prints one JSON document on standard output; errors go to standard error with
 //! a non-zero exit status.
@@ -33,6 +33,10 @@ enum Command {
         tokenizer: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Add the corpus's contributions that the index in `--out` does not hold yet, in a new
+        /// shard (a new snapshot of the datanet), instead of building from scratch.
+        #[arg(long)]
+        append: bool,
     },
     /// Prints the token ids of a text as JSON.
     Tokenize {
@@ -81,6 +85,9 @@ enum Command {
     Stats {
         #[arg(long)]
         index: PathBuf,
+        /// Check every document and recompute the snapshot hash (not only a sample).
+        #[arg(long)]
+        verify: bool,
     },
 }
 
@@ -92,16 +99,40 @@ fn tokenizer_for(index: &Index, given: Option<PathBuf>) -> Result<ModelTokenizer
 fn run(cli: Cli) -> Result<serde_json::Value> {
     provena_attribution::index::ensure_little_endian()?;
     Ok(match cli.command {
-        Command::Index { corpus, tokenizer, out } => {
+        Command::Index { corpus, tokenizer, out, append } => {
             let t = ModelTokenizer::load(&tokenizer)?;
             let started = Instant::now();
+            if append {
+                // Only the contributions the index lacks are read, verified and tokenized.
+                let held: std::collections::HashSet<u64> = {
+                    let index = Index::open(&out)?;
+                    let refused = index.manifest.duplicates.iter().map(|(c, _)| *c);
+                    index.contributions().into_iter().chain(refused).collect()
+                };
+                let skipped = std::cell::Cell::new(0u64);
+                let docs = corpus::load_where(&corpus, &t, |c| {
+                    let known = held.contains(&c);
+                    skipped.set(skipped.get().saturating_add(u64::from(known)));
+                    !known
+                })?;
+                let (index, mut report) = Index::append(&out, docs, &t.source, Default::default())?;
+                report.already_indexed = report.already_indexed.saturating_add(skipped.get());
+                return Ok(json!({
+                    "appended": report,
+                    "shards": index.shards(),
+                    "tokens": index.manifest.tokens,
+                    "documents": index.manifest.documents,
+                    "snapshotHash": format!("0x{}", hex::encode(index.snapshot_hash())),
+                    "totalSeconds": started.elapsed().as_secs_f64(),
+                }));
+            }
             let docs = corpus::load(&corpus, &t)?;
             let bytes: u64 = docs.iter().map(|d| d.tokens.len() as u64).sum();
             let tokenized = started.elapsed();
             let index = Index::build(docs, &t.source)?;
             index.write(&out)?;
             json!({
-                "documents": index.manifest.documents.len(),
+                "documents": index.manifest.documents,
                 "duplicates": index.manifest.duplicates,
                 "nearDuplicates": index.manifest.near_duplicates,
                 "tokens": index.manifest.tokens,
@@ -140,18 +171,26 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
             let result = attribute(&idx, &t.encode(&prompt)?, &t.encode(&output)?, &params)?;
             serde_json::to_value(result)?
         }
-        Command::Stats { index } => {
+        Command::Stats { index, verify } => {
             let idx = Index::open(&index)?;
-            let size = |f: &str| std::fs::metadata(index.join(f)).map(|m| m.len()).unwrap_or(0);
-            let bytes = size("tokens.u16")
-                .saturating_add(size("sa.u32"))
-                .saturating_add(size("manifest.json"));
+            if verify {
+                idx.verify()?;
+            }
+            let mut bytes = std::fs::metadata(index.join("manifest.json")).map_or(0, |m| m.len());
+            for e in &idx.manifest.shards {
+                for f in std::fs::read_dir(index.join(&e.name))? {
+                    bytes = bytes.saturating_add(f?.metadata()?.len());
+                }
+            }
             json!({
-                "documents": idx.manifest.documents.len(),
+                "documents": idx.manifest.documents,
                 "tokens": idx.manifest.tokens,
+                "shards": idx.manifest.shards,
                 "bytes": bytes,
                 "bytesPerToken": bytes as f64 / (idx.manifest.tokens.max(1)) as f64,
                 "tokenizer": idx.manifest.tokenizer,
+                "snapshotHash": format!("0x{}", hex::encode(idx.snapshot_hash())),
+                "verified": verify,
                 "duplicates": idx.manifest.duplicates,
                 "nearDuplicates": idx.manifest.near_duplicates,
             })

@@ -101,6 +101,13 @@ pub struct NearDuplicate {
 pub fn near_duplicates<'a>(docs: impl IntoIterator<Item = (u64, &'a [u32])>) -> Vec<NearDuplicate> {
     let signed: Vec<(u64, Vec<u64>)> =
         docs.into_iter().filter_map(|(c, t)| signature(t).map(|s| (c, s))).collect();
+    pairs(&signed, 0)
+}
+
+/// The pairs of `signed` (contribution, signature) at or above [`THRESHOLD`] with at least one
+/// member at or after `first_new` (an appended snapshot's documents against every document),
+/// `a` before `b` in corpus order, sorted.
+pub fn pairs(signed: &[(u64, Vec<u64>)], first_new: usize) -> Vec<NearDuplicate> {
     let rows = BINS / BANDS;
     let mut candidates: Vec<(usize, usize)> = Vec::new();
     for band in 0..BANDS {
@@ -114,7 +121,7 @@ pub fn near_duplicates<'a>(docs: impl IntoIterator<Item = (u64, &'a [u32])>) -> 
         }
         for members in buckets.values().filter(|m| m.len() > 1) {
             for (k, &i) in members.iter().enumerate() {
-                for &j in members.iter().skip(k.saturating_add(1)) {
+                for &j in members.iter().skip(k.saturating_add(1)).filter(|j| **j >= first_new) {
                     candidates.push((i, j));
                 }
             }

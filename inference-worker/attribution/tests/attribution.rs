@@ -1,7 +1,11 @@
 //! Planted spans, equal splits, masking, evidence hashing, the on-disk format and bad input.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
-use provena_attribution::{attribute, corpus, Document, Index, ModelTokenizer, Params};
+use provena_attribution::{
+    attribute, corpus,
+    index::{BuildOptions, NARROW_SA_LIMIT},
+    Document, Index, ModelTokenizer, Params,
+};
 use std::path::PathBuf;
 
 /// A deterministic pseudo-random token stream (xorshift), vocabulary 1..=`vocab`.
@@ -31,7 +35,7 @@ fn index_with(docs: &[Vec<u32>], tokenizer: &str) -> Index {
             .enumerate()
             .map(|(i, t)| Document {
                 contribution: 100 + i as u64,
-                content_hash: format!("h{i}"),
+                content_hash: format!("0x{i:064x}"),
                 tokens: t.clone(),
             })
             .collect(),
@@ -139,11 +143,11 @@ fn the_index_round_trips_through_disk_and_corruption_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     idx.write(dir.path()).unwrap();
     let loaded = Index::open(dir.path()).unwrap();
-    assert_eq!(loaded.tokens(), idx.tokens());
-    assert_eq!(loaded.sa(), idx.sa());
+    assert_eq!(loaded.shard_tokens(0), idx.shard_tokens(0));
+    assert_eq!(loaded.shard_positions(0), idx.shard_positions(0));
     assert_eq!(loaded.count(&corpus[1][5..15]).unwrap(), 1);
     // Truncated suffix array.
-    let sa = dir.path().join("sa.u32");
+    let sa = dir.path().join("shard-0000/sa.u32");
     let bytes = std::fs::read(&sa).unwrap();
     std::fs::write(&sa, &bytes[..bytes.len() - 4]).unwrap();
     let err = Index::open(dir.path()).err().unwrap().to_string();
@@ -171,16 +175,176 @@ fn bad_queries_and_corpora_get_clear_errors() {
     assert!(attribute(&idx, &[], &long, &Params::default()).is_err());
     let err = Index::build(vec![], "t").err().unwrap().to_string();
     assert!(err.contains("empty"), "{err}");
-    // Token ids the index cannot hold occur nowhere; ids above u16 in a document are refused.
+    // Token ids the index does not hold occur nowhere; u32::MAX (the separator) is refused.
     assert_eq!(idx.count(&[70_000]).unwrap(), 0);
     let err = Index::build(
-        vec![Document { contribution: 9, content_hash: "h".into(), tokens: vec![70_000] }],
+        vec![Document {
+            contribution: 9,
+            content_hash: format!("0x{:064x}", 9),
+            tokens: vec![u32::MAX],
+        }],
         "t",
     )
     .err()
     .unwrap()
     .to_string();
-    assert!(err.contains("contribution 9"), "{err}");
+    assert!(err.contains("contribution 9") && err.contains("does not fit"), "{err}");
+    // A content hash that is not 32 bytes of hex, and a contribution listed twice.
+    let doc =
+        |c: u64, h: &str| Document { contribution: c, content_hash: h.into(), tokens: vec![1] };
+    let err = Index::build(vec![doc(4, "h")], "t").err().unwrap().to_string();
+    assert!(err.contains("contribution 4") && err.contains("0x-hex"), "{err}");
+    let h = format!("0x{:064x}", 1);
+    let err = Index::build(vec![doc(4, &h), doc(4, &h)], "t").err().unwrap().to_string();
+    assert!(err.contains("contribution 4 is listed twice"), "{err}");
+}
+
+/// A Llama-3-sized vocabulary: ids past 65,535 are stored as u32 and found as any other.
+#[test]
+fn vocabularies_past_u16_are_indexed_with_u32_tokens() {
+    let corpus: Vec<Vec<u32>> = (0..8).map(|i| stream(i + 1, 400, 128_000)).collect();
+    assert!(corpus.iter().flatten().any(|t| *t > 65_535));
+    let idx = index_of(&corpus);
+    assert_eq!(idx.manifest.shards[0].token_bytes, 4);
+    let mut answer = stream(5_000, 120, 128_000);
+    answer[40..70].copy_from_slice(&corpus[5][200..230]);
+    let a = attribute(&idx, &[], &answer, &Params::default()).unwrap();
+    assert_eq!(a.weights, vec![(105, 1_000_000)]);
+    assert_eq!(idx.count(&corpus[5][200..230]).unwrap(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    idx.write(dir.path()).unwrap();
+    assert!(dir.path().join("shard-0000/tokens.u32").exists());
+    let loaded = Index::open(dir.path()).unwrap();
+    assert_eq!(attribute(&loaded, &[], &answer, &Params::default()).unwrap(), a);
+}
+
+/// Past 2^31 − 1 tokens a shard stores 64-bit positions; the layout is forced here on a small
+/// corpus, and answers (evidence hash included) are the same as with 32-bit positions.
+#[test]
+fn sixty_four_bit_positions_answer_as_thirty_two_bit_ones() {
+    assert_eq!(NARROW_SA_LIMIT, (1u64 << 31) - 2);
+    let corpus = docs(12, 600);
+    let narrow = index_of(&corpus);
+    let wide = Index::build_with(
+        corpus
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Document {
+                contribution: 100 + i as u64,
+                content_hash: format!("0x{i:064x}"),
+                tokens: t.clone(),
+            })
+            .collect(),
+        "test",
+        BuildOptions { wide_positions: true },
+    )
+    .unwrap();
+    assert_eq!(
+        (wide.manifest.shards[0].position_bytes, narrow.manifest.shards[0].position_bytes),
+        (8, 4)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    wide.write(dir.path()).unwrap();
+    assert!(dir.path().join("shard-0000/sa.u64").exists());
+    let wide = Index::open(dir.path()).unwrap();
+    for trial in 0..20u64 {
+        let mut answer = stream(9_000 + trial, 200, 5_000);
+        let d = trial as usize % corpus.len();
+        answer[50..80].copy_from_slice(&corpus[d][100..130]);
+        answer[120..150].copy_from_slice(&corpus[(d + 3) % corpus.len()][300..330]);
+        let (a, b) = (
+            attribute(&narrow, &[], &answer, &Params::default()).unwrap(),
+            attribute(&wide, &[], &answer, &Params::default()).unwrap(),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.weights.len(), 2);
+    }
+}
+
+fn documents(corpus: &[Vec<u32>]) -> Vec<Document> {
+    corpus
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Document {
+            contribution: 100 + i as u64,
+            content_hash: format!("0x{i:064x}"),
+            tokens: t.clone(),
+        })
+        .collect()
+}
+
+/// A new snapshot is indexed as a shard of its new contributions: earlier shards untouched,
+/// duplicates of earlier content refused, and answers (evidence hash included) the same as an
+/// index built in one go over the same documents.
+#[test]
+fn a_new_snapshot_is_appended_as_a_shard_of_its_delta() {
+    let mut corpus = docs(10, 500);
+    let dir = tempfile::tempdir().unwrap();
+    let first = Index::build(documents(&corpus[..6]), "test").unwrap();
+    first.write(dir.path()).unwrap();
+    let shard0 = std::fs::read(dir.path().join("shard-0000/sa.u32")).unwrap();
+    // The new snapshot lists every contribution; one new one duplicates contribution 101.
+    corpus.push(corpus[1].clone());
+    let mut next = documents(&corpus);
+    next[10].content_hash = format!("0x{:064x}", 1);
+    // A shard directory left by an interrupted append is cleared, not trusted.
+    std::fs::create_dir(dir.path().join("shard-0001")).unwrap();
+    std::fs::write(dir.path().join("shard-0001/sa.u32"), b"junk").unwrap();
+    let (grown, report) = Index::append(dir.path(), next, "test", BuildOptions::default()).unwrap();
+    assert_eq!(report.shard.as_deref(), Some("shard-0001"));
+    assert_eq!((report.documents, report.already_indexed), (4, 6));
+    assert_eq!(report.duplicates, vec![(110, 101)]);
+    assert_eq!(grown.shards(), 2);
+    assert_eq!(std::fs::read(dir.path().join("shard-0000/sa.u32")).unwrap(), shard0);
+    grown.verify().unwrap();
+    // The same documents built in one go: the same snapshot hash and the same evidence.
+    let whole = Index::build(documents(&corpus[..10]), "test").unwrap();
+    assert_eq!(grown.snapshot_hash(), whole.snapshot_hash());
+    let mut answer = stream(31, 200, 5_000);
+    answer[10..40].copy_from_slice(&corpus[2][100..130]);
+    answer[100..130].copy_from_slice(&corpus[8][50..80]);
+    let a = attribute(&grown, &[], &answer, &Params::default()).unwrap();
+    assert_eq!(a.weights, vec![(102, 500_000), (108, 500_000)]);
+    assert_eq!(a, attribute(&whole, &[], &answer, &Params::default()).unwrap());
+    // Appending the same snapshot again adds nothing; another tokenizer is refused.
+    let (again, report) =
+        Index::append(dir.path(), documents(&corpus[..10]), "test", BuildOptions::default())
+            .unwrap();
+    assert_eq!((again.shards(), report.shard, report.already_indexed), (2, None, 10));
+    let err = Index::append(dir.path(), documents(&corpus), "other", BuildOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("tokenizer"), "{err}");
+}
+
+/// The manifest does not grow with the documents; a document is one record read; a tampered
+/// document table is caught by the full check.
+#[test]
+fn documents_are_fixed_records_not_a_growing_manifest() {
+    let corpus: Vec<Vec<u32>> = (0..20_000).map(|i| stream(i + 1, 8, 5_000)).collect();
+    let idx = index_of(&corpus);
+    let dir = tempfile::tempdir().unwrap();
+    idx.write(dir.path()).unwrap();
+    let manifest = std::fs::metadata(dir.path().join("manifest.json")).unwrap().len();
+    assert!(manifest < 2_048, "manifest.json is {manifest} bytes for 20,000 documents");
+    let loaded = Index::open(dir.path()).unwrap();
+    let d = loaded.document(19_999).unwrap();
+    assert_eq!(
+        (d.contribution, d.len, d.content_hash.clone()),
+        (20_099, 8, format!("0x{:064x}", 19_999))
+    );
+    assert!(loaded.document(20_000).is_none());
+    loaded.verify().unwrap();
+    drop(loaded);
+    // Change one contribution id in the document table: the tiling still holds, the snapshot
+    // hash does not.
+    let path = dir.path().join("shard-0000/docs.bin");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[56 * 7_000] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Index::open(dir.path()).unwrap().verify().err().unwrap().to_string();
+    assert!(err.contains("snapshot hash"), "{err}");
 }
 
 /// The real SmolLM2 tokenizer (from the GGUF that `.ci/setup` fetches), a corpus on disk with

@@ -93,6 +93,32 @@ fn index_count_attribute_stats() {
     assert!(ok);
     assert!(v["bytesPerToken"].as_f64().unwrap() > 6.0);
 
+    // A new snapshot: the two indexed contributions and a third, appended as a shard.
+    let body = "Reentrancy guards belong on every function that makes an external call.";
+    std::fs::write(corpus.join("9.txt"), body).unwrap();
+    list.push(serde_json::json!({"contribution": 9, "contentHash": hash_hex(body.as_bytes()), "file": "9.txt"}));
+    std::fs::write(corpus.join("contributions.json"), serde_json::to_vec(&list).unwrap()).unwrap();
+    let (ok, v, err) = run(&[
+        "index",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--tokenizer",
+        model,
+        "--out",
+        idx,
+        "--append",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        (v["appended"]["documents"].as_u64(), v["appended"]["alreadyIndexed"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!((v["shards"].as_u64(), v["documents"].as_u64()), (Some(2), Some(3)));
+    let (ok, v, err) = run(&["stats", "--index", idx, "--verify"]);
+    assert!(ok && v["verified"] == true, "{err}");
+    let (ok, v, _) = run(&["count", "--index", idx, "--text", " guards belong on every function"]);
+    assert!(ok && v["count"] == 1, "{v}");
+
     // Bad input: a tampered contribution, a missing index, malformed tokens.
     std::fs::write(corpus.join("8.txt"), "tampered").unwrap();
     let (ok, _, err) =

@@ -71,7 +71,7 @@ fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-fn naive_count(tokens: &[u16], q: &[u16]) -> u64 {
+fn naive_count(tokens: &[u32], q: &[u32]) -> u64 {
     tokens.windows(q.len()).filter(|w| *w == q).count() as u64
 }
 
@@ -119,7 +119,7 @@ fn main() -> Result<()> {
         t.truncate((total - produced).min(t.len()));
         produced += t.len() + 1;
         let id = docs.len() as u64;
-        docs.push(Document { contribution: id, content_hash: format!("doc-{id}"), tokens: t });
+        docs.push(Document { contribution: id, content_hash: format!("0x{id:064x}"), tokens: t });
     }
     let generate = started.elapsed();
     drop(phrases);
@@ -135,23 +135,30 @@ fn main() -> Result<()> {
         Some(dir) => {
             let dir = std::path::Path::new(dir);
             index.write(dir)?;
-            let size: u64 = ["tokens.u16", "sa.u32", "manifest.json"]
-                .iter()
-                .map(|f| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0))
-                .sum();
+            let size: u64 = [
+                "shard-0000/tokens.u16",
+                "shard-0000/sa.u32",
+                "shard-0000/docs.bin",
+                "manifest.json",
+            ]
+            .iter()
+            .map(|f| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0))
+            .sum();
             (size as f64 / n, size)
         }
         None => (6.0, (n * 6.0) as u64),
     };
 
     // 3. Queries drawn from the corpus (present) and at random (mostly absent).
-    let tokens = index.tokens();
+    // A copy as u32 (the separator reads as u32::MAX): the naive baseline scans it.
+    let tokens = index.shard_tokens(0);
+    let tokens = tokens.as_slice();
     let sample_run = |rng: &mut Rng, len: usize| -> Vec<u32> {
         loop {
             let at = rng.below(tokens.len() as u64 - len as u64) as usize;
             let run = &tokens[at..at + len];
-            if !run.contains(&u16::MAX) {
-                return run.iter().map(|t| u32::from(*t)).collect();
+            if !run.contains(&u32::MAX) {
+                return run.to_vec();
             }
         }
     };
@@ -169,7 +176,7 @@ fn main() -> Result<()> {
     // Naive baseline: the same kind of query by scanning the token array.
     let mut naive_times = Vec::new();
     for i in 0..10 {
-        let q: Vec<u16> = sample_run(&mut rng, 1 + i % 10).iter().map(|t| *t as u16).collect();
+        let q: Vec<u32> = sample_run(&mut rng, 1 + i % 10);
         let t = Instant::now();
         std::hint::black_box(naive_count(tokens, &q));
         naive_times.push(t.elapsed());
@@ -201,7 +208,7 @@ fn main() -> Result<()> {
     let (attr_p50, attr_p99) = percentiles(attribute_times);
     let report = serde_json::json!({
         "corpusTokens": index.manifest.tokens,
-        "documents": index.manifest.documents.len(),
+        "documents": index.manifest.documents,
         "generateSeconds": generate.as_secs_f64(),
         "buildSeconds": build.as_secs_f64(),
         "buildMBPerSecond": build_mb_s,
