@@ -264,6 +264,12 @@ pub struct LoraWeights {
 }
 
 impl LoraWeights {
+    /// An adapter with no layers (tests that only need a distinct adapter).
+    #[cfg(test)]
+    pub(crate) fn empty_for_tests() -> Self {
+        Self { layers: Vec::new(), rank: 0 }
+    }
+
     /// The pair for `layer`/`target`, if the adapter has one.
     pub fn pair(&self, layer: usize, target: Target) -> Option<&LoraPair> {
         self.layers.get(layer).and_then(|l| l.get(target.index())).and_then(|p| p.as_ref())

@@ -96,6 +96,11 @@ enum Command {
         /// that does not fit now waits; running sequences past it are preempted and recomputed.
         #[arg(long, env = "PROVENA_KV_CACHE_BYTES")]
         kv_cache_bytes: Option<usize>,
+        /// Bytes of K/V kept from finished requests for later prompts that start the same way
+        /// (a shared system prompt, earlier turns of a conversation), apart from the budget
+        /// above (default: a quarter of it; 0 disables prefix caching).
+        #[arg(long, env = "PROVENA_PREFIX_CACHE_BYTES")]
+        prefix_cache_bytes: Option<usize>,
         /// The longest sequence (prompt + completion) served, below the model's context.
         #[arg(long, env = "PROVENA_MAX_MODEL_LEN")]
         max_model_len: Option<usize>,
@@ -243,6 +248,7 @@ fn main() -> Result<()> {
             max_queue,
             prefill_budget,
             kv_cache_bytes,
+            prefix_cache_bytes,
             max_model_len,
             preload,
             pin,
@@ -325,7 +331,13 @@ fn main() -> Result<()> {
             let handle = engine::start(
                 base.clone(),
                 tok.clone(),
-                EngineConfig { max_batch, max_queue, prefill_budget, kv_budget },
+                EngineConfig {
+                    max_batch,
+                    max_queue,
+                    prefill_budget,
+                    kv_budget,
+                    prefix_cache_bytes: prefix_cache_bytes.unwrap_or(kv_budget / 4),
+                },
                 metrics.clone(),
             )?;
             let rt = tokio::runtime::Builder::new_multi_thread()

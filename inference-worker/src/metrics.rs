@@ -42,6 +42,19 @@ pub struct Metrics {
     pub kv_cache_budget_bytes: IntGauge,
     /// Sequences preempted (their K/V freed, recomputed later) to keep within the budget.
     pub preemptions: prometheus::IntCounter,
+    /// New prompts looked up in the prefix cache.
+    pub prefix_cache_lookups: prometheus::IntCounter,
+    /// Lookups that reused at least one block.
+    pub prefix_cache_hits: prometheus::IntCounter,
+    /// Prompt tokens of the prompts looked up.
+    pub prefix_cache_prompt_tokens: prometheus::IntCounter,
+    /// Prompt tokens whose K/V came from the prefix cache (not prefilled): over
+    /// `prefix_cache_prompt_tokens_total`, the token hit rate.
+    pub prefix_cache_hit_tokens: prometheus::IntCounter,
+    /// Bytes of K/V the prefix cache holds.
+    pub prefix_cache_bytes: IntGauge,
+    /// Entries the prefix cache holds.
+    pub prefix_cache_entries: IntGauge,
     /// HTTP responses, by status class (`2xx`, `4xx`, `5xx`).
     pub responses: IntCounterVec,
     /// Time between consecutive tokens of a sequence.
@@ -112,6 +125,25 @@ impl Metrics {
             "Sequences preempted to keep the K/V within its budget.",
         )?;
         registry.register(Box::new(preemptions.clone()))?;
+        let plain = |name: &str, help: &str| -> prometheus::Result<prometheus::IntCounter> {
+            let c = prometheus::IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let prefix_cache_lookups =
+            plain("prefix_cache_lookups_total", "New prompts looked up in the prefix cache.")?;
+        let prefix_cache_hits =
+            plain("prefix_cache_hits_total", "Prefix-cache lookups that reused K/V.")?;
+        let prefix_cache_prompt_tokens = plain(
+            "prefix_cache_prompt_tokens_total",
+            "Prompt tokens of the prompts looked up in the prefix cache.",
+        )?;
+        let prefix_cache_hit_tokens = plain(
+            "prefix_cache_hit_tokens_total",
+            "Prompt tokens served from the prefix cache (the token hit rate's numerator).",
+        )?;
+        let prefix_cache_bytes = gauge("prefix_cache_bytes", "K/V bytes in the prefix cache.")?;
+        let prefix_cache_entries = gauge("prefix_cache_entries", "Entries in the prefix cache.")?;
         let responses =
             counter("http_responses_total", "HTTP responses, by status class.", &["class"])?;
         let itl_seconds =
@@ -139,6 +171,12 @@ impl Metrics {
             kv_cache_bytes,
             kv_cache_budget_bytes,
             preemptions,
+            prefix_cache_lookups,
+            prefix_cache_hits,
+            prefix_cache_prompt_tokens,
+            prefix_cache_hit_tokens,
+            prefix_cache_bytes,
+            prefix_cache_entries,
             responses,
             itl_seconds,
             batch_rows,

@@ -1,5 +1,6 @@
 //! The worker as a production server, end to end on the real SmolLM2 GGUF over real HTTP:
-//! the model's chat template, the K/V budget, chunked prefill and the sampling parameters.
+//! the model's chat template, the K/V budget, chunked prefill, prefix caching and the sampling
+//! parameters.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -115,6 +116,49 @@ fn long_prompts_are_prefilled_in_chunks_within_the_step_budget() {
     let (status, body) = complete(&w, "base", &"word ".repeat(1100), 1);
     assert_eq!((status, body["error"]["param"].as_str()), (422, Some("prompt")), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("1024"), "{body}");
+}
+
+/// Prefix caching: a prompt that starts like an earlier one (the same system prompt) reuses its
+/// K/V and answers exactly as a worker without the cache does; the hit rate is in `/metrics`;
+/// an adapter's request never reuses the base model's K/V.
+#[test]
+fn shared_prompt_prefixes_reuse_their_kv_and_answer_the_same() {
+    let system = "You are a terse assistant for a datanet of French geography. ".repeat(6);
+    let a = format!("{system}Question: what is the capital of France? Answer:");
+    let b = format!("{system}Question: which river flows through Paris? Answer:");
+    let (cold, _) = start(&["--prefix-cache-bytes", "0"], 0);
+    let (sa, ra) = complete(&cold, "base", &a, 12);
+    let (sb, rb) = complete(&cold, "base", &b, 12);
+    assert_eq!((sa, sb), (200, 200), "{ra} {rb}");
+    let (_, text) = get(&cold, "/metrics");
+    assert_eq!(metric(&text, "provena_worker_prefix_cache_hit_tokens_total"), 0.0);
+    drop(cold);
+
+    let (w, ids) = start(&[], 1);
+    let hits = |w: &Worker| {
+        let (_, text) = get(w, "/metrics");
+        (
+            metric(&text, "provena_worker_prefix_cache_lookups_total"),
+            metric(&text, "provena_worker_prefix_cache_hits_total"),
+            metric(&text, "provena_worker_prefix_cache_hit_tokens_total"),
+            metric(&text, "provena_worker_prefix_cache_bytes"),
+        )
+    };
+    let (_, first) = complete(&w, "base", &a, 12);
+    assert_eq!(first["choices"][0]["text"], ra["choices"][0]["text"]);
+    let (lookups, hit, _, bytes) = hits(&w);
+    assert_eq!((lookups, hit), (1.0, 0.0));
+    assert!(bytes > 0.0, "the finished request's K/V is kept");
+    let (_, second) = complete(&w, "base", &b, 12);
+    assert_eq!(second["choices"][0]["text"], rb["choices"][0]["text"], "reuse changes nothing");
+    let (lookups, hit, tokens, _) = hits(&w);
+    assert_eq!((lookups, hit), (2.0, 1.0));
+    let prompt_tokens = second["usage"]["prompt_tokens"].as_f64().unwrap();
+    assert!(tokens >= 64.0 && tokens < prompt_tokens, "{tokens} of {prompt_tokens} reused");
+    // The same text through an adapter: its K/V differ, nothing is reused.
+    let (status, body) = complete(&w, &ids[0], &b, 4);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(hits(&w).1, 1.0);
 }
 
 /// The JSON events of an SSE body (`[DONE]` left out).

@@ -21,9 +21,14 @@
 //!   sequence, the rest prompt chunks, oldest first. A long prompt is fed over several steps
 //!   (sampling only after its last chunk), so it never stalls the batch's inter-token latency
 //!   for more than one bounded step.
+//! - **Prefix caching** (`EngineConfig::prefix_cache_bytes`): finished and preempted
+//!   sequences leave their K/V to a cache of its own budget; a new prompt that starts with a
+//!   cached prefix (whole 16-token blocks, same weights) starts with those positions copied in
+//!   and prefills only the rest. See `prefix_cache`.
 
 mod detokenizer;
 mod grammar;
+mod prefix_cache;
 mod sampler;
 mod scheduler;
 
@@ -60,6 +65,9 @@ pub struct EngineConfig {
     /// Bytes of K/V the running sequences may hold together. A job waits until its first
     /// chunk fits; a step that would exceed it preempts the latest admitted sequences.
     pub kv_budget: usize,
+    /// Bytes of K/V kept from finished and preempted sequences for prompts that start the same
+    /// way (see `prefix_cache`); 0 disables prefix caching.
+    pub prefix_cache_bytes: usize,
 }
 
 /// How to pick tokens (see `sampler` for the order the adjustments apply in).

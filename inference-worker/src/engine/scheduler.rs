@@ -1,7 +1,10 @@
 //! The actor: admits waiting jobs into the running batch, runs one step over every sequence,
 //! samples, and streams the new text out.
 
-use super::{detokenizer, grammar::Next, sampler, EngineConfig, Event, FinishReason, Job};
+use super::{
+    detokenizer, grammar::Next, prefix_cache::PrefixCache, sampler, EngineConfig, Event,
+    FinishReason, Job,
+};
 use crate::{
     metrics::Metrics,
     model::{KvCache, Model, SeqStep},
@@ -43,6 +46,8 @@ pub(super) struct Seq {
     forks: usize,
     last_token_at: Option<Instant>,
     finished: bool,
+    /// Finished normally: its K/V (prompt and generated tokens) may serve later prompts.
+    reusable: bool,
 }
 
 impl Seq {
@@ -66,7 +71,16 @@ impl Seq {
             forks: 0,
             last_token_at: None,
             finished: false,
+            reusable: false,
         }
+    }
+
+    /// The tokens whose K/V the cache holds: the prompt, then what was generated.
+    fn cached_tokens(&self) -> Vec<u32> {
+        let mut all = self.job.prompt.clone();
+        all.extend_from_slice(&self.generated);
+        all.truncate(self.cache.len());
+        all
     }
 
     fn unfed(&self) -> usize {
@@ -93,6 +107,7 @@ impl Scheduler {
         let cfg = &self.model.config;
         let kv_budget = self.config.kv_budget;
         self.metrics.kv_cache_budget_bytes.set(i64::try_from(kv_budget).unwrap_or(i64::MAX));
+        let mut prefix = PrefixCache::new(self.config.prefix_cache_bytes);
         loop {
             if running.is_empty() && waiting.is_empty() && preempted.is_empty() {
                 match self.rx.recv() {
@@ -115,11 +130,20 @@ impl Scheduler {
                     KvCache::bytes_for(cfg, unfed.min(self.config.prefill_budget.max(1)).min(limit))
                 };
                 if let Some(seq) = preempted.front() {
-                    let need = first_chunk(seq.unfed(), seq.limit);
+                    // Its K/V went to the prefix cache when it was preempted: resume from there
+                    // if it is still held.
+                    let hit = prefix.lookup(seq.job.lora.as_ref(), &seq.pending);
+                    let reused = hit.map_or(0, |h| h.positions);
+                    let need = KvCache::bytes_for(cfg, reused)
+                        .saturating_add(first_chunk(seq.unfed().saturating_sub(reused), seq.limit));
                     if !running.is_empty() && used.saturating_add(need) > kv_budget {
                         break;
                     }
-                    let Some(seq) = preempted.pop_front() else { break };
+                    let Some(mut seq) = preempted.pop_front() else { break };
+                    if let Some(cache) = hit.and_then(|h| prefix.take_copy(h)) {
+                        seq.fed = cache.len();
+                        seq.cache = cache;
+                    }
                     used = used.saturating_add(need);
                     running.push(seq);
                     continue;
@@ -131,36 +155,52 @@ impl Scheduler {
                     break;
                 }
                 let limit = front.prompt.len().saturating_add(front.max_tokens).min(cfg.context);
-                let need = first_chunk(front.prompt.len(), limit);
+                let hit = prefix.lookup(front.lora.as_ref(), &front.prompt);
+                let reused = hit.map_or(0, |h| h.positions);
+                let need = KvCache::bytes_for(cfg, reused).saturating_add(first_chunk(
+                    front.prompt.len().saturating_sub(reused),
+                    limit.saturating_sub(reused),
+                ));
                 if !running.is_empty() && used.saturating_add(need) > kv_budget {
                     break;
                 }
                 let Some(job) = waiting.pop_front() else { break };
+                let cache =
+                    hit.and_then(|h| prefix.take_copy(h)).unwrap_or_else(|| KvCache::empty(cfg));
+                let fed = cache.len();
+                self.metrics.prefix_cache_lookups.inc();
+                self.metrics.prefix_cache_prompt_tokens.inc_by(job.prompt.len() as u64);
+                if fed > 0 {
+                    self.metrics.prefix_cache_hits.inc();
+                    self.metrics.prefix_cache_hit_tokens.inc_by(fed as u64);
+                }
                 self.queued.fetch_sub(1, Ordering::SeqCst);
                 tracing::info!(
                     parent: &job.span,
                     waited_ms = job.arrived.elapsed().as_millis() as u64,
                     prompt_tokens = job.prompt.len(),
+                    reused_tokens = fed,
                     "admitted"
                 );
                 used = used.saturating_add(need);
                 seed_counter = seed_counter.wrapping_add(1);
                 let seed = job.sampling.seed.unwrap_or_else(|| sampler::entropy_seed(seed_counter));
                 running.push(Seq {
-                    cache: KvCache::empty(cfg),
+                    cache,
                     limit,
                     generated: Vec::new(),
                     history: sampler::History::new(&job.prompt, &job.sampling),
                     detok: detokenizer::Stream::default(),
                     unsent: String::new(),
                     pending: job.prompt.clone(),
-                    fed: 0,
+                    fed,
                     rng: ChaCha8Rng::seed_from_u64(seed),
                     seed,
                     index: 0,
                     forks: job.n.saturating_sub(1),
                     last_token_at: None,
                     finished: false,
+                    reusable: false,
                     job,
                 });
             }
@@ -201,7 +241,11 @@ impl Scheduler {
                     break;
                 }
                 let (Some(mut seq), Some(_)) = (running.pop(), take.pop()) else { break };
-                seq.cache = KvCache::empty(cfg);
+                // Its K/V moves to the prefix cache (within that cache's own budget): the
+                // resumption reuses it if it is still there, else recomputes.
+                let tokens = seq.cached_tokens();
+                let cache = std::mem::replace(&mut seq.cache, KvCache::empty(cfg));
+                prefix.insert(seq.job.lora.clone(), &tokens, cache);
                 let mut all = seq.job.prompt.clone();
                 all.extend_from_slice(&seq.generated);
                 seq.pending = all;
@@ -263,9 +307,16 @@ impl Scheduler {
                     }
                 }
             }
+            // Finished sequences leave their K/V to the prefix cache.
+            for seq in running.iter_mut().filter(|s| s.finished && s.reusable) {
+                let tokens = seq.cached_tokens();
+                prefix.insert(seq.job.lora.clone(), &tokens, std::mem::take(&mut seq.cache));
+            }
             running.retain(|s| !s.finished);
             let kv: usize = running.iter().chain(&preempted).map(|s| s.cache.bytes()).sum();
             self.metrics.kv_cache_bytes.set(i64::try_from(kv).unwrap_or(i64::MAX));
+            self.metrics.prefix_cache_bytes.set(i64::try_from(prefix.bytes()).unwrap_or(i64::MAX));
+            self.metrics.prefix_cache_entries.set(prefix.len() as i64);
         }
     }
 
@@ -377,7 +428,9 @@ impl Scheduler {
                 completion_tokens,
                 "generation finished"
             );
-            let tokens = std::mem::take(&mut seq.generated);
+            // Kept (not taken): the K/V of prompt + generated goes to the prefix cache.
+            let tokens = seq.generated.clone();
+            seq.reusable = true;
             let _ = seq.job.events.send(Event::Done {
                 index: seq.index,
                 reason,

@@ -9,7 +9,7 @@ use super::{kernels, Config};
 /// horizontal sums (see `kernels::attention`). Values are row-major,
 /// `[position, kv_heads · head_dim]`. The key buffers grow (doubling) when a sequence outruns
 /// the capacity it was created with.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct KvCache {
     pub(super) keys: Vec<Vec<f32>>,
     pub(super) values: Vec<Vec<f32>>,
@@ -128,6 +128,65 @@ impl KvCache {
                 *dst = v;
             }
         }
+    }
+
+    /// A copy of the first `n` positions (at most those held), with room for exactly them.
+    pub fn prefix(&self, n: usize) -> KvCache {
+        let n = n.min(self.len);
+        let capacity = Self::round(n);
+        let (row, old) = (self.row, self.capacity.max(1));
+        let keys = self
+            .keys
+            .iter()
+            .map(|keys| {
+                let mut copy = vec![0f32; row.saturating_mul(capacity)];
+                for (dst, src) in copy.chunks_exact_mut(capacity).zip(keys.chunks_exact(old)) {
+                    if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+                        d.copy_from_slice(s);
+                    }
+                }
+                copy
+            })
+            .collect();
+        let values = self
+            .values
+            .iter()
+            .map(|v| {
+                let mut copy = Vec::with_capacity(row.saturating_mul(capacity));
+                copy.extend_from_slice(v.get(..row.saturating_mul(n)).unwrap_or_default());
+                copy
+            })
+            .collect();
+        KvCache { keys, values, len: n, capacity, row }
+    }
+
+    /// Forgets every position from `n` on (the memory stays; later steps overwrite it).
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.len {
+            self.len = n;
+            let keep = self.row.saturating_mul(n);
+            for v in &mut self.values {
+                v.truncate(keep);
+            }
+        }
+    }
+
+    /// A cache holding `n` positions whose keys and values spell (layer, position, element):
+    /// tests of code that moves caches around.
+    #[cfg(test)]
+    #[allow(clippy::arithmetic_side_effects)]
+    pub(crate) fn synthetic(config: &Config, n: usize) -> KvCache {
+        let mut cache = Self::new(config, n);
+        let row = cache.row;
+        for layer in 0..config.layers {
+            let ks: Vec<f32> = (0..n * row).map(|i| (layer * 1_000_000 + i) as f32).collect();
+            cache.put_keys(layer, &ks);
+            if let Some(v) = cache.values.get_mut(layer) {
+                v.extend(ks.iter().map(|x| -x));
+            }
+        }
+        cache.len = n;
+        cache
     }
 
     /// Tokens held.
