@@ -30,18 +30,7 @@ fn index_of(docs: &[Vec<u32>]) -> Index {
 }
 
 fn index_with(docs: &[Vec<u32>], tokenizer: &str) -> Index {
-    Index::build(
-        docs.iter()
-            .enumerate()
-            .map(|(i, t)| Document {
-                contribution: 100 + i as u64,
-                content_hash: format!("0x{i:064x}"),
-                tokens: t.clone(),
-            })
-            .collect(),
-        tokenizer,
-    )
-    .unwrap()
+    Index::build(documents(docs), tokenizer).unwrap()
 }
 
 #[test]
@@ -225,20 +214,8 @@ fn sixty_four_bit_positions_answer_as_thirty_two_bit_ones() {
     assert_eq!(NARROW_SA_LIMIT, (1u64 << 31) - 2);
     let corpus = docs(12, 600);
     let narrow = index_of(&corpus);
-    let wide = Index::build_with(
-        corpus
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Document {
-                contribution: 100 + i as u64,
-                content_hash: format!("0x{i:064x}"),
-                tokens: t.clone(),
-            })
-            .collect(),
-        "test",
-        BuildOptions { wide_positions: true },
-    )
-    .unwrap();
+    let wide = Index::build_with(documents(&corpus), "test", BuildOptions { wide_positions: true })
+        .unwrap();
     assert_eq!(
         (wide.manifest.shards[0].position_bytes, narrow.manifest.shards[0].position_bytes),
         (8, 4)
@@ -306,6 +283,14 @@ fn a_new_snapshot_is_appended_as_a_shard_of_its_delta() {
     let a = attribute(&grown, &[], &answer, &Params::default()).unwrap();
     assert_eq!(a.weights, vec![(102, 500_000), (108, 500_000)]);
     assert_eq!(a, attribute(&whole, &[], &answer, &Params::default()).unwrap());
+    // A second writer is kept out while one holds the lock.
+    std::fs::write(dir.path().join(".append.lock"), b"").unwrap();
+    let err = Index::append(dir.path(), documents(&corpus), "test", BuildOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("another append"), "{err}");
+    std::fs::remove_file(dir.path().join(".append.lock")).unwrap();
     // Appending the same snapshot again adds nothing; another tokenizer is refused.
     let (again, report) =
         Index::append(dir.path(), documents(&corpus[..10]), "test", BuildOptions::default())

@@ -250,6 +250,7 @@ fn serve(
             n: 1,
             span: tracing::Span::none(),
             ignore_eos: true,
+            cache_salt: None,
             events: tx,
             arrived,
         })?;

@@ -123,6 +123,9 @@ pub struct Job {
     pub span: tracing::Span,
     /// Keep generating past end-of-sequence tokens (benchmarks with fixed output lengths).
     pub ignore_eos: bool,
+    /// Requests share prefix-cached K/V only with requests of the same salt (vLLM's
+    /// `cache_salt`).
+    pub cache_salt: Option<String>,
     pub events: UnboundedSender<Event>,
     pub arrived: Instant,
 }

@@ -6,11 +6,17 @@
 //!   blocks of [`BLOCK`] positions. An entry that is a prefix of a newer one (the previous turn
 //!   of the same conversation) is dropped.
 //! - **Matching**: every block boundary of an entry is indexed by a hash chained over the
-//!   tokens so far and the weights that computed them (the base model or one adapter: K/V
-//!   depend on the adapter). A new prompt's boundaries are hashed the same way, longest
+//!   tokens so far, the weights that computed them (the base model or one adapter: K/V
+//!   depend on the adapter) and the request's `cache_salt` (vLLM's extension): requests with
+//!   different salts never share K/V, so a tenant given its own salt cannot learn from
+//!   time-to-first-token whether another tenant sent a prompt (the prefix-cache timing
+//!   channel). A new prompt's boundaries are hashed the same way, longest
 //!   first; a hit is confirmed token by token (a hash collision costs a comparison, never a
 //!   wrong K/V). At most `prompt − 1` tokens are reused: the last prompt token is always fed,
 //!   for its logits.
+//! - **Running sequences** share too: a new prompt that starts like a running sequence's
+//!   tokens (a burst of requests with one system prompt, none finished yet) copies the K/V of
+//!   the longest common prefix from it (the scheduler checks them beside this cache).
 //! - **Reuse**: the matched positions are copied into the new sequence's cache, which starts
 //!   with them in and feeds only the rest of the prompt. K/V at a position depend only on the
 //!   tokens up to it, so the result equals a full prefill.
@@ -32,14 +38,22 @@ use std::{
 /// Positions per matching block.
 pub const BLOCK: usize = 16;
 
-/// The weights that computed a K/V: 0 for the base, else the adapter's address (stable while
-/// an entry holds the `Arc`).
-fn owner_of(lora: Option<&Arc<LoraWeights>>) -> usize {
-    lora.map_or(0, |a| Arc::as_ptr(a) as usize)
+/// Who may share a K/V: the weights that computed it (0 for the base, else the adapter's
+/// address, stable while an entry holds the `Arc`) and the request's cache salt.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Owner {
+    weights: usize,
+    salt: Option<String>,
+}
+
+impl Owner {
+    pub(super) fn new(lora: Option<&Arc<LoraWeights>>, salt: Option<&str>) -> Self {
+        Self { weights: lora.map_or(0, |a| Arc::as_ptr(a) as usize), salt: salt.map(str::to_owned) }
+    }
 }
 
 /// The chained hash at each block boundary of `tokens` (the first `blocks` blocks).
-fn boundary_hashes(owner: usize, tokens: &[u32], blocks: usize) -> Vec<u64> {
+fn boundary_hashes(owner: &Owner, tokens: &[u32], blocks: usize) -> Vec<u64> {
     let mut h = DefaultHasher::new();
     owner.hash(&mut h);
     tokens
@@ -53,7 +67,9 @@ fn boundary_hashes(owner: usize, tokens: &[u32], blocks: usize) -> Vec<u64> {
 }
 
 struct Entry {
-    lora: Option<Arc<LoraWeights>>,
+    owner: Owner,
+    /// Keeps the adapter alive, so that its address (in `owner`) is not reused.
+    _lora: Option<Arc<LoraWeights>>,
     /// Whole blocks.
     tokens: Vec<u32>,
     cache: KvCache,
@@ -102,21 +118,18 @@ impl PrefixCache {
         self.entries.len()
     }
 
-    /// The longest reusable prefix of `prompt` computed by `lora`'s weights.
-    pub(super) fn lookup(&self, lora: Option<&Arc<LoraWeights>>, prompt: &[u32]) -> Option<Hit> {
+    /// The longest reusable prefix of `prompt` computed for `owner` (weights and salt).
+    pub(super) fn lookup(&self, owner: &Owner, prompt: &[u32]) -> Option<Hit> {
         if self.budget == 0 {
             return None;
         }
         let blocks = prompt.len().saturating_sub(1) / BLOCK;
-        let owner = owner_of(lora);
         let hashes = boundary_hashes(owner, prompt, blocks);
         for (b, h) in hashes.iter().enumerate().rev() {
             let positions = b.saturating_add(1).saturating_mul(BLOCK);
             for id in self.index.get(h).into_iter().flatten() {
                 let Some(e) = self.entries.get(id) else { continue };
-                if owner_of(e.lora.as_ref()) == owner
-                    && e.tokens.get(..positions) == prompt.get(..positions)
-                {
+                if e.owner == *owner && e.tokens.get(..positions) == prompt.get(..positions) {
                     return Some(Hit { entry: *id, positions });
                 }
             }
@@ -136,6 +149,7 @@ impl PrefixCache {
     pub(super) fn insert(
         &mut self,
         lora: Option<Arc<LoraWeights>>,
+        salt: Option<&str>,
         tokens: &[u32],
         mut cache: KvCache,
     ) {
@@ -144,16 +158,16 @@ impl PrefixCache {
             return;
         }
         let positions = blocks.saturating_mul(BLOCK);
-        let owner = owner_of(lora.as_ref());
-        let hashes = boundary_hashes(owner, tokens, blocks);
+        let owner = Owner::new(lora.as_ref(), salt);
+        let hashes = boundary_hashes(&owner, tokens, blocks);
         let tokens = tokens.get(..positions).unwrap_or_default();
         self.clock = self.clock.saturating_add(1);
         // Already held (the same prompt again): keep the older copy, mark it used.
         let same = hashes.last().and_then(|h| self.index.get(h)).and_then(|ids| {
             ids.iter().copied().find(|id| {
-                self.entries.get(id).is_some_and(|e| {
-                    owner_of(e.lora.as_ref()) == owner && e.tokens.get(..positions) == Some(tokens)
-                })
+                self.entries
+                    .get(id)
+                    .is_some_and(|e| e.owner == owner && e.tokens.get(..positions) == Some(tokens))
             })
         });
         if let Some(id) = same {
@@ -174,7 +188,7 @@ impl PrefixCache {
             for id in self.index.get(h).into_iter().flatten() {
                 let redundant = self.entries.get(id).is_some_and(|e| {
                     e.tokens.len() == upto
-                        && owner_of(e.lora.as_ref()) == owner
+                        && e.owner == owner
                         && e.tokens.as_slice() == tokens.get(..upto).unwrap_or_default()
                 });
                 if redundant {
@@ -201,7 +215,14 @@ impl PrefixCache {
         self.used = self.used.saturating_add(bytes);
         self.entries.insert(
             id,
-            Entry { lora, tokens: tokens.to_vec(), cache, hashes, last_used: self.clock },
+            Entry {
+                owner,
+                _lora: lora,
+                tokens: tokens.to_vec(),
+                cache,
+                hashes,
+                last_used: self.clock,
+            },
         );
     }
 
@@ -248,48 +269,52 @@ mod tests {
 
     #[test]
     fn the_longest_whole_block_prefix_is_found_and_copied() {
+        let base = Owner::new(None, None);
         let mut pc = PrefixCache::new(1 << 30);
         let system: Vec<u32> = (0..40).collect();
         let mut first = system.clone();
         first.extend([900, 901, 902]);
-        pc.insert(None, &first, filled(first.len()));
+        pc.insert(None, None, &first, filled(first.len()));
         assert_eq!((pc.len(), pc.bytes() > 0), (1, true));
         // A prompt sharing the 40-token system prompt reuses its two whole blocks (32).
         let mut second = system.clone();
         second.extend([500, 501]);
-        let hit = pc.lookup(None, &second).unwrap();
+        let hit = pc.lookup(&base, &second).unwrap();
         assert_eq!(hit.positions, 32);
         let copy = pc.take_copy(hit).unwrap();
         assert_eq!(copy, filled(first.len()).prefix(32));
         // Another adapter's K/V never match; nor does a prompt differing in the first block.
         let lora = Some(Arc::new(LoraWeights::empty_for_tests()));
-        assert_eq!(pc.lookup(lora.as_ref(), &second), None);
+        assert_eq!(pc.lookup(&Owner::new(lora.as_ref(), None), &second), None);
+        // Nor does a request with another cache salt.
+        assert_eq!(pc.lookup(&Owner::new(None, Some("tenant-b")), &second), None);
         let mut other = second.clone();
         other[3] = 77;
-        assert_eq!(pc.lookup(None, &other), None);
+        assert_eq!(pc.lookup(&base, &other), None);
         // The last token is always fed: a prompt of exactly 32 reuses 16.
-        assert_eq!(pc.lookup(None, &system[..32]).unwrap().positions, 16);
+        assert_eq!(pc.lookup(&base, &system[..32]).unwrap().positions, 16);
     }
 
     #[test]
     fn a_later_turn_replaces_the_earlier_and_the_budget_evicts_the_oldest() {
+        let base = Owner::new(None, None);
         let one = KvCache::bytes_for(&config(), 32);
         let mut pc = PrefixCache::new(3 * one);
         let turn1: Vec<u32> = (0..32).collect();
         let turn2: Vec<u32> = (0..48).collect();
-        pc.insert(None, &turn1, filled(32));
-        pc.insert(None, &turn2, filled(48));
+        pc.insert(None, None, &turn1, filled(32));
+        pc.insert(None, None, &turn2, filled(48));
         assert_eq!(pc.len(), 1, "the first turn is a prefix of the second");
-        assert_eq!(pc.lookup(None, &(0..100).collect::<Vec<u32>>()).unwrap().positions, 48);
+        assert_eq!(pc.lookup(&base, &(0..100).collect::<Vec<u32>>()).unwrap().positions, 48);
         // Two more 32-position entries: the budget (3 x 32 positions) evicts the oldest.
-        pc.insert(None, &(1000..1032).collect::<Vec<u32>>(), filled(32));
-        pc.insert(None, &(2000..2032).collect::<Vec<u32>>(), filled(32));
+        pc.insert(None, None, &(1000..1032).collect::<Vec<u32>>(), filled(32));
+        pc.insert(None, None, &(2000..2032).collect::<Vec<u32>>(), filled(32));
         assert!(pc.bytes() <= 3 * one, "{} > {}", pc.bytes(), 3 * one);
-        assert_eq!(pc.lookup(None, &(0..100).collect::<Vec<u32>>()), None, "evicted");
-        assert!(pc.lookup(None, &(2000..2040).collect::<Vec<u32>>()).is_some());
+        assert_eq!(pc.lookup(&base, &(0..100).collect::<Vec<u32>>()), None, "evicted");
+        assert!(pc.lookup(&base, &(2000..2040).collect::<Vec<u32>>()).is_some());
         // A disabled cache keeps nothing.
         let mut off = PrefixCache::new(0);
-        off.insert(None, &turn1, filled(32));
-        assert_eq!((off.len(), off.lookup(None, &turn2)), (0, None));
+        off.insert(None, None, &turn1, filled(32));
+        assert_eq!((off.len(), off.lookup(&base, &turn2)), (0, None));
     }
 }

@@ -2,8 +2,10 @@
 //! samples, and streams the new text out.
 
 use super::{
-    detokenizer, grammar::Next, prefix_cache::PrefixCache, sampler, EngineConfig, Event,
-    FinishReason, Job,
+    detokenizer,
+    grammar::Next,
+    prefix_cache::{self, Owner, PrefixCache},
+    sampler, EngineConfig, Event, FinishReason, Job,
 };
 use crate::{
     metrics::Metrics,
@@ -83,6 +85,16 @@ impl Seq {
         all
     }
 
+    /// How many leading tokens of `prompt` this sequence's cache holds the K/V of, if it was
+    /// computed by `owner`'s weights (and salt).
+    fn shared_prefix(&self, owner: &Owner, prompt: &[u32]) -> usize {
+        if Owner::new(self.job.lora.as_ref(), self.job.cache_salt.as_deref()) != *owner {
+            return 0;
+        }
+        let held = self.job.prompt.iter().chain(&self.generated).take(self.cache.len());
+        held.zip(prompt).take_while(|(a, b)| a == b).count()
+    }
+
     fn unfed(&self) -> usize {
         self.pending.len().saturating_sub(self.fed)
     }
@@ -132,7 +144,8 @@ impl Scheduler {
                 if let Some(seq) = preempted.front() {
                     // Its K/V went to the prefix cache when it was preempted: resume from there
                     // if it is still held.
-                    let hit = prefix.lookup(seq.job.lora.as_ref(), &seq.pending);
+                    let owner = Owner::new(seq.job.lora.as_ref(), seq.job.cache_salt.as_deref());
+                    let hit = prefix.lookup(&owner, &seq.pending);
                     let reused = hit.map_or(0, |h| h.positions);
                     let need = KvCache::bytes_for(cfg, reused)
                         .saturating_add(first_chunk(seq.unfed().saturating_sub(reused), seq.limit));
@@ -155,8 +168,20 @@ impl Scheduler {
                     break;
                 }
                 let limit = front.prompt.len().saturating_add(front.max_tokens).min(cfg.context);
-                let hit = prefix.lookup(front.lora.as_ref(), &front.prompt);
-                let reused = hit.map_or(0, |h| h.positions);
+                let owner = Owner::new(front.lora.as_ref(), front.cache_salt.as_deref());
+                let hit = prefix.lookup(&owner, &front.prompt);
+                // A running sequence that starts the same way (a burst of requests with one
+                // system prompt) shares its K/V too, before any of them has finished. At most
+                // prompt − 1 positions: the last prompt token is fed for its logits.
+                let usable = front.prompt.len().saturating_sub(1);
+                let cached = hit.map_or(0, |h| h.positions);
+                let sibling = running
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (i, s.shared_prefix(&owner, &front.prompt).min(usable)))
+                    .max_by_key(|(_, n)| *n)
+                    .filter(|(_, n)| *n >= prefix_cache::BLOCK && *n > cached);
+                let reused = sibling.map_or(cached, |(_, n)| n);
                 let need = KvCache::bytes_for(cfg, reused).saturating_add(first_chunk(
                     front.prompt.len().saturating_sub(reused),
                     limit.saturating_sub(reused),
@@ -165,8 +190,11 @@ impl Scheduler {
                     break;
                 }
                 let Some(job) = waiting.pop_front() else { break };
-                let cache =
-                    hit.and_then(|h| prefix.take_copy(h)).unwrap_or_else(|| KvCache::empty(cfg));
+                let cache = match sibling {
+                    Some((i, n)) => running.get(i).map(|s| s.cache.prefix(n)),
+                    None => hit.and_then(|h| prefix.take_copy(h)),
+                }
+                .unwrap_or_else(|| KvCache::empty(cfg));
                 let fed = cache.len();
                 self.metrics.prefix_cache_lookups.inc();
                 self.metrics.prefix_cache_prompt_tokens.inc_by(job.prompt.len() as u64);
@@ -245,7 +273,8 @@ impl Scheduler {
                 // resumption reuses it if it is still there, else recomputes.
                 let tokens = seq.cached_tokens();
                 let cache = std::mem::replace(&mut seq.cache, KvCache::empty(cfg));
-                prefix.insert(seq.job.lora.clone(), &tokens, cache);
+                let salt = seq.job.cache_salt.as_deref();
+                prefix.insert(seq.job.lora.clone(), salt, &tokens, cache);
                 let mut all = seq.job.prompt.clone();
                 all.extend_from_slice(&seq.generated);
                 seq.pending = all;
@@ -310,7 +339,8 @@ impl Scheduler {
             // Finished sequences leave their K/V to the prefix cache.
             for seq in running.iter_mut().filter(|s| s.finished && s.reusable) {
                 let tokens = seq.cached_tokens();
-                prefix.insert(seq.job.lora.clone(), &tokens, std::mem::take(&mut seq.cache));
+                let cache = std::mem::take(&mut seq.cache);
+                prefix.insert(seq.job.lora.clone(), seq.job.cache_salt.as_deref(), &tokens, cache);
             }
             running.retain(|s| !s.finished);
             let kv: usize = running.iter().chain(&preempted).map(|s| s.cache.bytes()).sum();

@@ -498,6 +498,7 @@ async fn run(
         n: valid.n,
         span: tracing::Span::current(),
         ignore_eos: common.ignore_eos,
+        cache_salt: common.cache_salt.clone(),
         events: tx,
         arrived: Instant::now(),
     })?;

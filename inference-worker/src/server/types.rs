@@ -147,6 +147,9 @@ pub(crate) struct Common {
     pub(crate) repetition_penalty: Option<f32>,
     /// Token id (as a string) → bias in [-100, 100].
     pub(crate) logit_bias: Option<std::collections::BTreeMap<String, f32>>,
+    /// vLLM's extension: prefix-cached K/V is shared only between requests with the same salt
+    /// (1 to 256 characters).
+    pub(crate) cache_salt: Option<String>,
     /// vLLM's extension: token ids that end the generation.
     pub(crate) stop_token_ids: Option<Vec<u32>>,
     pub(crate) stream_options: Option<StreamOptions>,

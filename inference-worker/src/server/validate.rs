@@ -80,6 +80,11 @@ fn refuse_unserved(common: &Common) -> Result<(), ApiError> {
         ("echo", &common.echo, false),
         ("suffix", &common.suffix, false),
     ];
+    if let Some(salt) = &common.cache_salt {
+        if salt.is_empty() || salt.chars().count() > 256 {
+            return Err(Error::invalid("cache_salt", "must be 1 to 256 characters").into());
+        }
+    }
     for (param, value, neutral_is_one) in checks {
         let Some(v) = value else { continue };
         let served = match param {

@@ -380,8 +380,30 @@ impl Index {
     /// Indexes the documents of `docs` (a new snapshot of the datanet) that the index in `dir`
     /// does not hold yet, in a new shard; earlier shards are not touched. The shard is written
     /// before the manifest names it (atomically), so an interrupted append leaves the index as
-    /// it was. Returns the grown index and what was added.
+    /// it was; `.append.lock` keeps a second writer out. Returns the grown index and what was
+    /// added.
     pub fn append(
+        dir: &Path,
+        docs: Vec<Document>,
+        tokenizer: &str,
+        options: BuildOptions,
+    ) -> Result<(Self, AppendReport)> {
+        // One writer at a time: a second append would pick the same shard name.
+        let lock_path = dir.join(".append.lock");
+        fs::OpenOptions::new().write(true).create_new(true).open(&lock_path).with_context(
+            || {
+                format!(
+                    "another append holds {} (remove it if none is running)",
+                    lock_path.display()
+                )
+            },
+        )?;
+        let result = Self::append_locked(dir, docs, tokenizer, options);
+        let _ = fs::remove_file(&lock_path);
+        result
+    }
+
+    fn append_locked(
         dir: &Path,
         docs: Vec<Document>,
         tokenizer: &str,

@@ -106,28 +106,29 @@ fn failed(e: impl std::fmt::Debug) -> anyhow::Error {
     anyhow!("suffix array construction failed: {e:?}")
 }
 
-impl SuffixArray<u32> for u16 {
-    fn suffix_array(tokens: &[u16]) -> Result<Vec<u32>> {
-        ensure!((tokens.len() as u64) < NARROW_SA_LIMIT, "too many tokens for 32-bit positions");
-        let sa = libsais::SuffixArrayConstruction::for_text(tokens)
-            .in_owned_buffer32()
+/// Runs libsais (`$ctor`: `for_text` or, for integer alphabets, `for_text_mut`) into an owned
+/// buffer of the output width (`$buffer`), single-threaded.
+macro_rules! sais {
+    ($ctor:ident, $text:expr, $buffer:ident) => {
+        libsais::SuffixArrayConstruction::$ctor($text)
+            .$buffer()
             .single_threaded()
             .run()
             .map_err(failed)?
-            .into_vec();
-        positions(sa, |p| u64::try_from(p).ok())
+            .into_vec()
+    };
+}
+
+impl SuffixArray<u32> for u16 {
+    fn suffix_array(tokens: &[u16]) -> Result<Vec<u32>> {
+        ensure!((tokens.len() as u64) < NARROW_SA_LIMIT, "too many tokens for 32-bit positions");
+        positions(sais!(for_text, tokens, in_owned_buffer32), |p| u64::try_from(p).ok())
     }
 }
 
 impl SuffixArray<u64> for u16 {
     fn suffix_array(tokens: &[u16]) -> Result<Vec<u64>> {
-        let sa = libsais::SuffixArrayConstruction::for_text(tokens)
-            .in_owned_buffer64()
-            .single_threaded()
-            .run()
-            .map_err(failed)?
-            .into_vec();
-        positions(sa, |p| u64::try_from(p).ok())
+        positions(sais!(for_text, tokens, in_owned_buffer64), |p| u64::try_from(p).ok())
     }
 }
 
@@ -152,25 +153,13 @@ impl SuffixArray<u32> for u32 {
     fn suffix_array(tokens: &[u32]) -> Result<Vec<u32>> {
         ensure!((tokens.len() as u64) < NARROW_SA_LIMIT, "too many tokens for 32-bit positions");
         let mut text: Vec<i32> = integer_text(tokens)?;
-        let sa = libsais::SuffixArrayConstruction::for_text_mut(&mut text)
-            .in_owned_buffer32()
-            .single_threaded()
-            .run()
-            .map_err(failed)?
-            .into_vec();
-        positions(sa, |p| u64::try_from(p).ok())
+        positions(sais!(for_text_mut, &mut text, in_owned_buffer32), |p| u64::try_from(p).ok())
     }
 }
 
 impl SuffixArray<u64> for u32 {
     fn suffix_array(tokens: &[u32]) -> Result<Vec<u64>> {
         let mut text: Vec<i64> = integer_text(tokens)?;
-        let sa = libsais::SuffixArrayConstruction::for_text_mut(&mut text)
-            .in_owned_buffer64()
-            .single_threaded()
-            .run()
-            .map_err(failed)?
-            .into_vec();
-        positions(sa, |p| u64::try_from(p).ok())
+        positions(sais!(for_text_mut, &mut text, in_owned_buffer64), |p| u64::try_from(p).ok())
     }
 }
