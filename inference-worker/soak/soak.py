@@ -72,7 +72,11 @@ def main():
     worker = subprocess.Popen(
         [args.worker, "serve", "--model", args.model, "--adapters-dir", store, "--port", "0",
          "--admin-key", ADMIN, "--max-batch", "8", "--max-queue", "6", "--device-slots", "4",
-         "--host-cache-mb", "8"],
+         "--host-cache-mb", "8",
+         # The prefix cache grows to its budget by design (default: a quarter of the K/V
+         # budget, gigabytes here); a small one fills during the warm-up, so that growth
+         # after it would be a leak.
+         "--prefix-cache-bytes", str(64 << 20)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     banner = worker.stdout.readline()
     port = int(re.search(r"http://[^:]+:(\d+)/", banner).group(1))

@@ -261,13 +261,27 @@ pub struct LoraWeights {
     layers: Vec<Vec<Option<LoraPair>>>,
     /// The largest rank over projections.
     pub rank: usize,
+    /// Unique per preparation (see [`LoraWeights::instance`]).
+    instance: u64,
+}
+
+/// The next preparation's number.
+fn next_instance() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl LoraWeights {
     /// An adapter with no layers (tests that only need a distinct adapter).
     #[cfg(test)]
     pub(crate) fn empty_for_tests() -> Self {
-        Self { layers: Vec::new(), rank: 0 }
+        Self { layers: Vec::new(), rank: 0, instance: next_instance() }
+    }
+
+    /// A number no other preparation of an adapter (or mixture) shares, in this process: what
+    /// computed a K/V, without holding the weights alive (the prefix cache keys on it).
+    pub fn instance(&self) -> u64 {
+        self.instance
     }
 
     /// The pair for `layer`/`target`, if the adapter has one.
@@ -389,7 +403,7 @@ impl LoraWeights {
                 });
             }
         }
-        Ok(Self { layers, rank })
+        Ok(Self { layers, rank, instance: next_instance() })
     }
 
     /// `Σ wᵢ · adapterᵢ` as one adapter of concatenated rank.
@@ -429,7 +443,7 @@ impl LoraWeights {
                 *slot = acc;
             }
         }
-        Ok(Self { layers, rank })
+        Ok(Self { layers, rank, instance: next_instance() })
     }
 }
 

@@ -21,9 +21,9 @@
 //!   with them in and feeds only the rest of the prompt. K/V at a position depend only on the
 //!   tokens up to it, so the result equals a full prefill.
 //! - **Bounds**: the entries hold at most `budget` bytes (`--prefix-cache-bytes`, apart from
-//!   the running sequences' K/V budget); the least recently used entry goes first. An entry
-//!   keeps its adapter's weights alive (so that its identity cannot be reused) until it is
-//!   evicted. A budget of 0 disables the cache.
+//!   the running sequences' K/V budget); the least recently used entry goes first. Entries
+//!   name an adapter by its preparation number, not a reference: an unloaded adapter's memory
+//!   is freed (its entries simply stop matching). A budget of 0 disables the cache.
 //!
 //! Entries are whole caches, not shared pages: two prompts that share a system prompt but
 //! continue differently hold the system prompt twice.
@@ -38,17 +38,18 @@ use std::{
 /// Positions per matching block.
 pub const BLOCK: usize = 16;
 
-/// Who may share a K/V: the weights that computed it (0 for the base, else the adapter's
-/// address, stable while an entry holds the `Arc`) and the request's cache salt.
+/// Who may share a K/V: the weights that computed it (0 for the base, else the adapter
+/// preparation's [`LoraWeights::instance`], never reused, so an entry need not keep an unloaded
+/// adapter's memory alive) and the request's cache salt.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Owner {
-    weights: usize,
+    weights: u64,
     salt: Option<String>,
 }
 
 impl Owner {
     pub(super) fn new(lora: Option<&Arc<LoraWeights>>, salt: Option<&str>) -> Self {
-        Self { weights: lora.map_or(0, |a| Arc::as_ptr(a) as usize), salt: salt.map(str::to_owned) }
+        Self { weights: lora.map_or(0, |a| a.instance()), salt: salt.map(str::to_owned) }
     }
 }
 
@@ -68,8 +69,6 @@ fn boundary_hashes(owner: &Owner, tokens: &[u32], blocks: usize) -> Vec<u64> {
 
 struct Entry {
     owner: Owner,
-    /// Keeps the adapter alive, so that its address (in `owner`) is not reused.
-    _lora: Option<Arc<LoraWeights>>,
     /// Whole blocks.
     tokens: Vec<u32>,
     cache: KvCache,
@@ -148,7 +147,7 @@ impl PrefixCache {
     /// Keeps `cache`, which holds the K/V of `tokens[..cache.len()]` computed by `lora`.
     pub(super) fn insert(
         &mut self,
-        lora: Option<Arc<LoraWeights>>,
+        lora: Option<&Arc<LoraWeights>>,
         salt: Option<&str>,
         tokens: &[u32],
         mut cache: KvCache,
@@ -158,7 +157,7 @@ impl PrefixCache {
             return;
         }
         let positions = blocks.saturating_mul(BLOCK);
-        let owner = Owner::new(lora.as_ref(), salt);
+        let owner = Owner::new(lora, salt);
         let hashes = boundary_hashes(&owner, tokens, blocks);
         let tokens = tokens.get(..positions).unwrap_or_default();
         self.clock = self.clock.saturating_add(1);
@@ -215,14 +214,7 @@ impl PrefixCache {
         self.used = self.used.saturating_add(bytes);
         self.entries.insert(
             id,
-            Entry {
-                owner,
-                _lora: lora,
-                tokens: tokens.to_vec(),
-                cache,
-                hashes,
-                last_used: self.clock,
-            },
+            Entry { owner, tokens: tokens.to_vec(), cache, hashes, last_used: self.clock },
         );
     }
 

@@ -274,7 +274,7 @@ impl Scheduler {
                 let tokens = seq.cached_tokens();
                 let cache = std::mem::replace(&mut seq.cache, KvCache::empty(cfg));
                 let salt = seq.job.cache_salt.as_deref();
-                prefix.insert(seq.job.lora.clone(), salt, &tokens, cache);
+                prefix.insert(seq.job.lora.as_ref(), salt, &tokens, cache);
                 let mut all = seq.job.prompt.clone();
                 all.extend_from_slice(&seq.generated);
                 seq.pending = all;
@@ -340,7 +340,7 @@ impl Scheduler {
             for seq in running.iter_mut().filter(|s| s.finished && s.reusable) {
                 let tokens = seq.cached_tokens();
                 let cache = std::mem::take(&mut seq.cache);
-                prefix.insert(seq.job.lora.clone(), seq.job.cache_salt.as_deref(), &tokens, cache);
+                prefix.insert(seq.job.lora.as_ref(), seq.job.cache_salt.as_deref(), &tokens, cache);
             }
             running.retain(|s| !s.finished);
             let kv: usize = running.iter().chain(&preempted).map(|s| s.cache.bytes()).sum();
