@@ -21,6 +21,14 @@ fn run(args: &[&str]) -> (bool, Value, String) {
     (out.status.success(), value, String::from_utf8_lossy(&out.stderr).to_string())
 }
 
+/// Writes contribution `id`'s file into the corpus directory and lists it (with its content
+/// hash) in `contributions.json`.
+fn contribute(corpus: &std::path::Path, list: &mut Vec<Value>, id: u64, body: &str) {
+    std::fs::write(corpus.join(format!("{id}.txt")), body).unwrap();
+    list.push(serde_json::json!({"contribution": id, "contentHash": hash_hex(body.as_bytes()), "file": format!("{id}.txt")}));
+    std::fs::write(corpus.join("contributions.json"), serde_json::to_vec(list).unwrap()).unwrap();
+}
+
 #[test]
 fn index_count_attribute_stats() {
     let model = model();
@@ -34,10 +42,8 @@ fn index_count_attribute_stats() {
     ];
     let mut list = Vec::new();
     for (id, body) in texts {
-        std::fs::write(corpus.join(format!("{id}.txt")), body).unwrap();
-        list.push(serde_json::json!({"contribution": id, "contentHash": hash_hex(body.as_bytes()), "file": format!("{id}.txt")}));
+        contribute(&corpus, &mut list, id, body);
     }
-    std::fs::write(corpus.join("contributions.json"), serde_json::to_vec(&list).unwrap()).unwrap();
     let index = dir.path().join("index");
     let (ok, v, err) = run(&[
         "index",
@@ -95,9 +101,7 @@ fn index_count_attribute_stats() {
 
     // A new snapshot: the two indexed contributions and a third, appended as a shard.
     let body = "Reentrancy guards belong on every function that makes an external call.";
-    std::fs::write(corpus.join("9.txt"), body).unwrap();
-    list.push(serde_json::json!({"contribution": 9, "contentHash": hash_hex(body.as_bytes()), "file": "9.txt"}));
-    std::fs::write(corpus.join("contributions.json"), serde_json::to_vec(&list).unwrap()).unwrap();
+    contribute(&corpus, &mut list, 9, body);
     let (ok, v, err) = run(&[
         "index",
         "--corpus",
