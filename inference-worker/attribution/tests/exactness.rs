@@ -98,6 +98,37 @@ fn naive_docs(docs: &[Vec<u32>], q: &[u32]) -> BTreeSet<usize> {
         .collect()
 }
 
+type Found = Vec<(usize, usize, u64, BTreeSet<usize>)>;
+
+/// The index's maximal spans with the documents holding each.
+fn spans(docs: &[Vec<u32>], q: &[u32], min_len: usize, max_freq: u64) -> Found {
+    let idx = build(docs);
+    idx.maximal_spans(q, min_len, max_freq)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.start, s.len, s.count, idx.documents_of(&s.ranges).into_iter().collect()))
+        .collect()
+}
+
+/// Naive: every (start, longest match) not contained in an earlier one, then filtered.
+fn naive_spans(docs: &[Vec<u32>], q: &[u32], min_len: usize, max_freq: u64) -> Found {
+    let mut naive = Vec::new();
+    let mut prev_end = 0;
+    for start in 0..q.len() {
+        let len = naive_longest(docs, q, start);
+        if len == 0 || start + len <= prev_end {
+            continue;
+        }
+        prev_end = start + len;
+        let run = &q[start..start + len];
+        let count = naive_count(docs, run);
+        if len >= min_len && count <= max_freq {
+            naive.push((start, len, count, naive_docs(docs, run)));
+        }
+    }
+    naive
+}
+
 /// Corpora over a tiny alphabet, so that repeats are common.
 fn corpus() -> impl Strategy<Value = Vec<Vec<u32>>> {
     proptest::collection::vec(proptest::collection::vec(0..4u32, 0..40), 1..6)
@@ -143,24 +174,24 @@ proptest! {
         min_len in 1..4usize,
         max_freq in 1..6u64,
     ) {
-        let idx = build(&docs);
-        let spans: Vec<(usize, usize, u64)> =
-            idx.maximal_spans(&q, min_len, max_freq).unwrap().into_iter().map(|s| (s.start, s.len, s.count)).collect();
-        // Naive: every (start, longest match) not contained in an earlier one, then filtered.
-        let mut naive = Vec::new();
-        let mut prev_end = 0;
-        for start in 0..q.len() {
-            let len = naive_longest(&docs, &q, start);
-            if len == 0 || start + len <= prev_end {
-                continue;
-            }
-            prev_end = start + len;
-            let count = naive_count(&docs, &q[start..start + len]);
-            if len >= min_len && count <= max_freq {
-                naive.push((start, len, count));
-            }
-        }
-        prop_assert_eq!(spans, naive);
+        prop_assert_eq!(spans(&docs, &q, min_len, max_freq), naive_spans(&docs, &q, min_len, max_freq));
+    }
+
+    #[test]
+    fn periodic_answers_agree(
+        docs in corpus(),
+        phrase in proptest::collection::vec(0..4u32, 1..5),
+        reps in 1..40usize,
+        tail in proptest::collection::vec(0..5u32, 0..6),
+        runs in proptest::collection::vec(1..30usize, 0..3),
+    ) {
+        // Answers that loop over a phrase (then go on), over corpora holding runs of it.
+        let run = |n: usize| phrase.iter().copied().cycle().take(n).collect::<Vec<u32>>();
+        let mut docs = docs;
+        docs.extend(runs.iter().map(|n| run(*n)));
+        let mut q = run(reps * phrase.len());
+        q.extend(tail);
+        prop_assert_eq!(spans(&docs, &q, 1, u64::MAX), naive_spans(&docs, &q, 1, u64::MAX));
     }
 
     #[test]

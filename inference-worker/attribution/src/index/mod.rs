@@ -26,11 +26,13 @@
 //! ## Queries
 //!
 //! A pattern's occurrences in a shard are one contiguous range of its suffix array, found by
-//! two binary searches (`O(m + log n)` with Manber and Myers' skipping). The longest match at
-//! each position of an answer is the longest over the shards; the match at `i + 1` is at least
-//! the one at `i` less its first token, so each position re-finds what it knows occurs in one
-//! search and then compares one new token per extension. The separator is never part of a
-//! query, so no match crosses documents.
+//! two binary searches (`O(m + log n)` with Manber and Myers' skipping). The longest match at a
+//! position is the longest over the shards; it is found by re-finding the part already known
+//! to occur in one search and then comparing one new token per extension. An answer's maximal
+//! spans ([`Index::maximal_spans`]) are found without matching the positions whose matches end
+//! inside an earlier one (existence probes find the next maximal start), and a periodic answer
+//! (a repeated-token loop) reuses its last match instead of searching again. The separator is
+//! never part of a query, so no match crosses documents.
 
 mod shard;
 mod store;
@@ -562,8 +564,21 @@ impl Index {
     pub fn longest_match_at(&self, query: &[u32], start: usize) -> Result<Match> {
         Self::check_query(query)?;
         let found: Vec<(usize, Range<usize>)> =
-            self.shards.iter().map(|s| s.longest_match_at(query, start)).collect();
+            self.shards.iter().map(|s| s.longest_match_at(query, start, 0)).collect();
         Ok(Self::combine(found.iter().enumerate()))
+    }
+
+    /// The longest match at `start` over all shards, given that `query[start..start + known]`
+    /// occurs in one of them.
+    fn longest_match_known(&self, query: &[u32], start: usize, known: usize) -> Match {
+        let found: Vec<(usize, Range<usize>)> =
+            self.shards.iter().map(|s| s.longest_match_at(query, start, known)).collect();
+        Self::combine(found.iter().enumerate())
+    }
+
+    /// Whether `run` occurs in the corpus.
+    fn occurs(&self, run: &[u32]) -> bool {
+        self.shards.iter().any(|s| s.occurs(run))
     }
 
     /// The longest of per-shard matches and the ranges of the shards that reach it.
@@ -604,31 +619,122 @@ impl Index {
     /// The maximal spans of `query` that occur in the corpus: for each position, the longest
     /// match starting there (over all shards), kept when it is not inside the previous
     /// position's match, at least `min_len` tokens long and occurring at most `max_freq` times.
+    ///
+    /// Only the positions that start a maximal match are matched. After a match
+    /// `query[i..e]`, the next one starts at the first `j` in `(i, e]` for which
+    /// `query[j..=e]` occurs (whether it does is monotone in `j`: a binary search of existence
+    /// probes), or after `e` when none does; the positions in between, whose matches end inside
+    /// the last one, are never searched (an answer that copies a document and goes on costs
+    /// `O(L log L)` for the copy of length `L`, not `O(L²)`). A periodic stretch of the answer
+    /// (a repeated-token loop, a repeated phrase) repeats its maximal matches: when the last
+    /// two matches have the same length `L`, start `p ≤ L` apart and the answer repeats with
+    /// period `p` over them, the next match is the last one shifted by `p` with the same
+    /// occurrences, confirmed by comparing the `p` new answer tokens (a loop of `n` tokens
+    /// costs `O(n)`, not `O(n · L)`). Otherwise the work is the sum over maximal matches of
+    /// `O((L + log N) · log L)` token comparisons per shard; making it grow like `n · L`
+    /// takes a corpus holding `n` different maximal runs of length `L` each, i.e. `n · L`
+    /// contributed tokens.
     pub fn maximal_spans(&self, query: &[u32], min_len: usize, max_freq: u64) -> Result<Vec<Span>> {
         Self::check_query(query)?;
-        let per_shard: Vec<Vec<(usize, Range<usize>)>> =
-            self.shards.iter().map(|s| s.longest_matches(query)).collect();
-        let none = (0usize, 0..0);
+        let n = query.len();
         let mut spans = Vec::new();
-        let mut prev_end = 0usize;
-        for start in 0..query.len() {
-            if prev_end == query.len() {
-                // Every later match ends inside the last one: none is maximal.
-                break;
-            }
-            let m = Self::combine(
-                per_shard.iter().enumerate().map(|(k, v)| (k, v.get(start).unwrap_or(&none))),
-            );
-            let end = start.saturating_add(m.len);
-            if m.len == 0 || end <= prev_end {
+        let mut period = Periodicity::default();
+        // The match at `start` when a period gave it; the last maximal match (start, length)
+        // when `start` was found after it by the search or by a period.
+        let mut repeated: Option<Match> = None;
+        let mut prev: Option<(usize, usize)> = None;
+        let (mut start, mut known) = (0usize, 0usize);
+        while start < n {
+            let m = match repeated.take() {
+                Some(m) => m,
+                None => self.longest_match_known(query, start, known),
+            };
+            if m.len == 0 {
+                start = start.saturating_add(1);
+                known = 0;
+                prev = None;
                 continue;
             }
-            prev_end = end;
+            let end = start.saturating_add(m.len);
             if m.len >= min_len && m.count <= max_freq {
-                spans.push(Span { start, len: m.len, count: m.count, ranges: m.ranges });
+                spans.push(Span { start, len: m.len, count: m.count, ranges: m.ranges.clone() });
+            }
+            if end >= n {
+                // Every later match ends inside this one: none is maximal.
+                break;
+            }
+            if let Some((h, len)) = prev {
+                // The last two matches have the same length and start `p` apart: if the answer
+                // repeats with period `p` from here through the token after the next match, the
+                // next match is this one shifted by `p` (the search would find `start + p`, as
+                // it found `start` after `h`) with the same occurrences.
+                let p = start.saturating_sub(h);
+                let to = end.saturating_add(p).min(n.saturating_sub(1));
+                if len == m.len
+                    && p > 0
+                    && p <= m.len
+                    && end.saturating_add(p) <= n
+                    && period.holds(query, p, start.saturating_add(1), to)
+                {
+                    prev = Some((start, m.len));
+                    start = start.saturating_add(p);
+                    repeated = Some(m);
+                    continue;
+                }
+            }
+            prev = Some((start, m.len));
+            // The first `j` in (start, end] for which `query[j..=end]` occurs, if any.
+            let probe = |j: usize| self.occurs(query.get(j..=end).unwrap_or(&[]));
+            if probe(end) {
+                let (mut lo, mut hi) = (start.saturating_add(1), end);
+                while lo < hi {
+                    let mid = lo.saturating_add(hi.saturating_sub(lo) / 2);
+                    if probe(mid) {
+                        hi = mid;
+                    } else {
+                        lo = mid.saturating_add(1);
+                    }
+                }
+                known = end.saturating_add(1).saturating_sub(lo);
+                start = lo;
+            } else {
+                // The token after the match occurs nowhere: the next match starts after it.
+                known = 0;
+                start = end.saturating_add(1);
+                prev = None;
             }
         }
         Ok(spans)
+    }
+}
+
+/// A range of an answer over which it repeats with a period, `query[x] == query[x − p]`,
+/// remembered so that a loop's checks compare each answer token once.
+#[derive(Default)]
+struct Periodicity {
+    p: usize,
+    /// Checked for `x` in `from..=to` (none when `p` is 0).
+    from: usize,
+    to: usize,
+}
+
+impl Periodicity {
+    /// Whether `query[x] == query[x − p]` for every `x` in `a..=b`.
+    fn holds(&mut self, query: &[u32], p: usize, a: usize, b: usize) -> bool {
+        let same = |x: usize| {
+            x.checked_sub(p).and_then(|y| query.get(y)).is_some_and(|v| query.get(x) == Some(v))
+        };
+        let known = self.p == p && p > 0 && self.from <= a && a <= self.to.saturating_add(1);
+        let first = if known { self.to.saturating_add(1).max(a) } else { a };
+        if !(first..=b).all(same) {
+            return false;
+        }
+        if known {
+            self.to = self.to.max(b);
+        } else {
+            *self = Self { p, from: a, to: b };
+        }
+        true
     }
 }
 

@@ -56,11 +56,12 @@ pub(crate) trait ShardOps: Send + Sync {
     fn sa_entry(&self, i: usize) -> Option<u64>;
     /// Occurrences of `query`.
     fn count(&self, query: &[u32]) -> u64;
-    /// The longest match of `query[start..]` and its suffix-array range.
-    fn longest_match_at(&self, query: &[u32], start: usize) -> (usize, Range<usize>);
-    /// The longest match at each position of `query`, up to the first that reaches its end
-    /// (every later one ends there too).
-    fn longest_matches(&self, query: &[u32]) -> Vec<(usize, Range<usize>)>;
+    /// Whether `query` occurs (one binary search, where a count takes two).
+    fn occurs(&self, query: &[u32]) -> bool;
+    /// The longest match of `query[start..]` and its suffix-array range, given that its first
+    /// `known` tokens occur in the corpus (if they do not occur in this shard, the answer is
+    /// `(0, 0..0)`: another shard holds a longer match).
+    fn longest_match_at(&self, query: &[u32], start: usize, known: usize) -> (usize, Range<usize>);
     /// The documents (indices into [`ShardOps::docs`]) holding the occurrences in `range`.
     fn documents_in(&self, range: Range<usize>) -> BTreeSet<usize>;
     /// Writes the shard's files into `dir`.
@@ -161,9 +162,9 @@ impl<T: Width, P: Width> Shard<T, P> {
         self.sa().get(i).map_or(usize::MAX, |p| usize::try_from(p.to_u64()).unwrap_or(usize::MAX))
     }
 
-    /// Query tokens in this shard's width; ids it cannot hold occur nowhere (`None`).
-    fn pattern(query: &[u32]) -> Vec<Option<T>> {
-        query.iter().map(|t| T::from_u64(u64::from(*t)).filter(|t| *t != T::MAX)).collect()
+    /// A query token in this shard's width; an id it cannot hold occurs nowhere (`None`).
+    fn token_of(t: u32) -> Option<T> {
+        T::from_u64(u64::from(t)).filter(|t| *t != T::MAX)
     }
 
     /// Compares the suffix at `pos` with `pattern` from offset `skip` (the first `skip` tokens
@@ -219,12 +220,12 @@ impl<T: Width, P: Width> Shard<T, P> {
         range.start.saturating_add(lo)..range.start.saturating_add(hi)
     }
 
-    /// The longest match of `p[start..]`, given that its first `known` tokens occur (the match
-    /// at the previous position, one shorter): they are found in one accelerated search, then
-    /// the match grows one compared token at a time.
-    fn longest_match(&self, p: &[Option<T>], start: usize, known: usize) -> (usize, Range<usize>) {
-        let rest = p.get(start..).unwrap_or(&[]);
-        let known_run: Vec<T> = rest.iter().take(known).map_while(|t| *t).collect();
+    /// The longest match of `query[start..]`, given that its first `known` tokens occur: they
+    /// are found in one accelerated search, then the match grows one compared token at a time.
+    /// Query tokens are converted as they are read (a match reads only its own tokens).
+    fn longest_match(&self, query: &[u32], start: usize, known: usize) -> (usize, Range<usize>) {
+        let rest = query.get(start..).unwrap_or(&[]);
+        let known_run: Vec<T> = rest.iter().take(known).map_while(|t| Self::token_of(*t)).collect();
         let mut len = known_run.len();
         let mut range = if len == 0 {
             0..self.sa().len()
@@ -234,8 +235,8 @@ impl<T: Width, P: Width> Shard<T, P> {
         if range.is_empty() {
             return (0, 0..0);
         }
-        while let Some(Some(tok)) = rest.get(len) {
-            let next = self.extend(range.clone(), len, *tok);
+        while let Some(tok) = rest.get(len).and_then(|t| Self::token_of(*t)) {
+            let next = self.extend(range.clone(), len, tok);
             if next.is_empty() {
                 break;
             }
@@ -272,7 +273,7 @@ impl<T: Width, P: Width> ShardOps for Shard<T, P> {
     }
 
     fn count(&self, query: &[u32]) -> u64 {
-        let Some(p) = Self::pattern(query).into_iter().collect::<Option<Vec<T>>>() else {
+        let Some(p) = query.iter().map(|t| Self::token_of(*t)).collect::<Option<Vec<T>>>() else {
             return 0;
         };
         if p.is_empty() {
@@ -281,24 +282,18 @@ impl<T: Width, P: Width> ShardOps for Shard<T, P> {
         self.bound(&p, true).saturating_sub(self.bound(&p, false)) as u64
     }
 
-    fn longest_match_at(&self, query: &[u32], start: usize) -> (usize, Range<usize>) {
-        self.longest_match(&Self::pattern(query), start, 0)
+    fn occurs(&self, query: &[u32]) -> bool {
+        let Some(p) = query.iter().map(|t| Self::token_of(*t)).collect::<Option<Vec<T>>>() else {
+            return false;
+        };
+        let first = self.bound(&p, false);
+        !p.is_empty()
+            && first < self.sa().len()
+            && self.cmp_from(self.pos(first), &p, 0).0 == Ordering::Equal
     }
 
-    fn longest_matches(&self, query: &[u32]) -> Vec<(usize, Range<usize>)> {
-        let p = Self::pattern(query);
-        let mut out = Vec::with_capacity(p.len());
-        // The match at `start + 1` is at least the match at `start` less its first token.
-        let mut known = 0usize;
-        for start in 0..p.len() {
-            let (len, range) = self.longest_match(&p, start, known);
-            known = len.saturating_sub(1);
-            out.push((len, range));
-            if len > 0 && start.saturating_add(len) == p.len() {
-                break;
-            }
-        }
-        out
+    fn longest_match_at(&self, query: &[u32], start: usize, known: usize) -> (usize, Range<usize>) {
+        self.longest_match(query, start, known)
     }
 
     fn documents_in(&self, range: Range<usize>) -> BTreeSet<usize> {

@@ -77,21 +77,79 @@ fn an_answer_that_copies_the_corpus_costs_linear_work() {
 }
 
 #[test]
-fn a_repeated_token_loop_costs_linear_work() {
-    // The corpus holds a run of 64 identical tokens; the answer repeats it 4,000 times.
-    let mut doc = text(3, 500);
-    doc.extend(std::iter::repeat_n(7u32, 64));
-    let idx = index(vec![doc]);
-    let answer = vec![7u32; 4_000];
+fn an_answer_that_copies_a_document_and_goes_on_costs_near_linear_work() {
+    // The answer quotes a 4,000-token document whole, then goes on with the start of another
+    // (its first token occurs, the junction does not). Matching every position would re-find
+    // 3,999, 3,998, ... known tokens: ~16 million comparisons (n²).
+    let (a, b) = (text(4, 4_000), text(5, 2_000));
+    let idx = index(vec![a.clone(), b.clone()]);
+    let answer: Vec<u32> = a.iter().chain(&b).copied().collect();
     let n = answer.len() as u64;
     let work = compared(|| {
         let spans = idx.maximal_spans(&answer, 5, u64::MAX).unwrap();
-        assert!(spans.iter().all(|s| s.len == 64));
+        let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start, s.len)).collect();
+        assert_eq!(found, vec![(0, 4_000), (4_000, 2_000)]);
     });
-    // Each position re-finds the 63 tokens it knows occur in one accelerated search, then
-    // compares one new token per extension: at most 2 · n · L · log₂ N comparisons (L the
-    // match length), where growing each match one token at a time with whole-prefix
-    // comparisons cost n · L² · log₂ N (147 million here).
-    let log_n = (idx.manifest.tokens as f64).log2().ceil() as u64;
-    assert!(work <= 2 * n * 64 * log_n, "{work} comparisons for {n} tokens");
+    // The next maximal start after the copy is found by ⌈log₂ 4,000⌉ = 12 existence probes
+    // of at most 4,001 tokens each.
+    let log_n = (n as f64).log2().ceil() as u64;
+    assert!(work <= 4 * n * log_n, "{work} comparisons for {n} tokens");
+}
+
+#[test]
+fn a_repeated_token_loop_costs_linear_work() {
+    // The corpus holds a run of 2,000 identical tokens; the answer repeats it 4,000 and then
+    // 8,000 times.
+    let mut doc = text(3, 500);
+    doc.extend(std::iter::repeat_n(7u32, 2_000));
+    let idx = index(vec![doc]);
+    let work = |n: usize| {
+        let answer = vec![7u32; n];
+        compared(|| {
+            let spans = idx.maximal_spans(&answer, 5, u64::MAX).unwrap();
+            assert_eq!(spans.len(), n - 1_999);
+            assert!(spans
+                .iter()
+                .enumerate()
+                .all(|(i, s)| s.start == i && s.len == 2_000 && s.count == 1));
+        })
+    };
+    let (short, long) = (work(4_000), work(8_000));
+    // The first two matches are searched; every later one is the last one shifted by the
+    // loop's period, confirmed on the answer alone: 4,000 more answer tokens cost no corpus
+    // comparison. Searching each maximal match would cost at least L = 2,000 comparisons
+    // for each of the 4,000 more (8 million).
+    assert_eq!(long, short, "{short} comparisons for 4,000 tokens, {long} for 8,000");
+    // The two searches: O(L · log L) probe tokens, each probe a binary search.
+    assert!(short <= 2_000 * 11 * 40, "{short} comparisons");
+}
+
+#[test]
+fn a_repeated_phrase_reuses_its_matches_and_agrees_with_matching_every_position() {
+    // Periods 1 to 5, runs in the corpus shorter and longer than the answer's loop, with a
+    // break in the loop: the spans equal those found by matching every position.
+    for period in 1..=5usize {
+        let phrase: Vec<u32> = (0..period as u32).map(|t| 100 + t).collect();
+        let run = |reps: usize| phrase.iter().copied().cycle().take(reps).collect::<Vec<u32>>();
+        let mut doc = text(6, 50);
+        doc.extend(run(37));
+        let idx = index(vec![doc, run(11), text(7, 40)]);
+        let mut answer = run(120);
+        answer.push(9);
+        answer.extend(run(60));
+        let spans = idx.maximal_spans(&answer, 1, u64::MAX).unwrap();
+        let mut naive = Vec::new();
+        let mut prev_end = 0;
+        for start in 0..answer.len() {
+            let m = idx.longest_match_at(&answer, start).unwrap();
+            if m.len == 0 || start + m.len <= prev_end {
+                continue;
+            }
+            prev_end = start + m.len;
+            naive.push((start, m.len, m.count, idx.documents_of(&m.ranges)));
+        }
+        let found: Vec<_> =
+            spans.iter().map(|s| (s.start, s.len, s.count, idx.documents_of(&s.ranges))).collect();
+        assert_eq!(found, naive, "period {period}");
+    }
 }
