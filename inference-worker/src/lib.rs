@@ -1,13 +1,13 @@
 //! Provena's inference worker: one base model, any number of LoRA adapters, an
 //! OpenAI-compatible API. See `README.md` for the design and the measured figures.
 
-mod alloc;
 pub mod chain;
 pub mod engine;
 pub mod error;
 pub mod lora;
 pub mod metrics;
 pub mod model;
+pub mod os;
 pub mod qgemm;
 pub mod server;
 pub mod store;
@@ -21,10 +21,15 @@ pub mod store;
 /// are kept spinning through a step (100,000 pauses, a few milliseconds, then they park when
 /// the engine is idle). An explicit `CANDLE_BARRIER_POOL_SPIN_LIMIT` is left alone.
 ///
-/// It also caps glibc's malloc arenas (see [`alloc::limit_malloc_arenas`]).
+/// It also caps glibc's malloc arenas (see [`os::limit_malloc_arenas`]), and creates the
+/// compute thread pools (candle's barrier pool, rayon's global pool) from the calling thread:
+/// a thread inherits its creator's scheduling priority, and a pool first used from a
+/// background thread ([`os::background_priority`]) would compute at background priority.
 pub fn tune_cpu_threads() {
     if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
         std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "100000");
     }
-    alloc::limit_malloc_arenas();
+    os::limit_malloc_arenas();
+    let _ = candle_core::utils::barrier_pool();
+    let _ = rayon::current_num_threads();
 }

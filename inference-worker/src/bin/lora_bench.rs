@@ -216,45 +216,47 @@ fn serve(
     )?;
     let mut out = Outcome::default();
     let start = Instant::now();
+    // One thread per request, as the server gives each request its own blocking task: it waits
+    // for its arrival, resolves its adapter (a cold load reads, verifies and prepares it while
+    // other requests arrive and decode), submits, and collects its stream.
     let mut collectors = Vec::new();
     for p in plan {
-        let wait = p.at.saturating_sub(start.elapsed());
-        std::thread::sleep(wait);
-        let arrived = Instant::now();
-        let lora = match (store, ids.get(p.adapter)) {
-            (Some(store), Some(id)) => {
-                let cold = store.status(id).map(|s| s.tier != Tier::Device).unwrap_or(true);
-                let t = Instant::now();
-                let w = store.get(id)?;
-                out.lookups += 1;
-                if cold {
-                    out.cold_loads.push(t.elapsed().as_secs_f64());
-                } else {
-                    out.hits += 1;
-                }
-                Some(w)
-            }
-            _ => None,
-        };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        handle.submit(Job {
-            label: "bench".into(),
-            prompt: p.prompt.clone(),
-            lora,
-            max_tokens: p.output,
-            sampling: Sampling::greedy(),
-            stop: Vec::new(),
-            stop_tokens: Vec::new(),
-            logprobs: None,
-            constraint: None,
-            n: 1,
-            span: tracing::Span::none(),
-            ignore_eos: true,
-            cache_salt: None,
-            events: tx,
-            arrived,
-        })?;
+        let (handle, store, p) = (handle.clone(), store.cloned(), p.clone());
+        let id = ids.get(p.adapter).cloned();
         collectors.push(std::thread::spawn(move || {
+            // The server's blocking tasks run at background priority.
+            provena_inference_worker::os::background_priority();
+            std::thread::sleep(p.at.saturating_sub(start.elapsed()));
+            let arrived = Instant::now();
+            let mut cold_load = None;
+            let lora = match (store, id) {
+                (Some(store), Some(id)) => {
+                    let cold = store.status(&id).map(|s| s.tier != Tier::Device).unwrap_or(true);
+                    let t = Instant::now();
+                    let w = store.get(&id)?;
+                    cold_load = Some((cold, t.elapsed().as_secs_f64()));
+                    Some(w)
+                }
+                _ => None,
+            };
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            handle.submit(Job {
+                label: "bench".into(),
+                prompt: p.prompt.clone(),
+                lora,
+                max_tokens: p.output,
+                sampling: Sampling::greedy(),
+                stop: Vec::new(),
+                stop_tokens: Vec::new(),
+                logprobs: None,
+                constraint: None,
+                n: 1,
+                span: tracing::Span::none(),
+                ignore_eos: true,
+                cache_salt: None,
+                events: tx,
+                arrived,
+            })?;
             let mut ttft = None;
             let mut last = None;
             let mut itl = Vec::new();
@@ -270,7 +272,7 @@ fn serve(
                         last = Some(now);
                     }
                     Event::Done { completion_tokens, .. } => {
-                        return Ok((ttft, itl, completion_tokens, now))
+                        return Ok((ttft, itl, completion_tokens, now, cold_load))
                     }
                     Event::Failed(e) => return Err(anyhow!(e)),
                     Event::Logprobs { .. } => {}
@@ -281,7 +283,16 @@ fn serve(
     }
     let mut end = start;
     for c in collectors {
-        let (ttft, itl, tokens, done) = c.join().map_err(|_| anyhow!("collector panicked"))??;
+        let (ttft, itl, tokens, done, cold_load) =
+            c.join().map_err(|_| anyhow!("request thread panicked"))??;
+        if let Some((cold, seconds)) = cold_load {
+            out.lookups += 1;
+            if cold {
+                out.cold_loads.push(seconds);
+            } else {
+                out.hits += 1;
+            }
+        }
         out.ttft.extend(ttft);
         out.itl.extend(itl);
         out.tokens += tokens;

@@ -189,7 +189,8 @@ struct Resolved {
 impl AppState {
     /// Runs CPU-bound request work (tokenizing, retrieval, attribution) on the blocking pool,
     /// at most [`AppState::cpu`]'s permits at a time, so that it never stalls the async
-    /// threads that serve every connection.
+    /// threads that serve every connection, at background priority so that it never takes a
+    /// core from the engine ([`crate::os`]).
     async fn blocking<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&AppState) -> T + Send + 'static,
@@ -199,6 +200,7 @@ impl AppState {
         let permit = self.cpu.clone().acquire_owned().await.map_err(|e| internal(e.to_string()))?;
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
+            crate::os::background_priority();
             let out = work(&state);
             drop(permit);
             out
@@ -255,6 +257,7 @@ impl AppState {
         let state = self.clone();
         let ids = parts.clone();
         let lora = tokio::task::spawn_blocking(move || -> Result<Arc<LoraWeights>, Error> {
+            crate::os::background_priority();
             let loaded: Vec<(Arc<LoraWeights>, f32)> = ids
                 .iter()
                 .map(|(id, w)| Ok((state.store.get(id)?, *w)))
