@@ -245,8 +245,14 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
         })
     };
 
-    crate::eth::start(eth, client.clone(), transaction_pool.clone(), &task_manager)
-        .map_err(ServiceError::Other)?;
+    crate::eth::start(
+        eth,
+        client.clone(),
+        transaction_pool.clone(),
+        sync_service.clone(),
+        &task_manager,
+    )
+    .map_err(ServiceError::Other)?;
 
     let _rpc_handlers = sc_service::spawn_tasks(sc_service::SpawnTasksParams {
         network: network.clone(),

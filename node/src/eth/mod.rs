@@ -17,8 +17,14 @@
 //!   for ethers alike. Block numbers are the chain's block numbers.
 //! - `latest` and `pending` are the best block; `safe` and `finalized` the last finalized one.
 //! - **Transactions** are looked up by hash in an index of the Ethereum transactions of the last
-//!   [`EthRpcParams::eth_index_depth`] blocks, kept in memory and extended as blocks are imported.
-//!   A transaction's index is its position among the Ethereum transactions of its block.
+//!   [`EthRpcParams::eth_index_depth`] blocks, kept in memory and extended as blocks are imported
+//!   and as they are finalized (a node catching up imports blocks without import notifications;
+//!   their finality names them). A transaction's index is its position among the Ethereum
+//!   transactions of its block.
+//! - `eth_getTransactionCount` at `latest` is the nonce on chain; at `pending` it also counts the
+//!   sender's transactions in the pool, ready or waiting for an earlier nonce.
+//! - Filters and subscriptions: see [`filters`]. Methods that may read many blocks or run the
+//!   EVM run on the blocking pool.
 //! - **Submission** (`eth_sendRawTransaction`) checks the chain id and signature, then dry-runs the
 //!   transaction at the best block: a transaction that would fail (revert, invalid code, out of
 //!   gas, insufficient funds) is refused with the reason and costs nothing. Pool errors come back
@@ -31,16 +37,17 @@
 //! `-32602` malformed parameters; `-32000` a transaction refused (message says why); `3` a
 //! reverted call or estimate, with the revert data in `data`; `-32603` an internal failure.
 
+mod chain;
+pub mod filters;
+mod index;
 pub mod types;
 
 use std::{
-    collections::{BTreeMap, HashMap},
     net::SocketAddr,
     sync::{Arc, Mutex},
 };
 
 use codec::{Decode, Encode};
-use futures::StreamExt;
 use jsonrpsee::{
     core::{async_trait, RpcResult},
     proc_macros::rpc,
@@ -56,7 +63,7 @@ use pallet_revive::{
 };
 use polkadot_sdk::{
     frame_system, pallet_revive,
-    sc_client_api::{BlockBackend, BlockchainEvents, StorageProvider},
+    sc_client_api::{BlockBackend, StorageProvider},
     sc_service::TaskManager,
     sc_transaction_pool_api::{
         error::{Error as PoolError, IntoPoolError},
@@ -75,8 +82,10 @@ use polkadot_sdk::{
 use provena_runtime::{
     opaque::Block, AccountId, BlockNumber, Nonce, RuntimeCall, RuntimeEvent, UncheckedExtrinsic,
 };
+use sc_network_sync::{SyncState, SyncingService};
 
 use crate::service::FullClient;
+use chain::eth_txs_of;
 use types::{BlockRef, FeeHistory, Filter, Log, Receipt};
 
 /// `eth_getLogs` answers for at most this many blocks at once.
@@ -85,6 +94,10 @@ pub const MAX_LOG_RANGE: u32 = 2_048;
 const MAX_FEE_HISTORY: u32 = 1_024;
 /// JSON-RPC: invalid params.
 const INVALID_PARAMS: i32 = -32602;
+/// The conventional code of a request over a limit (EIP-1474).
+const LIMIT_EXCEEDED: i32 = -32005;
+/// The conventional code of a method a node does not offer (EIP-1474).
+const METHOD_NOT_SUPPORTED: i32 = -32004;
 /// JSON-RPC: internal error.
 const INTERNAL: i32 = -32603;
 /// The conventional code of a refused transaction.
@@ -146,62 +159,8 @@ fn revert_reason(data: &[u8]) -> Option<String> {
     String::from_utf8(text.to_vec()).ok()
 }
 
-/// Whether a revert event is the marker a `runtime-benchmarks` runtime deposits after every
-/// *successful* Ethereum transaction (`pallet_revive` does so to benchmark the event's cost).
-/// Production runtimes are built without benchmarks and never emit it.
-#[cfg(feature = "runtime-benchmarks")]
-fn is_benchmark_marker(e: &polkadot_sdk::sp_runtime::DispatchError) -> bool {
-    *e == pallet_revive::Error::<provena_runtime::Runtime>::BenchmarkingError.into()
-}
-
-#[cfg(not(feature = "runtime-benchmarks"))]
-fn is_benchmark_marker(_: &polkadot_sdk::sp_runtime::DispatchError) -> bool {
-    false
-}
-
-/// An Ethereum transaction found in a block.
-struct EthTx {
-    /// Its position among the block's extrinsics.
-    extrinsic_index: u32,
-    /// keccak256 of its signed RLP.
-    hash: H256,
-    signed: TransactionSigned,
-    from: H160,
-}
-
-/// Ethereum transaction hash → the blocks (number, hash) that include it, for recent blocks.
-#[derive(Default)]
-struct TxIndex {
-    by_hash: HashMap<H256, Vec<(BlockNumber, H256)>>,
-    by_number: BTreeMap<BlockNumber, Vec<H256>>,
-}
-
-impl TxIndex {
-    fn insert(&mut self, number: BlockNumber, block: H256, txs: &[H256]) {
-        for tx in txs {
-            let at = self.by_hash.entry(*tx).or_default();
-            if !at.contains(&(number, block)) {
-                at.push((number, block));
-            }
-        }
-        self.by_number.entry(number).or_default().extend(txs.iter().copied());
-    }
-
-    /// Forgets blocks below `keep_from`.
-    fn prune(&mut self, keep_from: BlockNumber) {
-        let kept = self.by_number.split_off(&keep_from);
-        for tx in std::mem::replace(&mut self.by_number, kept).into_values().flatten() {
-            if let Some(at) = self.by_hash.get_mut(&tx) {
-                at.retain(|(n, _)| *n >= keep_from);
-                if at.is_empty() {
-                    self.by_hash.remove(&tx);
-                }
-            }
-        }
-    }
-}
-
-/// The Ethereum JSON-RPC methods.
+/// The Ethereum JSON-RPC methods. Those that may read many blocks or run the EVM (`blocking`)
+/// run on the blocking pool, off the async threads that serve every connection and the node.
 #[rpc(server)]
 pub trait EthApi {
     #[method(name = "eth_chainId")]
@@ -212,8 +171,19 @@ pub trait EthApi {
     fn net_listening(&self) -> RpcResult<bool>;
     #[method(name = "web3_clientVersion")]
     fn client_version(&self) -> RpcResult<String>;
+    #[method(name = "web3_sha3")]
+    fn sha3(&self, data: Bytes) -> RpcResult<H256>;
+    #[method(name = "eth_getProof")]
+    fn get_proof(
+        &self,
+        address: H160,
+        slots: Vec<H256>,
+        block: Option<BlockRef>,
+    ) -> RpcResult<serde_json::Value>;
+    #[method(name = "net_peerCount")]
+    fn peer_count(&self) -> RpcResult<U256>;
     #[method(name = "eth_syncing")]
-    fn syncing(&self) -> RpcResult<bool>;
+    async fn syncing(&self) -> RpcResult<serde_json::Value>;
     #[method(name = "eth_accounts")]
     fn accounts(&self) -> RpcResult<Vec<H160>>;
     #[method(name = "eth_blockNumber")]
@@ -222,7 +192,7 @@ pub trait EthApi {
     fn gas_price(&self) -> RpcResult<U256>;
     #[method(name = "eth_maxPriorityFeePerGas")]
     fn max_priority_fee_per_gas(&self) -> RpcResult<U256>;
-    #[method(name = "eth_feeHistory")]
+    #[method(name = "eth_feeHistory", blocking)]
     fn fee_history(
         &self,
         block_count: U256,
@@ -238,9 +208,9 @@ pub trait EthApi {
     #[method(name = "eth_getStorageAt")]
     fn get_storage_at(&self, address: H160, slot: U256, block: Option<BlockRef>)
         -> RpcResult<H256>;
-    #[method(name = "eth_call")]
+    #[method(name = "eth_call", blocking)]
     fn call(&self, tx: GenericTransactionV1, block: Option<BlockRef>) -> RpcResult<Bytes>;
-    #[method(name = "eth_estimateGas")]
+    #[method(name = "eth_estimateGas", blocking)]
     fn estimate_gas(&self, tx: GenericTransactionV1, block: Option<BlockRef>) -> RpcResult<U256>;
     #[method(name = "eth_sendRawTransaction")]
     async fn send_raw_transaction(&self, tx: Bytes) -> RpcResult<H256>;
@@ -260,263 +230,32 @@ pub trait EthApi {
         block: BlockRef,
         index: U256,
     ) -> RpcResult<Option<TransactionInfoV1>>;
+    #[method(name = "eth_getTransactionByBlockHashAndIndex")]
+    fn transaction_by_block_hash_and_index(
+        &self,
+        hash: H256,
+        index: U256,
+    ) -> RpcResult<Option<TransactionInfoV1>>;
     #[method(name = "eth_getTransactionReceipt")]
     fn transaction_receipt(&self, hash: H256) -> RpcResult<Option<Receipt>>;
-    #[method(name = "eth_getBlockReceipts")]
+    #[method(name = "eth_getBlockReceipts", blocking)]
     fn block_receipts(&self, block: BlockRef) -> RpcResult<Option<Vec<Receipt>>>;
-    #[method(name = "eth_getLogs")]
+    #[method(name = "eth_getLogs", blocking)]
     fn get_logs(&self, filter: Filter) -> RpcResult<Vec<Log>>;
 }
 
-/// The Ethereum endpoint's state: the client, the pool and the transaction index.
+/// The Ethereum endpoint's state: the client, the pool, the transaction index and the
+/// installed filters (shared by the method modules: clones share everything).
+#[derive(Clone)]
 pub struct Eth {
     client: Arc<FullClient>,
     pool: Arc<Pool>,
-    index: Arc<Mutex<TxIndex>>,
+    sync: Arc<SyncingService<Block>>,
+    index: Arc<Mutex<index::TxIndex>>,
+    filters: Arc<Mutex<filters::Filters>>,
     chain_id: u64,
-}
-
-impl Eth {
-    fn best(&self) -> H256 {
-        self.client.info().best_hash
-    }
-
-    /// The hash of the block `r` names, if it exists.
-    fn resolve(&self, r: BlockRef) -> RpcResult<Option<H256>> {
-        let info = self.client.info();
-        Ok(match r {
-            BlockRef::Latest => Some(info.best_hash),
-            BlockRef::Finalized => Some(info.finalized_hash),
-            BlockRef::Earliest => Some(info.genesis_hash),
-            BlockRef::Number(n) => self.client.hash(n).map_err(internal)?,
-            BlockRef::Hash(h) => self.client.number(h).map_err(internal)?.map(|_| h),
-        })
-    }
-
-    /// Like [`Self::resolve`], but an unknown block is an error (for state queries).
-    fn state_at(&self, r: Option<BlockRef>) -> RpcResult<H256> {
-        self.resolve(r.unwrap_or_default())?
-            .ok_or_else(|| invalid_params("header not found: unknown block"))
-    }
-
-    fn number_of(&self, hash: H256) -> RpcResult<BlockNumber> {
-        self.client
-            .number(hash)
-            .map_err(internal)?
-            .ok_or_else(|| internal("block number not found"))
-    }
-
-    /// The Ethereum transactions in block `hash`, in order.
-    fn eth_txs(&self, hash: H256) -> RpcResult<Vec<EthTx>> {
-        let body = self.client.block_body(hash).map_err(internal)?.unwrap_or_default();
-        Ok(eth_txs_of(&body))
-    }
-
-    /// The events of block `hash` (none if they do not decode, e.g. an older runtime's).
-    fn events(&self, hash: H256) -> RpcResult<Vec<EventRecord>> {
-        let key = [twox_128(b"System"), twox_128(b"Events")].concat();
-        let Some(raw) = self.client.storage(hash, &StorageKey(key)).map_err(internal)? else {
-            return Ok(Vec::new());
-        };
-        Ok(Vec::<EventRecord>::decode(&mut &raw.0[..]).unwrap_or_else(|e| {
-            log::debug!(target: "eth-rpc", "events of {hash:?} do not decode: {e}");
-            Vec::new()
-        }))
-    }
-
-    /// The receipts of the Ethereum transactions in block `hash`.
-    #[allow(deprecated)]
-    fn receipts(&self, hash: H256) -> RpcResult<Vec<(EthTx, Receipt)>> {
-        let txs = self.eth_txs(hash)?;
-        if txs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let number = self.number_of(hash)?;
-        let gas = self.client.runtime_api().eth_receipt_data(hash).map_err(internal)?;
-        if gas.len() != txs.len() {
-            return Err(internal(format!(
-                "block {hash:?} has {} Ethereum transactions but {} receipt records",
-                txs.len(),
-                gas.len()
-            )));
-        }
-        let events = self.events(hash)?;
-        let mut log_index = 0u64;
-        let mut cumulative = U256::zero();
-        let mut out = Vec::with_capacity(txs.len());
-        for (position, (tx, gas)) in txs.into_iter().zip(gas).enumerate() {
-            let mut failed = false;
-            let mut logs = Vec::new();
-            for record in events
-                .iter()
-                .filter(|r| r.phase == frame_system::Phase::ApplyExtrinsic(tx.extrinsic_index))
-            {
-                match &record.event {
-                    RuntimeEvent::Revive(pallet_revive::Event::ContractEmitted {
-                        contract,
-                        data,
-                        topics,
-                    }) => {
-                        logs.push(Log {
-                            address: *contract,
-                            topics: topics.clone(),
-                            data: Bytes(data.clone()),
-                            block_hash: hash,
-                            block_number: number.into(),
-                            transaction_hash: tx.hash,
-                            transaction_index: position.into(),
-                            log_index: log_index.into(),
-                            removed: false,
-                        });
-                        log_index = log_index.saturating_add(1);
-                    }
-                    RuntimeEvent::Revive(pallet_revive::Event::EthExtrinsicRevert {
-                        dispatch_error,
-                    }) if !is_benchmark_marker(dispatch_error) => {
-                        failed = true;
-                    }
-                    RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. }) => {
-                        failed = true;
-                    }
-                    _ => {}
-                }
-            }
-            if failed {
-                // A failed transaction's state changes, logs included, are rolled back.
-                logs.clear();
-            }
-            cumulative = cumulative.saturating_add(gas.gas_used);
-            let generic =
-                GenericTransaction::from_signed(tx.signed.clone(), gas.effective_gas_price, None);
-            let contract_address = match generic.to {
-                Some(_) => None,
-                None => {
-                    let nonce = u64::try_from(generic.nonce.unwrap_or_default()).unwrap_or(0);
-                    Some(pallet_revive::create1(&tx.from, nonce))
-                }
-            };
-            let receipt = Receipt {
-                block_hash: hash,
-                block_number: number.into(),
-                contract_address,
-                cumulative_gas_used: cumulative,
-                effective_gas_price: gas.effective_gas_price,
-                from: tx.from,
-                gas_used: gas.gas_used,
-                logs_bloom: Bytes(types::logs_bloom(&logs).to_vec()),
-                logs,
-                status: if failed { U256::zero() } else { U256::one() },
-                to: generic.to,
-                transaction_hash: tx.hash,
-                transaction_index: position.into(),
-                tx_type: U256::from(generic.r#type.map(|b| b.0).unwrap_or_default()),
-            };
-            out.push((tx, receipt));
-        }
-        Ok(out)
-    }
-
-    /// Where transaction `hash` is on the best chain: (block hash, number).
-    fn locate(&self, hash: H256) -> RpcResult<Option<(H256, BlockNumber)>> {
-        let candidates = self
-            .index
-            .lock()
-            .map_err(|_| internal("transaction index poisoned"))?
-            .by_hash
-            .get(&hash)
-            .cloned()
-            .unwrap_or_default();
-        for (number, block) in candidates {
-            if self.client.hash(number).map_err(internal)? == Some(block) {
-                return Ok(Some((block, number)));
-            }
-        }
-        Ok(None)
-    }
-
-    fn tx_info(
-        &self,
-        block: H256,
-        number: BlockNumber,
-        position: usize,
-        tx: EthTx,
-    ) -> TransactionInfoV1 {
-        TransactionInfoV1 {
-            block_hash: block,
-            block_number: number.into(),
-            from: tx.from,
-            hash: tx.hash,
-            transaction_index: position.into(),
-            transaction_signed: tx.signed.into(),
-        }
-    }
-
-    /// The Ethereum view of block `hash`.
-    #[allow(deprecated)]
-    fn block(&self, hash: H256, full: bool) -> RpcResult<Option<BlockV1>> {
-        let Some(header) = self.client.header(hash).map_err(internal)? else { return Ok(None) };
-        let mut block = self.client.runtime_api().eth_block(hash).map_err(internal)?;
-        let number = *header.number();
-        block.hash = hash;
-        block.parent_hash = *header.parent_hash();
-        block.number = number.into();
-        let txs = self.eth_txs(hash)?;
-        block.transactions = if full {
-            HashesOrTransactionInfosV1::TransactionInfos(
-                txs.into_iter()
-                    .enumerate()
-                    .map(|(i, tx)| self.tx_info(hash, number, i, tx))
-                    .collect(),
-            )
-        } else {
-            HashesOrTransactionInfosV1::Hashes(txs.iter().map(|t| t.hash).collect())
-        };
-        Ok(Some(block))
-    }
-
-    /// Runs `tx` against the state of `block` without keeping its effects (`eth_call`,
-    /// `eth_estimateGas`).
-    #[allow(deprecated)]
-    fn dry_run(
-        &self,
-        tx: GenericTransactionV1,
-        block: Option<BlockRef>,
-    ) -> RpcResult<EthTransactInfoV1<provena_runtime::Balance>> {
-        let at = self.state_at(block)?;
-        self.client.runtime_api().eth_transact(at, tx).map_err(internal)?.map_err(dry_run_error)
-    }
-
-    /// The next nonce of `address`, counting its ready transactions in the pool.
-    #[allow(deprecated)]
-    fn pending_nonce(&self, address: H160) -> RpcResult<Nonce> {
-        let best = self.best();
-        let api = self.client.runtime_api();
-        let mut nonce = api.nonce(best, address).map_err(internal)?;
-        let who: AccountId = api.account_id(best, address).map_err(internal)?;
-        let provides: std::collections::HashSet<Vec<u8>> =
-            self.pool.ready().flat_map(|tx| tx.provides().to_vec()).collect();
-        while provides.contains(&(who.clone(), nonce).encode()) {
-            nonce = nonce.saturating_add(1);
-        }
-        Ok(nonce)
-    }
-}
-
-/// The Ethereum transactions (`Revive::eth_transact`) among a block's extrinsics.
-fn eth_txs_of(body: &[<Block as BlockT>::Extrinsic]) -> Vec<EthTx> {
-    let mut out = Vec::new();
-    for (i, opaque) in body.iter().enumerate() {
-        let Ok(xt) = UncheckedExtrinsic::decode(&mut &opaque.encode()[..]) else { continue };
-        let RuntimeCall::Revive(pallet_revive::Call::eth_transact { payload }) = &xt.0.function
-        else {
-            continue;
-        };
-        let Ok(signed) = TransactionSigned::decode(payload) else { continue };
-        let Ok(from) = signed.recover_eth_address() else { continue };
-        let Ok(extrinsic_index) = u32::try_from(i) else { continue };
-        out.push(EthTx { extrinsic_index, hash: H256(keccak_256(payload)), signed, from });
-    }
-    out
+    /// The best block when the endpoint started (`eth_syncing`'s `startingBlock`).
+    starting_block: BlockNumber,
 }
 
 fn to_u32(name: &str, v: U256) -> RpcResult<u32> {
@@ -541,8 +280,44 @@ impl EthApiServer for Eth {
         Ok(format!("provena-node/v{}", env!("CARGO_PKG_VERSION")))
     }
 
-    fn syncing(&self) -> RpcResult<bool> {
-        Ok(false)
+    fn sha3(&self, data: Bytes) -> RpcResult<H256> {
+        Ok(H256(keccak_256(&data.0)))
+    }
+
+    fn get_proof(
+        &self,
+        _address: H160,
+        _slots: Vec<H256>,
+        _block: Option<BlockRef>,
+    ) -> RpcResult<serde_json::Value> {
+        // Contract state lives in the chain's own trie (BLAKE2 child tries per contract), not
+        // in an Ethereum Merkle-Patricia trie: there is no EIP-1186 proof to give.
+        Err(ErrorObject::owned(
+            METHOD_NOT_SUPPORTED,
+            "eth_getProof is not supported: Provena's state is not an Ethereum Merkle-Patricia \
+             trie (prove state with the chain's own state_getReadProof)",
+            None::<()>,
+        ))
+    }
+
+    fn peer_count(&self) -> RpcResult<U256> {
+        Ok(self.sync.num_connected_peers().into())
+    }
+
+    async fn syncing(&self) -> RpcResult<serde_json::Value> {
+        // `false` once caught up; while catching up, where it started, is and is going.
+        let status = self.sync.status().await.map_err(|_| internal("the sync engine stopped"))?;
+        let target = match status.state {
+            SyncState::Idle => return Ok(serde_json::Value::Bool(false)),
+            SyncState::Downloading { target } | SyncState::Importing { target } => target,
+        };
+        let current = self.client.info().best_number;
+        let quantity = |n: BlockNumber| serde_json::Value::String(format!("{n:#x}"));
+        Ok(serde_json::json!({
+            "startingBlock": quantity(self.starting_block.min(current)),
+            "currentBlock": quantity(current),
+            "highestBlock": quantity(target.max(status.best_seen_block.unwrap_or(0)).max(current)),
+        }))
     }
 
     fn accounts(&self) -> RpcResult<Vec<H160>> {
@@ -588,13 +363,14 @@ impl EthApiServer for Eth {
         let mut base_fee = Vec::new();
         let mut ratio = Vec::new();
         let mut reward = Vec::new();
-        let api = self.client.runtime_api();
         for n in (if count == 0 { 1 } else { oldest })..=newest_number {
             if count == 0 {
                 break;
             }
             let Some(hash) = self.client.hash(n).map_err(internal)? else { break };
-            let b = api.eth_block(hash).map_err(internal)?;
+            // One runtime-API instance per block: an instance called at two blocks fails
+            // ("Using the same api instance to call into multiple independent blocks").
+            let b = self.client.runtime_api().eth_block(hash).map_err(internal)?;
             base_fee.push(b.base_fee_per_gas);
             let used = b.gas_used.low_u128() as f64;
             let limit = b.gas_limit.low_u128().max(1) as f64;
@@ -605,7 +381,7 @@ impl EthApiServer for Eth {
         }
         // The base fee of the block after `newest` (constant on this chain).
         if count > 0 {
-            base_fee.push(api.gas_price(self.best()).map_err(internal)?);
+            base_fee.push(self.client.runtime_api().gas_price(self.best()).map_err(internal)?);
         }
         Ok(FeeHistory {
             oldest_block: oldest.into(),
@@ -623,7 +399,8 @@ impl EthApiServer for Eth {
 
     #[allow(deprecated)]
     fn get_transaction_count(&self, address: H160, block: Option<BlockRef>) -> RpcResult<U256> {
-        if matches!(block, None | Some(BlockRef::Latest)) {
+        // `latest` (the default) is the nonce on chain; `pending` counts the pool too.
+        if block == Some(BlockRef::Pending) {
             return Ok(self.pending_nonce(address)?.into());
         }
         let at = self.state_at(block)?;
@@ -645,12 +422,13 @@ impl EthApiServer for Eth {
     ) -> RpcResult<H256> {
         let at = self.state_at(block)?;
         let key = slot.to_big_endian();
-        let value = self
-            .client
-            .runtime_api()
-            .get_storage(at, address, key)
-            .map_err(internal)?
-            .map_err(|e| invalid_params(format!("{e:?}")))?;
+        let value = self.client.runtime_api().get_storage(at, address, key).map_err(internal)?;
+        // An address without a contract holds only zero words, as on Ethereum.
+        let value = match value {
+            Ok(v) => v,
+            Err(pallet_revive::ContractAccessError::DoesntExist) => None,
+            Err(e) => return Err(invalid_params(format!("{e:?}"))),
+        };
         let mut word = [0u8; 32];
         if let Some(v) = value {
             let start = 32usize.saturating_sub(v.len());
@@ -764,6 +542,14 @@ impl EthApiServer for Eth {
         Ok(self.eth_txs(hash)?.into_iter().nth(index).map(|t| self.tx_info(hash, number, index, t)))
     }
 
+    fn transaction_by_block_hash_and_index(
+        &self,
+        hash: H256,
+        index: U256,
+    ) -> RpcResult<Option<TransactionInfoV1>> {
+        self.transaction_by_block_number_and_index(BlockRef::Hash(hash), index)
+    }
+
     fn transaction_receipt(&self, hash: H256) -> RpcResult<Option<Receipt>> {
         let Some((block, _)) = self.locate(hash)? else { return Ok(None) };
         Ok(self.receipts(block)?.into_iter().map(|(_, r)| r).find(|r| r.transaction_hash == hash))
@@ -839,65 +625,36 @@ fn pool_error<E: std::fmt::Display>(e: Result<PoolError, E>) -> ErrorObjectOwned
     }
 }
 
-/// Indexes the Ethereum transactions of block `hash`.
-fn index_block(client: &FullClient, index: &Mutex<TxIndex>, hash: H256, number: BlockNumber) {
-    let Ok(Some(body)) = client.block_body(hash) else { return };
-    let txs: Vec<H256> = eth_txs_of(&body).into_iter().map(|t| t.hash).collect();
-    if let Ok(mut index) = index.lock() {
-        index.insert(number, hash, &txs);
-    }
-}
-
 /// Starts the Ethereum endpoint: the index (backfilled in the background, then following
 /// imports) and the JSON-RPC server.
 pub fn start(
     params: &EthRpcParams,
     client: Arc<FullClient>,
     pool: Arc<Pool>,
+    sync: Arc<SyncingService<Block>>,
     task_manager: &TaskManager,
 ) -> Result<(), String> {
     if params.no_eth_rpc {
         return Ok(());
     }
-    let index = Arc::new(Mutex::new(TxIndex::default()));
+    let index = Arc::new(Mutex::new(index::TxIndex::default()));
     let depth = params.eth_index_depth;
 
-    // Follow imported blocks.
-    {
-        let client = client.clone();
-        let index = index.clone();
-        let mut imports = client.import_notification_stream();
-        task_manager.spawn_handle().spawn("eth-index-follow", Some("eth-rpc"), async move {
-            while let Some(n) = imports.next().await {
-                index_block(&client, &index, n.hash, *n.header.number());
-                if let Ok(mut i) = index.lock() {
-                    i.prune(n.header.number().saturating_sub(depth));
-                }
-            }
-        });
-    }
-    // Backfill the recent past.
-    {
-        let client = client.clone();
-        let index = index.clone();
-        task_manager.spawn_handle().spawn_blocking("eth-index-backfill", Some("eth-rpc"), async move {
-            let best = client.info().best_number;
-            let mut n = best;
-            loop {
-                if let Ok(Some(hash)) = client.hash(n) {
-                    index_block(&client, &index, hash, n);
-                }
-                if n == 0 || best.saturating_sub(n) >= depth {
-                    break;
-                }
-                n = n.saturating_sub(1);
-            }
-            log::info!(target: "eth-rpc", "indexed Ethereum transactions of blocks {n}..={best}");
-        });
-    }
+    index::spawn(&client, &index, depth, task_manager);
 
     let chain_id = provena_runtime::configs::EVM_CHAIN_ID;
-    let module = Eth { client, pool, index, chain_id }.into_rpc();
+    let starting_block = client.info().best_number;
+    let filters = Default::default();
+    let eth = Eth { client, pool, sync, index, filters, chain_id, starting_block };
+    task_manager.spawn_handle().spawn(
+        "eth-pending-filters",
+        Some("eth-rpc"),
+        filters::follow_pool(eth.clone()),
+    );
+    let mut module = EthApiServer::into_rpc(eth.clone());
+    module
+        .merge(filters::EthFilterApiServer::into_rpc(eth))
+        .map_err(|e| format!("the Ethereum RPC methods clash: {e}"))?;
     let ip = if params.eth_rpc_external { [0, 0, 0, 0] } else { [127, 0, 0, 1] };
     let addr = SocketAddr::from((ip, params.eth_rpc_port));
     let cors = tower_http::cors::CorsLayer::permissive();
@@ -907,6 +664,7 @@ pub fn start(
         .map_err(|e| format!("cannot listen on {addr} for the Ethereum RPC: {e}"))?;
     let server = jsonrpsee::server::Server::builder()
         .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
+        .set_id_provider(filters::HexIdProvider)
         .build_from_tcp(listener)
         .map_err(|e| format!("the Ethereum RPC server cannot start on {addr}: {e}"))?;
     log::info!(target: "eth-rpc", "Ethereum JSON-RPC on {addr} (chain id {chain_id})");
@@ -936,17 +694,5 @@ mod tests {
         assert_eq!(revert_reason(&data).as_deref(), Some("nope"));
         assert_eq!(revert_reason(&data[..40]), None);
         assert_eq!(revert_reason(&[1, 2, 3]), None);
-    }
-
-    #[test]
-    fn index_prunes_old_blocks() {
-        let mut i = TxIndex::default();
-        let (a, b) = (H256::repeat_byte(1), H256::repeat_byte(2));
-        i.insert(1, H256::repeat_byte(0x11), &[a]);
-        i.insert(5, H256::repeat_byte(0x55), &[b]);
-        i.prune(3);
-        assert!(!i.by_hash.contains_key(&a));
-        assert_eq!(i.by_hash.get(&b).map(Vec::len), Some(1));
-        assert_eq!(i.by_number.keys().copied().collect::<Vec<_>>(), vec![5]);
     }
 }

@@ -8,9 +8,13 @@ use serde::{de::Error as _, Deserialize, Deserializer, Serialize};
 /// Which block a call reads: a tag, a number, or a hash (EIP-1898).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BlockRef {
-    /// The best block (`latest`, and `pending`: this node keeps no pending block).
+    /// The best block (`latest`).
     #[default]
     Latest,
+    /// `pending`: the best block for state (this node builds no pending block), and for
+    /// `eth_getTransactionCount` the best block's nonce plus the sender's transactions waiting
+    /// in the pool.
+    Pending,
     /// The last finalized block (`finalized`, `safe`).
     Finalized,
     /// The genesis block (`earliest`).
@@ -32,7 +36,8 @@ impl<'de> Deserialize<'de> for BlockRef {
         let value = serde_json::Value::deserialize(d)?;
         match value {
             serde_json::Value::String(s) => match s.as_str() {
-                "latest" | "pending" => Ok(BlockRef::Latest),
+                "latest" => Ok(BlockRef::Latest),
+                "pending" => Ok(BlockRef::Pending),
                 "finalized" | "safe" => Ok(BlockRef::Finalized),
                 "earliest" => Ok(BlockRef::Earliest),
                 other if other.len() == 66 => {
@@ -104,11 +109,11 @@ pub enum OneOrMany<T> {
 }
 
 impl<T: PartialEq> OneOrMany<T> {
-    /// Whether `item` is (one of) the given value(s); an empty list matches nothing.
+    /// Whether `item` is (one of) the given value(s); an empty list means "any", as in geth.
     pub fn matches(&self, item: &T) -> bool {
         match self {
             OneOrMany::One(x) => x == item,
-            OneOrMany::Many(xs) => xs.contains(item),
+            OneOrMany::Many(xs) => xs.is_empty() || xs.contains(item),
         }
     }
 }
@@ -203,7 +208,7 @@ mod tests {
     fn block_refs_parse() {
         let p = |s: &str| serde_json::from_str::<BlockRef>(s);
         assert_eq!(p("\"latest\"").unwrap(), BlockRef::Latest);
-        assert_eq!(p("\"pending\"").unwrap(), BlockRef::Latest);
+        assert_eq!(p("\"pending\"").unwrap(), BlockRef::Pending);
         assert_eq!(p("\"safe\"").unwrap(), BlockRef::Finalized);
         assert_eq!(p("\"earliest\"").unwrap(), BlockRef::Earliest);
         assert_eq!(p("\"0x1f\"").unwrap(), BlockRef::Number(31));
@@ -240,6 +245,10 @@ mod tests {
         assert!(f(&format!("{{\"topics\":[null,[\"{t9}\",\"{t3}\"]]}}")).matches(&log));
         assert!(!f(&format!("{{\"topics\":[\"{t3}\"]}}")).matches(&log));
         assert!(!f(&format!("{{\"topics\":[null,null,\"{t2}\"]}}")).matches(&log));
+        // Empty lists mean "any" (geth), for the address and for a topic position.
+        assert!(f("{\"address\":[]}").matches(&log));
+        assert!(f(&format!("{{\"topics\":[[],\"{t3}\"]}}")).matches(&log));
+        assert!(!f(&format!("{{\"topics\":[[],\"{t2}\"]}}")).matches(&log));
         assert!(serde_json::from_str::<Filter>("{\"fromBlok\":\"0x1\"}").is_err());
     }
 }

@@ -1,5 +1,5 @@
-//! EVM compatibility end to end on a real `provena-node --dev`: ethers (npm) and solc-js drive
-//! the node's Ethereum JSON-RPC endpoint (`tests/evm/evm.mjs`: an ERC-20 deployed and used,
+//! EVM compatibility end to end on a real `provena-node --dev`: ethers and viem (npm) and solc-js
+//! drive the node's Ethereum JSON-RPC endpoint (`tests/evm/evm.mjs`: an ERC-20 deployed and used,
 //! an EIP-1559 raw transaction, the Provena precompile called from a contract that prepays an
 //! inference voucher, and the bad inputs a wallet can send); this test prepares the chain over
 //! the native RPC, checks the Ethereum answers against the runtime's own RPC, redeems the
@@ -253,6 +253,27 @@ async fn ethereum_tooling_works_against_the_dev_chain() {
         u256(&alith_eth),
         free_balance(&c, &alith, Some(block)).await - ExistentialDeposit::get()
     );
+
+    // A second client library: viem deploys, writes, reads events and watches (HTTP filters,
+    // WebSocket subscriptions). Its token's code is on chain, as the native RPC sees it.
+    let viem = run_js(
+        "evm",
+        "viem.mjs",
+        "viem",
+        &[("ETH_URL", format!("http://127.0.0.1:{}", node.eth_port))],
+    );
+    eprintln!("viem: {viem:#}");
+    let code: Value = eth
+        .request(
+            "eth_getCode",
+            rpc_params![viem["deployed"]["address"].as_str().unwrap(), "latest"],
+        )
+        .await
+        .unwrap();
+    assert!(code.as_str().unwrap().len() > 2, "viem's token has no code");
+    let write_block = viem["write"]["block"].as_u64().unwrap();
+    assert!(write_block > viem["deployed"]["block"].as_u64().unwrap());
+    assert!(u64::from(best_number(&c).await) >= write_block);
 
     // The node kept producing blocks through everything.
     let n = best_number(&c).await;

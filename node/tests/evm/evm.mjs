@@ -11,34 +11,15 @@
 // AGENT (32-byte hex account id of an active agent).
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { ethers } from "ethers";
-import solc from "solc";
+import { compile, KEYS, ADDRESSES } from "./contracts.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const env = (name) => {
   const v = process.env[name];
   if (v === undefined) throw new Error(`missing environment variable ${name}`);
   return v;
 };
 
-// The well-known development keys (funded in the `development` preset; see the README).
-const KEYS = {
-  alith: "0x5fb92d6e98884f76de468fa3f6278f8807c48bebc13595d45af5bdc4da702133",
-  baltathar: "0x8075991ce870b93a8870eca0c0f91913d12f47948ca0fd25b49c6fa7cdbeee8b",
-  charleth: "0x0b6e18cafb6ed99687ec547bd28139cafdd2bffe70e6b688025de6b445aa5c5b",
-  dorothy: "0x39539ab1876910bbf3a223d84a29e28f1cb4e2e456503e7e91ed39b2e7223d68",
-  ethan: "0x7dce9bc8babb68fec1409be38c8e1a52650206a7ed90ff956ae8a6d15eeaaef4",
-};
-const ADDRESSES = {
-  alith: "0xf24FF3a9CF04c71Dbc94D0b566f7A27B94566cac",
-  baltathar: "0x3Cd0A705a2DC65e5b1E1205896BaA2be8A07c6e0",
-  charleth: "0x798d4Ba9baf0064Ec19eB4F0a1a45785ae9D6DFc",
-  dorothy: "0x773539d4Ac0e786233D90A233654ccEE26a613D9",
-  ethan: "0xFf64d3F6efE2317EE2807d223a0Bdc4c0c49dfDB",
-};
 const CHAIN_ID = 0x50524fn;
 const PRECOMPILE = "0x000000000000000000000000000000000b000000";
 const GOVERNANCE = "0x000000000000000000000000000000000c000000";
@@ -47,41 +28,6 @@ const OPEN = 10n ** 18n;
 
 const report = {};
 const log = (...args) => console.error("[evm]", ...args);
-
-// ---------------------------------------------------------------------------------------------
-// Compile.
-function compile() {
-  const read = (p) => ({ content: fs.readFileSync(p, "utf8") });
-  const input = {
-    language: "Solidity",
-    sources: {
-      "OpenToken.sol": read(path.join(here, "contracts/OpenToken.sol")),
-      "InferenceClient.sol": read(path.join(here, "contracts/InferenceClient.sol")),
-      "IProvena.sol": read(path.join(here, "../../../runtime/src/precompiles/IProvena.sol")),
-      "IGovernance.sol": read(path.join(here, "../../../runtime/src/precompiles/IGovernance.sol")),
-      "IAgents.sol": read(path.join(here, "../../../runtime/src/precompiles/IAgents.sol")),
-    },
-    settings: {
-      optimizer: { enabled: true, runs: 200 },
-      evmVersion: "cancun",
-      outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
-    },
-  };
-  const out = JSON.parse(solc.compile(JSON.stringify(input)));
-  const errors = (out.errors ?? []).filter((e) => e.severity === "error");
-  if (errors.length) throw new Error(errors.map((e) => e.formattedMessage).join("\n"));
-  const get = (file, name) => ({
-    abi: out.contracts[file][name].abi,
-    bytecode: "0x" + out.contracts[file][name].evm.bytecode.object,
-  });
-  return {
-    token: get("OpenToken.sol", "OpenToken"),
-    client: get("InferenceClient.sol", "InferenceClient"),
-    iprovena: get("IProvena.sol", "IProvena"),
-    igovernance: get("IGovernance.sol", "IGovernance"),
-    iagents: get("IAgents.sol", "IAgents"),
-  };
-}
 
 // A JSON-RPC call that must fail; returns the error message.
 async function rejects(provider, method, params, pattern) {
@@ -111,6 +57,9 @@ async function main() {
   assert.equal((await provider.getNetwork()).chainId, CHAIN_ID);
   report.chainId = Number(chainId);
   report.gasPrice = (await provider.send("eth_gasPrice", [])).toString();
+  // A dev node alone: no peers, nothing to catch up with.
+  assert.equal(await provider.send("net_peerCount", []), "0x0");
+  assert.equal(await provider.send("eth_syncing", []), false);
   report.alithBalance = (await provider.getBalance(alith.address)).toString();
 
   // The native → EVM direction: Dorothy was funded by a Substrate transfer before this ran.
@@ -192,6 +141,68 @@ async function main() {
   assert.equal(logs.length, 2, "mint and transfer logs");
   assert.equal(logs[1].transactionHash, tx.hash);
   assert.equal(ethers.getAddress("0x" + logs[1].topics[2].slice(26)), baltathar.address);
+  // Watching: ethers' `contract.on` over HTTP (eth_newFilter + eth_getFilterChanges), and over
+  // WebSocket the `logs`, `newHeads` and `newPendingTransactions` subscriptions; raw filters too.
+  const wsProvider = new ethers.WebSocketProvider(env("ETH_URL").replace(/^http/, "ws"));
+  const tokenWs = new ethers.Contract(token.target, compiled.token.abi, wsProvider);
+  const blockFilter = await provider.send("eth_newBlockFilter", []);
+  const pendingFilter = await provider.send("eth_newPendingTransactionFilter", []);
+  const logFilter = await provider.send("eth_newFilter", [{ address: token.target, topics: [transferTopic] }]);
+  assert.match(logFilter, /^0x[0-9a-f]+$/);
+  const seen = { http: null, ws: null, head: null, pending: new Set() };
+  await token.on("Transfer", (_from, _to, _value, ev) => { seen.http = ev.log.transactionHash; });
+  await tokenWs.on("Transfer", (_from, _to, _value, ev) => { seen.ws = ev.log.transactionHash; });
+  await wsProvider.on("block", (n) => { seen.head = n; });
+  await wsProvider.on("pending", (h) => { seen.pending.add(h); });
+  const watched = await token.transfer(charleth.address, 7n);
+  const watchedReceipt = await watched.wait();
+  const until = async (what, ok) => {
+    const end = Date.now() + 60_000;
+    while (!ok()) {
+      assert.ok(Date.now() < end, `timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  await until("contract.on over HTTP", () => seen.http === watched.hash);
+  await until("contract.on over WebSocket (logs subscription)", () => seen.ws === watched.hash);
+  await until("a newHeads notification", () => seen.head !== null && seen.head >= watchedReceipt.blockNumber);
+  await until("a newPendingTransactions notification", () => seen.pending.has(watched.hash));
+  const blockChanges = await provider.send("eth_getFilterChanges", [blockFilter]);
+  assert.ok(blockChanges.includes(watchedReceipt.blockHash), "the block filter missed the block");
+  const logChanges = await provider.send("eth_getFilterChanges", [logFilter]);
+  assert.deepEqual(logChanges.map((l) => l.transactionHash), [watched.hash]);
+  assert.deepEqual(await provider.send("eth_getFilterChanges", [logFilter]), [], "changes are reported once");
+  const pendingChanges = await provider.send("eth_getFilterChanges", [pendingFilter]);
+  assert.ok(pendingChanges.includes(watched.hash), "the pending filter missed the transaction");
+  assert.ok(Array.isArray(await provider.send("eth_getFilterLogs", [logFilter])));
+  for (const id of [logFilter, blockFilter, pendingFilter]) {
+    assert.equal(await provider.send("eth_uninstallFilter", [id]), true);
+    assert.equal(await provider.send("eth_uninstallFilter", [id]), false);
+  }
+  await rejects(provider, "eth_getFilterChanges", [logFilter], /filter not found/);
+  await rejects(wsProvider, "eth_subscribe", ["bogus"], /unknown subscription/);
+  await token.removeAllListeners();
+  await tokenWs.removeAllListeners();
+  await wsProvider.destroy();
+  report.watching = { transfer: watched.hash, block: watchedReceipt.blockNumber };
+  log("watching", report.watching);
+
+  // Empty address and topic lists mean "any", as in geth.
+  const anyLogs = await provider.send("eth_getLogs", [{
+    address: [],
+    topics: [[], [], [ethers.zeroPadValue(baltathar.address, 32)]],
+    fromBlock: ethers.toQuantity(r.blockNumber),
+    toBlock: ethers.toQuantity(r.blockNumber),
+  }]);
+  assert.deepEqual(anyLogs.map((l) => l.transactionHash), [tx.hash]);
+  // By block hash and index, as by number.
+  const byHash = await provider.send("eth_getTransactionByBlockHashAndIndex", [r.blockHash, ethers.toQuantity(r.index)]);
+  assert.equal(byHash.hash, tx.hash);
+  assert.equal(byHash.blockHash, r.blockHash);
+  // Small methods tools call.
+  assert.equal(await provider.send("web3_sha3", ["0x68656c6c6f20776f726c64"]), ethers.id("hello world"));
+  assert.equal(await provider.getStorage(ethers.Wallet.createRandom().address, 0), ethers.ZeroHash);
+  report.getProofError = await rejects(provider, "eth_getProof", [token.target, [ethers.ZeroHash], "latest"], /not supported/);
   const block = await provider.getBlock(r.blockNumber);
   assert.equal(block.hash, r.blockHash);
   assert.ok(block.transactions.includes(tx.hash));
@@ -248,6 +259,47 @@ async function main() {
   assert.equal(r1559.status, 1);
   assert.equal(r1559.type, 2);
   report.eip1559 = { hash: h1559, block: r1559.blockHash };
+
+  // Nonces: two transfers sent back to back without waiting, each signed with the nonce the
+  // node reports as `pending`: the second must count the first, still in the pool, and both
+  // land. `latest` is the nonce on chain, without the pool. (The nonce is asked with a raw call:
+  // ethers' own `getTransactionCount` answers a repeated question from a 250 ms cache, so two
+  // `sendTransaction`s within 250 ms reuse one nonce whatever the node says.)
+  const pendingNonce = async (w) =>
+    Number(await provider.send("eth_getTransactionCount", [w.address, "pending"]));
+  const sendNow = async (w, value) => {
+    const nonce = await pendingNonce(w);
+    const signed = await w.signTransaction({
+      type: 2, chainId, nonce, to: dorothy.address, value,
+      gasLimit: plainEstimate * 2n, maxFeePerGas: feeData.gasPrice * 2n, maxPriorityFeePerGas: 0n,
+    });
+    return { nonce, hash: await provider.send("eth_sendRawTransaction", [signed]) };
+  };
+  const onChain = await provider.getTransactionCount(baltathar.address, "latest");
+  const first = await sendNow(baltathar, 1n);
+  const latestNow = Number(await provider.send("eth_getTransactionCount", [baltathar.address, "latest"]));
+  const firstMined = (await provider.getTransactionReceipt(first.hash)) !== null;
+  const second = await sendNow(baltathar, 2n);
+  assert.equal(first.nonce, onChain);
+  assert.equal(second.nonce, onChain + 1, "the pending nonce did not count a transaction in the pool");
+  if (!firstMined) assert.equal(latestNow, onChain, "`latest` counted a transaction still in the pool");
+  const [land1, land2] = await Promise.all([provider.waitForTransaction(first.hash), provider.waitForTransaction(second.hash)]);
+  assert.equal(land1.status, 1);
+  assert.equal(land2.status, 1);
+  assert.equal(await provider.getTransactionCount(baltathar.address, "latest"), onChain + 2);
+  report.backToBack = { nonces: [first.nonce, second.nonce], firstMinedBeforeLatest: firstMined };
+  log("back-to-back", report.backToBack);
+
+  // Fee history over several blocks (wallets and CLIs ask for it before sending).
+  const feeHead = await provider.getBlockNumber();
+  const history = await provider.send("eth_feeHistory", ["0x4", "latest", [25, 75]]);
+  // Four blocks ending at the best one (a block may have come since feeHead).
+  assert.ok(Number(BigInt(history.oldestBlock)) >= feeHead - 3, `oldest ${history.oldestBlock}`);
+  assert.equal(history.baseFeePerGas.length, 5);
+  assert.equal(history.gasUsedRatio.length, 4);
+  assert.equal(history.reward.length, 4);
+  assert.ok(history.reward.every((r) => r.length === 2));
+  report.feeHistory = { blocks: history.gasUsedRatio.length, oldest: Number(BigInt(history.oldestBlock)) };
 
   // The Provena precompile, directly and from a contract.
   const model = BigInt(env("MODEL"));
