@@ -30,7 +30,8 @@
 //!   gas, insufficient funds) is refused with the reason and costs nothing. Pool errors come back
 //!   as the usual Ethereum messages (`nonce too low`, `insufficient funds ...`).
 //! - Logs are those contracts emit in Ethereum transactions (`ContractEmitted` events of
-//!   `Revive::eth_transact` extrinsics); `eth_getLogs` spans at most [`MAX_LOG_RANGE`] blocks.
+//!   `Revive::eth_transact` extrinsics); `eth_getLogs` spans at most `--eth-rpc-max-log-range` blocks and returns at most
+//!   `--eth-rpc-max-logs` logs.
 //!
 //! ## Errors
 //!
@@ -88,8 +89,6 @@ use crate::service::FullClient;
 use chain::eth_txs_of;
 use types::{BlockRef, FeeHistory, Filter, Log, Receipt};
 
-/// `eth_getLogs` answers for at most this many blocks at once.
-pub const MAX_LOG_RANGE: u32 = 2_048;
 /// `eth_feeHistory` covers at most this many blocks.
 const MAX_FEE_HISTORY: u32 = 1_024;
 /// JSON-RPC: invalid params.
@@ -120,6 +119,34 @@ pub struct EthRpcParams {
     /// How many recent blocks the transaction-hash index covers.
     #[arg(long, env = "PROVENA_ETH_INDEX_DEPTH", default_value_t = 100_000)]
     pub eth_index_depth: u32,
+    /// Blocks one `eth_getLogs` (or `eth_getFilterLogs`) may span.
+    #[arg(long, env = "PROVENA_ETH_RPC_MAX_LOG_RANGE", default_value_t = 2_048)]
+    pub eth_rpc_max_log_range: u32,
+    /// Logs one `eth_getLogs` may return (more is an error asking for a narrower range).
+    #[arg(long, env = "PROVENA_ETH_RPC_MAX_LOGS", default_value_t = 10_000)]
+    pub eth_rpc_max_logs: u32,
+    /// Calls in one JSON-RPC batch (0 refuses batches).
+    #[arg(long, env = "PROVENA_ETH_RPC_MAX_BATCH", default_value_t = 100)]
+    pub eth_rpc_max_batch: u32,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "PROVENA_ETH_RPC_MAX_REQUEST_BYTES", default_value_t = 5 << 20)]
+    pub eth_rpc_max_request_bytes: u32,
+    /// Largest response body, in bytes.
+    #[arg(long, env = "PROVENA_ETH_RPC_MAX_RESPONSE_BYTES", default_value_t = 25 << 20)]
+    pub eth_rpc_max_response_bytes: u32,
+    /// Simultaneous connections (HTTP and WebSocket).
+    #[arg(long, env = "PROVENA_ETH_RPC_MAX_CONNECTIONS", default_value_t = 100)]
+    pub eth_rpc_max_connections: u32,
+    /// Subscriptions one WebSocket connection may hold.
+    #[arg(long, env = "PROVENA_ETH_RPC_MAX_SUBSCRIPTIONS", default_value_t = 64)]
+    pub eth_rpc_max_subscriptions: u32,
+}
+
+/// The query limits of [`EthRpcParams`] that the methods apply.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    log_range: u32,
+    logs: usize,
 }
 
 type Pool = polkadot_sdk::sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
@@ -150,13 +177,18 @@ fn dry_run_error(e: EthTransactError) -> ErrorObjectOwned {
     }
 }
 
-/// The message of a Solidity `Error(string)` revert, if `data` is one.
+/// The reason of a revert, decoded by alloy: a Solidity `Error(string)`'s message, a
+/// `Panic(uint256)`'s meaning (`panic: arithmetic underflow or overflow (0x11)`), or a printable
+/// UTF-8 string (Vyper); `None` for anything else (empty data, custom errors).
 fn revert_reason(data: &[u8]) -> Option<String> {
-    let body = data.strip_prefix(&[0x08, 0xc3, 0x79, 0xa0][..])?;
-    let len_word = body.get(32..64)?;
-    let len = usize::try_from(U256::from_big_endian(len_word)).ok()?;
-    let text = body.get(64..64usize.checked_add(len)?)?;
-    String::from_utf8(text.to_vec()).ok()
+    use alloy_core::sol_types::{ContractError, GenericRevertReason, RevertReason};
+    match GenericRevertReason::decode(data)? {
+        RevertReason::ContractError(ContractError::Revert(r)) => Some(r.reason),
+        RevertReason::ContractError(e) => Some(e.to_string()),
+        RevertReason::RawString(s) => {
+            (!s.is_empty() && !s.chars().any(char::is_control)).then_some(s)
+        }
+    }
 }
 
 /// The Ethereum JSON-RPC methods. Those that may read many blocks or run the EVM (`blocking`)
@@ -254,6 +286,7 @@ pub struct Eth {
     index: Arc<Mutex<index::TxIndex>>,
     filters: Arc<Mutex<filters::Filters>>,
     chain_id: u64,
+    limits: Limits,
     /// The best block when the endpoint started (`eth_syncing`'s `startingBlock`).
     starting_block: BlockNumber,
 }
@@ -579,10 +612,15 @@ impl EthApiServer for Eth {
             if from > to {
                 return Err(invalid_params("fromBlock is after toBlock"));
             }
-            if to.saturating_sub(from) >= MAX_LOG_RANGE {
-                return Err(invalid_params(format!(
-                    "block range too large: at most {MAX_LOG_RANGE} blocks per query"
-                )));
+            if to.saturating_sub(from) >= self.limits.log_range {
+                return Err(ErrorObject::owned(
+                    LIMIT_EXCEEDED,
+                    format!(
+                        "block range too large: at most {} blocks per query",
+                        self.limits.log_range
+                    ),
+                    None::<()>,
+                ));
             }
             let mut hashes = Vec::new();
             for n in from..=to {
@@ -596,6 +634,16 @@ impl EthApiServer for Eth {
         for hash in blocks {
             for (_, receipt) in self.receipts(hash)? {
                 out.extend(receipt.logs.into_iter().filter(|l| filter.matches(l)));
+            }
+            if out.len() > self.limits.logs {
+                return Err(ErrorObject::owned(
+                    LIMIT_EXCEEDED,
+                    format!(
+                        "query returned more than {} results: narrow the block range or the filter",
+                        self.limits.logs
+                    ),
+                    None::<()>,
+                ));
             }
         }
         Ok(out)
@@ -645,7 +693,11 @@ pub fn start(
     let chain_id = provena_runtime::configs::EVM_CHAIN_ID;
     let starting_block = client.info().best_number;
     let filters = Default::default();
-    let eth = Eth { client, pool, sync, index, filters, chain_id, starting_block };
+    let limits = Limits {
+        log_range: params.eth_rpc_max_log_range.max(1),
+        logs: usize::try_from(params.eth_rpc_max_logs).unwrap_or(usize::MAX),
+    };
+    let eth = Eth { client, pool, sync, index, filters, chain_id, limits, starting_block };
     task_manager.spawn_handle().spawn(
         "eth-pending-filters",
         Some("eth-rpc"),
@@ -665,6 +717,14 @@ pub fn start(
     let server = jsonrpsee::server::Server::builder()
         .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
         .set_id_provider(filters::HexIdProvider)
+        .set_batch_request_config(match params.eth_rpc_max_batch {
+            0 => jsonrpsee::server::BatchRequestConfig::Disabled,
+            n => jsonrpsee::server::BatchRequestConfig::Limit(n),
+        })
+        .max_request_body_size(params.eth_rpc_max_request_bytes)
+        .max_response_body_size(params.eth_rpc_max_response_bytes)
+        .max_connections(params.eth_rpc_max_connections)
+        .max_subscriptions_per_connection(params.eth_rpc_max_subscriptions)
         .build_from_tcp(listener)
         .map_err(|e| format!("the Ethereum RPC server cannot start on {addr}: {e}"))?;
     log::info!(target: "eth-rpc", "Ethereum JSON-RPC on {addr} (chain id {chain_id})");
@@ -694,5 +754,15 @@ mod tests {
         assert_eq!(revert_reason(&data).as_deref(), Some("nope"));
         assert_eq!(revert_reason(&data[..40]), None);
         assert_eq!(revert_reason(&[1, 2, 3]), None);
+        assert_eq!(revert_reason(&[]), None);
+        // `Panic(0x11)`: arithmetic overflow.
+        let mut panic = vec![0x4e, 0x48, 0x7b, 0x71];
+        let mut code = [0u8; 32];
+        code[31] = 0x11;
+        panic.extend(code);
+        assert_eq!(
+            revert_reason(&panic).as_deref(),
+            Some("panic: arithmetic underflow or overflow (0x11)")
+        );
     }
 }

@@ -162,27 +162,15 @@ pub struct FeeHistory {
     pub reward: Option<Vec<Vec<U256>>>,
 }
 
-/// The 2048-bit Ethereum log bloom of `logs` (the yellow paper's M3:2048).
+/// The 2048-bit Ethereum log bloom of `logs` (the yellow paper's M3:2048), by alloy.
 pub fn logs_bloom<'a>(logs: impl IntoIterator<Item = &'a Log>) -> [u8; 256] {
-    let mut bloom = [0u8; 256];
-    let mut add = |input: &[u8]| {
-        let hash = polkadot_sdk::sp_crypto_hashing::keccak_256(input);
-        for pair in hash.chunks_exact(2).take(3) {
-            if let [hi, lo] = pair {
-                let bit = ((usize::from(*hi) << 8) | usize::from(*lo)) & 2047;
-                if let Some(byte) = bloom.get_mut(255 - bit / 8) {
-                    *byte |= 1 << (bit % 8);
-                }
-            }
-        }
-    };
+    use alloy_core::primitives::{Address, Bloom, B256};
+    let mut bloom = Bloom::ZERO;
     for log in logs {
-        add(log.address.as_bytes());
-        for topic in &log.topics {
-            add(topic.as_bytes());
-        }
+        let topics: Vec<B256> = log.topics.iter().map(|t| B256::from(t.0)).collect();
+        bloom.accrue_raw_log(Address::from(log.address.0), &topics);
     }
-    bloom
+    bloom.0 .0
 }
 
 #[cfg(test)]

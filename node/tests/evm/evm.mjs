@@ -432,6 +432,23 @@ async function main() {
   report.badInput = bad;
   log("bad input", bad);
 
+  // A flood of the heaviest log queries (every block, no filter) from 16 clients at once for
+  // 20 seconds: they run on the blocking pool, so blocks keep coming.
+  const floodStart = await provider.getBlockNumber();
+  const floodEnd = Date.now() + 20_000;
+  let floodCalls = 0;
+  const flooder = async () => {
+    while (Date.now() < floodEnd) {
+      await provider.send("eth_getLogs", [{ fromBlock: "0x0", toBlock: "latest" }]);
+      floodCalls += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, flooder));
+  const floodBlocks = (await provider.getBlockNumber()) - floodStart;
+  assert.ok(floodBlocks >= 2, `only ${floodBlocks} blocks in 20 s under ${floodCalls} eth_getLogs calls`);
+  report.flood = { calls: floodCalls, blocks: floodBlocks };
+  log("eth_getLogs flood", report.flood);
+
   console.log(JSON.stringify(report));
 }
 
