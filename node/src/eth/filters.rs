@@ -31,7 +31,6 @@ use futures::StreamExt;
 use jsonrpsee::{
     core::{async_trait, RpcResult, SubscriptionResult},
     proc_macros::rpc,
-    types::ErrorObject,
     PendingSubscriptionSink, SubscriptionMessage,
 };
 use pallet_revive::evm::{H256, U256};
@@ -91,11 +90,9 @@ impl Filters {
         let now = Instant::now();
         self.expire(now);
         if self.installed.len() >= MAX_FILTERS {
-            return Err(ErrorObject::owned(
-                super::LIMIT_EXCEEDED,
-                format!("too many filters installed (at most {MAX_FILTERS}); uninstall some"),
-                None::<()>,
-            ));
+            return Err(super::limit_exceeded(format!(
+                "too many filters installed (at most {MAX_FILTERS}); uninstall some"
+            )));
         }
         let id = U256::from(rand::random::<u128>());
         self.installed.insert(id, Installed { watch, next_block, polled: now });

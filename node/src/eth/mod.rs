@@ -160,6 +160,11 @@ fn internal(msg: impl std::fmt::Display) -> ErrorObjectOwned {
     ErrorObject::owned(INTERNAL, msg.to_string(), None::<()>)
 }
 
+/// A request over one of the endpoint's limits (`-32005`).
+fn limit_exceeded(msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObject::owned(LIMIT_EXCEEDED, msg.into(), None::<()>)
+}
+
 fn refused(msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(TX_REFUSED, msg.into(), None::<()>)
 }
@@ -613,14 +618,10 @@ impl EthApiServer for Eth {
                 return Err(invalid_params("fromBlock is after toBlock"));
             }
             if to.saturating_sub(from) >= self.limits.log_range {
-                return Err(ErrorObject::owned(
-                    LIMIT_EXCEEDED,
-                    format!(
-                        "block range too large: at most {} blocks per query",
-                        self.limits.log_range
-                    ),
-                    None::<()>,
-                ));
+                return Err(limit_exceeded(format!(
+                    "block range too large: at most {} blocks per query",
+                    self.limits.log_range
+                )));
             }
             let mut hashes = Vec::new();
             for n in from..=to {
@@ -636,14 +637,10 @@ impl EthApiServer for Eth {
                 out.extend(receipt.logs.into_iter().filter(|l| filter.matches(l)));
             }
             if out.len() > self.limits.logs {
-                return Err(ErrorObject::owned(
-                    LIMIT_EXCEEDED,
-                    format!(
-                        "query returned more than {} results: narrow the block range or the filter",
-                        self.limits.logs
-                    ),
-                    None::<()>,
-                ));
+                return Err(limit_exceeded(format!(
+                    "query returned more than {} results: narrow the block range or the filter",
+                    self.limits.logs
+                )));
             }
         }
         Ok(out)
