@@ -61,6 +61,17 @@ pub fn background_priority() {
     }
 }
 
+/// Runs `work` on tokio's blocking pool at background priority: every blocking task of the
+/// server goes through here.
+pub fn spawn_background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    tokio::task::spawn_blocking(move || {
+        background_priority();
+        work()
+    })
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     /// The calling thread's nice value, from `/proc/thread-self/stat` (field 19).

@@ -45,8 +45,7 @@ pub(crate) async fn import_adapter(
     let req: ImportRequest = parse_body(&body)?;
     let dir = state.access.import_dir(&req.path)?;
     let store = state.store.clone();
-    let status = tokio::task::spawn_blocking(move || {
-        crate::os::background_priority();
+    let status = crate::os::spawn_background(move || {
         let id = store.import(&dir)?;
         store.status(&id)
     })
@@ -82,15 +81,12 @@ pub(crate) async fn adapter_action(
         return Err(Error::NotFound { what: "adapter", id }.into());
     }
     let store = state.store.clone();
-    let status = tokio::task::spawn_blocking(move || {
-        crate::os::background_priority();
-        match action.as_str() {
-            "load" => store.load(&id, false),
-            "pin" => store.load(&id, true),
-            "unpin" => store.unpin(&id),
-            "unload" => store.unload(&id),
-            other => Err(Error::NotFound { what: "action", id: other.to_string() }),
-        }
+    let status = crate::os::spawn_background(move || match action.as_str() {
+        "load" => store.load(&id, false),
+        "pin" => store.load(&id, true),
+        "unpin" => store.unpin(&id),
+        "unload" => store.unload(&id),
+        other => Err(Error::NotFound { what: "action", id: other.to_string() }),
     })
     .await
     .map_err(|e| {

@@ -199,8 +199,7 @@ impl AppState {
             |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None, e);
         let permit = self.cpu.clone().acquire_owned().await.map_err(|e| internal(e.to_string()))?;
         let state = self.clone();
-        tokio::task::spawn_blocking(move || {
-            crate::os::background_priority();
+        crate::os::spawn_background(move || {
             let out = work(&state);
             drop(permit);
             out
@@ -256,8 +255,7 @@ impl AppState {
         }
         let state = self.clone();
         let ids = parts.clone();
-        let lora = tokio::task::spawn_blocking(move || -> Result<Arc<LoraWeights>, Error> {
-            crate::os::background_priority();
+        let lora = crate::os::spawn_background(move || -> Result<Arc<LoraWeights>, Error> {
             let loaded: Vec<(Arc<LoraWeights>, f32)> = ids
                 .iter()
                 .map(|(id, w)| Ok((state.store.get(id)?, *w)))

@@ -75,6 +75,16 @@ impl Eth {
         }))
     }
 
+    /// The logs of block `hash` that `filter` passes.
+    pub(super) fn block_logs(&self, hash: H256, filter: &Filter) -> RpcResult<Vec<Log>> {
+        Ok(self
+            .receipts(hash)?
+            .into_iter()
+            .flat_map(|(_, r)| r.logs)
+            .filter(|l| filter.matches(l))
+            .collect())
+    }
+
     /// The receipts of the Ethereum transactions in block `hash`.
     #[allow(deprecated)]
     pub(super) fn receipts(&self, hash: H256) -> RpcResult<Vec<(EthTx, Receipt)>> {

@@ -166,16 +166,6 @@ impl Eth {
         }
         Ok((hashes, n))
     }
-
-    /// The logs of block `hash` that `filter` passes.
-    fn block_logs(&self, hash: H256, filter: &Filter) -> RpcResult<Vec<Log>> {
-        Ok(self
-            .receipts(hash)?
-            .into_iter()
-            .flat_map(|(_, r)| r.logs)
-            .filter(|l| filter.matches(l))
-            .collect())
-    }
 }
 
 /// The Ethereum hash of a pool transaction, if it is an Ethereum transaction.

@@ -633,9 +633,7 @@ impl EthApiServer for Eth {
         };
         let mut out = Vec::new();
         for hash in blocks {
-            for (_, receipt) in self.receipts(hash)? {
-                out.extend(receipt.logs.into_iter().filter(|l| filter.matches(l)));
-            }
+            out.extend(self.block_logs(hash, &filter)?);
             if out.len() > self.limits.logs {
                 return Err(limit_exceeded(format!(
                     "query returned more than {} results: narrow the block range or the filter",
