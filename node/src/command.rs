@@ -99,12 +99,34 @@ pub fn run() -> sc_cli::Result<()> {
             runner.async_run(|config| {
                 let PartialComponents { client, task_manager, import_queue, .. } =
                     service::new_partial(&config)?;
+                // Imported blocks are indexed for the Ethereum endpoint while their state exists.
+                if !cli.eth.no_eth_rpc {
+                    crate::eth::spawn_index(
+                        &config.base_path.config_dir(config.chain_spec.id()),
+                        &client,
+                        cli.eth.eth_index_depth,
+                        false,
+                        &task_manager,
+                    )
+                    .map_err(|e| sc_cli::Error::Application(e.into()))?;
+                }
                 Ok((cmd.run(client, import_queue), task_manager))
             })
         }
         Some(Subcommand::PurgeChain(cmd)) => {
             let runner = cli.create_runner(cmd)?;
-            runner.sync_run(|config| cmd.run(config.database))
+            runner.sync_run(|config| {
+                let chain_dir = config.base_path.config_dir(config.chain_spec.id());
+                let db = config.database.path().map(|p| p.to_path_buf());
+                cmd.run(config.database)?;
+                // The Ethereum index goes with the chain's database (unless the purge was declined).
+                let index = crate::eth::index_path(&chain_dir);
+                if db.is_some_and(|db| !db.exists()) && index.exists() {
+                    std::fs::remove_dir_all(&index)?;
+                    println!("{:?} removed.", index);
+                }
+                Ok(())
+            })
         }
         Some(Subcommand::Revert(cmd)) => {
             let runner = cli.create_runner(cmd)?;

@@ -247,6 +247,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
     crate::eth::start(
         eth,
+        &config.base_path.config_dir(config.chain_spec.id()),
         client.clone(),
         transaction_pool.clone(),
         sync_service.clone(),

@@ -34,7 +34,7 @@ use common::{events, finalized, sign, submit_and_wait_in_block};
 use harness::{
     active_era, block_hash, era_points, session_validators, state_root, within, Network,
 };
-use jsonrpsee::core::client::ClientT;
+use jsonrpsee::{core::client::ClientT, rpc_params};
 use polkadot_sdk::{
     frame_system, pallet_offences, pallet_staking, pallet_utility, sp_core::H256,
     sp_keyring::Sr25519Keyring, sp_runtime::Perbill,
@@ -133,7 +133,20 @@ async fn four_validators_and_a_full_node_through_five_scenarios() {
     );
 
     // 3. A fresh full node syncs from genesis to the finalized head and serves the same state
-    // (deadline: two minutes).
+    // (deadline: two minutes), and the same Ethereum history: an Ethereum transaction's receipt,
+    // though the node imported its block during its initial sync.
+    let alice_eth = common::eth_client(net.node("alice").eth_port()).await;
+    let eth_tx = common::send_eth(&alice_eth, common::alith_key(), None, 0, {
+        common::log_emitting_init_code([7; 32])
+    })
+    .await;
+    let eth_receipt = common::eth_receipt(&alice_eth, eth_tx, MINUTE).await;
+    assert_eq!(eth_receipt["status"], "0x1", "{eth_receipt}");
+    let eth_block = common::quantity(&eth_receipt["blockNumber"]) as u32;
+    within(&net, "the Ethereum transaction's block is finalized", MINUTE, || async {
+        (finalized(&alice).await.0 >= eth_block).then_some(())
+    })
+    .await;
     let (target, target_hash) = finalized(&alice).await;
     net.add_node("full", &[]);
     let full = net.node("full").client().await;
@@ -147,6 +160,15 @@ async fn four_validators_and_a_full_node_through_five_scenarios() {
         session_validators(&full, Some(target_hash)).await,
         session_validators(&alice, Some(target_hash)).await
     );
+    let full_eth = common::eth_client(net.node("full").eth_port()).await;
+    let synced =
+        within(&net, "the full node indexes the synced Ethereum block", MINUTE, || async {
+            let r: serde_json::Value =
+                full_eth.request("eth_getTransactionReceipt", rpc_params![eth_tx]).await.unwrap();
+            (!r.is_null()).then_some(r)
+        })
+        .await;
+    assert_eq!(synced, eth_receipt, "the synced node's receipt differs");
     eprintln!(
         "3: full node synced block #{target} with the same state root ({:?})",
         started.elapsed()

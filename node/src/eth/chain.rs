@@ -1,6 +1,6 @@
 //! Reading the Ethereum view out of the chain: the Ethereum transactions of a block's
-//! extrinsics, their receipts and logs from the block's events, blocks in Ethereum's shape,
-//! transaction lookups through the index, and the pending nonce.
+//! extrinsics, their receipts and logs (from the index, or from the block's state and events),
+//! blocks in Ethereum's shape, transaction lookups through the index, and the pending nonce.
 
 use super::*;
 
@@ -63,16 +63,18 @@ impl Eth {
         Ok(eth_txs_of(&body))
     }
 
-    /// The events of block `hash` (none if they do not decode, e.g. an older runtime's).
-    pub(super) fn events(&self, hash: H256) -> RpcResult<Vec<EventRecord>> {
-        let key = [twox_128(b"System"), twox_128(b"Events")].concat();
-        let Some(raw) = self.client.storage(hash, &StorageKey(key)).map_err(internal)? else {
-            return Ok(Vec::new());
-        };
-        Ok(Vec::<EventRecord>::decode(&mut &raw.0[..]).unwrap_or_else(|e| {
-            log::debug!(target: "eth-rpc", "events of {hash:?} do not decode: {e}");
-            Vec::new()
-        }))
+    /// What the Ethereum view of block `hash` needs from its state: from the index, or from
+    /// the state itself for a block the index does not hold.
+    pub(super) fn record(&self, hash: H256) -> RpcResult<store::BlockRecord> {
+        if let Some(record) = self.store.block(hash).map_err(internal)? {
+            return Ok(record);
+        }
+        index::record_from_state(&self.client, hash).map_err(|e| {
+            internal(format!(
+                "block {hash:?} is not in the Ethereum index and its state is unavailable \
+                 (pruned?): {e}"
+            ))
+        })
     }
 
     /// The logs of block `hash` that `filter` passes.
@@ -86,69 +88,46 @@ impl Eth {
     }
 
     /// The receipts of the Ethereum transactions in block `hash`.
-    #[allow(deprecated)]
     pub(super) fn receipts(&self, hash: H256) -> RpcResult<Vec<(EthTx, Receipt)>> {
         let txs = self.eth_txs(hash)?;
         if txs.is_empty() {
             return Ok(Vec::new());
         }
         let number = self.number_of(hash)?;
-        let gas = self.client.runtime_api().eth_receipt_data(hash).map_err(internal)?;
-        if gas.len() != txs.len() {
+        let record = self.record(hash)?;
+        if record.txs.len() != txs.len()
+            || record.txs.iter().zip(&txs).any(|(r, t)| r.hash != t.hash)
+        {
             return Err(internal(format!(
-                "block {hash:?} has {} Ethereum transactions but {} receipt records",
-                txs.len(),
-                gas.len()
+                "block {hash:?}: its Ethereum transactions and its index record disagree"
             )));
         }
-        let events = self.events(hash)?;
         let mut log_index = 0u64;
         let mut cumulative = U256::zero();
         let mut out = Vec::with_capacity(txs.len());
-        for (position, (tx, gas)) in txs.into_iter().zip(gas).enumerate() {
-            let mut failed = false;
-            let mut logs = Vec::new();
-            for record in events
-                .iter()
-                .filter(|r| r.phase == frame_system::Phase::ApplyExtrinsic(tx.extrinsic_index))
-            {
-                match &record.event {
-                    RuntimeEvent::Revive(pallet_revive::Event::ContractEmitted {
-                        contract,
-                        data,
-                        topics,
-                    }) => {
-                        logs.push(Log {
-                            address: *contract,
-                            topics: topics.clone(),
-                            data: Bytes(data.clone()),
-                            block_hash: hash,
-                            block_number: number.into(),
-                            transaction_hash: tx.hash,
-                            transaction_index: position.into(),
-                            log_index: log_index.into(),
-                            removed: false,
-                        });
-                        log_index = log_index.saturating_add(1);
-                    }
-                    RuntimeEvent::Revive(pallet_revive::Event::EthExtrinsicRevert {
-                        dispatch_error,
-                    }) if !is_benchmark_marker(dispatch_error) => {
-                        failed = true;
-                    }
-                    RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. }) => {
-                        failed = true;
-                    }
-                    _ => {}
-                }
-            }
-            if failed {
-                // A failed transaction's state changes, logs included, are rolled back.
-                logs.clear();
-            }
-            cumulative = cumulative.saturating_add(gas.gas_used);
-            let generic =
-                GenericTransaction::from_signed(tx.signed.clone(), gas.effective_gas_price, None);
+        for (position, (tx, rec)) in txs.into_iter().zip(record.txs).enumerate() {
+            let logs: Vec<Log> = rec
+                .logs
+                .into_iter()
+                .map(|l| {
+                    let log = Log {
+                        address: l.address,
+                        topics: l.topics,
+                        data: Bytes(l.data),
+                        block_hash: hash,
+                        block_number: number.into(),
+                        transaction_hash: tx.hash,
+                        transaction_index: position.into(),
+                        log_index: log_index.into(),
+                        removed: false,
+                    };
+                    log_index = log_index.saturating_add(1);
+                    log
+                })
+                .collect();
+            cumulative = cumulative.saturating_add(rec.gas.gas_used);
+            let price = rec.gas.effective_gas_price;
+            let generic = GenericTransaction::from_signed(tx.signed.clone(), price, None);
             let contract_address = match generic.to {
                 Some(_) => None,
                 None => {
@@ -161,12 +140,12 @@ impl Eth {
                 block_number: number.into(),
                 contract_address,
                 cumulative_gas_used: cumulative,
-                effective_gas_price: gas.effective_gas_price,
+                effective_gas_price: price,
                 from: tx.from,
-                gas_used: gas.gas_used,
+                gas_used: rec.gas.gas_used,
                 logs_bloom: Bytes(types::logs_bloom(&logs).to_vec()),
                 logs,
-                status: if failed { U256::zero() } else { U256::one() },
+                status: if rec.failed { U256::zero() } else { U256::one() },
                 to: generic.to,
                 transaction_hash: tx.hash,
                 transaction_index: position.into(),
@@ -179,14 +158,7 @@ impl Eth {
 
     /// Where transaction `hash` is on the best chain: (block hash, number).
     pub(super) fn locate(&self, hash: H256) -> RpcResult<Option<(H256, BlockNumber)>> {
-        let candidates = self
-            .index
-            .lock()
-            .map_err(|_| internal("transaction index poisoned"))?
-            .by_hash
-            .get(&hash)
-            .cloned()
-            .unwrap_or_default();
+        let candidates = self.store.blocks_of(hash).map_err(internal)?;
         for (number, block) in candidates {
             if self.client.hash(number).map_err(internal)? == Some(block) {
                 return Ok(Some((block, number)));
@@ -213,10 +185,9 @@ impl Eth {
     }
 
     /// The Ethereum view of block `hash`.
-    #[allow(deprecated)]
     pub(super) fn block(&self, hash: H256, full: bool) -> RpcResult<Option<BlockV1>> {
         let Some(header) = self.client.header(hash).map_err(internal)? else { return Ok(None) };
-        let mut block = self.client.runtime_api().eth_block(hash).map_err(internal)?;
+        let mut block = self.record(hash)?.eth_block;
         let number = *header.number();
         block.hash = hash;
         block.parent_hash = *header.parent_hash();
@@ -247,6 +218,22 @@ impl Eth {
         self.client.runtime_api().eth_transact(at, tx).map_err(internal)?.map_err(dry_run_error)
     }
 
+    /// Ethereum transaction `hash` while it waits in the pool (ready, or waiting for an earlier
+    /// nonce).
+    pub(super) fn pending_tx(&self, hash: H256) -> Option<EthTx> {
+        let pool_hash = self.filters.lock().ok()?.pool_hashes.get(&hash);
+        let ready = pool_hash
+            .and_then(|h| self.pool.ready_transaction(&h))
+            .and_then(|tx| eth_tx_of(tx.data()))
+            .filter(|t| t.hash == hash);
+        ready.or_else(|| {
+            self.pool
+                .futures()
+                .iter()
+                .find_map(|tx| eth_tx_of(tx.data()).filter(|t| t.hash == hash))
+        })
+    }
+
     /// The next nonce of `address`, counting its transactions in the pool.
     #[allow(deprecated)]
     pub(super) fn pending_nonce(&self, address: H160) -> RpcResult<Nonce> {
@@ -264,6 +251,11 @@ impl Eth {
         }
         Ok(nonce)
     }
+}
+
+/// The Ethereum transaction an extrinsic carries, if it carries one.
+pub(super) fn eth_tx_of(xt: &<Block as BlockT>::Extrinsic) -> Option<EthTx> {
+    eth_txs_of(std::slice::from_ref(xt)).pop()
 }
 
 /// The Ethereum transactions (`Revive::eth_transact`) among a block's extrinsics.

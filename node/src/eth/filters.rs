@@ -78,6 +78,37 @@ struct Installed {
 #[derive(Default)]
 pub struct Filters {
     installed: HashMap<U256, Installed>,
+    /// Where the Ethereum transactions that entered the pool recently are in it.
+    pub(super) pool_hashes: PoolHashes,
+}
+
+/// The Ethereum transactions that entered the pool recently: Ethereum hash → pool hash, for
+/// `eth_getTransactionByHash` on a pending transaction. Bounded: the oldest entry is forgotten
+/// first (a forgotten transaction has long left the pool or is found by a scan).
+#[derive(Default)]
+pub struct PoolHashes {
+    by_eth: HashMap<H256, H256>,
+    order: VecDeque<H256>,
+}
+
+/// Entries [`PoolHashes`] keeps.
+const MAX_POOL_HASHES: usize = 16_384;
+
+impl PoolHashes {
+    fn insert(&mut self, eth: H256, pool: H256) {
+        if self.by_eth.insert(eth, pool).is_none() {
+            self.order.push_back(eth);
+        }
+        while self.order.len() > MAX_POOL_HASHES {
+            if let Some(old) = self.order.pop_front() {
+                self.by_eth.remove(&old);
+            }
+        }
+    }
+
+    pub(super) fn get(&self, eth: &H256) -> Option<H256> {
+        self.by_eth.get(eth).copied()
+    }
 }
 
 impl Filters {
@@ -170,26 +201,33 @@ impl Eth {
 
 /// The Ethereum hash of a pool transaction, if it is an Ethereum transaction.
 fn eth_hash_of(xt: &<Block as BlockT>::Extrinsic) -> Option<H256> {
-    super::eth_txs_of(std::slice::from_ref(xt)).first().map(|t| t.hash)
+    super::chain::eth_tx_of(xt).map(|t| t.hash)
 }
 
 impl Eth {
-    /// The Ethereum hashes of the transactions entering the pool.
-    fn pending_hashes(&self) -> impl futures::Stream<Item = H256> + Send + 'static {
+    /// The Ethereum and pool hashes of the Ethereum transactions entering the pool.
+    fn pool_entries(&self) -> impl futures::Stream<Item = (H256, H256)> + Send + 'static {
         let pool = self.pool.clone();
         self.pool.import_notification_stream().filter_map(move |hash| {
             let found = pool.ready_transaction(&hash).and_then(|tx| eth_hash_of(tx.data()));
-            futures::future::ready(found)
+            futures::future::ready(found.map(|eth| (eth, hash)))
         })
+    }
+
+    /// The Ethereum hashes of the transactions entering the pool.
+    fn pending_hashes(&self) -> impl futures::Stream<Item = H256> + Send + 'static {
+        self.pool_entries().map(|(eth, _)| eth)
     }
 }
 
-/// Feeds the pending-transaction filters from the pool, for as long as the node runs.
+/// Feeds the pending-transaction filters and the pool's hash map from the pool, for as long as
+/// the node runs.
 pub(super) async fn follow_pool(eth: Eth) {
-    let mut hashes = eth.pending_hashes();
-    while let Some(hash) = hashes.next().await {
+    let mut entries = eth.pool_entries();
+    while let Some((hash, pool_hash)) = entries.next().await {
         if let Ok(mut f) = eth.filters.lock() {
             f.pending(hash);
+            f.pool_hashes.insert(hash, pool_hash);
         }
     }
 }

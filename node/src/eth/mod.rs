@@ -16,11 +16,12 @@
 //! - **Block hashes** are the chain's own block hashes: one hash names a block for Polkadot.js and
 //!   for ethers alike. Block numbers are the chain's block numbers.
 //! - `latest` and `pending` are the best block; `safe` and `finalized` the last finalized one.
-//! - **Transactions** are looked up by hash in an index of the Ethereum transactions of the last
-//!   [`EthRpcParams::eth_index_depth`] blocks, kept in memory and extended as blocks are imported
-//!   and as they are finalized (a node catching up imports blocks without import notifications;
-//!   their finality names them). A transaction's index is its position among the Ethereum
-//!   transactions of its block.
+//! - **History** (transaction lookups by hash, receipts, logs, Ethereum block headers) comes from
+//!   the on-disk Ethereum index ([`store`], kept by [`index`]): written as blocks are imported,
+//!   so it outlives the state of old blocks; a block it does not hold is read from its state. A
+//!   transaction's index is its position among the Ethereum transactions of its block; one
+//!   still in the pool is found there. Tracing and access lists: see [`debug`]; the
+//!   per-connection rate limit: see [`rate`].
 //! - `eth_getTransactionCount` at `latest` is the nonce on chain; at `pending` it also counts the
 //!   sender's transactions in the pool, ready or waiting for an earlier nonce.
 //! - Filters and subscriptions: see [`filters`]. Methods that may read many blocks or run the
@@ -39,14 +40,19 @@
 //! reverted call or estimate, with the revert data in `data`; `-32603` an internal failure.
 
 mod chain;
+pub mod debug;
 pub mod filters;
 mod index;
+mod rate;
+mod server;
+pub mod store;
 pub mod types;
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-};
+pub use index::spawn as spawn_index;
+pub use server::{start, EthRpcParams};
+pub use store::path_in as index_path;
+
+use std::sync::{Arc, Mutex};
 
 use codec::{Decode, Encode};
 use jsonrpsee::{
@@ -64,16 +70,14 @@ use pallet_revive::{
 };
 use polkadot_sdk::{
     frame_system, pallet_revive,
-    sc_client_api::{BlockBackend, StorageProvider},
-    sc_service::TaskManager,
+    sc_client_api::BlockBackend,
     sc_transaction_pool_api::{
         error::{Error as PoolError, IntoPoolError},
         InPoolTransaction, TransactionPool, TransactionSource,
     },
     sp_api::ProvideRuntimeApi,
     sp_blockchain::HeaderBackend,
-    sp_core::storage::StorageKey,
-    sp_crypto_hashing::{keccak_256, twox_128},
+    sp_crypto_hashing::keccak_256,
     sp_runtime::{
         generic,
         traits::{Block as BlockT, Header as HeaderT},
@@ -86,7 +90,6 @@ use provena_runtime::{
 use sc_network_sync::{SyncState, SyncingService};
 
 use crate::service::FullClient;
-use chain::eth_txs_of;
 use types::{BlockRef, FeeHistory, Filter, Log, Receipt};
 
 /// `eth_feeHistory` covers at most this many blocks.
@@ -103,44 +106,6 @@ const INTERNAL: i32 = -32603;
 const TX_REFUSED: i32 = -32000;
 /// The conventional code of a reverted execution (`eth_call`, `eth_estimateGas`).
 const REVERTED: i32 = 3;
-
-/// The flags of the Ethereum endpoint.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EthRpcParams {
-    /// Port of the Ethereum JSON-RPC endpoint (HTTP and WebSocket).
-    #[arg(long, env = "PROVENA_ETH_RPC_PORT", default_value_t = 8545)]
-    pub eth_rpc_port: u16,
-    /// Listen on all interfaces instead of localhost only.
-    #[arg(long, env = "PROVENA_ETH_RPC_EXTERNAL")]
-    pub eth_rpc_external: bool,
-    /// Do not serve the Ethereum JSON-RPC endpoint.
-    #[arg(long, env = "PROVENA_NO_ETH_RPC")]
-    pub no_eth_rpc: bool,
-    /// How many recent blocks the transaction-hash index covers.
-    #[arg(long, env = "PROVENA_ETH_INDEX_DEPTH", default_value_t = 100_000)]
-    pub eth_index_depth: u32,
-    /// Blocks one `eth_getLogs` (or `eth_getFilterLogs`) may span.
-    #[arg(long, env = "PROVENA_ETH_RPC_MAX_LOG_RANGE", default_value_t = 2_048)]
-    pub eth_rpc_max_log_range: u32,
-    /// Logs one `eth_getLogs` may return (more is an error asking for a narrower range).
-    #[arg(long, env = "PROVENA_ETH_RPC_MAX_LOGS", default_value_t = 10_000)]
-    pub eth_rpc_max_logs: u32,
-    /// Calls in one JSON-RPC batch (0 refuses batches).
-    #[arg(long, env = "PROVENA_ETH_RPC_MAX_BATCH", default_value_t = 100)]
-    pub eth_rpc_max_batch: u32,
-    /// Largest request body, in bytes.
-    #[arg(long, env = "PROVENA_ETH_RPC_MAX_REQUEST_BYTES", default_value_t = 5 << 20)]
-    pub eth_rpc_max_request_bytes: u32,
-    /// Largest response body, in bytes.
-    #[arg(long, env = "PROVENA_ETH_RPC_MAX_RESPONSE_BYTES", default_value_t = 25 << 20)]
-    pub eth_rpc_max_response_bytes: u32,
-    /// Simultaneous connections (HTTP and WebSocket).
-    #[arg(long, env = "PROVENA_ETH_RPC_MAX_CONNECTIONS", default_value_t = 100)]
-    pub eth_rpc_max_connections: u32,
-    /// Subscriptions one WebSocket connection may hold.
-    #[arg(long, env = "PROVENA_ETH_RPC_MAX_SUBSCRIPTIONS", default_value_t = 64)]
-    pub eth_rpc_max_subscriptions: u32,
-}
 
 /// The query limits of [`EthRpcParams`] that the methods apply.
 #[derive(Clone, Copy, Debug)]
@@ -260,7 +225,7 @@ pub trait EthApi {
     #[method(name = "eth_getBlockTransactionCountByHash")]
     fn block_tx_count_by_hash(&self, hash: H256) -> RpcResult<Option<U256>>;
     #[method(name = "eth_getTransactionByHash")]
-    fn transaction_by_hash(&self, hash: H256) -> RpcResult<Option<TransactionInfoV1>>;
+    fn transaction_by_hash(&self, hash: H256) -> RpcResult<Option<serde_json::Value>>;
     #[method(name = "eth_getTransactionByBlockNumberAndIndex")]
     fn transaction_by_block_number_and_index(
         &self,
@@ -288,7 +253,7 @@ pub struct Eth {
     client: Arc<FullClient>,
     pool: Arc<Pool>,
     sync: Arc<SyncingService<Block>>,
-    index: Arc<Mutex<index::TxIndex>>,
+    store: Arc<store::Store>,
     filters: Arc<Mutex<filters::Filters>>,
     chain_id: u64,
     limits: Limits,
@@ -406,9 +371,10 @@ impl EthApiServer for Eth {
                 break;
             }
             let Some(hash) = self.client.hash(n).map_err(internal)? else { break };
-            // One runtime-API instance per block: an instance called at two blocks fails
-            // ("Using the same api instance to call into multiple independent blocks").
-            let b = self.client.runtime_api().eth_block(hash).map_err(internal)?;
+            // From the index, or one runtime-API instance per block: an instance called at two
+            // blocks fails ("Using the same api instance to call into multiple independent
+            // blocks").
+            let b = self.record(hash)?.eth_block;
             base_fee.push(b.base_fee_per_gas);
             let used = b.gas_used.low_u128() as f64;
             let limit = b.gas_limit.low_u128().max(1) as f64;
@@ -559,14 +525,24 @@ impl EthApiServer for Eth {
         self.block_tx_count_by_number(BlockRef::Hash(hash))
     }
 
-    fn transaction_by_hash(&self, hash: H256) -> RpcResult<Option<TransactionInfoV1>> {
-        let Some((block, number)) = self.locate(hash)? else { return Ok(None) };
-        let txs = self.eth_txs(block)?;
-        Ok(txs
-            .into_iter()
-            .enumerate()
-            .find(|(_, t)| t.hash == hash)
-            .map(|(i, t)| self.tx_info(block, number, i, t)))
+    fn transaction_by_hash(&self, hash: H256) -> RpcResult<Option<serde_json::Value>> {
+        let to_json = |info| serde_json::to_value(info).map_err(internal);
+        if let Some((block, number)) = self.locate(hash)? {
+            let txs = self.eth_txs(block)?;
+            return txs
+                .into_iter()
+                .enumerate()
+                .find(|(_, t)| t.hash == hash)
+                .map(|(i, t)| to_json(self.tx_info(block, number, i, t)))
+                .transpose();
+        }
+        // Still in the pool: the transaction, with no block yet.
+        let Some(tx) = self.pending_tx(hash) else { return Ok(None) };
+        let mut json = to_json(self.tx_info(H256::zero(), 0, 0, tx))?;
+        for key in ["blockHash", "blockNumber", "transactionIndex"] {
+            json[key] = serde_json::Value::Null;
+        }
+        Ok(Some(json))
     }
 
     fn transaction_by_block_number_and_index(
@@ -666,68 +642,6 @@ fn pool_error<E: std::fmt::Display>(e: Result<PoolError, E>) -> ErrorObjectOwned
         Ok(other) => refused(other.to_string()),
         Err(other) => refused(other.to_string()),
     }
-}
-
-/// Starts the Ethereum endpoint: the index (backfilled in the background, then following
-/// imports) and the JSON-RPC server.
-pub fn start(
-    params: &EthRpcParams,
-    client: Arc<FullClient>,
-    pool: Arc<Pool>,
-    sync: Arc<SyncingService<Block>>,
-    task_manager: &TaskManager,
-) -> Result<(), String> {
-    if params.no_eth_rpc {
-        return Ok(());
-    }
-    let index = Arc::new(Mutex::new(index::TxIndex::default()));
-    let depth = params.eth_index_depth;
-
-    index::spawn(&client, &index, depth, task_manager);
-
-    let chain_id = provena_runtime::configs::EVM_CHAIN_ID;
-    let starting_block = client.info().best_number;
-    let filters = Default::default();
-    let limits = Limits {
-        log_range: params.eth_rpc_max_log_range.max(1),
-        logs: usize::try_from(params.eth_rpc_max_logs).unwrap_or(usize::MAX),
-    };
-    let eth = Eth { client, pool, sync, index, filters, chain_id, limits, starting_block };
-    task_manager.spawn_handle().spawn(
-        "eth-pending-filters",
-        Some("eth-rpc"),
-        filters::follow_pool(eth.clone()),
-    );
-    let mut module = EthApiServer::into_rpc(eth.clone());
-    module
-        .merge(filters::EthFilterApiServer::into_rpc(eth))
-        .map_err(|e| format!("the Ethereum RPC methods clash: {e}"))?;
-    let ip = if params.eth_rpc_external { [0, 0, 0, 0] } else { [127, 0, 0, 1] };
-    let addr = SocketAddr::from((ip, params.eth_rpc_port));
-    let cors = tower_http::cors::CorsLayer::permissive();
-    // Bound here, once, so a taken port fails the node's start with a clear message.
-    let listener = std::net::TcpListener::bind(addr)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| format!("cannot listen on {addr} for the Ethereum RPC: {e}"))?;
-    let server = jsonrpsee::server::Server::builder()
-        .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
-        .set_id_provider(filters::HexIdProvider)
-        .set_batch_request_config(match params.eth_rpc_max_batch {
-            0 => jsonrpsee::server::BatchRequestConfig::Disabled,
-            n => jsonrpsee::server::BatchRequestConfig::Limit(n),
-        })
-        .max_request_body_size(params.eth_rpc_max_request_bytes)
-        .max_response_body_size(params.eth_rpc_max_response_bytes)
-        .max_connections(params.eth_rpc_max_connections)
-        .max_subscriptions_per_connection(params.eth_rpc_max_subscriptions)
-        .build_from_tcp(listener)
-        .map_err(|e| format!("the Ethereum RPC server cannot start on {addr}: {e}"))?;
-    log::info!(target: "eth-rpc", "Ethereum JSON-RPC on {addr} (chain id {chain_id})");
-    let handle = server.start(module);
-    task_manager.spawn_essential_handle().spawn("eth-rpc-server", Some("eth-rpc"), async move {
-        handle.stopped().await;
-    });
-    Ok(())
 }
 
 #[cfg(test)]

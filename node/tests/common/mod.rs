@@ -539,3 +539,110 @@ pub async fn block_hash_of(c: &WsClient, n: u32) -> H256 {
     let hash: Value = c.request("chain_getBlockHash", rpc_params![n]).await.unwrap();
     h256(&hash)
 }
+
+/// The secret key of the well-known development account Alith (funded in the `development` and
+/// `local_testnet` presets).
+pub fn alith_key() -> [u8; 32] {
+    from_hex("0x5fb92d6e98884f76de468fa3f6278f8807c48bebc13595d45af5bdc4da702133")
+        .try_into()
+        .unwrap()
+}
+
+/// Connects to an Ethereum endpoint over WebSocket, retrying while the node starts.
+pub async fn eth_client(port: u16) -> WsClient {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match WsClientBuilder::default().build(format!("ws://127.0.0.1:{port}")).await {
+            Ok(c) => return c,
+            Err(e) if Instant::now() > deadline => panic!("no Ethereum endpoint on {port}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// A `0x` quantity as a number.
+pub fn quantity(v: &Value) -> u128 {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a quantity: {v}"));
+    u128::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
+}
+
+/// Signs a legacy Ethereum transaction with `key` (the chain id, gas price, pending nonce and a
+/// gas estimate asked from the endpoint) and sends it; returns its hash.
+pub async fn send_eth(
+    eth: &WsClient,
+    key: [u8; 32],
+    to: Option<[u8; 20]>,
+    value: u128,
+    input: Vec<u8>,
+) -> H256 {
+    use polkadot_sdk::pallet_revive::evm::{Account, Bytes, TransactionLegacyUnsigned, H160, U256};
+    let account = Account::from_secret_key(key);
+    let from = to_hex(account.address().as_bytes());
+    let chain_id = quantity(&eth.request("eth_chainId", rpc_params![]).await.unwrap());
+    let gas_price = quantity(&eth.request("eth_gasPrice", rpc_params![]).await.unwrap());
+    let nonce = quantity(
+        &eth.request("eth_getTransactionCount", rpc_params![&from, "pending"]).await.unwrap(),
+    );
+    let mut call = serde_json::json!({ "from": from, "value": format!("{value:#x}"),
+        "input": to_hex(&input) });
+    if let Some(to) = to {
+        call["to"] = to_hex(&to).into();
+    }
+    let gas: Value = eth
+        .request("eth_estimateGas", rpc_params![call])
+        .await
+        .unwrap_or_else(|e| panic!("eth_estimateGas: {e}"));
+    let tx = TransactionLegacyUnsigned {
+        chain_id: Some(U256::from(chain_id)),
+        gas: U256::from(quantity(&gas)),
+        gas_price: U256::from(gas_price),
+        input: Bytes(input),
+        nonce: U256::from(nonce),
+        to: to.map(H160::from),
+        value: U256::from(value),
+        ..Default::default()
+    };
+    let raw = account.sign_transaction(tx.into()).signed_payload();
+    let hash: Value = eth
+        .request("eth_sendRawTransaction", rpc_params![to_hex(&raw)])
+        .await
+        .unwrap_or_else(|e| panic!("eth_sendRawTransaction: {e}"));
+    assert_eq!(h256(&hash), H256(keccak_256(&raw)));
+    h256(&hash)
+}
+
+/// Waits (deadline: `timeout`) for the receipt of Ethereum transaction `tx`.
+pub async fn eth_receipt(eth: &WsClient, tx: H256, timeout: Duration) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let receipt: Value =
+            eth.request("eth_getTransactionReceipt", rpc_params![tx]).await.unwrap();
+        if !receipt.is_null() {
+            return receipt;
+        }
+        assert!(Instant::now() < deadline, "no receipt for {tx:?} within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// EVM init code that emits one log (topic `topic`, data `0xaa`) while it runs and deploys a
+/// contract whose code is a single `STOP`.
+pub fn log_emitting_init_code(topic: [u8; 32]) -> Vec<u8> {
+    let mut code = vec![0x60, 0xaa, 0x60, 0x00, 0x53, 0x7f]; // mem[0] = 0xaa; PUSH32
+    code.extend(topic);
+    code.extend([0x60, 0x01, 0x60, 0x00, 0xa1]); // LOG1(offset 0, size 1, topic)
+    code.extend([0x60, 0x00, 0x60, 0x00, 0x53]); // mem[0] = 0x00 (STOP)
+    code.extend([0x60, 0x01, 0x60, 0x00, 0xf3]); // RETURN(offset 0, size 1)
+    code
+}
+
+/// EVM init code that deploys `runtime` (at most 32 bytes) as a contract's code.
+pub fn init_code_for(runtime: &[u8]) -> Vec<u8> {
+    let n = u8::try_from(runtime.len()).unwrap();
+    assert!((1..=32).contains(&n));
+    let mut code = vec![0x5f + n]; // PUSHn runtime
+    code.extend(runtime);
+    code.extend([0x60, 0x00, 0x52]); // MSTORE at 0: the code is in the word's last n bytes
+    code.extend([0x60, n, 0x60, 32 - n, 0xf3]); // RETURN(32 - n, n)
+    code
+}

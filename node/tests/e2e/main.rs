@@ -16,6 +16,7 @@ mod attribution;
 mod chain_specs;
 mod datanets;
 mod dev_chain;
+mod eth_history;
 mod evm;
 mod governance;
 mod models;

@@ -87,6 +87,12 @@ impl NetNode {
         self.log = log;
     }
 
+    /// Its Ethereum JSON-RPC port (from its command line).
+    pub fn eth_port(&self) -> u16 {
+        let at = self.args.iter().position(|a| a == "--eth-rpc-port").expect("an --eth-rpc-port");
+        self.args[at + 1].parse().unwrap()
+    }
+
     /// An RPC client, retried while the node starts.
     pub async fn client(&self) -> WsClient {
         common::connect(self.rpc_port, || format!("{}:\n{}", self.name, self.log_tail())).await
