@@ -13,7 +13,7 @@
 //! A transaction or block is traced by replaying its block on its parent's state; a call, on
 //! the state of the block it names. A node that prunes state (the default keeps 256 blocks) can
 //! trace only recent blocks; an archive node (`--state-pruning archive`) traces any. Tracing runs
-//! on the blocking pool.
+//! on the blocking pool, at most two traces at once (more are refused with `-32005`).
 //!
 //! ## Access lists
 //!
@@ -21,6 +21,8 @@
 //! touched and the accounts it touched besides the sender, the recipient, the block author and
 //! the standard precompiles (warm anyway on Ethereum), as geth does. On this chain an access list does not change a transaction's cost (gas is
 //! metered by weight): the list is there for tools that expect one.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use pallet_revive::{
@@ -133,6 +135,35 @@ pub trait EthDebugApi {
     ) -> RpcResult<AccessListResult>;
 }
 
+/// Traces (and access lists) running at once; more are refused with `-32005`, so a flood of
+/// block replays cannot take every core from block import and authoring.
+const MAX_TRACES_AT_ONCE: usize = 2;
+static TRACES_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// A slot among [`MAX_TRACES_AT_ONCE`], given back when dropped.
+struct TraceSlot;
+
+impl TraceSlot {
+    fn take() -> RpcResult<Self> {
+        TRACES_IN_FLIGHT
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_TRACES_AT_ONCE).then_some(n.saturating_add(1))
+            })
+            .map(|_| TraceSlot)
+            .map_err(|_| {
+                super::limit_exceeded(format!(
+                    "busy: at most {MAX_TRACES_AT_ONCE} traces run at once; retry shortly"
+                ))
+            })
+    }
+}
+
+impl Drop for TraceSlot {
+    fn drop(&mut self) {
+        TRACES_IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Eth {
     /// Block `hash` whole, and its parent (whose state it is replayed on).
     fn replayable(&self, hash: H256) -> RpcResult<(Block, H256)> {
@@ -166,6 +197,7 @@ impl Eth {
 
     fn trace_block(&self, hash: H256, options: Option<TraceOptions>) -> RpcResult<Vec<TxTrace>> {
         let tracer = options.unwrap_or_default().tracer()?;
+        let _slot = TraceSlot::take()?;
         let txs = self.eth_txs(hash)?;
         if txs.is_empty() {
             return Ok(Vec::new());
@@ -195,6 +227,7 @@ fn is_standard_precompile(a: &H160) -> bool {
 impl EthDebugApiServer for Eth {
     fn trace_transaction(&self, hash: H256, options: Option<TraceOptions>) -> RpcResult<TraceV1> {
         let tracer = options.unwrap_or_default().tracer()?;
+        let _slot = TraceSlot::take()?;
         let Some((block_hash, _)) = self.locate(hash)? else {
             return Err(invalid_params(format!("transaction {hash:?} not found in a block")));
         };
@@ -236,6 +269,7 @@ impl EthDebugApiServer for Eth {
         options: Option<TraceOptions>,
     ) -> RpcResult<TraceV1> {
         let tracer = options.unwrap_or_default().tracer()?;
+        let _slot = TraceSlot::take()?;
         let at = self.state_at(block)?;
         #[allow(deprecated)]
         self.client
@@ -250,6 +284,7 @@ impl EthDebugApiServer for Eth {
         tx: GenericTransactionV1,
         block: Option<BlockRef>,
     ) -> RpcResult<AccessListResult> {
+        let _slot = TraceSlot::take()?;
         let at = self.state_at(block)?;
         let api = self.client.runtime_api();
         let tracer = TracerTypeV1::PrestateTracer(Some(PrestateTracerConfigV1 {

@@ -27,6 +27,7 @@
 //! (all of it on an archive node, `--state-pruning archive`; the last 256 blocks by default).
 
 use std::{
+    collections::{hash_map::Entry, HashMap},
     path::{Path, PathBuf},
     sync::Mutex,
 };
@@ -201,7 +202,7 @@ impl Store {
     }
 
     /// Deletes the records of blocks below `keep_from`, at most `max` block numbers at a time
-    /// (called again as finality advances); returns how many numbers it pruned.
+    /// in one commit (called again as finality advances); returns how many numbers it pruned.
     pub(super) fn prune(&self, keep_from: BlockNumber, max: u32) -> Result<u32, String> {
         let _guard = self.write.lock().map_err(|_| "the Ethereum index lock is poisoned")?;
         let from = self.pruned_below()?;
@@ -209,28 +210,32 @@ impl Store {
         if to <= from {
             return Ok(0);
         }
+        let mut changes = Vec::new();
+        // The transactions' entries as this batch leaves them (one may be in several blocks).
+        let mut txs: HashMap<H256, Vec<(BlockNumber, H256)>> = HashMap::new();
         for number in from..to {
             let number_key = number.to_be_bytes().to_vec();
-            let hashes: Vec<H256> = self.get(COL_NUMBERS, &number_key)?.unwrap_or_default();
-            let mut changes = vec![(COL_NUMBERS, number_key, None)];
+            let Some(hashes) = self.get::<Vec<H256>>(COL_NUMBERS, &number_key)? else { continue };
+            changes.push((COL_NUMBERS, number_key, None));
             for hash in hashes {
                 if let Some(record) = self.block(hash)? {
                     for tx in record.txs {
-                        let mut blocks = self.blocks_of(tx.hash)?;
+                        let blocks = match txs.entry(tx.hash) {
+                            Entry::Occupied(e) => e.into_mut(),
+                            Entry::Vacant(e) => e.insert(self.blocks_of(tx.hash)?),
+                        };
                         blocks.retain(|(n, _)| *n != number);
-                        let value = (!blocks.is_empty()).then(|| blocks.encode());
-                        changes.push((COL_TXS, tx.hash.as_bytes().to_vec(), value));
                     }
                 }
                 changes.push((COL_BLOCKS, hash.as_bytes().to_vec(), None));
             }
-            changes.push((
-                COL_META,
-                PRUNED_BELOW.to_vec(),
-                Some(number.saturating_add(1).encode()),
-            ));
-            self.commit(changes)?;
         }
+        for (tx, blocks) in txs {
+            let value = (!blocks.is_empty()).then(|| blocks.encode());
+            changes.push((COL_TXS, tx.as_bytes().to_vec(), value));
+        }
+        changes.push((COL_META, PRUNED_BELOW.to_vec(), Some(to.encode())));
+        self.commit(changes)?;
         Ok(to.saturating_sub(from))
     }
 }
@@ -265,34 +270,50 @@ mod tests {
         let path = path_in(dir.path());
         let genesis = H256::repeat_byte(0x99);
         let (a, b) = (H256::repeat_byte(1), H256::repeat_byte(2));
-        let (block1, fork1, block5) =
-            (H256::repeat_byte(0x11), H256::repeat_byte(0x12), H256::repeat_byte(0x55));
+        let (block1, fork1, fork2, block5) = (
+            H256::repeat_byte(0x11),
+            H256::repeat_byte(0x12),
+            H256::repeat_byte(0x22),
+            H256::repeat_byte(0x55),
+        );
         {
             let store = Store::open(&path, genesis, false).unwrap();
             store.insert(block1, &record(1, &[a])).unwrap();
             store.insert(fork1, &record(1, &[a])).unwrap();
+            // The same transaction again in a fork block at height 2.
+            store.insert(fork2, &record(2, &[a])).unwrap();
             store.insert(block5, &record(5, &[b])).unwrap();
             // Recording a block again changes nothing.
             store.insert(block5, &record(5, &[b])).unwrap();
             assert_eq!(store.blocks_of(b).unwrap(), vec![(5, block5)]);
         }
         let store = Store::open(&path, genesis, false).unwrap();
-        assert_eq!(store.blocks_of(a).unwrap(), vec![(1, block1), (1, fork1)]);
+        assert_eq!(store.blocks_of(a).unwrap(), vec![(1, block1), (1, fork1), (2, fork2)]);
         assert_eq!(store.block(block5).unwrap(), Some(record(5, &[b])));
-        // Pruning below 3, one number at a time.
-        assert_eq!(store.prune(3, 1).unwrap(), 1);
-        assert_eq!(store.pruned_below().unwrap(), 1);
-        assert_eq!(store.prune(3, 100).unwrap(), 2);
+        // Pruning below 3: numbers 0 and 1 first, then 2 with the rest of the batch.
+        assert_eq!(store.prune(3, 2).unwrap(), 2);
+        assert_eq!(store.pruned_below().unwrap(), 2);
+        assert_eq!(store.blocks_of(a).unwrap(), vec![(2, fork2)]);
+        assert_eq!(store.prune(3, 100).unwrap(), 1);
         assert_eq!(store.prune(3, 100).unwrap(), 0);
         assert!(store.blocks_of(a).unwrap().is_empty());
         assert!(!store.contains(block1).unwrap() && !store.contains(fork1).unwrap());
+        assert!(!store.contains(fork2).unwrap());
         assert!(store.contains(block5).unwrap());
+        // One batch over both heights of a transaction leaves nothing behind.
+        store.insert(H256::repeat_byte(0x66), &record(6, &[b])).unwrap();
+        store.insert(H256::repeat_byte(0x77), &record(7, &[b])).unwrap();
+        assert_eq!(store.prune(8, 100).unwrap(), 5);
+        assert!(store.blocks_of(b).unwrap().is_empty());
         drop(store);
         // Another chain's index is rebuilt, and so is one asked to be.
         let other = Store::open(&path, H256::repeat_byte(0x77), false).unwrap();
-        assert!(!other.contains(block5).unwrap());
+        assert_eq!(other.pruned_below().unwrap(), 0);
         other.insert(block5, &record(5, &[b])).unwrap();
         drop(other);
+        let again = Store::open(&path, H256::repeat_byte(0x77), false).unwrap();
+        assert!(again.contains(block5).unwrap());
+        drop(again);
         let rebuilt = Store::open(&path, H256::repeat_byte(0x77), true).unwrap();
         assert!(!rebuilt.contains(block5).unwrap());
     }

@@ -575,14 +575,29 @@ pub async fn send_eth(
     value: u128,
     input: Vec<u8>,
 ) -> H256 {
+    send_eth_with_nonce(eth, key, to, value, input, None).await
+}
+
+/// [`send_eth`] with a given nonce (`None`: the pending nonce).
+pub async fn send_eth_with_nonce(
+    eth: &WsClient,
+    key: [u8; 32],
+    to: Option<[u8; 20]>,
+    value: u128,
+    input: Vec<u8>,
+    nonce: Option<u128>,
+) -> H256 {
     use polkadot_sdk::pallet_revive::evm::{Account, Bytes, TransactionLegacyUnsigned, H160, U256};
     let account = Account::from_secret_key(key);
     let from = to_hex(account.address().as_bytes());
     let chain_id = quantity(&eth.request("eth_chainId", rpc_params![]).await.unwrap());
     let gas_price = quantity(&eth.request("eth_gasPrice", rpc_params![]).await.unwrap());
-    let nonce = quantity(
-        &eth.request("eth_getTransactionCount", rpc_params![&from, "pending"]).await.unwrap(),
-    );
+    let nonce = match nonce {
+        Some(n) => n,
+        None => quantity(
+            &eth.request("eth_getTransactionCount", rpc_params![&from, "pending"]).await.unwrap(),
+        ),
+    };
     let mut call = serde_json::json!({ "from": from, "value": format!("{value:#x}"),
         "input": to_hex(&input) });
     if let Some(to) = to {

@@ -1,8 +1,9 @@
 //! The Ethereum endpoint's history on a node that prunes state: transactions traced (call and
 //! prestate tracers, a reverted call, an access list) while their state exists; receipts, logs,
 //! transactions and blocks served from the on-disk Ethereum index after the state of their block
-//! is gone, across a restart; `--eth-index-rebuild` starts the index again from the state the
-//! node has; a connection over `--eth-rpc-rate-limit` is refused.
+//! is gone, across a restart and after `import-blocks`; a pending transaction found with no
+//! block; `--eth-index-rebuild` starts the index again from the state the node has; a
+//! connection over `--eth-rpc-rate-limit` is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 use std::time::Duration;
@@ -141,9 +142,58 @@ async fn ethereum_traces_then_history_past_pruned_state_and_restarts() {
         before["transferReceipt"].clone()
     });
 
+    // A transaction waiting in the pool (its nonce one ahead) is found, with no block; it
+    // lands once the gap is filled.
+    let nonce: Value =
+        eth.request("eth_getTransactionCount", rpc_params![ALITH, "pending"]).await.unwrap();
+    let nonce = quantity(&nonce);
+    let ahead =
+        send_eth_with_nonce(&eth, alith_key(), Some(baltathar), 2, vec![], Some(nonce + 1)).await;
+    let waiting: Value = eth.request("eth_getTransactionByHash", rpc_params![ahead]).await.unwrap();
+    assert_eq!(waiting["hash"], to_hex(ahead.as_bytes()), "{waiting}");
+    assert!(waiting["blockHash"].is_null() && waiting["blockNumber"].is_null(), "{waiting}");
+    assert_eq!(quantity(&waiting["nonce"]), nonce + 1);
+    send_eth_with_nonce(&eth, alith_key(), Some(baltathar), 1, vec![], Some(nonce)).await;
+    let landed = eth_receipt(&eth, ahead, MINUTE).await;
+    let mined: Value = eth.request("eth_getTransactionByHash", rpc_params![ahead]).await.unwrap();
+    assert_eq!(mined["blockHash"], landed["blockHash"]);
+
     // A restart keeps it: the index is on disk.
     node.stop();
     let node = DevNode::start_with(dir.path(), &FLAGS);
+    let eth = eth_client(node.eth_port).await;
+    assert_eq!(history(&eth, deploy, transfer, number).await, before);
+    drop(eth);
+    drop(node);
+
+    // Blocks imported offline are indexed too: the chain exported, imported into a new base
+    // path by `import-blocks`, serves the same history.
+    let exported = dir.path().join("blocks.json");
+    let imported = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(NODE_BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let base = dir.path().to_str().unwrap();
+    cli(&[
+        "export-blocks",
+        "--dev",
+        "--base-path",
+        base,
+        "--to",
+        &(newest + 2).to_string(),
+        exported.to_str().unwrap(),
+    ]);
+    cli(&[
+        "import-blocks",
+        "--dev",
+        "--base-path",
+        imported.path().to_str().unwrap(),
+        "--state-pruning",
+        "4",
+        exported.to_str().unwrap(),
+    ]);
+    let node = DevNode::start_with(imported.path(), &FLAGS);
     let eth = eth_client(node.eth_port).await;
     assert_eq!(history(&eth, deploy, transfer, number).await, before);
     drop(eth);
