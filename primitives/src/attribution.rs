@@ -537,6 +537,19 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
     }
 }
 
+/// The attribution epochs whose receipt roots are settled (closed) on chain, which the bridge
+/// carries to Ethereum so a contract there can check that a receipt was settled.
+pub trait SettledEpochs {
+    /// The Merkle root and receipt count of epoch `epoch`, once it is closed.
+    fn settled_root(epoch: EpochIndex) -> Option<(polkadot_sdk::sp_core::H256, u32)>;
+}
+
+impl SettledEpochs for () {
+    fn settled_root(_: EpochIndex) -> Option<(polkadot_sdk::sp_core::H256, u32)> {
+        None
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {

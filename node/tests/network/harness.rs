@@ -13,7 +13,7 @@ use std::{
 use codec::Decode;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
 use polkadot_sdk::{pallet_session, pallet_staking, sp_core::H256};
-use provena_runtime::{AccountId, Runtime};
+use provena_runtime::{AccountId, Balance, Runtime};
 use serde_json::Value;
 
 use crate::common::{self, NODE_BIN};
@@ -431,13 +431,14 @@ fn twox64_concat_account(key: &[u8]) -> AccountId {
 /// The staking pallets' invariants, checked from storage at `at` (what `do_try_state` of
 /// `pallet-staking`, `pallet-session` and the balances holds would assert, for the parts a
 /// network run exercises), plus the supply: staking rewards and slashes move OPEN, never mint
-/// or burn it.
-pub async fn check_staking_invariants(c: &WsClient, at: H256) {
+/// or burn it. `burnt_beyond_events` is what was burnt beyond the fee events (the rounding of
+/// Ethereum transactions' fees to whole gas).
+pub async fn check_staking_invariants(c: &WsClient, at: H256, burnt_beyond_events: Balance) {
     use polkadot_sdk::{
         frame_support::{storage::StoragePrefixedMap, traits::tokens::IdAmount},
         pallet_balances,
     };
-    use provena_runtime::{Balance, RuntimeHoldReason};
+    use provena_runtime::RuntimeHoldReason;
 
     let issuance: Balance = common::storage(
         c,
@@ -466,7 +467,7 @@ pub async fn check_staking_invariants(c: &WsClient, at: H256) {
         }
     }
     assert_eq!(
-        issuance + fees,
+        issuance + fees + burnt_beyond_events,
         provena_primitives::currency::GENESIS_SUPPLY,
         "total issuance plus burnt fees ({fees}) at block #{head}"
     );
