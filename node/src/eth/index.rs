@@ -149,7 +149,9 @@ pub fn spawn(
             async move {
                 while let Some(n) = imports.next().await {
                     if !index_block(&client, &store, n.hash) {
-                        log::warn!(
+                        // Debug, not warn: a warp sync imports its history like this, block by
+                        // block, without state.
+                        log::debug!(
                             target: "eth-rpc",
                             "imported block #{} {:?} has no state to index (warp-synced history?)",
                             n.header.number(),

@@ -33,6 +33,9 @@
 //!   both directions and signature collection.
 //! - Nothing works until [`Config::AdminOrigin`] has set the Ethereum target and a committee
 //!   (no default contract or key set to be initialized by a stranger).
+//! - Both directions move at least [`Config::MinTransfer`] (at least the existential deposit),
+//!   and the Ethereum contract must refuse smaller burns: inbound nonces are taken in order, so
+//!   a signed message that could not be paid would hold up every later one.
 //!
 //! ## Storage and its lifecycle
 //!
@@ -539,6 +542,9 @@ pub mod pallet {
             ensure!(transfer.source_chain_id == domain.eth_chain_id, Error::<T>::WrongSourceChain);
             ensure!(transfer.contract == domain.contract, Error::<T>::WrongContract);
             ensure!(transfer.nonce == NextInboundNonce::<T>::get(), Error::<T>::UnexpectedNonce);
+            // The contract burns no less, so every signed message can be paid (a smaller one
+            // to a new account would fail on the existential deposit and hold up the nonces).
+            ensure!(transfer.amount >= T::MinTransfer::get(), Error::<T>::BelowMinimum);
             let committee = CurrentCommittee::<T>::get().ok_or(Error::<T>::NotConfigured)?;
             let recipient: [u8; 32] = Self::account_bytes(&transfer.recipient);
             let amount: u128 = transfer.amount.unique_saturated_into();

@@ -228,6 +228,16 @@ fn a_transfer_in_needs_the_threshold_of_current_members_once() {
             ),
             Error::<Test>::WrongContract
         );
+        // Below the minimum (the contract never burns less).
+        let dust = inbound(0, BOB, 9);
+        assert_noop!(
+            Bridge::bridge_in(
+                RuntimeOrigin::signed(ALICE),
+                dust.clone(),
+                in_signatures(&dust, 0, &[0, 1])
+            ),
+            Error::<Test>::BelowMinimum
+        );
         // Out of order.
         let later = inbound(1, BOB, 400);
         assert_noop!(
