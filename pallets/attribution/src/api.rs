@@ -277,6 +277,15 @@ impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
 /// What the datanets pallet asks before a reward pool's storage goes: any credit not yet paid
 /// (pending, matured or frozen under a challenge) keeps it. (A contribution's record carries its
 /// own reward record, which the datanets pallet asks directly.)
+/// Closed epochs' receipt roots, for the bridge to settle on Ethereum. A closed epoch's root is
+/// kept forever (pruning removes its receipts, never its root), so the bridge can always catch
+/// up.
+impl<T: Config> provena_primitives::attribution::SettledEpochs for Pallet<T> {
+    fn settled_root(epoch: EpochIndex) -> Option<(H256, u32)> {
+        EpochRoots::<T>::get(epoch).map(|e| (e.root, e.receipts))
+    }
+}
+
 impl<T: Config> provena_primitives::datanets::CreditOwed for Pallet<T> {
     fn owed_to_pool(datanet: provena_primitives::DatanetId) -> bool {
         Self::is_owed(&Payee::DatanetPool(datanet))

@@ -115,8 +115,14 @@ fn receipts_leave_the_state_after_their_window_and_vouchers() {
             (2, 2, 1, 1)
         );
         assert!(Attribution::api_receipt(0).is_none());
-        // The record stays: the epoch's root and every payee's totals.
-        assert_eq!(EpochRoots::<Test>::get(0).unwrap().receipts, 2);
+        // The record stays: the epoch's root and every payee's totals; the root is what the
+        // bridge settles on Ethereum, and an epoch not closed has none.
+        let root = EpochRoots::<Test>::get(0).unwrap();
+        assert_eq!(root.receipts, 2);
+        use provena_primitives::attribution::SettledEpochs;
+        assert_eq!(Attribution::settled_root(0), Some((root.root, 2)));
+        let open = Attribution::epoch_of(System::block_number());
+        assert_eq!(Attribution::settled_root(open), None);
         let before = free(&contributor());
         claim(vec![Payee::Contribution(f.c1)]);
         assert_eq!(free(&contributor()), before + 50);
