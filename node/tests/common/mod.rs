@@ -550,14 +550,7 @@ pub fn alith_key() -> [u8; 32] {
 
 /// Connects to an Ethereum endpoint over WebSocket, retrying while the node starts.
 pub async fn eth_client(port: u16) -> WsClient {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match WsClientBuilder::default().build(format!("ws://127.0.0.1:{port}")).await {
-            Ok(c) => return c,
-            Err(e) if Instant::now() > deadline => panic!("no Ethereum endpoint on {port}: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
+    connect(port, || format!("(the Ethereum endpoint on port {port})")).await
 }
 
 /// A `0x` quantity as a number.

@@ -61,18 +61,21 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
+mod ledger;
 pub mod message;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
 mod tests;
+mod types;
 pub mod weights;
 
+pub use ledger::LeavesBound;
 pub use pallet::*;
+pub use types::*;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
-use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
     frame_support::{
         ensure,
@@ -86,138 +89,15 @@ use polkadot_sdk::{
     frame_system::{self, pallet_prelude::BlockNumberFor},
     sp_core::{H160, H256},
     sp_runtime::{
-        traits::{AccountIdConversion, AtLeast32BitUnsigned, Saturating, UniqueSaturatedInto},
+        traits::{Saturating, UniqueSaturatedInto},
         DispatchResult,
     },
 };
-use provena_primitives::{
-    attribution::{EpochIndex, SettledEpochs},
-    merkle,
-};
-use scale_info::TypeInfo;
+use provena_primitives::attribution::{EpochIndex, SettledEpochs};
 
 /// The balance type of the bridged currency.
 pub type BalanceOf<T> =
     <<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
-
-/// A 65-byte `r ‖ s ‖ v` secp256k1 signature.
-pub type Signature = [u8; 65];
-
-/// The committee: Ethereum addresses of its members and how many must sign.
-#[derive(
-    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
-)]
-#[scale_info(skip_type_params(S))]
-pub struct Committee<S: Get<u32>> {
-    /// Increases with every rotation; part of every signed digest.
-    pub id: u32,
-    pub members: BoundedVec<H160, S>,
-    pub threshold: u32,
-}
-
-/// A token bucket: up to `capacity` at once, refilled by `per_block` a block.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Debug,
-    Default,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    TypeInfo,
-    MaxEncodedLen,
-)]
-pub struct Bucket<Balance, BlockNumber> {
-    pub capacity: Balance,
-    pub per_block: Balance,
-    /// What is available as of `updated_at`.
-    pub level: Balance,
-    pub updated_at: BlockNumber,
-}
-
-impl<Balance, BlockNumber> Bucket<Balance, BlockNumber>
-where
-    Balance: AtLeast32BitUnsigned + Copy,
-    BlockNumber: Copy + Saturating + UniqueSaturatedInto<u32>,
-{
-    /// What is available at `now`.
-    pub fn available(&self, now: BlockNumber) -> Balance {
-        let blocks: u32 = now.saturating_sub(self.updated_at).unique_saturated_into();
-        let blocks = Balance::from(blocks);
-        self.level.saturating_add(self.per_block.saturating_mul(blocks)).min(self.capacity)
-    }
-
-    /// Takes `amount` at `now`, or leaves the bucket as it is and returns false.
-    pub fn take(&mut self, amount: Balance, now: BlockNumber) -> bool {
-        let available = self.available(now);
-        if amount > available {
-            return false;
-        }
-        self.level = available.saturating_sub(amount);
-        self.updated_at = now;
-        true
-    }
-}
-
-/// The rate limits of both directions, as set by [`Config::AdminOrigin`].
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Debug,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    TypeInfo,
-    MaxEncodedLen,
-)]
-pub struct RateLimits<Balance> {
-    pub out_capacity: Balance,
-    pub out_per_block: Balance,
-    pub in_capacity: Balance,
-    pub in_per_block: Balance,
-}
-
-/// A transfer out, waiting in the queue or kept with its closed epoch.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, MaxEncodedLen)]
-pub struct OutboundTransfer<AccountId, Balance> {
-    pub nonce: u64,
-    pub sender: AccountId,
-    pub recipient: H160,
-    pub amount: Balance,
-}
-
-/// A transfer in: a burn on Ethereum, released on Provena.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
-pub struct InboundTransfer<AccountId, Balance> {
-    /// The Ethereum chain the burn happened on.
-    pub source_chain_id: u64,
-    /// The bridge contract that burnt.
-    pub contract: H160,
-    /// The burn's nonce on the contract.
-    pub nonce: u64,
-    pub recipient: AccountId,
-    pub amount: Balance,
-}
-
-/// A closed bridge epoch.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, MaxEncodedLen)]
-#[scale_info(skip_type_params(S))]
-pub struct Epoch<BlockNumber, S: Get<u32>> {
-    pub root: H256,
-    pub leaf_count: u32,
-    pub closed_at: BlockNumber,
-    /// The committee whose signatures count for it (the one current at closing, or the one
-    /// that replaced it before the root was signed).
-    pub committee: u32,
-    /// Distinct members' signatures over its root digest, in submission order.
-    pub signatures: BoundedVec<(H160, Signature), S>,
-    /// Whether the threshold was reached.
-    pub signed: bool,
-}
 
 /// Log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::bridge";
@@ -652,168 +532,5 @@ pub mod pallet {
             Self::deposit_event(Event::PausedSet { paused });
             Ok(())
         }
-    }
-}
-
-/// The most leaves an epoch has: its transfers and attribution roots.
-pub struct LeavesBound<T>(core::marker::PhantomData<T>);
-impl<T: Config> Get<u32> for LeavesBound<T> {
-    fn get() -> u32 {
-        T::MaxMessagesPerEpoch::get().saturating_add(T::MaxAttributionRootsPerEpoch::get())
-    }
-}
-
-impl<T: Config> Pallet<T> {
-    /// The account holding the locked OPEN.
-    pub fn account_id() -> T::AccountId {
-        T::PalletId::get().into_account_truncating()
-    }
-
-    fn account_bytes(who: &T::AccountId) -> [u8; 32] {
-        let encoded = who.encode();
-        let mut out = [0u8; 32];
-        // Account ids are 32 bytes on Provena; a shorter test id is left-padded.
-        let start = 32usize.saturating_sub(encoded.len());
-        for (dst, src) in out.iter_mut().skip(start).zip(encoded) {
-            *dst = src;
-        }
-        out
-    }
-
-    /// Whether no address appears twice.
-    fn distinct(members: &[H160]) -> bool {
-        let mut sorted = members.to_vec();
-        sorted.sort_unstable();
-        sorted.windows(2).all(|w| w.first() != w.get(1))
-    }
-
-    /// The deployment's signing domain.
-    pub fn domain() -> Result<message::Domain, DispatchError> {
-        let (eth_chain_id, contract) = Target::<T>::get().ok_or(Error::<T>::NotConfigured)?;
-        Ok(message::Domain { provena_chain_id: T::ProvenaChainId::get(), eth_chain_id, contract })
-    }
-
-    fn ensure_running() -> DispatchResult {
-        ensure!(!Paused::<T>::get(), Error::<T>::Paused);
-        ensure!(
-            Target::<T>::exists() && CurrentCommittee::<T>::exists() && Limits::<T>::exists(),
-            Error::<T>::NotConfigured
-        );
-        Ok(())
-    }
-
-    /// Closes the queue into an epoch (if there is anything to settle) and drops the epoch
-    /// that left the retention window.
-    fn close_epoch(now: BlockNumberFor<T>) -> Weight {
-        let queue = Queue::<T>::take();
-        let mut leaves: Vec<Vec<u8>> = queue
-            .iter()
-            .map(|t| {
-                message::transfer_leaf(t.nonce, &t.recipient, t.amount.unique_saturated_into())
-            })
-            .collect();
-        let mut next_attr = NextAttributionEpoch::<T>::get();
-        let mut attribution_epochs = 0u32;
-        while attribution_epochs < T::MaxAttributionRootsPerEpoch::get() {
-            let Some((root, receipts)) = T::SettledEpochs::settled_root(next_attr) else { break };
-            leaves.push(message::attribution_leaf(u64::from(next_attr), &root, receipts));
-            next_attr = next_attr.saturating_add(1);
-            attribution_epochs = attribution_epochs.saturating_add(1);
-        }
-        let transfers = u32::try_from(queue.len()).unwrap_or(u32::MAX);
-        let mut weight = T::WeightInfo::close_epoch(transfers, attribution_epochs);
-        if leaves.is_empty() {
-            return weight;
-        }
-        NextAttributionEpoch::<T>::put(next_attr);
-        let epoch = NextEpoch::<T>::get();
-        NextEpoch::<T>::put(epoch.saturating_add(1));
-        let root = merkle::root(&leaves);
-        let leaf_count = u32::try_from(leaves.len()).unwrap_or(u32::MAX);
-        let stored: Vec<BoundedVec<u8, ConstU32<61>>> =
-            leaves.into_iter().filter_map(|l| BoundedVec::try_from(l).ok()).collect();
-        EpochLeaves::<T>::insert(epoch, BoundedVec::truncate_from(stored));
-        let committee = CurrentCommittee::<T>::get().map_or(0, |c| c.id);
-        Epochs::<T>::insert(
-            epoch,
-            Epoch {
-                root,
-                leaf_count,
-                closed_at: now,
-                committee,
-                signatures: BoundedVec::default(),
-                signed: false,
-            },
-        );
-        if let Some(old) = epoch.checked_sub(T::EpochRetention::get()) {
-            Epochs::<T>::remove(old);
-            EpochLeaves::<T>::remove(old);
-            weight = weight.saturating_add(T::DbWeight::get().writes(2));
-        }
-        Self::deposit_event(Event::EpochClosed { epoch, root, transfers, attribution_epochs });
-        weight
-    }
-
-    /// The inclusion proof of leaf `index` of retained epoch `epoch`.
-    pub fn proof(epoch: u64, index: u32) -> Option<merkle::MerkleProof> {
-        let leaves: Vec<Vec<u8>> =
-            EpochLeaves::<T>::get(epoch).into_iter().map(|l| l.into_inner()).collect();
-        merkle::proof(leaves, index)
-    }
-
-    /// The proof of the transfer out with `nonce`, if its epoch is retained: (epoch, proof).
-    pub fn transfer_proof(nonce: u64) -> Option<(u64, merkle::MerkleProof)> {
-        let next = NextEpoch::<T>::get();
-        let first = next.saturating_sub(T::EpochRetention::get());
-        for epoch in (first..next).rev() {
-            let leaves = EpochLeaves::<T>::get(epoch);
-            let found = leaves.iter().position(|l| {
-                l.first() == Some(&message::LEAF_TRANSFER)
-                    && l.get(1..9) == Some(&nonce.to_be_bytes()[..])
-            });
-            if let Some(i) = found {
-                return Some((epoch, Self::proof(epoch, u32::try_from(i).ok()?)?));
-            }
-        }
-        None
-    }
-
-    /// Checks the pallet's invariants (see the module docs).
-    pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
-        let locked = TotalLocked::<T>::get();
-        let (out, inn) = Totals::<T>::get();
-        ensure!(locked == out.saturating_sub(inn) && out >= inn, "locked != out - in");
-        ensure!(
-            T::Currency::balance(&Self::account_id()) >= locked,
-            "the pallet account holds less than is locked"
-        );
-        let queue = Queue::<T>::get();
-        let next = NextOutboundNonce::<T>::get();
-        for (i, t) in queue.iter().enumerate() {
-            let expected = next.saturating_sub(queue.len() as u64).saturating_add(i as u64);
-            ensure!(t.nonce == expected, "queued nonces are not consecutive up to the next");
-        }
-        if let Some(c) = CurrentCommittee::<T>::get() {
-            let n = c.members.len() as u32;
-            ensure!(
-                c.threshold <= n && c.threshold.saturating_mul(2) > n,
-                "the threshold is not a majority"
-            );
-            ensure!(Self::distinct(&c.members), "a committee member appears twice");
-            for (_, e) in Epochs::<T>::iter() {
-                ensure!(e.signatures.len() <= c.members.len(), "more signatures than members");
-                if e.signed && e.committee == c.id {
-                    ensure!(e.signatures.len() as u32 >= c.threshold, "signed below threshold");
-                }
-            }
-        }
-        let next_epoch = NextEpoch::<T>::get();
-        for (epoch, _) in Epochs::<T>::iter() {
-            ensure!(
-                epoch < next_epoch && next_epoch.saturating_sub(epoch) <= T::EpochRetention::get(),
-                "an epoch outside the retention window is stored"
-            );
-        }
-        Ok(())
     }
 }
