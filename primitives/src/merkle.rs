@@ -106,6 +106,23 @@ mod tests {
         }
     }
 
+    /// The same trees as the bridge contract's JavaScript tests build (`merkleTree` in
+    /// `pallets/bridge/solidity/lib.mjs`, which checks these roots too): the layout is shared
+    /// with Ethereum, so it is pinned here.
+    #[test]
+    fn roots_match_the_ethereum_side() {
+        let hex = |s: &str| serde_json::from_str::<H256>(&format!("\"0x{s}\"")).unwrap();
+        for (n, expected) in [
+            (1, "99ff0d9125e1fc9531a11262e15aeb2c60509a078c4cc4c64cefdfb06ff68647"),
+            (2, "fc48644f7203cb99e79dc6d3299d229e15684355981f9dd4fae33dd1addf9949"),
+            (3, "db753c0105585b799a7856f0e6c06f4c6480b6fcce8e21787185743152001dcf"),
+            (5, "2a732505867901f0d8ce7cb69dc072f2557acab24d48ece556f307059c282139"),
+            (7, "e2c82c3b17fcd503d7c00a74430de4de2d605300f71d0533bf83069e09358265"),
+        ] {
+            assert_eq!(root(leaves(n)), hex(expected), "{n} leaves");
+        }
+    }
+
     #[test]
     fn empty_tree_has_zero_root() {
         assert_eq!(root(Vec::<Vec<u8>>::new()), H256::zero());
