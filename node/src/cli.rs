@@ -46,6 +46,10 @@ pub enum Subcommand {
 
     /// Database and chain information.
     ChainInfo(sc_cli::ChainInfoCmd),
+
+    /// The bridge relayer: follows finalized Provena blocks and the Ethereum bridge contract
+    /// and relays both ways (see the README, "Bridge to Ethereum").
+    BridgeRelay(crate::bridge::RelayCmd),
 }
 
 /// The Provena node's command line.

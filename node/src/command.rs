@@ -146,6 +146,14 @@ pub fn run() -> sc_cli::Result<()> {
             let runner = cli.create_runner(cmd)?;
             runner.sync_run(|config| run_benchmark(cmd, config))
         }
+        Some(Subcommand::BridgeRelay(cmd)) => {
+            let directives = std::env::var("RUST_LOG")
+                .unwrap_or_else(|_| format!("{}=info", crate::bridge::LOG));
+            sc_cli::LoggerBuilder::new(directives)
+                .init()
+                .map_err(|e| sc_cli::Error::Input(format!("cannot start logging: {e}")))?;
+            cmd.run().map_err(|e| sc_cli::Error::Input(format!("bridge-relay: {e}")))
+        }
         Some(Subcommand::ChainInfo(cmd)) => {
             let runner = cli.create_runner(cmd)?;
             runner.sync_run(|config| cmd.run::<Block>(&config))

@@ -5,6 +5,7 @@
 // here returns them to the CLI runner.
 #![allow(clippy::result_large_err)]
 
+mod bridge;
 mod chain_spec;
 mod cli;
 mod command;

@@ -540,13 +540,19 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 /// The attribution epochs whose receipt roots are settled (closed) on chain, which the bridge
 /// carries to Ethereum so a contract there can check that a receipt was settled.
 pub trait SettledEpochs {
-    /// The Merkle root and receipt count of epoch `epoch`, once it is closed.
+    /// The Merkle root and receipt count of epoch `epoch`, once it is closed; `None` for an
+    /// epoch still open, or closed without receipts (such an epoch has no root).
     fn settled_root(epoch: EpochIndex) -> Option<(polkadot_sdk::sp_core::H256, u32)>;
+    /// The epoch still open: every earlier one is closed.
+    fn first_open() -> EpochIndex;
 }
 
 impl SettledEpochs for () {
     fn settled_root(_: EpochIndex) -> Option<(polkadot_sdk::sp_core::H256, u32)> {
         None
+    }
+    fn first_open() -> EpochIndex {
+        0
     }
 }
 

@@ -25,6 +25,7 @@ extern crate alloc;
 pub mod agents;
 pub mod attribution;
 pub mod bonding_curve;
+pub mod bridge;
 pub mod commit;
 pub mod datanets;
 pub mod governance;

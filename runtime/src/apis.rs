@@ -37,9 +37,9 @@ use provena_primitives::{
 };
 
 use crate::{
-    opaque::SessionKeys, AccountId, Agents, Attribution, Aura, Balance, Block, Datanets, Executive,
-    Grandpa, Historical, Inference, InherentDataExt, Models, Nonce, Runtime, RuntimeCall,
-    RuntimeGenesisConfig, Staking, System, TransactionPayment, VERSION,
+    opaque::SessionKeys, AccountId, Agents, Attribution, Aura, Balance, Block, Bridge, Datanets,
+    Executive, Grandpa, Historical, Inference, InherentDataExt, Models, Nonce, Runtime,
+    RuntimeCall, RuntimeGenesisConfig, Staking, System, TransactionPayment, VERSION,
 };
 use polkadot_sdk::sp_api::impl_runtime_apis;
 
@@ -398,6 +398,36 @@ pallet_revive::impl_runtime_apis_plus_revive_traits! {
             agent: AccountId,
         ) -> Vec<(provena_primitives::agents::EraIndex, provena_primitives::agents::EraPerformance)> {
             Agents::api_performance(agent)
+        }
+    }
+
+    impl provena_primitives::bridge::BridgeApi<Block, AccountId, Balance> for Runtime {
+        fn status() -> provena_primitives::bridge::BridgeStatus<Balance> {
+            Bridge::status()
+        }
+
+        fn epoch(epoch: u64) -> Option<provena_primitives::bridge::BridgeEpoch> {
+            Bridge::epoch_info(epoch)
+        }
+
+        fn transfer_proof(nonce: u64) -> Option<(u64, MerkleProof)> {
+            Bridge::transfer_proof(nonce)
+        }
+
+        fn attribution_proof(epoch: u64) -> Option<(u64, MerkleProof)> {
+            Bridge::attribution_proof(epoch)
+        }
+
+        fn rotation(to: u32) -> Option<provena_primitives::bridge::BridgeRotation> {
+            Bridge::rotation_info(to)
+        }
+
+        fn inbound_digest(nonce: u64, recipient: AccountId, amount: Balance) -> Option<polkadot_sdk::sp_core::H256> {
+            Bridge::inbound_digest_for(nonce, recipient, amount)
+        }
+
+        fn approvals(nonce: u64) -> Vec<(polkadot_sdk::sp_core::H256, Vec<polkadot_sdk::sp_core::H160>)> {
+            Bridge::approvals(nonce)
         }
     }
 

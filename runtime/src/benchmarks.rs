@@ -12,7 +12,7 @@ use polkadot_sdk::{
 
 #[allow(unused_imports)]
 use crate::{
-    Agents, Attribution, Balances, ConvictionVoting, Datanets, Inference, Models, Multisig,
+    Agents, Attribution, Balances, Bridge, ConvictionVoting, Datanets, Inference, Models, Multisig,
     Parameters, Preimage, Proxy, Referenda, Scheduler, Sudo, Timestamp, Treasury, Utility,
 };
 use frame_system_benchmarking::Pallet as SystemBench;
@@ -38,6 +38,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_attribution, Attribution]
     [pallet_inference, Inference]
     [pallet_agents, Agents]
+    [pallet_bridge, Bridge]
 );
 
 /// The benchmarks available and the storage items they touch.

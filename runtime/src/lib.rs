@@ -35,6 +35,7 @@
 //! | 53 | Inference | Payable AI |
 //! | 54 | Agents | Payable AI: bonded operators, delegation, slashing (`pallet-agents`) |
 //! | 60 | Revive | EVM contracts |
+//! | 70 | Bridge | Ethereum settlement (`pallet-bridge`: OPEN to and from Ethereum, attribution roots settled there) |
 //!
 //! Indices are part of the encoding of every call and event: they never change once a network
 //! has launched. New areas take the next free decade. Genesis is built and hooks run in index
@@ -141,9 +142,9 @@ macro_rules! runtime_version {
 // Bump on every runtime change that is deployed; storage migrations key off it. The
 // `upgrade-test` blob (see [`upgrade_test`]) is the same runtime one higher.
 #[cfg(not(feature = "upgrade-test"))]
-runtime_version!(118);
-#[cfg(feature = "upgrade-test")]
 runtime_version!(119);
+#[cfg(feature = "upgrade-test")]
+runtime_version!(120);
 
 /// This runtime's `spec_version`.
 pub const SPEC_VERSION: u32 = VERSION.spec_version;
@@ -347,4 +348,8 @@ mod runtime {
     // EVM contracts.
     #[runtime::pallet_index(60)]
     pub type Revive = pallet_revive;
+
+    // Ethereum settlement.
+    #[runtime::pallet_index(70)]
+    pub type Bridge = pallet_bridge;
 }

@@ -13,6 +13,7 @@ mod common;
 
 mod agents;
 mod attribution;
+mod bridge;
 mod chain_specs;
 mod datanets;
 mod dev_chain;

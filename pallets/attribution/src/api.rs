@@ -274,9 +274,6 @@ impl<T: Config> InferenceSettlement<T::AccountId> for Pallet<T> {
     }
 }
 
-/// What the datanets pallet asks before a reward pool's storage goes: any credit not yet paid
-/// (pending, matured or frozen under a challenge) keeps it. (A contribution's record carries its
-/// own reward record, which the datanets pallet asks directly.)
 /// Closed epochs' receipt roots, for the bridge to settle on Ethereum. A closed epoch's root is
 /// kept forever (pruning removes its receipts, never its root), so the bridge can always catch
 /// up.
@@ -284,8 +281,15 @@ impl<T: Config> provena_primitives::attribution::SettledEpochs for Pallet<T> {
     fn settled_root(epoch: EpochIndex) -> Option<(H256, u32)> {
         EpochRoots::<T>::get(epoch).map(|e| (e.root, e.receipts))
     }
+    fn first_open() -> EpochIndex {
+        // This block's `on_initialize` closed the epoch before it, if one ended.
+        Self::epoch_of(polkadot_sdk::frame_system::Pallet::<T>::block_number())
+    }
 }
 
+/// What the datanets pallet asks before a reward pool's storage goes: any credit not yet paid
+/// (pending, matured or frozen under a challenge) keeps it. (A contribution's record carries its
+/// own reward record, which the datanets pallet asks directly.)
 impl<T: Config> provena_primitives::datanets::CreditOwed for Pallet<T> {
     fn owed_to_pool(datanet: provena_primitives::DatanetId) -> bool {
         Self::is_owed(&Payee::DatanetPool(datanet))

@@ -53,6 +53,49 @@ fn setup<T: Config>(n: u32) -> Vec<ecdsa::Public> {
     keys
 }
 
+/// Fills nonce `nonce` with `count` approvals of other transfers, each with the most
+/// signatures, so that they are read (and deleted).
+fn other_approvals<T: Config>(nonce: u64, count: u32, recipient: &T::AccountId) {
+    let sig = (H160::repeat_byte(7), [7u8; 65]);
+    let signatures = BoundedVec::truncate_from(vec![sig; T::MaxMembers::get() as usize]);
+    let domain = Bridge::<T>::domain().unwrap();
+    let committee = CurrentCommittee::<T>::get().unwrap().id;
+    for i in 0..count {
+        let transfer = InboundTransfer {
+            source_chain_id: domain.eth_chain_id,
+            contract: domain.contract,
+            nonce,
+            recipient: recipient.clone(),
+            amount: T::MinTransfer::get(),
+        };
+        let digest = H256::from_low_u64_be(u64::from(i) + 1_000);
+        InboundApprovals::<T>::insert(
+            nonce,
+            digest,
+            InboundApproval { transfer, committee, signatures: signatures.clone() },
+        );
+    }
+}
+
+/// Locks `amount` (so that it can come back) and returns the transfer in of it, nonce 0.
+fn locked_transfer<T: Config>(
+    amount: BalanceOf<T>,
+) -> (T::AccountId, InboundTransfer<T::AccountId, BalanceOf<T>>) {
+    let who = funded::<T>("sender");
+    Bridge::<T>::bridge_out(RawOrigin::Signed(who.clone()).into(), H160::repeat_byte(1), amount)
+        .unwrap();
+    let recipient: T::AccountId = account("recipient", 0, 0);
+    let domain = Bridge::<T>::domain().unwrap();
+    let transfer = InboundTransfer {
+        source_chain_id: domain.eth_chain_id,
+        contract: domain.contract,
+        nonce: 0,
+        recipient,
+        amount,
+    };
+    (who, transfer)
+}
+
 fn funded<T: Config>(name: &'static str) -> T::AccountId {
     let who: T::AccountId = account(name, 0, 0);
     T::Currency::set_balance(&who, T::MinTransfer::get() * 1_000_000u32.into());
@@ -107,46 +150,105 @@ mod benches {
         assert!(Epochs::<T>::get(0).unwrap().signed);
     }
 
-    /// A transfer in with `s` valid signatures of a committee of `s`.
+    /// A transfer in with `s` valid signatures of a committee of `s`, deleting the most
+    /// approvals a nonce holds.
     #[benchmark]
     fn bridge_in(s: Linear<1, { T::MaxMembers::get() }>) {
         let keys = setup::<T>(s);
-        let who = funded::<T>("sender");
-        let amount = T::MinTransfer::get();
-        Bridge::<T>::bridge_out(
-            RawOrigin::Signed(who.clone()).into(),
-            H160::repeat_byte(1),
-            amount,
-        )
-        .unwrap();
-        let recipient: T::AccountId = account("recipient", 0, 0);
-        let domain = Bridge::<T>::domain().unwrap();
-        let transfer = InboundTransfer {
-            source_chain_id: domain.eth_chain_id,
-            contract: domain.contract,
-            nonce: 0,
-            recipient: recipient.clone(),
-            amount,
-        };
-        let digest = domain.inbound_digest(
-            0,
-            0,
-            &Bridge::<T>::account_bytes(&recipient),
-            amount.unique_saturated_into(),
-        );
-        let signatures = BoundedVec::truncate_from(keys.iter().map(|k| sign(k, &digest)).collect());
+        let (who, transfer) = locked_transfer::<T>(T::MinTransfer::get());
+        other_approvals::<T>(0, Bridge::<T>::approvals_bound(), &transfer.recipient);
+        let digest = Bridge::<T>::inbound_digest(&transfer).unwrap();
+        let signatures =
+            BoundedVec::truncate_from(keys.iter().map(|k| sign(k, &digest.0)).collect());
         #[extrinsic_call]
         _(RawOrigin::Signed(who), transfer, signatures);
         assert_eq!(NextInboundNonce::<T>::get(), 1);
+        assert_eq!(InboundApprovals::<T>::iter_prefix(0).count(), 0);
     }
 
+    /// The approval that reaches the largest committee's threshold, at a nonce where every
+    /// other member approved another transfer (all read).
+    #[benchmark]
+    fn approve_in() {
+        let keys = setup::<T>(T::MaxMembers::get());
+        let (who, transfer) = locked_transfer::<T>(T::MinTransfer::get());
+        let threshold = CurrentCommittee::<T>::get().unwrap().threshold as usize;
+        let digest = Bridge::<T>::inbound_digest(&transfer).unwrap();
+        for k in &keys[..threshold - 1] {
+            Bridge::<T>::approve(transfer.clone(), sign(k, &digest.0)).unwrap();
+        }
+        let others = T::MaxMembers::get() - threshold as u32;
+        other_approvals::<T>(0, others, &transfer.recipient);
+        let last = sign(&keys[threshold - 1], &digest.0);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), transfer, last);
+        let approval = InboundApprovals::<T>::get(0, digest).unwrap();
+        assert_eq!(approval.signatures.len(), threshold);
+    }
+
+    /// Releasing an approval of `s` signatures of a committee of `s`, deleting the most
+    /// approvals a nonce holds.
+    #[benchmark]
+    fn release_in(s: Linear<1, { T::MaxMembers::get() }>) {
+        let keys = setup::<T>(s);
+        let (who, transfer) = locked_transfer::<T>(T::MinTransfer::get());
+        other_approvals::<T>(0, Bridge::<T>::approvals_bound() - 1, &transfer.recipient);
+        let digest = Bridge::<T>::inbound_digest(&transfer).unwrap();
+        let signatures = keys.iter().map(|k| (address(k), sign(k, &digest.0))).collect();
+        InboundApprovals::<T>::insert(
+            0,
+            digest,
+            InboundApproval {
+                transfer,
+                committee: 0,
+                signatures: BoundedVec::truncate_from(signatures),
+            },
+        );
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), 0, digest);
+        assert_eq!(NextInboundNonce::<T>::get(), 1);
+        assert_eq!(InboundApprovals::<T>::iter_prefix(0).count(), 0);
+    }
+
+    /// The outgoing signature that reaches the threshold of a handover between the largest
+    /// committees.
+    #[benchmark]
+    fn sign_rotation() {
+        let old = setup::<T>(T::MaxMembers::get());
+        let who = funded::<T>("sender");
+        let n = T::MaxMembers::get();
+        let new: Vec<H160> = (0..n).map(|i| H160::from_low_u64_be(u64::from(i) + 1)).collect();
+        Bridge::<T>::set_committee(
+            RawOrigin::Root.into(),
+            BoundedVec::truncate_from(new.clone()),
+            n / 2 + 1,
+        )
+        .unwrap();
+        let threshold = (n / 2 + 1) as usize;
+        let digest = Bridge::<T>::domain().unwrap().rotation_digest(0, 1, n / 2 + 1, &new);
+        for k in &old[..threshold - 1] {
+            Bridge::<T>::sign_rotation(RawOrigin::Signed(who.clone()).into(), 1, sign(k, &digest))
+                .unwrap();
+        }
+        let last = sign(&old[threshold - 1], &digest);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), 1, last);
+        assert!(Rotations::<T>::get(1).unwrap().signed);
+    }
+
+    /// A committee of `n` replacing one, deleting the most approvals stored.
     #[benchmark]
     fn set_committee(n: Linear<1, { T::MaxMembers::get() }>) {
         setup::<T>(1);
+        let recipient: T::AccountId = account("recipient", 0, 0);
+        for nonce in 0..T::InboundWindow::get() {
+            other_approvals::<T>(nonce, Bridge::<T>::approvals_bound(), &recipient);
+        }
         let members = BoundedVec::truncate_from(keys(n).iter().map(address).collect());
         #[extrinsic_call]
         _(RawOrigin::Root, members, n / 2 + 1);
         assert_eq!(CurrentCommittee::<T>::get().unwrap().id, 1);
+        assert_eq!(InboundApprovals::<T>::iter().count(), 0);
     }
 
     #[benchmark]

@@ -2,9 +2,10 @@
 //! the invariants.
 
 use crate::{
-    message, Config, CurrentCommittee, Epoch, EpochLeaves, Epochs, Error, Event, Limits,
-    NextAttributionEpoch, NextEpoch, NextOutboundNonce, Pallet, Paused, Queue, Target, TotalLocked,
-    Totals, WeightInfo,
+    message, BalanceOf, Bucket, Config, CurrentCommittee, Epoch, EpochLeaves, Epochs, Error, Event,
+    InBucket, InboundApprovals, Limits, NextAttributionEpoch, NextEpoch, NextInboundNonce,
+    NextOutboundNonce, OutBucket, Pallet, Paused, Queue, RateLimits, Rotations, Target,
+    TotalLocked, Totals, WeightInfo,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -61,6 +62,23 @@ impl<T: Config> Pallet<T> {
         Ok(message::Domain { provena_chain_id: T::ProvenaChainId::get(), eth_chain_id, contract })
     }
 
+    /// Sets the rate limits with both buckets full.
+    pub(crate) fn put_limits(limits: RateLimits<BalanceOf<T>>, now: BlockNumberFor<T>) {
+        OutBucket::<T>::put(Bucket {
+            capacity: limits.out_capacity,
+            per_block: limits.out_per_block,
+            level: limits.out_capacity,
+            updated_at: now,
+        });
+        InBucket::<T>::put(Bucket {
+            capacity: limits.in_capacity,
+            per_block: limits.in_per_block,
+            level: limits.in_capacity,
+            updated_at: now,
+        });
+        Limits::<T>::put(limits);
+    }
+
     pub(crate) fn ensure_running() -> DispatchResult {
         ensure!(!Paused::<T>::get(), Error::<T>::Paused);
         ensure!(
@@ -80,20 +98,28 @@ impl<T: Config> Pallet<T> {
                 message::transfer_leaf(t.nonce, &t.recipient, t.amount.unique_saturated_into())
             })
             .collect();
+        // Closed attribution epochs since the last bridge epoch, at most
+        // `MaxAttributionRootsPerEpoch` of them (one read each); those closed without receipts
+        // have no root and no leaf.
         let mut next_attr = NextAttributionEpoch::<T>::get();
+        let first_open = T::SettledEpochs::first_open();
         let mut attribution_epochs = 0u32;
-        while attribution_epochs < T::MaxAttributionRootsPerEpoch::get() {
-            let Some((root, receipts)) = T::SettledEpochs::settled_root(next_attr) else { break };
-            leaves.push(message::attribution_leaf(u64::from(next_attr), &root, receipts));
+        let mut scanned = 0u32;
+        while scanned < T::MaxAttributionRootsPerEpoch::get() && next_attr < first_open {
+            if let Some((root, receipts)) = T::SettledEpochs::settled_root(next_attr) {
+                leaves.push(message::attribution_leaf(u64::from(next_attr), &root, receipts));
+                attribution_epochs = attribution_epochs.saturating_add(1);
+            }
             next_attr = next_attr.saturating_add(1);
-            attribution_epochs = attribution_epochs.saturating_add(1);
+            scanned = scanned.saturating_add(1);
         }
+        // Empty attribution epochs are passed over even when no bridge epoch closes.
+        NextAttributionEpoch::<T>::put(next_attr);
         let transfers = u32::try_from(queue.len()).unwrap_or(u32::MAX);
         let mut weight = T::WeightInfo::close_epoch(transfers, attribution_epochs);
         if leaves.is_empty() {
             return weight;
         }
-        NextAttributionEpoch::<T>::put(next_attr);
         let epoch = NextEpoch::<T>::get();
         NextEpoch::<T>::put(epoch.saturating_add(1));
         let root = merkle::root(&leaves);
@@ -131,13 +157,23 @@ impl<T: Config> Pallet<T> {
 
     /// The proof of the transfer out with `nonce`, if its epoch is retained: (epoch, proof).
     pub fn transfer_proof(nonce: u64) -> Option<(u64, merkle::MerkleProof)> {
+        Self::find_leaf(message::LEAF_TRANSFER, nonce)
+    }
+
+    /// The proof of attribution epoch `epoch`'s settled root, if the bridge epoch that carries
+    /// it is retained: (bridge epoch, proof).
+    pub fn attribution_proof(epoch: u64) -> Option<(u64, merkle::MerkleProof)> {
+        Self::find_leaf(message::LEAF_ATTRIBUTION, epoch)
+    }
+
+    /// The retained leaf with `tag` and number `number` (a nonce or an attribution epoch).
+    fn find_leaf(tag: u8, number: u64) -> Option<(u64, merkle::MerkleProof)> {
         let next = NextEpoch::<T>::get();
         let first = next.saturating_sub(T::EpochRetention::get());
         for epoch in (first..next).rev() {
             let leaves = EpochLeaves::<T>::get(epoch);
             let found = leaves.iter().position(|l| {
-                l.first() == Some(&message::LEAF_TRANSFER)
-                    && l.get(1..9) == Some(&nonce.to_be_bytes()[..])
+                l.first() == Some(&tag) && l.get(1..9) == Some(&number.to_be_bytes()[..])
             });
             if let Some(i) = found {
                 return Some((epoch, Self::proof(epoch, u32::try_from(i).ok()?)?));
@@ -174,6 +210,27 @@ impl<T: Config> Pallet<T> {
                     ensure!(e.signatures.len() as u32 >= c.threshold, "signed below threshold");
                 }
             }
+        }
+        let next_in = NextInboundNonce::<T>::get();
+        let current = CurrentCommittee::<T>::get().map(|c| c.id);
+        for (nonce, _, a) in InboundApprovals::<T>::iter() {
+            ensure!(
+                nonce >= next_in && nonce < next_in.saturating_add(T::InboundWindow::get()),
+                "an approval outside the inbound window is stored"
+            );
+            ensure!(a.transfer.nonce == nonce, "an approval is filed under another nonce");
+            ensure!(Some(a.committee) == current, "an approval by an earlier committee");
+            let signers: Vec<H160> = a.signatures.iter().map(|(m, _)| *m).collect();
+            ensure!(Self::distinct(&signers), "a member approved twice");
+        }
+        let current = current.unwrap_or(0);
+        for (to, r) in Rotations::<T>::iter() {
+            ensure!(
+                to <= current && current.saturating_sub(to) < T::RotationRetention::get(),
+                "a rotation outside the retention window is stored"
+            );
+            ensure!(r.to.id == to && r.from.id.saturating_add(1) == to, "a rotation's ids");
+            ensure!(!r.signed || r.signatures.len() as u32 >= r.from.threshold, "rotation signed");
         }
         let next_epoch = NextEpoch::<T>::get();
         for (epoch, _) in Epochs::<T>::iter() {

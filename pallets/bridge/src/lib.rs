@@ -16,9 +16,15 @@
 //!   where each recipient claims wrapped OPEN with a Merkle proof, and anyone can check that an
 //!   attribution receipt was settled.
 //! - **In** (Ethereum → Provena): burning wrapped OPEN on Ethereum gives the burn a nonce there;
-//!   committee members sign it ([`message::Domain::inbound_digest`]) and anyone submits it with
-//!   the signatures with `bridge_in`, which releases the OPEN from the pallet account. Inbound
-//!   nonces are consumed strictly in order, each once.
+//!   committee members sign it ([`message::Domain::inbound_digest`]). Each member's relayer
+//!   records its signature on chain with `approve_in` (members need not meet); once the
+//!   threshold approved the same transfer, anyone calls `release_in`, which releases the OPEN
+//!   from the pallet account. `bridge_in` does the same in one call for whoever holds enough
+//!   signatures. Inbound nonces are consumed strictly in order, each once.
+//! - **Rotation**: `set_committee` replaces the committee at once on Provena and files the
+//!   handover; the outgoing members sign it ([`message::Domain::rotation_digest`]) with
+//!   `sign_rotation`, and the relayer carries it to the Ethereum contract, which accepts it only
+//!   with the outgoing committee's threshold.
 //!
 //! ## Safety
 //!
@@ -42,7 +48,10 @@
 //! The outbound queue holds at most [`Config::MaxMessagesPerEpoch`] transfers (more wait for the
 //! next epoch). A closed epoch keeps its leaves (for proofs) and signatures for
 //! [`Config::EpochRetention`] epochs, then they are deleted; the root stays in the relayer's and
-//! Ethereum's hands. The inbound side keeps one counter. Transfers pay fees, not deposits: each
+//! Ethereum's hands. The inbound side keeps one counter and the approvals of nonces in the
+//! window [`Config::InboundWindow`] past it (at most one per member per nonce, deleted when
+//! the nonce is released or the committee rotates). The last [`Config::RotationRetention`] handovers are
+//! kept. Transfers pay fees, not deposits: each
 //! queued transfer moves at least [`Config::MinTransfer`] and its storage is bounded as above.
 //!
 //! ## Invariants
@@ -59,8 +68,10 @@
 
 extern crate alloc;
 
+mod api;
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
+mod inbound;
 mod ledger;
 pub mod message;
 #[cfg(test)]
@@ -89,7 +100,7 @@ use polkadot_sdk::{
     frame_system::{self, pallet_prelude::BlockNumberFor},
     sp_core::{H160, H256},
     sp_runtime::{
-        traits::{Saturating, UniqueSaturatedInto},
+        traits::{Saturating, UniqueSaturatedInto, Zero},
         DispatchResult,
     },
 };
@@ -166,6 +177,14 @@ pub mod pallet {
         /// The least amount one transfer out moves (at least the existential deposit).
         #[pallet::constant]
         type MinTransfer: Get<BalanceOf<Self>>;
+
+        /// How far past the next inbound nonce members may approve transfers in.
+        #[pallet::constant]
+        type InboundWindow: Get<u64>;
+
+        /// Committee handovers kept for the Ethereum contract to follow.
+        #[pallet::constant]
+        type RotationRetention: Get<u32>;
 
         /// Weights of the calls.
         type WeightInfo: WeightInfo;
@@ -248,6 +267,64 @@ pub mod pallet {
     #[pallet::storage]
     pub type Totals<T: Config> = StorageValue<_, (BalanceOf<T>, BalanceOf<T>), ValueQuery>;
 
+    /// Committee handovers by the incoming committee's id, for the last
+    /// [`Config::RotationRetention`] rotations; signed by the outgoing committee
+    /// (`sign_rotation`).
+    #[pallet::storage]
+    pub type Rotations<T: Config> = StorageMap<_, Twox64Concat, u32, Rotation<T::MaxMembers>>;
+
+    /// Members' approvals of transfers in, by nonce and digest, for nonces in
+    /// `NextInboundNonce .. + InboundWindow`; deleted when the nonce is released.
+    #[pallet::storage]
+    pub type InboundApprovals<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        u64,
+        Identity,
+        H256,
+        InboundApproval<T::AccountId, BalanceOf<T>, T::MaxMembers>,
+    >;
+
+    /// The bridge at genesis; by default unconfigured (the admin sets it up).
+    #[pallet::genesis_config]
+    #[derive(polkadot_sdk::frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// The Ethereum chain id and bridge contract.
+        pub target: Option<(u64, H160)>,
+        /// The first committee's members (id 0) and its threshold; none if empty.
+        pub committee: Vec<H160>,
+        pub threshold: u32,
+        /// Rate limits: out capacity, out per block, in capacity, in per block.
+        pub limits: Option<(BalanceOf<T>, BalanceOf<T>, BalanceOf<T>, BalanceOf<T>)>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            if let Some((chain_id, contract)) = self.target {
+                assert!(chain_id != 0 && !contract.is_zero(), "genesis bridge target is unset");
+                Target::<T>::put((chain_id, contract));
+            }
+            if !self.committee.is_empty() {
+                let members = BoundedVec::<H160, T::MaxMembers>::try_from(self.committee.clone())
+                    .expect("genesis bridge committee larger than MaxMembers");
+                let n = members.len() as u32;
+                assert!(
+                    Pallet::<T>::distinct(&members)
+                        && members.iter().all(|m| !m.is_zero())
+                        && self.threshold <= n
+                        && self.threshold.saturating_mul(2) > n,
+                    "genesis bridge committee needs distinct members and a majority threshold"
+                );
+                CurrentCommittee::<T>::put(Committee { id: 0, members, threshold: self.threshold });
+            }
+            if let Some((out_capacity, out_per_block, in_capacity, in_per_block)) = self.limits {
+                let limits = RateLimits { out_capacity, out_per_block, in_capacity, in_per_block };
+                Pallet::<T>::put_limits(limits, Zero::zero());
+            }
+        }
+    }
+
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
@@ -269,6 +346,15 @@ pub mod pallet {
         RateLimitsSet { limits: RateLimits<BalanceOf<T>> },
         /// Paused or resumed.
         PausedSet { paused: bool },
+        /// An outgoing member signed the handover to committee `to`.
+        RotationSignatureAdded { to: u32, member: H160, count: u32 },
+        /// The outgoing committee signed the handover to committee `to`: the Ethereum contract
+        /// can follow it.
+        RotationSigned { to: u32 },
+        /// A member approved the transfer in with `nonce` (digest `digest`).
+        InboundApprovalAdded { nonce: u64, digest: H256, member: H160, count: u32 },
+        /// A transfer in has the threshold of approvals: `release_in` pays it out.
+        InboundApproved { nonce: u64, digest: H256 },
     }
 
     #[pallet::error]
@@ -303,6 +389,12 @@ pub mod pallet {
         BadCommittee,
         /// The pallet account cannot pay this out (never expected).
         InsufficientLocked,
+        /// No such handover kept, or it is already signed.
+        UnknownRotation,
+        /// The nonce is not in the window of approvable nonces.
+        OutsideWindow,
+        /// No such approval, or not by the current committee.
+        UnknownApproval,
     }
 
     #[pallet::hooks]
@@ -323,6 +415,7 @@ pub mod pallet {
                 "MinTransfer must be at least the existential deposit"
             );
             assert!(T::MaxMembers::get() > 0 && T::EpochRetention::get() > 0);
+            assert!(T::InboundWindow::get() > 0 && T::RotationRetention::get() > 0);
         }
 
         #[cfg(feature = "try-runtime")]
@@ -417,52 +510,12 @@ pub mod pallet {
             signatures: BoundedVec<Signature, T::MaxMembers>,
         ) -> DispatchResult {
             ensure_signed(origin)?;
-            Self::ensure_running()?;
-            let domain = Self::domain()?;
-            ensure!(transfer.source_chain_id == domain.eth_chain_id, Error::<T>::WrongSourceChain);
-            ensure!(transfer.contract == domain.contract, Error::<T>::WrongContract);
-            ensure!(transfer.nonce == NextInboundNonce::<T>::get(), Error::<T>::UnexpectedNonce);
-            // The contract burns no less, so every signed message can be paid (a smaller one
-            // to a new account would fail on the existential deposit and hold up the nonces).
-            ensure!(transfer.amount >= T::MinTransfer::get(), Error::<T>::BelowMinimum);
-            let committee = CurrentCommittee::<T>::get().ok_or(Error::<T>::NotConfigured)?;
-            let recipient: [u8; 32] = Self::account_bytes(&transfer.recipient);
-            let amount: u128 = transfer.amount.unique_saturated_into();
-            let digest = domain.inbound_digest(committee.id, transfer.nonce, &recipient, amount);
-            let mut signers: Vec<H160> = Vec::with_capacity(signatures.len());
-            for signature in &signatures {
-                if let Some(who) = message::signer(&digest, signature) {
-                    if committee.members.contains(&who) && !signers.contains(&who) {
-                        signers.push(who);
-                    }
-                }
-            }
-            ensure!(signers.len() >= committee.threshold as usize, Error::<T>::NotEnoughSignatures);
-            let now = frame_system::Pallet::<T>::block_number();
-            let mut bucket = InBucket::<T>::get();
-            ensure!(bucket.take(transfer.amount, now), Error::<T>::RateLimited);
-            let locked = TotalLocked::<T>::get();
-            ensure!(transfer.amount <= locked, Error::<T>::InsufficientLocked);
-            T::Currency::transfer(
-                &Self::account_id(),
-                &transfer.recipient,
-                transfer.amount,
-                Preservation::Expendable,
-            )?;
-            InBucket::<T>::put(bucket);
-            NextInboundNonce::<T>::put(transfer.nonce.saturating_add(1));
-            TotalLocked::<T>::put(locked.saturating_sub(transfer.amount));
-            Totals::<T>::mutate(|(_, inn)| *inn = inn.saturating_add(transfer.amount));
-            Self::deposit_event(Event::BridgedIn {
-                nonce: transfer.nonce,
-                recipient: transfer.recipient,
-                amount: transfer.amount,
-            });
-            Ok(())
+            Self::release(transfer, &signatures)
         }
 
         /// Sets a new committee (its id is the previous one's + 1). Signatures of the old
-        /// committee stop counting at once; roots not yet signed are signed by the new one. The
+        /// committee stop counting at once (its approvals of transfers in are deleted); roots
+        /// not yet signed are signed by the new one. The
         /// Ethereum contract follows with a rotation signed by the old committee
         /// ([`message::Domain::rotation_digest`]).
         #[pallet::call_index(3)]
@@ -480,9 +533,32 @@ pub mod pallet {
                 Error::<T>::BadCommittee
             );
             ensure!(members.iter().all(|m| !m.is_zero()), Error::<T>::BadCommittee);
-            let id = CurrentCommittee::<T>::get().map_or(0, |c| c.id.saturating_add(1));
-            Self::deposit_event(Event::CommitteeSet { id, members: members.to_vec(), threshold });
-            CurrentCommittee::<T>::put(Committee { id, members, threshold });
+            let old = CurrentCommittee::<T>::get();
+            let id = old.as_ref().map_or(0, |c| c.id.saturating_add(1));
+            let new = Committee { id, members, threshold };
+            // Approvals of transfers in are by the outgoing members: they no longer count.
+            let _ = InboundApprovals::<T>::clear(Self::all_approvals_bound(), None);
+            if let Some(from) = old {
+                // The Ethereum contract follows once the outgoing committee signs the handover.
+                Rotations::<T>::insert(
+                    id,
+                    Rotation {
+                        from,
+                        to: new.clone(),
+                        signatures: BoundedVec::default(),
+                        signed: false,
+                    },
+                );
+                if let Some(gone) = id.checked_sub(T::RotationRetention::get()) {
+                    Rotations::<T>::remove(gone);
+                }
+            }
+            Self::deposit_event(Event::CommitteeSet {
+                id,
+                members: new.members.to_vec(),
+                threshold,
+            });
+            CurrentCommittee::<T>::put(new);
             Ok(())
         }
 
@@ -505,20 +581,7 @@ pub mod pallet {
             limits: RateLimits<BalanceOf<T>>,
         ) -> DispatchResult {
             T::AdminOrigin::ensure_origin(origin)?;
-            let now = frame_system::Pallet::<T>::block_number();
-            OutBucket::<T>::put(Bucket {
-                capacity: limits.out_capacity,
-                per_block: limits.out_per_block,
-                level: limits.out_capacity,
-                updated_at: now,
-            });
-            InBucket::<T>::put(Bucket {
-                capacity: limits.in_capacity,
-                per_block: limits.in_per_block,
-                level: limits.in_capacity,
-                updated_at: now,
-            });
-            Limits::<T>::put(limits);
+            Self::put_limits(limits, frame_system::Pallet::<T>::block_number());
             Self::deposit_event(Event::RateLimitsSet { limits });
             Ok(())
         }
@@ -531,6 +594,67 @@ pub mod pallet {
             Paused::<T>::put(paused);
             Self::deposit_event(Event::PausedSet { paused });
             Ok(())
+        }
+
+        /// Records an outgoing member's signature over the handover to committee `to`
+        /// ([`message::Domain::rotation_digest`]); at the outgoing threshold the relayer can
+        /// carry the handover to the Ethereum contract. Allowed while paused: handing over
+        /// from a compromised committee is what a pause is for.
+        #[pallet::call_index(7)]
+        #[pallet::weight(T::WeightInfo::sign_rotation())]
+        pub fn sign_rotation(
+            origin: OriginFor<T>,
+            to: u32,
+            signature: Signature,
+        ) -> DispatchResult {
+            ensure_signed(origin)?;
+            let domain = Self::domain()?;
+            let mut r = Rotations::<T>::get(to).ok_or(Error::<T>::UnknownRotation)?;
+            ensure!(!r.signed, Error::<T>::AlreadySigned);
+            let digest = domain.rotation_digest(r.from.id, r.to.id, r.to.threshold, &r.to.members);
+            let member = message::signer(&digest, &signature).ok_or(Error::<T>::NotAMember)?;
+            ensure!(r.from.members.contains(&member), Error::<T>::NotAMember);
+            ensure!(
+                !r.signatures.iter().any(|(m, _)| *m == member),
+                Error::<T>::DuplicateSignature
+            );
+            r.signatures.try_push((member, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
+            let count = u32::try_from(r.signatures.len()).unwrap_or(u32::MAX);
+            Self::deposit_event(Event::RotationSignatureAdded { to, member, count });
+            if count >= r.from.threshold {
+                r.signed = true;
+                Self::deposit_event(Event::RotationSigned { to });
+            }
+            Rotations::<T>::insert(to, r);
+            Ok(())
+        }
+
+        /// Records a current member's approval (signature) of a transfer in, so that members
+        /// each running their own relayer need not meet: once the threshold of them approved
+        /// the same transfer, `release_in` pays it out. One approval per member per nonce;
+        /// nonces from the next one to [`Config::InboundWindow`] past it.
+        #[pallet::call_index(8)]
+        #[pallet::weight(T::WeightInfo::approve_in())]
+        pub fn approve_in(
+            origin: OriginFor<T>,
+            transfer: InboundTransfer<T::AccountId, BalanceOf<T>>,
+            signature: Signature,
+        ) -> DispatchResult {
+            ensure_signed(origin)?;
+            Self::approve(transfer, signature)
+        }
+
+        /// Pays out the transfer in with `nonce` whose approval `digest` reached the threshold
+        /// (anyone may call it). The same checks as `bridge_in` apply: the next nonce, the rate
+        /// limit, not paused.
+        #[pallet::call_index(9)]
+        #[pallet::weight(T::WeightInfo::release_in(T::MaxMembers::get()))]
+        pub fn release_in(origin: OriginFor<T>, nonce: u64, digest: H256) -> DispatchResult {
+            ensure_signed(origin)?;
+            let approval =
+                InboundApprovals::<T>::get(nonce, digest).ok_or(Error::<T>::UnknownApproval)?;
+            let signatures: Vec<Signature> = approval.signatures.iter().map(|(_, s)| *s).collect();
+            Self::release(approval.transfer, &signatures)
         }
     }
 }

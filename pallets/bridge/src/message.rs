@@ -118,8 +118,20 @@ pub fn attribution_leaf(epoch: u64, root: &H256, receipts: u32) -> Vec<u8> {
     leaf
 }
 
-/// The Ethereum address that signed `digest`, if `signature` is a valid signature.
+/// Half the order of secp256k1: Ethereum (EIP-2, OpenZeppelin's `ECDSA`) refuses signatures
+/// whose `s` is above it.
+const HALF_ORDER: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
+];
+
+/// The Ethereum address that signed `digest`, if `signature` is a valid signature with a low
+/// `s`, as the Ethereum contract requires: otherwise anyone could record the malleable twin of a
+/// member's signature first, which the contract would not count.
 pub fn signer(digest: &[u8; 32], signature: &[u8; 65]) -> Option<H160> {
+    if signature.get(32..64)? > &HALF_ORDER[..] {
+        return None;
+    }
     let public = secp256k1_ecdsa_recover(signature, digest).ok()?;
     Some(H160::from_slice(&keccak_256(&public)[12..]))
 }
@@ -150,6 +162,18 @@ mod tests {
         let mut v27 = sig;
         v27[64] += 27;
         assert_eq!(signer(&digest, &v27), Some(who));
+        // The malleable twin (n - s, v flipped) is a valid signature, but refused, as on Ethereum.
+        let n: [u8; 32] = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c,
+            0xd0, 0x36, 0x41, 0x41,
+        ];
+        let s = U256::from_big_endian(&sig[32..64]);
+        let mut twin = sig;
+        twin[32..64].copy_from_slice(&(U256::from_big_endian(&n) - s).to_big_endian());
+        twin[64] ^= 1;
+        assert!(secp256k1_ecdsa_recover(&twin, &digest).is_ok(), "the twin is a valid signature");
+        assert_eq!(signer(&digest, &twin), None);
     }
 
     #[test]
@@ -164,6 +188,31 @@ mod tests {
         assert_eq!(leaf.len(), 45);
         assert_eq!(leaf[0], LEAF_ATTRIBUTION);
         assert_eq!(&leaf[41..45], &12u32.to_be_bytes());
+    }
+
+    /// The same digests as Solidity's `abi.encodePacked` builds them (computed with ethers'
+    /// `solidityPackedKeccak256`, as `pallets/bridge/solidity/lib.mjs` does for the contract).
+    #[test]
+    fn digests_match_solidity() {
+        let d = Domain { provena_chain_id: 1, eth_chain_id: 31337, contract: H160::repeat_byte(1) };
+        let hex = |s: &str| {
+            let v: Vec<u8> =
+                (0..32).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect();
+            <[u8; 32]>::try_from(v).unwrap()
+        };
+        assert_eq!(
+            d.root_digest(0, 1, &H256::repeat_byte(2)),
+            hex("ffd58f18500bf28514435459672301973768b3a31d16e0fea371e798a8c71f72")
+        );
+        let members = [0xaa, 0xbb, 0xcc].map(H160::repeat_byte);
+        assert_eq!(
+            d.rotation_digest(0, 1, 2, &members),
+            hex("bc5f6b458a676bbfa9fe3df2caa46f55030ac182fad382e18494a53c7bafd7ce")
+        );
+        assert_eq!(
+            d.inbound_digest(0, 1, &[0; 32], 5),
+            hex("d8d297ccf6f38d5824d71768a2430b92444d8fc276a3fe89880eef5a333c036e")
+        );
     }
 
     #[test]

@@ -74,18 +74,23 @@ parameter_types! {
     pub const MaxAttributionRootsPerEpoch: u32 = 2;
     pub const MaxMembers: u32 = 5;
     pub const MinTransfer: Balance = 10;
+    pub const InboundWindow: u64 = 4;
+    pub const RotationRetention: u32 = 2;
     pub const Guardian: AccountId = GUARDIAN;
 }
 
 std::thread_local! {
-    /// Settled attribution epochs: (root, receipts) by index.
-    pub static SETTLED: core::cell::RefCell<Vec<(H256, u32)>> = Default::default();
+    /// Closed attribution epochs: (root, receipts) by index, `None` for one without receipts.
+    pub static SETTLED: core::cell::RefCell<Vec<Option<(H256, u32)>>> = Default::default();
 }
 
 pub struct Settled;
 impl SettledEpochs for Settled {
     fn settled_root(epoch: EpochIndex) -> Option<(H256, u32)> {
-        SETTLED.with(|s| s.borrow().get(epoch as usize).copied())
+        SETTLED.with(|s| s.borrow().get(epoch as usize).copied().flatten())
+    }
+    fn first_open() -> EpochIndex {
+        SETTLED.with(|s| s.borrow().len() as EpochIndex)
     }
 }
 
@@ -103,6 +108,8 @@ impl pallet_bridge::Config for Test {
     type MaxAttributionRootsPerEpoch = MaxAttributionRootsPerEpoch;
     type MaxMembers = MaxMembers;
     type MinTransfer = MinTransfer;
+    type InboundWindow = InboundWindow;
+    type RotationRetention = RotationRetention;
     type WeightInfo = crate::weights::CountedWeight<Test>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = Settled;
@@ -111,7 +118,8 @@ impl pallet_bridge::Config for Test {
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::benchmarking::BenchmarkHelper for Settled {
     fn settle_epochs(n: u32) {
-        SETTLED.with(|s| *s.borrow_mut() = (0..n).map(|i| (H256::repeat_byte(1), i)).collect());
+        SETTLED
+            .with(|s| *s.borrow_mut() = (0..n).map(|i| Some((H256::repeat_byte(1), i))).collect());
     }
 }
 

@@ -159,7 +159,8 @@ fn attribution_roots_ride_along_a_few_per_epoch() {
     run(|| {
         configure();
         SETTLED.with(|s| {
-            *s.borrow_mut() = (1..=3u8).map(|i| (H256::repeat_byte(i), u32::from(i))).collect()
+            *s.borrow_mut() =
+                (1..=3u8).map(|i| Some((H256::repeat_byte(i), u32::from(i)))).collect()
         });
         assert_ok!(Bridge::bridge_out(RuntimeOrigin::signed(ALICE), RECIPIENT, 50));
         run_to(EPOCH);
@@ -182,6 +183,22 @@ fn attribution_roots_ride_along_a_few_per_epoch() {
         run_to(3 * EPOCH);
         assert!(!Epochs::<Test>::contains_key(2));
         assert_eq!(NextEpoch::<Test>::get(), 2);
+        // Attribution epochs closed without receipts have no root: they are passed over (two
+        // reads count against the per-epoch bound), and the next with a root still comes.
+        SETTLED.with(|s| {
+            let mut s = s.borrow_mut();
+            s.extend([None, None, Some((H256::repeat_byte(9), 4)), None]);
+        });
+        run_to(4 * EPOCH);
+        // Epochs 3 and 4 (empty) filled the bound of 2: no leaves, no bridge epoch.
+        assert!(!Epochs::<Test>::contains_key(2));
+        assert_eq!(NextAttributionEpoch::<Test>::get(), 5);
+        run_to(5 * EPOCH);
+        let e = Epochs::<Test>::get(2).unwrap();
+        assert_eq!(e.root, merkle::root([message::attribution_leaf(5, &H256::repeat_byte(9), 4)]));
+        assert_eq!(NextAttributionEpoch::<Test>::get(), 7);
+        assert_eq!(Bridge::attribution_proof(5).unwrap().0, 2);
+        assert!(Bridge::attribution_proof(4).is_none());
     });
 }
 
@@ -478,5 +495,185 @@ fn the_queue_is_bounded_and_old_epochs_are_deleted() {
         assert!(Bridge::transfer_proof(0).is_none());
         assert!(Bridge::transfer_proof(4).is_none());
         assert_eq!(Bridge::transfer_proof(7).map(|(e, _)| e), Some(4));
+    });
+}
+
+fn approve(
+    t: &InboundTransfer<AccountId, Balance>,
+    committee: u32,
+    member: u8,
+) -> polkadot_sdk::sp_runtime::DispatchResult {
+    let sig = in_signatures(t, committee, &[member])[0];
+    Bridge::approve_in(RuntimeOrigin::signed(BOB), t.clone(), sig)
+}
+
+fn digest_of(t: &InboundTransfer<AccountId, Balance>) -> H256 {
+    Bridge::inbound_digest(t).unwrap()
+}
+
+#[test]
+fn members_approve_a_transfer_in_on_chain_and_anyone_releases_it() {
+    run(|| {
+        configure();
+        assert_ok!(Bridge::bridge_out(RuntimeOrigin::signed(ALICE), RECIPIENT, 1_000));
+        let t = inbound(0, BOB, 300);
+        let d = digest_of(&t);
+        assert_ok!(approve(&t, 0, 0));
+        System::assert_last_event(
+            Event::<Test>::InboundApprovalAdded {
+                nonce: 0,
+                digest: d,
+                member: address(&key(0)),
+                count: 1,
+            }
+            .into(),
+        );
+        // One approval is not the threshold; nothing is paid.
+        assert_noop!(
+            Bridge::release_in(RuntimeOrigin::signed(ALICE), 0, d),
+            Error::<Test>::NotEnoughSignatures
+        );
+        // A member approves once per nonce, whatever the transfer.
+        assert_noop!(approve(&t, 0, 0), Error::<Test>::DuplicateSignature);
+        let forged = inbound(0, ALICE, 900);
+        assert_ok!(approve(&forged, 0, 1));
+        assert_noop!(approve(&t, 0, 1), Error::<Test>::DuplicateSignature);
+        // Refused outright: a non-member, another chain or contract, a nonce outside the
+        // window, below the minimum, a signature over another digest.
+        assert_noop!(approve(&t, 0, 4), Error::<Test>::NotAMember);
+        let mut other = t.clone();
+        other.source_chain_id = 1;
+        assert_noop!(approve(&other, 0, 2), Error::<Test>::WrongSourceChain);
+        let mut other = t.clone();
+        other.contract = H160::repeat_byte(1);
+        assert_noop!(approve(&other, 0, 2), Error::<Test>::WrongContract);
+        assert_noop!(approve(&inbound(4, BOB, 300), 0, 2), Error::<Test>::OutsideWindow);
+        assert_noop!(approve(&inbound(0, BOB, 9), 0, 2), Error::<Test>::BelowMinimum);
+        let sig = in_signatures(&inbound(0, BOB, 301), 0, &[2])[0];
+        assert_noop!(
+            Bridge::approve_in(RuntimeOrigin::signed(BOB), t.clone(), sig),
+            Error::<Test>::NotAMember
+        );
+        // The next nonces can be approved ahead, but not released out of order.
+        let t1 = inbound(1, BOB, 200);
+        assert_ok!(approve(&t1, 0, 0));
+        assert_ok!(approve(&t1, 0, 2));
+        assert_noop!(
+            Bridge::release_in(RuntimeOrigin::signed(ALICE), 1, digest_of(&t1)),
+            Error::<Test>::UnexpectedNonce
+        );
+
+        let bob = Balances::balance(&BOB);
+        assert_ok!(approve(&t, 0, 2));
+        System::assert_last_event(Event::<Test>::InboundApproved { nonce: 0, digest: d }.into());
+        assert_ok!(Bridge::release_in(RuntimeOrigin::signed(ALICE), 0, d));
+        assert_eq!(Balances::balance(&BOB), bob + 300);
+        assert_eq!(TotalLocked::<Test>::get(), 700);
+        // Every approval of nonce 0 is gone, the forged one too; nothing is paid twice.
+        assert_eq!(InboundApprovals::<Test>::iter_prefix(0).count(), 0);
+        assert_noop!(
+            Bridge::release_in(RuntimeOrigin::signed(ALICE), 0, d),
+            Error::<Test>::UnknownApproval
+        );
+        assert_noop!(approve(&t, 0, 1), Error::<Test>::OutsideWindow);
+        assert_noop!(
+            Bridge::bridge_in(
+                RuntimeOrigin::signed(ALICE),
+                t.clone(),
+                in_signatures(&t, 0, &[0, 1])
+            ),
+            Error::<Test>::UnexpectedNonce
+        );
+        assert_ok!(Bridge::release_in(RuntimeOrigin::signed(ALICE), 1, digest_of(&t1)));
+        assert_eq!(Balances::balance(&BOB), bob + 500);
+        // Paused: no approvals, no releases.
+        assert_ok!(Bridge::set_paused(RuntimeOrigin::signed(GUARDIAN), true));
+        assert_noop!(approve(&inbound(2, BOB, 100), 0, 0), Error::<Test>::Paused);
+    });
+}
+
+#[test]
+fn a_rotation_drops_the_old_committees_approvals() {
+    run(|| {
+        configure();
+        assert_ok!(Bridge::bridge_out(RuntimeOrigin::signed(ALICE), RECIPIENT, 1_000));
+        let t = inbound(0, BOB, 300);
+        assert_ok!(approve(&t, 0, 0));
+        assert_ok!(approve(&t, 0, 1));
+        let old = digest_of(&t);
+        assert_ok!(approve(&inbound(1, BOB, 100), 0, 0));
+        let members = BoundedVec::truncate_from((2..5).map(|i| address(&key(i))).collect());
+        assert_ok!(Bridge::set_committee(RuntimeOrigin::root(), members, 2));
+        // The old committee's approvals reached the threshold, but are gone with it.
+        assert_eq!(InboundApprovals::<Test>::iter().count(), 0);
+        assert_noop!(
+            Bridge::release_in(RuntimeOrigin::signed(ALICE), 0, old),
+            Error::<Test>::UnknownApproval
+        );
+        assert_noop!(approve(&t, 1, 0), Error::<Test>::NotAMember);
+        // Key 2 stays a member and approves afresh under the new committee.
+        assert_ok!(approve(&t, 1, 2));
+        assert_ok!(approve(&t, 1, 4));
+        assert_ok!(Bridge::release_in(RuntimeOrigin::signed(ALICE), 0, digest_of(&t)));
+        assert_eq!(TotalLocked::<Test>::get(), 700);
+    });
+}
+
+#[test]
+fn the_outgoing_committee_signs_the_handover() {
+    run(|| {
+        configure();
+        assert!(
+            Rotations::<Test>::iter().next().is_none(),
+            "the first committee hands over nothing"
+        );
+        let next: Vec<H160> = (2..5).map(|i| address(&key(i))).collect();
+        assert_ok!(Bridge::set_committee(
+            RuntimeOrigin::root(),
+            BoundedVec::truncate_from(next.clone()),
+            2
+        ));
+        let r = Rotations::<Test>::get(1).unwrap();
+        assert_eq!(
+            (r.from.id, r.to.id, r.to.members.to_vec(), r.signed),
+            (0, 1, next.clone(), false)
+        );
+        let digest = Bridge::domain().unwrap().rotation_digest(0, 1, 2, &next);
+        let sig = |m: u8| sign(&key(m), &digest);
+        // Only outgoing members count, each once; the handover is signable while paused.
+        assert_ok!(Bridge::set_paused(RuntimeOrigin::signed(GUARDIAN), true));
+        assert_noop!(
+            Bridge::sign_rotation(RuntimeOrigin::signed(BOB), 1, sig(3)),
+            Error::<Test>::NotAMember
+        );
+        let wrong = Bridge::domain().unwrap().rotation_digest(0, 1, 3, &next);
+        assert_noop!(
+            Bridge::sign_rotation(RuntimeOrigin::signed(BOB), 1, sign(&key(0), &wrong)),
+            Error::<Test>::NotAMember
+        );
+        assert_noop!(
+            Bridge::sign_rotation(RuntimeOrigin::signed(BOB), 2, sig(0)),
+            Error::<Test>::UnknownRotation
+        );
+        assert_ok!(Bridge::sign_rotation(RuntimeOrigin::signed(BOB), 1, sig(0)));
+        assert_noop!(
+            Bridge::sign_rotation(RuntimeOrigin::signed(BOB), 1, sig(0)),
+            Error::<Test>::DuplicateSignature
+        );
+        assert_ok!(Bridge::sign_rotation(RuntimeOrigin::signed(BOB), 1, sig(2)));
+        System::assert_last_event(Event::<Test>::RotationSigned { to: 1 }.into());
+        assert!(Rotations::<Test>::get(1).unwrap().signed);
+        assert_noop!(
+            Bridge::sign_rotation(RuntimeOrigin::signed(BOB), 1, sig(1)),
+            Error::<Test>::AlreadySigned
+        );
+        // Only the last `RotationRetention` (2) handovers are kept.
+        for first in [5u8, 8] {
+            let members =
+                BoundedVec::truncate_from((first..first + 3).map(|i| address(&key(i))).collect());
+            assert_ok!(Bridge::set_committee(RuntimeOrigin::root(), members, 2));
+        }
+        assert!(Rotations::<Test>::get(1).is_none());
+        assert!(Rotations::<Test>::get(2).is_some() && Rotations::<Test>::get(3).is_some());
     });
 }

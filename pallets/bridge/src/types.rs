@@ -14,7 +14,15 @@ pub type Signature = [u8; 65];
 
 /// The committee: Ethereum addresses of its members and how many must sign.
 #[derive(
-    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(S))]
 pub struct Committee<S: Get<u32>> {
@@ -100,7 +108,9 @@ pub struct OutboundTransfer<AccountId, Balance> {
 }
 
 /// A transfer in: a burn on Ethereum, released on Provena.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
 pub struct InboundTransfer<AccountId, Balance> {
     /// The Ethereum chain the burn happened on.
     pub source_chain_id: u64,
@@ -126,4 +136,30 @@ pub struct Epoch<BlockNumber, S: Get<u32>> {
     pub signatures: BoundedVec<(H160, Signature), S>,
     /// Whether the threshold was reached.
     pub signed: bool,
+}
+
+/// A committee handover the Ethereum contract follows once the outgoing committee signed it
+/// ([`crate::message::Domain::rotation_digest`]).
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(S))]
+pub struct Rotation<S: Get<u32>> {
+    /// The outgoing committee: its members sign.
+    pub from: Committee<S>,
+    /// The incoming committee.
+    pub to: Committee<S>,
+    /// Distinct outgoing members' signatures, in submission order.
+    pub signatures: BoundedVec<(H160, Signature), S>,
+    /// Whether the outgoing committee's threshold was reached.
+    pub signed: bool,
+}
+
+/// Committee members' signatures over one transfer in, collected on chain (`approve_in`) until
+/// it can be released (`release_in`).
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(S))]
+pub struct InboundApproval<AccountId, Balance, S: Get<u32>> {
+    pub transfer: InboundTransfer<AccountId, Balance>,
+    /// The committee whose members signed (part of the digest).
+    pub committee: u32,
+    pub signatures: BoundedVec<(H160, Signature), S>,
 }

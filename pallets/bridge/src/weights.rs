@@ -18,6 +18,9 @@ pub trait WeightInfo {
     fn set_rate_limits() -> Weight;
     fn set_paused() -> Weight;
     fn close_epoch(t: u32, a: u32) -> Weight;
+    fn sign_rotation() -> Weight;
+    fn approve_in() -> Weight;
+    fn release_in(s: u32) -> Weight;
 }
 
 /// One secp256k1 recovery, with margin.
@@ -43,6 +46,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for CountedWeight<T> {
     fn set_committee(n: u32) -> Weight {
         Weight::from_parts(BASE.saturating_add(1_000_000u64.saturating_mul(u64::from(n))), 5_000)
             .saturating_add(T::DbWeight::get().reads_writes(1, 1))
+            // The approvals a rotation deletes, at most a window of nonces × members.
+            .saturating_add(T::DbWeight::get().writes(1_024))
     }
     fn set_target() -> Weight {
         Weight::from_parts(BASE, 1_000).saturating_add(T::DbWeight::get().writes(1))
@@ -57,5 +62,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for CountedWeight<T> {
         let leaves = u64::from(t).saturating_add(u64::from(a));
         Weight::from_parts(BASE.saturating_add(5_000_000u64.saturating_mul(leaves)), 100_000)
             .saturating_add(T::DbWeight::get().reads_writes(6_u64.saturating_add(u64::from(a)), 8))
+    }
+    fn sign_rotation() -> Weight {
+        Weight::from_parts(BASE.saturating_add(RECOVER), 10_000)
+            .saturating_add(T::DbWeight::get().reads_writes(2, 1))
+    }
+    fn approve_in() -> Weight {
+        Weight::from_parts(BASE.saturating_add(RECOVER), 50_000)
+            .saturating_add(T::DbWeight::get().reads_writes(24, 4))
+    }
+    fn release_in(s: u32) -> Weight {
+        Self::bridge_in(s).saturating_add(T::DbWeight::get().reads_writes(2, 20))
     }
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod agents;
 mod attribution;
+mod bridge;
 mod consensus;
 mod datanets;
 pub mod governance;
@@ -17,6 +18,7 @@ mod system;
 pub use accounts::ProxyType;
 pub use agents::{AgentEra, AgentsPalletId, MinAgentBond, MinDelegation};
 pub use attribution::{AttributionPalletId, ChallengeBond, EpochLength, OperatorSlash};
+pub use bridge::{BridgeEpochLength, BridgeGuardian, BridgePalletId, MinBridgeTransfer};
 pub use datanets::{
     AccessDeposit, ContributionDeposit, DatanetDeposit, DatanetsPalletId, MinContributionStake,
     SnapshotDepositBase, SnapshotDepositPerMember, StakeLockup,

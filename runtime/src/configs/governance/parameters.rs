@@ -7,6 +7,7 @@
 //! | `Models.TradingFee` | 1% | every bonding-curve trade |
 //! | `Governance.ContributionPowerRatio` | 10% | power per unit of an accepted contribution's stake × quality |
 //! | `Governance.EarningsPowerRatio` | 100% | power per unit of rewards paid to their earner |
+//! | `Bridge.Guardian` | none (the all-zero account) | the account that may pause the bridge (root only sets it) |
 //!
 //! A split whose shares do not sum to exactly 100% is never used: attribution keeps the default
 //! split until a complete one is set. A stake comes back after its lock-up and can be staked
@@ -65,6 +66,16 @@ pub mod dynamic_params {
         #[codec(index = 1)]
         pub static EarningsPowerRatio: Permill = Permill::from_percent(100);
     }
+
+    /// The bridge's parameters.
+    #[dynamic_pallet_params]
+    #[codec(index = 3)]
+    pub mod bridge {
+        /// The account (its 32-byte id) that may pause (and resume) the bridge at once; it
+        /// cannot sign or move anything. Only root sets it. All zeros (no one's key): none.
+        #[codec(index = 0)]
+        pub static Guardian: [u8; 32] = [0u8; 32];
+    }
 }
 
 pub use dynamic_params::*;
@@ -92,18 +103,22 @@ impl Get<SplitShares> for Shares {
     }
 }
 
-/// Who may set which parameter: root, or the parameters track's origin.
+/// Who may set which parameter: root any; the parameters track's origin any but the bridge's
+/// (who may pause the bridge is a root matter).
 pub struct ParameterOrigin;
 impl EnsureOriginWithArg<RuntimeOrigin, RuntimeParametersKey> for ParameterOrigin {
     type Success = ();
 
     fn try_origin(
         origin: RuntimeOrigin,
-        _key: &RuntimeParametersKey,
+        key: &RuntimeParametersKey,
     ) -> Result<Self::Success, RuntimeOrigin> {
         use polkadot_sdk::frame_support::traits::EnsureOrigin;
         if frame_system::ensure_root(origin.clone()).is_ok() {
             return Ok(());
+        }
+        if matches!(key, RuntimeParametersKey::Bridge(_)) {
+            return Err(origin);
         }
         super::origins::ParameterAdmin::try_origin(origin)
     }
