@@ -167,7 +167,17 @@ impl Relayer {
             for epoch in status.next_epoch.saturating_sub(status.epoch_retention)..status.next_epoch
             {
                 let Some(e) = self.provena.epoch(epoch, at).await? else { continue };
-                if e.signed || e.signatures.iter().any(|(m, _)| *m == me) {
+                // Signed by this committee, or by this member: done. (A root an earlier committee
+                // signed is signed again, in case it did not reach the contract before the
+                // rotation did.)
+                if e.committee == committee
+                    && (e.signed || e.signatures.iter().any(|(m, _)| *m == me))
+                {
+                    continue;
+                }
+                if e.committee != committee
+                    && !self.eth.view(ethereum::epochRootsCall { epoch }).await?.is_zero()
+                {
                     continue;
                 }
                 let signature =

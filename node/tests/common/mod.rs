@@ -392,6 +392,33 @@ pub fn receipt_input(
     }
 }
 
+/// A receipt of `user`'s signed voucher `request` for model 0, served by Ferdie (an agent
+/// serving it): 600 + 400 tokens at 1 OPEN per 1,000, all attributed to contribution 0.
+pub async fn served_by_ferdie(
+    c: &WsClient,
+    user: Sr25519Keyring,
+    request: u8,
+) -> pallet_attribution::ReceiptInput<Runtime> {
+    use polkadot_sdk::sp_core::Pair;
+    use provena_primitives::attribution::{voucher_anchor, voucher_payload, Voucher};
+    let voucher = Voucher {
+        request_id: H256::repeat_byte(request),
+        model: ModelId(0),
+        max_fee: 2 * provena_primitives::currency::OPEN,
+        operator: Sr25519Keyring::Ferdie.to_account_id(),
+        expires_at: best_number(c).await + 100,
+    };
+    let lifetime = <Runtime as pallet_attribution::Config>::MaxVoucherLifetime::get();
+    let anchor: Value = c
+        .request("chain_getBlockHash", rpc_params![voucher_anchor(voucher.expires_at, lifetime)])
+        .await
+        .unwrap();
+    let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
+    let payload = voucher_payload(&h256(&genesis), &h256(&anchor), &voucher);
+    let signature = polkadot_sdk::sp_runtime::MultiSignature::Sr25519(user.pair().sign(&payload));
+    receipt_input(voucher, user.to_account_id(), Some(signature))
+}
+
 /// Asserts that no extrinsic of `block` failed; returns its events.
 pub async fn succeeded(c: &WsClient, block: H256) -> Vec<RuntimeEvent> {
     let evs = events(c, block).await;

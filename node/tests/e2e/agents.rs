@@ -14,47 +14,18 @@ use crate::common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use polkadot_sdk::{
     pallet_sudo,
-    sp_core::{Pair, H256},
     sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Eve, Ferdie},
-    sp_runtime::{MultiSignature, Perbill},
+    sp_runtime::Perbill,
 };
 use provena_primitives::{
-    agents::SlashReason,
-    attribution::{voucher_anchor, voucher_payload, Payee, Voucher},
-    currency::OPEN,
-    ContributionId, ModelId,
+    agents::SlashReason, attribution::Payee, currency::OPEN, ContributionId, ModelId,
 };
-use provena_runtime::{AccountId, Runtime, RuntimeCall, RuntimeEvent};
+use provena_runtime::{AccountId, RuntimeCall, RuntimeEvent};
 use serde_json::Value;
 
 /// An amount of OPEN as the RPC writes it.
 fn open(n: u128) -> Value {
     Value::String((n * OPEN).to_string())
-}
-
-/// A receipt of `user`'s signed voucher `request` for model 0, served by Ferdie: 600 + 400
-/// tokens at 1 OPEN per 1,000, all attributed to contribution 0.
-async fn receipt(
-    c: &jsonrpsee::ws_client::WsClient,
-    user: Sr25519Keyring,
-    request: u8,
-) -> pallet_attribution::ReceiptInput<Runtime> {
-    let voucher = Voucher {
-        request_id: H256::repeat_byte(request),
-        model: ModelId(0),
-        max_fee: 2 * OPEN,
-        operator: Ferdie.to_account_id(),
-        expires_at: best_number(c).await + 100,
-    };
-    let lifetime = <Runtime as pallet_attribution::Config>::MaxVoucherLifetime::get();
-    let anchor: Value = c
-        .request("chain_getBlockHash", rpc_params![voucher_anchor(voucher.expires_at, lifetime)])
-        .await
-        .unwrap();
-    let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
-    let payload = voucher_payload(&h256(&genesis), &h256(&anchor), &voucher);
-    let signature = MultiSignature::Sr25519(user.pair().sign(&payload));
-    receipt_input(voucher, user.to_account_id(), Some(signature))
 }
 
 /// What `RewardsPaid` paid `member` in `evs`.
@@ -123,7 +94,7 @@ async fn an_agent_is_paid_with_its_delegators_and_slashed_for_expired_jobs_with_
 
     // 2. Ferdie serves two paid receipts (Bob's vouchers, 1 OPEN each); the operator's 15% is
     // owed to it as an agent.
-    let receipts = vec![receipt(&c, Bob, 1).await, receipt(&c, Bob, 2).await];
+    let receipts = vec![served_by_ferdie(&c, Bob, 1).await, served_by_ferdie(&c, Bob, 2).await];
     let submit = RuntimeCall::Attribution(pallet_attribution::Call::submit_receipts { receipts });
     let evs =
         succeeded(&c, submit_and_wait_in_block(&c, &sign(&c, Ferdie, submit).await).await).await;

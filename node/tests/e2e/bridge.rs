@@ -25,15 +25,12 @@ use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
 use polkadot_sdk::{
     pallet_revive::evm::Account,
     pallet_sudo,
-    sp_core::{ecdsa, Pair, H160, H256},
+    sp_core::{ecdsa, Pair, H160},
     sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Ferdie},
-    sp_runtime::{MultiSignature, Perbill},
+    sp_runtime::Perbill,
 };
 use provena_primitives::{
-    attribution::{voucher_anchor, voucher_payload, ReceiptProof, Voucher},
-    bridge::BridgeStatus,
-    currency::OPEN,
-    ContributionId, ModelId,
+    attribution::ReceiptProof, bridge::BridgeStatus, currency::OPEN, ContributionId, ModelId,
 };
 use provena_runtime::{AccountId, Balance, Runtime, RuntimeCall};
 use serde_json::Value;
@@ -186,26 +183,6 @@ async fn conserved(c: &WsClient, eth: &WsClient, token: H160) -> Balance {
     status.total_locked
 }
 
-/// A receipt of Bob's signed voucher for model 0, served by Ferdie (as in the agents test).
-async fn receipt(c: &WsClient) -> pallet_attribution::ReceiptInput<Runtime> {
-    let voucher = Voucher {
-        request_id: H256::repeat_byte(1),
-        model: ModelId(0),
-        max_fee: 2 * OPEN,
-        operator: Ferdie.to_account_id(),
-        expires_at: best_number(c).await + 100,
-    };
-    let lifetime = <Runtime as pallet_attribution::Config>::MaxVoucherLifetime::get();
-    let anchor: Value = c
-        .request("chain_getBlockHash", rpc_params![voucher_anchor(voucher.expires_at, lifetime)])
-        .await
-        .unwrap();
-    let genesis: Value = c.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
-    let payload = voucher_payload(&h256(&genesis), &h256(&anchor), &voucher);
-    let signature = MultiSignature::Sr25519(Bob.pair().sign(&payload));
-    receipt_input(voucher, Bob.to_account_id(), Some(signature))
-}
-
 async fn run(c: &WsClient, who: Sr25519Keyring, call: RuntimeCall) {
     succeeded(c, submit_and_wait_in_block(c, &sign(c, who, call).await).await).await;
 }
@@ -313,7 +290,7 @@ async fn open_and_attribution_roots_cross_and_a_killed_relayer_loses_and_doubles
     run(c, Alice, setup).await;
     run(c, Charlie, register_base_model()).await;
     run(c, Ferdie, register_agent(vec![ModelId(0)], 2_000 * OPEN, Perbill::from_percent(10))).await;
-    let receipts = vec![receipt(c).await];
+    let receipts = vec![served_by_ferdie(c, Bob, 1).await];
     run(
         c,
         Ferdie,

@@ -472,12 +472,15 @@ pub mod pallet {
             let domain = Self::domain()?;
             let committee = CurrentCommittee::<T>::get().ok_or(Error::<T>::NotConfigured)?;
             let mut e = Epochs::<T>::get(epoch).ok_or(Error::<T>::UnknownEpoch)?;
-            ensure!(!e.signed, Error::<T>::AlreadySigned);
             if e.committee != committee.id {
-                // Rotated before the root was signed: the new committee signs it afresh.
+                // Rotated since: the new committee signs it afresh, also a root the old one
+                // signed, which the Ethereum contract refuses once it follows the rotation
+                // (a root it already holds is not replaced there: roots are set once).
                 e.committee = committee.id;
                 e.signatures = BoundedVec::default();
+                e.signed = false;
             }
+            ensure!(!e.signed, Error::<T>::AlreadySigned);
             let digest = domain.root_digest(committee.id, epoch, &e.root);
             let member = message::signer(&digest, &signature).ok_or(Error::<T>::NotAMember)?;
             ensure!(committee.members.contains(&member), Error::<T>::NotAMember);

@@ -677,3 +677,42 @@ fn the_outgoing_committee_signs_the_handover() {
         assert!(Rotations::<Test>::get(2).is_some() && Rotations::<Test>::get(3).is_some());
     });
 }
+
+#[test]
+fn a_root_the_old_committee_signed_is_signed_again_after_a_rotation() {
+    run(|| {
+        configure();
+        assert_ok!(Bridge::bridge_out(RuntimeOrigin::signed(ALICE), RECIPIENT, 1_000));
+        run_to(EPOCH);
+        for m in [0, 1] {
+            assert_ok!(Bridge::submit_signature(
+                RuntimeOrigin::signed(BOB),
+                0,
+                root_signature(m, 0, 0)
+            ));
+        }
+        assert!(Epochs::<Test>::get(0).unwrap().signed);
+        // Signed by committee 0, which the contract may have left before the root reached it.
+        let members = BoundedVec::truncate_from((2..5).map(|i| address(&key(i))).collect());
+        assert_ok!(Bridge::set_committee(RuntimeOrigin::root(), members, 2));
+        // An invalid signature changes nothing; a new member's starts the root afresh.
+        assert_noop!(
+            Bridge::submit_signature(RuntimeOrigin::signed(BOB), 0, root_signature(0, 1, 0)),
+            Error::<Test>::NotAMember
+        );
+        assert_ok!(Bridge::submit_signature(
+            RuntimeOrigin::signed(BOB),
+            0,
+            root_signature(3, 1, 0)
+        ));
+        let e = Epochs::<Test>::get(0).unwrap();
+        assert!(!e.signed && e.committee == 1 && e.signatures.len() == 1);
+        assert_ok!(Bridge::submit_signature(
+            RuntimeOrigin::signed(BOB),
+            0,
+            root_signature(4, 1, 0)
+        ));
+        let e = Epochs::<Test>::get(0).unwrap();
+        assert!(e.signed && e.committee == 1);
+    });
+}
