@@ -11,6 +11,7 @@ pub mod os;
 pub mod qgemm;
 pub mod server;
 pub mod store;
+pub mod train;
 
 /// Process-wide settings for the CPU engine; call before the first tensor operation.
 ///

@@ -507,7 +507,6 @@ pub fn write_synthetic(
     base_name: &str,
     spec: &SynthSpec,
 ) -> Result<String> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
     let normal = Normal::new(0f32, spec.b_std.max(0.0))
@@ -522,20 +521,12 @@ pub fn write_synthetic(
             let b: Vec<f32> = (0..out_dim.saturating_mul(spec.rank))
                 .map(|_| if spec.b_std > 0.0 { normal.sample(&mut rng) } else { 0.0 })
                 .collect();
-            let prefix = format!(
-                "base_model.model.model.layers.{layer}.{}",
-                match target {
-                    Target::Q | Target::K | Target::V | Target::O => "self_attn",
-                    _ => "mlp",
-                }
-            );
-            let module = target.peft_name();
             tensors.push((
-                format!("{prefix}.{module}.lora_A.weight"),
+                peft_key(layer, target, true),
                 Tensor::from_vec(a, (spec.rank, in_dim), &Device::Cpu)?,
             ));
             tensors.push((
-                format!("{prefix}.{module}.lora_B.weight"),
+                peft_key(layer, target, false),
                 Tensor::from_vec(b, (out_dim, spec.rank), &Device::Cpu)?,
             ));
         }
@@ -555,7 +546,31 @@ pub fn write_synthetic(
         alpha_pattern: HashMap::new(),
         base_model_name_or_path: Some(base_name.to_string()),
     };
-    let config_bytes = serde_json::to_vec_pretty(&config)
+    write_peft(dir, &config, tensors)
+}
+
+/// The PEFT name of `layer`'s `target` LoRA matrix (`A` or `B`).
+pub fn peft_key(layer: usize, target: Target, a: bool) -> String {
+    let block = match target {
+        Target::Q | Target::K | Target::V | Target::O => "self_attn",
+        _ => "mlp",
+    };
+    let which = if a { "A" } else { "B" };
+    format!(
+        "base_model.model.model.layers.{layer}.{block}.{}.lora_{which}.weight",
+        target.peft_name()
+    )
+}
+
+/// Writes an adapter (`config` and named tensors) into `dir` in PEFT format and returns its
+/// id. The bytes depend only on the inputs (safetensors orders tensors by name).
+pub fn write_peft(
+    dir: &Path,
+    config: &AdapterConfig,
+    tensors: Vec<(String, Tensor)>,
+) -> Result<String> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let config_bytes = serde_json::to_vec_pretty(config)
         .map_err(|e| Error::Model(format!("cannot serialize the adapter config: {e}")))?;
     let cfg_path = dir.join(CONFIG_FILE);
     std::fs::write(&cfg_path, &config_bytes).map_err(|e| Error::io(&cfg_path, e))?;

@@ -28,6 +28,7 @@
 //! dispatch than the arithmetic (the per-op overhead is what keeps candle's stock quantized
 
 mod config;
+mod dense;
 mod forward;
 mod gguf;
 mod hf;
@@ -36,6 +37,7 @@ pub mod kv_cache;
 mod linear;
 
 pub use config::{Config, Layout, Precision, Target};
+pub use dense::{DenseLayer, DenseWeights};
 pub(crate) use forward::parallel_map;
 pub use forward::SeqStep;
 pub use kv_cache::KvCache;
