@@ -142,9 +142,9 @@ macro_rules! runtime_version {
 // Bump on every runtime change that is deployed; storage migrations key off it. The
 // `upgrade-test` blob (see [`upgrade_test`]) is the same runtime one higher.
 #[cfg(not(feature = "upgrade-test"))]
-runtime_version!(119);
-#[cfg(feature = "upgrade-test")]
 runtime_version!(120);
+#[cfg(feature = "upgrade-test")]
+runtime_version!(121);
 
 /// This runtime's `spec_version`.
 pub const SPEC_VERSION: u32 = VERSION.spec_version;

@@ -110,7 +110,7 @@ impl pallet_bridge::Config for Test {
     type MinTransfer = MinTransfer;
     type InboundWindow = InboundWindow;
     type RotationRetention = RotationRetention;
-    type WeightInfo = crate::weights::CountedWeight<Test>;
+    type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = Settled;
 }

@@ -77,7 +77,7 @@ impl pallet_bridge::Config for Runtime {
     type MinTransfer = MinBridgeTransfer;
     type InboundWindow = ConstU64<16>;
     type RotationRetention = ConstU32<8>;
-    type WeightInfo = pallet_bridge::weights::CountedWeight<Runtime>;
+    type WeightInfo = pallet_bridge::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = BridgeBenchmarks;
 }
