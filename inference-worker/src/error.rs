@@ -13,6 +13,9 @@ pub enum Error {
     /// The waiting queue is full.
     #[error("the worker is at capacity ({queued} requests queued); retry later")]
     Overloaded { queued: usize },
+    /// The fine-tuning queue is full.
+    #[error("{queued} fine-tuning jobs are already queued; retry when one has finished")]
+    JobsFull { queued: usize },
     /// An adapter that exists but cannot be used (hash mismatch, corrupt file, wrong shapes).
     #[error("adapter {id} refused: {reason}")]
     AdapterRefused { id: String, reason: String },

@@ -70,6 +70,11 @@ enum Command {
         /// The largest adapter file an import reads, in MiB.
         #[arg(long, env = "PROVENA_MAX_ADAPTER_MB", default_value_t = 1024)]
         max_adapter_mb: u64,
+        /// Where fine-tuning jobs (`/v1/fine_tuning/jobs`, administration key required) keep
+        /// their records and checkpoints; without one fine-tuning is disabled. Training files
+        /// are read from under `--import-root`; adapters land in `--adapters-dir`.
+        #[arg(long, env = "PROVENA_FINE_TUNING_DIR")]
+        fine_tuning_dir: Option<PathBuf>,
         /// Milliseconds a stream may be idle (queued, a long prefill) before an SSE keep-alive
         /// comment is sent.
         #[arg(long, env = "PROVENA_SSE_KEEP_ALIVE_MS", default_value_t = 15_000)]
@@ -191,6 +196,30 @@ enum Command {
         #[arg(long)]
         request_id: Option<String>,
     },
+    /// Fine-tune a LoRA adapter on data files (see `train::data` for the formats) and write it
+    /// into the adapter store; resumes from the work directory's checkpoint when there is one.
+    /// Prints the outcome (adapter id, configuration hash, held-out losses) as JSON.
+    Train {
+        /// The base model: a GGUF file or an HF directory.
+        #[arg(long, env = "PROVENA_MODEL")]
+        model: PathBuf,
+        #[arg(long, env = "PROVENA_TOKENIZER")]
+        tokenizer: Option<PathBuf>,
+        /// A data file (`.txt`, `.md`, `.jsonl`), optionally `PATH=0x<hash>` with the content
+        /// hash the chain recorded for it (a file that differs is refused). Repeatable.
+        #[arg(long = "data", required = true)]
+        data: Vec<String>,
+        /// Hyper-parameters as JSON (`{"rank": 8, "learning_rate": 2e-4, …}`; unnamed fields
+        /// keep their defaults).
+        #[arg(long, default_value = "{}")]
+        hyper: String,
+        /// Checkpoints go here; a run started again in it resumes.
+        #[arg(long)]
+        work_dir: PathBuf,
+        /// The adapter store the adapter is written into (`<store>/<id>/`).
+        #[arg(long, env = "PROVENA_ADAPTERS_DIR", default_value = "adapters")]
+        store: PathBuf,
+    },
     /// Write seeded synthetic PEFT adapters for a base model (tests and benchmarks).
     SynthAdapter {
         /// The base model the adapters are shaped for.
@@ -217,6 +246,9 @@ enum Command {
     },
 }
 
+#[path = "cli/train.rs"]
+mod train_cli;
+
 fn main() -> Result<()> {
     // `RUST_LOG` filters (default `info`); `log` records of dependencies are forwarded.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -242,6 +274,7 @@ fn main() -> Result<()> {
             import_root,
             max_adapter_mb,
             sse_keep_alive_ms,
+            fine_tuning_dir,
             host_cache_mb,
             device_slots,
             max_batch,
@@ -274,7 +307,7 @@ fn main() -> Result<()> {
             };
             let device = device()?;
             let mut base = Model::load(&model, precision, &device)?;
-            let tok_path = tokenizer.unwrap_or_else(|| {
+            let tok_path = tokenizer.clone().unwrap_or_else(|| {
                 if model.is_dir() {
                     model.join("tokenizer.json")
                 } else {
@@ -340,6 +373,28 @@ fn main() -> Result<()> {
                 },
                 metrics.clone(),
             )?;
+            let fine_tuning = match fine_tuning_dir {
+                Some(dir) => {
+                    let jobs = provena_inference_worker::train::jobs::Jobs::open(
+                        provena_inference_worker::train::jobs::Setup {
+                            dir,
+                            model: model.clone(),
+                            tokenizer: tokenizer.clone(),
+                            store: adapters_dir.clone(),
+                        },
+                    )?;
+                    let runner = jobs.clone();
+                    let (engine, gauges) = (handle.clone(), metrics.clone());
+                    std::thread::Builder::new().name("fine-tuning".into()).spawn(move || {
+                        provena_inference_worker::os::background_priority();
+                        // A step only while no request waits or runs.
+                        runner
+                            .run_forever(move || engine.queued() == 0 && gauges.running.get() == 0)
+                    })?;
+                    Some(jobs)
+                }
+                None => None,
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -431,6 +486,7 @@ fn main() -> Result<()> {
                     max_adapter_bytes: max_adapter_mb.saturating_mul(1 << 20),
                 },
                 sse_keep_alive: std::time::Duration::from_millis(sse_keep_alive_ms.max(1)),
+                fine_tuning,
             });
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
@@ -505,6 +561,9 @@ fn main() -> Result<()> {
             let signed = voucher::sign(&user_key, voucher, &node.genesis, &anchor)?;
             println!("{signed}");
             Ok(())
+        }
+        Command::Train { model, tokenizer, data, hyper, work_dir, store } => {
+            train_cli::train_command(model, tokenizer, &data, &hyper, work_dir, store)
         }
         Command::SynthAdapter { model, store, count, seed, rank, alpha, targets, b_std } => {
             let base = Model::load(&model, Precision::Native, &Device::Cpu)?;

@@ -128,6 +128,42 @@ impl Access {
         }
         Ok(dir)
     }
+
+    /// The file a fine-tuning job names, if it is a regular file under the import root
+    /// (after resolving links and `..`) within the size cap. Errors name no server path.
+    pub(crate) fn import_file(&self, requested: &str) -> Result<std::path::PathBuf, ApiError> {
+        let refuse = |status, message: &str| {
+            Err(ApiError::new(
+                status,
+                "invalid_request_error",
+                Some("training_file".into()),
+                message,
+            ))
+        };
+        let Some(root) = &self.import_root else {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "imports are disabled: the worker was started without an import root",
+            );
+        };
+        let Ok(root) = root.canonicalize() else {
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the import root is gone");
+        };
+        let Ok(file) = root.join(Path::new(requested)).canonicalize() else {
+            return refuse(StatusCode::NOT_FOUND, "no such file under the import root");
+        };
+        if !file.starts_with(&root) {
+            return refuse(StatusCode::FORBIDDEN, "the path is not under the import root");
+        }
+        match std::fs::metadata(&file) {
+            Ok(m) if m.is_file() && m.len() <= self.max_adapter_bytes => Ok(file),
+            Ok(m) if m.is_file() => refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the file is larger than the worker's import limit",
+            ),
+            _ => refuse(StatusCode::UNPROCESSABLE_ENTITY, "the path is not a regular file"),
+        }
+    }
 }
 
 #[cfg(test)]

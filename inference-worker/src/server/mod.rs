@@ -20,6 +20,7 @@
 mod admin;
 mod auth;
 mod chat_template;
+mod fine_tuning;
 mod logprobs;
 mod receipt;
 mod sse;
@@ -99,6 +100,8 @@ pub struct AppState {
     pub cpu: Arc<tokio::sync::Semaphore>,
     /// How long a stream may be idle before the server sends an SSE comment.
     pub sse_keep_alive: std::time::Duration,
+    /// Fine-tuning jobs (`/v1/fine_tuning/jobs`); `None`: disabled.
+    pub fine_tuning: Option<Arc<crate::train::jobs::Jobs>>,
 }
 
 /// A datanet snapshot served for retrieval.
@@ -122,6 +125,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/adapters", get(list_adapters).post(import_adapter))
         .route("/v1/adapters/{id}", get(adapter_status))
         .route("/v1/adapters/{id}/{action}", post(adapter_action))
+        .route("/v1/fine_tuning/jobs", get(fine_tuning::list_jobs).post(fine_tuning::create_job))
+        .route("/v1/fine_tuning/jobs/{id}", get(fine_tuning::get_job))
+        .route("/v1/fine_tuning/jobs/{id}/events", get(fine_tuning::job_events))
+        .route("/v1/fine_tuning/jobs/{id}/cancel", post(fine_tuning::cancel_job))
         .route_layer(from_fn_with_state(state.clone(), auth::require_admin_key));
     Router::new()
         .merge(api)

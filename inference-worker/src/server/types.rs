@@ -52,7 +52,7 @@ impl From<Error> for ApiError {
                 Some(param),
                 message,
             ),
-            Error::Overloaded { .. } => {
+            Error::Overloaded { .. } | Error::JobsFull { .. } => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "overloaded", None, message)
             }
             Error::AdapterRefused { .. } => Self::new(

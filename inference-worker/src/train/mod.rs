@@ -27,6 +27,8 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod job;
+pub mod jobs;
 pub mod net;
 pub mod optim;
 
