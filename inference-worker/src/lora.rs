@@ -75,6 +75,25 @@ pub enum TargetModules {
 }
 
 impl AdapterConfig {
+    /// A plain LoRA config (no per-module patterns, no DoRA, no biases) for `base_name`.
+    pub fn plain(rank: usize, alpha: f32, targets: &[Target], base_name: &str) -> Self {
+        Self {
+            peft_type: "LORA".into(),
+            r: rank,
+            lora_alpha: alpha,
+            target_modules: TargetModules::List(
+                targets.iter().map(|t| t.peft_name().to_string()).collect(),
+            ),
+            use_rslora: false,
+            use_dora: false,
+            fan_in_fan_out: false,
+            bias: "none".into(),
+            rank_pattern: HashMap::new(),
+            alpha_pattern: HashMap::new(),
+            base_model_name_or_path: Some(base_name.to_string()),
+        }
+    }
+
     /// The scale applied to `B·A`.
     pub fn scale(&self) -> f32 {
         let r = self.r as f32;
@@ -531,21 +550,7 @@ pub fn write_synthetic(
             ));
         }
     }
-    let config = AdapterConfig {
-        peft_type: "LORA".into(),
-        r: spec.rank,
-        lora_alpha: spec.alpha,
-        target_modules: TargetModules::List(
-            spec.targets.iter().map(|t| t.peft_name().to_string()).collect(),
-        ),
-        use_rslora: false,
-        use_dora: false,
-        fan_in_fan_out: false,
-        bias: "none".into(),
-        rank_pattern: HashMap::new(),
-        alpha_pattern: HashMap::new(),
-        base_model_name_or_path: Some(base_name.to_string()),
-    };
+    let config = AdapterConfig::plain(spec.rank, spec.alpha, &spec.targets, base_name);
     write_peft(dir, &config, tensors)
 }
 

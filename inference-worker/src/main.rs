@@ -205,6 +205,10 @@ enum Command {
         model: PathBuf,
         #[arg(long, env = "PROVENA_TOKENIZER")]
         tokenizer: Option<PathBuf>,
+        /// A Jinja chat template to render conversations with instead of the model's own (give
+        /// the one the server is started with).
+        #[arg(long, env = "PROVENA_CHAT_TEMPLATE")]
+        chat_template: Option<PathBuf>,
         /// A data file (`.txt`, `.md`, `.jsonl`), optionally `PATH=0x<hash>` with the content
         /// hash the chain recorded for it (a file that differs is refused). Repeatable.
         #[arg(long = "data", required = true)]
@@ -322,7 +326,7 @@ fn main() -> Result<()> {
                         .with_context(|| format!("reading the chat template {}", p.display()))
                 })
                 .transpose()?;
-            let template = ChatTemplate::new(&meta, template_source, &tok)?;
+            let template = ChatTemplate::new(&meta, template_source.clone(), &tok)?;
             let mut eos = ChatTemplate::end_of_generation(&meta, &tok);
             eos.extend(base.config.eos.iter().copied());
             eos.sort_unstable();
@@ -380,6 +384,7 @@ fn main() -> Result<()> {
                             dir,
                             model: model.clone(),
                             tokenizer: tokenizer.clone(),
+                            chat_template: template_source,
                             store: adapters_dir.clone(),
                         },
                     )?;
@@ -562,8 +567,22 @@ fn main() -> Result<()> {
             println!("{signed}");
             Ok(())
         }
-        Command::Train { model, tokenizer, data, hyper, work_dir, store } => {
-            train_cli::train_command(model, tokenizer, &data, &hyper, work_dir, store)
+        Command::Train { model, tokenizer, chat_template, data, hyper, work_dir, store } => {
+            let chat_template = chat_template
+                .map(|p| {
+                    std::fs::read_to_string(&p)
+                        .with_context(|| format!("reading the chat template {}", p.display()))
+                })
+                .transpose()?;
+            train_cli::train_command(
+                model,
+                tokenizer,
+                chat_template,
+                &data,
+                &hyper,
+                work_dir,
+                store,
+            )
         }
         Command::SynthAdapter { model, store, count, seed, rank, alpha, targets, b_std } => {
             let base = Model::load(&model, Precision::Native, &Device::Cpu)?;

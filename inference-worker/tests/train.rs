@@ -136,6 +136,7 @@ fn train(data: &Path, work: &Path, store: &Path, hyper: &Hyper) -> Outcome {
     let spec = JobSpec {
         model: model_path(),
         tokenizer: None,
+        chat_template: None,
         data: vec![DataFile { path: data.to_path_buf(), expected_hash: None }],
         hyper: hyper.clone(),
         work_dir: work.to_path_buf(),
@@ -267,6 +268,7 @@ fn a_job_survives_a_restart_and_ends_with_the_uninterrupted_adapter() {
         dir: dir.path().join("jobs"),
         model: model_path(),
         tokenizer: None,
+        chat_template: None,
         store: store.clone(),
     };
     let hash = provena_primitives::content_hash(&std::fs::read(&data).unwrap()).0;

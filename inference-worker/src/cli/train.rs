@@ -7,6 +7,7 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 pub(crate) fn train_command(
     model: PathBuf,
     tokenizer: Option<PathBuf>,
+    chat_template: Option<String>,
     data: &[String],
     hyper: &str,
     work_dir: PathBuf,
@@ -30,7 +31,7 @@ pub(crate) fn train_command(
             Ok(job::DataFile { path: PathBuf::from(path), expected_hash: hash })
         })
         .collect::<Result<Vec<_>>>()?;
-    let spec = job::JobSpec { model, tokenizer, data, hyper, work_dir, store };
+    let spec = job::JobSpec { model, tokenizer, chat_template, data, hyper, work_dir, store };
     let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = cancel.clone();
     ctrlc_flag(flag);

@@ -47,6 +47,8 @@ pub struct JobSpec {
     pub model: PathBuf,
     /// The tokenizer, when not inside the model.
     pub tokenizer: Option<PathBuf>,
+    /// A chat template to use instead of the model's own (the one the server uses).
+    pub chat_template: Option<String>,
     pub data: Vec<DataFile>,
     pub hyper: Hyper,
     /// Checkpoints and the job's own files.
@@ -156,7 +158,7 @@ pub fn run(
     });
     let tokenizer = ModelTokenizer::load(&tok_path).map_err(|e| Error::Model(e.to_string()))?;
     let meta = TemplateMeta::read(&spec.model, &tokenizer)?;
-    let template = ChatTemplate::new(&meta, None, &tokenizer)?;
+    let template = ChatTemplate::new(&meta, spec.chat_template.clone(), &tokenizer)?;
     let end_of_turn = meta
         .eos
         .or_else(|| ChatTemplate::end_of_generation(&meta, &tokenizer).first().copied())

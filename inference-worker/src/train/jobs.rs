@@ -113,6 +113,9 @@ pub struct Setup {
     pub dir: PathBuf,
     pub model: PathBuf,
     pub tokenizer: Option<PathBuf>,
+    /// The chat template the server uses instead of the model's own, if any (training renders
+    /// conversations exactly as serving does).
+    pub chat_template: Option<String>,
     pub store: PathBuf,
 }
 
@@ -378,6 +381,7 @@ impl Jobs {
         let spec = data.map(|data| JobSpec {
             model: self.setup.model.clone(),
             tokenizer: self.setup.tokenizer.clone(),
+            chat_template: self.setup.chat_template.clone(),
             data,
             hyper: record.hyper.clone(),
             work_dir: self.job_dir(id),

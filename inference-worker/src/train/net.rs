@@ -9,7 +9,7 @@
 
 use crate::{
     error::{Error, Result},
-    lora::{peft_key, AdapterConfig, TargetModules},
+    lora::{peft_key, AdapterConfig},
     model::{Config, DenseWeights, Target},
 };
 use candle_core::{DType, Device, Tensor, Var, D};
@@ -101,21 +101,7 @@ impl LoraParams {
     /// Writes the adapter in PEFT format into `dir` and returns its id (the content hash the
     /// worker serves it under).
     pub fn save_peft(&self, dir: &Path, base_name: &str) -> Result<String> {
-        let config = AdapterConfig {
-            peft_type: "LORA".into(),
-            r: self.rank,
-            lora_alpha: self.alpha,
-            target_modules: TargetModules::List(
-                self.targets.iter().map(|t| t.peft_name().to_string()).collect(),
-            ),
-            use_rslora: false,
-            use_dora: false,
-            fan_in_fan_out: false,
-            bias: "none".into(),
-            rank_pattern: HashMap::new(),
-            alpha_pattern: HashMap::new(),
-            base_model_name_or_path: Some(base_name.to_string()),
-        };
+        let config = AdapterConfig::plain(self.rank, self.alpha, &self.targets, base_name);
         let tensors = self
             .named_vars()
             .into_iter()
