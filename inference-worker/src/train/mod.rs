@@ -107,6 +107,10 @@ impl Default for Hyper {
 
 /// The most examples one optimizer step may cover.
 pub const MAX_EXAMPLES_PER_STEP: usize = 4096;
+/// The most tokens one micro-batch may hold (`batch_size × max_len`): the activations kept for
+/// the backward pass, and the logits of every trained token (`vocab` floats each, with their
+/// gradient), grow with it. A larger effective batch is `grad_accum`'s job.
+pub const MAX_MICRO_BATCH_TOKENS: usize = 8192;
 /// The most optimizer steps a job may take.
 pub const MAX_STEPS: u64 = 1_000_000;
 
@@ -159,6 +163,15 @@ impl Hyper {
             return bad(
                 "max_len",
                 format!("{} is outside 2–{} (the model's context)", self.max_len, cfg.context),
+            );
+        }
+        if self.batch_size.saturating_mul(self.max_len) > MAX_MICRO_BATCH_TOKENS {
+            return bad(
+                "batch_size",
+                format!(
+                    "batch_size × max_len is {} tokens, over {MAX_MICRO_BATCH_TOKENS}: use grad_accum for a larger batch",
+                    self.batch_size.saturating_mul(self.max_len)
+                ),
             );
         }
         match self.max_steps {

@@ -309,6 +309,16 @@ fn bad_hyper_parameters_are_refused_by_name() {
         }
     }
     assert!(Hyper { max_len: 16, ..Hyper::default() }.validate(&cfg).is_ok());
+    let long = Config { context: 100_000, ..tiny_config() };
+    let big = Hyper { batch_size: 17, max_len: 512, ..Hyper::default() };
+    match big.validate(&long) {
+        Err(Error::Invalid { param, message }) => {
+            assert_eq!(param, "batch_size");
+            assert!(message.contains("grad_accum"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(Hyper { batch_size: 16, max_len: 512, ..Hyper::default() }.validate(&long).is_ok());
     // Unknown fields in a job's JSON are refused too.
     let err = serde_json::from_str::<Hyper>(r#"{"rank": 4, "lr": 0.1}"#).unwrap_err().to_string();
     assert!(err.contains("unknown field `lr`"), "{err}");
