@@ -30,22 +30,38 @@ enum PrecisionArg {
     Dense,
 }
 
+/// The base model and how its text is read (`serve` and `train` take the same).
+#[derive(clap::Args)]
+struct BaseArgs {
+    /// The base model: a GGUF file or an HF directory (config.json, *.safetensors, tokenizer.json).
+    #[arg(long, env = "PROVENA_MODEL")]
+    model: PathBuf,
+    /// Where the tokenizer is, when not inside the GGUF or the HF directory.
+    #[arg(long, env = "PROVENA_TOKENIZER")]
+    tokenizer: Option<PathBuf>,
+    /// A Jinja chat template file to use instead of the model's own (which is used when
+    /// present; ChatML otherwise).
+    #[arg(long, env = "PROVENA_CHAT_TEMPLATE")]
+    chat_template: Option<PathBuf>,
+}
+
+/// The text of the `--chat-template` file, if one is given.
+fn read_chat_template(path: Option<PathBuf>) -> Result<Option<String>> {
+    path.map(|p| {
+        std::fs::read_to_string(&p)
+            .with_context(|| format!("reading the chat template {}", p.display()))
+    })
+    .transpose()
+}
+
 // Parsed once at start: the size of the largest subcommand's flags does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the OpenAI-compatible API.
     Serve {
-        /// The base model: a GGUF file or an HF directory (config.json, *.safetensors, tokenizer.json).
-        #[arg(long, env = "PROVENA_MODEL")]
-        model: PathBuf,
-        /// Where the tokenizer is, when not inside the GGUF or the HF directory.
-        #[arg(long, env = "PROVENA_TOKENIZER")]
-        tokenizer: Option<PathBuf>,
-        /// A Jinja chat template file to use instead of the model's own (which is used when
-        /// present; ChatML otherwise).
-        #[arg(long, env = "PROVENA_CHAT_TEMPLATE")]
-        chat_template: Option<PathBuf>,
+        #[command(flatten)]
+        base: BaseArgs,
         /// Address to listen on.
         #[arg(long, env = "PROVENA_WORKER_HOST", default_value = "127.0.0.1")]
         host: String,
@@ -200,15 +216,10 @@ enum Command {
     /// into the adapter store; resumes from the work directory's checkpoint when there is one.
     /// Prints the outcome (adapter id, configuration hash, held-out losses) as JSON.
     Train {
-        /// The base model: a GGUF file or an HF directory.
-        #[arg(long, env = "PROVENA_MODEL")]
-        model: PathBuf,
-        #[arg(long, env = "PROVENA_TOKENIZER")]
-        tokenizer: Option<PathBuf>,
-        /// A Jinja chat template to render conversations with instead of the model's own (give
-        /// the one the server is started with).
-        #[arg(long, env = "PROVENA_CHAT_TEMPLATE")]
-        chat_template: Option<PathBuf>,
+        /// Give `train` the server's `--chat-template`, if it has one: conversations are
+        /// rendered for training exactly as the server renders requests.
+        #[command(flatten)]
+        base: BaseArgs,
         /// A data file (`.txt`, `.md`, `.jsonl`), optionally `PATH=0x<hash>` with the content
         /// hash the chain recorded for it (a file that differs is refused). Repeatable.
         #[arg(long = "data", required = true)]
@@ -267,9 +278,7 @@ fn main() -> Result<()> {
     provena_inference_worker::tune_cpu_threads();
     match Cli::parse().command {
         Command::Serve {
-            model,
-            tokenizer,
-            chat_template,
+            base: BaseArgs { model, tokenizer, chat_template },
             host,
             port,
             adapters_dir,
@@ -320,12 +329,7 @@ fn main() -> Result<()> {
             });
             let tok = Arc::new(ModelTokenizer::load(&tok_path)?);
             let meta = TemplateMeta::read(&model, &tok)?;
-            let template_source = chat_template
-                .map(|p| {
-                    std::fs::read_to_string(&p)
-                        .with_context(|| format!("reading the chat template {}", p.display()))
-                })
-                .transpose()?;
+            let template_source = read_chat_template(chat_template)?;
             let template = ChatTemplate::new(&meta, template_source.clone(), &tok)?;
             let mut eos = ChatTemplate::end_of_generation(&meta, &tok);
             eos.extend(base.config.eos.iter().copied());
@@ -567,13 +571,14 @@ fn main() -> Result<()> {
             println!("{signed}");
             Ok(())
         }
-        Command::Train { model, tokenizer, chat_template, data, hyper, work_dir, store } => {
-            let chat_template = chat_template
-                .map(|p| {
-                    std::fs::read_to_string(&p)
-                        .with_context(|| format!("reading the chat template {}", p.display()))
-                })
-                .transpose()?;
+        Command::Train {
+            base: BaseArgs { model, tokenizer, chat_template },
+            data,
+            hyper,
+            work_dir,
+            store,
+        } => {
+            let chat_template = read_chat_template(chat_template)?;
             train_cli::train_command(
                 model,
                 tokenizer,
