@@ -496,6 +496,7 @@ fn main() -> Result<()> {
                 },
                 sse_keep_alive: std::time::Duration::from_millis(sse_keep_alive_ms.max(1)),
                 fine_tuning,
+                chain: node,
             });
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;

@@ -137,7 +137,7 @@ fn train(data: &Path, work: &Path, store: &Path, hyper: &Hyper) -> Outcome {
         model: model_path(),
         tokenizer: None,
         chat_template: None,
-        data: vec![DataFile { path: data.to_path_buf(), expected_hash: None }],
+        data: vec![DataFile { path: data.to_path_buf(), expected_hash: None, label: None }],
         hyper: hyper.clone(),
         work_dir: work.to_path_buf(),
         store: store.to_path_buf(),
@@ -276,9 +276,10 @@ fn a_job_survives_a_restart_and_ends_with_the_uninterrupted_adapter() {
         name: "vellmora.jsonl".into(),
         path: Some(data.clone()),
         hash: Some(format!("0x{}", hex::encode(hash))),
+        contribution: None,
     };
     let first = Jobs::open(setup.clone()).unwrap();
-    let id = first.create(vec![file], hyper).unwrap().id;
+    let id = first.create(vec![file], hyper, None).unwrap().id;
     // The first worker's runner stops taking steps after step 2, as if the process died there.
     let gate = first.clone();
     let gate_id = id.clone();
@@ -319,10 +320,11 @@ fn a_job_survives_a_restart_and_ends_with_the_uninterrupted_adapter() {
         name: "vellmora.jsonl".into(),
         path: Some(data),
         hash: Some(format!("0x{}", "11".repeat(32))),
+        contribution: None,
     };
     let before: Vec<_> =
         std::fs::read_dir(&store).unwrap().flatten().map(|e| e.file_name()).collect();
-    let id = second.create(vec![bad], fact_hyper()).unwrap().id;
+    let id = second.create(vec![bad], fact_hyper(), None).unwrap().id;
     wait_for(&second, &id, "the refused job", |r| r.status == Status::Failed);
     let error = second.get(&id).unwrap().error.unwrap();
     assert!(error.contains("differs from the chain's"), "{error}");

@@ -5,10 +5,14 @@
 //! sends the job to the worker and submits the answer; it becomes a receipt; after the challenge
 //! window every party is paid its exact share, and the contribution whose text the answer
 //! reproduces is the one credited. Then the worker is killed: the next job expires and the user
-//! gets the whole `max_fee` back. Blocks keep their slot throughout.
+//! gets the whole `max_fee` back. The same node then runs the Model Factory ([`factory`]): a
+//! LoRA adapter fine-tuned on a datanet snapshot, registered, served and paid for. Blocks keep
+//! their slot throughout.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 mod common;
+#[path = "inference/factory.rs"]
+mod factory;
 #[path = "inference/paid.rs"]
 mod paid;
 
@@ -19,6 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use codec::Decode;
 use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
 use paid::api_path;
@@ -76,6 +81,18 @@ fn spawn_worker(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> Worker {
+    spawn_worker_for(port, index, "0", adapters, extra, env)
+}
+
+/// [`spawn_worker`] with the attribution index of `datanet`.
+fn spawn_worker_for(
+    port: u16,
+    index: &Path,
+    datanet: &str,
+    adapters: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Worker {
     let mut child = Command::new(sibling("provena-inference-worker"))
         .arg("serve")
         .arg("--model")
@@ -85,7 +102,7 @@ fn spawn_worker(
         .args(["--port", &port.to_string()])
         .arg("--attribution-index")
         .arg(index)
-        .args(["--attribution-datanet", "0"])
+        .args(["--attribution-datanet", datanet])
         .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
@@ -99,6 +116,22 @@ fn spawn_worker(
         assert!(out.read_line(&mut banner).unwrap() > 0, "the worker exited before its banner");
     }
     Worker(child)
+}
+
+/// Builds the attribution index of the corpus in `corpus` (files checked against their hashes)
+/// into `out`, with `provena-attribution index`.
+fn build_index(corpus: &Path, out: &Path) {
+    let run = Command::new(sibling("provena-attribution"))
+        .arg("index")
+        .arg("--corpus")
+        .arg(corpus)
+        .arg("--tokenizer")
+        .arg(model_path())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
 
 /// A job over `inference_getJob`, polled until its status is `status`.
@@ -223,17 +256,7 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     }
     std::fs::write(corpus.join("contributions.json"), serde_json::to_vec(&list).unwrap()).unwrap();
     let index = dir.path().join("index");
-    let out = Command::new(sibling("provena-attribution"))
-        .arg("index")
-        .arg("--corpus")
-        .arg(&corpus)
-        .arg("--tokenizer")
-        .arg(model_path())
-        .arg("--out")
-        .arg(&index)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    build_index(&corpus, &index);
     let worker = start_worker(worker_port, &index, &dir.path().join("adapters"));
 
     // Dave asks on chain, with at most 1 OPEN.
@@ -291,6 +314,10 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
 
     // The OpenAI API path: a worker settling as Ferdie, paid by vouchers only.
     let api = api_path(&c, &node, &index, &dir.path().join("adapters"), &weights).await;
+
+    // The Model Factory: an adapter trained on a private datanet's snapshot, registered with
+    // that provenance, served, paid for, its receipt crediting the snapshot's contributors.
+    factory::model_factory(&c, &node, dir.path()).await;
 
     // After both receipts' challenge windows, Eve claims for everyone.
     let claimable_at =

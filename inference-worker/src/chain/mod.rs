@@ -1,4 +1,6 @@
-//! Paid requests: the worker as an operator on the Provena chain.
+//! Paid requests: the worker as an operator on the Provena chain (and, in [`factory`], the
+//! Model Factory's chain side: training data read from datanet snapshots, the trained adapter's
+//! registration prepared).
 //!
 //! ## Overview
 //!
@@ -37,6 +39,7 @@
 //! is never served again); a prepaid voucher removes it. The user bears none: the chain charges
 //! at most the signed max fee, once.
 
+pub mod factory;
 pub mod ledger;
 pub mod mask;
 pub mod rpc;

@@ -15,7 +15,10 @@ use polkadot_sdk::{
     sp_runtime::{transaction_validity::TransactionValidityError, ApplyExtrinsicResult},
 };
 use provena_primitives::{
-    attribution::Voucher, datanets::ContributionInfo, models::ModelInfo, ContentHash, ModelId,
+    attribution::Voucher,
+    datanets::{ContributionInfo, DatanetInfo, SnapshotInfo},
+    models::ModelInfo,
+    ContentHash, ContributionId, DatanetId, ModelId, SnapshotVersion,
 };
 use provena_runtime::{
     client::SigningContext, AccountId, Balance, BlockNumber, Header, Nonce, Runtime,
@@ -31,6 +34,13 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A model as the node's `models_getModel` returns it.
 pub type Model = ModelInfo<AccountId, Balance, BlockNumber>;
+
+/// A datanet as the node's `datanets_getDatanet` returns it.
+pub type Datanet = DatanetInfo<AccountId, Balance, BlockNumber>;
+/// A contribution as the node's `datanets_getContribution` returns it.
+pub type Contribution = ContributionInfo<AccountId, Balance, BlockNumber>;
+/// A snapshot as the node's `datanets_getSnapshot` returns it.
+pub type Snapshot = SnapshotInfo<AccountId, BlockNumber>;
 
 /// A block: its number and hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,11 +186,56 @@ impl Node {
         self.request("models_getModel", rpc_params![id, at]).await
     }
 
+    /// The model registered with `weights_hash`, if any.
+    pub async fn model_by_weights(
+        &self,
+        weights_hash: ContentHash,
+        at: H256,
+    ) -> Result<Option<ModelId>, ChainError> {
+        self.request("models_getModelByWeights", rpc_params![weights_hash, at]).await
+    }
+
+    /// A contribution, if stored.
+    pub async fn contribution(
+        &self,
+        id: ContributionId,
+        at: H256,
+    ) -> Result<Option<Contribution>, ChainError> {
+        self.request("datanets_getContribution", rpc_params![id, at]).await
+    }
+
     /// Whether a contribution may earn now (accepted); `false` for one the chain does not know.
     pub async fn contribution_earning(&self, id: u64, at: H256) -> Result<bool, ChainError> {
-        let c: Option<ContributionInfo<AccountId, Balance, BlockNumber>> =
-            self.request("datanets_getContribution", rpc_params![id, at]).await?;
+        let c = self.contribution(ContributionId(id), at).await?;
         Ok(c.is_some_and(|c| c.status.is_earning()))
+    }
+
+    /// A datanet, if stored.
+    pub async fn datanet(&self, id: DatanetId, at: H256) -> Result<Option<Datanet>, ChainError> {
+        self.request("datanets_getDatanet", rpc_params![id, at]).await
+    }
+
+    /// A published snapshot with its members, if stored.
+    pub async fn snapshot(
+        &self,
+        datanet: DatanetId,
+        version: SnapshotVersion,
+        at: H256,
+    ) -> Result<Option<Snapshot>, ChainError> {
+        self.request("datanets_getSnapshot", rpc_params![datanet, version, at]).await
+    }
+
+    /// Whether `who` holds an access grant to the (private) datanet `datanet`.
+    pub async fn has_access_grant(
+        &self,
+        datanet: DatanetId,
+        who: &AccountId,
+        at: H256,
+    ) -> Result<bool, ChainError> {
+        let key = pallet_datanets::AccessGrants::<Runtime>::hashed_key_for(datanet, who);
+        let raw: Option<String> =
+            self.request("state_getStorage", rpc_params![hex_of(&key), at]).await?;
+        Ok(raw.is_some())
     }
 
     /// Whether `user` spent the voucher `request_id` (a receipt redeemed it).

@@ -28,7 +28,7 @@ pub(crate) fn train_command(
                 }
                 None => (d.as_str(), None),
             };
-            Ok(job::DataFile { path: PathBuf::from(path), expected_hash: hash })
+            Ok(job::DataFile { path: PathBuf::from(path), expected_hash: hash, label: None })
         })
         .collect::<Result<Vec<_>>>()?;
     let spec = job::JobSpec { model, tokenizer, chat_template, data, hyper, work_dir, store };

@@ -102,6 +102,8 @@ pub struct AppState {
     pub sse_keep_alive: std::time::Duration,
     /// Fine-tuning jobs (`/v1/fine_tuning/jobs`); `None`: disabled.
     pub fine_tuning: Option<Arc<crate::train::jobs::Jobs>>,
+    /// The chain node (`--chain-rpc`): fine-tuning jobs over datanet snapshots read it.
+    pub chain: Option<Arc<crate::chain::rpc::Node>>,
 }
 
 /// A datanet snapshot served for retrieval.

@@ -38,6 +38,8 @@ pub struct DataFile {
     pub path: PathBuf,
     /// The hash the chain recorded for it, when known: a file that differs is refused.
     pub expected_hash: Option<[u8; 32]>,
+    /// What errors call it (`contribution 3 (corpus/a.jsonl)`); the path when `None`.
+    pub label: Option<String>,
 }
 
 /// What to train.
@@ -135,8 +137,8 @@ pub fn run(
                 return Err(Error::invalid(
                     "data",
                     format!(
-                        "{}: content hash 0x{} differs from the chain's 0x{}",
-                        file.path.display(),
+                        "{}: content hash 0x{} differs from the chain's 0x{}; nothing trained",
+                        file.label.clone().unwrap_or_else(|| file.path.display().to_string()),
                         hex::encode(hash),
                         hex::encode(expected)
                     ),

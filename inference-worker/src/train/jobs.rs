@@ -21,7 +21,10 @@ use super::{
     job::{self, DataFile, Ended, JobSpec, Outcome, Progress},
     Hyper,
 };
-use crate::error::{Error, Result};
+use crate::{
+    chain::factory::{self, Prepared, Registration},
+    error::{Error, Result},
+};
 use serde::{Deserialize, Serialize};
 use std::{
     collections::BTreeMap,
@@ -65,6 +68,9 @@ pub struct DataRef {
     pub path: Option<PathBuf>,
     /// `0x` + 64 hex digits: the content hash the chain recorded, when given.
     pub hash: Option<String>,
+    /// The contribution it is, for a file of a datanet snapshot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub contribution: Option<u64>,
 }
 
 /// A job's record.
@@ -86,6 +92,12 @@ pub struct JobRecord {
     pub checkpoint_tokens: u64,
     pub outcome: Option<Outcome>,
     pub error: Option<String>,
+    /// What to register on chain when the job succeeds (a job over datanet snapshots).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub registration: Option<Registration>,
+    /// The registration, prepared for its owner to sign, once the job succeeded.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prepared: Option<Prepared>,
 }
 
 /// One line of a job's event log.
@@ -210,8 +222,14 @@ impl Jobs {
         }
     }
 
-    /// Queues a job; refused when the queue is full.
-    pub fn create(&self, data: Vec<DataRef>, hyper: Hyper) -> Result<JobRecord> {
+    /// Queues a job (with what to register on chain when it succeeds, for a job over
+    /// snapshots); refused when the queue is full.
+    pub fn create(
+        &self,
+        data: Vec<DataRef>,
+        hyper: Hyper,
+        registration: Option<Registration>,
+    ) -> Result<JobRecord> {
         if data.is_empty() {
             return Err(Error::invalid("training_file", "name at least one file"));
         }
@@ -240,6 +258,8 @@ impl Jobs {
             checkpoint_tokens: 0,
             outcome: None,
             error: None,
+            registration,
+            prepared: None,
         };
         self.persist(&record)?;
         inner.records.insert(record.id.clone(), record.clone());
@@ -375,7 +395,11 @@ impl Jobs {
                     ),
                 };
                 let path = d.path.clone().unwrap_or_else(|| PathBuf::from(&d.name));
-                Ok(DataFile { path, expected_hash })
+                let label = match d.contribution {
+                    Some(c) => format!("contribution {c} ({})", d.name),
+                    None => d.name.clone(),
+                };
+                Ok(DataFile { path, expected_hash, label: Some(label) })
             })
             .collect();
         let spec = data.map(|data| JobSpec {
@@ -423,12 +447,31 @@ impl Jobs {
         match ended {
             Ok(Ended::Done(outcome)) => {
                 let adapter = outcome.adapter_id.clone();
+                let prepared = record.registration.as_ref().map(|reg| {
+                    factory::prepare(reg, &record.hyper, &adapter, &outcome.config_hash)
+                });
+                if let Some(Err(message)) = &prepared {
+                    self.update(id, |r| {
+                        r.status = Status::Failed;
+                        r.finished_at = Some(now());
+                        r.outcome = Some(outcome);
+                        r.error = Some(format!("cannot prepare the registration: {message}"));
+                    });
+                    self.event(id, "error", format!("job failed: {message}"), None);
+                    return;
+                }
+                let prepared = prepared.and_then(std::result::Result::ok);
+                let note = match &prepared {
+                    Some(p) => format!("; register_model prepared for {} to sign", p.signer),
+                    None => String::new(),
+                };
                 self.update(id, |r| {
                     r.status = Status::Succeeded;
                     r.finished_at = Some(now());
                     r.outcome = Some(outcome);
+                    r.prepared = prepared;
                 });
-                self.event(id, "info", format!("job succeeded: adapter {adapter}"), None);
+                self.event(id, "info", format!("job succeeded: adapter {adapter}{note}"), None);
             }
             Ok(Ended::Cancelled { step }) => {
                 self.update(id, |r| {
