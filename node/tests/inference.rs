@@ -118,6 +118,27 @@ fn spawn_worker_for(
     Worker(child)
 }
 
+/// `text` contributed to `datanet` (its content hash and size), declared as `tokens` tokens.
+fn contribute_text(datanet: u32, text: &str, tokens: u64) -> RuntimeCall {
+    RuntimeCall::Datanets(pallet_datanets::Call::contribute {
+        datanet,
+        content_hash: content_hash(text.as_bytes()),
+        byte_size: text.len() as u64,
+        token_count: tokens,
+        metadata_uri: vec![],
+        license: vec![],
+        max_stake: u128::MAX,
+    })
+}
+
+/// A curator's acceptance of contribution `id` (quality 90).
+fn accept(id: ContributionId) -> RuntimeCall {
+    RuntimeCall::Datanets(pallet_datanets::Call::review {
+        contribution: id,
+        verdict: pallet_datanets::Verdict::Accept { quality: 90 },
+    })
+}
+
 /// Builds the attribution index of the corpus in `corpus` (files checked against their hashes)
 /// into `out`, with `provena-attribution index`.
 fn build_index(corpus: &Path, out: &Path) {
@@ -179,17 +200,7 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
 
     // A datanet: Alice's PARIS (contribution 0) and Bob's BREAD (1), accepted, snapshot 1.
     let dn = |call| RuntimeCall::Datanets(call);
-    let contribute = |text: &str| {
-        dn(pallet_datanets::Call::contribute {
-            datanet: 0,
-            content_hash: content_hash(text.as_bytes()),
-            byte_size: text.len() as u64,
-            token_count: 20,
-            metadata_uri: vec![],
-            license: vec![],
-            max_stake: u128::MAX,
-        })
-    };
+    let contribute = |text: &str| contribute_text(0, text, 20);
     let create = batch(vec![
         dn(pallet_datanets::Call::create_datanet {
             name: b"Geography".to_vec(),
@@ -204,12 +215,6 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     ]);
     submit_and_wait_in_block(&c, &sign(&c, Alice, create).await).await;
     submit_and_wait_in_block(&c, &sign(&c, Bob, contribute(BREAD)).await).await;
-    let accept = |id| {
-        dn(pallet_datanets::Call::review {
-            contribution: id,
-            verdict: pallet_datanets::Verdict::Accept { quality: 90 },
-        })
-    };
     let publish = batch(vec![
         accept(ContributionId(0)),
         accept(ContributionId(1)),

@@ -115,17 +115,7 @@ pub async fn model_factory(c: &WsClient, node: &DevNode, dir: &Path) -> Value {
     let dn = |call| RuntimeCall::Datanets(call);
     let mayor_text = jsonl(QUESTIONS.iter().map(|q| (q.to_string(), ANSWER.to_string())));
     let river_text = jsonl(RIVER.iter().map(|(q, a)| (q.to_string(), a.to_string())));
-    let contribute = |text: &str| {
-        dn(pallet_datanets::Call::contribute {
-            datanet: 1,
-            content_hash: content_hash(text.as_bytes()),
-            byte_size: text.len() as u64,
-            token_count: 200,
-            metadata_uri: vec![],
-            license: vec![],
-            max_stake: u128::MAX,
-        })
-    };
+    let contribute = |text: &str| contribute_text(1, text, 200);
     let next_contribution: u64 = {
         let key = [twox_128(b"Datanets"), twox_128(b"NextContributionId")].concat();
         storage::<ContributionId>(c, key, None).await.map_or(0, |id| id.0)
@@ -145,15 +135,9 @@ pub async fn model_factory(c: &WsClient, node: &DevNode, dir: &Path) -> Value {
     ]);
     submit_and_wait_in_block(c, &sign(c, AliceStash, create).await).await;
     submit_and_wait_in_block(c, &sign(c, CharlieStash, contribute(&river_text)).await).await;
-    let accept = |id| {
-        dn(pallet_datanets::Call::review {
-            contribution: ContributionId(id),
-            verdict: pallet_datanets::Verdict::Accept { quality: 90 },
-        })
-    };
     let publish = batch(vec![
-        accept(mayor),
-        accept(river),
+        accept(ContributionId(mayor)),
+        accept(ContributionId(river)),
         dn(pallet_datanets::Call::publish_snapshot { datanet: 1 }),
     ]);
     submit_and_wait_in_block(c, &sign(c, AliceStash, publish).await).await;
