@@ -91,6 +91,10 @@ enum Command {
         /// are read from under `--import-root`; adapters land in `--adapters-dir`.
         #[arg(long, env = "PROVENA_FINE_TUNING_DIR")]
         fine_tuning_dir: Option<PathBuf>,
+        /// The built web app (Provena Studio: `inference-worker/web/dist`, `npm run build`),
+        /// served at `/`; without it only the API is served.
+        #[arg(long, env = "PROVENA_WEB_ROOT")]
+        web_root: Option<PathBuf>,
         /// Milliseconds a stream may be idle (queued, a long prefill) before an SSE keep-alive
         /// comment is sent.
         #[arg(long, env = "PROVENA_SSE_KEEP_ALIVE_MS", default_value_t = 15_000)]
@@ -287,6 +291,7 @@ fn main() -> Result<()> {
             import_root,
             max_adapter_mb,
             sse_keep_alive_ms,
+            web_root,
             fine_tuning_dir,
             host_cache_mb,
             device_slots,
@@ -498,6 +503,14 @@ fn main() -> Result<()> {
                 fine_tuning,
                 chain: node,
             });
+            if let Some(root) = &web_root {
+                if !root.join("index.html").is_file() {
+                    return Err(anyhow!(
+                        "--web-root {}: no index.html there (build the app: npm ci && npm run build in inference-worker/web)",
+                        root.display()
+                    ));
+                }
+            }
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
                 let addr = listener.local_addr()?;
@@ -513,7 +526,7 @@ fn main() -> Result<()> {
                 // drain the requests in flight, then exit.
                 let mut terminate =
                     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-                axum::serve(listener, router(state))
+                axum::serve(listener, router(state, web_root.as_deref()))
                     .with_graceful_shutdown(async move {
                         tokio::select! {
                             _ = tokio::signal::ctrl_c() => {}

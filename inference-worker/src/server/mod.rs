@@ -26,6 +26,7 @@ mod receipt;
 mod sse;
 mod types;
 mod validate;
+mod web;
 
 pub use auth::Access;
 pub use chat_template::{ChatTemplate, TemplateMeta};
@@ -115,8 +116,8 @@ pub struct RagSource {
     pub snapshot: Option<(u32, u32)>,
 }
 
-/// The router.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The router; with `web_root`, paths no route takes are the web app's files ([`web`]).
+pub fn router(state: Arc<AppState>, web_root: Option<&std::path::Path>) -> Router {
     use axum::middleware::from_fn_with_state;
     let api = Router::new()
         .route("/v1/completions", post(completions))
@@ -132,14 +133,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/fine_tuning/jobs/{id}/events", get(fine_tuning::job_events))
         .route("/v1/fine_tuning/jobs/{id}/cancel", post(fine_tuning::cancel_job))
         .route_layer(from_fn_with_state(state.clone(), auth::require_admin_key));
-    Router::new()
+    let routes = Router::new()
         .merge(api)
         .merge(admin)
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .fallback(|| async {
+        .route("/metrics", get(metrics));
+    let routes = match web_root {
+        Some(root) => web::with_web_app(routes, root),
+        None => routes.fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", None, "no such route")
-        })
+        }),
+    };
+    routes
         .layer(from_fn_with_state(state.clone(), count_responses))
         .layer(axum::middleware::from_fn(trace_request))
         .with_state(state)
