@@ -17,9 +17,8 @@ mod factory;
 mod paid;
 
 use std::{
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -46,78 +45,6 @@ const BREAD: &str =
     "Bread needs flour, water, salt and yeast; knead it and let it rise for an hour.";
 const QUESTION: &str = "What is the capital of France?";
 
-fn model_path() -> PathBuf {
-    PathBuf::from(
-        std::env::var("PROVENA_MODEL")
-            .expect("PROVENA_MODEL must name the SmolLM2 GGUF (.ci/setup fetches it)"),
-    )
-}
-
-/// A binary built next to the node.
-fn sibling(name: &str) -> PathBuf {
-    Path::new(NODE_BIN).parent().unwrap().join(name)
-}
-
-/// The inference worker process, killed when dropped.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the worker on `port` with `index`, and waits for its banner.
-fn start_worker(port: u16, index: &Path, adapters: &Path) -> Worker {
-    spawn_worker(port, index, adapters, &[], &[])
-}
-
-/// Starts the worker with extra flags and environment, and waits for its banner.
-fn spawn_worker(
-    port: u16,
-    index: &Path,
-    adapters: &Path,
-    extra: &[&str],
-    env: &[(&str, &str)],
-) -> Worker {
-    spawn_worker_for(port, index, "0", adapters, extra, env)
-}
-
-/// [`spawn_worker`] with the attribution index of `datanet`.
-fn spawn_worker_for(
-    port: u16,
-    index: &Path,
-    datanet: &str,
-    adapters: &Path,
-    extra: &[&str],
-    env: &[(&str, &str)],
-) -> Worker {
-    let mut child = Command::new(sibling("provena-inference-worker"))
-        .arg("serve")
-        .arg("--model")
-        .arg(model_path())
-        .arg("--adapters-dir")
-        .arg(adapters)
-        .args(["--port", &port.to_string()])
-        .arg("--attribution-index")
-        .arg(index)
-        .args(["--attribution-datanet", datanet])
-        .args(extra)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the worker starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    while !banner.contains("on http://") {
-        banner.clear();
-        assert!(out.read_line(&mut banner).unwrap() > 0, "the worker exited before its banner");
-    }
-    Worker(child)
-}
-
 /// `text` contributed to `datanet` (its content hash and size), declared as `tokens` tokens.
 fn contribute_text(datanet: u32, text: &str, tokens: u64) -> RuntimeCall {
     RuntimeCall::Datanets(pallet_datanets::Call::contribute {
@@ -137,22 +64,6 @@ fn accept(id: ContributionId) -> RuntimeCall {
         contribution: id,
         verdict: pallet_datanets::Verdict::Accept { quality: 90 },
     })
-}
-
-/// Builds the attribution index of the corpus in `corpus` (files checked against their hashes)
-/// into `out`, with `provena-attribution index`.
-fn build_index(corpus: &Path, out: &Path) {
-    let run = Command::new(sibling("provena-attribution"))
-        .arg("index")
-        .arg("--corpus")
-        .arg(corpus)
-        .arg("--tokenizer")
-        .arg(model_path())
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
 
 /// A job over `inference_getJob`, polled until its status is `status`.

@@ -29,6 +29,11 @@ use provena_runtime::{
 };
 use serde_json::Value;
 
+pub mod worker;
+// Not every test binary runs the worker.
+#[allow(unused_imports)]
+pub use worker::*;
+
 /// The node binary cargo built for these tests.
 pub const NODE_BIN: &str = env!("CARGO_BIN_EXE_provena-node");
 
