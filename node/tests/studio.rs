@@ -117,6 +117,7 @@ async fn studio_in_a_browser_runs_the_payable_ai_loop() {
         ("STUDIO_RPC", rpc.clone()),
         ("STUDIO_SHOTS", shots.display().to_string()),
         ("STUDIO_FILE", file.display().to_string()),
+        ("STUDIO_ETH", format!("http://127.0.0.1:{}", node.eth_port)),
         ("CHROMIUM", chromium),
     ];
 

@@ -17,16 +17,21 @@ import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
 import { blake2AsHex, cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
+import { createPublicClient, createWalletClient, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 
 const phase = process.argv[2];
 const URL_ = process.env.STUDIO_URL;
 const RPC = process.env.STUDIO_RPC;
 const SHOTS = process.env.STUDIO_SHOTS;
 const FILE = process.env.STUDIO_FILE;
-for (const [k, v] of Object.entries({ STUDIO_URL: URL_, STUDIO_RPC: RPC, STUDIO_SHOTS: SHOTS, STUDIO_FILE: FILE })) {
+const ETH = process.env.STUDIO_ETH;
+for (const [k, v] of Object.entries({ STUDIO_URL: URL_, STUDIO_RPC: RPC, STUDIO_SHOTS: SHOTS, STUDIO_FILE: FILE, STUDIO_ETH: ETH })) {
   if (!v) throw new Error(`${k} is not set`);
 }
 mkdirSync(SHOTS, { recursive: true });
+// The Ethereum dev key Baltathar (README, Ethereum), held by the test's EIP-1193 wallet.
+const BALTATHAR = privateKeyToAccount('0x8075991ce870b93a8870eca0c0f91913d12f47948ca0fd25b49c6fa7cdbeee8b');
 
 await cryptoWaitReady();
 const provider = new WsProvider(RPC);
@@ -69,6 +74,7 @@ async function open(route, { width = 1280, rpcUrl = RPC } = {}) {
   page.on('pageerror', (e) => errors.push(String(e)));
   page.errors = errors;
   await injectTestWallet(page);
+  await injectTestEthereum(page);
   const started = Date.now();
   await page.goto(`${URL_}/?rpc=${encodeURIComponent(rpcUrl)}${route}`, { waitUntil: 'load' });
   page.loadedIn = Date.now() - started;
@@ -150,6 +156,35 @@ async function injectTestWallet(page) {
       { address: refuser.address, name: 'Refuser', type: 'sr25519' },
     ],
   );
+}
+
+/**
+ * An Ethereum wallet as MetaMask injects one (EIP-1193 `window.ethereum`), holding the dev key
+ * Baltathar in this test: it answers `eth_requestAccounts`, signs and sends
+ * `eth_sendTransaction` to the node's Ethereum RPC, and forwards every other call there.
+ */
+async function injectTestEthereum(page) {
+  const transport = http(ETH);
+  const reader = createPublicClient({ transport });
+  const signer = createWalletClient({ account: BALTATHAR, transport });
+  await page
+    .exposeFunction('__testEth', async (method, params) => {
+      if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [BALTATHAR.address];
+      if (method === 'eth_sendTransaction') {
+        const [tx] = params;
+        return signer.sendTransaction({ chain: null, to: tx.to, data: tx.data, value: tx.value ? BigInt(tx.value) : undefined });
+      }
+      return reader.request({ method, params });
+    })
+    .catch(() => undefined);
+  await page.evaluateOnNewDocument(() => {
+    window.ethereum = {
+      isMetaMask: true,
+      request: async ({ method, params }) => window.__testEth(method, params ?? []),
+      on: () => undefined,
+      removeListener: () => undefined,
+    };
+  });
 }
 
 async function build() {
@@ -252,12 +287,7 @@ async function use() {
   await type(page, 'token-slippage', '0');
   assert.match(await act(page, 'token-quote'), /costs/);
   // Someone else buys first; the quote Dave saw is gone.
-  await new Promise((res, rej) =>
-    api.tx.models.buy(0, 10n ** 24n, 10n ** 30n, 1_000_000).signAndSend(dev('Eve'), ({ status, dispatchError }) => {
-      if (dispatchError) rej(new Error(dispatchError.toString()));
-      if (status.isInBlock) res();
-    }),
-  );
+  await sendAs(api.tx.models.buy(0, 10n ** 24n, 10n ** 30n, 1_000_000), dev('Eve'));
   assert.match(await act(page, 'token-buy', 'error'), /price moved more than 0%/);
   await shot(page, '07-model');
 
@@ -278,6 +308,30 @@ async function use() {
   assert.match(await text(down, '[data-testid=node-error]', 15_000), /Cannot reach the Provena node/);
   await shot(down, '09-node-down');
   await down.close();
+
+  // Governance: a referendum on the disputes track; Dave votes aye from the page with his
+  // Substrate key, Baltathar with an Ethereum wallet through the IGovernance precompile.
+  const referendum = (await api.query.referenda.referendumCount()).toNumber();
+  const proposal = api.tx.system.remark('0x73747564696f').method.toHex();
+  await sendAs(api.tx.referenda.submit({ Origins: 'DisputeResolver' }, { Inline: proposal }, { After: 1 }), dev('Alice'));
+  await sendAs(api.tx.referenda.placeDecisionDeposit(referendum), dev('Alice'));
+  await as(page, 'Dave');
+  await go(page, '#/governance');
+  await page.waitForSelector(`[data-testid=aye-${referendum}]`);
+  assert.match(await act(page, `aye-${referendum}`), /Voted aye with 1 OPEN/);
+  const tally = async () => (await api.query.referenda.referendumInfoFor(referendum)).unwrap().asOngoing.tally.toJSON();
+  const afterDave = await tally();
+  assert.ok(BigInt(afterDave.ayes) > 0n, JSON.stringify(afterDave));
+  const daveVote = await api.query.convictionVoting.votingFor(dev('Dave').address, 4);
+  assert.ok(daveVote.isCasting && daveVote.asCasting.votes.length === 1, daveVote.toString());
+  assert.match(await act(page, `eth-aye-${referendum}`), new RegExp(`Voted aye from ${BALTATHAR.address}`, 'i'));
+  const afterEth = await tally();
+  assert.ok(BigInt(afterEth.ayes) > BigInt(afterDave.ayes), `${JSON.stringify(afterDave)} → ${JSON.stringify(afterEth)}`);
+  const mapped = new Uint8Array([...Buffer.from(BALTATHAR.address.slice(2), 'hex'), ...new Array(12).fill(0xee)]);
+  const ethVote = await api.query.convictionVoting.votingFor(mapped, 4);
+  assert.ok(ethVote.isCasting && ethVote.asCasting.votes.length === 1, ethVote.toString());
+  await page.waitForFunction((i) => document.querySelector(`[data-testid=referendum-${i}]`)?.textContent.includes('aye)'), {}, referendum);
+  await shot(page, '11-governance');
 
   // Bob claims his contribution's reward once the receipt's challenge window is over.
   const best = async () => (await api.rpc.chain.getHeader()).number.toNumber();
@@ -314,7 +368,7 @@ async function use() {
     ['#/factory', 'main h1'],
     ['#/chat', '[data-testid=chat-question]'],
     ['#/rewards', '[data-testid=claim]'],
-    ['#/governance', 'main h1'],
+    ['#/governance', '[data-testid^=referendum-]'],
   ]) {
     for (const width of [1280, 375]) {
       const started = Date.now();
@@ -334,6 +388,16 @@ async function use() {
       await p.close();
     }
   }
+}
+
+/** Signs and sends `tx` as `pair`; resolves when it is in a block without error. */
+function sendAs(tx, pair) {
+  return new Promise((res, rej) =>
+    tx.signAndSend(pair, ({ status, dispatchError }) => {
+      if (dispatchError) rej(new Error(dispatchError.toString()));
+      if (status.isInBlock) res();
+    }),
+  );
 }
 
 /** Buttons, links and form fields the accessibility tree gives no name. */

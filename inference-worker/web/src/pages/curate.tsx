@@ -44,12 +44,7 @@ function CurateDatanet({ d, cs, best }: { d: Datanet; cs: Contribution[]; best: 
   const { chain, account, changed } = useApp();
   const pending = cs.filter((c) => isPending(c.status));
   const disputable = cs.filter((c) => isAccepted(c.status) && c.stakeUnlocksAt > best);
-  const publish = async (progress: (s: string) => void) => {
-    if (!account) throw new UserError('Choose an account first.');
-    const r = await submit(chain, account, chain.api.tx.datanets.publishSnapshot(d.id), progress);
-    changed();
-    return `Snapshot ${d.snapshotCount + 1} published in block ${r.blockNumber}.`;
-  };
+  const publish = usePublishSnapshot(d);
   return (
     <div className="card" data-testid={`curate-${d.id}`}>
       <h2>
@@ -84,6 +79,17 @@ function CurateDatanet({ d, cs, best }: { d: Datanet; cs: Contribution[]; best: 
       return `Done in block ${r.blockNumber}.`;
     };
   }
+}
+
+/** The action that publishes `d`'s next snapshot as the signed-in account. */
+export function usePublishSnapshot(d: Datanet) {
+  const { chain, account, changed } = useApp();
+  return async (progress: (s: string) => void) => {
+    if (!account) throw new UserError('Choose an account first.');
+    const r = await submit(chain, account, chain.api.tx.datanets.publishSnapshot(d.id), progress);
+    changed();
+    return `Snapshot ${d.snapshotCount + 1} published in block ${r.blockNumber}.`;
+  };
 }
 
 function Review({ c }: { c: Contribution }) {

@@ -3,7 +3,8 @@
 import { useState } from 'react';
 import { useApp } from '../app';
 import { eventData, parseOpen, rpc, sameAccount, submit, UserError } from '../lib/chain';
-import { allDatanets, contributionsOf, statusText, type Snapshot } from '../lib/types';
+import { allDatanets, contributionsOf, statusText, type Datanet, type Snapshot } from '../lib/types';
+import { usePublishSnapshot } from './curate';
 import { Action, Addr, Badge, Field, Hash, Loaded, Open, Select, useLoad } from '../ui';
 
 export function Datanets({ id }: { id?: string }) {
@@ -107,10 +108,15 @@ function CreateDatanet() {
   );
 }
 
+function PublishButton({ d }: { d: Datanet }) {
+  const publish = usePublishSnapshot(d);
+  return <Action label="Publish a snapshot" kind="primary" run={publish} testId="publish-snapshot" />;
+}
+
 function DatanetDetail({ id }: { id: number }) {
   const { chain, account, version, changed } = useApp();
   const data = useLoad(async () => {
-    const d = await rpc<import('../lib/types').Datanet | null>(chain, 'datanets_getDatanet', [id]);
+    const d = await rpc<Datanet | null>(chain, 'datanets_getDatanet', [id]);
     if (!d) throw new UserError(`There is no datanet ${id}.`);
     const [contributions, snapshots] = await Promise.all([
       contributionsOf(chain, d),
@@ -127,12 +133,6 @@ function DatanetDetail({ id }: { id: number }) {
       <Loaded state={data}>
         {({ d, contributions, snapshots }) => {
           const mine = account && (sameAccount(d.owner, account.address) || d.curators.some((c) => sameAccount(c, account.address)));
-          const publish = async (progress: (s: string) => void) => {
-            if (!account) throw new UserError('Choose an account first.');
-            const r = await submit(chain, account, chain.api.tx.datanets.publishSnapshot(d.id), progress);
-            changed();
-            return `Snapshot ${d.snapshotCount + 1} published in block ${r.blockNumber}.`;
-          };
           const addCurator = async (progress: (s: string) => void) => {
             if (!account) throw new UserError('Choose an account first.');
             if (!curator.trim()) throw new UserError('Enter the curator\'s address.');
@@ -230,7 +230,7 @@ function DatanetDetail({ id }: { id: number }) {
                   <p>
                     <a href="#/curate">Review pending contributions</a>
                   </p>
-                  <Action label="Publish a snapshot" kind="primary" run={publish} testId="publish-snapshot" />
+                  <PublishButton d={d} />
                   {sameAccount(d.owner, account!.address) && (
                     <div className="row">
                       <Field label="Add a curator (address)" value={curator} onChange={setCurator} />

@@ -22,7 +22,7 @@ const CONVICTIONS: [string, string][] = [
 
 interface Ongoing {
   index: number;
-  track: number;
+  track: string;
   ayes: bigint;
   nays: bigint;
   support: bigint;
@@ -34,30 +34,61 @@ export function Governance() {
   const { chain, version } = useApp();
   const refs = useLoad(async () => {
     const entries = await chain.api.query.referenda.referendumInfoFor.entries();
+    const tracks = new Map(
+      (chain.api.consts.referenda.tracks.toJSON() as [number, { name: string }][]).map(([id, t]) => [id, t.name]),
+    );
     const out: Ongoing[] = [];
+    const decided: { index: number; outcome: string; at: number }[] = [];
     for (const [key, value] of entries) {
-      const info = (value as unknown as { unwrapOr(x: null): unknown }).unwrapOr(null) as { isOngoing?: boolean; asOngoing?: Record<string, { toString(): string; toJSON(): unknown }> } | null;
-      if (!info?.isOngoing || !info.asOngoing) continue;
+      const info = (value as unknown as { unwrapOr(x: null): unknown }).unwrapOr(null) as {
+        type: string;
+        isOngoing?: boolean;
+        asOngoing?: Record<string, { toString(): string; toJSON(): unknown }>;
+        value?: { 0?: { toString(): string } };
+      } | null;
+      if (!info) continue;
+      if (!info.isOngoing || !info.asOngoing) {
+        const at = Number(info.value?.[0]?.toString() ?? 0);
+        decided.push({ index: Number((key.args[0] as { toString(): string }).toString()), outcome: info.type, at });
+        continue;
+      }
       const o = info.asOngoing;
       const tally = o.tally.toJSON() as { ayes: string | number; nays: string | number; support: string | number };
       out.push({
         index: Number((key.args[0] as { toString(): string }).toString()),
-        track: Number(o.track.toString()),
+        track: tracks.get(Number(o.track.toString())) ?? `track ${o.track.toString()}`,
         ayes: BigInt(tally.ayes),
         nays: BigInt(tally.nays),
         support: BigInt(tally.support),
         submitted: Number(o.submitted.toString()),
-        deciding: JSON.stringify(o.deciding.toJSON()),
+        deciding: decidingText(o.deciding.toJSON() as { since: number; confirming: number | null } | null),
       });
     }
-    return out.sort((a, b) => b.index - a.index);
+    return { ongoing: out.sort((a, b) => b.index - a.index), decided: decided.sort((a, b) => b.index - a.index).slice(0, 20) };
   }, [chain, version]);
   return (
     <section>
       <h1>Governance</h1>
       <p className="muted">Referenda decided by OPEN holders' conviction votes and data contributors' contribution power.</p>
       <Loaded state={refs}>
-        {(list) => (list.length === 0 ? <p className="muted">No referendum is being decided.</p> : list.map((r) => <Referendum key={r.index} r={r} />))}
+        {({ ongoing, decided }) => (
+          <>
+            {ongoing.length === 0 ? <p className="muted">No referendum is being decided.</p> : ongoing.map((r) => <Referendum key={r.index} r={r} />)}
+            {decided.length > 0 && (
+              <>
+                <h2>Decided</h2>
+                <ul>
+                  {decided.map((d) => (
+                    <li key={d.index} data-testid={`referendum-${d.index}`}>
+                      Referendum {d.index}: {d.outcome.toLowerCase()}
+                      {d.at ? ` at block ${d.at}` : ''}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+          </>
+        )}
       </Loaded>
     </section>
   );
@@ -86,9 +117,13 @@ function Referendum({ r }: { r: Ongoing }) {
       const [from] = await client.requestAddresses();
       progress('Confirm in your Ethereum wallet…');
       const hash = await client.writeContract({ account: from, chain: null, address: GOVERNANCE, abi: ABI, functionName: 'vote', args: [r.index, aye, Number(conviction), balance] });
+      progress('Sent; waiting for a block…');
+      const receipt = await waitForReceipt(eth, hash);
+      if (receipt.status !== '0x1') throw new UserError(`The vote reverted on chain (transaction ${hash}).`);
       changed();
-      return `Sent from ${from}: ${hash}.`;
+      return `Voted ${aye ? 'aye' : 'nay'} from ${from} in transaction ${hash}.`;
     } catch (e) {
+      if (e instanceof UserError) throw e;
       const t = errorText(e);
       if (/rejected|denied/i.test(t)) throw new UserError('You rejected the request in your Ethereum wallet; nothing was sent.');
       throw new UserError(t.split('\n')[0]);
@@ -97,24 +132,40 @@ function Referendum({ r }: { r: Ongoing }) {
   return (
     <div className="card" data-testid={`referendum-${r.index}`}>
       <h2>
-        Referendum {r.index} <small className="muted">track {r.track}</small>
+        Referendum {r.index} <small className="muted">{r.track} track</small>
       </h2>
       <p>
-        Ayes {fmtOpen(r.ayes)} · Nays {fmtOpen(r.nays)} ({ayePct}% aye) · support {fmtOpen(r.support)} · submitted at block {r.submitted} · deciding {r.deciding === 'null' ? 'not yet' : r.deciding}
+        Ayes {fmtOpen(r.ayes)} · Nays {fmtOpen(r.nays)} ({ayePct}% aye) · support {fmtOpen(r.support)} · submitted at block {r.submitted} · {r.deciding}
       </p>
       <meter min={0} max={100} value={ayePct} aria-label={`Approval ${ayePct}%`} />
       <div className="grid">
         <Field label="Amount (OPEN)" value={amount} onChange={setAmount} />
         <Select label="Conviction" value={conviction} onChange={setConviction} options={CONVICTIONS} />
       </div>
-      <Action label="Vote aye" kind="primary" run={vote(true)} />
-      <Action label="Vote nay" run={vote(false)} />
+      <Action label="Vote aye" kind="primary" run={vote(true)} testId={`aye-${r.index}`} />
+      <Action label="Vote nay" run={vote(false)} testId={`nay-${r.index}`} />
       {ethereumProvider() && (
         <>
-          <Action label="Aye with MetaMask" run={voteEth(true)} />
-          <Action label="Nay with MetaMask" run={voteEth(false)} />
+          <Action label="Aye with MetaMask" run={voteEth(true)} testId={`eth-aye-${r.index}`} />
+          <Action label="Nay with MetaMask" run={voteEth(false)} testId={`eth-nay-${r.index}`} />
         </>
       )}
     </div>
   );
+}
+
+function decidingText(d: { since: number; confirming: number | null } | null): string {
+  if (!d) return 'preparing (not deciding yet)';
+  return d.confirming ? `deciding since block ${d.since}, confirming until block ${d.confirming}` : `deciding since block ${d.since}`;
+}
+
+/** The receipt of Ethereum transaction `hash`, polled for up to 60 s. */
+async function waitForReceipt(eth: NonNullable<ReturnType<typeof ethereumProvider>>, hash: string): Promise<{ status: string }> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const r = (await eth.request({ method: 'eth_getTransactionReceipt', params: [hash] })) as { status: string } | null;
+    if (r) return r;
+    await new Promise((res) => setTimeout(res, 1_000));
+  }
+  throw new UserError(`Transaction ${hash} was not included within 60 s.`);
 }
