@@ -1,7 +1,7 @@
 //! Provena Studio, the web app, in a real browser (Debian's Chromium driven by puppeteer-core,
 //! `inference-worker/web/test/studio.mjs`) against a real `provena-node --dev` and a real
 //! inference worker serving the app's built files (`--web-root`) and SmolLM2, paid by vouchers
-//! the page signs and settling as Ferdie.
+//! the page signs (or on chain) and settling as Ferdie.
 //!
 //! 1. In the browser: Alice creates a datanet, Bob contributes a file (hashed in the page), Alice
 //!    accepts it and publishes snapshot 1, Charlie registers the worker's model as trained on it.
@@ -68,7 +68,11 @@ async fn studio_in_a_browser_runs_the_payable_ai_loop() {
         "no Chromium at {chromium} (.ci/setup installs Debian's `chromium`)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start_with(dir.path(), &["--rpc-cors", "all"]);
+    // The worker's port first: the node's off-chain worker sends on-chain jobs there.
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let node =
+        DevNode::start_with(dir.path(), &["--rpc-cors", "all", "--inference-worker-url", &url]);
     let c = node.client().await;
     wait_for_best(&c, 1, Duration::from_secs(60)).await;
     let rpc = format!("ws://127.0.0.1:{}", node.rpc_port);
@@ -80,9 +84,8 @@ async fn studio_in_a_browser_runs_the_payable_ai_loop() {
     let file = dir.path().join("paris.txt");
     std::fs::write(&file, PARIS).unwrap();
 
-    // The worker: the app, the model, vouchers required, settling every second as Ferdie.
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
+    // The worker: the app, the model, settling every second as Ferdie what vouchers pay (as
+    // `.ci/dev` runs it: the node's off-chain worker sends on-chain jobs without one).
     let adapters = dir.path().join("adapters");
     let settle = dir.path().join("settle");
     let worker_flags = |index: Option<&PathBuf>| {
@@ -93,7 +96,6 @@ async fn studio_in_a_browser_runs_the_payable_ai_loop() {
             rpc.clone(),
             "--settle-dir".into(),
             settle.display().to_string(),
-            "--require-voucher".into(),
             "--settle-interval".into(),
             "1".into(),
         ];

@@ -83,7 +83,9 @@ export function App() {
     };
   }, [cfg.node]);
 
-  const account = accounts.find((a) => a.address === address) ?? (chain?.dev ? accounts[0] : undefined);
+  // An account is its source and address: an extension may hold a dev key too.
+  const keyOf = (a: Account) => `${a.source}:${a.address}`;
+  const account = accounts.find((a) => keyOf(a) === address) ?? (chain?.dev ? accounts[0] : undefined);
   const [balance, setBalance] = useState<string>('');
   useEffect(() => {
     if (!chain || !account) return;
@@ -117,7 +119,7 @@ export function App() {
     try {
       const more = await injectedAccounts(chain.ss58);
       setAccounts((a) => [...a.filter((x) => x.source !== 'injected'), ...more]);
-      if (more[0]) pick(more[0].address);
+      if (more[0]) pick(keyOf(more[0]));
     } catch (e) {
       setFailureNote(errorText(e));
     }
@@ -148,10 +150,10 @@ export function App() {
               <label htmlFor="account-select" className="sr-only">
                 Signing account
               </label>
-              <select id="account-select" value={account?.address ?? ''} onChange={(e) => pick(e.target.value)} data-testid="account">
+              <select id="account-select" value={account ? keyOf(account) : ''} onChange={(e) => pick(e.target.value)} data-testid="account">
                 {!account && <option value="">No account</option>}
                 {accounts.map((a) => (
-                  <option key={a.address} value={a.address}>
+                  <option key={keyOf(a)} value={keyOf(a)}>
                     {a.name} {a.address.slice(0, 6)}…
                   </option>
                 ))}

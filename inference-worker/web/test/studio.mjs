@@ -122,16 +122,18 @@ async function shot(page, name) {
 
 /**
  * A Substrate wallet extension as Polkadot.js injects one (`window.injectedWeb3`), whose keys
- * live in this test: "Broke" (a fresh, empty account) signs; "Refuser" rejects every request
- * as a user pressing Cancel does.
+ * live in this test: "Broke" (a fresh, empty account) and "Eve" (the dev account) sign;
+ * "Refuser" rejects every request as a user pressing Cancel does.
  */
 async function injectTestWallet(page) {
   const broke = keyring.addFromUri('//StudioBroke');
   const refuser = keyring.addFromUri('//StudioRefuser');
+  const eve = dev('Eve');
   await page.exposeFunction('__testWalletSign', (payload) => {
-    if (generic(payload.address) !== generic(broke.address)) throw new Error('Cancelled');
+    const pair = [broke, eve].find((k) => generic(k.address) === generic(payload.address));
+    if (!pair) throw new Error('Cancelled');
     const p = api.registry.createType('ExtrinsicPayload', payload, { version: payload.version });
-    return p.sign(broke).signature;
+    return p.sign(pair).signature;
   }).catch(() => undefined);
   await page.evaluateOnNewDocument(
     (accounts) => {
@@ -154,6 +156,7 @@ async function injectTestWallet(page) {
     [
       { address: broke.address, name: 'Broke', type: 'sr25519' },
       { address: refuser.address, name: 'Refuser', type: 'sr25519' },
+      { address: eve.address, name: 'Eve', type: 'sr25519' },
     ],
   );
 }
@@ -351,7 +354,26 @@ async function use() {
   assert.equal(BigInt(after.claimed), paid);
   assert.equal(BigInt(after.claimable), 0n);
   await page.waitForSelector('[data-testid=earnings-plot]');
+  assert.match(await text(page, '[data-testid=rewards-by-model]'), new RegExp(`Model 01${fmtOpen(paid).replace(/[.]/g, '\\.')}`));
   await shot(page, '10-rewards');
+
+  // An extension account asks on chain: its transaction holds the max fee, the node's
+  // off-chain worker has the worker answer, and the job's receipt credits the contribution.
+  await go(page, '#/chat');
+  await page.click('header button');
+  await as(page, 'Eve (test-wallet)');
+  await page.waitForFunction(() => document.querySelector('[data-testid=chat-payment]')?.textContent.includes('pays on chain'));
+  await type(page, 'chat-question', 'What is the capital of France?');
+  assert.match(await act(page, 'chat-ask', 'ok', 200_000), /Answered on chain \(job 0\)/);
+  assert.match(await text(page, '[data-testid=answer-0]'), /Paris/);
+  const job = await rpc('inference_getJob', [0]);
+  assert.equal(job.status, 'Completed');
+  const onChain = await rpc('attribution_getReceipt', [job.receipt[0]]);
+  assert.deepEqual(onChain.attribution, [[0, 1_000_000]]);
+  assert.equal(onChain.user, generic(dev('Eve').address));
+  const earned = onChain.payouts.filter(([p]) => p.contribution === 0).reduce((a, [, v]) => a + BigInt(v), 0n);
+  assert.equal((await text(page, '[data-testid=credit-paid-0]')).replace(/^earned /, ''), fmtOpen(earned));
+  await shot(page, '12-chat-on-chain');
   assert.deepEqual(page.errors, []);
   await page.close();
 

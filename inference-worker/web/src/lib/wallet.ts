@@ -7,7 +7,7 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Signer } from '@polkadot/api/types';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { UserError } from './chain';
+import { UserError, withDeadline } from './chain';
 
 /** An account the app can sign with. */
 export interface Account {
@@ -35,7 +35,8 @@ export async function devAccounts(ss58: number): Promise<Account[]> {
 /** Accounts of the installed Substrate wallet extensions (asks for access once). */
 export async function injectedAccounts(ss58: number): Promise<Account[]> {
   const { web3Enable, web3Accounts, web3FromSource } = await import('@polkadot/extension-dapp');
-  const extensions = await web3Enable('Provena Studio');
+  // An extension asks its user to allow the page; give them a minute, not forever.
+  const extensions = await withDeadline(web3Enable('Provena Studio'), 60_000, 'The wallet extension did not answer within a minute.');
   if (extensions.length === 0) {
     throw new UserError('No Substrate wallet extension (Polkadot.js, Talisman, SubWallet) is installed or it refused access.');
   }
@@ -55,7 +56,7 @@ export async function injectedAccounts(ss58: number): Promise<Account[]> {
  */
 export function signBare(account: Account, payload: string): string {
   if (!account.pair) {
-    throw new UserError('A wallet extension cannot sign a bare voucher; choose "pay on chain" for this account.');
+    throw new UserError('A wallet extension cannot sign a bare voucher; its account pays on chain instead.');
   }
   return u8aToHex(account.pair.sign(hexToU8a(payload)));
 }

@@ -4,7 +4,7 @@
 // worker has settled it on chain.
 import { useRef, useState } from 'react';
 import { useApp } from '../app';
-import { bestNumber, fmtOpen, parseOpen, rpc, rpcAddress, UserError } from '../lib/chain';
+import { bestNumber, eventData, fmtOpen, parseOpen, rpc, rpcAddress, submit, UserError } from '../lib/chain';
 import { allModels, type Contribution, type Model, type Receipt } from '../lib/types';
 import { signBare } from '../lib/wallet';
 import type { ProvenaRecord } from '../lib/worker';
@@ -51,6 +51,8 @@ export function Chat() {
     if (!question.trim()) throw new UserError('Type a question.');
     const max = Number(maxTokens);
     if (!Number.isInteger(max) || max < 1 || max > 2048) throw new UserError('Max tokens is a whole number from 1 to 2048.');
+    // An extension's account cannot sign a bare voucher: it asks on chain instead.
+    if (account && !account.pair) return askOnChain(model, max, progress);
     let voucher: string | undefined;
     let requestId: string | undefined;
     const operator = s.health.settlement?.operator;
@@ -96,6 +98,54 @@ export function Chat() {
     if (requestId) void followReceipt(model, requestId);
     return fee > 0n ? `Answered; fee ${fmtOpen(fee)}. The receipt settles on chain shortly.` : 'Answered (unpaid: this worker takes no vouchers).';
 
+    /**
+     * The on-chain path: `request_inference` holds the max fee; the job's operator (a node's
+     * off-chain worker calling its inference worker) answers it; the receipt is the job's.
+     */
+    async function askOnChain(m: Model, maxTok: number, progress: (s: string) => void): Promise<string> {
+      if (!account) throw new UserError('Choose an account to pay with.');
+      const fee = parseOpen(maxFee, 'max fee');
+      const idx = turns.length;
+      const turn: Turn = { question: question.trim(), answer: '', model: m };
+      setTurns((t) => [...t, turn]);
+      const update = (f: (t: Turn) => Turn) => setTurns((ts) => ts.map((x, j) => (j === idx ? f(x) : x)));
+      const r = await submit(chain, account, chain.api.tx.inference.requestInference(m.id, turn.question, maxTok, fee, null), progress);
+      const ev = eventData(r, 'inference', 'JobRequested');
+      if (!ev) throw new UserError('The request was included but no job was created.');
+      const jobId = Number(ev.job);
+      progress(`Job ${jobId} waits for its operator…`);
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        const job = await rpc<{ status: string; output: string; receipt: [number, string] | null }>(chain, 'inference_getJob', [jobId]);
+        if (job.status === 'Completed' && job.receipt) {
+          const receipt = await rpc<Receipt>(chain, 'attribution_getReceipt', [job.receipt[0]]);
+          const credits = await Promise.all(
+            receipt.attribution.map(async ([id, ppm]) => ({
+              id,
+              ppm,
+              estimate: 0n,
+              paid: receipt.payouts.filter(([p]) => (p as { contribution?: number }).contribution === id).reduce((a, [, v]) => a + BigInt(v), 0n),
+              c: await rpc<Contribution | null>(chain, 'datanets_getContribution', [id]).catch(() => null),
+            })),
+          );
+          const record: ProvenaRecord = {
+            request_id: receipt.requestId,
+            base_model: m.weightsHash,
+            prompt_tokens: Number(receipt.inputTokens ?? 0),
+            completion_tokens: Number(receipt.outputTokens ?? 0),
+            receipt: { weights: receipt.attribution.map(([contribution, ppm]) => ({ contribution, ppm })), evidence_hash: String(receipt.evidenceHash ?? '') },
+            settlement: { requestId: receipt.requestId, fee: receipt.fee },
+          };
+          update((t) => ({ ...t, answer: job.output, record, receipt, credits }));
+          setQuestion('');
+          return `Answered on chain (job ${jobId}); fee ${fmtOpen(receipt.fee)}, the rest of the max fee refunded.`;
+        }
+        if (job.status === 'Expired' || job.status === 'Failed') throw new UserError(`Job ${jobId} ${job.status.toLowerCase()}: no operator answered in time; the max fee is refunded.`);
+        if (Date.now() > deadline) throw new UserError(`Job ${jobId} is still ${job.status} after 3 minutes; it is refunded if it expires.`);
+        await new Promise((res) => setTimeout(res, 2_000));
+      }
+    }
+
     /** Polls the chain until the worker's settlement puts the receipt there (up to 3 minutes). */
     async function followReceipt(m: Model, rid: string) {
       const deadline = Date.now() + 180_000;
@@ -123,13 +173,20 @@ export function Chat() {
               Worker: {health.model}, {health.status}
               {health.settlement ? `; paid by voucher to operator ${health.settlement.operator.slice(0, 8)}…` : '; unpaid'}.
             </p>
+            <p className="muted" data-testid="chat-payment">
+              {account && !account.pair
+                ? 'Your wallet extension pays on chain: the question and its max fee go in a transaction, and the answer arrives in a few blocks.'
+                : health.settlement
+                  ? 'Paid with a voucher signed here: the worker streams the answer and settles the receipt on chain.'
+                  : 'This worker serves unpaid requests.'}
+            </p>
             {models.length === 0 ? (
               <p role="alert">No registered model is served by this worker: register its base model on the Models page first.</p>
             ) : (
               <div className="grid">
                 <Select label="Model" value={modelId || String(models[0].id)} onChange={setModelId} options={models.map((m): [string, string] => [String(m.id), `Model ${m.id} · ${fmtOpen(m.pricePer1kTokens)} / 1k tokens`])} testId="chat-model" />
                 <Field label="Max tokens" value={maxTokens} onChange={setMaxTokens} />
-                {health.settlement && <Field label="Most I pay (OPEN)" value={maxFee} onChange={setMaxFee} hint="The voucher's cap; you pay only the tokens used." testId="chat-max-fee" />}
+                <Field label="Most I pay (OPEN)" value={maxFee} onChange={setMaxFee} hint="The cap; you pay only the tokens used." testId="chat-max-fee" />
               </div>
             )}
           </>

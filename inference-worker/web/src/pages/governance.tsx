@@ -35,7 +35,7 @@ export function Governance() {
   const refs = useLoad(async () => {
     const entries = await chain.api.query.referenda.referendumInfoFor.entries();
     const tracks = new Map(
-      (chain.api.consts.referenda.tracks.toJSON() as [number, { name: string }][]).map(([id, t]) => [id, t.name]),
+      (chain.api.consts.referenda.tracks.toJSON() as [number, { name: string }][]).map(([id, t]) => [id, t.name.replace(/\0+$/, '')]),
     );
     const out: Ongoing[] = [];
     const decided: { index: number; outcome: string; at: number }[] = [];

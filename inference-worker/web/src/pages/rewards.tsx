@@ -20,17 +20,23 @@ export function Rewards() {
     const rewards = await rpc<AccountRewards>(chain, 'attribution_getRewards', [who]);
     // Earnings over time: every receipt crediting one of the account's contributions.
     const events: [number, bigint][] = [];
+    // What the contributions earned from each model's answers.
+    const byModel = new Map<number, { receipts: number; earned: bigint }>();
     for (const c of rewards.contributions) {
       const rs = await rpc<Receipt[]>(chain, 'attribution_getReceiptsByContribution', [c.contribution, 0, 10_000, 200]);
       for (const r of rs) {
         for (const [p, v] of r.payouts) {
-          if ((p as { contribution?: number }).contribution === c.contribution) events.push([Number(r.submittedAt), BigInt(v)]);
+          if ((p as { contribution?: number }).contribution === c.contribution) {
+            events.push([Number(r.submittedAt), BigInt(v)]);
+            const m = byModel.get(r.model) ?? { receipts: 0, earned: 0n };
+            byModel.set(r.model, { receipts: m.receipts + 1, earned: m.earned + BigInt(v) });
+          }
         }
       }
     }
     // Models the account develops: their developer payouts land in `account`.
     const models = (await allModels(chain)).filter((m) => sameAccount(m.owner, account.address));
-    return { rewards, events: events.sort((a, b) => a[0] - b[0]), models, best: await bestNumber(chain) };
+    return { rewards, events: events.sort((a, b) => a[0] - b[0]), models, byModel: [...byModel].sort((a, b) => a[0] - b[0]), best: await bestNumber(chain) };
   }, [chain, account?.address, version]);
 
   return (
@@ -40,7 +46,7 @@ export function Rewards() {
       <Loaded state={data}>
         {(d) => {
           if (!d) return null;
-          const { rewards, events, models, best } = d;
+          const { rewards, events, models, byModel, best } = d;
           // A step line: nothing before the first receipt, each receipt's credit added at its
           // block, flat to the best block.
           let sum = 0n;
@@ -107,6 +113,35 @@ export function Rewards() {
                     </tbody>
                   </table>
                 </div>
+              )}
+              {byModel.length > 0 && (
+                <>
+                  <h2>Per model</h2>
+                  <div className="table-wrap">
+                    <table data-testid="rewards-by-model">
+                      <thead>
+                        <tr>
+                          <th scope="col">Model</th>
+                          <th scope="col">Answers that used your data</th>
+                          <th scope="col">Earned</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {byModel.map(([m, v]) => (
+                          <tr key={m}>
+                            <td>
+                              <a href={`#/models/${m}`}>Model {m}</a>
+                            </td>
+                            <td>{v.receipts}</td>
+                            <td>
+                              <Open v={v.earned} />
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                </>
               )}
               <Plot points={points} title="Earnings of your contributions over time (cumulative)" xLabel="block" yLabel="OPEN" fmtY={(y) => y.toPrecision(3)} testId="earnings-plot" />
               <h2>As a developer and operator</h2>
