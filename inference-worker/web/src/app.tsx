@@ -63,6 +63,7 @@ export function App() {
   const [accounts, setAccounts] = useState<Account[]>([]);
   const [address, setAddress] = useState<string>(() => sessionStorage.getItem('provena.account') ?? '');
   const [version, setVersion] = useState(0);
+  const [note, setFailureNote] = useState<string | null>(null);
   const worker = useMemo(() => new Worker(cfg.worker, cfg.apiKey, cfg.adminKey), [cfg.worker, cfg.apiKey, cfg.adminKey]);
 
   useEffect(() => {
@@ -124,7 +125,6 @@ export function App() {
       setFailureNote(errorText(e));
     }
   };
-  const [note, setFailureNote] = useState<string | null>(null);
   const pick = (a: string) => {
     setAddress(a);
     sessionStorage.setItem('provena.account', a);
@@ -176,7 +176,7 @@ export function App() {
           {note}
         </p>
       )}
-      <main>{page === 'settings' || ctx ? body : body}</main>
+      <main>{body}</main>
     </AppContext.Provider>
   );
 }
