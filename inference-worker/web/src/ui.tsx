@@ -158,7 +158,24 @@ export function Open({ v }: { v: string | bigint | number }) {
  * A line plot in SVG (no canvas, so it scales, prints and has a text alternative): `points`
  * as (x, y), with the axes' ranges labelled. `title` names it to screen readers.
  */
-export function Plot({ points, title, xLabel, yLabel, fmtY, testId }: { points: [number, number][]; title: string; xLabel: string; yLabel: string; fmtY?: (y: number) => string; testId?: string }) {
+export function Plot({
+  points,
+  title,
+  xLabel,
+  yLabel,
+  fmtY,
+  testId,
+  mark,
+}: {
+  points: [number, number][];
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  fmtY?: (y: number) => string;
+  testId?: string;
+  /** A point to mark (where things stand now), labelled. */
+  mark?: { at: [number, number]; label: string };
+}) {
   const W = 400;
   const H = 190;
   const P = 30;
@@ -187,6 +204,14 @@ export function Plot({ points, title, xLabel, yLabel, fmtY, testId }: { points: 
         <text x={W / 2} y={H - 4} className="label" textAnchor="middle">{xLabel}</text>
         <path d={d} className="line" />
         {points.length <= 40 && points.map((p, i) => <circle key={i} cx={sx(p[0])} cy={sy(p[1])} r={2.5} className="dot" />)}
+        {mark && (
+          <g>
+            <circle cx={sx(mark.at[0])} cy={sy(mark.at[1])} r={5} className="mark" />
+            <text x={sx(mark.at[0]) + 8} y={sy(mark.at[1]) - 6} className="label">
+              {mark.label}
+            </text>
+          </g>
+        )}
       </svg>
       <figcaption>{title}</figcaption>
     </figure>

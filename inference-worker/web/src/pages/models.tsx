@@ -251,7 +251,15 @@ function TokenPanel({ model, token }: { model: number; token: Token }) {
         Spot price <span className="amount" data-testid="spot-price">{fmtPrice(token.spotPrice)}</span> per token · {token.holders} holder(s) · {sold.toLocaleString()} of {curveSupply.toLocaleString()} sold on the curve · phase{' '}
         <Badge text={typeof token.phase === 'string' ? token.phase : Object.keys(token.phase as object)[0]} />
       </p>
-      <Plot points={points} title="Bonding curve: price per token as tokens sell" xLabel="tokens sold" yLabel="OPEN per token" fmtY={(y) => y.toPrecision(3)} testId="curve-plot" />
+      <Plot
+        points={points}
+        title="Bonding curve: price per token as tokens sell"
+        xLabel="tokens sold"
+        yLabel="OPEN per token"
+        fmtY={(y) => y.toPrecision(3)}
+        testId="curve-plot"
+        mark={{ at: [sold, priceAt(token, sold)], label: 'now' }}
+      />
       <div className="grid">
         <Field label="Tokens" value={amount} onChange={setAmount} testId="token-amount" />
         <Field label="Slippage (%)" value={slippage} onChange={setSlippage} hint="The trade fails, costing only its fee, if the price moves more than this from the quote." testId="token-slippage" />
