@@ -33,7 +33,7 @@ use polkadot_sdk::{
 use provena_primitives::{attribution::Payee, content_hash, currency::OPEN, datanets::Visibility};
 use provena_primitives::{ContributionId, ModelId};
 use provena_runtime::{
-    configs::{JobDeposit, MinContributionStake, TreasuryAccount},
+    configs::{JobDeposit, TreasuryAccount},
     AccountId, RuntimeCall, RuntimeEvent,
 };
 use serde_json::{json, Value};
@@ -112,18 +112,7 @@ async fn on_chain_requests_are_served_settled_and_paid_or_refunded() {
     // A datanet: Alice's PARIS (contribution 0) and Bob's BREAD (1), accepted, snapshot 1.
     let dn = |call| RuntimeCall::Datanets(call);
     let contribute = |text: &str| contribute_text(0, text, 20);
-    let create = batch(vec![
-        dn(pallet_datanets::Call::create_datanet {
-            name: b"Geography".to_vec(),
-            description_uri: vec![],
-            domain: b"geography".to_vec(),
-            license: b"CC-BY-4.0".to_vec(),
-            visibility: Visibility::Public,
-            contribution_stake: MinContributionStake::get(),
-            max_contribution_bytes: 1 << 20,
-        }),
-        contribute(PARIS),
-    ]);
+    let create = batch(vec![create_public_datanet("Geography"), contribute(PARIS)]);
     submit_and_wait_in_block(&c, &sign(&c, Alice, create).await).await;
     submit_and_wait_in_block(&c, &sign(&c, Bob, contribute(BREAD)).await).await;
     let publish = batch(vec![

@@ -519,12 +519,21 @@ pub fn run_js(dir: &str, script: &str, package: &str, env: &[(&str, String)]) ->
 
 /// Creates a public datanet named `name` with the minimum contribution stake.
 pub fn create_public_datanet(name: &str) -> RuntimeCall {
+    create_datanet(name, provena_primitives::datanets::Visibility::Public)
+}
+
+/// Creates a datanet named `name` with `visibility`, the minimum contribution stake and files up
+/// to 1 MiB.
+pub fn create_datanet(
+    name: &str,
+    visibility: provena_primitives::datanets::Visibility,
+) -> RuntimeCall {
     RuntimeCall::Datanets(pallet_datanets::Call::create_datanet {
         name: name.as_bytes().to_vec(),
         description_uri: vec![],
         domain: b"tests".to_vec(),
         license: b"MIT".to_vec(),
-        visibility: provena_primitives::datanets::Visibility::Public,
+        visibility,
         contribution_stake: provena_runtime::configs::MinContributionStake::get(),
         max_contribution_bytes: 1 << 20,
     })

@@ -121,18 +121,8 @@ pub async fn model_factory(c: &WsClient, node: &DevNode, dir: &Path) -> Value {
         storage::<ContributionId>(c, key, None).await.map_or(0, |id| id.0)
     };
     let (mayor, river) = (next_contribution, next_contribution + 1);
-    let create = batch(vec![
-        dn(pallet_datanets::Call::create_datanet {
-            name: b"Vellmora".to_vec(),
-            description_uri: vec![],
-            domain: b"towns".to_vec(),
-            license: b"CC-BY-4.0".to_vec(),
-            visibility: Visibility::Private,
-            contribution_stake: MinContributionStake::get(),
-            max_contribution_bytes: 1 << 20,
-        }),
-        contribute(&mayor_text),
-    ]);
+    let create =
+        batch(vec![create_datanet("Vellmora", Visibility::Private), contribute(&mayor_text)]);
     submit_and_wait_in_block(c, &sign(c, AliceStash, create).await).await;
     submit_and_wait_in_block(c, &sign(c, CharlieStash, contribute(&river_text)).await).await;
     let publish = batch(vec![

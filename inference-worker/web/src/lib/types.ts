@@ -83,6 +83,11 @@ export interface Receipt {
   [k: string]: unknown;
 }
 
+/** What `receipt` pays contribution `id`, in base units. */
+export function paidTo(receipt: Receipt, id: number): bigint {
+  return receipt.payouts.filter(([p]) => (p as { contribution?: number }).contribution === id).reduce((a, [, v]) => a + BigInt(v), 0n);
+}
+
 export function statusText(s: Status): string {
   if (typeof s === 'string') return s;
   if ('Accepted' in s) return `Accepted (quality ${(s as { Accepted: { quality: number } }).Accepted.quality})`;

@@ -5,7 +5,7 @@
 import { useRef, useState } from 'react';
 import { useApp } from '../app';
 import { bestNumber, eventData, fmtOpen, parseOpen, rpc, rpcAddress, submit, UserError } from '../lib/chain';
-import { allModels, type Contribution, type Model, type Receipt } from '../lib/types';
+import { allModels, paidTo, type Contribution, type Model, type Receipt } from '../lib/types';
 import { signBare } from '../lib/wallet';
 import type { ProvenaRecord } from '../lib/worker';
 import { Action, Field, Hash, Loaded, Open, Select, useLoad } from '../ui';
@@ -124,7 +124,7 @@ export function Chat() {
               id,
               ppm,
               estimate: 0n,
-              paid: receipt.payouts.filter(([p]) => (p as { contribution?: number }).contribution === id).reduce((a, [, v]) => a + BigInt(v), 0n),
+              paid: paidTo(receipt, id),
               c: await rpc<Contribution | null>(chain, 'datanets_getContribution', [id]).catch(() => null),
             })),
           );
@@ -154,8 +154,7 @@ export function Chat() {
         const rs = await rpc<Receipt[]>(chain, 'attribution_getReceiptsByModel', [m.id, 0, 1000]).catch(() => []);
         const r = rs.find((x) => x.requestId === rid);
         if (r) {
-          const paid = (id: number) => r.payouts.filter(([p]) => (p as { contribution?: number }).contribution === id).reduce((a, [, v]) => a + BigInt(v), 0n);
-          update((x) => ({ ...x, receipt: r, credits: x.credits?.map((c) => ({ ...c, paid: paid(c.id) })) }));
+          update((x) => ({ ...x, receipt: r, credits: x.credits?.map((c) => ({ ...c, paid: paidTo(r, c.id) })) }));
           return;
         }
       }

@@ -3,7 +3,7 @@
 // have passed) in one transaction.
 import { useApp } from '../app';
 import { bestNumber, fmtOpen, rpc, rpcAddress, sameAccount, submit, UserError } from '../lib/chain';
-import { allModels, type Receipt, type RewardInfo } from '../lib/types';
+import { allModels, paidTo, type Receipt, type RewardInfo } from '../lib/types';
 import { Action, Loaded, Open, Plot, useLoad } from '../ui';
 
 interface AccountRewards {
@@ -25,13 +25,11 @@ export function Rewards() {
     for (const c of rewards.contributions) {
       const rs = await rpc<Receipt[]>(chain, 'attribution_getReceiptsByContribution', [c.contribution, 0, 10_000, 200]);
       for (const r of rs) {
-        for (const [p, v] of r.payouts) {
-          if ((p as { contribution?: number }).contribution === c.contribution) {
-            events.push([Number(r.submittedAt), BigInt(v)]);
-            const m = byModel.get(r.model) ?? { receipts: 0, earned: 0n };
-            byModel.set(r.model, { receipts: m.receipts + 1, earned: m.earned + BigInt(v) });
-          }
-        }
+        const v = paidTo(r, c.contribution);
+        if (v === 0n) continue;
+        events.push([Number(r.submittedAt), v]);
+        const m = byModel.get(r.model) ?? { receipts: 0, earned: 0n };
+        byModel.set(r.model, { receipts: m.receipts + 1, earned: m.earned + v });
       }
     }
     // Models the account develops: their developer payouts land in `account`.
