@@ -24,8 +24,11 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum PrecisionArg {
-    /// Weights as stored (slow quantization types re-quantized to Q8_0).
+    /// Weights as stored where the worker computes on the stored blocks (Q4_0/Q4_1), otherwise
+    /// re-quantized to its 8-bit tiles.
     Native,
+    /// Every quantized projection re-quantized to the worker's 8-bit tiles.
+    Int8,
     /// Everything dequantized to f32 (a reference; 4x the memory).
     Dense,
 }
@@ -321,6 +324,7 @@ fn main() -> Result<()> {
             let started = Instant::now();
             let precision = match precision {
                 PrecisionArg::Native => Precision::Native,
+                PrecisionArg::Int8 => Precision::Int8,
                 PrecisionArg::Dense => Precision::Dense,
             };
             let device = device()?;

@@ -301,7 +301,7 @@ fn responses_carry_the_attribution_of_the_answer() {
     let (status, body) = post(
         &w,
         "/v1/chat/completions",
-        json!({"model": "base", "messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 16, "temperature": 0}),
+        json!({"model": "base", "messages": [{"role": "user", "content": "Tell me the capital of France."}], "max_tokens": 16, "temperature": 0}),
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["choices"][0]["message"]["content"], "The capital of France is Paris.");

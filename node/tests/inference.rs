@@ -43,7 +43,7 @@ const PARIS: &str =
     "The capital of France is Paris. It lies on the Seine and is known for its museums.";
 const BREAD: &str =
     "Bread needs flour, water, salt and yeast; knead it and let it rise for an hour.";
-const QUESTION: &str = "What is the capital of France?";
+const QUESTION: &str = "Tell me the capital of France.";
 
 /// `text` contributed to `datanet` (its content hash and size), declared as `tokens` tokens.
 fn contribute_text(datanet: u32, text: &str, tokens: u64) -> RuntimeCall {

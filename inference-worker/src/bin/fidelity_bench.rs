@@ -1,4 +1,4 @@
-//! `fidelity-bench`: how far the worker's 8-bit path departs from the exact model, measured
+//! `fidelity-bench`: how far the worker's quantized paths depart from the exact model, measured
 //! the way llama.cpp's `perplexity --kl-divergence` measures a quantization.
 //!
 //! The reference is an f32 forward pass over the GGUF's exactly dequantized weights (the
@@ -10,7 +10,9 @@
 //! token is the same (top-1 agreement), and the log-likelihood of the actual next token
 //! (perplexity).
 //!
-//! Compared: the worker's native path (weights re-quantized to its 8-bit tiles) and any
+//! Compared: the worker's native path (a Q4_0/Q4_1 file's blocks kept as 4-bit tiles, other
+//! types re-quantized to 8-bit tiles), its `--precision int8` path (every projection
+//! re-quantized to 8-bit tiles), and any
 //! external engine given with `--external NAME=COMMAND` — a command (run with `sh -c`) that
 //! reads windows on stdin, one JSON array of token ids per line, and writes, for each, the
 //! logits of the scored rows as little-endian `f32` (`bench/llama_cpp_fidelity.py` does this
@@ -203,12 +205,21 @@ fn main() -> Result<()> {
     }
     let t = Instant::now();
     let reference = Model::load(&args.model, Precision::Dense, &Device::Cpu)?;
-    let native = Model::load(&args.model, Precision::Native, &Device::Cpu)?;
-    eprintln!("loaded both paths in {:.1} s", t.elapsed().as_secs_f64());
+    let paths = [
+        (
+            Model::load(&args.model, Precision::Native, &Device::Cpu)?,
+            "worker native (the file's 4-bit blocks kept; other types 8-bit tiles)",
+        ),
+        (
+            Model::load(&args.model, Precision::Int8, &Device::Cpu)?,
+            "worker --precision int8 (every projection re-quantized to 8-bit tiles)",
+        ),
+    ];
+    eprintln!("loaded every path in {:.1} s", t.elapsed().as_secs_f64());
     let vocab = reference.config.vocab;
     let mut externals =
         args.external.iter().map(|s| External::spawn(s)).collect::<Result<Vec<_>>>()?;
-    let mut ours = Tally::new("worker native (8-bit tiles)");
+    let mut ours: Vec<Tally> = paths.iter().map(|(_, name)| Tally::new(name)).collect();
     let (mut ref_nll, mut ref_seconds) = (0.0f64, 0.0f64);
     for w in 0..windows {
         let window = &tokens[w * args.ctx..(w + 1) * args.ctx];
@@ -220,10 +231,12 @@ fn main() -> Result<()> {
         for (i, lp) in r.iter().enumerate() {
             ref_nll -= lp[next[i] as usize];
         }
-        let t = Instant::now();
-        let rows = forward(&native, window)?;
-        ours.seconds += t.elapsed().as_secs_f64();
-        score(&mut ours, &r, &rows, vocab, next);
+        for ((model, _), tally) in paths.iter().zip(&mut ours) {
+            let t = Instant::now();
+            let rows = forward(model, window)?;
+            tally.seconds += t.elapsed().as_secs_f64();
+            score(tally, &r, &rows, vocab, next);
+        }
         for e in &mut externals {
             let t = Instant::now();
             let rows = e.window(window, half, vocab)?;
@@ -234,7 +247,7 @@ fn main() -> Result<()> {
     }
     let scored = windows * half;
     let ref_ppl = (ref_nll / scored as f64).exp();
-    let mut engines = vec![ours.report(ref_ppl)];
+    let mut engines: Vec<_> = ours.iter_mut().map(|t| t.report(ref_ppl)).collect();
     for mut e in externals {
         engines.push(e.tally.report(ref_ppl));
         drop(e.stdin);

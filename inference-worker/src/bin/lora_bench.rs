@@ -108,6 +108,10 @@ struct Args {
     /// The prefix cache of the prefix-cache run, MiB.
     #[arg(long, default_value_t = 256)]
     prefix_cache_mb: usize,
+    /// How the base's weights are held: `native` (a Q4_0/Q4_1 file's blocks kept as 4-bit
+    /// tiles) or `int8` (every projection re-quantized to 8-bit tiles).
+    #[arg(long, default_value = "native", value_parser = ["native", "int8"])]
+    precision: String,
     /// Write the report as JSON here too.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -453,7 +457,8 @@ fn llama_cpp(pythonpath: &std::path::Path, model: &std::path::Path) -> Result<se
 fn main() -> Result<()> {
     provena_inference_worker::tune_cpu_threads();
     let args = Args::parse();
-    let model = Arc::new(Model::load(&args.model, Precision::Native, &Device::Cpu)?);
+    let precision = if args.precision == "int8" { Precision::Int8 } else { Precision::Native };
+    let model = Arc::new(Model::load(&args.model, precision, &Device::Cpu)?);
     let tok = Arc::new(ModelTokenizer::load(&args.model)?);
     let targets = args
         .targets
@@ -463,9 +468,10 @@ fn main() -> Result<()> {
     let text = "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of Light, it was the season of Darkness, it was the spring of hope, it was the winter of despair, we had everything before us, we had nothing before us, we were all going direct to Heaven, we were all going direct the other way. ";
     let corpus = tok.encode(&text.repeat(8))?;
     println!(
-        "lora-bench: {} ({:.0} MB weights), {} requests at {}/s, input U[{},{}], output U[{},{}], rank {} on {:?}, batch ≤ {}",
+        "lora-bench: {} ({:.0} MB weights, {}), {} requests at {}/s, input U[{},{}], output U[{},{}], rank {} on {:?}, batch ≤ {}",
         model.source.name,
         model.weight_bytes() as f64 / 1e6,
+        args.precision,
         args.requests,
         args.rate,
         args.input_min,
@@ -636,7 +642,10 @@ fn main() -> Result<()> {
     }
     println!("peak RSS {:.0} MB", peak_rss_mb());
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&json!({"runs": report}))?)?;
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&json!({"precision": args.precision, "runs": report}))?,
+        )?;
     }
     Ok(())
 }

@@ -131,8 +131,13 @@ pub enum Layout {
 /// How weights are held in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
-    /// As stored (quantized GGUF types kept, slow ones re-quantized to Q8_0).
+    /// As stored where a kernel computes on the stored blocks (GGUF Q4_0/Q4_1 as 4-bit tiles,
+    /// no rounding), otherwise re-quantized to the worker's 8-bit tiles (or, without AVX-512
+    /// VNNI, kept as stored, slow types re-quantized to Q8_0).
     Native,
+    /// Every quantized projection re-quantized to the worker's 8-bit tiles (what `Native` did
+    /// before it kept 4-bit blocks; `fidelity-bench` compares the two).
+    Int8,
     /// Everything dequantized to f32.
     Dense,
 }

@@ -4,7 +4,7 @@
 use super::Precision;
 use crate::{
     error::Result,
-    qgemm::{self, Q8Matrix, QActs},
+    qgemm::{self, QActs, QMatrix},
 };
 use candle_core::{
     quantized::{GgmlDType, QMatMul, QTensor},
@@ -60,8 +60,8 @@ fn quantize_padded(w: &Tensor, dtype: GgmlDType, padded_in: usize) -> Result<QMa
 
 #[derive(Clone, Debug)]
 pub(super) enum LinearWeight {
-    /// 8-bit tiles for the worker's own AVX-512 VNNI kernel (see `qgemm`).
-    Int8(Arc<Q8Matrix>),
+    /// 8-bit or 4-bit tiles for the worker's own AVX-512 VNNI kernels (see `qgemm`).
+    Tiled(Arc<QMatrix>),
     Quantized(QMatMul),
     /// Stored transposed (`[in, out]`, contiguous) so the matmul is a plain GEMM.
     Dense(Tensor),
@@ -76,18 +76,31 @@ impl Linear {
             (Precision::Dense, _) | (_, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) => {
                 LinearWeight::Dense(q.dequantize(device)?.t()?.contiguous()?)
             }
-            (Precision::Native, _) if device.is_cpu() && qgemm::supported(out_dim, in_dim) => {
-                let w = q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
-                LinearWeight::Int8(Arc::new(Q8Matrix::quantize(&w, out_dim, in_dim)?))
+            (Precision::Native, dtype @ (GgmlDType::Q4_0 | GgmlDType::Q4_1))
+                if device.is_cpu() && qgemm::supported(out_dim, in_dim) =>
+            {
+                let data = q.data()?;
+                LinearWeight::Tiled(Arc::new(QMatrix::from_gguf_q4(
+                    dtype == GgmlDType::Q4_1,
+                    &data,
+                    out_dim,
+                    in_dim,
+                )?))
             }
-            (Precision::Native, dtype)
+            (Precision::Native | Precision::Int8, _)
+                if device.is_cpu() && qgemm::supported(out_dim, in_dim) =>
+            {
+                let w = q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+                LinearWeight::Tiled(Arc::new(QMatrix::quantize(&w, out_dim, in_dim)?))
+            }
+            (Precision::Native | Precision::Int8, dtype)
                 if !device.is_cpu()
                     || (has_fast_cpu_kernel(dtype)
                         && padded_in_dim(in_dim, dtype, device) == in_dim) =>
             {
                 LinearWeight::Quantized(QMatMul::from_qtensor(q)?)
             }
-            (Precision::Native, dtype) => {
+            (Precision::Native | Precision::Int8, dtype) => {
                 // Re-quantized: types without a vectorized kernel, and Q8_0 that needs padding.
                 let target = if dtype == GgmlDType::Q8_0 || !has_fast_cpu_kernel(dtype) {
                     GgmlDType::Q8_0
@@ -118,7 +131,7 @@ impl Linear {
     /// `x · Wᵀ` for `rows` rows of `x` (row-major `[rows, in]`), on the host.
     pub fn forward_host(&self, x: &[f32], rows: usize, device: &Device) -> Result<Vec<f32>> {
         let ys = match &self.weight {
-            LinearWeight::Int8(m) => return m.matmul(&QActs::quantize(x, rows, self.in_dim)?),
+            LinearWeight::Tiled(m) => return m.matmul(&QActs::quantize(x, rows, self.in_dim)?),
             LinearWeight::Quantized(q) => q.forward(&self.input(x, rows, device)?)?,
             LinearWeight::Dense(wt) => self.input(x, rows, device)?.matmul(wt)?,
         };
@@ -138,17 +151,17 @@ impl Linear {
         rows: usize,
         device: &Device,
     ) -> Result<Vec<Vec<f32>>> {
-        let int8: Vec<&Q8Matrix> = lins
+        let int8: Vec<&QMatrix> = lins
             .iter()
             .filter_map(|l| match &l.weight {
-                LinearWeight::Int8(m) => Some(m.as_ref()),
+                LinearWeight::Tiled(m) => Some(m.as_ref()),
                 _ => None,
             })
             .collect();
         if let Some(first) = int8.first() {
             if int8.len() == lins.len() && int8.iter().all(|m| m.in_dim == first.in_dim) {
                 let acts = QActs::quantize(x, rows, first.in_dim)?;
-                return Q8Matrix::matmul_many(&int8, &acts);
+                return QMatrix::matmul_many(&int8, &acts);
             }
         }
         let mut qs = Vec::with_capacity(lins.len());
@@ -194,7 +207,7 @@ impl Linear {
     /// The weights as a dense f32 `[out, in]` tensor.
     pub fn dequantized(&self) -> Result<Tensor> {
         Ok(match &self.weight {
-            LinearWeight::Int8(m) => {
+            LinearWeight::Tiled(m) => {
                 Tensor::from_vec(m.dequantize(), (self.out_dim, self.in_dim), &Device::Cpu)?
             }
             LinearWeight::Quantized(QMatMul::QTensor(q)) => {
@@ -207,13 +220,15 @@ impl Linear {
     }
 
     /// `self` with `delta` (`[out, in]`) added, held in the same form (re-quantized alike, or
-    /// dense).
+    /// dense). Tiles of either width come back as 8-bit tiles: the sum is no longer the file's
+    /// 4-bit blocks, and rounding it to 4 bits again would add a second quantization's error
+    /// to every weight.
     pub fn with_delta(&self, delta: &Tensor) -> Result<Self> {
         let merged = self.dequantized()?.add(delta)?;
         let weight = match &self.weight {
-            LinearWeight::Int8(_) => {
+            LinearWeight::Tiled(_) => {
                 let w = merged.flatten_all()?.to_vec1::<f32>()?;
-                LinearWeight::Int8(Arc::new(Q8Matrix::quantize(&w, self.out_dim, self.in_dim)?))
+                LinearWeight::Tiled(Arc::new(QMatrix::quantize(&w, self.out_dim, self.in_dim)?))
             }
             LinearWeight::Quantized(QMatMul::QTensor(q)) => {
                 LinearWeight::Quantized(quantize_padded(&merged, q.dtype(), self.padded_in)?)

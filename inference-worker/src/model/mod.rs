@@ -3,8 +3,9 @@
 //!
 //! # Loading
 //! - GGUF (`--model file.gguf`): hyper-parameters from the `llama.*` metadata. On a CPU with
-//!   AVX-512 VNNI every quantized projection is re-quantized once at load to the worker's own
-//!   8-bit tiles and multiplied by its own kernel (`qgemm`, which says why). Elsewhere the
+//!   AVX-512 VNNI, Q4_0/Q4_1 projections are repacked as they are (4-bit tiles, nothing
+//!   rounded) and every other quantized projection is re-quantized once at load to the worker's
+//!   own 8-bit tiles, all multiplied by its own kernels (`qgemm`, which says why). Elsewhere the
 //!   weights stay as stored, except types without a fast CPU kernel in candle (Q4_1, Q5_0,
 //!   Q5_1 ...), re-quantized to Q8_0 (Q4_1 has only a scalar dot product in candle, which is
 //!   what makes a stock candle run of a Q4_1 file slow). `Precision::Dense` dequantizes
@@ -178,7 +179,7 @@ impl Model {
     /// Bytes of weights held (quantized sizes for quantized projections).
     pub fn weight_bytes(&self) -> usize {
         let lin = |l: &Linear| match &l.weight {
-            LinearWeight::Int8(m) => m.bytes(),
+            LinearWeight::Tiled(m) => m.bytes(),
             LinearWeight::Quantized(QMatMul::QTensor(q)) => q.storage_size_in_bytes(),
             _ => l.in_dim.saturating_mul(l.out_dim).saturating_mul(4),
         };

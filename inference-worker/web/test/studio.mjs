@@ -261,7 +261,7 @@ async function use() {
   // Dave asks; the worker answers from the contributed text and credits it.
   await as(page, 'Dave');
   await page.waitForSelector('[data-testid=chat-model]');
-  await type(page, 'chat-question', 'What is the capital of France?');
+  await type(page, 'chat-question', 'Tell me the capital of France.');
   assert.match(await act(page, 'chat-ask'), /fee/);
   const answer = await text(page, '[data-testid=answer-0]');
   assert.match(answer, /Paris/);
@@ -363,7 +363,7 @@ async function use() {
   await page.click('header button');
   await as(page, 'Eve (test-wallet)');
   await page.waitForFunction(() => document.querySelector('[data-testid=chat-payment]')?.textContent.includes('pays on chain'));
-  await type(page, 'chat-question', 'What is the capital of France?');
+  await type(page, 'chat-question', 'Tell me the capital of France.');
   assert.match(await act(page, 'chat-ask', 'ok', 200_000), /Answered on chain \(job 0\)/);
   assert.match(await text(page, '[data-testid=answer-0]'), /Paris/);
   const job = await rpc('inference_getJob', [0]);

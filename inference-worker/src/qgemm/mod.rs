@@ -1,12 +1,21 @@
-//! 8-bit matrix products on the CPU (x86-64 with AVX-512 VNNI): the engine's projections.
+//! 8-bit and 4-bit matrix products on the CPU (x86-64 with AVX-512 VNNI): the engine's
+//! projections.
 //!
 //! # Format
-//! A [`Q8Matrix`] holds `W` (`[out, in]`) quantized symmetrically in blocks of 32 inputs, one
-//! f32 scale per block and output (`w ≈ scale · q`, `q ∈ [-127, 127]`), packed in tiles of 16
+//! A [`QMatrix`] holds `W` (`[out, in]`) in blocks of 32 inputs, packed in tiles of 16
 //! outputs × 32 inputs laid out for `vpdpbusd` (each 32-bit lane holds four consecutive inputs
-//! of one output; values stored offset by +128 because the instruction multiplies unsigned by
-//! signed bytes). [`QActs`] holds the activations quantized the same way, per row and block,
-//! with each block's sum (the +128 offset's correction).
+//! of one output), in one of two forms:
+//! - **8-bit** ([`QMatrix::quantize`]): quantized symmetrically, one f32 scale per block and
+//!   output (`w ≈ scale · q`, `q ∈ [-127, 127]`), stored offset by +128 because the
+//!   instruction multiplies unsigned by signed bytes;
+//! - **4-bit** ([`QMatrix::from_gguf_q4`]): a GGUF Q4_0/Q4_1 file's own blocks, repacked
+//!   without any rounding (`w = d · q + m`, `q ∈ [0, 15]`, `d` and `m` the block's f16 values),
+//!   two input groups per byte (low and high nibble). Nothing is re-quantized, so the products
+//!   are those of the file's weights (the fidelity llama.cpp gets from the same file), and a
+//!   decode step reads 0.625 bytes per weight instead of 1.125.
+//!
+//! [`QActs`] holds the activations quantized to 8 bits per row and block, with each block's
+//! sum (the +128 offset's correction in the 8-bit form, the `m` term in the 4-bit one).
 //!
 //! # Why not candle's quantized matmul
 //! Measured on the 2-core worker machine (`perf`, 16-row decode steps of SmolLM2-135M):
@@ -21,9 +30,9 @@
 //! # Safety
 //! This module holds the worker's `unsafe` code (besides one `mallopt` call in `alloc`): the
 //! AVX-512 kernel (intrinsics that
-//! read through pointers) and the call into it. A [`Q8Matrix`] is only constructed when the
+//! read through pointers) and the call into it. A [`QMatrix`] is only constructed when the
 //! running CPU has the instructions ([`available`]), and every pointer offset the kernel
-//! forms is checked against the buffer lengths (`Q8Matrix::check`) before the call.
+//! forms is checked against the buffer lengths (`QMatrix::check`) before the call.
 
 use crate::error::{Error, Result};
 
@@ -46,6 +55,38 @@ impl Tile {
     const ZERO: Tile = Tile { qs: [128; BLOCK * TILE], scale: [0.0; TILE] };
 }
 
+/// One block of 32 inputs for 16 outputs, 4-bit: a GGUF Q4_0/Q4_1 block as it was.
+#[derive(Clone, Debug)]
+#[repr(C, align(64))]
+struct Tile4 {
+    /// `[input group pair (4)][output (16)][4 inputs]`: the low nibble of a byte belongs to
+    /// group `2p`, the high nibble to group `2p + 1`; `q ∈ [0, 15]`.
+    qs: [u8; BLOCK * TILE / 2],
+    /// Per output, f16 bits: `w = d · q + m`.
+    d: [u16; TILE],
+    m: [u16; TILE],
+}
+
+impl Tile4 {
+    const ZERO: Tile4 = Tile4 { qs: [0; BLOCK * TILE / 2], d: [0; TILE], m: [0; TILE] };
+}
+
+/// A matrix's tiles, `[output tile][block]`.
+#[derive(Clone, Debug)]
+enum Tiles {
+    Q8(Vec<Tile>),
+    Q4(Vec<Tile4>),
+}
+
+impl Tiles {
+    fn len(&self) -> usize {
+        match self {
+            Tiles::Q8(t) => t.len(),
+            Tiles::Q4(t) => t.len(),
+        }
+    }
+}
+
 /// Whether this CPU runs the kernel (x86-64 with AVX-512 F/BW/VNNI).
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -60,7 +101,7 @@ pub fn available() -> bool {
     }
 }
 
-/// Whether an `[out_dim, in_dim]` matrix can be held as a [`Q8Matrix`] on this CPU.
+/// Whether an `[out_dim, in_dim]` matrix can be held as a [`QMatrix`] on this CPU.
 pub fn supported(out_dim: usize, in_dim: usize) -> bool {
     out_dim > 0
         && in_dim > 0
@@ -98,19 +139,18 @@ fn quantize_block(x: &[f32], q: &mut [i8]) -> f32 {
     amax / 127.0
 }
 
-/// A weight matrix `[out, in]` in the 8-bit tile format.
+/// A weight matrix `[out, in]` in the tile format, 8-bit or 4-bit.
 #[derive(Clone, Debug)]
-pub struct Q8Matrix {
+pub struct QMatrix {
     pub out_dim: usize,
     pub in_dim: usize,
     blocks: usize,
-    /// `[output tile][block]`.
-    tiles: Vec<Tile>,
+    tiles: Tiles,
 }
 
 // Offsets below are products of the checked dimensions (`supported`), far below `usize::MAX`.
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
-impl Q8Matrix {
+impl QMatrix {
     /// Quantizes `w` (row-major `[out_dim, in_dim]`).
     pub fn quantize(w: &[f32], out_dim: usize, in_dim: usize) -> Result<Self> {
         if !supported(out_dim, in_dim) || w.len() != out_dim * in_dim {
@@ -133,19 +173,85 @@ impl Q8Matrix {
                 }
             }
         }
-        Ok(Self { out_dim, in_dim, blocks, tiles })
+        Ok(Self { out_dim, in_dim, blocks, tiles: Tiles::Q8(tiles) })
+    }
+
+    /// A GGUF Q4_0 (`q4_1 = false`: 18-byte blocks `d, qs[16]`, `w = d · (q − 8)`) or Q4_1
+    /// (20-byte blocks `d, m, qs[16]`, `w = d · q + m`) matrix's raw `data` (row-major
+    /// `[out_dim, in_dim]`, element `j < 16` of a block in the low nibble of `qs[j]`, element
+    /// `j + 16` in its high nibble), repacked as 4-bit tiles without rounding anything.
+    pub fn from_gguf_q4(q4_1: bool, data: &[u8], out_dim: usize, in_dim: usize) -> Result<Self> {
+        let block_bytes = if q4_1 { 20 } else { 18 };
+        let blocks = in_dim / BLOCK;
+        if !supported(out_dim, in_dim) || data.len() != out_dim * blocks * block_bytes {
+            return Err(Error::Model(format!(
+                "a {out_dim}x{in_dim} Q4 matrix ({} bytes) cannot be held as 4-bit tiles here",
+                data.len()
+            )));
+        }
+        let f16_at = |at: usize| u16::from_le_bytes([data[at], data[at + 1]]);
+        let mut tiles = vec![Tile4::ZERO; out_dim / TILE * blocks];
+        for (t, tile) in tiles.iter_mut().enumerate() {
+            let (nt, b) = (t / blocks, t % blocks);
+            for r in 0..TILE {
+                let at = ((nt * TILE + r) * blocks + b) * block_bytes;
+                let d = f16_at(at);
+                tile.d[r] = d;
+                // Q4_0's `d · (q − 8)` is `d · q + m` with `m = −8d`, exact in f16 (a power
+                // of two times `d`; a block's `d` is far below f16's range / 8).
+                tile.m[r] = if q4_1 {
+                    f16_at(at + 2)
+                } else {
+                    half::f16::from_f32(-8.0 * half::f16::from_bits(d).to_f32()).to_bits()
+                };
+                let qs = &data[at + block_bytes - 16..at + block_bytes];
+                for k in 0..BLOCK {
+                    let q = if k < 16 { qs[k] & 0x0F } else { qs[k - 16] >> 4 };
+                    let g = k / 4;
+                    tile.qs[(g / 2) * TILE * 4 + r * 4 + k % 4] |= q << (4 * (g % 2));
+                }
+            }
+        }
+        Ok(Self { out_dim, in_dim, blocks, tiles: Tiles::Q4(tiles) })
+    }
+
+    /// Whether the matrix holds 4-bit tiles.
+    pub fn is_4bit(&self) -> bool {
+        matches!(self.tiles, Tiles::Q4(_))
     }
 
     /// The matrix as f32, row-major `[out, in]`.
     pub fn dequantize(&self) -> Vec<f32> {
         let mut w = vec![0f32; self.out_dim * self.in_dim];
-        for (t, tile) in self.tiles.iter().enumerate() {
-            let (nt, b) = (t / self.blocks, t % self.blocks);
-            for r in 0..TILE {
-                let row = nt * TILE + r;
-                for k in 0..BLOCK {
-                    let q = i16::from(tile.qs[(k / 4) * TILE * 4 + r * 4 + k % 4]) - 128;
-                    w[row * self.in_dim + b * BLOCK + k] = f32::from(q) * tile.scale[r];
+        let blocks = self.blocks;
+        let mut put = |t: usize, r: usize, k: usize, v: f32| {
+            let (nt, b) = (t / blocks, t % blocks);
+            w[(nt * TILE + r) * self.in_dim + b * BLOCK + k] = v;
+        };
+        match &self.tiles {
+            Tiles::Q8(tiles) => {
+                for (t, tile) in tiles.iter().enumerate() {
+                    for r in 0..TILE {
+                        for k in 0..BLOCK {
+                            let q = i16::from(tile.qs[(k / 4) * TILE * 4 + r * 4 + k % 4]) - 128;
+                            put(t, r, k, f32::from(q) * tile.scale[r]);
+                        }
+                    }
+                }
+            }
+            Tiles::Q4(tiles) => {
+                for (t, tile) in tiles.iter().enumerate() {
+                    for r in 0..TILE {
+                        let d = half::f16::from_bits(tile.d[r]).to_f32();
+                        let m = half::f16::from_bits(tile.m[r]).to_f32();
+                        for k in 0..BLOCK {
+                            let g = k / 4;
+                            let byte = tile.qs[(g / 2) * TILE * 4 + r * 4 + k % 4];
+                            let q = (byte >> (4 * (g % 2))) & 0x0F;
+                            // As GGUF dequantizes: `q · d + m` in f32.
+                            put(t, r, k, f32::from(q) * d + m);
+                        }
+                    }
                 }
             }
         }
@@ -154,7 +260,10 @@ impl Q8Matrix {
 
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        self.tiles.len() * std::mem::size_of::<Tile>()
+        match &self.tiles {
+            Tiles::Q8(t) => t.len() * std::mem::size_of::<Tile>(),
+            Tiles::Q4(t) => t.len() * std::mem::size_of::<Tile4>(),
+        }
     }
 
     /// `x · Wᵀ` for the quantized rows `x`: row-major `[x.rows, out_dim]`.
@@ -184,7 +293,7 @@ impl Q8Matrix {
     ///
     /// Work items are disjoint ranges of output tiles, written in place; each row's result is
     /// the same whatever the split and whatever other rows are in `x`.
-    pub fn matmul_many(mats: &[&Q8Matrix], x: &QActs) -> Result<Vec<Vec<f32>>> {
+    pub fn matmul_many(mats: &[&QMatrix], x: &QActs) -> Result<Vec<Vec<f32>>> {
         for m in mats {
             m.check(x)?;
         }
@@ -224,7 +333,7 @@ impl Q8Matrix {
         #[cfg(target_arch = "x86_64")]
         {
             if s < e && e <= self.out_dim / TILE {
-                // SAFETY: a `Q8Matrix` exists only where `available()` holds (checked in
+                // SAFETY: a `QMatrix` exists only where `available()` holds (checked in
                 // `quantize`), so the CPU has AVX-512 F/BW/VNNI. `matmul_many` checked that
                 // `x` has `rows · in_dim` values and `rows · blocks` scales and corrections and
                 // that `tiles` has `out_dim / 16 · blocks` tiles, and allocated `dst` as
@@ -258,7 +367,7 @@ const PARALLEL_QUANTIZE_ROWS: usize = 16;
 /// waking the pool would cost more.
 const INLINE_MACS: usize = 1 << 20;
 
-/// Activations quantized for [`Q8Matrix::matmul`]: `rows` rows of `in_dim`.
+/// Activations quantized for [`QMatrix::matmul`]: `rows` rows of `in_dim`.
 #[derive(Clone, Debug)]
 pub struct QActs {
     pub rows: usize,
@@ -342,205 +451,8 @@ impl QActs {
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
-mod avx512 {
-    use super::{Q8Matrix, QActs, Tile, BLOCK, TILE};
-    use std::arch::x86_64::*;
-
-    /// Rows per register block.
-    const MT: usize = 4;
-
-    /// Output tiles `s..e` of `x · Wᵀ` into the `[x.rows, w.out_dim]` buffer at `dst`.
-    ///
-    /// # Safety
-    /// The CPU has AVX-512 F/BW/VNNI; `x` and `w` are consistent (see `Q8Matrix::check`);
-    /// `s < e ≤ w.out_dim / 16`; `dst` points to `x.rows · w.out_dim` writable f32 of which
-    /// no other thread accesses columns `16·s..16·e` meanwhile.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub(super) unsafe fn range(w: &Q8Matrix, x: &QActs, s: usize, e: usize, dst: *mut f32) {
-        let one_row = x.rows == 1;
-        let mut nt = s;
-        while nt < e {
-            let left = e - nt;
-            let nn = if one_row && left >= 4 {
-                4
-            } else if left >= 2 {
-                2
-            } else {
-                1
-            };
-            let mut r = 0;
-            while r < x.rows {
-                let mm = (x.rows - r).min(MT);
-                // SAFETY: forwarded; `r + mm ≤ rows`, `nt + nn ≤ e`.
-                unsafe {
-                    match (mm, nn) {
-                        (1, 4) => block::<1, 4>(w, x, r, nt, dst),
-                        (1, 2) => block::<1, 2>(w, x, r, nt, dst),
-                        (1, _) => block::<1, 1>(w, x, r, nt, dst),
-                        (2, 2) => block::<2, 2>(w, x, r, nt, dst),
-                        (2, _) => block::<2, 1>(w, x, r, nt, dst),
-                        (3, 2) => block::<3, 2>(w, x, r, nt, dst),
-                        (3, _) => block::<3, 1>(w, x, r, nt, dst),
-                        (_, 2) => block::<4, 2>(w, x, r, nt, dst),
-                        _ => block::<4, 1>(w, x, r, nt, dst),
-                    }
-                }
-                r += mm;
-            }
-            nt += nn;
-        }
-    }
-
-    /// Rows `r0..r0 + R` × output tiles `nt0..nt0 + N`: `R · N` f32 accumulators and as many
-    /// i32 block sums in registers; per block, 8 weight loads feed `8 · R · N` `vpdpbusd`.
-    ///
-    /// # Safety
-    /// As for [`range`], with `r0 + R ≤ x.rows` and `s ≤ nt0`, `nt0 + N ≤ e`: the
-    /// accumulators are stored to rows `r0..r0 + R`, columns `16·nt0..16·(nt0 + N)`.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    #[inline]
-    unsafe fn block<const R: usize, const N: usize>(
-        w: &Q8Matrix,
-        x: &QActs,
-        r0: usize,
-        nt0: usize,
-        dst: *mut f32,
-    ) {
-        let blocks = w.blocks;
-        let k = x.in_dim;
-        let tiles: [&[Tile]; N] =
-            std::array::from_fn(|j| &w.tiles[(nt0 + j) * blocks..(nt0 + j + 1) * blocks]);
-        let mut acc = [[_mm512_setzero_ps(); N]; R];
-        for b in 0..blocks {
-            let mut isum = [[_mm512_setzero_si512(); N]; R];
-            for g in 0..BLOCK / 4 {
-                let mut wv = [_mm512_setzero_si512(); N];
-                for (v, tile) in wv.iter_mut().zip(&tiles) {
-                    // SAFETY: a tile's `qs` is 512 bytes; `g · 64 + 64 ≤ 512`.
-                    *v = unsafe { _mm512_loadu_si512(tile[b].qs.as_ptr().add(g * 64).cast()) };
-                }
-                for (i, isum_r) in isum.iter_mut().enumerate() {
-                    let at = (r0 + i) * k + b * BLOCK + g * 4;
-                    // SAFETY: `at + 4 ≤ rows · in_dim = qs.len()`.
-                    let a4 = unsafe { x.qs.as_ptr().add(at).cast::<i32>().read_unaligned() };
-                    let a = _mm512_set1_epi32(a4);
-                    for j in 0..N {
-                        isum_r[j] = _mm512_dpbusd_epi32(isum_r[j], wv[j], a);
-                    }
-                }
-            }
-            for (i, (acc_r, isum_r)) in acc.iter_mut().zip(&isum).enumerate() {
-                let row_block = (r0 + i) * blocks + b;
-                let corr = _mm512_set1_epi32(x.corr[row_block]);
-                let a_scale = _mm512_set1_ps(x.scale[row_block]);
-                for j in 0..N {
-                    // SAFETY: `scale` is 16 f32.
-                    let w_scale = unsafe { _mm512_loadu_ps(tiles[j][b].scale.as_ptr()) };
-                    let f = _mm512_cvtepi32_ps(_mm512_sub_epi32(isum_r[j], corr));
-                    acc_r[j] = _mm512_fmadd_ps(f, _mm512_mul_ps(w_scale, a_scale), acc_r[j]);
-                }
-            }
-        }
-        for (i, acc_r) in acc.iter().enumerate() {
-            for (j, v) in acc_r.iter().enumerate() {
-                let at = (r0 + i) * w.out_dim + (nt0 + j) * TILE;
-                // SAFETY: row `r0 + i < rows`, columns `16·(nt0 + j)..+16` inside this
-                // item's range (see the function's contract).
-                unsafe { _mm512_storeu_ps(dst.add(at), *v) };
-            }
-        }
-    }
-}
+mod avx512;
 
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-
-    fn random(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
-        (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
-    }
-
-    /// The kernel equals the same quantized arithmetic done in scalar f64, for every row-block
-    /// and tile-block shape the driver picks (1–9 rows, 1–7 tiles), and stays within 8-bit
-    /// quantization error of the f32 product.
-    #[test]
-    fn kernel_matches_scalar_arithmetic() {
-        if !available() {
-            eprintln!("no AVX-512 VNNI on this CPU: the engine uses candle's kernels instead");
-            return;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for (rows, out_dim, in_dim) in [
-            (1, 64, 576),
-            (1, 112, 64),
-            (2, 48, 96),
-            (3, 16, 32),
-            (4, 32, 1536),
-            (5, 80, 128),
-            (9, 112, 576),
-            (16, 96, 64),
-        ] {
-            let w = random(&mut rng, out_dim * in_dim);
-            let x = random(&mut rng, rows * in_dim);
-            let m = Q8Matrix::quantize(&w, out_dim, in_dim).unwrap();
-            let a = QActs::quantize(&x, rows, in_dim).unwrap();
-            let got = m.matmul(&a).unwrap();
-            let wq = m.dequantize();
-            let blocks = in_dim / BLOCK;
-            for r in 0..rows {
-                for o in 0..out_dim {
-                    let mut exact = 0f64;
-                    let mut float = 0f64;
-                    for b in 0..blocks {
-                        let mut isum = 0i64;
-                        for kk in 0..BLOCK {
-                            let idx = b * BLOCK + kk;
-                            let wq_i = (wq[o * in_dim + idx]
-                                / m.tiles[(o / TILE) * blocks + b].scale[o % TILE])
-                                .round() as i64;
-                            isum += wq_i * i64::from(a.qs[r * in_dim + idx]);
-                        }
-                        exact += isum as f64
-                            * f64::from(m.tiles[(o / TILE) * blocks + b].scale[o % TILE])
-                            * f64::from(a.scale[r * blocks + b]);
-                    }
-                    for idx in 0..in_dim {
-                        float += f64::from(w[o * in_dim + idx]) * f64::from(x[r * in_dim + idx]);
-                    }
-                    let g = f64::from(got[r * out_dim + o]);
-                    assert!(
-                        (g - exact).abs() <= 1e-4 * (1.0 + exact.abs()),
-                        "{rows}x{out_dim}x{in_dim} [{r},{o}]: {g} vs {exact}"
-                    );
-                    // 8-bit blocks: a few per mille of the row's magnitude.
-                    assert!(
-                        (g - float).abs() <= 0.02 * (in_dim as f64).sqrt(),
-                        "[{r},{o}]: {g} vs f32 {float}"
-                    );
-                }
-            }
-            // A row's result does not depend on the other rows.
-            let alone = QActs::quantize(&x[(rows - 1) * in_dim..], 1, in_dim).unwrap();
-            assert_eq!(m.matmul(&alone).unwrap(), got[(rows - 1) * out_dim..].to_vec());
-        }
-    }
-
-    #[test]
-    fn bad_shapes_are_refused() {
-        assert!(Q8Matrix::quantize(&[0.0; 16 * 33], 16, 33).is_err());
-        assert!(Q8Matrix::quantize(&[0.0; 15 * 32], 15, 32).is_err());
-        assert!(QActs::quantize(&[0.0; 40], 1, 40).is_err());
-        if available() {
-            let m = Q8Matrix::quantize(&[0.5; 16 * 64], 16, 64).unwrap();
-            let a = QActs::quantize(&[0.5; 32], 1, 32).unwrap();
-            assert!(m.matmul(&a).is_err());
-            // All-zero blocks quantize to zero with scale 0 and give exact zeros.
-            let z = Q8Matrix::quantize(&[0.0; 16 * 64], 16, 64).unwrap();
-            let a = QActs::quantize(&[1.0; 64], 1, 64).unwrap();
-            assert_eq!(z.matmul(&a).unwrap(), vec![0.0; 16]);
-        }
-    }
-}
+mod tests;

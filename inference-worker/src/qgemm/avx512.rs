@@ -1,0 +1,200 @@
+//! The AVX-512 VNNI kernel of [`super`].
+
+use super::{QActs, QMatrix, Tile, Tile4, Tiles, BLOCK, TILE};
+use std::arch::x86_64::*;
+
+/// Rows per register block.
+const MT: usize = 4;
+
+/// Walks output tiles `s..e` in register blocks of up to 4 rows × 2 tiles (4 tiles for a
+/// single row, which reads its weights once and so is bound by memory, not arithmetic).
+macro_rules! drive {
+    ($block:ident, $tiles:expr, $w:expr, $x:expr, $s:expr, $e:expr, $dst:expr) => {{
+        let (tiles, w, x, e, dst) = ($tiles, $w, $x, $e, $dst);
+        let one_row = x.rows == 1;
+        let mut nt = $s;
+        while nt < e {
+            let left = e - nt;
+            let nn = if one_row && left >= 4 {
+                4
+            } else if left >= 2 {
+                2
+            } else {
+                1
+            };
+            let mut r = 0;
+            while r < x.rows {
+                let mm = (x.rows - r).min(MT);
+                // SAFETY: forwarded; `r + mm ≤ rows`, `nt + nn ≤ e`.
+                unsafe {
+                    match (mm, nn) {
+                        (1, 4) => $block::<1, 4>(tiles, w, x, r, nt, dst),
+                        (1, 2) => $block::<1, 2>(tiles, w, x, r, nt, dst),
+                        (1, _) => $block::<1, 1>(tiles, w, x, r, nt, dst),
+                        (2, 2) => $block::<2, 2>(tiles, w, x, r, nt, dst),
+                        (2, _) => $block::<2, 1>(tiles, w, x, r, nt, dst),
+                        (3, 2) => $block::<3, 2>(tiles, w, x, r, nt, dst),
+                        (3, _) => $block::<3, 1>(tiles, w, x, r, nt, dst),
+                        (_, 2) => $block::<4, 2>(tiles, w, x, r, nt, dst),
+                        _ => $block::<4, 1>(tiles, w, x, r, nt, dst),
+                    }
+                }
+                r += mm;
+            }
+            nt += nn;
+        }
+    }};
+}
+
+/// Output tiles `s..e` of `x · Wᵀ` into the `[x.rows, w.out_dim]` buffer at `dst`.
+///
+/// # Safety
+/// The CPU has AVX-512 F/BW/VNNI; `x` and `w` are consistent (see `QMatrix::check`);
+/// `s < e ≤ w.out_dim / 16`; `dst` points to `x.rows · w.out_dim` writable f32 of which
+/// no other thread accesses columns `16·s..16·e` meanwhile.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(super) unsafe fn range(w: &QMatrix, x: &QActs, s: usize, e: usize, dst: *mut f32) {
+    match &w.tiles {
+        Tiles::Q8(tiles) => drive!(block, tiles, w, x, s, e, dst),
+        Tiles::Q4(tiles) => drive!(block4, tiles, w, x, s, e, dst),
+    }
+}
+
+/// Rows `r0..r0 + R` × output tiles `nt0..nt0 + N`: `R · N` f32 accumulators and as many
+/// i32 block sums in registers; per block, 8 weight loads feed `8 · R · N` `vpdpbusd`.
+///
+/// # Safety
+/// As for [`range`], with `r0 + R ≤ x.rows` and `s ≤ nt0`, `nt0 + N ≤ e`: the
+/// accumulators are stored to rows `r0..r0 + R`, columns `16·nt0..16·(nt0 + N)`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn block<const R: usize, const N: usize>(
+    all: &[Tile],
+    w: &QMatrix,
+    x: &QActs,
+    r0: usize,
+    nt0: usize,
+    dst: *mut f32,
+) {
+    let blocks = w.blocks;
+    let k = x.in_dim;
+    let tiles: [&[Tile]; N] =
+        std::array::from_fn(|j| &all[(nt0 + j) * blocks..(nt0 + j + 1) * blocks]);
+    let mut acc = [[_mm512_setzero_ps(); N]; R];
+    for b in 0..blocks {
+        let mut isum = [[_mm512_setzero_si512(); N]; R];
+        for g in 0..BLOCK / 4 {
+            let mut wv = [_mm512_setzero_si512(); N];
+            for (v, tile) in wv.iter_mut().zip(&tiles) {
+                // SAFETY: a tile's `qs` is 512 bytes; `g · 64 + 64 ≤ 512`.
+                *v = unsafe { _mm512_loadu_si512(tile[b].qs.as_ptr().add(g * 64).cast()) };
+            }
+            for (i, isum_r) in isum.iter_mut().enumerate() {
+                let at = (r0 + i) * k + b * BLOCK + g * 4;
+                // SAFETY: `at + 4 ≤ rows · in_dim = qs.len()`.
+                let a4 = unsafe { x.qs.as_ptr().add(at).cast::<i32>().read_unaligned() };
+                let a = _mm512_set1_epi32(a4);
+                for j in 0..N {
+                    isum_r[j] = _mm512_dpbusd_epi32(isum_r[j], wv[j], a);
+                }
+            }
+        }
+        for (i, (acc_r, isum_r)) in acc.iter_mut().zip(&isum).enumerate() {
+            let row_block = (r0 + i) * blocks + b;
+            let corr = _mm512_set1_epi32(x.corr[row_block]);
+            let a_scale = _mm512_set1_ps(x.scale[row_block]);
+            for j in 0..N {
+                // SAFETY: `scale` is 16 f32.
+                let w_scale = unsafe { _mm512_loadu_ps(tiles[j][b].scale.as_ptr()) };
+                let f = _mm512_cvtepi32_ps(_mm512_sub_epi32(isum_r[j], corr));
+                acc_r[j] = _mm512_fmadd_ps(f, _mm512_mul_ps(w_scale, a_scale), acc_r[j]);
+            }
+        }
+    }
+    for (i, acc_r) in acc.iter().enumerate() {
+        for (j, v) in acc_r.iter().enumerate() {
+            let at = (r0 + i) * w.out_dim + (nt0 + j) * TILE;
+            // SAFETY: row `r0 + i < rows`, columns `16·(nt0 + j)..+16` inside this
+            // item's range (see the function's contract).
+            unsafe { _mm512_storeu_ps(dst.add(at), *v) };
+        }
+    }
+}
+
+/// As [`block`], for 4-bit tiles: per block, each 64-byte load holds two input groups (low and
+/// high nibbles, split with one shift and two masks) that feed `2 · R · N` `vpdpbusd`; the
+/// block sum `Σ q·a` becomes `s_a · (d · Σ q·a + m · Σ a)`.
+///
+/// # Safety
+/// As for [`block`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+#[allow(clippy::needless_range_loop)]
+unsafe fn block4<const R: usize, const N: usize>(
+    all: &[Tile4],
+    w: &QMatrix,
+    x: &QActs,
+    r0: usize,
+    nt0: usize,
+    dst: *mut f32,
+) {
+    let blocks = w.blocks;
+    let k = x.in_dim;
+    let tiles: [&[Tile4]; N] =
+        std::array::from_fn(|j| &all[(nt0 + j) * blocks..(nt0 + j + 1) * blocks]);
+    let low = _mm512_set1_epi8(0x0F);
+    let mut acc = [[_mm512_setzero_ps(); N]; R];
+    for b in 0..blocks {
+        let mut isum = [[_mm512_setzero_si512(); N]; R];
+        for p in 0..BLOCK / 8 {
+            let mut lo = [_mm512_setzero_si512(); N];
+            let mut hi = [_mm512_setzero_si512(); N];
+            for j in 0..N {
+                // SAFETY: a tile's `qs` is 256 bytes; `p · 64 + 64 ≤ 256`.
+                let v = unsafe { _mm512_loadu_si512(tiles[j][b].qs.as_ptr().add(p * 64).cast()) };
+                lo[j] = _mm512_and_si512(v, low);
+                hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+            }
+            for (i, isum_r) in isum.iter_mut().enumerate() {
+                let at = (r0 + i) * k + b * BLOCK + p * 8;
+                // SAFETY: `at + 8 ≤ rows · in_dim = qs.len()`.
+                let (a_lo, a_hi) = unsafe {
+                    let ptr = x.qs.as_ptr().add(at).cast::<i32>();
+                    (ptr.read_unaligned(), ptr.add(1).read_unaligned())
+                };
+                let (a_lo, a_hi) = (_mm512_set1_epi32(a_lo), _mm512_set1_epi32(a_hi));
+                for j in 0..N {
+                    isum_r[j] = _mm512_dpbusd_epi32(isum_r[j], lo[j], a_lo);
+                    isum_r[j] = _mm512_dpbusd_epi32(isum_r[j], hi[j], a_hi);
+                }
+            }
+        }
+        let mut d = [_mm512_setzero_ps(); N];
+        let mut m = [_mm512_setzero_ps(); N];
+        for j in 0..N {
+            // SAFETY: `d` and `m` are 16 u16 (32 bytes) each.
+            unsafe {
+                d[j] = _mm512_cvtph_ps(_mm256_loadu_si256(tiles[j][b].d.as_ptr().cast()));
+                m[j] = _mm512_cvtph_ps(_mm256_loadu_si256(tiles[j][b].m.as_ptr().cast()));
+            }
+        }
+        for (i, (acc_r, isum_r)) in acc.iter_mut().zip(&isum).enumerate() {
+            let row_block = (r0 + i) * blocks + b;
+            // `corr` is 128 · Σ a: the block's sum, exactly.
+            let sum_a = _mm512_set1_ps((x.corr[row_block] >> 7) as f32);
+            let a_scale = _mm512_set1_ps(x.scale[row_block]);
+            for j in 0..N {
+                let dot = _mm512_cvtepi32_ps(isum_r[j]);
+                let t = _mm512_fmadd_ps(d[j], dot, _mm512_mul_ps(m[j], sum_a));
+                acc_r[j] = _mm512_fmadd_ps(t, a_scale, acc_r[j]);
+            }
+        }
+    }
+    for (i, acc_r) in acc.iter().enumerate() {
+        for (j, v) in acc_r.iter().enumerate() {
+            let at = (r0 + i) * w.out_dim + (nt0 + j) * TILE;
+            // SAFETY: as in `block`.
+            unsafe { _mm512_storeu_ps(dst.add(at), *v) };
+        }
+    }
+}
