@@ -139,7 +139,7 @@ fn attention_inner(
                 }
                 for row in sc.chunks_exact_mut(stride) {
                     let row = &mut row[..visible];
-                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let max = max(row);
                     for s in row.iter_mut() {
                         *s = exp(*s - max);
                     }
@@ -269,6 +269,20 @@ pub fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
     )
 }
 
+/// The largest of `x` (−∞ for none) in sixteen lanes (a `fold` with `f32::max` is a serial
+/// chain of NaN-aware compares that does not vectorize; scores are never NaN).
+#[inline(always)]
+pub fn max(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 16];
+    let mut c = x.chunks_exact(16);
+    for x in &mut c {
+        for l in 0..16 {
+            acc[l] = if x[l] > acc[l] { x[l] } else { acc[l] };
+        }
+    }
+    acc.iter().chain(c.remainder()).fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
 /// `Σ x` in sixteen lanes.
 #[inline(always)]
 pub fn sum(x: &[f32]) -> f32 {
@@ -293,14 +307,21 @@ pub fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
+    // `n = round(x·log₂e)` (to nearest even) by adding 1.5·2²³: the sum's low mantissa bits
+    // are then `n`, read with integer arithmetic. Unlike `f32::round` (ties away from zero,
+    // no vector instruction) and a saturating `as i32` cast (a scalar range check per
+    // value), every step vectorizes.
+    const MAGIC: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E).round();
+    let t = x * LOG2E + MAGIC;
+    let n = t - MAGIC;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let bits = ((n as i32 + 127) << 23) as u32;
+    let ni = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
+    let bits = (ni.wrapping_add(127) << 23) as u32;
     p * f32::from_bits(bits)
 }
 
