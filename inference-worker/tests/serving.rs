@@ -50,9 +50,9 @@ fn chats_use_the_models_own_template_and_user_text_cannot_forge_turns() {
 
 #[test]
 fn the_kv_budget_queues_or_preempts_and_never_aborts() {
-    // SmolLM2-135M: 30 layers × 3 K/V heads × 64 × 2 × 4 bytes = 46,080 bytes per position;
-    // the budget holds 128 positions (8 blocks of 16).
-    let budget = 128 * 46_080;
+    // SmolLM2-135M: 30 layers × 3 K/V heads × 64 × 2 × 2 bytes (f16) = 23,040 bytes per
+    // position; the budget holds 128 positions (8 blocks of 16).
+    let budget = 128 * 23_040;
     let (w, _) = start(&["--kv-cache-bytes", &budget.to_string(), "--max-batch", "4"], 0);
     let prompts = ["The capital of France is", "Water boils at", "One, two, three,"];
     let fixed = |prompt: &str| json!({"model": "base", "prompt": prompt, "max_tokens": 60, "temperature": 0, "ignore_eos": true});
@@ -248,7 +248,7 @@ fn the_sampling_parameters_apps_send_are_served() {
     assert_eq!(stopped["choices"][0]["finish_reason"], "stop");
     // Each penalty changes a repetitive greedy answer.
     let repeat = |extra: Value| {
-        let mut req = json!({"model": "base", "prompt": "yes yes yes yes yes yes yes", "max_tokens": 12, "temperature": 0});
+        let mut req = json!({"model": "base", "prompt": "yes yes yes yes yes yes yes", "max_tokens": 32, "temperature": 0});
         for (k, v) in extra.as_object().unwrap() {
             req[k] = v.clone();
         }

@@ -251,6 +251,7 @@ mod tests {
             rms_eps: 1e-5,
             context: 4096,
             eos: vec![],
+            kv_f32: false,
         }
     }
 

@@ -80,6 +80,9 @@ pub struct Config {
     pub context: usize,
     /// Token ids that end a generation.
     pub eos: Vec<u32>,
+    /// K/V caches hold f32 rather than f16: the exact path (`Precision::Dense`), whose
+    /// logits are the reference the others are measured against (`fidelity-bench`).
+    pub kv_f32: bool,
 }
 
 impl Config {

@@ -71,8 +71,13 @@ impl Model {
                 x.extend_from_slice(row);
             }
         }
+        // The last projection's output, added to `x` by the next norm (fused with it).
+        let mut residual: Option<Vec<f32>> = None;
         for (li, layer) in self.layers.iter().enumerate() {
-            let h = kernels::rms_norm(&x, &layer.attn_norm, cfg.rms_eps);
+            let h = match residual.take() {
+                Some(d) => kernels::add_rms_norm(&mut x, &d, &layer.attn_norm, cfg.rms_eps),
+                None => kernels::rms_norm(&x, &layer.attn_norm, cfg.rms_eps),
+            };
             let qkv =
                 self.project(layer, li, &[Target::Q, Target::K, Target::V], &h, rows, &row_lora)?;
             let Ok::<[Vec<f32>; 3], _>([mut q, mut k, v]) = qkv.try_into() else {
@@ -86,39 +91,43 @@ impl Model {
             rope(&mut k);
             let kv_row = cfg.kv_heads * cfg.head_dim;
             let q_row = cfg.heads * cfg.head_dim;
-            for (seq, &(first, n)) in seqs.iter_mut().zip(&segments) {
-                let span = first * kv_row..(first + n) * kv_row;
-                let (Some(ks), Some(vs)) = (k.get(span.clone()), v.get(span)) else {
-                    return Err(Error::Model("row bookkeeping out of range".into()));
-                };
-                seq.cache.put_keys(li, ks);
-                if let Some(vc) = seq.cache.values.get_mut(li) {
-                    vc.extend_from_slice(vs);
-                }
-            }
-            // Threads only pay off for large steps: for a decode step the fork/join costs more
-            // than it saves (and competes with candle's matmul pool).
-            let attend = |(seq, &(first, n)): (&SeqStep<'_>, &(usize, usize))| {
-                let qs = q.get(first * q_row..(first + n) * q_row).unwrap_or(&[]);
-                let (Some(kc), Some(vc)) = (seq.cache.keys.get(li), seq.cache.values.get(li))
-                else {
+            // Each sequence writes its new keys and values into its cache and attends over
+            // it: one work item per sequence (on the pool for large steps; for a small decode
+            // step the fork/join costs more than it saves).
+            let cells: Vec<std::sync::Mutex<(&mut KvCache, (usize, usize))>> = seqs
+                .iter_mut()
+                .zip(&segments)
+                .map(|(seq, &seg)| std::sync::Mutex::new((&mut *seq.cache, seg)))
+                .collect();
+            let attend = |i: usize| -> Vec<f32> {
+                let Some(Ok(mut cell)) = cells.get(i).map(|c| c.lock()) else {
                     return Vec::new();
                 };
-                kernels::attention(qs, kc, seq.cache.capacity, vc, seq.cache.len, cfg)
+                let (cache, (first, n)) = &mut *cell;
+                let span = *first * kv_row..(*first + *n) * kv_row;
+                let (Some(ks), Some(vs)) = (k.get(span.clone()), v.get(span)) else {
+                    return Vec::new();
+                };
+                cache.put(li, ks, vs);
+                let qs = q.get(*first * q_row..(*first + *n) * q_row).unwrap_or(&[]);
+                cache.attend(li, qs, cfg)
             };
-            let attn: Vec<Vec<f32>> = if seqs.len() >= PARALLEL_SEQS || rows >= PARALLEL_ROWS {
-                let pairs: Vec<_> = seqs.iter().zip(segments.iter()).collect();
-                parallel_map(pairs.len(), |i| pairs.get(i).map(|&p| attend(p)).unwrap_or_default())
+            let attn: Vec<Vec<f32>> = if cells.len() >= PARALLEL_SEQS || rows >= PARALLEL_ROWS {
+                parallel_map(cells.len(), attend)
             } else {
-                seqs.iter().zip(segments.iter()).map(attend).collect()
+                (0..cells.len()).map(attend).collect()
             };
+            drop(cells);
             let attn: Vec<f32> = attn.concat();
             if attn.len() != rows * q_row {
                 return Err(Error::Model("attention output has the wrong size".into()));
             }
             let o = self.project(layer, li, &[Target::O], &attn, rows, &row_lora)?;
-            kernels::add_assign(&mut x, o.concat().as_slice());
-            let h = kernels::rms_norm(&x, &layer.ffn_norm, cfg.rms_eps);
+            let o = o.into_iter().next().unwrap_or_default();
+            if o.len() != x.len() {
+                return Err(Error::Model("output projection has the wrong size".into()));
+            }
+            let h = kernels::add_rms_norm(&mut x, &o, &layer.ffn_norm, cfg.rms_eps);
             let gate_up =
                 self.project(layer, li, &[Target::Gate, Target::Up], &h, rows, &row_lora)?;
             let Ok::<[Vec<f32>; 2], _>([gate, up]) = gate_up.try_into() else {
@@ -126,7 +135,14 @@ impl Model {
             };
             let act = kernels::silu_mul(&gate, &up);
             let down = self.project(layer, li, &[Target::Down], &act, rows, &row_lora)?;
-            kernels::add_assign(&mut x, down.concat().as_slice());
+            let down = down.into_iter().next().unwrap_or_default();
+            if down.len() != x.len() {
+                return Err(Error::Model("down projection has the wrong size".into()));
+            }
+            residual = Some(down);
+        }
+        if let Some(d) = residual {
+            kernels::add_assign(&mut x, &d);
         }
         for (seq, &(_, n)) in seqs.iter_mut().zip(&segments) {
             seq.cache.len = seq.cache.len.saturating_add(n);

@@ -59,6 +59,7 @@ impl Model {
             rms_eps: float("llama.attention.layer_norm_rms_epsilon", 1e-5),
             context: int("llama.context_length")?,
             eos,
+            kv_f32: precision == Precision::Dense,
         };
         config.validate()?;
         if embed_dim != hidden {

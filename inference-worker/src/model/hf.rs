@@ -32,6 +32,8 @@ impl Model {
             rms_eps: hf.rms_norm_eps.unwrap_or(1e-5),
             context: hf.max_position_embeddings,
             eos: hf.eos_token_id.map(|e| e.ids()).unwrap_or_default(),
+            // The weights are held as f32 (the exact path): so are the keys and values.
+            kv_f32: true,
         };
         config.validate()?;
         let mut files: Vec<_> = std::fs::read_dir(dir)

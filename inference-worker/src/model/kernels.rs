@@ -2,22 +2,87 @@
 //! (`Model::assemble`, `Model::forward`); indexing here follows from them.
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
-use super::{Config, Layout};
+use super::{kv_cache::KvElem, Config, Layout};
+use std::sync::Mutex;
 
 pub fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
-    simd(
-        #[inline(always)]
-        || rms_norm_inner(x, w, eps),
-    )
+    let dim = w.len().max(1);
+    let mut out = vec![0f32; x.len()];
+    let per = row_chunk(x.len(), dim) * dim;
+    let parts: Vec<Mutex<(&[f32], &mut [f32])>> =
+        x.chunks(per).zip(out.chunks_mut(per)).map(Mutex::new).collect();
+    in_parts(&parts, |(xs, dst)| {
+        simd(
+            #[inline(always)]
+            || rms_norm_inner(xs, w, eps, dst),
+        )
+    });
+    drop(parts);
+    out
+}
+
+/// `x += y`, then the RMS norm of the sum (a layer's residual add and its next norm), in one
+/// pass over the rows.
+pub fn add_rms_norm(x: &mut [f32], y: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+    let dim = w.len().max(1);
+    let mut out = vec![0f32; x.len()];
+    let per = row_chunk(x.len(), dim) * dim;
+    let parts: Vec<Mutex<Part<&mut [f32]>>> =
+        x.chunks_mut(per).zip(y.chunks(per)).zip(out.chunks_mut(per)).map(Mutex::new).collect();
+    in_parts(&parts, |((xs, ys), dst)| {
+        simd(
+            #[inline(always)]
+            || {
+                for (a, b) in xs.iter_mut().zip(ys.iter()) {
+                    *a += b;
+                }
+                rms_norm_inner(xs, w, eps, dst)
+            },
+        )
+    });
+    drop(parts);
+    out
+}
+
+/// A work item of a two-input elementwise part: its inputs and its output rows.
+type Part<'a, X> = ((X, &'a [f32]), &'a mut [f32]);
+
+/// Values from which the elementwise parts of a step (norms, SiLU) are split over the pool:
+/// below it a part takes less time than waking the other thread costs.
+const PARALLEL_VALUES: usize = 1 << 15;
+
+/// Rows per work item for `len` values in rows of `dim`: all of them below
+/// [`PARALLEL_VALUES`], else a quarter (the pool's cursor balances four items over its
+/// threads).
+fn row_chunk(len: usize, dim: usize) -> usize {
+    let rows = len / dim.max(1);
+    if len < PARALLEL_VALUES {
+        rows.max(1)
+    } else {
+        rows.div_ceil(4).max(1)
+    }
+}
+
+/// `f` on every part, on the pool when there are several.
+fn in_parts<T: Send>(parts: &[Mutex<T>], f: impl Fn(&mut T) + Sync) {
+    let run = |i: usize| {
+        if let Some(Ok(mut p)) = parts.get(i).map(|p| p.lock()) {
+            f(&mut p);
+        }
+    };
+    if parts.len() > 1 {
+        super::forward::parallel_map(parts.len(), run);
+    } else {
+        (0..parts.len()).for_each(run);
+    }
 }
 
 // The loops below write into preallocated buffers rather than `collect`/`extend`: those
 // are generic library functions that need not be inlined into the `simd` context, and a
 // copy compiled outside it runs at baseline SSE2 with a libm call per exponential.
 #[inline(always)]
-fn rms_norm_inner(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+fn rms_norm_inner(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     let dim = w.len();
-    let mut out = vec![0f32; x.len()];
     for (row, dst) in x.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
         let ms = dot(row, row) / dim as f32;
         let scale = 1.0 / (ms + eps).sqrt();
@@ -25,7 +90,6 @@ fn rms_norm_inner(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
             *d = v * scale * g;
         }
     }
-    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -75,20 +139,19 @@ pub fn simd<R>(f: impl FnOnce() -> R) -> R {
 /// Positions per vector block of the attention kernel (one AVX-512 register of f32).
 pub const BLOCK: usize = 16;
 
-/// Causal attention of the last `q.len() / q_row` cached positions over the cache:
-/// `kt` holds the keys transposed with `capacity` positions per row (see `KvCache`), `v`
-/// the values row-major.
-pub fn attention(
+/// Causal attention of the last `q.len() / q_row` cached positions over one layer of a
+/// [`KvCache`](super::KvCache): `keys` in blocks of `BLOCK` positions, `values` row-major,
+/// both f16 bits or both f32.
+pub fn attention<T: KvElem>(
     q: &[f32],
-    kt: &[f32],
-    capacity: usize,
-    v: &[f32],
+    keys: &[T],
+    values: &[T],
     cached: usize,
     cfg: &Config,
 ) -> Vec<f32> {
     simd(
         #[inline(always)]
-        || attention_inner(q, kt, capacity, v, cached, cfg),
+        || attention_inner(q, keys, values, cached, cfg),
     )
 }
 
@@ -96,11 +159,10 @@ pub fn attention(
 /// together (in chunks of up to four, whose accumulators stay in registers), so each cached
 /// key and value is read once per chunk.
 #[inline(always)]
-fn attention_inner(
+fn attention_inner<T: KvElem>(
     q: &[f32],
-    kt: &[f32],
-    capacity: usize,
-    v: &[f32],
+    keys: &[T],
+    values: &[T],
     cached: usize,
     cfg: &Config,
 ) -> Vec<f32> {
@@ -122,7 +184,6 @@ fn attention_inner(
         let q_t = &q[t * q_row..(t + 1) * q_row];
         let out_t = &mut out[t * q_row..(t + 1) * q_row];
         for g in 0..cfg.kv_heads {
-            let kt_g = &kt[g * hd * capacity..(g + 1) * hd * capacity];
             let mut h0 = 0;
             while h0 < group {
                 let c = (group - h0).min(4);
@@ -131,11 +192,12 @@ fn attention_inner(
                     *dst = x * scale;
                 }
                 let sc = &mut scores[..c * stride];
+                let at = (g * hd, kv_row);
                 match c {
-                    1 => group_scores::<1>(&qs, kt_g, capacity, hd, visible, sc, stride),
-                    2 => group_scores::<2>(&qs, kt_g, capacity, hd, visible, sc, stride),
-                    3 => group_scores::<3>(&qs, kt_g, capacity, hd, visible, sc, stride),
-                    _ => group_scores::<4>(&qs, kt_g, capacity, hd, visible, sc, stride),
+                    1 => group_scores::<T, 1>(&qs, keys, at, hd, visible, sc, stride),
+                    2 => group_scores::<T, 2>(&qs, keys, at, hd, visible, sc, stride),
+                    3 => group_scores::<T, 3>(&qs, keys, at, hd, visible, sc, stride),
+                    _ => group_scores::<T, 4>(&qs, keys, at, hd, visible, sc, stride),
                 }
                 for row in sc.chunks_exact_mut(stride) {
                     let row = &mut row[..visible];
@@ -148,13 +210,13 @@ fn attention_inner(
                         *s *= inv;
                     }
                 }
-                let v_g = &v[g * hd..];
+                let v_g = &values[g * hd..];
                 let o = &mut out_t[heads.start * hd..heads.end * hd];
                 match c {
-                    1 => group_values::<1>(sc, stride, v_g, kv_row, hd, visible, o),
-                    2 => group_values::<2>(sc, stride, v_g, kv_row, hd, visible, o),
-                    3 => group_values::<3>(sc, stride, v_g, kv_row, hd, visible, o),
-                    _ => group_values::<4>(sc, stride, v_g, kv_row, hd, visible, o),
+                    1 => group_values::<T, 1>(sc, stride, v_g, kv_row, hd, visible, o),
+                    2 => group_values::<T, 2>(sc, stride, v_g, kv_row, hd, visible, o),
+                    3 => group_values::<T, 3>(sc, stride, v_g, kv_row, hd, visible, o),
+                    _ => group_values::<T, 4>(sc, stride, v_g, kv_row, hd, visible, o),
                 }
                 h0 += c;
             }
@@ -163,24 +225,38 @@ fn attention_inner(
     out
 }
 
+/// Sixteen cached values (as [`KvCache`](super::KvCache) stores them) as f32.
+#[inline(always)]
+fn widen<T: KvElem>(h: &[T]) -> [f32; BLOCK] {
+    let mut out = [0f32; BLOCK];
+    for (o, &h) in out.iter_mut().zip(h) {
+        *o = h.load();
+    }
+    out
+}
+
 /// `scores[c][j] = q_c · k_j` for the `C` heads in `q` (`[C, hd]`, pre-scaled) and every
 /// position `j < visible`, a block of `BLOCK` positions at a time: one multiply-add per
-/// head dimension and head, the `C` accumulators in registers. Positions past `visible`
-/// in the last block are computed from the cache's zero padding and never read.
+/// head dimension and head, the `C` accumulators in registers. `keys` is a layer's blocked
+/// key cache, `(first, row)` the head's first element and the elements per position.
+/// Positions past `visible` in the last block are computed from the cache's padding and
+/// never read.
 #[inline(always)]
-fn group_scores<const C: usize>(
+fn group_scores<T: KvElem, const C: usize>(
     q: &[f32],
-    kt: &[f32],
-    capacity: usize,
+    keys: &[T],
+    (first, row): (usize, usize),
     hd: usize,
     visible: usize,
     scores: &mut [f32],
     stride: usize,
 ) {
-    for j0 in (0..visible).step_by(BLOCK) {
+    for jb in 0..visible.div_ceil(BLOCK) {
+        let base = (jb * row + first) * BLOCK;
+        let block = &keys[base..base + hd * BLOCK];
         let mut acc = [[0f32; BLOCK]; C];
-        for d in 0..hd {
-            let k = &kt[d * capacity + j0..d * capacity + j0 + BLOCK];
+        for (d, kh) in block.chunks_exact(BLOCK).enumerate() {
+            let k = widen(kh);
             for (c, a) in acc.iter_mut().enumerate() {
                 let qd = q[c * hd + d];
                 for l in 0..BLOCK {
@@ -188,6 +264,7 @@ fn group_scores<const C: usize>(
                 }
             }
         }
+        let j0 = jb * BLOCK;
         for (c, a) in acc.iter().enumerate() {
             scores[c * stride + j0..c * stride + j0 + BLOCK].copy_from_slice(a);
         }
@@ -195,42 +272,73 @@ fn group_scores<const C: usize>(
 }
 
 /// `out[c] = Σ_j p[c][j] · v_j` over `j < visible` for `C` heads sharing the values `v`
-/// (row `j` at `j · kv_row`), `BLOCK` dimensions at a time with the accumulators in
-/// registers.
+/// (f16, row `j` at `j · kv_row`): up to four blocks of `BLOCK` dimensions at a time, the
+/// `C` × 4 accumulators in registers, so that each position's values are read once, in
+/// order, as one contiguous run.
 #[inline(always)]
-fn group_values<const C: usize>(
+fn group_values<T: KvElem, const C: usize>(
     p: &[f32],
     stride: usize,
-    v: &[f32],
+    v: &[T],
     kv_row: usize,
     hd: usize,
     visible: usize,
     out: &mut [f32],
 ) {
     let blocks = hd / BLOCK;
-    for b in 0..blocks {
-        let mut acc = [[0f32; BLOCK]; C];
-        for j in 0..visible {
-            let vj = &v[j * kv_row + b * BLOCK..j * kv_row + (b + 1) * BLOCK];
-            for (c, a) in acc.iter_mut().enumerate() {
-                let w = p[c * stride + j];
-                for l in 0..BLOCK {
-                    a[l] = w.mul_add(vj[l], a[l]);
-                }
-            }
+    let mut b0 = 0;
+    while b0 < blocks {
+        match blocks - b0 {
+            1 => group_values_blocks::<T, C, 1>(p, stride, v, kv_row, b0, visible, hd, out),
+            2 => group_values_blocks::<T, C, 2>(p, stride, v, kv_row, b0, visible, hd, out),
+            3 => group_values_blocks::<T, C, 3>(p, stride, v, kv_row, b0, visible, hd, out),
+            _ => group_values_blocks::<T, C, 4>(p, stride, v, kv_row, b0, visible, hd, out),
         }
-        for (c, a) in acc.iter().enumerate() {
-            out[c * hd + b * BLOCK..c * hd + (b + 1) * BLOCK].copy_from_slice(a);
-        }
+        b0 += (blocks - b0).min(4);
     }
     // Head dimensions that are not a multiple of the block.
     for d in blocks * BLOCK..hd {
         for c in 0..C {
             let mut acc = 0f32;
             for j in 0..visible {
-                acc += p[c * stride + j] * v[j * kv_row + d];
+                acc += p[c * stride + j] * v[j * kv_row + d].load();
             }
             out[c * hd + d] = acc;
+        }
+    }
+}
+
+/// Blocks `b0..b0 + NB` of the head dimensions of [`group_values`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn group_values_blocks<T: KvElem, const C: usize, const NB: usize>(
+    p: &[f32],
+    stride: usize,
+    v: &[T],
+    kv_row: usize,
+    b0: usize,
+    visible: usize,
+    hd: usize,
+    out: &mut [f32],
+) {
+    let mut acc = [[[0f32; BLOCK]; NB]; C];
+    for j in 0..visible {
+        let start = j * kv_row + b0 * BLOCK;
+        let vj = &v[start..start + NB * BLOCK];
+        for (nb, vh) in vj.chunks_exact(BLOCK).enumerate() {
+            let vb = widen(vh);
+            for (c, a) in acc.iter_mut().enumerate() {
+                let w = p[c * stride + j];
+                for l in 0..BLOCK {
+                    a[nb][l] = w.mul_add(vb[l], a[nb][l]);
+                }
+            }
+        }
+    }
+    for (c, a) in acc.iter().enumerate() {
+        for (nb, a) in a.iter().enumerate() {
+            let at = c * hd + (b0 + nb) * BLOCK;
+            out[at..at + BLOCK].copy_from_slice(a);
         }
     }
 }
@@ -257,16 +365,23 @@ pub fn add_assign(x: &mut [f32], y: &[f32]) {
 }
 
 pub fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
-    simd(
-        #[inline(always)]
-        || {
-            let mut out = vec![0f32; gate.len().min(up.len())];
-            for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
-                *o = g / (1.0 + exp(-g)) * u;
-            }
-            out
-        },
-    )
+    let mut out = vec![0f32; gate.len().min(up.len())];
+    // Any split works (elementwise); rows of 1024 values keep the chunks whole vectors.
+    let per = row_chunk(out.len(), 1024) * 1024;
+    let parts: Vec<Mutex<Part<&[f32]>>> =
+        gate.chunks(per).zip(up.chunks(per)).zip(out.chunks_mut(per)).map(Mutex::new).collect();
+    in_parts(&parts, |((g, u), o)| {
+        simd(
+            #[inline(always)]
+            || {
+                for ((o, &g), &u) in o.iter_mut().zip(g.iter()).zip(u.iter()) {
+                    *o = g / (1.0 + exp(-g)) * u;
+                }
+            },
+        )
+    });
+    drop(parts);
+    out
 }
 
 /// The largest of `x` (−∞ for none) in sixteen lanes (a `fold` with `f32::max` is a serial
@@ -345,7 +460,11 @@ mod tests {
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod attention_tests {
-    use crate::model::{kernels, Config, KvCache};
+    use crate::model::{
+        kernels,
+        kv_cache::{from_f16, to_f16},
+        Config, KvCache,
+    };
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -362,6 +481,7 @@ mod attention_tests {
             rms_eps: 1e-5,
             context: 512,
             eos: Vec::new(),
+            kv_f32: false,
         }
     }
 
@@ -403,10 +523,12 @@ mod attention_tests {
     #[test]
     fn blocked_attention_matches_the_reference() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        for (heads, kv_heads, hd) in
+        for ((heads, kv_heads, hd), kv_f32) in
             [(3, 3, 64), (6, 3, 64), (9, 3, 64), (8, 2, 32), (10, 2, 48), (9, 1, 24), (4, 1, 70)]
+                .into_iter()
+                .flat_map(|shape| [(shape, false), (shape, true)])
         {
-            let cfg = config(heads, kv_heads, hd);
+            let cfg = Config { kv_f32, ..config(heads, kv_heads, hd) };
             let (kv_row, q_row) = (kv_heads * hd, heads * hd);
             // Capacity 5 forces the key buffers to grow twice.
             let mut cache = KvCache::new(&cfg, 5);
@@ -417,18 +539,16 @@ mod attention_tests {
                 };
                 let (q, k, v) = (gen(n * q_row), gen(n * kv_row), gen(n * kv_row));
                 cache.reserve(cache.len() + n);
-                cache.put_keys(0, &k);
-                cache.values[0].extend_from_slice(&v);
-                all_k.extend_from_slice(&k);
-                all_v.extend_from_slice(&v);
-                let got = kernels::attention(
-                    &q,
-                    &cache.keys[0],
-                    cache.capacity,
-                    &cache.values[0],
-                    cache.len,
-                    &cfg,
-                );
+                cache.put(0, &k, &v);
+                // The reference sees the values the cache holds: f16, rounded.
+                let held = |x: &[f32]| {
+                    x.iter()
+                        .map(|&x| if kv_f32 { x } else { from_f16(to_f16(x)) })
+                        .collect::<Vec<_>>()
+                };
+                all_k.extend(held(&k));
+                all_v.extend(held(&v));
+                let got = cache.attend(0, &q, &cfg);
                 let want = reference(&q, &all_k, &all_v, cache.len, &cfg);
                 let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
                 assert!(

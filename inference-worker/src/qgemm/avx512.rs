@@ -198,3 +198,41 @@ unsafe fn block4<const R: usize, const N: usize>(
         }
     }
 }
+
+/// Quantizes whole blocks of 32 activations as [`super::quantize_block`] does (the same
+/// values: round to nearest even, the scale `amax / 127`), with each block's `128 · Σ q`:
+/// two 16-lane loads, one horizontal maximum and one horizontal sum per block.
+///
+/// # Safety
+/// The CPU has AVX-512 F/BW; `qs.len() == x.len()`, `scale.len() == corr.len() == x.len() / 32`
+/// and `x.len()` is a multiple of 32.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) unsafe fn quantize(x: &[f32], qs: &mut [i8], scale: &mut [f32], corr: &mut [i32]) {
+    let abs_mask = _mm512_set1_epi32(0x7fff_ffff);
+    for (b, (s, c)) in scale.iter_mut().zip(corr.iter_mut()).enumerate() {
+        // SAFETY: block `b < x.len() / 32`: 32 values from `32·b` (the function's contract).
+        let (x0, x1) = unsafe {
+            let p = x.as_ptr().add(b * BLOCK);
+            (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
+        };
+        let a0 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x0), abs_mask));
+        let a1 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x1), abs_mask));
+        let amax = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+        let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+        let (lo, hi) = (_mm512_set1_ps(-127.0), _mm512_set1_ps(127.0));
+        let y0 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x0, _mm512_set1_ps(inv)), lo), hi);
+        let y1 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x1, _mm512_set1_ps(inv)), lo), hi);
+        // The default rounding mode: to nearest even, as `quantize_block`'s 1.5·2²³ trick.
+        let q0 = _mm512_cvtps_epi32(y0);
+        let q1 = _mm512_cvtps_epi32(y1);
+        // SAFETY: 32 bytes from `32·b` of `qs`, as long as `x`.
+        unsafe {
+            let p = qs.as_mut_ptr().add(b * BLOCK);
+            _mm_storeu_si128(p.cast(), _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128(p.add(16).cast(), _mm512_cvtepi32_epi8(q1));
+        }
+        *s = amax / 127.0;
+        // At most 32 · 127 · 128: no overflow.
+        *c = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)) * 128;
+    }
+}

@@ -393,29 +393,32 @@ impl QActs {
             )));
         }
         if rows >= PARALLEL_QUANTIZE_ROWS {
-            // Quantized on the pool in row chunks (it is a serial stretch between the
-            // parallel parts of a step otherwise), then joined.
+            // Quantized on the pool in row chunks written in place (it is a serial stretch
+            // between the parallel parts of a step otherwise).
             let chunk = rows.div_ceil(pool_threads() * 2).max(1);
-            let parts = crate::model::parallel_map(rows.div_ceil(chunk), |i| {
-                let start = (i * chunk).min(rows);
-                let end = (start + chunk).min(rows);
-                x.get(start * in_dim..end * in_dim)
-                    .and_then(|xs| Self::quantize_serial(xs, end - start, in_dim).ok())
-            });
+            let (values, blocks) = (chunk * in_dim, chunk * in_dim / BLOCK);
             let mut out = Self {
                 rows,
                 in_dim,
-                qs: Vec::with_capacity(x.len()),
-                scale: Vec::with_capacity(x.len() / BLOCK),
-                corr: Vec::with_capacity(x.len() / BLOCK),
+                qs: vec![0i8; x.len()],
+                scale: vec![0f32; x.len() / BLOCK],
+                corr: vec![0i32; x.len() / BLOCK],
             };
-            for part in parts {
-                let part =
-                    part.ok_or_else(|| Error::Model("activation quantization failed".into()))?;
-                out.qs.extend_from_slice(&part.qs);
-                out.scale.extend_from_slice(&part.scale);
-                out.corr.extend_from_slice(&part.corr);
-            }
+            type Part<'a> = (((&'a [f32], &'a mut [i8]), &'a mut [f32]), &'a mut [i32]);
+            let parts: Vec<std::sync::Mutex<Part<'_>>> = x
+                .chunks(values)
+                .zip(out.qs.chunks_mut(values))
+                .zip(out.scale.chunks_mut(blocks))
+                .zip(out.corr.chunks_mut(blocks))
+                .map(std::sync::Mutex::new)
+                .collect();
+            crate::model::parallel_map(parts.len(), |i| {
+                if let Some(Ok(mut part)) = parts.get(i).map(|p| p.lock()) {
+                    let (((x, qs), scale), corr) = &mut *part;
+                    quantize_into(x, qs, scale, corr);
+                }
+            });
+            drop(parts);
             return Ok(out);
         }
         Self::quantize_serial(x, rows, in_dim)
@@ -426,27 +429,64 @@ impl QActs {
         let mut qs = vec![0i8; x.len()];
         let mut scale = vec![0f32; n_blocks];
         let mut corr = vec![0i32; n_blocks];
-        crate::model::kernels::simd(
-            #[inline(always)]
-            || {
-                for (((xb, qb), s), c) in x
-                    .chunks_exact(BLOCK)
-                    .zip(qs.chunks_exact_mut(BLOCK))
-                    .zip(scale.iter_mut())
-                    .zip(corr.iter_mut())
-                {
-                    *s = quantize_block(xb, qb);
-                    // At most 32 · 127 · 128: no overflow.
-                    let mut sum = 0i32;
-                    for &q in qb.iter() {
-                        sum = sum.wrapping_add(i32::from(q));
-                    }
-                    *c = sum.wrapping_mul(128);
-                }
-            },
-        );
+        quantize_into(x, &mut qs, &mut scale, &mut corr);
         Ok(Self { rows, in_dim, qs, scale, corr })
     }
+}
+
+/// Each block of 32 of `x` (whole blocks) into `qs`, its scale and its `128 · Σ q`: the
+/// AVX-512 loop where the CPU has it, else the portable one (the same values).
+fn quantize_into(x: &[f32], qs: &mut [i8], scale: &mut [f32], corr: &mut [i32]) {
+    let n_blocks = x.len() / BLOCK;
+    if qs.len() != x.len() || scale.len() != n_blocks || corr.len() != n_blocks {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if avx512_quantize() && x.len().is_multiple_of(BLOCK) {
+        // SAFETY: the CPU has AVX-512 F/BW (checked just above); `qs` is as long as `x`,
+        // `scale` and `corr` have one entry per block of 32 (checked above), and `x.len()`
+        // is a multiple of 32.
+        #[allow(unsafe_code)]
+        unsafe {
+            avx512::quantize(x, qs, scale, corr)
+        };
+        return;
+    }
+    quantize_scalar(x, qs, scale, corr);
+}
+
+/// The portable form of the activation quantizer: each block of 32 of `x` into `qs`, its
+/// scale and its `128 · Σ q`.
+fn quantize_scalar(x: &[f32], qs: &mut [i8], scale: &mut [f32], corr: &mut [i32]) {
+    crate::model::kernels::simd(
+        #[inline(always)]
+        || {
+            for (((xb, qb), s), c) in x
+                .chunks_exact(BLOCK)
+                .zip(qs.chunks_exact_mut(BLOCK))
+                .zip(scale.iter_mut())
+                .zip(corr.iter_mut())
+            {
+                *s = quantize_block(xb, qb);
+                // At most 32 · 127 · 128: no overflow.
+                let mut sum = 0i32;
+                for &q in qb.iter() {
+                    sum = sum.wrapping_add(i32::from(q));
+                }
+                *c = sum.wrapping_mul(128);
+            }
+        },
+    );
+}
+
+/// Whether the activations are quantized by the AVX-512 loop (asked once).
+#[cfg(target_arch = "x86_64")]
+fn avx512_quantize() -> bool {
+    static YES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *YES.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+    })
 }
 
 #[cfg(target_arch = "x86_64")]

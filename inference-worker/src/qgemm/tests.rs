@@ -168,3 +168,40 @@ fn four_bit_tiles_hold_gguf_blocks_exactly() {
     assert!(QMatrix::from_gguf_q4(true, &[0; 20 * 15], 16, 32).is_err());
     assert!(QMatrix::from_gguf_q4(false, &[0; 20 * 16], 16, 32).is_err());
 }
+
+/// The AVX-512 activation quantizer gives the portable one's bytes, scales and block sums
+/// exactly: ordinary values, an all-zero block, a block with one huge and many tiny values,
+/// ties that round to even, and values far outside [-1, 1].
+#[test]
+fn avx512_activation_quantizer_equals_the_portable_one() {
+    if !avx512_quantize() {
+        eprintln!("no AVX-512 on this CPU: only the portable quantizer runs");
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut x = random(&mut rng, 64 * BLOCK);
+    x[BLOCK..2 * BLOCK].fill(0.0);
+    x[2 * BLOCK] = 1e30;
+    x[2 * BLOCK + 1..3 * BLOCK].fill(1e-30);
+    // With amax = 127 the scale is 1: k − 15.5 is a tie, rounded to the even neighbour.
+    for k in 0..BLOCK {
+        x[3 * BLOCK + k] = k as f32 - 15.5;
+    }
+    x[3 * BLOCK + 31] = 127.0;
+    for v in &mut x[4 * BLOCK..5 * BLOCK] {
+        *v *= 3.0e4;
+    }
+    let n = x.len() / BLOCK;
+    let (mut qa, mut sa, mut ca) = (vec![0i8; x.len()], vec![0f32; n], vec![0i32; n]);
+    let (mut qb, mut sb, mut cb) = (vec![0i8; x.len()], vec![0f32; n], vec![0i32; n]);
+    quantize_scalar(&x, &mut qa, &mut sa, &mut ca);
+    #[allow(unsafe_code)]
+    // SAFETY: AVX-512 F/BW checked above; the buffers are sized as the contract asks.
+    unsafe {
+        avx512::quantize(&x, &mut qb, &mut sb, &mut cb)
+    };
+    assert_eq!(qa, qb);
+    assert_eq!(sa, sb);
+    assert_eq!(ca, cb);
+    assert!(qa[3 * BLOCK..4 * BLOCK - 1].iter().all(|&q| q % 2 == 0), "ties round to even");
+}

@@ -18,6 +18,7 @@ fn tiny_config() -> Config {
         rms_eps: 1e-5,
         context: 32,
         eos: vec![1],
+        kv_f32: false,
     }
 }
 
