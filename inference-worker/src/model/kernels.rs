@@ -517,9 +517,10 @@ mod attention_tests {
         out
     }
 
-    /// The blocked kernel over the transposed key cache equals the reference, for group sizes
-    /// that take every chunk path (1–4, 5 = 4 + 1, 9 = 4 + 4 + 1), head sizes that are and are
-    /// not a multiple of the block, prompts and single tokens, and caches that had to grow.
+    /// The blocked kernel over the blocked key cache (f16 and f32) equals the reference, for
+    /// group sizes that take every chunk path (1–4, 5 = 4 + 1, 9 = 4 + 4 + 1), head sizes that
+    /// are and are not a multiple of the block, prompts and single tokens, and caches that had
+    /// to grow.
     #[test]
     fn blocked_attention_matches_the_reference() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
