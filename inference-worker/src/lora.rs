@@ -210,27 +210,35 @@ fn quantize_rows(values: &[f32], len: usize) -> (Vec<i8>, Vec<f32>) {
     (qs, scales)
 }
 
-/// `Σ a·x` over 8-bit `a`, in sixteen f32 lanes.
+/// `Σ a·x` in sixteen f32 lanes (`a` holds a slice's 8-bit values as f32, exactly).
 #[inline(always)]
 #[allow(clippy::indexing_slicing)]
-fn dot_i8(a: &[i8], x: &[f32]) -> f32 {
+fn dot_lanes(a: &[f32], x: &[f32]) -> f32 {
     let mut acc = [0f32; 16];
     let mut ca = a.chunks_exact(16);
     let mut cx = x.chunks_exact(16);
     for (p, q) in (&mut ca).zip(&mut cx) {
         for l in 0..16 {
-            acc[l] += f32::from(p[l]) * q[l];
+            acc[l] += p[l] * q[l];
         }
     }
-    let tail: f32 = ca.remainder().iter().zip(cx.remainder()).map(|(p, q)| f32::from(*p) * q).sum();
+    let tail: f32 = ca.remainder().iter().zip(cx.remainder()).map(|(p, q)| p * q).sum();
     acc.iter().sum::<f32>() + tail
 }
 
-/// `y += s·b` over 8-bit `b`.
+/// `y += s·b`.
 #[inline(always)]
-fn axpy_i8(s: f32, b: &[i8], y: &mut [f32]) {
+fn axpy(s: f32, b: &[f32], y: &mut [f32]) {
     for (yy, &bb) in y.iter_mut().zip(b) {
-        *yy += s * f32::from(bb);
+        *yy += s * bb;
+    }
+}
+
+/// `dst = src` as f32 (exact for 8-bit values).
+#[inline(always)]
+fn widen_i8(src: &[i8], dst: &mut [f32]) {
+    for (d, &q) in dst.iter_mut().zip(src) {
+        *d = f32::from(q);
     }
 }
 
@@ -253,13 +261,19 @@ impl LoraPair {
         if rows.iter().any(|&r| (r + 1) * i > x.len()) || rows.len() * o > out.len() {
             return;
         }
+        // Each slice is widened to f32 once for all the rows (the same values: an 8-bit
+        // integer is exact in f32, so a row's arithmetic does not depend on how many rows
+        // share the item).
+        let (mut a_f, mut b_f) = (vec![0f32; i], vec![0f32; o]);
         for (j, (a_j, bt_j)) in self.a.chunks_exact(i).zip(self.bt.chunks_exact(o)).enumerate() {
             let w = self.weight[j] * self.a_scale[j];
             let b_scale = self.bt_scale[j];
+            widen_i8(a_j, &mut a_f);
+            widen_i8(bt_j, &mut b_f);
             for (k, &r) in rows.iter().enumerate() {
-                let s = dot_i8(a_j, &x[r * i..(r + 1) * i]) * w * b_scale;
+                let s = dot_lanes(&a_f, &x[r * i..(r + 1) * i]) * w * b_scale;
                 if s != 0.0 {
-                    axpy_i8(s, bt_j, &mut out[k * o..(k + 1) * o]);
+                    axpy(s, &b_f, &mut out[k * o..(k + 1) * o]);
                 }
             }
         }
