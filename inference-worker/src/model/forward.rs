@@ -259,3 +259,18 @@ pub(crate) fn parallel_map<T: Send + Default>(n: usize, f: impl Fn(usize) -> T +
     });
     slots.into_iter().map(|s| s.into_inner().unwrap_or_default()).collect()
 }
+
+/// `f` on every part (a work item's disjoint slices, each behind its own uncontended lock),
+/// on the pool when there are several.
+pub(crate) fn in_parts<T: Send>(parts: &[std::sync::Mutex<T>], f: impl Fn(&mut T) + Sync) {
+    let run = |i: usize| {
+        if let Some(Ok(mut p)) = parts.get(i).map(|p| p.lock()) {
+            f(&mut p);
+        }
+    };
+    if parts.len() > 1 {
+        parallel_map(parts.len(), run);
+    } else {
+        (0..parts.len()).for_each(run);
+    }
+}

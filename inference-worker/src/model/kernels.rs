@@ -11,7 +11,7 @@ pub fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     let per = row_chunk(x.len(), dim) * dim;
     let parts: Vec<Mutex<(&[f32], &mut [f32])>> =
         x.chunks(per).zip(out.chunks_mut(per)).map(Mutex::new).collect();
-    in_parts(&parts, |(xs, dst)| {
+    super::forward::in_parts(&parts, |(xs, dst)| {
         simd(
             #[inline(always)]
             || rms_norm_inner(xs, w, eps, dst),
@@ -29,7 +29,7 @@ pub fn add_rms_norm(x: &mut [f32], y: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     let per = row_chunk(x.len(), dim) * dim;
     let parts: Vec<Mutex<Part<&mut [f32]>>> =
         x.chunks_mut(per).zip(y.chunks(per)).zip(out.chunks_mut(per)).map(Mutex::new).collect();
-    in_parts(&parts, |((xs, ys), dst)| {
+    super::forward::in_parts(&parts, |((xs, ys), dst)| {
         simd(
             #[inline(always)]
             || {
@@ -60,20 +60,6 @@ fn row_chunk(len: usize, dim: usize) -> usize {
         rows.max(1)
     } else {
         rows.div_ceil(4).max(1)
-    }
-}
-
-/// `f` on every part, on the pool when there are several.
-fn in_parts<T: Send>(parts: &[Mutex<T>], f: impl Fn(&mut T) + Sync) {
-    let run = |i: usize| {
-        if let Some(Ok(mut p)) = parts.get(i).map(|p| p.lock()) {
-            f(&mut p);
-        }
-    };
-    if parts.len() > 1 {
-        super::forward::parallel_map(parts.len(), run);
-    } else {
-        (0..parts.len()).for_each(run);
     }
 }
 
@@ -370,7 +356,7 @@ pub fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
     let per = row_chunk(out.len(), 1024) * 1024;
     let parts: Vec<Mutex<Part<&[f32]>>> =
         gate.chunks(per).zip(up.chunks(per)).zip(out.chunks_mut(per)).map(Mutex::new).collect();
-    in_parts(&parts, |((g, u), o)| {
+    super::forward::in_parts(&parts, |((g, u), o)| {
         simd(
             #[inline(always)]
             || {

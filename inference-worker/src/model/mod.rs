@@ -39,7 +39,7 @@ mod linear;
 
 pub use config::{Config, Layout, Precision, Target};
 pub use dense::{DenseLayer, DenseWeights};
-pub(crate) use forward::parallel_map;
+pub(crate) use forward::in_parts;
 pub use forward::SeqStep;
 pub use kv_cache::KvCache;
 pub use linear::Linear;

@@ -412,11 +412,8 @@ impl QActs {
                 .zip(out.corr.chunks_mut(blocks))
                 .map(std::sync::Mutex::new)
                 .collect();
-            crate::model::parallel_map(parts.len(), |i| {
-                if let Some(Ok(mut part)) = parts.get(i).map(|p| p.lock()) {
-                    let (((x, qs), scale), corr) = &mut *part;
-                    quantize_into(x, qs, scale, corr);
-                }
+            crate::model::in_parts(&parts, |(((x, qs), scale), corr)| {
+                quantize_into(x, qs, scale, corr)
             });
             drop(parts);
             return Ok(out);
