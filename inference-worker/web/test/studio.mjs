@@ -83,8 +83,15 @@ async function open(route, { width = 1280, rpcUrl = RPC } = {}) {
 
 /** The signed-in account, by its name in the account menu. */
 async function as(page, name) {
-  await page.waitForSelector('[data-testid=account] option');
-  const value = await page.$$eval('[data-testid=account] option', (os, n) => os.find((o) => o.textContent.startsWith(n + ' '))?.value, name);
+  // Accounts from a wallet extension join the menu after it answers, so wait for this one by name.
+  const value = await page
+    .waitForFunction(
+      (n) => [...document.querySelectorAll('[data-testid=account] option')].find((o) => o.textContent.startsWith(n + ' '))?.value,
+      { timeout: 30_000 },
+      name,
+    )
+    .then((h) => h.jsonValue())
+    .catch(() => undefined);
   assert.ok(value, `no account ${name} in the menu`);
   await page.select('[data-testid=account]', value);
 }
