@@ -24,7 +24,8 @@
 //!
 //! Reports tokens/s, TTFT p50/p99, inter-token latency p50/p99, cold-load time, cache hit
 //! rate, peak memory, and the ratios the worker issue sets goals for. With `--repeat K` every
-//! configuration runs K times and the median run is reported (ratios between medians).
+//! configuration runs K times, in K interleaved rounds (base, each adapter count, naive, then
+//! again), and the median run is reported (ratios between medians).
 
 // Counters and lengths of one benchmark run: far from overflowing.
 #![allow(clippy::arithmetic_side_effects)]
@@ -507,45 +508,50 @@ fn main() -> Result<()> {
     };
     let repeat = args.repeat.max(1);
     let base_plan = plan(&args, 1, &corpus);
-    let base = median_run(
-        (0..repeat)
-            .map(|_| serve(&args, &model, &tok, None, &[], &base_plan, 0))
-            .collect::<Result<Vec<_>>>()?,
-    );
+    let plans: Vec<(usize, Vec<Planned>)> =
+        args.adapters.iter().map(|&n| (n, plan(&args, n, &corpus))).collect();
+    // The naive baseline replays the first plan with at least 10 adapters.
+    let naive_n = args.adapters.iter().copied().find(|&n| n >= 10 && args.naive_requests > 0);
+    // Rounds: each runs every configuration once, in the same order, so a slow or fast spell
+    // of the machine lands on all of them rather than on one configuration's runs.
+    let mut base_runs = Vec::with_capacity(repeat);
+    let mut runs: Vec<Vec<Outcome>> = plans.iter().map(|_| Vec::with_capacity(repeat)).collect();
+    let mut naive_runs = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        base_runs.push(serve(&args, &model, &tok, None, &[], &base_plan, 0)?);
+        for ((n, p), out) in plans.iter().zip(runs.iter_mut()) {
+            let (store, ids, _dir) = fresh_store(&args, &model, &targets, *n, p)?;
+            out.push(serve(&args, &model, &tok, Some(&store), &ids, p, 0)?);
+            if naive_n == Some(*n) {
+                let prefix: Vec<Planned> = p.iter().take(args.naive_requests).cloned().collect();
+                let mut loras = HashMap::new();
+                for r in &prefix {
+                    if let Some(id) = ids.get(r.adapter) {
+                        loras.insert(r.adapter, store.get(id)?);
+                    }
+                }
+                let (nv, merge) = naive(&model, &loras, &prefix)?;
+                println!("               naive merge time {:.1} s of {:.1} s", merge, nv.seconds);
+                naive_runs.push(nv);
+            }
+        }
+    }
+    let base = median_run(base_runs);
     report.push(row("base", &base));
     let base_tps = base.tokens as f64 / base.seconds;
     let mut tps_by_n: HashMap<usize, f64> = HashMap::new();
     let mut naive_done = None;
-    for &n in &args.adapters {
-        let p = plan(&args, n, &corpus);
-        let mut runs = Vec::with_capacity(repeat);
-        let mut last = None;
-        for _ in 0..repeat {
-            let (store, ids, dir) = fresh_store(&args, &model, &targets, n, &p)?;
-            runs.push(serve(&args, &model, &tok, Some(&store), &ids, &p, 0)?);
-            last = Some((store, ids, dir));
-        }
-        let o = median_run(runs);
+    let mut naive_runs = Some(naive_runs);
+    for ((n, _), out) in plans.iter().zip(runs) {
+        let o = median_run(out);
         report.push(row(&format!("{n} adapters"), &o));
-        tps_by_n.insert(n, o.tokens as f64 / o.seconds);
-        let Some((store, ids, _dir)) = last else { continue };
-        if naive_done.is_none() && n >= 10 && args.naive_requests > 0 {
-            let prefix: Vec<Planned> = p.iter().take(args.naive_requests).cloned().collect();
-            let mut loras = HashMap::new();
-            for r in &prefix {
-                if let Some(id) = ids.get(r.adapter) {
-                    loras.insert(r.adapter, store.get(id)?);
-                }
+        tps_by_n.insert(*n, o.tokens as f64 / o.seconds);
+        if naive_n == Some(*n) {
+            if let Some(nv) = naive_runs.take() {
+                let nv = median_run(nv);
+                report.push(row(&format!("naive ({n})"), &nv));
+                naive_done = Some((*n, nv.tokens as f64 / nv.seconds));
             }
-            let mut runs = Vec::with_capacity(repeat);
-            for _ in 0..repeat {
-                let (nv, merge) = naive(&model, &loras, &prefix)?;
-                println!("               naive merge time {:.1} s of {:.1} s", merge, nv.seconds);
-                runs.push(nv);
-            }
-            let nv = median_run(runs);
-            report.push(row(&format!("naive ({n})"), &nv));
-            naive_done = Some((n, nv.tokens as f64 / nv.seconds));
         }
     }
     // Shared prompt prefixes: the same plan with 4 system prompts, prefix cache off then on.
