@@ -511,7 +511,7 @@ fn main() -> Result<()> {
     let plans: Vec<(usize, Vec<Planned>)> =
         args.adapters.iter().map(|&n| (n, plan(&args, n, &corpus))).collect();
     // The naive baseline replays the first plan with at least 10 adapters.
-    let naive_n = args.adapters.iter().copied().find(|&n| n >= 10 && args.naive_requests > 0);
+    let naive_at = plans.iter().position(|(n, _)| *n >= 10).filter(|_| args.naive_requests > 0);
     // Rounds: each runs every configuration once, in the same order, so a slow or fast spell
     // of the machine lands on all of them rather than on one configuration's runs.
     let mut base_runs = Vec::with_capacity(repeat);
@@ -519,10 +519,10 @@ fn main() -> Result<()> {
     let mut naive_runs = Vec::with_capacity(repeat);
     for _ in 0..repeat {
         base_runs.push(serve(&args, &model, &tok, None, &[], &base_plan, 0)?);
-        for ((n, p), out) in plans.iter().zip(runs.iter_mut()) {
+        for (k, ((n, p), out)) in plans.iter().zip(runs.iter_mut()).enumerate() {
             let (store, ids, _dir) = fresh_store(&args, &model, &targets, *n, p)?;
             out.push(serve(&args, &model, &tok, Some(&store), &ids, p, 0)?);
-            if naive_n == Some(*n) {
+            if naive_at == Some(k) {
                 let prefix: Vec<Planned> = p.iter().take(args.naive_requests).cloned().collect();
                 let mut loras = HashMap::new();
                 for r in &prefix {
@@ -541,17 +541,14 @@ fn main() -> Result<()> {
     let base_tps = base.tokens as f64 / base.seconds;
     let mut tps_by_n: HashMap<usize, f64> = HashMap::new();
     let mut naive_done = None;
-    let mut naive_runs = Some(naive_runs);
-    for ((n, _), out) in plans.iter().zip(runs) {
+    for (k, ((n, _), out)) in plans.iter().zip(runs).enumerate() {
         let o = median_run(out);
         report.push(row(&format!("{n} adapters"), &o));
         tps_by_n.insert(*n, o.tokens as f64 / o.seconds);
-        if naive_n == Some(*n) {
-            if let Some(nv) = naive_runs.take() {
-                let nv = median_run(nv);
-                report.push(row(&format!("naive ({n})"), &nv));
-                naive_done = Some((*n, nv.tokens as f64 / nv.seconds));
-            }
+        if naive_at == Some(k) {
+            let nv = median_run(std::mem::take(&mut naive_runs));
+            report.push(row(&format!("naive ({n})"), &nv));
+            naive_done = Some((*n, nv.tokens as f64 / nv.seconds));
         }
     }
     // Shared prompt prefixes: the same plan with 4 system prompts, prefix cache off then on.
