@@ -123,6 +123,9 @@ fn axpy4<S: Simd, E: Copy + Into<f32>>(
 /// [`LoraPair::apply_rows`] compiled for the vector extension chosen at run time.
 pub(super) struct ApplyRows<'a> {
     pub pair: &'a LoraPair,
+    /// The pair's stored integers as rows: `A` (`[rank, in]`), `Bᵀ` (`[rank, out]`).
+    pub a: &'a [i8],
+    pub bt: &'a [i8],
     pub x: &'a [f32],
     pub rows: &'a [usize],
     pub out: &'a mut [f32],
@@ -135,9 +138,13 @@ impl WithSimd for ApplyRows<'_> {
     #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let Self { pair, x, rows, out } = self;
+        let Self { pair, a, bt, x, rows, out } = self;
         let (i, o) = (pair.in_dim, pair.out_dim);
-        if rows.iter().any(|&r| (r + 1) * i > x.len()) || rows.len() * o > out.len() {
+        if rows.iter().any(|&r| (r + 1) * i > x.len())
+            || rows.len() * o > out.len()
+            || a.len() != pair.rank * i
+            || bt.len() != pair.rank * o
+        {
             return;
         }
         // With several rows, each block of slices is widened to f32 once for all of them; a
@@ -164,12 +171,12 @@ impl WithSimd for ApplyRows<'_> {
                 continue;
             }
             let (a_src, b_src) = if n == SLICES {
-                (&pair.a[j0 * i..(j0 + n) * i], &pair.bt[j0 * o..(j0 + n) * o])
+                (&a[j0 * i..(j0 + n) * i], &bt[j0 * o..(j0 + n) * o])
             } else {
                 a_q.resize(SLICES * i, 0);
                 b_q.resize(SLICES * o, 0);
-                a_q[..n * i].copy_from_slice(&pair.a[j0 * i..(j0 + n) * i]);
-                b_q[..n * o].copy_from_slice(&pair.bt[j0 * o..(j0 + n) * o]);
+                a_q[..n * i].copy_from_slice(&a[j0 * i..(j0 + n) * i]);
+                b_q[..n * o].copy_from_slice(&bt[j0 * o..(j0 + n) * o]);
                 a_q[n * i..].fill(0);
                 b_q[n * o..].fill(0);
                 (&a_q[..], &b_q[..])

@@ -194,7 +194,7 @@ impl Model {
                     .ok_or_else(|| Error::Model(format!("layer {li} has no {}", t.peft_name())))
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut ys = Linear::forward_host_shared(&lins, x, rows, &self.device)?;
+        let (mut ys, acts) = Linear::forward_host_shared(&lins, x, rows, &self.device)?;
         // Rows that share an adapter are done together, so each adapter is read once per work
         // item rather than once per row (S-LoRA/Punica's point). Work items (one projection of
         // an adapter and at most `LORA_CHUNK` of its rows) run in parallel: distinct adapters
@@ -223,7 +223,7 @@ impl Model {
             .collect();
         let delta = |&(_, pair, rows): &Item<'_>| {
             let mut d = vec![0f32; rows.len() * pair.out_dim];
-            pair.apply_rows(x, rows, &mut d);
+            pair.apply(x, acts.as_ref(), rows, &mut d);
             d
         };
         let deltas: Vec<Vec<f32>> = if items.len() > 1 {

@@ -145,12 +145,15 @@ impl Linear {
     /// about as much as a 16-row product itself, so this saves a third of it per layer. The
     /// arithmetic per output is the same as separate calls (same activation blocks, same
     /// kernel), so results do not depend on which path ran.
+    ///
+    /// Where the worker's own tiles ran, the activations they were quantized to come back too
+    /// (the adapters' products reuse them).
     pub fn forward_host_shared(
         lins: &[&Linear],
         x: &[f32],
         rows: usize,
         device: &Device,
-    ) -> Result<Vec<Vec<f32>>> {
+    ) -> Result<(Vec<Vec<f32>>, Option<QActs>)> {
         let int8: Vec<&QMatrix> = lins
             .iter()
             .filter_map(|l| match &l.weight {
@@ -161,7 +164,7 @@ impl Linear {
         if let Some(first) = int8.first() {
             if int8.len() == lins.len() && int8.iter().all(|m| m.in_dim == first.in_dim) {
                 let acts = QActs::quantize(x, rows, first.in_dim)?;
-                return QMatrix::matmul_many(&int8, &acts);
+                return Ok((QMatrix::matmul_many(&int8, &acts)?, Some(acts)));
             }
         }
         let mut qs = Vec::with_capacity(lins.len());
@@ -177,14 +180,16 @@ impl Linear {
             if qs.len() == lins.len() && same_input {
                 let xs = first.input(x, rows, device)?;
                 if let Some(outs) = QTensor::gemv_fused_shared_lhs(&qs, &xs)? {
-                    return outs
+                    let ys = outs
                         .into_iter()
                         .map(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?))
-                        .collect();
+                        .collect::<Result<_>>()?;
+                    return Ok((ys, None));
                 }
             }
         }
-        lins.iter().map(|l| l.forward_host(x, rows, device)).collect()
+        let ys = lins.iter().map(|l| l.forward_host(x, rows, device)).collect::<Result<_>>()?;
+        Ok((ys, None))
     }
 
     /// `x` as a `[rows, padded_in]` tensor.

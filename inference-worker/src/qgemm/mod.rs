@@ -176,6 +176,48 @@ impl QMatrix {
         Ok(Self { out_dim, in_dim, blocks, tiles: Tiles::Q8(tiles) })
     }
 
+    /// 8-bit integers `q` (row-major `[out_dim, in_dim]`) as tiles with unit scales: the
+    /// same integers, nothing rounded. For a matrix whose scales are applied elsewhere (an
+    /// adapter's rank-1 slices, each with its own scale, see `lora`).
+    pub fn from_i8(q: &[i8], out_dim: usize, in_dim: usize) -> Result<Self> {
+        if !supported(out_dim, in_dim) || q.len() != out_dim * in_dim {
+            return Err(Error::Model(format!(
+                "a {out_dim}x{in_dim} matrix ({} values) cannot be held as 8-bit tiles here",
+                q.len()
+            )));
+        }
+        let blocks = in_dim / BLOCK;
+        let mut tiles = vec![Tile::ZERO; out_dim / TILE * blocks];
+        for (t, tile) in tiles.iter_mut().enumerate() {
+            let (nt, b) = (t / blocks, t % blocks);
+            for r in 0..TILE {
+                let at = (nt * TILE + r) * in_dim + b * BLOCK;
+                tile.scale[r] = 1.0;
+                for (k, &v) in q[at..at + BLOCK].iter().enumerate() {
+                    tile.qs[(k / 4) * TILE * 4 + r * 4 + k % 4] = (i16::from(v) + 128) as u8;
+                }
+            }
+        }
+        Ok(Self { out_dim, in_dim, blocks, tiles: Tiles::Q8(tiles) })
+    }
+
+    /// The stored integers of an 8-bit matrix, row-major `[out, in]` (what [`QMatrix::from_i8`]
+    /// was given); `None` for 4-bit tiles.
+    pub fn to_i8(&self) -> Option<Vec<i8>> {
+        let Tiles::Q8(tiles) = &self.tiles else { return None };
+        let mut q = vec![0i8; self.out_dim * self.in_dim];
+        for (t, tile) in tiles.iter().enumerate() {
+            let (nt, b) = (t / self.blocks, t % self.blocks);
+            for r in 0..TILE {
+                let at = (nt * TILE + r) * self.in_dim + b * BLOCK;
+                for (k, dst) in q[at..at + BLOCK].iter_mut().enumerate() {
+                    *dst = (i16::from(tile.qs[(k / 4) * TILE * 4 + r * 4 + k % 4]) - 128) as i8;
+                }
+            }
+        }
+        Some(q)
+    }
+
     /// A GGUF Q4_0 (`q4_1 = false`: 18-byte blocks `d, qs[16]`, `w = d · (q − 8)`) or Q4_1
     /// (20-byte blocks `d, m, qs[16]`, `w = d · q + m`) matrix's raw `data` (row-major
     /// `[out_dim, in_dim]`, element `j < 16` of a block in the low nibble of `qs[j]`, element
@@ -269,6 +311,17 @@ impl QMatrix {
     /// `x · Wᵀ` for the quantized rows `x`: row-major `[x.rows, out_dim]`.
     pub fn matmul(&self, x: &QActs) -> Result<Vec<f32>> {
         Ok(Self::matmul_many(&[self], x)?.pop().unwrap_or_default())
+    }
+
+    /// `x · Wᵀ` on the calling thread, for products too small to share out, or computed
+    /// inside a work item already running on the pool.
+    pub fn matmul_here(&self, x: &QActs) -> Result<Vec<f32>> {
+        self.check(x)?;
+        let mut out = vec![0f32; x.rows * self.out_dim];
+        if x.rows > 0 {
+            self.range(x, 0, self.out_dim / TILE, out.as_mut_ptr() as usize);
+        }
+        Ok(out)
     }
 
     fn check(&self, x: &QActs) -> Result<()> {
@@ -419,6 +472,47 @@ impl QActs {
             return Ok(out);
         }
         Self::quantize_serial(x, rows, in_dim)
+    }
+
+    /// As [`QActs::quantize`], on the calling thread.
+    pub fn quantize_here(x: &[f32], rows: usize, in_dim: usize) -> Result<Self> {
+        if in_dim == 0 || !in_dim.is_multiple_of(BLOCK) || Some(x.len()) != rows.checked_mul(in_dim)
+        {
+            return Err(Error::Model(format!(
+                "{} activations are not {rows} rows of a multiple of {BLOCK}",
+                x.len()
+            )));
+        }
+        Self::quantize_serial(x, rows, in_dim)
+    }
+
+    /// Rows `rows` of these activations, in that order (each row was quantized on its own, so
+    /// its values are the same whatever rows it is gathered with).
+    pub fn gather(&self, rows: &[usize]) -> Result<Self> {
+        let blocks = self.in_dim / BLOCK;
+        let mut out = Self {
+            rows: rows.len(),
+            in_dim: self.in_dim,
+            qs: Vec::with_capacity(rows.len() * self.in_dim),
+            scale: Vec::with_capacity(rows.len() * blocks),
+            corr: Vec::with_capacity(rows.len() * blocks),
+        };
+        for &r in rows {
+            if r >= self.rows {
+                return Err(Error::Model(format!("row {r} of {} activation rows", self.rows)));
+            }
+            let (Some(qs), Some(scale), Some(corr)) = (
+                self.qs.get(r * self.in_dim..(r + 1) * self.in_dim),
+                self.scale.get(r * blocks..(r + 1) * blocks),
+                self.corr.get(r * blocks..(r + 1) * blocks),
+            ) else {
+                return Err(Error::Model(format!("row {r} of {} activation rows", self.rows)));
+            };
+            out.qs.extend_from_slice(qs);
+            out.scale.extend_from_slice(scale);
+            out.corr.extend_from_slice(corr);
+        }
+        Ok(out)
     }
 
     fn quantize_serial(x: &[f32], rows: usize, in_dim: usize) -> Result<Self> {
