@@ -203,13 +203,14 @@ pub struct LoraPair {
 enum Stored {
     /// `A` (`[r, in]`) and `Bᵀ` (`[r, out]`) as rows of integers: the portable form.
     Slices { a: Vec<i8>, bt: Vec<i8> },
-    /// The same integers as `qgemm` tiles with unit scales: `A` as `[r↑16, in]` (`r` rounded up
-    /// to whole tiles with zero slices) and `B` as `[out, r↑32]` (zero columns up to a whole
-    /// block). The slices' scales are applied between the two products.
+    /// The same integers as `qgemm` tiles with unit scales (none stored): `A` as `[r↑16, in]`
+    /// (`r` rounded up to whole tiles with zero slices) and `B` as `[out, r]` (half a block
+    /// of inputs up to rank 16, whole blocks of 32 above). The slices' scales are applied
+    /// between the two products.
     ///
-    /// Tiles cost 1.125 bytes per value, and `B`'s columns are padded to 32: a rank-16
-    /// q/k/v/o adapter of SmolLM2 is 2.9 MB instead of 1.9 MB. A decode row's update is then
-    /// ~70 `vpdpbusd` per 4 KiB of `A` instead of widening every value to f32 for one FMA.
+    /// At rank 16 that is one byte per value, as the slices are (a rank-16 q/k/v/o adapter of
+    /// SmolLM2 is 1.9 MB either way), and a decode row's update takes one `vpdpbusd` per 64
+    /// values instead of widening every value to f32 for one FMA.
     Tiles { a: QMatrix, b: QMatrix },
 }
 
@@ -244,23 +245,25 @@ impl LoraPair {
         (bt, bt_scale): (Vec<i8>, Vec<f32>),
         weight: Vec<f32>,
     ) -> Self {
-        let (r16, r32) = (rank.next_multiple_of(qgemm::TILE), rank.next_multiple_of(qgemm::BLOCK));
+        let r16 = rank.next_multiple_of(qgemm::TILE);
+        // `B`'s inputs: a rank of at most 16 is held as half a block, others in whole blocks.
+        let width = if rank <= qgemm::TILE { rank } else { rank.next_multiple_of(qgemm::BLOCK) };
         let stored = if qgemm::supported(r16, in_dim)
-            && qgemm::supported(out_dim, r32)
+            && qgemm::supported(out_dim, width.next_multiple_of(qgemm::BLOCK))
             && a.len() == rank * in_dim
             && bt.len() == rank * out_dim
         {
             let mut a16 = a.clone();
             a16.resize(r16 * in_dim, 0);
-            let mut b = vec![0i8; out_dim * r32];
+            let mut b = vec![0i8; out_dim * width];
             for (j, row) in bt.chunks_exact(out_dim.max(1)).enumerate() {
                 for (o, &v) in row.iter().enumerate() {
-                    if let Some(cell) = b.get_mut(o * r32 + j) {
+                    if let Some(cell) = b.get_mut(o * width + j) {
                         *cell = v;
                     }
                 }
             }
-            match (QMatrix::from_i8(&a16, r16, in_dim), QMatrix::from_i8(&b, out_dim, r32)) {
+            match (QMatrix::from_i8(&a16, r16, in_dim), QMatrix::from_i8(&b, out_dim, width)) {
                 (Ok(a), Ok(b)) => Stored::Tiles { a, b },
                 _ => Stored::Slices { a, bt },
             }

@@ -34,7 +34,8 @@ impl Model {
         let cfg = &self.config;
         let hidden = cfg.hidden;
         // Row bookkeeping: which sequence each row belongs to and its position.
-        let mut row_lora: Vec<Option<&LoraWeights>> = Vec::new();
+        // The step's adapters, each with its rows (found once per step, not per projection).
+        let mut adapters: Vec<(&LoraWeights, Vec<usize>)> = Vec::new();
         let mut positions: Vec<usize> = Vec::new();
         let mut segments: Vec<(usize, usize)> = Vec::with_capacity(seqs.len());
         for seq in seqs.iter_mut() {
@@ -55,7 +56,13 @@ impl Model {
             seq.cache.reserve(end);
             segments.push((positions.len(), seq.tokens.len()));
             positions.extend(start..end);
-            row_lora.extend(std::iter::repeat_n(seq.lora, seq.tokens.len()));
+            if let Some(l) = seq.lora {
+                let rows = positions.len() - seq.tokens.len()..positions.len();
+                match adapters.iter_mut().find(|(a, _)| std::ptr::eq(*a, l)) {
+                    Some((_, r)) => r.extend(rows),
+                    None => adapters.push((l, rows.collect())),
+                }
+            }
         }
         let rows = positions.len();
         let mut x = Vec::with_capacity(rows.saturating_mul(hidden));
@@ -79,7 +86,7 @@ impl Model {
                 None => kernels::rms_norm(&x, &layer.attn_norm, cfg.rms_eps),
             };
             let qkv =
-                self.project(layer, li, &[Target::Q, Target::K, Target::V], &h, rows, &row_lora)?;
+                self.project(layer, li, &[Target::Q, Target::K, Target::V], &h, rows, &adapters)?;
             let Ok::<[Vec<f32>; 3], _>([mut q, mut k, v]) = qkv.try_into() else {
                 return Err(Error::Model("q/k/v projection count".into()));
             };
@@ -122,19 +129,19 @@ impl Model {
             if attn.len() != rows * q_row {
                 return Err(Error::Model("attention output has the wrong size".into()));
             }
-            let o = self.project(layer, li, &[Target::O], &attn, rows, &row_lora)?;
+            let o = self.project(layer, li, &[Target::O], &attn, rows, &adapters)?;
             let o = o.into_iter().next().unwrap_or_default();
             if o.len() != x.len() {
                 return Err(Error::Model("output projection has the wrong size".into()));
             }
             let h = kernels::add_rms_norm(&mut x, &o, &layer.ffn_norm, cfg.rms_eps);
             let gate_up =
-                self.project(layer, li, &[Target::Gate, Target::Up], &h, rows, &row_lora)?;
+                self.project(layer, li, &[Target::Gate, Target::Up], &h, rows, &adapters)?;
             let Ok::<[Vec<f32>; 2], _>([gate, up]) = gate_up.try_into() else {
                 return Err(Error::Model("gate/up projection count".into()));
             };
             let act = kernels::silu_mul(&gate, &up);
-            let down = self.project(layer, li, &[Target::Down], &act, rows, &row_lora)?;
+            let down = self.project(layer, li, &[Target::Down], &act, rows, &adapters)?;
             let down = down.into_iter().next().unwrap_or_default();
             if down.len() != x.len() {
                 return Err(Error::Model("down projection has the wrong size".into()));
@@ -184,7 +191,7 @@ impl Model {
         targets: &[Target],
         x: &[f32],
         rows: usize,
-        row_lora: &[Option<&LoraWeights>],
+        adapters: &[(&LoraWeights, Vec<usize>)],
     ) -> Result<Vec<Vec<f32>>> {
         let lins = targets
             .iter()
@@ -199,47 +206,52 @@ impl Model {
         // item rather than once per row (S-LoRA/Punica's point). Work items (one projection of
         // an adapter and at most `LORA_CHUNK` of its rows) run in parallel: distinct adapters
         // because the step is bound by reading them, a prompt's rows because they are many.
-        // Each item sums its rows' updates into its own buffer, added to the output afterwards;
-        // a row's arithmetic is the same whatever item it lands in, so a request gives the same
-        // result alone or in any batch.
+        // Each item computes its rows' updates in its own buffer and adds each to its output
+        // row, which no other item of this projection touches (a row has one adapter), behind
+        // the row's own uncontended lock; a row's arithmetic is the same whatever item it lands
+        // in, so a request gives the same result alone or in any batch.
         type Item<'a> = (usize, &'a crate::lora::LoraPair, &'a [usize]);
-        let mut groups: Vec<(usize, &crate::lora::LoraPair, Vec<usize>)> = Vec::new();
+        let mut items: Vec<Item<'_>> = Vec::new();
         for (ti, &target) in targets.iter().enumerate() {
-            for (r, lora) in row_lora.iter().enumerate() {
-                if let Some(pair) = lora.and_then(|l| l.pair(li, target)) {
-                    match groups.iter_mut().find(|(_, p, _)| std::ptr::eq(*p, pair)) {
-                        Some((_, _, rows)) => rows.push(r),
-                        None => groups.push((ti, pair, vec![r])),
+            for (lora, rows) in adapters {
+                if let Some(pair) = lora.pair(li, target) {
+                    items.extend(rows.chunks(LORA_CHUNK).map(|c| (ti, pair, c)));
+                }
+            }
+        }
+        if items.is_empty() {
+            return Ok(ys);
+        }
+        let outs: Vec<Vec<std::sync::Mutex<&mut [f32]>>> = ys
+            .iter_mut()
+            .zip(&lins)
+            .map(|(y, lin)| {
+                y.chunks_exact_mut(lin.out_dim.max(1)).map(std::sync::Mutex::new).collect()
+            })
+            .collect();
+        let run = |&(ti, pair, rows): &Item<'_>| {
+            let out_dim = pair.out_dim;
+            let mut d = vec![0f32; rows.len() * out_dim];
+            pair.apply(x, acts.as_ref(), rows, &mut d);
+            let Some(out) = outs.get(ti) else { return };
+            for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim.max(1))) {
+                if let Some(Ok(mut y)) = out.get(r).map(|y| y.lock()) {
+                    if y.len() == delta.len() {
+                        kernels::add_assign(&mut y, delta);
                     }
                 }
             }
-        }
-        if groups.is_empty() {
-            return Ok(ys);
-        }
-        let items: Vec<Item<'_>> = groups
-            .iter()
-            .flat_map(|(ti, pair, rows)| rows.chunks(LORA_CHUNK).map(move |c| (*ti, *pair, c)))
-            .collect();
-        let delta = |&(_, pair, rows): &Item<'_>| {
-            let mut d = vec![0f32; rows.len() * pair.out_dim];
-            pair.apply(x, acts.as_ref(), rows, &mut d);
-            d
         };
-        let deltas: Vec<Vec<f32>> = if items.len() > 1 {
-            parallel_map(items.len(), |i| items.get(i).map(delta).unwrap_or_default())
-        } else {
-            items.iter().map(delta).collect()
-        };
-        for ((ti, pair, rows), d) in items.iter().zip(deltas) {
-            let out_dim = pair.out_dim;
-            let Some(y) = ys.get_mut(*ti) else { continue };
-            for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim)) {
-                if let Some(y_row) = y.get_mut(r * out_dim..(r + 1) * out_dim) {
-                    kernels::add_assign(y_row, delta);
+        if items.len() > 1 {
+            parallel_map(items.len(), |i| {
+                if let Some(item) = items.get(i) {
+                    run(item);
                 }
-            }
+            });
+        } else {
+            items.iter().for_each(run);
         }
+        drop(outs);
         Ok(ys)
     }
 }

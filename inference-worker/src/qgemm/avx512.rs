@@ -57,6 +57,104 @@ pub(super) unsafe fn range(w: &QMatrix, x: &QActs, s: usize, e: usize, dst: *mut
     match &w.tiles {
         Tiles::Q8(tiles) => drive!(block, tiles, w, x, s, e, dst),
         Tiles::Q4(tiles) => drive!(block4, tiles, w, x, s, e, dst),
+        Tiles::Raw { qs, groups: 4 } => drive!(raw_half, qs, w, x, s, e, dst),
+        Tiles::Raw { qs, .. } => drive!(raw_whole, qs, w, x, s, e, dst),
+    }
+}
+
+/// [`raw`] for tiles of whole blocks (8 input groups).
+///
+/// # Safety
+/// As for [`raw`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn raw_whole<const R: usize, const N: usize>(
+    qs: &[u8],
+    w: &QMatrix,
+    x: &QActs,
+    r0: usize,
+    nt0: usize,
+    dst: *mut f32,
+) {
+    // SAFETY: forwarded.
+    unsafe { raw::<R, N, 8>(qs, w, x, r0, nt0, dst) }
+}
+
+/// [`raw`] for tiles of half blocks (4 input groups; the activations' other half is zero).
+///
+/// # Safety
+/// As for [`raw`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn raw_half<const R: usize, const N: usize>(
+    qs: &[u8],
+    w: &QMatrix,
+    x: &QActs,
+    r0: usize,
+    nt0: usize,
+    dst: *mut f32,
+) {
+    // SAFETY: forwarded.
+    unsafe { raw::<R, N, 4>(qs, w, x, r0, nt0, dst) }
+}
+
+/// As [`block`], for tiles with unit scales and `G` input groups (`Tiles::Raw`): the block sum
+/// `Σ q·a` (less the activations' +128 correction, which covers the whole block: an unstored
+/// half is zero) times the activations' scale.
+///
+/// # Safety
+/// As for [`block`], with `qs` holding `out_dim / 16 · blocks` tiles of `64 · G` bytes (checked
+/// in `QMatrix::check`) and, for `G = 4`, the activations' last 16 values of every block zero.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn raw<const R: usize, const N: usize, const G: usize>(
+    qs: &[u8],
+    w: &QMatrix,
+    x: &QActs,
+    r0: usize,
+    nt0: usize,
+    dst: *mut f32,
+) {
+    let blocks = w.blocks;
+    let k = x.in_dim;
+    let per = 64 * G;
+    let mut acc = [[_mm512_setzero_ps(); N]; R];
+    for b in 0..blocks {
+        let mut isum = [[_mm512_setzero_si512(); N]; R];
+        for g in 0..G {
+            let mut wv = [_mm512_setzero_si512(); N];
+            for (j, v) in wv.iter_mut().enumerate() {
+                let at = ((nt0 + j) * blocks + b) * per + g * 64;
+                // SAFETY: tile `(nt0 + j) · blocks + b` of `out_dim / 16 · blocks`, group
+                // `g < G`: 64 bytes inside `qs`.
+                *v = unsafe { _mm512_loadu_si512(qs.as_ptr().add(at).cast()) };
+            }
+            for (i, isum_r) in isum.iter_mut().enumerate() {
+                let at = (r0 + i) * k + b * BLOCK + g * 4;
+                // SAFETY: `at + 4 ≤ rows · in_dim = qs.len()`.
+                let a4 = unsafe { x.qs.as_ptr().add(at).cast::<i32>().read_unaligned() };
+                let a = _mm512_set1_epi32(a4);
+                for j in 0..N {
+                    isum_r[j] = _mm512_dpbusd_epi32(isum_r[j], wv[j], a);
+                }
+            }
+        }
+        for (i, (acc_r, isum_r)) in acc.iter_mut().zip(&isum).enumerate() {
+            let row_block = (r0 + i) * blocks + b;
+            let corr = _mm512_set1_epi32(x.corr[row_block]);
+            let a_scale = _mm512_set1_ps(x.scale[row_block]);
+            for j in 0..N {
+                let f = _mm512_cvtepi32_ps(_mm512_sub_epi32(isum_r[j], corr));
+                acc_r[j] = _mm512_fmadd_ps(f, a_scale, acc_r[j]);
+            }
+        }
+    }
+    for (i, acc_r) in acc.iter().enumerate() {
+        for (j, v) in acc_r.iter().enumerate() {
+            let at = (r0 + i) * w.out_dim + (nt0 + j) * TILE;
+            // SAFETY: as in `block`.
+            unsafe { _mm512_storeu_ps(dst.add(at), *v) };
+        }
     }
 }
 

@@ -76,6 +76,14 @@ impl Tile4 {
 enum Tiles {
     Q8(Vec<Tile>),
     Q4(Vec<Tile4>),
+    /// 8-bit integers with unit scales (no scale stored), `groups` input groups of 4 per
+    /// tile: 8 (whole blocks) or 4 (a matrix of at most 16 inputs, held as one block whose
+    /// second half is zero and not stored). `[tile][group][output (16)][4 inputs]`, each
+    /// `q + 128`, `64 · groups` bytes per tile.
+    Raw {
+        qs: Vec<u8>,
+        groups: usize,
+    },
 }
 
 impl Tiles {
@@ -83,6 +91,9 @@ impl Tiles {
         match self {
             Tiles::Q8(t) => t.len(),
             Tiles::Q4(t) => t.len(),
+            Tiles::Raw { qs, groups } => {
+                qs.len().checked_div(groups.saturating_mul(64)).unwrap_or(0)
+            }
         }
     }
 }
@@ -177,41 +188,46 @@ impl QMatrix {
     }
 
     /// 8-bit integers `q` (row-major `[out_dim, in_dim]`) as tiles with unit scales: the
-    /// same integers, nothing rounded. For a matrix whose scales are applied elsewhere (an
-    /// adapter's rank-1 slices, each with its own scale, see `lora`).
+    /// same integers, nothing rounded, and no scales stored. For a matrix whose scales are
+    /// applied elsewhere (an adapter's rank-1 slices, each with its own scale, see `lora`).
+    /// `in_dim` is a multiple of 32, or at most 16: such a matrix is held as one block of 32
+    /// inputs whose last 16 are zero (its `in_dim` is then 32) and takes half the bytes.
     pub fn from_i8(q: &[i8], out_dim: usize, in_dim: usize) -> Result<Self> {
-        if !supported(out_dim, in_dim) || q.len() != out_dim * in_dim {
+        let (width, groups) = if in_dim <= TILE { (BLOCK, 4) } else { (in_dim, BLOCK / 4) };
+        if in_dim == 0 || !supported(out_dim, width) || q.len() != out_dim * in_dim {
             return Err(Error::Model(format!(
                 "a {out_dim}x{in_dim} matrix ({} values) cannot be held as 8-bit tiles here",
                 q.len()
             )));
         }
-        let blocks = in_dim / BLOCK;
-        let mut tiles = vec![Tile::ZERO; out_dim / TILE * blocks];
-        for (t, tile) in tiles.iter_mut().enumerate() {
+        let blocks = width / BLOCK;
+        let per = 64 * groups;
+        let mut qs = vec![128u8; out_dim / TILE * blocks * per];
+        for (t, tile) in qs.chunks_exact_mut(per).enumerate() {
             let (nt, b) = (t / blocks, t % blocks);
             for r in 0..TILE {
-                let at = (nt * TILE + r) * in_dim + b * BLOCK;
-                tile.scale[r] = 1.0;
-                for (k, &v) in q[at..at + BLOCK].iter().enumerate() {
-                    tile.qs[(k / 4) * TILE * 4 + r * 4 + k % 4] = (i16::from(v) + 128) as u8;
+                let row = (nt * TILE + r) * in_dim;
+                for k in 0..(4 * groups).min(in_dim - b * BLOCK) {
+                    let v = q[row + b * BLOCK + k];
+                    tile[(k / 4) * TILE * 4 + r * 4 + k % 4] = (i16::from(v) + 128) as u8;
                 }
             }
         }
-        Ok(Self { out_dim, in_dim, blocks, tiles: Tiles::Q8(tiles) })
+        Ok(Self { out_dim, in_dim: width, blocks, tiles: Tiles::Raw { qs, groups } })
     }
 
-    /// The stored integers of an 8-bit matrix, row-major `[out, in]` (what [`QMatrix::from_i8`]
-    /// was given); `None` for 4-bit tiles.
+    /// The stored integers of a matrix made by [`QMatrix::from_i8`], row-major
+    /// `[out, in]` (with the zero inputs of a half block); `None` for other matrices.
     pub fn to_i8(&self) -> Option<Vec<i8>> {
-        let Tiles::Q8(tiles) = &self.tiles else { return None };
+        let Tiles::Raw { qs, groups } = &self.tiles else { return None };
+        let per = 64 * groups;
         let mut q = vec![0i8; self.out_dim * self.in_dim];
-        for (t, tile) in tiles.iter().enumerate() {
+        for (t, tile) in qs.chunks_exact(per).enumerate() {
             let (nt, b) = (t / self.blocks, t % self.blocks);
             for r in 0..TILE {
                 let at = (nt * TILE + r) * self.in_dim + b * BLOCK;
-                for (k, dst) in q[at..at + BLOCK].iter_mut().enumerate() {
-                    *dst = (i16::from(tile.qs[(k / 4) * TILE * 4 + r * 4 + k % 4]) - 128) as i8;
+                for (k, dst) in q[at..at + 4 * groups].iter_mut().enumerate() {
+                    *dst = (i16::from(tile[(k / 4) * TILE * 4 + r * 4 + k % 4]) - 128) as i8;
                 }
             }
         }
@@ -264,6 +280,9 @@ impl QMatrix {
 
     /// The matrix as f32, row-major `[out, in]`.
     pub fn dequantize(&self) -> Vec<f32> {
+        if let Some(q) = self.to_i8() {
+            return q.into_iter().map(f32::from).collect();
+        }
         let mut w = vec![0f32; self.out_dim * self.in_dim];
         let blocks = self.blocks;
         let mut put = |t: usize, r: usize, k: usize, v: f32| {
@@ -281,6 +300,7 @@ impl QMatrix {
                     }
                 }
             }
+            Tiles::Raw { .. } => {}
             Tiles::Q4(tiles) => {
                 for (t, tile) in tiles.iter().enumerate() {
                     for r in 0..TILE {
@@ -305,6 +325,7 @@ impl QMatrix {
         match &self.tiles {
             Tiles::Q8(t) => t.len() * std::mem::size_of::<Tile>(),
             Tiles::Q4(t) => t.len() * std::mem::size_of::<Tile4>(),
+            Tiles::Raw { qs, .. } => qs.len(),
         }
     }
 
@@ -331,6 +352,7 @@ impl QMatrix {
             || x.scale.len() != m * self.blocks
             || x.corr.len() != m * self.blocks
             || self.tiles.len() != self.out_dim / TILE * self.blocks
+            || matches!(self.tiles, Tiles::Raw { groups, .. } if groups != 4 && groups != 8)
         {
             return Err(Error::Model(format!(
                 "8-bit product of {m}x{} activations with a {}x{} matrix",

@@ -205,3 +205,64 @@ fn avx512_activation_quantizer_equals_the_portable_one() {
     assert_eq!(ca, cb);
     assert!(qa[3 * BLOCK..4 * BLOCK - 1].iter().all(|&q| q % 2 == 0), "ties round to even");
 }
+
+/// Integers held as unit-scale tiles (`from_i8`, whole blocks and a half block) come back
+/// unchanged, and their products equal the integer arithmetic exactly (in f64), for every
+/// register-block shape; rows gathered from shared activations give the same results as
+/// those rows quantized alone, on the calling thread.
+#[test]
+fn unit_scale_tiles_are_exact() {
+    if !available() {
+        eprintln!("no AVX-512 VNNI on this CPU: adapters use the f32 products instead");
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for (rows, out_dim, in_dim) in
+        [(1, 64, 576), (3, 16, 64), (4, 48, 16), (6, 112, 8), (9, 32, 96), (2, 576, 16)]
+    {
+        let q: Vec<i8> = (0..out_dim * in_dim).map(|_| rng.random_range(-127i8..=127)).collect();
+        let m = QMatrix::from_i8(&q, out_dim, in_dim).unwrap();
+        let width = in_dim.next_multiple_of(BLOCK);
+        assert_eq!(m.in_dim, width);
+        // A half block stores half the bytes.
+        assert_eq!(m.bytes(), out_dim * if in_dim <= TILE { 16 } else { in_dim });
+        let back = m.to_i8().unwrap();
+        for o in 0..out_dim {
+            assert_eq!(back[o * width..o * width + in_dim], q[o * in_dim..(o + 1) * in_dim]);
+            assert!(back[o * width + in_dim..(o + 1) * width].iter().all(|&v| v == 0));
+        }
+        // Activations are zero past `in_dim` (as the adapters' intermediate values are).
+        let mut x = random(&mut rng, rows * width);
+        for row in x.chunks_exact_mut(width) {
+            row[in_dim..].fill(0.0);
+        }
+        let a = QActs::quantize_here(&x, rows, width).unwrap();
+        let got = m.matmul_here(&a).unwrap();
+        assert_eq!(got, m.matmul(&a).unwrap());
+        let blocks = width / BLOCK;
+        for r in 0..rows {
+            for o in 0..out_dim {
+                let mut exact = 0f64;
+                for b in 0..blocks {
+                    let isum: i64 = (b * BLOCK..((b + 1) * BLOCK).min(in_dim))
+                        .map(|k| i64::from(q[o * in_dim + k]) * i64::from(a.qs[r * width + k]))
+                        .sum();
+                    exact += isum as f64 * f64::from(a.scale[r * blocks + b]);
+                }
+                let g = f64::from(got[r * out_dim + o]);
+                assert!(
+                    (g - exact).abs() <= 1e-5 * (1.0 + exact.abs()),
+                    "[{r},{o}] {g} vs {exact}"
+                );
+            }
+        }
+        let picked = [rows - 1, 0];
+        let sub = a.gather(&picked).unwrap();
+        let alone = m.matmul_here(&sub).unwrap();
+        assert_eq!(alone[..out_dim], got[(rows - 1) * out_dim..rows * out_dim]);
+        assert_eq!(alone[out_dim..], got[..out_dim]);
+        assert!(a.gather(&[rows]).is_err());
+    }
+    assert!(QMatrix::from_i8(&[0; 16 * 17], 16, 17).is_err());
+    assert!(QMatrix::from_i8(&[0; 16 * 8], 16, 9).is_err());
+}
