@@ -113,6 +113,10 @@ struct Args {
     /// tiles) or `int8` (every projection re-quantized to 8-bit tiles).
     #[arg(long, default_value = "native", value_parser = ["native", "int8"])]
     precision: String,
+    /// Load every adapter a plan draws before its run starts, so the run has no cold loads
+    /// (the cost of many adapters per step alone; the store keeps up to `--device-slots`).
+    #[arg(long)]
+    preload: bool,
     /// Write the report as JSON here too.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -521,6 +525,11 @@ fn main() -> Result<()> {
         base_runs.push(serve(&args, &model, &tok, None, &[], &base_plan, 0)?);
         for (k, ((n, p), out)) in plans.iter().zip(runs.iter_mut()).enumerate() {
             let (store, ids, _dir) = fresh_store(&args, &model, &targets, *n, p)?;
+            if args.preload {
+                for id in ids.iter().filter(|id| !id.is_empty()) {
+                    store.get(id)?;
+                }
+            }
             out.push(serve(&args, &model, &tok, Some(&store), &ids, p, 0)?);
             if naive_at == Some(k) {
                 let prefix: Vec<Planned> = p.iter().take(args.naive_requests).cloned().collect();

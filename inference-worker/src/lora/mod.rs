@@ -214,6 +214,21 @@ enum Stored {
     Tiles { a: QMatrix, b: QMatrix },
 }
 
+/// Per-thread buffers of [`LoraPair::apply`]'s 8-bit path.
+#[derive(Default)]
+struct Scratch {
+    coef: Vec<f32>,
+    sub: QActs,
+    s: Vec<f32>,
+    s32: Vec<f32>,
+    q: QActs,
+    d: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 /// Each `len`-value row of `values` (finite, checked at load) as 8-bit integers and its
 /// scale (`v ≈ scale · q`, `q ∈ [-127, 127]`, rounded to nearest even).
 fn quantize_rows(values: &[f32], len: usize) -> (Vec<i8>, Vec<f32>) {
@@ -322,27 +337,38 @@ impl LoraPair {
         rows: &[usize],
         out: &mut [f32],
     ) {
-        let coef: Vec<f32> = (self.weight.iter().zip(&self.a_scale).zip(&self.bt_scale))
-            .map(|((w, sa), sb)| w * sa * sb)
-            .collect();
-        if coef.iter().all(|&c| c == 0.0) || rows.len() * self.out_dim > out.len() {
+        if rows.len() * self.out_dim > out.len() {
             return;
         }
         let (r16, r32) = (a.out_dim, b.in_dim);
-        let Ok(s) = acts.gather(rows).and_then(|sub| a.matmul_here(&sub)) else { return };
-        let mut s32 = vec![0f32; rows.len() * r32];
-        for (dst, src) in s32.chunks_exact_mut(r32.max(1)).zip(s.chunks_exact(r16.max(1))) {
-            for ((d, v), c) in dst.iter_mut().zip(src).zip(&coef) {
-                *d = v * c;
+        // Buffers reused from item to item on this thread: a step has thousands of items, and
+        // allocating theirs contended for malloc's arenas between the pool's threads.
+        SCRATCH.with_borrow_mut(|Scratch { coef, sub, s, s32, q, d }| {
+            coef.clear();
+            coef.extend(
+                (self.weight.iter().zip(&self.a_scale).zip(&self.bt_scale))
+                    .map(|((w, sa), sb)| w * sa * sb),
+            );
+            if coef.iter().all(|&c| c == 0.0) {
+                return;
             }
-        }
-        let Ok(d) = QActs::quantize_here(&s32, rows.len(), r32).and_then(|q| b.matmul_here(&q))
-        else {
-            return;
-        };
-        for (o, d) in out.iter_mut().zip(d) {
-            *o += d;
-        }
+            if acts.gather_into(rows, sub).and_then(|()| a.matmul_here_into(sub, s)).is_err() {
+                return;
+            }
+            s32.clear();
+            s32.resize(rows.len() * r32, 0.0);
+            for (dst, src) in s32.chunks_exact_mut(r32.max(1)).zip(s.chunks_exact(r16.max(1))) {
+                for ((d, v), c) in dst.iter_mut().zip(src.iter()).zip(coef.iter()) {
+                    *d = v * c;
+                }
+            }
+            if q.requantize(s32, rows.len(), r32).and_then(|()| b.matmul_here_into(q, d)).is_err() {
+                return;
+            }
+            for (o, d) in out.iter_mut().zip(d.iter()) {
+                *o += d;
+            }
+        });
     }
 
     /// `scale·B·A` as a dense `[out, in]` tensor (for merging), from the stored values.

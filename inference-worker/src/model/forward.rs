@@ -231,16 +231,20 @@ impl Model {
             .collect();
         let run = |&(ti, pair, rows): &Item<'_>| {
             let out_dim = pair.out_dim;
-            let mut d = vec![0f32; rows.len() * out_dim];
-            pair.apply(x, acts.as_ref(), rows, &mut d);
-            let Some(out) = outs.get(ti) else { return };
-            for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim.max(1))) {
-                if let Some(Ok(mut y)) = out.get(r).map(|y| y.lock()) {
-                    if y.len() == delta.len() {
-                        kernels::add_assign(&mut y, delta);
+            // The item's updates, in a buffer this thread reuses (see `LoraPair::apply`).
+            DELTA.with_borrow_mut(|d| {
+                d.clear();
+                d.resize(rows.len() * out_dim, 0.0);
+                pair.apply(x, acts.as_ref(), rows, d);
+                let Some(out) = outs.get(ti) else { return };
+                for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim.max(1))) {
+                    if let Some(Ok(mut y)) = out.get(r).map(|y| y.lock()) {
+                        if y.len() == delta.len() {
+                            kernels::add_assign(&mut y, delta);
+                        }
                     }
                 }
-            }
+            });
         };
         if items.len() > 1 {
             parallel_map(items.len(), |i| {
@@ -254,6 +258,11 @@ impl Model {
         drop(outs);
         Ok(ys)
     }
+}
+
+thread_local! {
+    /// A work item's adapter updates (see `Model::project`).
+    static DELTA: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `f(0) … f(n - 1)` on candle's CPU thread pool, the one the matmuls run on (`qgemm`): one

@@ -337,12 +337,20 @@ impl QMatrix {
     /// `x · Wᵀ` on the calling thread, for products too small to share out, or computed
     /// inside a work item already running on the pool.
     pub fn matmul_here(&self, x: &QActs) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        self.matmul_here_into(x, &mut out)?;
+        Ok(out)
+    }
+
+    /// As [`QMatrix::matmul_here`], into `out` (resized; its allocation is reused).
+    pub fn matmul_here_into(&self, x: &QActs, out: &mut Vec<f32>) -> Result<()> {
         self.check(x)?;
-        let mut out = vec![0f32; x.rows * self.out_dim];
+        out.clear();
+        out.resize(x.rows * self.out_dim, 0.0);
         if x.rows > 0 {
             self.range(x, 0, self.out_dim / TILE, out.as_mut_ptr() as usize);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn check(&self, x: &QActs) -> Result<()> {
@@ -443,7 +451,7 @@ const PARALLEL_QUANTIZE_ROWS: usize = 16;
 const INLINE_MACS: usize = 1 << 20;
 
 /// Activations quantized for [`QMatrix::matmul`]: `rows` rows of `in_dim`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct QActs {
     pub rows: usize,
     pub in_dim: usize,
@@ -498,6 +506,13 @@ impl QActs {
 
     /// As [`QActs::quantize`], on the calling thread.
     pub fn quantize_here(x: &[f32], rows: usize, in_dim: usize) -> Result<Self> {
+        let mut out = Self::default();
+        out.requantize(x, rows, in_dim)?;
+        Ok(out)
+    }
+
+    /// As [`QActs::quantize_here`], in place (the allocations are reused).
+    pub fn requantize(&mut self, x: &[f32], rows: usize, in_dim: usize) -> Result<()> {
         if in_dim == 0 || !in_dim.is_multiple_of(BLOCK) || Some(x.len()) != rows.checked_mul(in_dim)
         {
             return Err(Error::Model(format!(
@@ -505,20 +520,29 @@ impl QActs {
                 x.len()
             )));
         }
-        Self::quantize_serial(x, rows, in_dim)
+        (self.rows, self.in_dim) = (rows, in_dim);
+        self.qs.resize(x.len(), 0);
+        self.scale.resize(x.len() / BLOCK, 0.0);
+        self.corr.resize(x.len() / BLOCK, 0);
+        quantize_into(x, &mut self.qs, &mut self.scale, &mut self.corr);
+        Ok(())
     }
 
     /// Rows `rows` of these activations, in that order (each row was quantized on its own, so
     /// its values are the same whatever rows it is gathered with).
     pub fn gather(&self, rows: &[usize]) -> Result<Self> {
+        let mut out = Self::default();
+        self.gather_into(rows, &mut out)?;
+        Ok(out)
+    }
+
+    /// As [`QActs::gather`], into `out` (its allocations are reused).
+    pub fn gather_into(&self, rows: &[usize], out: &mut Self) -> Result<()> {
+        (out.rows, out.in_dim) = (rows.len(), self.in_dim);
+        out.qs.clear();
+        out.scale.clear();
+        out.corr.clear();
         let blocks = self.in_dim / BLOCK;
-        let mut out = Self {
-            rows: rows.len(),
-            in_dim: self.in_dim,
-            qs: Vec::with_capacity(rows.len() * self.in_dim),
-            scale: Vec::with_capacity(rows.len() * blocks),
-            corr: Vec::with_capacity(rows.len() * blocks),
-        };
         for &r in rows {
             if r >= self.rows {
                 return Err(Error::Model(format!("row {r} of {} activation rows", self.rows)));
@@ -534,7 +558,7 @@ impl QActs {
             out.scale.extend_from_slice(scale);
             out.corr.extend_from_slice(corr);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn quantize_serial(x: &[f32], rows: usize, in_dim: usize) -> Result<Self> {
