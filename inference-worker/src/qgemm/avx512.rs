@@ -120,7 +120,11 @@ unsafe fn raw<const R: usize, const N: usize, const G: usize>(
     let per = 64 * G;
     let mut acc = [[_mm512_setzero_ps(); N]; R];
     for b in 0..blocks {
+        // Odd groups sum into a second set of registers where the block has few (a few rows of
+        // one tile: an adapter's `x·Aᵀ` in a decode step), halving the chain of dependent
+        // `vpdpbusd` each waits on; integer sums, so the result is the same either way.
         let mut isum = [[_mm512_setzero_si512(); N]; R];
+        let mut odd = [[_mm512_setzero_si512(); N]; R];
         for g in 0..G {
             let mut wv = [_mm512_setzero_si512(); N];
             for (j, v) in wv.iter_mut().enumerate() {
@@ -129,13 +133,21 @@ unsafe fn raw<const R: usize, const N: usize, const G: usize>(
                 // `g < G`: 64 bytes inside `qs`.
                 *v = unsafe { _mm512_loadu_si512(qs.as_ptr().add(at).cast()) };
             }
-            for (i, isum_r) in isum.iter_mut().enumerate() {
+            let sums = if R * N <= 4 && g % 2 == 1 { &mut odd } else { &mut isum };
+            for (i, isum_r) in sums.iter_mut().enumerate() {
                 let at = (r0 + i) * k + b * BLOCK + g * 4;
                 // SAFETY: `at + 4 ≤ rows · in_dim = qs.len()`.
                 let a4 = unsafe { x.qs.as_ptr().add(at).cast::<i32>().read_unaligned() };
                 let a = _mm512_set1_epi32(a4);
                 for j in 0..N {
                     isum_r[j] = _mm512_dpbusd_epi32(isum_r[j], wv[j], a);
+                }
+            }
+        }
+        if R * N <= 4 {
+            for (isum_r, odd_r) in isum.iter_mut().zip(&odd) {
+                for j in 0..N {
+                    isum_r[j] = _mm512_add_epi32(isum_r[j], odd_r[j]);
                 }
             }
         }
