@@ -37,6 +37,10 @@ pub struct LoraPair {
     /// Per rank-1 slice: the mixture weight of the adapter it comes from (1 outside
     /// mixtures), applied to `x·aⱼ` so that a mixture reuses its parts' stored values.
     pub(super) weight: Vec<f32>,
+    /// Tiles' integers as rows, made on the first f32 product (a base whose projections do
+    /// not quantize their input: dense f32, or one on a GPU) and kept, so that such a base
+    /// does not decode the tiles at every step.
+    rows: std::sync::OnceLock<(Vec<i8>, Vec<i8>)>,
 }
 
 /// How a [`LoraPair`]'s 8-bit integers are held.
@@ -126,7 +130,7 @@ impl LoraPair {
         } else {
             Stored::Slices { a, bt }
         };
-        Self { rank, in_dim, out_dim, stored, a_scale, bt_scale, weight }
+        Self { rank, in_dim, out_dim, stored, a_scale, bt_scale, weight, rows: Default::default() }
     }
 
     /// The stored integers as rows: `A` (`[rank, in]`) and `Bᵀ` (`[rank, out]`).
@@ -154,8 +158,17 @@ impl LoraPair {
     /// `[rows.len(), out]`. The adapter's rank-1 slices are outermost, in blocks of four, so
     /// each is read once for all the rows. Products in f32 over the stored integers.
     pub fn apply_rows(&self, x: &[f32], rows: &[usize], out: &mut [f32]) {
-        let (a, bt) = self.slices();
-        pulp::Arch::new().dispatch(ApplyRows { pair: self, a: &a, bt: &bt, x, rows, out });
+        let (a, bt): (&[i8], &[i8]) = match &self.stored {
+            Stored::Slices { a, bt } => (a, bt),
+            Stored::Tiles { .. } => {
+                let (a, bt) = self.rows.get_or_init(|| {
+                    let (a, bt) = self.slices();
+                    (a.into_owned(), bt.into_owned())
+                });
+                (a, bt)
+            }
+        };
+        pulp::Arch::new().dispatch(ApplyRows { pair: self, a, bt, x, rows, out });
     }
 
     /// As [`LoraPair::apply_rows`]; where the base quantized `x` to 8 bits (`acts`, the same
@@ -235,6 +248,7 @@ impl LoraPair {
             Stored::Slices { a, bt } => a.len() + bt.len(),
             Stored::Tiles { a, b } => a.bytes() + b.bytes(),
         };
-        held + 4 * (self.weight.len() + self.a_scale.len() + self.bt_scale.len())
+        let rows = self.rows.get().map_or(0, |(a, bt)| a.len() + bt.len());
+        held + rows + 4 * (self.weight.len() + self.a_scale.len() + self.bt_scale.len())
     }
 }
