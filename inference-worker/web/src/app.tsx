@@ -120,7 +120,16 @@ export function App() {
     try {
       const more = await injectedAccounts(chain.ss58);
       setAccounts((a) => [...a.filter((x) => x.source !== 'injected'), ...more]);
-      if (more[0]) pick(keyOf(more[0]));
+      // Switch to the extension's first account, unless one of its accounts is already the
+      // signer: connecting again (or an account chosen while the extension answered) keeps it.
+      const first = more[0];
+      if (first) {
+        setAddress((current) => {
+          const next = more.some((m) => keyOf(m) === current) ? current : keyOf(first);
+          sessionStorage.setItem('provena.account', next);
+          return next;
+        });
+      }
     } catch (e) {
       setFailureNote(errorText(e));
     }
