@@ -158,15 +158,18 @@ impl AdapterConfig {
     }
 }
 
-/// The id of an adapter from its two files' bytes.
+/// The id of an adapter from its two files' bytes: the chain's content hash (BLAKE2b-256, as
+/// `provena_primitives::content_hash`) of the framed concatenation, hashed as a stream so that
+/// a cold load does not copy the weights once more (a test checks it against the hash of the
+/// concatenation).
 pub fn adapter_id(config: &[u8], weights: &[u8]) -> String {
-    let mut buf = Vec::with_capacity(config.len().saturating_add(weights.len()).saturating_add(34));
-    buf.extend_from_slice(b"provena:adapter:v1");
-    buf.extend_from_slice(&(config.len() as u64).to_le_bytes());
-    buf.extend_from_slice(config);
-    buf.extend_from_slice(&(weights.len() as u64).to_le_bytes());
-    buf.extend_from_slice(weights);
-    hex::encode(provena_primitives::content_hash(&buf))
+    let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
+    state.update(b"provena:adapter:v1");
+    state.update(&(config.len() as u64).to_le_bytes());
+    state.update(config);
+    state.update(&(weights.len() as u64).to_le_bytes());
+    state.update(weights);
+    hex::encode(state.finalize().as_bytes())
 }
 
 /// An adapter (or a weighted mixture) ready for the engine: per layer, per target.
@@ -232,12 +235,15 @@ impl LoraWeights {
             .map_err(|e| format!("{CONFIG_FILE} is not a PEFT LoRA config: {e}"))?;
         let targets = config.targets()?;
         let scale = config.scale();
-        let tensors = candle_core::safetensors::load_buffer(weights_bytes, &Device::Cpu)
+        // Read in place: each matrix is converted to f32 straight from the file's bytes.
+        let file = safetensors::SafeTensors::deserialize(weights_bytes)
             .map_err(|e| format!("{WEIGHTS_FILE} is not a readable safetensors file: {e}"))?;
-        let mut found: HashMap<(usize, Target), (Option<Tensor>, Option<Tensor>)> = HashMap::new();
-        for (name, tensor) in tensors {
+        type View<'a> = safetensors::tensor::TensorView<'a>;
+        let mut found: HashMap<(usize, Target), (Option<View<'_>>, Option<View<'_>>)> =
+            HashMap::new();
+        for (name, tensor) in file.iter() {
             let (layer, target, is_a) =
-                parse_key(&name).ok_or_else(|| format!("unexpected tensor {name}"))?;
+                parse_key(name).ok_or_else(|| format!("unexpected tensor {name}"))?;
             if layer >= cfg.layers {
                 return Err(format!(
                     "tensor {name}: layer {layer} beyond the base's {}",
@@ -369,17 +375,59 @@ pub(crate) fn gguf_row(o: usize, head_dim: usize) -> usize {
     head.saturating_mul(head_dim).saturating_add(i.saturating_mul(2)).saturating_add(part)
 }
 
+/// A matrix of the weights file as `(rows, columns, values)` in f32: F32, F16 and BF16 are
+/// converted from the file's bytes in place, any other type through candle's conversion.
 fn to_f32_2d(
-    t: &Tensor,
+    t: &safetensors::tensor::TensorView<'_>,
     name: &str,
     which: &str,
 ) -> std::result::Result<(usize, usize, Vec<f32>), String> {
-    let (r, c) = t.dims2().map_err(|_| format!("{name}: {which} is not a matrix"))?;
-    let v = t
-        .to_dtype(candle_core::DType::F32)
-        .and_then(|t| t.flatten_all())
-        .and_then(|t| t.to_vec1::<f32>())
-        .map_err(|e| format!("{name}: {which}: {e}"))?;
+    let &[r, c] = t.shape() else {
+        return Err(format!("{name}: {which} is not a matrix"));
+    };
+    let bytes = t.data();
+    let v: Vec<f32> =
+        match t.dtype() {
+            safetensors::Dtype::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| {
+                    if let [b0, b1, b2, b3] = *b {
+                        f32::from_le_bytes([b0, b1, b2, b3])
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+            safetensors::Dtype::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| {
+                    if let [b0, b1] = *b {
+                        half::f16::from_le_bytes([b0, b1]).to_f32()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+            safetensors::Dtype::BF16 => bytes
+                .chunks_exact(2)
+                .map(|b| {
+                    if let [b0, b1] = *b {
+                        half::bf16::from_le_bytes([b0, b1]).to_f32()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+            _ => candle_core::safetensors::Load::load(t, &Device::Cpu)
+                .and_then(|t| t.to_dtype(candle_core::DType::F32))
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(|e| format!("{name}: {which}: {e}"))?,
+        };
+    // The file's header is checked against its data (shape × type size) when it is read.
+    if Some(v.len()) != r.checked_mul(c) {
+        return Err(format!("{name}: {which} holds {} values, not {r}x{c}", v.len()));
+    }
     Ok((r, c, v))
 }
 
@@ -503,6 +551,106 @@ mod tests {
             Some((0, Target::Q, true))
         );
         assert_eq!(parse_key("base_model.model.model.layers.0.self_attn.q_proj.weight"), None);
+    }
+
+    /// The id hashed as a stream equals the chain's content hash of the framed concatenation
+    /// (what a developer registers as `weights_hash`).
+    #[test]
+    fn adapter_id_is_the_content_hash_of_the_framed_files() {
+        let (config, weights) = (b"{\"r\": 8}".as_slice(), vec![7u8; 100_003]);
+        let mut buf = b"provena:adapter:v1".to_vec();
+        buf.extend_from_slice(&(config.len() as u64).to_le_bytes());
+        buf.extend_from_slice(config);
+        buf.extend_from_slice(&(weights.len() as u64).to_le_bytes());
+        buf.extend_from_slice(&weights);
+        let expected = hex::encode(provena_primitives::content_hash(&buf));
+        assert_eq!(adapter_id(config, &weights), expected);
+        assert_ne!(adapter_id(config, &weights[1..]), expected);
+    }
+
+    /// A weights file in F32, F16, BF16 (read in place) or F64 (through candle) gives the same
+    /// prepared adapter for values every type holds exactly; a matrix whose shape is not 2-D,
+    /// or a file that is not safetensors, is refused with its name.
+    #[test]
+    #[allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
+    fn weights_files_of_every_float_type_prepare_alike() {
+        let cfg = Config {
+            hidden: 64,
+            intermediate: 128,
+            layers: 2,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: 16,
+            vocab: 100,
+            rope_theta: 10_000.0,
+            rms_eps: 1e-5,
+            context: 64,
+            eos: vec![],
+            kv_f32: false,
+        };
+        let (rank, targets) = (4, [Target::Q, Target::V]);
+        let config = AdapterConfig::plain(rank, 8.0, &targets, "base");
+        let config_bytes = serde_json::to_vec(&config).unwrap();
+        // Multiples of 1/8 in [-4, 4): exact in every type below.
+        let values = |n: usize, seed: usize| -> Vec<f32> {
+            (0..n).map(|i| ((i * 7 + seed * 13) % 64) as f32 / 8.0 - 4.0).collect()
+        };
+        let file = |dtype: candle_core::DType| -> Vec<u8> {
+            let dir = tempfile::tempdir().unwrap();
+            let mut tensors = Vec::new();
+            for layer in 0..cfg.layers {
+                for (k, &t) in targets.iter().enumerate() {
+                    let (i, o) = cfg.dims(t);
+                    let a = Tensor::from_vec(values(rank * i, layer + k), (rank, i), &Device::Cpu);
+                    let b =
+                        Tensor::from_vec(values(o * rank, layer * 3 + k), (o, rank), &Device::Cpu);
+                    tensors.push((peft_key(layer, t, true), a.unwrap().to_dtype(dtype).unwrap()));
+                    tensors.push((peft_key(layer, t, false), b.unwrap().to_dtype(dtype).unwrap()));
+                }
+            }
+            write_peft(dir.path(), &config, tensors).unwrap();
+            std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap()
+        };
+        let prepared = |bytes: &[u8]| {
+            let w = LoraWeights::from_peft(&config_bytes, bytes, &cfg, Layout::Gguf).unwrap();
+            let mut out = Vec::new();
+            for layer in w.layers() {
+                for pair in layer.iter().flatten() {
+                    let (a, bt) = pair.slices();
+                    out.push((
+                        a.into_owned(),
+                        bt.into_owned(),
+                        pair.a_scale.clone(),
+                        pair.bt_scale.clone(),
+                    ));
+                }
+            }
+            out
+        };
+        let f32_file = file(candle_core::DType::F32);
+        let reference = prepared(&f32_file);
+        assert_eq!(reference.len(), cfg.layers * targets.len());
+        for dtype in [candle_core::DType::F16, candle_core::DType::BF16, candle_core::DType::F64] {
+            assert_eq!(prepared(&file(dtype)), reference, "{dtype:?}");
+        }
+        let not_safetensors = LoraWeights::from_peft(&config_bytes, b"garbage", &cfg, Layout::Gguf);
+        assert!(not_safetensors.unwrap_err().contains("not a readable safetensors file"));
+        // A vector where lora_A should be a matrix.
+        let dir = tempfile::tempdir().unwrap();
+        let flat = Tensor::from_vec(values(rank * 64, 0), rank * 64, &Device::Cpu).unwrap();
+        let b = Tensor::from_vec(values(64 * rank, 1), (64, rank), &Device::Cpu).unwrap();
+        let one = AdapterConfig::plain(rank, 8.0, &[Target::Q], "base");
+        write_peft(
+            dir.path(),
+            &one,
+            vec![(peft_key(0, Target::Q, true), flat), (peft_key(0, Target::Q, false), b)],
+        )
+        .unwrap();
+        let bytes = std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap();
+        let err =
+            LoraWeights::from_peft(&serde_json::to_vec(&one).unwrap(), &bytes, &cfg, Layout::Gguf)
+                .unwrap_err();
+        assert!(err.contains("lora_A is not a matrix"), "{err}");
     }
 
     /// 8-bit slices: each value within half a step (`amax / 254`) of the f32 one, zero slices
