@@ -321,7 +321,24 @@ impl LoraWeights {
                 ));
             }
         }
-        Ok(Self { layers, rank, instance: next_instance() })
+        Ok(Self::packed(layers, rank))
+    }
+
+    /// An adapter of these pairs, their tiles moved into one buffer in the order a step reads
+    /// them (layer by layer, `Target::ALL`, `A` before `B`): a step then reads each adapter's
+    /// part of a projection group as one stream rather than as scattered ~9 KB pieces (on one
+    /// thread here, a decode step's updates for 32 distinct adapters took ~4.4 ms instead of
+    /// 6.6; with every adapter in cache, 1.5).
+    fn packed(mut layers: Vec<Vec<Option<LoraPair>>>, rank: usize) -> Self {
+        let mut mats: Vec<&mut crate::qgemm::QMatrix> = layers
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .filter_map(LoraPair::tiles_mut)
+            .flat_map(|(a, b)| [a, b])
+            .collect();
+        crate::qgemm::QMatrix::pack(&mut mats);
+        Self { layers, rank, instance: next_instance() }
     }
 
     /// `Σ wᵢ · adapterᵢ` as one adapter of concatenated rank.
@@ -362,7 +379,7 @@ impl LoraWeights {
                 }
             }
         }
-        Ok(Self { layers, rank, instance: next_instance() })
+        Ok(Self::packed(layers, rank))
     }
 }
 

@@ -225,6 +225,23 @@ impl LoraPair {
         });
     }
 
+    /// The pair's tiles, if it is held as tiles.
+    pub(super) fn tiles_mut(&mut self) -> Option<(&mut QMatrix, &mut QMatrix)> {
+        match &mut self.stored {
+            Stored::Tiles { a, b } => Some((a, b)),
+            Stored::Slices { .. } => None,
+        }
+    }
+
+    /// Asks the CPU to bring the pair's tiles into its cache ahead of [`LoraPair::apply`]
+    /// (a hint: results never depend on it).
+    pub fn prefetch(&self) {
+        if let Stored::Tiles { a, b } = &self.stored {
+            a.prefetch();
+            b.prefetch();
+        }
+    }
+
     /// `scale·B·A` as a dense `[out, in]` tensor (for merging), from the stored values.
     pub fn delta(&self) -> Result<Tensor> {
         let (qa, qbt) = self.slices();

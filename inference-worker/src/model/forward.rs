@@ -203,20 +203,21 @@ impl Model {
             .collect::<Result<Vec<_>>>()?;
         let (mut ys, acts) = Linear::forward_host_shared(&lins, x, rows, &self.device)?;
         // Rows that share an adapter are done together, so each adapter is read once per work
-        // item rather than once per row (S-LoRA/Punica's point). Work items (one projection of
-        // an adapter and at most `LORA_CHUNK` of its rows) run in parallel: distinct adapters
-        // because the step is bound by reading them, a prompt's rows because they are many.
-        // Each item computes its rows' updates in its own buffer and adds each to its output
-        // row, which no other item of this projection touches (a row has one adapter), behind
-        // the row's own uncontended lock; a row's arithmetic is the same whatever item it lands
-        // in, so a request gives the same result alone or in any batch.
-        type Item<'a> = (usize, &'a crate::lora::LoraPair, &'a [usize]);
+        // item rather than once per row (S-LoRA/Punica's point). A work item is one adapter and
+        // at most `LORA_CHUNK` of its rows, over every target of the group: it reads the
+        // adapter's part of the group as one stream (its tiles are packed in that order, see
+        // `LoraWeights`), and asks for the next item's adapter ahead of reading it, since the
+        // step is bound by reading adapters when they are many. Items run in parallel: distinct
+        // adapters, and a prompt's rows because they are many. Each computes its rows' updates
+        // in its own buffer and adds each to its output row, which no other item of this
+        // projection touches (a row has one adapter), behind the row's own uncontended lock;
+        // a row's arithmetic is the same whatever item it lands in, so a request gives the same
+        // result alone or in any batch.
+        type Item<'a> = (&'a LoraWeights, &'a [usize]);
         let mut items: Vec<Item<'_>> = Vec::new();
-        for (ti, &target) in targets.iter().enumerate() {
-            for (lora, rows) in adapters {
-                if let Some(pair) = lora.pair(li, target) {
-                    items.extend(rows.chunks(LORA_CHUNK).map(|c| (ti, pair, c)));
-                }
+        for (lora, rows) in adapters {
+            if targets.iter().any(|&t| lora.pair(li, t).is_some()) {
+                items.extend(rows.chunks(LORA_CHUNK).map(|c| (*lora, c)));
             }
         }
         if items.is_empty() {
@@ -229,31 +230,34 @@ impl Model {
                 y.chunks_exact_mut(lin.out_dim.max(1)).map(std::sync::Mutex::new).collect()
             })
             .collect();
-        let run = |&(ti, pair, rows): &Item<'_>| {
-            let out_dim = pair.out_dim;
-            // The item's updates, in a buffer this thread reuses (see `LoraPair::apply`).
-            DELTA.with_borrow_mut(|d| {
-                d.clear();
-                d.resize(rows.len() * out_dim, 0.0);
-                pair.apply(x, acts.as_ref(), rows, d);
-                let Some(out) = outs.get(ti) else { return };
-                for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim.max(1))) {
-                    if let Some(Ok(mut y)) = out.get(r).map(|y| y.lock()) {
-                        if y.len() == delta.len() {
-                            kernels::add_assign(&mut y, delta);
+        let run = |i: usize| {
+            let Some(&(lora, rows)) = items.get(i) else { return };
+            if let Some(&(next, _)) = items.get(i + 1).filter(|(n, _)| !std::ptr::eq(*n, lora)) {
+                targets.iter().filter_map(|&t| next.pair(li, t)).for_each(|p| p.prefetch());
+            }
+            for (ti, &target) in targets.iter().enumerate() {
+                let Some(pair) = lora.pair(li, target) else { continue };
+                let out_dim = pair.out_dim;
+                // The item's updates, in a buffer this thread reuses (see `LoraPair::apply`).
+                DELTA.with_borrow_mut(|d| {
+                    d.clear();
+                    d.resize(rows.len() * out_dim, 0.0);
+                    pair.apply(x, acts.as_ref(), rows, d);
+                    let Some(out) = outs.get(ti) else { return };
+                    for (&r, delta) in rows.iter().zip(d.chunks_exact(out_dim.max(1))) {
+                        if let Some(Ok(mut y)) = out.get(r).map(|y| y.lock()) {
+                            if y.len() == delta.len() {
+                                kernels::add_assign(&mut y, delta);
+                            }
                         }
                     }
-                }
-            });
+                });
+            }
         };
         if items.len() > 1 {
-            parallel_map(items.len(), |i| {
-                if let Some(item) = items.get(i) {
-                    run(item);
-                }
-            });
+            parallel_map(items.len(), run);
         } else {
-            items.iter().for_each(run);
+            (0..items.len()).for_each(run);
         }
         drop(outs);
         Ok(ys)

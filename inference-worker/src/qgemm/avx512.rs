@@ -57,8 +57,8 @@ pub(super) unsafe fn range(w: &QMatrix, x: &QActs, s: usize, e: usize, dst: *mut
     match &w.tiles {
         Tiles::Q8(tiles) => drive!(block, tiles, w, x, s, e, dst),
         Tiles::Q4(tiles) => drive!(block4, tiles, w, x, s, e, dst),
-        Tiles::Raw { qs, groups: 4 } => drive!(raw_half, qs, w, x, s, e, dst),
-        Tiles::Raw { qs, .. } => drive!(raw_whole, qs, w, x, s, e, dst),
+        Tiles::Raw { qs, groups: 4 } => drive!(raw_half, qs.get(), w, x, s, e, dst),
+        Tiles::Raw { qs, .. } => drive!(raw_whole, qs.get(), w, x, s, e, dst),
     }
 }
 

@@ -81,9 +81,34 @@ enum Tiles {
     /// second half is zero and not stored). `[tile][group][output (16)][4 inputs]`, each
     /// `q + 128`, `64 · groups` bytes per tile.
     Raw {
-        qs: Vec<u8>,
+        qs: RawBytes,
         groups: usize,
     },
+}
+
+/// The bytes of raw tiles: a range of a buffer, the matrix's own or one that several matrices
+/// share ([`QMatrix::pack`]: an adapter's matrices in one buffer, in the order a step reads
+/// them, so that it reads them as one stream rather than as many scattered pieces).
+#[derive(Clone, Debug)]
+struct RawBytes {
+    buf: std::sync::Arc<Vec<u8>>,
+    start: usize,
+    len: usize,
+}
+
+impl RawBytes {
+    fn own(qs: Vec<u8>) -> Self {
+        let len = qs.len();
+        Self { buf: std::sync::Arc::new(qs), start: 0, len }
+    }
+
+    /// The range (empty if it were outside the buffer, which `pack` never makes).
+    fn get(&self) -> &[u8] {
+        self.start
+            .checked_add(self.len)
+            .and_then(|end| self.buf.get(self.start..end))
+            .unwrap_or(&[])
+    }
 }
 
 impl Tiles {
@@ -92,7 +117,8 @@ impl Tiles {
             Tiles::Q8(t) => t.len(),
             Tiles::Q4(t) => t.len(),
             Tiles::Raw { qs, groups } => {
-                qs.len().checked_div(groups.saturating_mul(64)).unwrap_or(0)
+                // The bytes the kernel will read (`check` compares them with the shape).
+                qs.get().len().checked_div(groups.saturating_mul(64)).unwrap_or(0)
             }
         }
     }
@@ -213,14 +239,19 @@ impl QMatrix {
                 }
             }
         }
-        Ok(Self { out_dim, in_dim: width, blocks, tiles: Tiles::Raw { qs, groups } })
+        Ok(Self {
+            out_dim,
+            in_dim: width,
+            blocks,
+            tiles: Tiles::Raw { qs: RawBytes::own(qs), groups },
+        })
     }
 
     /// The stored integers of a matrix made by [`QMatrix::from_i8`], row-major
     /// `[out, in]` (with the zero inputs of a half block); `None` for other matrices.
     pub fn to_i8(&self) -> Option<Vec<i8>> {
         let Tiles::Raw { qs, groups } = &self.tiles else { return None };
-        let per = 64 * groups;
+        let (qs, per) = (qs.get(), 64 * groups);
         let mut q = vec![0i8; self.out_dim * self.in_dim];
         for (t, tile) in qs.chunks_exact(per).enumerate() {
             let (nt, b) = (t / self.blocks, t % self.blocks);
@@ -320,12 +351,69 @@ impl QMatrix {
         w
     }
 
+    /// Asks the CPU to bring the matrix's bytes into its second-level cache ahead of a
+    /// product that will read them (a hint: results never depend on it).
+    pub fn prefetch(&self) {
+        let (ptr, len) = match &self.tiles {
+            Tiles::Raw { qs, .. } => (qs.get().as_ptr(), qs.len),
+            Tiles::Q8(t) => (t.as_ptr().cast::<u8>(), t.len() * std::mem::size_of::<Tile>()),
+            Tiles::Q4(t) => (t.as_ptr().cast::<u8>(), t.len() * std::mem::size_of::<Tile4>()),
+        };
+        #[cfg(target_arch = "x86_64")]
+        for off in (0..len).step_by(64) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+            // SAFETY: SSE is part of x86-64; a prefetch reads nothing and faults on no
+            // address (these are inside the matrix).
+            #[allow(unsafe_code)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T1>(ptr.wrapping_add(off).cast::<i8>())
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (ptr, len);
+    }
+
+    /// Moves the raw tiles of `mats` into one buffer, in this order, each starting on a cache
+    /// line, so that a product reading one after another reads one stream (and a prefetch of
+    /// the next runs ahead of it). The values are unchanged; other matrices are left as they
+    /// are.
+    pub fn pack(mats: &mut [&mut QMatrix]) {
+        const LINE: usize = 64;
+        let total: usize = mats
+            .iter()
+            .filter_map(|m| match &m.tiles {
+                Tiles::Raw { qs, .. } => Some(qs.len + LINE),
+                _ => None,
+            })
+            .sum();
+        let mut buf: Vec<u8> = Vec::with_capacity(total + LINE);
+        let mut ranges = Vec::with_capacity(mats.len());
+        for m in mats.iter() {
+            let Tiles::Raw { qs, .. } = &m.tiles else {
+                ranges.push(None);
+                continue;
+            };
+            // Pad to the next cache line of the buffer's address (its capacity is reserved
+            // above, so it does not move).
+            let at = (buf.as_ptr() as usize).wrapping_add(buf.len());
+            buf.resize(buf.len() + (LINE - at % LINE) % LINE, 0);
+            ranges.push(Some(buf.len()));
+            buf.extend_from_slice(qs.get());
+        }
+        let buf = std::sync::Arc::new(buf);
+        for (m, start) in mats.iter_mut().zip(ranges) {
+            if let (Tiles::Raw { qs, .. }, Some(start)) = (&mut m.tiles, start) {
+                *qs = RawBytes { buf: buf.clone(), start, len: qs.len };
+            }
+        }
+    }
+
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         match &self.tiles {
             Tiles::Q8(t) => t.len() * std::mem::size_of::<Tile>(),
             Tiles::Q4(t) => t.len() * std::mem::size_of::<Tile4>(),
-            Tiles::Raw { qs, .. } => qs.len(),
+            Tiles::Raw { qs, .. } => qs.len,
         }
     }
 

@@ -217,6 +217,7 @@ fn unit_scale_tiles_are_exact() {
         return;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut held = Vec::new();
     for (rows, out_dim, in_dim) in
         [(1, 64, 576), (3, 16, 64), (4, 48, 16), (6, 112, 8), (9, 32, 96), (2, 576, 16)]
     {
@@ -262,6 +263,20 @@ fn unit_scale_tiles_are_exact() {
         assert_eq!(alone[..out_dim], got[(rows - 1) * out_dim..rows * out_dim]);
         assert_eq!(alone[out_dim..], got[..out_dim]);
         assert!(a.gather(&[rows]).is_err());
+        held.push((m, a, got, back));
+    }
+    // Packed into one buffer (as an adapter's matrices are): the same integers and the same
+    // products, each matrix starting on a cache line of the one shared buffer.
+    let mut packed: Vec<QMatrix> = held.iter().map(|h| h.0.clone()).collect();
+    QMatrix::pack(&mut packed.iter_mut().collect::<Vec<_>>());
+    let Tiles::Raw { qs: first, .. } = &packed[0].tiles else { panic!("not raw tiles") };
+    for (m, (own, a, got, back)) in packed.iter().zip(&held) {
+        let Tiles::Raw { qs, .. } = &m.tiles else { panic!("not raw tiles") };
+        assert!(std::sync::Arc::ptr_eq(&qs.buf, &first.buf));
+        assert_eq!(qs.get().as_ptr() as usize % 64, 0);
+        assert_eq!(m.bytes(), own.bytes());
+        assert_eq!(m.to_i8().unwrap(), *back);
+        assert_eq!(m.matmul_here(a).unwrap(), *got);
     }
     assert!(QMatrix::from_i8(&[0; 16 * 17], 16, 17).is_err());
     assert!(QMatrix::from_i8(&[0; 16 * 8], 16, 9).is_err());
