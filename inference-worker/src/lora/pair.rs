@@ -233,15 +233,6 @@ impl LoraPair {
         }
     }
 
-    /// Asks the CPU to bring the pair's tiles into its cache ahead of [`LoraPair::apply`]
-    /// (a hint: results never depend on it).
-    pub fn prefetch(&self) {
-        if let Stored::Tiles { a, b } = &self.stored {
-            a.prefetch();
-            b.prefetch();
-        }
-    }
-
     /// `scale·B·A` as a dense `[out, in]` tensor (for merging), from the stored values.
     pub fn delta(&self) -> Result<Tensor> {
         let (qa, qbt) = self.slices();

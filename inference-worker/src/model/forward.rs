@@ -206,9 +206,10 @@ impl Model {
         // item rather than once per row (S-LoRA/Punica's point). A work item is one adapter and
         // at most `LORA_CHUNK` of its rows, over every target of the group: it reads the
         // adapter's part of the group as one stream (its tiles are packed in that order, see
-        // `LoraWeights`), and asks for the next item's adapter ahead of reading it, since the
-        // step is bound by reading adapters when they are many. Items run in parallel: distinct
-        // adapters, and a prompt's rows because they are many. Each computes its rows' updates
+        // `LoraWeights`), since the step is bound by reading adapters when they are many (a
+        // software prefetch of the next item's adapter gained nothing measurable over the
+        // hardware's on that stream). Items run in parallel: distinct adapters, and a prompt's
+        // rows because they are many. Each computes its rows' updates
         // in its own buffer and adds each to its output row, which no other item of this
         // projection touches (a row has one adapter), behind the row's own uncontended lock;
         // a row's arithmetic is the same whatever item it lands in, so a request gives the same
@@ -232,9 +233,6 @@ impl Model {
             .collect();
         let run = |i: usize| {
             let Some(&(lora, rows)) = items.get(i) else { return };
-            if let Some(&(next, _)) = items.get(i + 1).filter(|(n, _)| !std::ptr::eq(*n, lora)) {
-                targets.iter().filter_map(|&t| next.pair(li, t)).for_each(|p| p.prefetch());
-            }
             for (ti, &target) in targets.iter().enumerate() {
                 let Some(pair) = lora.pair(li, target) else { continue };
                 let out_dim = pair.out_dim;

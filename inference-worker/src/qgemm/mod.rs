@@ -351,31 +351,9 @@ impl QMatrix {
         w
     }
 
-    /// Asks the CPU to bring the matrix's bytes into its second-level cache ahead of a
-    /// product that will read them (a hint: results never depend on it).
-    pub fn prefetch(&self) {
-        let (ptr, len) = match &self.tiles {
-            Tiles::Raw { qs, .. } => (qs.get().as_ptr(), qs.len),
-            Tiles::Q8(t) => (t.as_ptr().cast::<u8>(), t.len() * std::mem::size_of::<Tile>()),
-            Tiles::Q4(t) => (t.as_ptr().cast::<u8>(), t.len() * std::mem::size_of::<Tile4>()),
-        };
-        #[cfg(target_arch = "x86_64")]
-        for off in (0..len).step_by(64) {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-            // SAFETY: SSE is part of x86-64; a prefetch reads nothing and faults on no
-            // address (these are inside the matrix).
-            #[allow(unsafe_code)]
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T1>(ptr.wrapping_add(off).cast::<i8>())
-            };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (ptr, len);
-    }
-
     /// Moves the raw tiles of `mats` into one buffer, in this order, each starting on a cache
-    /// line, so that a product reading one after another reads one stream (and a prefetch of
-    /// the next runs ahead of it). The values are unchanged; other matrices are left as they
+    /// line, so that products reading one after another read one stream (the hardware's
+    /// prefetcher runs ahead on it). The values are unchanged; other matrices are left as they
     /// are.
     pub fn pack(mats: &mut [&mut QMatrix]) {
         const LINE: usize = 64;
