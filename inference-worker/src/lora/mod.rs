@@ -402,45 +402,21 @@ fn to_f32_2d(
     let &[r, c] = t.shape() else {
         return Err(format!("{name}: {which} is not a matrix"));
     };
+    /// Each `N`-byte little-endian value of `bytes` as f32.
+    fn le<const N: usize>(bytes: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
+        bytes.chunks_exact(N).map(|b| b.try_into().map_or(0.0, &f)).collect()
+    }
     let bytes = t.data();
-    let v: Vec<f32> =
-        match t.dtype() {
-            safetensors::Dtype::F32 => bytes
-                .chunks_exact(4)
-                .map(|b| {
-                    if let [b0, b1, b2, b3] = *b {
-                        f32::from_le_bytes([b0, b1, b2, b3])
-                    } else {
-                        0.0
-                    }
-                })
-                .collect(),
-            safetensors::Dtype::F16 => bytes
-                .chunks_exact(2)
-                .map(|b| {
-                    if let [b0, b1] = *b {
-                        half::f16::from_le_bytes([b0, b1]).to_f32()
-                    } else {
-                        0.0
-                    }
-                })
-                .collect(),
-            safetensors::Dtype::BF16 => bytes
-                .chunks_exact(2)
-                .map(|b| {
-                    if let [b0, b1] = *b {
-                        half::bf16::from_le_bytes([b0, b1]).to_f32()
-                    } else {
-                        0.0
-                    }
-                })
-                .collect(),
-            _ => candle_core::safetensors::Load::load(t, &Device::Cpu)
-                .and_then(|t| t.to_dtype(candle_core::DType::F32))
-                .and_then(|t| t.flatten_all())
-                .and_then(|t| t.to_vec1::<f32>())
-                .map_err(|e| format!("{name}: {which}: {e}"))?,
-        };
+    let v = match t.dtype() {
+        safetensors::Dtype::F32 => le(bytes, f32::from_le_bytes),
+        safetensors::Dtype::F16 => le(bytes, |b| half::f16::from_le_bytes(b).to_f32()),
+        safetensors::Dtype::BF16 => le(bytes, |b| half::bf16::from_le_bytes(b).to_f32()),
+        _ => candle_core::safetensors::Load::load(t, &Device::Cpu)
+            .and_then(|t| t.to_dtype(candle_core::DType::F32))
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| format!("{name}: {which}: {e}"))?,
+    };
     // The file's header is checked against its data (shape × type size) when it is read.
     if Some(v.len()) != r.checked_mul(c) {
         return Err(format!("{name}: {which} holds {} values, not {r}x{c}", v.len()));

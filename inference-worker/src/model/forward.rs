@@ -209,11 +209,11 @@ impl Model {
         // `LoraWeights`), since the step is bound by reading adapters when they are many (a
         // software prefetch of the next item's adapter gained nothing measurable over the
         // hardware's on that stream). Items run in parallel: distinct adapters, and a prompt's
-        // rows because they are many. Each computes its rows' updates
-        // in its own buffer and adds each to its output row, which no other item of this
-        // projection touches (a row has one adapter), behind the row's own uncontended lock;
-        // a row's arithmetic is the same whatever item it lands in, so a request gives the same
-        // result alone or in any batch.
+        // rows because they are many. Each computes its rows' updates in its own buffer and
+        // adds each to its output row, which no other item of this projection touches (a row
+        // has one adapter), behind the row's own uncontended lock; a row's arithmetic is the
+        // same whatever item it lands in, so a request gives the same result alone or in any
+        // batch.
         type Item<'a> = (&'a LoraWeights, &'a [usize]);
         let mut items: Vec<Item<'_>> = Vec::new();
         for (lora, rows) in adapters {

@@ -375,13 +375,14 @@ impl QMatrix {
             // above, so it does not move).
             let at = (buf.as_ptr() as usize).wrapping_add(buf.len());
             buf.resize(buf.len() + (LINE - at % LINE) % LINE, 0);
-            ranges.push(Some(buf.len()));
-            buf.extend_from_slice(qs.get());
+            let bytes = qs.get();
+            ranges.push(Some((buf.len(), bytes.len())));
+            buf.extend_from_slice(bytes);
         }
         let buf = std::sync::Arc::new(buf);
-        for (m, start) in mats.iter_mut().zip(ranges) {
-            if let (Tiles::Raw { qs, .. }, Some(start)) = (&mut m.tiles, start) {
-                *qs = RawBytes { buf: buf.clone(), start, len: qs.len };
+        for (m, range) in mats.iter_mut().zip(ranges) {
+            if let (Tiles::Raw { qs, .. }, Some((start, len))) = (&mut m.tiles, range) {
+                *qs = RawBytes { buf: buf.clone(), start, len };
             }
         }
     }
