@@ -24,8 +24,9 @@
 //!
 //! Reports tokens/s, TTFT p50/p99, inter-token latency p50/p99, cold-load time, cache hit
 //! rate, peak memory, and the ratios the worker issue sets goals for. With `--repeat K` every
-//! configuration runs K times, in K interleaved rounds (base, each adapter count, naive, then
-//! again), and the median run is reported (ratios between medians).
+//! configuration runs K times, in K interleaved rounds (base, each adapter count, naive; each
+//! round starting one configuration later, so none always runs in the same place), and the
+//! median run is reported (ratios between medians).
 
 // Counters and lengths of one benchmark run: far from overflowing.
 #![allow(clippy::arithmetic_side_effects)]
@@ -516,14 +517,23 @@ fn main() -> Result<()> {
         args.adapters.iter().map(|&n| (n, plan(&args, n, &corpus))).collect();
     // The naive baseline replays the first plan with at least 10 adapters.
     let naive_at = plans.iter().position(|(n, _)| *n >= 10).filter(|_| args.naive_requests > 0);
-    // Rounds: each runs every configuration once, in the same order, so a slow or fast spell
-    // of the machine lands on all of them rather than on one configuration's runs.
+    // Rounds: each runs every configuration once, so that a slow or fast spell of the machine
+    // lands on all of them rather than on one configuration's runs; each round starts one
+    // configuration later than the one before (base, then each adapter count, the naive
+    // baseline right after its count), so that no configuration always runs in the same place
+    // (on 2026-12-05 the runs that followed the naive baseline in a fixed order ran ~20%
+    // faster than the others of their round, whatever their adapter count).
     let mut base_runs = Vec::with_capacity(repeat);
     let mut runs: Vec<Vec<Outcome>> = plans.iter().map(|_| Vec::with_capacity(repeat)).collect();
     let mut naive_runs = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        base_runs.push(serve(&args, &model, &tok, None, &[], &base_plan, 0)?);
-        for (k, ((n, p), out)) in plans.iter().zip(runs.iter_mut()).enumerate() {
+    let slots = plans.len() + 1;
+    for round in 0..repeat {
+        for step in 0..slots {
+            let Some(k) = ((round + step) % slots).checked_sub(1) else {
+                base_runs.push(serve(&args, &model, &tok, None, &[], &base_plan, 0)?);
+                continue;
+            };
+            let (Some((n, p)), Some(out)) = (plans.get(k), runs.get_mut(k)) else { continue };
             let (store, ids, _dir) = fresh_store(&args, &model, &targets, *n, p)?;
             if args.preload {
                 for id in ids.iter().filter(|id| !id.is_empty()) {
