@@ -239,20 +239,7 @@ mod tests {
     use crate::model::Config;
 
     fn config() -> Config {
-        Config {
-            hidden: 64,
-            intermediate: 128,
-            layers: 2,
-            heads: 4,
-            kv_heads: 2,
-            head_dim: 16,
-            vocab: 100,
-            rope_theta: 10_000.0,
-            rms_eps: 1e-5,
-            context: 4096,
-            eos: vec![],
-            kv_f32: false,
-        }
+        Config::small_for_tests(4096)
     }
 
     /// A cache holding `n` positions whose values identify (position, layer).

@@ -567,20 +567,7 @@ mod tests {
     #[test]
     #[allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
     fn weights_files_of_every_float_type_prepare_alike() {
-        let cfg = Config {
-            hidden: 64,
-            intermediate: 128,
-            layers: 2,
-            heads: 4,
-            kv_heads: 2,
-            head_dim: 16,
-            vocab: 100,
-            rope_theta: 10_000.0,
-            rms_eps: 1e-5,
-            context: 64,
-            eos: vec![],
-            kv_f32: false,
-        };
+        let cfg = Config::small_for_tests(64);
         let (rank, targets) = (4, [Target::Q, Target::V]);
         let config = AdapterConfig::plain(rank, 8.0, &targets, "base");
         let config_bytes = serde_json::to_vec(&config).unwrap();

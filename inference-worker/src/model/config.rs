@@ -122,6 +122,27 @@ impl Config {
     }
 }
 
+#[cfg(test)]
+impl Config {
+    /// A small Llama-shaped configuration for unit tests that need no model file.
+    pub(crate) fn small_for_tests(context: usize) -> Self {
+        Config {
+            hidden: 64,
+            intermediate: 128,
+            layers: 2,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: 16,
+            vocab: 100,
+            rope_theta: 10_000.0,
+            rms_eps: 1e-5,
+            context,
+            eos: vec![],
+            kv_f32: false,
+        }
+    }
+}
+
 /// How the rows of the query/key projections are ordered (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
