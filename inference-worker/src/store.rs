@@ -207,6 +207,8 @@ impl AdapterStore {
             return Ok(w);
         }
         let started = Instant::now();
+        // Reading, hashing and preparing are background work (see `os`).
+        let _busy = crate::os::Busy::start();
         let host = {
             let mut tiers = lock(&self.tiers);
             let now = tiers.tick();
