@@ -229,13 +229,20 @@ impl QMatrix {
         let blocks = width / BLOCK;
         let per = 64 * groups;
         let mut qs = vec![128u8; out_dim / TILE * blocks * per];
+        // `q + 128` as a byte is `q`'s bits with the top one flipped.
+        let offset = |v: i8| (v as u8) ^ 0x80;
         for (t, tile) in qs.chunks_exact_mut(per).enumerate() {
             let (nt, b) = (t / blocks, t % blocks);
+            let inputs = (4 * groups).min(in_dim - b * BLOCK);
             for r in 0..TILE {
-                let row = (nt * TILE + r) * in_dim;
-                for k in 0..(4 * groups).min(in_dim - b * BLOCK) {
-                    let v = q[row + b * BLOCK + k];
-                    tile[(k / 4) * TILE * 4 + r * 4 + k % 4] = (i16::from(v) + 128) as u8;
+                let at = (nt * TILE + r) * in_dim + b * BLOCK;
+                let src = &q[at..at + inputs];
+                // Four consecutive inputs of output `r` form one 32-bit lane of group `k / 4`.
+                for (g, four) in src.chunks(4).enumerate() {
+                    let lane = g * TILE * 4 + r * 4;
+                    for (dst, &v) in tile[lane..lane + four.len()].iter_mut().zip(four) {
+                        *dst = offset(v);
+                    }
                 }
             }
         }
