@@ -24,16 +24,6 @@
 //! ([`background_priority`], nice 10): the kernel still runs them whenever a core is free,
 //! but the engine's threads get the cores when both want them.
 //!
-//! That alone still loses twice the background work's time: while a nice-10 thread holds a
-//! core, the engine thread's partner spins at the next barrier. So background work also says
-//! that it is running ([`Busy`]), and meanwhile the engine runs its parallel parts on its own
-//! thread ([`background_busy`]): the pool worker parks, the background thread gets the other
-//! core to itself, and the engine loses only that core's time. The results are the same
-//! either way (every parallel part computes the same values on one thread). Measured with
-//! `lora-bench` (1,000 adapters, 49 of them loaded cold while 64 requests decode, two runs of
-//! three rounds each way): a cold load took 23–25 ms (p50) instead of 152–155 ms, time to first
-//! token p50 678–714 ms instead of 891–1,087 ms; tokens/s moved within the machine's noise.
-//!
 //! This module and `qgemm` are the only ones allowed `unsafe`: two calls into libc.
 
 /// Caps glibc malloc at two arenas (Linux with glibc; elsewhere nothing to do).
@@ -71,42 +61,15 @@ pub fn background_priority() {
     }
 }
 
-/// Runs `work` on tokio's blocking pool at background priority, marked [`Busy`]: every
-/// blocking task of the server goes through here.
+/// Runs `work` on tokio's blocking pool at background priority: every blocking task of the
+/// server goes through here.
 pub fn spawn_background<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> tokio::task::JoinHandle<T> {
     tokio::task::spawn_blocking(move || {
         background_priority();
-        let _busy = Busy::start();
         work()
     })
-}
-
-/// Background work running now (live [`Busy`] guards).
-static BUSY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Background work in progress, for as long as the guard lives: meanwhile the engine keeps
-/// its parallel parts on its own thread (see the module docs).
-#[must_use = "the work counts as running only while the guard lives"]
-pub struct Busy(());
-
-impl Busy {
-    pub fn start() -> Self {
-        BUSY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Busy(())
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        BUSY.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// Whether background work is running (the engine then leaves the other core to it).
-pub fn background_busy() -> bool {
-    BUSY.load(std::sync::atomic::Ordering::Relaxed) > 0
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -132,20 +95,5 @@ mod tests {
         assert_eq!(inside, Some(super::BACKGROUND_NICE));
         // The rest of the process (this thread) keeps its priority.
         assert_eq!(nice(), before);
-    }
-
-    /// Background work counts as running while its guard lives, and every blocking task of the
-    /// server is marked. (Whether nothing runs afterwards is not asserted: other tests of this
-    /// binary load adapters concurrently.)
-    #[test]
-    fn background_work_is_marked_while_it_runs() {
-        let guard = super::Busy::start();
-        assert!(super::background_busy());
-        drop(guard);
-        let rt = tokio::runtime::Builder::new_current_thread().build().ok();
-        let seen = rt.and_then(|rt| {
-            rt.block_on(async { super::spawn_background(super::background_busy).await.ok() })
-        });
-        assert_eq!(seen, Some(true));
     }
 }

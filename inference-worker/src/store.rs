@@ -207,8 +207,6 @@ impl AdapterStore {
             return Ok(w);
         }
         let started = Instant::now();
-        // Reading, hashing and preparing are background work (see `os`).
-        let _busy = crate::os::Busy::start();
         let host = {
             let mut tiers = lock(&self.tiers);
             let now = tiers.tick();

@@ -181,67 +181,6 @@ fn zero_b_reproduces_the_base_exactly_and_mixed_batches_equal_single_runs() {
     assert!(worst <= 1e-3, "a row of the mixed batch differs from its single run by {worst}");
 }
 
-/// While background work runs (an adapter loading), the engine keeps its parallel parts on its
-/// own thread (`os::background_busy`); a step must give the same logits, bit for bit, as on
-/// the pool. Prompts of many rows and decode steps, with adapters: every parallel part runs
-/// (the products, the adapters' items, attention over several sequences, quantization).
-#[test]
-fn a_step_on_one_thread_while_background_work_runs_equals_the_pool() {
-    let path = model_path();
-    let tok = ModelTokenizer::load(&path).unwrap();
-    let model = Model::load(&path, Precision::Native, &Device::Cpu).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let a = adapter(&dir.path().join("a"), &model, 5, 0.02, &ALL);
-    let b = adapter(&dir.path().join("b"), &model, 6, 0.02, &[Target::Q, Target::O]);
-    let prompts: Vec<Vec<u32>> = [
-        "The quick brown fox jumps over the lazy dog, again and again, until",
-        "Rust is a language that",
-        "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,",
-        "Once upon a time",
-        "It was the best of times, it was the worst of times,",
-    ]
-    .iter()
-    .map(|p| tok.encode(p).unwrap())
-    .collect();
-    let loras = [None, Some(&a), Some(&b), Some(&a), Some(&b)];
-    let run = |busy: bool| -> Vec<Vec<f32>> {
-        let _guard = busy.then(provena_inference_worker::os::Busy::start);
-        assert_eq!(provena_inference_worker::os::background_busy(), busy);
-        let mut caches: Vec<KvCache> =
-            prompts.iter().map(|_| KvCache::new(&model.config, 96)).collect();
-        let mut inputs = prompts.clone();
-        let mut all = Vec::new();
-        for _ in 0..4 {
-            let mut seqs: Vec<SeqStep> = caches
-                .iter_mut()
-                .zip(&inputs)
-                .zip(loras)
-                .map(|((c, i), l)| SeqStep { tokens: i, cache: c, lora: l, all_logits: false })
-                .collect();
-            let out = model.forward(&mut seqs).unwrap();
-            for (r, logits) in out.iter().enumerate() {
-                inputs[r] = vec![sample(
-                    logits,
-                    &Sampling::greedy(),
-                    &mut rand_chacha::ChaCha8Rng::seed_from_u64(0),
-                )];
-            }
-            all.extend(out);
-        }
-        all
-    };
-    let pool = run(false);
-    let alone = run(true);
-    assert_eq!(pool.len(), alone.len());
-    for (i, (p, a)) in pool.iter().zip(&alone).enumerate() {
-        assert!(
-            p == a,
-            "output {i}: one thread differs from the pool (max {:e})",
-            max_abs_diff(p, a)
-        );
-    }
-}
-
 #[test]
 fn greedy_generation_matches_the_recorded_continuation() {
     let path = model_path();

@@ -270,11 +270,7 @@ thread_local! {
 /// `f(0) … f(n - 1)` on candle's CPU thread pool, the one the matmuls run on (`qgemm`): one
 /// pool for every parallel part of a step, so its workers stay warm between the parts (a pool
 /// woken from sleep costs tens of microseconds per region, and a step has ~100 regions).
-/// While background work runs, on the calling thread (see `os::background_busy`).
 pub(crate) fn parallel_map<T: Send + Default>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    if crate::os::background_busy() {
-        return (0..n).map(f).collect();
-    }
     let slots: Vec<std::sync::Mutex<T>> =
         (0..n).map(|_| std::sync::Mutex::new(T::default())).collect();
     candle_core::utils::barrier_pool().execute_chunked(n, |range| {

@@ -446,8 +446,7 @@ impl QMatrix {
 
     /// `x · Wᵢᵀ` for every matrix of `mats` (projections that read the same activations, such
     /// as q/k/v), in one parallel region on candle's CPU thread pool (see `tune_cpu_threads`);
-    /// products too small to be worth a region, and every product while background work runs
-    /// (`os::background_busy`), run on the calling thread.
+    /// products too small to be worth a region run on the calling thread.
     ///
     /// Work items are disjoint ranges of output tiles, written in place; each row's result is
     /// the same whatever the split and whatever other rows are in `x`.
@@ -477,8 +476,7 @@ impl QMatrix {
                 }
             }
         };
-        // While background work runs, on this thread only (see `os::background_busy`).
-        if items.len() > 1 && macs >= INLINE_MACS && !crate::os::background_busy() {
+        if items.len() > 1 && macs >= INLINE_MACS {
             candle_core::utils::barrier_pool().execute_chunked(items.len(), |r| r.for_each(run));
         } else {
             (0..items.len()).for_each(run);
