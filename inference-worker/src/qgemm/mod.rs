@@ -237,7 +237,7 @@ impl QMatrix {
             for r in 0..TILE {
                 let at = (nt * TILE + r) * in_dim + b * BLOCK;
                 let src = &q[at..at + inputs];
-                // Four consecutive inputs of output `r` form one 32-bit lane of group `k / 4`.
+                // Inputs `4g..4g + 4` of output `r` form one 32-bit lane of group `g`.
                 for (g, four) in src.chunks(4).enumerate() {
                     let lane = g * TILE * 4 + r * 4;
                     for (dst, &v) in tile[lane..lane + four.len()].iter_mut().zip(four) {
