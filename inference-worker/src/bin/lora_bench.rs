@@ -7,8 +7,10 @@
 //! same seeded plan (arrivals, lengths, adapter draws) is replayed for every configuration.
 //!
 //! Each configuration runs the real scheduler and the real adapter store: adapters are
-//! written to a fresh store on disk and loaded just in time (hash-verified), so cold loads,
-//! cache hits and evictions are part of the measurement. Adapters the plan never draws are
+//! imported into a fresh store on disk and loaded just in time (read from disk and checked
+//! against the digest the store recorded when it verified them at import, as a server does
+//! for adapters imported while it runs), so cold loads, cache hits and evictions are part of
+//! the measurement. Adapters the plan never draws are
 //! not written (they would only sit on disk). Baselines measured in the same run:
 //! - **base**: the same plan with no adapter at all;
 //! - **naive**: one request at a time in arrival order, merging the adapter into the weights
@@ -323,7 +325,7 @@ fn median_run(mut runs: Vec<Outcome>) -> Outcome {
 }
 
 /// A fresh store holding the adapters `plan` draws (written from seeded specs and imported, so
-/// every one is loaded cold, hash-verified, the first time it is asked for); `ids[k]` is the
+/// every one is loaded cold from disk, its bytes checked, the first time it is asked for); `ids[k]` is the
 /// adapter of Zipf rank `k`. The directory lives as long as the returned guard.
 fn fresh_store(
     args: &Args,
