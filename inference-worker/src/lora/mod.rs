@@ -31,8 +31,8 @@ use std::{collections::HashMap, path::Path};
 
 mod apply;
 mod pair;
-use pair::quantize_rows;
 pub use pair::LoraPair;
+use pair::{max_abs, quantize_rows, to_i8};
 
 /// The config file of a PEFT adapter.
 pub const CONFIG_FILE: &str = "adapter_config.json";
@@ -302,32 +302,18 @@ impl LoraWeights {
                     a.0, a.1, b.0, b.1, config.r, config.r
                 ));
             }
-            let mut bt = vec![0f32; r.saturating_mul(out_dim)];
             let heads = match target {
                 Target::Q => Some(cfg.heads),
                 Target::K => Some(cfg.kv_heads),
                 _ => None,
             };
-            for (o, row) in b.2.chunks_exact(r).enumerate() {
-                let dst_o = match (layout, heads) {
-                    (Layout::Gguf, Some(_)) => gguf_row(o, cfg.head_dim),
-                    _ => o,
-                };
-                for (j, &v) in row.iter().enumerate() {
-                    if !v.is_finite() {
-                        return Err(format!("{name}: lora_B has a non-finite value"));
-                    }
-                    if !(v * scale).is_finite() {
-                        return Err(format!("{name}: lora_B times the LoRA scale overflows"));
-                    }
-                    if let Some(slot) = j.checked_mul(out_dim).and_then(|s| s.checked_add(dst_o)) {
-                        if let Some(cell) = bt.get_mut(slot) {
-                            *cell = v * scale;
-                        }
-                    }
-                }
-            }
-            if a.2.iter().any(|v| !v.is_finite()) {
+            let row_of = |o: usize| match (layout, heads) {
+                (Layout::Gguf, Some(_)) => gguf_row(o, cfg.head_dim),
+                _ => o,
+            };
+            let bt = scaled_transposed_b(&b.2, r, out_dim, scale, row_of)
+                .map_err(|what| format!("{name}: lora_B {what}"))?;
+            if max_abs(&a.2).is_none() {
                 return Err(format!("{name}: lora_A has a non-finite value"));
             }
             rank = rank.max(r);
@@ -335,7 +321,7 @@ impl LoraWeights {
                 *slot = Some(LoraPair::new(
                     (r, in_dim, out_dim),
                     quantize_rows(&a.2, in_dim),
-                    quantize_rows(&bt, out_dim),
+                    bt,
                     vec![1.0; r],
                 ));
             }
@@ -409,6 +395,49 @@ pub(crate) fn gguf_row(o: usize, head_dim: usize) -> usize {
     let within = o.checked_rem(head_dim).unwrap_or(0);
     let (part, i) = if within < half { (0, within) } else { (1, within.saturating_sub(half)) };
     head.saturating_mul(head_dim).saturating_add(i.saturating_mul(2)).saturating_add(part)
+}
+
+/// `scale · B` (`b`: row-major `[out_dim, rank]`, output `o` moved to row `row_of(o)`) as
+/// the 8-bit rows of its transpose (`[rank, out_dim]`) and their scales: the integers and
+/// scales [`quantize_rows`] gives for the scaled, transposed matrix, without building it.
+/// Fails when a value is not finite, or is no longer once scaled.
+fn scaled_transposed_b(
+    b: &[f32],
+    rank: usize,
+    out_dim: usize,
+    scale: f32,
+    row_of: impl Fn(usize) -> usize,
+) -> std::result::Result<(Vec<i8>, Vec<f32>), &'static str> {
+    if max_abs(b).is_none() {
+        return Err("has a non-finite value");
+    }
+    if rank == 0 || b.len() != rank.saturating_mul(out_dim) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    // Each slice's largest scaled magnitude (infinite if scaling overflows).
+    let mut amax = vec![0f32; rank];
+    for row in b.chunks_exact(rank) {
+        for (m, &v) in amax.iter_mut().zip(row) {
+            let a = (v * scale).abs();
+            *m = if a > *m { a } else { *m };
+        }
+    }
+    if amax.iter().any(|m| !m.is_finite()) {
+        return Err("times the LoRA scale overflows");
+    }
+    let inv: Vec<f32> = amax.iter().map(|&m| if m > 0.0 { 127.0 / m } else { 0.0 }).collect();
+    let rows: Vec<usize> = (0..out_dim).map(&row_of).collect();
+    let mut q = vec![0i8; b.len()];
+    // One slice of the transpose at a time: its row is written in place, `B`'s column read
+    // with a stride of `rank`.
+    for (j, (slice, &inv)) in q.chunks_exact_mut(out_dim).zip(&inv).enumerate() {
+        for (&v, &at) in b.iter().skip(j).step_by(rank).zip(&rows) {
+            if let Some(cell) = slice.get_mut(at) {
+                *cell = to_i8(v * scale * inv);
+            }
+        }
+    }
+    Ok((q, amax.iter().map(|m| m / 127.0).collect()))
 }
 
 /// A matrix of the weights file as `(rows, columns, values)` in f32: F32, F16 and BF16 are
@@ -563,6 +592,58 @@ mod tests {
             Some((0, Target::Q, true))
         );
         assert_eq!(parse_key("base_model.model.model.layers.0.self_attn.q_proj.weight"), None);
+    }
+
+    /// `B` is prepared in one pass to exactly what scaling and transposing it in f32, then
+    /// quantizing the rows, gives; and refused for the same values.
+    #[test]
+    #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+    fn b_is_quantized_as_its_scaled_transpose() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for (rank, out_dim, scale) in [(16, 64, 2.0f32), (8, 48, 0.25), (5, 24, -3.0)] {
+            let mut b: Vec<f32> =
+                (0..rank * out_dim).map(|_| rng.random_range(-0.02..0.02)).collect();
+            b[3] = -0.0;
+            for o in 0..out_dim {
+                b[o * rank] = 0.0; // a slice of zeros has scale 0
+            }
+            let row_of = |o: usize| gguf_row(o, 8);
+            let got = scaled_transposed_b(&b, rank, out_dim, scale, row_of).unwrap();
+            let mut bt = vec![0f32; rank * out_dim];
+            for (o, row) in b.chunks_exact(rank).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    bt[j * out_dim + row_of(o)] = v * scale;
+                }
+            }
+            let (qs, scales) = quantize_rows(&bt, out_dim);
+            assert_eq!(got, (qs.clone(), scales.clone()));
+            assert_eq!(scales[0], 0.0);
+            // quantize_rows: the largest magnitude of each row maps to ±127.
+            for (row, (q, s)) in bt.chunks_exact(out_dim).zip(qs.chunks_exact(out_dim).zip(&scales))
+            {
+                let amax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                assert_eq!(*s, amax / 127.0);
+                for (&v, &q) in row.iter().zip(q) {
+                    let back = f32::from(q) * s;
+                    assert!((back - v).abs() <= amax / 254.0 * 1.0001, "{back} vs {v}");
+                }
+            }
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut b = b.clone();
+                b[7] = bad;
+                assert_eq!(
+                    scaled_transposed_b(&b, rank, out_dim, scale, row_of),
+                    Err("has a non-finite value")
+                );
+            }
+            let mut b = b.clone();
+            b[9] = f32::MAX / 2.0;
+            assert_eq!(
+                scaled_transposed_b(&b, rank, out_dim, scale * 1e3, row_of),
+                Err("times the LoRA scale overflows")
+            );
+        }
     }
 
     /// The id hashed as a stream equals the chain's content hash of the framed concatenation

@@ -77,21 +77,53 @@ thread_local! {
 /// Each `len`-value row of `values` (finite, checked at load) as 8-bit integers and its
 /// scale (`v ≈ scale · q`, `q ∈ [-127, 127]`, rounded to nearest even).
 pub(super) fn quantize_rows(values: &[f32], len: usize) -> (Vec<i8>, Vec<f32>) {
-    // Round to nearest even by adding 1.5·2²³ (see `kernels::exp`): vectorizes.
-    const MAGIC: f32 = 12_582_912.0;
-    let magic_bits = MAGIC.to_bits() as i32;
-    let mut qs = Vec::with_capacity(values.len());
+    let mut qs = vec![0i8; values.len()];
     let mut scales = Vec::with_capacity(values.len().checked_div(len).unwrap_or(0));
-    for row in values.chunks_exact(len.max(1)) {
-        let amax = row.iter().fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m });
+    for (row, q) in values.chunks_exact(len.max(1)).zip(qs.chunks_exact_mut(len.max(1))) {
+        let amax = max_abs(row).unwrap_or(0.0);
         let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-        qs.extend(row.iter().map(|v| {
-            let y = (v * inv).clamp(-127.0, 127.0);
-            ((y + MAGIC).to_bits() as i32).wrapping_sub(magic_bits) as i8
-        }));
+        for (q, &v) in q.iter_mut().zip(row) {
+            *q = to_i8(v * inv);
+        }
         scales.push(amax / 127.0);
     }
     (qs, scales)
+}
+
+/// `y` (within ±127 once clamped) rounded to the nearest integer, ties to even.
+#[inline(always)]
+pub(super) fn to_i8(y: f32) -> i8 {
+    // Round to nearest even by adding 1.5·2²³ (see `kernels::exp`): vectorizes.
+    const MAGIC: f32 = 12_582_912.0;
+    let y = y.clamp(-127.0, 127.0);
+    ((y + MAGIC).to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32) as i8
+}
+
+/// The largest `|v|` of `values` (0 when empty), `None` when one is not finite. Lane by
+/// lane, so that it vectorizes.
+#[inline(always)]
+pub(super) fn max_abs(values: &[f32]) -> Option<f32> {
+    const EXPONENT: u32 = 0x7f80_0000;
+    let (mut lanes, mut bad) = ([0f32; 16], [0u32; 16]);
+    let mut chunks = values.chunks_exact(16);
+    for chunk in &mut chunks {
+        for ((lane, bad), &v) in lanes.iter_mut().zip(&mut bad).zip(chunk) {
+            let a = v.abs();
+            *lane = if a > *lane { a } else { *lane };
+            *bad |= u32::from(v.to_bits() & EXPONENT == EXPONENT);
+        }
+    }
+    let mut m = 0f32;
+    for &v in chunks.remainder() {
+        if !v.is_finite() {
+            return None;
+        }
+        m = m.max(v.abs());
+    }
+    if bad.iter().any(|&b| b != 0) {
+        return None;
+    }
+    Some(lanes.into_iter().fold(m, f32::max))
 }
 
 // Offsets are products of a pair's checked dimensions (its vectors' lengths).
