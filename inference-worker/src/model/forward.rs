@@ -80,11 +80,13 @@ impl Model {
         }
         // The last projection's output, added to `x` by the next norm (fused with it).
         let mut residual: Option<Vec<f32>> = None;
+        // The normed input of each projection group, one buffer for the step.
+        let mut h = Vec::new();
         for (li, layer) in self.layers.iter().enumerate() {
-            let h = match residual.take() {
-                Some(d) => kernels::add_rms_norm(&mut x, &d, &layer.attn_norm, cfg.rms_eps),
-                None => kernels::rms_norm(&x, &layer.attn_norm, cfg.rms_eps),
-            };
+            match residual.take() {
+                Some(d) => kernels::add_rms_norm(&mut x, &d, &layer.attn_norm, cfg.rms_eps, &mut h),
+                None => kernels::rms_norm_into(&x, &layer.attn_norm, cfg.rms_eps, &mut h),
+            }
             let qkv =
                 self.project(layer, li, &[Target::Q, Target::K, Target::V], &h, rows, &adapters)?;
             let Ok::<[Vec<f32>; 3], _>([mut q, mut k, v]) = qkv.try_into() else {
@@ -134,13 +136,13 @@ impl Model {
             if o.len() != x.len() {
                 return Err(Error::Model("output projection has the wrong size".into()));
             }
-            let h = kernels::add_rms_norm(&mut x, &o, &layer.ffn_norm, cfg.rms_eps);
+            kernels::add_rms_norm(&mut x, &o, &layer.ffn_norm, cfg.rms_eps, &mut h);
             let gate_up =
                 self.project(layer, li, &[Target::Gate, Target::Up], &h, rows, &adapters)?;
             let Ok::<[Vec<f32>; 2], _>([gate, up]) = gate_up.try_into() else {
                 return Err(Error::Model("gate/up projection count".into()));
             };
-            let act = kernels::silu_mul(&gate, &up);
+            let act = kernels::silu_mul(gate, &up);
             let down = self.project(layer, li, &[Target::Down], &act, rows, &adapters)?;
             let down = down.into_iter().next().unwrap_or_default();
             if down.len() != x.len() {
