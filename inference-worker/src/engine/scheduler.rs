@@ -304,7 +304,8 @@ impl Scheduler {
                         all_logits: false,
                     })
                     .collect();
-                self.model.forward(&mut steps)
+                // One row of logits per sequence (no `all_logits` here).
+                self.model.forward_rows(&mut steps).map(|(logits, _)| logits)
             };
             self.metrics
                 .step_seconds
@@ -314,17 +315,17 @@ impl Scheduler {
                 Ok(logits) => {
                     let mut forks = Vec::new();
                     let stepped = running.iter_mut().zip(&take).filter(|(_, &t)| t > 0);
-                    for ((seq, &t), logits) in stepped.zip(logits) {
+                    for ((seq, &t), logits) in stepped.zip(logits.chunks_exact(cfg.vocab.max(1))) {
                         seq.fed = seq.fed.saturating_add(t);
                         // A prompt chunk that does not end the prompt samples nothing.
                         if seq.unfed() == 0 {
                             // With its prompt in, a request for n choices becomes n sequences.
                             for index in 1..=std::mem::take(&mut seq.forks) {
                                 let mut fork = seq.fork(index);
-                                self.advance(&mut fork, &logits);
+                                self.advance(&mut fork, logits);
                                 forks.push(fork);
                             }
-                            self.advance(seq, &logits);
+                            self.advance(seq, logits);
                         }
                     }
                     running.extend(forks);
