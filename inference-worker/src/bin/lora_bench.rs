@@ -635,24 +635,24 @@ fn main() -> Result<()> {
     let thousand = tps_by_n.get(&1000).copied();
     println!("--");
     if let Some(one) = one {
-        println!("LoRA overhead (base / 1 adapter): {:.2}x  (goal ≤ 1.1x)", base_tps / one);
+        println!("LoRA overhead (base / 1 adapter): {:.3}x  (goal ≤ 1.1x)", base_tps / one);
         if let Some(h) = hundred {
-            println!("100 Zipf adapters / 1 adapter: {:.2}x", h / one);
+            println!("100 Zipf adapters / 1 adapter: {:.3}x", h / one);
         }
         if let Some(k) = thousand {
-            println!("1,000 Zipf adapters / 1 adapter: {:.2}x  (goal ≥ 0.95x)", k / one);
+            println!("1,000 Zipf adapters / 1 adapter: {:.3}x  (goal ≥ 0.95x)", k / one);
         }
     }
     if let Some((n, naive_tps)) = naive_done {
         if let Some(ours) = tps_by_n.get(&n) {
             println!(
-                "{n} adapters batched / naive merge-per-switch: {:.1}x  (goal ≥ 5x)",
+                "{n} adapters batched / naive merge-per-switch: {:.2}x  (goal ≥ 5x)",
                 ours / naive_tps
             );
         }
     }
     match versus {
-        Some(r) => println!("single-stream decode / llama.cpp: {r:.2}x  (goal ≥ 1.2x)"),
+        Some(r) => println!("single-stream decode / llama.cpp: {r:.3}x  (goal ≥ 1.2x)"),
         None => println!("single-stream decode / llama.cpp: not measured (give --llama-cpp)"),
     }
     if let Some((rate, tps, ttft)) = prefix_summary {
