@@ -7,9 +7,10 @@
 //! `logit − presence·[count > 0] − frequency·count`) to the completion's. Temperature 0 is
 //! greedy. With `top_p` = 1 a token is drawn by one pass over the probabilities, without
 //! sorting the vocabulary; below 1 only the nucleus is sorted (the largest weights, chosen by
-//! partial selection). Weights are computed in vector lanes: a draw over SmolLM2's 49,152
-//! logits took 268 µs at temperature 0.8 and 1.2 ms with `top_p` 0.9, and a batch of 32
-//! sequences samples one after the other. Log-probabilities are those of the
+//! partial selection). Maxima, weights and sums are computed in vector lanes, since a batch of
+//! 32 sequences samples one after the other on the engine thread: over SmolLM2's 49,152
+//! logits a greedy pick takes ~5 µs (36 µs as a serial fold) and a draw at temperature 0.8
+//! ~56 µs (251 µs with scalar `exp`). Log-probabilities are those of the
 //! model's own distribution (log-softmax of the raw logits), so they do not depend on the
 //! sampling parameters; the top alternatives are found by partial selection, O(vocabulary).
 

@@ -114,7 +114,7 @@ impl Model {
             // steps; for a small decode step the fork/join costs more than it saves).
             let (q_parts, k_parts) =
                 (split_rows(&mut q, &segments, q_row), split_rows(&mut k, &segments, kv_row));
-            let cells: Vec<std::sync::Mutex<Cell<'_, '_>>> = seqs
+            let cells: Vec<std::sync::Mutex<AttendItem<'_, '_>>> = seqs
                 .iter_mut()
                 .zip(&segments)
                 .zip(q_parts.into_iter().zip(k_parts))
@@ -131,6 +131,11 @@ impl Model {
                 ) else {
                     return Vec::new();
                 };
+                // A short part (never, with the sizes checked above) gives no output, which
+                // the size check below refuses.
+                if qs.len() != *n * q_row || ks.len() != *n * kv_row {
+                    return Vec::new();
+                }
                 let (cos, sin) = (&self.rope_cos, &self.rope_sin);
                 kernels::rope(qs, cfg.head_dim, at, cos, sin, self.layout);
                 kernels::rope(ks, cfg.head_dim, at, cos, sin, self.layout);
@@ -276,10 +281,10 @@ impl Model {
 
 /// A sequence's part of a layer's attention: its cache, its rows (first, count), and its
 /// new queries and keys.
-type Cell<'c, 'x> = (&'c mut KvCache, (usize, usize), (&'x mut [f32], &'x mut [f32]));
+type AttendItem<'c, 'x> = (&'c mut KvCache, (usize, usize), (&'x mut [f32], &'x mut [f32]));
 
 /// `x` (`[rows, row]`) cut into the rows of each segment (`(first, count)`, in order and
-/// contiguous); a segment past the end gets what is left (the caller checks the sizes).
+/// contiguous); a segment past the end gets what is left (the attention item checks the sizes).
 #[allow(clippy::arithmetic_side_effects)]
 fn split_rows<'x>(x: &'x mut [f32], segments: &[(usize, usize)], row: usize) -> Vec<&'x mut [f32]> {
     let mut rest = x;
