@@ -7,10 +7,10 @@
 //! same seeded plan (arrivals, lengths, adapter draws) is replayed for every configuration.
 //!
 //! Each configuration runs the real scheduler and the real adapter store: adapters are
-//! imported into a fresh store on disk and loaded just in time (read from disk and checked
-//! against the digest the store recorded when it verified them at import, as a server does
-//! for adapters imported while it runs), so cold loads, cache hits and evictions are part of
-//! the measurement. Adapters the plan never draws are
+//! imported into a fresh store on disk and loaded just in time (the prepared form the store
+//! wrote when it verified them at import, read from disk and checked against the digest it
+//! took then, as a server does for adapters imported while it runs), so cold loads, cache
+//! hits and evictions are part of the measurement. Adapters the plan never draws are
 //! not written (they would only sit on disk). Baselines measured in the same run:
 //! - **base**: the same plan with no adapter at all;
 //! - **naive**: one request at a time in arrival order, merging the adapter into the weights

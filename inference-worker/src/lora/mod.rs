@@ -31,8 +31,10 @@ use std::{collections::HashMap, path::Path};
 
 mod apply;
 mod pair;
+mod prepared;
 pub use pair::LoraPair;
 use pair::{max_abs, quantize_rows, to_i8};
+pub use prepared::{prepared_key, PREPARED_FORMAT};
 
 /// The config file of a PEFT adapter.
 pub const CONFIG_FILE: &str = "adapter_config.json";

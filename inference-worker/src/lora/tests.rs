@@ -254,3 +254,99 @@ fn eight_bit_slices(rank: usize, in_dim: usize, out_dim: usize, rows: usize) {
     let worst = y.iter().zip(&got).map(|(a, b)| (a + 1.5 * b).abs()).fold(0f32, f32::max);
     assert!(worst <= 1e-4 * largest, "mixture {worst} vs {largest}");
 }
+
+/// The prepared form reads back to the same integers and scales, so every product is
+/// bit-for-bit the same (f32 and 8-bit paths), and writes back to the same bytes; bytes of
+/// another base, of another format, with a part missing or a scale not finite are refused.
+#[test]
+#[allow(clippy::arithmetic_side_effects)]
+fn prepared_form_reads_back_exactly() {
+    let cfg = Config::small_for_tests(64);
+    let dir = tempfile::tempdir().unwrap();
+    let targets = vec![Target::Q, Target::K, Target::V, Target::O, Target::Down];
+    let spec = SynthSpec { rank: 8, alpha: 16.0, targets, seed: 3, b_std: 0.05 };
+    write_synthetic(dir.path(), &cfg, "base", &spec).unwrap();
+    let c = std::fs::read(dir.path().join(CONFIG_FILE)).unwrap();
+    let w = std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap();
+    let original = LoraWeights::from_peft(&c, &w, &cfg, Layout::Gguf).unwrap();
+    let bytes = original.to_prepared().unwrap();
+    let back = LoraWeights::from_prepared(&bytes, &cfg).unwrap();
+    assert_eq!(back.rank, original.rank);
+    assert_ne!(back.instance(), original.instance(), "a new preparation");
+    assert_eq!(back.to_prepared().unwrap(), bytes);
+    let rows = 3;
+    let x: Vec<f32> =
+        (0..rows * cfg.intermediate).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect();
+    let mut pairs = 0;
+    for (l0, l1) in original.layers().iter().zip(back.layers()) {
+        assert_eq!(l0.len(), l1.len());
+        for (p0, p1) in l0.iter().zip(l1) {
+            let (Some(p0), Some(p1)) = (p0, p1) else {
+                assert!(p0.is_none() && p1.is_none());
+                continue;
+            };
+            pairs += 1;
+            assert_eq!(p0.slices(), p1.slices());
+            assert_eq!(
+                (&p0.a_scale, &p0.bt_scale, &p0.weight),
+                (&p1.a_scale, &p1.bt_scale, &p1.weight)
+            );
+            let x = &x[..rows * p0.in_dim];
+            let acts = QActs::quantize(x, rows, p0.in_dim).unwrap();
+            for acts in [None, Some(&acts)] {
+                let (mut y0, mut y1) =
+                    (vec![0f32; rows * p0.out_dim], vec![0f32; rows * p0.out_dim]);
+                p0.apply(x, acts, &[0, 1, 2], &mut y0);
+                p1.apply(x, acts, &[0, 1, 2], &mut y1);
+                assert_eq!(y0, y1);
+                assert!(y0.iter().any(|&v| v != 0.0));
+            }
+        }
+    }
+    assert_eq!(pairs, cfg.layers * 5);
+
+    // Another base: other shapes, fewer layers.
+    let wider = Config { hidden: 96, ..cfg.clone() };
+    assert!(LoraWeights::from_prepared(&bytes, &wider).unwrap_err().contains("do not fit"));
+    let shallower = Config { layers: 1, ..cfg.clone() };
+    assert!(LoraWeights::from_prepared(&bytes, &shallower).unwrap_err().contains("no such layer"));
+    assert_ne!(prepared_key(&cfg, Layout::Gguf), prepared_key(&cfg, Layout::Hf));
+    assert_ne!(prepared_key(&cfg, Layout::Gguf), prepared_key(&wider, Layout::Gguf));
+    // Hand-made files: one q_proj pair of rank 1.
+    let file = |format: &str, scales: [f32; 3], with_bt: bool| -> Vec<u8> {
+        let a = vec![1u8; 64];
+        let bt = vec![2u8; 64];
+        let s: Vec<u8> = scales.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut views = vec![
+            (
+                "0.q_proj.a",
+                safetensors::tensor::TensorView::new(safetensors::Dtype::I8, vec![1, 64], &a)
+                    .unwrap(),
+            ),
+            (
+                "0.q_proj.scales",
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![3, 1], &s)
+                    .unwrap(),
+            ),
+        ];
+        if with_bt {
+            views.push((
+                "0.q_proj.bt",
+                safetensors::tensor::TensorView::new(safetensors::Dtype::I8, vec![1, 64], &bt)
+                    .unwrap(),
+            ));
+        }
+        let meta = HashMap::from([("format".to_string(), format.to_string())]);
+        safetensors::serialize(views, Some(meta)).unwrap()
+    };
+    let good = LoraWeights::from_prepared(&file(PREPARED_FORMAT, [0.5, 0.25, 1.0], true), &cfg);
+    assert_eq!(good.unwrap().rank, 1);
+    let err = |bytes: Vec<u8>| LoraWeights::from_prepared(&bytes, &cfg).unwrap_err();
+    assert!(err(file("provena-lora-prepared-0", [0.5, 0.25, 1.0], true))
+        .contains("not a prepared adapter"));
+    assert!(err(file(PREPARED_FORMAT, [0.5, 0.25, 1.0], false)).contains("a part is missing"));
+    for bad in [f32::NAN, f32::INFINITY] {
+        assert!(err(file(PREPARED_FORMAT, [0.5, bad, 1.0], true)).contains("not finite"));
+    }
+    assert!(LoraWeights::from_prepared(b"garbage", &cfg).is_err());
+}
