@@ -53,6 +53,14 @@ macro_rules! each {
 pub(crate) trait KvElem: Copy + Default + Send + Sync {
     fn store(x: f32) -> Self;
     fn load(self) -> f32;
+    /// [`kernels::attention`] over a layer of a cache of this element.
+    fn attention(
+        q: &[f32],
+        keys: &[Self],
+        values: &[Self],
+        cached: usize,
+        cfg: &Config,
+    ) -> Vec<f32>;
 }
 
 impl KvElem for u16 {
@@ -64,6 +72,13 @@ impl KvElem for u16 {
     fn load(self) -> f32 {
         from_f16(self)
     }
+    fn attention(q: &[f32], keys: &[u16], values: &[u16], cached: usize, cfg: &Config) -> Vec<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v4) = pulp::x86::V4::try_new() {
+            return kernels::attention_f16_avx512(v4, q, keys, values, cached, cfg);
+        }
+        kernels::attention_soft(q, keys, values, cached, cfg)
+    }
 }
 
 impl KvElem for f32 {
@@ -74,6 +89,9 @@ impl KvElem for f32 {
     #[inline(always)]
     fn load(self) -> f32 {
         self
+    }
+    fn attention(q: &[f32], keys: &[f32], values: &[f32], cached: usize, cfg: &Config) -> Vec<f32> {
+        kernels::attention_soft(q, keys, values, cached, cfg)
     }
 }
 
