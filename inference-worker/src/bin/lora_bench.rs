@@ -28,7 +28,9 @@
 //! rate, peak memory, and the ratios the worker issue sets goals for. With `--repeat K` every
 //! configuration runs K times, in K interleaved rounds (base, each adapter count, naive; each
 //! round starting one configuration later, so none always runs in the same place), and the
-//! median run is reported (ratios between medians).
+//! median run is reported. Each ratio is given twice: between the medians, and paired by
+//! round (the median and range of the K rounds' own ratios: a round's configurations run
+//! within minutes of each other, so a slow or fast spell of the machine moves them together).
 
 // Counters and lengths of one benchmark run: far from overflowing.
 #![allow(clippy::arithmetic_side_effects)]
@@ -317,6 +319,19 @@ fn serve(
     Ok(out)
 }
 
+/// Tokens/s of a run.
+fn tps(o: &Outcome) -> f64 {
+    o.tokens as f64 / o.seconds
+}
+
+/// The median (the lower middle value for an even count), smallest and largest of `v`
+/// (NaN when empty).
+fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let at = |i: usize| v.get(i).copied().unwrap_or(f64::NAN);
+    (at(v.len().saturating_sub(1) / 2), at(0), at(v.len().saturating_sub(1)))
+}
+
 /// The run with the median tokens/s (the slower middle one for an even count).
 fn median_run(mut runs: Vec<Outcome>) -> Outcome {
     runs.sort_by(|a, b| (a.tokens as f64 / a.seconds).total_cmp(&(b.tokens as f64 / b.seconds)));
@@ -557,6 +572,11 @@ fn main() -> Result<()> {
             }
         }
     }
+    // Each round's tokens/s, before the medians take the runs: the ratios paired by round.
+    let base_rounds: Vec<f64> = base_runs.iter().map(tps).collect();
+    let rounds_by_n: HashMap<usize, Vec<f64>> =
+        plans.iter().zip(&runs).map(|((n, _), out)| (*n, out.iter().map(tps).collect())).collect();
+    let naive_rounds: Vec<f64> = naive_runs.iter().map(tps).collect();
     let base = median_run(base_runs);
     report.push(row("base", &base));
     let base_tps = base.tokens as f64 / base.seconds;
@@ -633,21 +653,53 @@ fn main() -> Result<()> {
     let one = tps_by_n.get(&1).copied();
     let hundred = tps_by_n.get(&100).copied();
     let thousand = tps_by_n.get(&1000).copied();
+    // Every ratio twice: between the medians, and paired by round (each round's own ratio,
+    // its configurations run within minutes of each other; the median of those and their
+    // range), which a slow or fast spell of the machine moves less.
+    let mut ratios = serde_json::Map::new();
+    let mut ratio = |name: &str, goal: &str, medians: f64, num: Option<&[f64]>, den: &[f64]| {
+        let paired: Vec<f64> =
+            num.unwrap_or_default().iter().zip(den).map(|(a, b)| a / b).collect();
+        let (mid, lo, hi) = spread(paired.clone());
+        println!(
+            "{name}: {medians:.3}x{goal}; paired by round: median {mid:.3}x, range {lo:.3}–{hi:.3}x"
+        );
+        ratios.insert(
+            name.to_string(),
+            json!({"between_medians": medians, "paired_median": mid, "paired": paired}),
+        );
+    };
+    let rounds = |n: usize| rounds_by_n.get(&n).map(Vec::as_slice);
     println!("--");
-    if let Some(one) = one {
-        println!("LoRA overhead (base / 1 adapter): {:.3}x  (goal ≤ 1.1x)", base_tps / one);
+    if let (Some(one), Some(one_rounds)) = (one, rounds(1)) {
+        ratio(
+            "LoRA overhead (base / 1 adapter)",
+            "  (goal ≤ 1.1x)",
+            base_tps / one,
+            Some(&base_rounds),
+            one_rounds,
+        );
         if let Some(h) = hundred {
-            println!("100 Zipf adapters / 1 adapter: {:.3}x", h / one);
+            ratio("100 Zipf adapters / 1 adapter", "", h / one, rounds(100), one_rounds);
         }
         if let Some(k) = thousand {
-            println!("1,000 Zipf adapters / 1 adapter: {:.3}x  (goal ≥ 0.95x)", k / one);
+            ratio(
+                "1,000 Zipf adapters / 1 adapter",
+                "  (goal ≥ 0.95x)",
+                k / one,
+                rounds(1000),
+                one_rounds,
+            );
         }
     }
     if let Some((n, naive_tps)) = naive_done {
         if let Some(ours) = tps_by_n.get(&n) {
-            println!(
-                "{n} adapters batched / naive merge-per-switch: {:.2}x  (goal ≥ 5x)",
-                ours / naive_tps
+            ratio(
+                &format!("{n} adapters batched / naive merge-per-switch"),
+                "  (goal ≥ 5x)",
+                ours / naive_tps,
+                rounds(n),
+                &naive_rounds,
             );
         }
     }
@@ -668,7 +720,9 @@ fn main() -> Result<()> {
     if let Some(path) = &args.json {
         std::fs::write(
             path,
-            serde_json::to_string_pretty(&json!({"precision": args.precision, "runs": report}))?,
+            serde_json::to_string_pretty(
+                &json!({"precision": args.precision, "runs": report, "ratios": ratios}),
+            )?,
         )?;
     }
     Ok(())
