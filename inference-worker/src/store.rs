@@ -358,8 +358,13 @@ impl AdapterStore {
     /// Writes `weights`' prepared form into `dir` (whole or not at all) and records its digest,
     /// if there is room for one. A failure is logged and only costs later loads their speed.
     fn write_prepared(&self, id: &str, dir: &Path, weights: &LoraWeights) {
-        if id_key(id).is_none() || lock(&self.checks).len() >= MAX_CHECKS {
-            return;
+        // Only where its digest can be kept (an adapter with digests, or room for a new one).
+        let Some(key) = id_key(id) else { return };
+        {
+            let checks = lock(&self.checks);
+            if checks.len() >= MAX_CHECKS && !checks.contains_key(&key) {
+                return;
+            }
         }
         let bytes = match weights.to_prepared() {
             Ok(b) => b,
@@ -598,7 +603,8 @@ mod tests {
     #[test]
     fn check_digests_are_bounded() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = store_with(tmp.path(), 0);
+        let store = store_with(&tmp.path().join("store"), 0);
+        let early = store.import(&synthetic(tmp.path(), 2)).unwrap();
         for i in 0..MAX_CHECKS + 10 {
             store.remember_check(&format!("{i:064x}"), [0; 32]);
         }
@@ -614,6 +620,13 @@ mod tests {
         assert!(store.prepared_digest(&id).is_none());
         assert!(!store.root().join(&id).join(&store.prepared_name).exists());
         assert_eq!(store.get(&id).unwrap().rank, 4);
+        // An adapter that already has digests still gets its prepared form (re)written.
+        let early_prepared = store.root().join(&early).join(&store.prepared_name);
+        std::fs::remove_file(&early_prepared).unwrap();
+        store.update_checks(&early, |c| c.prepared = None);
+        store.unload(&early).unwrap();
+        assert_eq!(store.get(&early).unwrap().rank, 4);
+        assert!(early_prepared.is_file() && store.prepared_digest(&early).is_some());
     }
 
     /// After an adapter's first preparation from verified files, a cold load reads the
