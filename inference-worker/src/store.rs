@@ -14,8 +14,8 @@
 //!   [`prepared_key`]). The store writes it when it has prepared an adapter from files it
 //!   verified (at import, or at their first load) and keeps a BLAKE3 digest of the bytes it
 //!   wrote; a later cold load reads that file instead, checked against the digest (a rank-16
-//!   q/k/v/o adapter of SmolLM2: 1.9 MB read and rebuilt in ~1 ms instead of 7.4 MB read,
-//!   checked, parsed and quantized in ~6 ms). A prepared file without a digest in this process
+//!   q/k/v/o adapter of SmolLM2: 1.9 MB read, checked and rebuilt in 2.3–3.3 ms instead of
+//!   7.4 MB read, checked, parsed and quantized in 5.1–5.6 ms). A prepared file without a digest in this process
 //!   (one written before a restart, or past [`MAX_CHECKS`]) is never read; one that fails its
 //!   digest or does not parse is passed over for the verified files. It costs ~25% more disk
 //!   for an f32 adapter, one file per base the store has served it for, removed with the

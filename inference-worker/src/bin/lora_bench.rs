@@ -334,7 +334,7 @@ fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 /// The run with the median tokens/s (the slower middle one for an even count).
 fn median_run(mut runs: Vec<Outcome>) -> Outcome {
-    runs.sort_by(|a, b| (a.tokens as f64 / a.seconds).total_cmp(&(b.tokens as f64 / b.seconds)));
+    runs.sort_by(|a, b| tps(a).total_cmp(&tps(b)));
     let mid = runs.len().saturating_sub(1) / 2;
     runs.into_iter().nth(mid).unwrap_or_default()
 }
