@@ -234,9 +234,7 @@ impl AdapterStore {
                 }
             }
         }
-        if self.prepared_digest(&id).is_none() {
-            self.write_prepared(&id, &dir, &weights);
-        }
+        self.ensure_prepared(&id, &dir, &weights);
         Ok(id)
     }
 
@@ -288,9 +286,7 @@ impl AdapterStore {
         let weights =
             LoraWeights::from_peft(&files.config, &files.weights, &self.config, self.layout)
                 .map_err(|reason| Error::AdapterRefused { id: id.to_string(), reason })?;
-        if self.prepared_digest(id).is_none() {
-            self.write_prepared(id, &dir, &weights);
-        }
+        self.ensure_prepared(id, &dir, &weights);
         let weights = Arc::new(weights);
         self.insert_device(id, weights.clone());
         self.metrics.adapter_load_seconds.observe(started.elapsed().as_secs_f64());
@@ -356,8 +352,12 @@ impl AdapterStore {
     }
 
     /// Writes `weights`' prepared form into `dir` (whole or not at all) and records its digest,
-    /// if there is room for one. A failure is logged and only costs later loads their speed.
-    fn write_prepared(&self, id: &str, dir: &Path, weights: &LoraWeights) {
+    /// unless this process already wrote one or there is no room for its digest. A failure is
+    /// logged and only costs later loads their speed.
+    fn ensure_prepared(&self, id: &str, dir: &Path, weights: &LoraWeights) {
+        if self.prepared_digest(id).is_some() {
+            return;
+        }
         // Only where its digest can be kept (an adapter with digests, or room for a new one).
         let Some(key) = id_key(id) else { return };
         {
